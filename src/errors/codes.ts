@@ -1,0 +1,36 @@
+/**
+ * Every error code Keel raises, with its retryability and HTTP status: one table, so the CLI, the
+ * journal and the gateway agree on what a failure means.
+ */
+export const errorCodes = {
+  'config-invalid': { retryable: false, httpStatus: 400 },
+  'db-url-invalid': { retryable: false, httpStatus: 400 },
+  'db-missing': { retryable: false, httpStatus: 404 },
+  'db-unreadable': { retryable: false, httpStatus: 500 },
+  'db-foreign': { retryable: false, httpStatus: 409 },
+  'db-too-new': { retryable: false, httpStatus: 409 },
+  'db-unavailable': { retryable: true, httpStatus: 503 },
+  'run-not-found': { retryable: false, httpStatus: 404 },
+  'run-exists': { retryable: false, httpStatus: 409 },
+  'run-terminal': { retryable: false, httpStatus: 409 },
+  'task-unknown': { retryable: false, httpStatus: 400 },
+  'journal-conflict': { retryable: false, httpStatus: 409 },
+  'journal-invalid': { retryable: false, httpStatus: 500 },
+  'lease-lost': { retryable: false, httpStatus: 409 },
+  'replay-divergence': { retryable: false, httpStatus: 500 },
+  'step-outcome-unknown': { retryable: false, httpStatus: 409 },
+  'step-threw': { retryable: false, httpStatus: 500 },
+  'checkpoint-missing': { retryable: false, httpStatus: 409 },
+  'checkpoint-unverified': { retryable: false, httpStatus: 409 },
+  'model-error': { retryable: true, httpStatus: 502 },
+  'tool-error': { retryable: false, httpStatus: 502 },
+  'usage-invalid': { retryable: false, httpStatus: 400 },
+  'runtime-unsupported': { retryable: false, httpStatus: 500 },
+  'internal': { retryable: false, httpStatus: 500 },
+} as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(errorCodes, value);
+}

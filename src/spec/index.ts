@@ -1,0 +1,2 @@
+export type * from './store-v1.ts';
+export type * from './model-v1.ts';

@@ -1,0 +1,122 @@
+/**
+ * Store specification, version 1: the one interface every store adapter (node:sqlite, PostgreSQL)
+ * implements. Types only. Adapters are checked by one shared conformance suite
+ * (src/store/conformance) and never interpret event payloads: they persist records, keep the run
+ * index, and arbitrate leases.
+ */
+
+/** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
+export type RunStatusV1 = 'queued' | 'running' | 'waiting' | 'ok' | 'degraded' | 'escalated' | 'failed';
+
+/** JSON as stored: what a journal payload may contain. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** One journal event as persisted. `hash` chains it to `prevHash`, the hash of event seq-1. */
+export interface JournalRecordV1 {
+  runId: string;
+  /** 1-based, contiguous per run. */
+  seq: number;
+  /** ISO-8601 UTC with milliseconds. */
+  time: string;
+  type: string;
+  schemaVersion: number;
+  prevHash: string;
+  hash: string;
+  data: JsonValue;
+}
+
+/** The run index row: a projection of the journal kept for listing and claiming. */
+export interface RunRecordV1 {
+  id: string;
+  task: string;
+  taskVersion: string;
+  principal: string;
+  tenant: string;
+  status: RunStatusV1;
+  /** Why the run ended or is waiting; null while running normally. */
+  reason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeq: number;
+  lastHash: string;
+  stepCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+}
+
+/** Absolute values the appender computed from its folded state; omitted fields are unchanged. */
+export interface RunSummaryPatchV1 {
+  status?: RunStatusV1;
+  reason?: string | null;
+  stepCount?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+export interface AppendBatchV1 {
+  runId: string;
+  /** Contiguous records; the first must have seq = the run's lastSeq + 1. */
+  records: JournalRecordV1[];
+  summary: RunSummaryPatchV1;
+  /** When set, the append fails with `lease-lost` unless this owner holds the run's lease. */
+  fence?: { leaseOwner: string };
+}
+
+export interface NewRunV1 {
+  run: Pick<RunRecordV1, 'id' | 'task' | 'taskVersion' | 'principal' | 'tenant' | 'status'>;
+  /** The run-start record, seq 1. */
+  first: JournalRecordV1;
+  /** Create the run already leased to this owner (the creator executes it right away). */
+  lease?: { owner: string; leaseMs: number };
+}
+
+export interface RunQueryV1 {
+  statuses?: RunStatusV1[];
+  task?: string;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+export interface ClaimRequestV1 {
+  owner: string;
+  leaseMs: number;
+  limit: number;
+  /** Which statuses may be claimed; default queued and running. */
+  statuses?: RunStatusV1[];
+}
+
+export interface StoreV1 {
+  readonly specificationVersion: 'v1';
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, safe to print (no credentials). */
+  readonly location: string;
+
+  /** Fails with `run-exists` if the id is taken. */
+  createRun(newRun: NewRunV1): Promise<void>;
+  /**
+   * Durable when it resolves. Atomic per batch. Fails with `journal-conflict` when the first seq
+   * does not follow the run's last one, `lease-lost` when the fence does not hold, `run-not-found`.
+   */
+  append(batch: AppendBatchV1): Promise<void>;
+  readJournal(runId: string, afterSeq?: number): Promise<JournalRecordV1[]>;
+  getRun(runId: string): Promise<RunRecordV1 | undefined>;
+  listRuns(query?: RunQueryV1): Promise<RunRecordV1[]>;
+  /** Every run id, oldest first (for whole-store verification). */
+  listRunIds(): Promise<string[]>;
+
+  /**
+   * Atomically lease up to `limit` claimable runs whose lease is absent or expired, oldest first.
+   * Two concurrent callers never receive the same run.
+   */
+  claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]>;
+  /** Extends the lease; false if `owner` no longer holds it. */
+  renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives the lease up; a no-op if `owner` does not hold it. */
+  releaseLease(runId: string, owner: string): Promise<void>;
+  /** Clears the lease only if `expectedOwner` holds it (used to reclaim from a dead local process). */
+  breakLease(runId: string, expectedOwner: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+export { runStoreConformance } from './store-conformance.ts';
+export type { StoreFactory, StoreUnderTest } from './store-conformance.ts';

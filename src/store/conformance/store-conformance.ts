@@ -1,0 +1,271 @@
+/**
+ * The conformance suite every StoreV1 adapter passes. It checks the contract in
+ * src/spec/store-v1.ts: atomic, contiguous, durable appends; lease fencing; exclusive claims.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { JournalRecordV1, JsonValue, NewRunV1, StoreV1 } from '../../spec/index.ts';
+
+export interface StoreUnderTest {
+  store: StoreV1;
+  /** Closes the store and opens the same database again. */
+  reopen: () => Promise<StoreV1>;
+  /** Closes the store and removes its data. */
+  dispose: () => Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreUnderTest>;
+
+const zeroHash = '0'.repeat(64);
+
+// Stores never interpret hashes; any stable 64-hex string stands in for the journal's.
+function fakeHash(runId: string, seq: number): string {
+  return createHash('sha256').update(`${runId}:${seq}`).digest('hex');
+}
+
+// A strictly increasing clock, so creation order is unambiguous even within one millisecond.
+let clock = Date.now();
+
+function record(runId: string, seq: number, type: string, data: JsonValue = {}): JournalRecordV1 {
+  clock += 1;
+  return {
+    runId,
+    seq,
+    time: new Date(clock).toISOString(),
+    type,
+    schemaVersion: 1,
+    prevHash: seq === 1 ? zeroHash : fakeHash(runId, seq - 1),
+    hash: fakeHash(runId, seq),
+    data,
+  };
+}
+
+function newRun(overrides: Partial<NewRunV1['run']> = {}, lease?: NewRunV1['lease']): NewRunV1 {
+  const id = overrides.id ?? `run-${randomUUID()}`;
+  const value: NewRunV1 = {
+    run: { id, task: 'conformance', taskVersion: '1', principal: 'user:ada', tenant: 'acme', status: 'queued', ...overrides },
+    first: record(id, 1, 'run-start', { task: 'conformance' }),
+  };
+  if (lease !== undefined) value.lease = lease;
+  return value;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, code);
+    return true;
+  });
+}
+
+export function runStoreConformance(label: string, factory: StoreFactory | { skip: string }): void {
+  describe(`store conformance: ${label}`, { skip: 'skip' in factory ? factory.skip : false }, () => {
+    if ('skip' in factory) return;
+    let subject: StoreUnderTest;
+    let store: StoreV1;
+    before(async () => {
+      subject = await factory();
+      store = subject.store;
+    });
+    after(async () => {
+      await subject.dispose();
+    });
+
+    test('creates a run with its first record and reads both back', async () => {
+      const created = newRun({ principal: 'service:billing', tenant: 'globex' });
+      await store.createRun(created);
+      const run = await store.getRun(created.run.id);
+      assert.ok(run);
+      assert.equal(run.task, 'conformance');
+      assert.equal(run.principal, 'service:billing');
+      assert.equal(run.tenant, 'globex');
+      assert.equal(run.status, 'queued');
+      assert.equal(run.lastSeq, 1);
+      assert.equal(run.lastHash, created.first.hash);
+      assert.equal(run.stepCount, 0);
+      assert.equal(run.leaseOwner, null);
+      assert.deepEqual(await store.readJournal(created.run.id), [created.first]);
+    });
+
+    test('refuses a duplicate run id with run-exists', async () => {
+      const created = newRun();
+      await store.createRun(created);
+      await expectCode(store.createRun(created), 'run-exists');
+      assert.equal((await store.readJournal(created.run.id)).length, 1);
+    });
+
+    test('appends contiguous records atomically and applies the summary', async () => {
+      const created = newRun();
+      const id = created.run.id;
+      await store.createRun(created);
+      const data: JsonValue = { text: 'héllo ✓', nested: { list: [1, 2.5, -3, null, true], empty: {} }, big: 9007199254740991 };
+      await store.append({
+        runId: id,
+        records: [record(id, 2, 'step-start', data), record(id, 3, 'step-end', { value: 42 })],
+        summary: { status: 'running', stepCount: 1, inputTokens: 120, outputTokens: 30 },
+      });
+      const journal = await store.readJournal(id);
+      assert.deepEqual(journal.map((entry) => entry.seq), [1, 2, 3]);
+      assert.deepEqual(journal[1]?.data, data);
+      assert.deepEqual(await store.readJournal(id, 2), [journal[2]]);
+      const run = await store.getRun(id);
+      assert.equal(run?.status, 'running');
+      assert.equal(run?.stepCount, 1);
+      assert.equal(run?.inputTokens, 120);
+      assert.equal(run?.outputTokens, 30);
+      assert.equal(run?.lastSeq, 3);
+      assert.equal(run?.lastHash, fakeHash(id, 3));
+      await store.append({ runId: id, records: [record(id, 4, 'run-end')], summary: { status: 'failed', reason: 'boom' } });
+      const ended = await store.getRun(id);
+      assert.equal(ended?.status, 'failed');
+      assert.equal(ended?.reason, 'boom');
+      assert.equal(ended?.stepCount, 1, 'fields absent from the summary are unchanged');
+    });
+
+    test('rejects a gap or a repeated seq with journal-conflict and writes nothing', async () => {
+      const created = newRun();
+      const id = created.run.id;
+      await store.createRun(created);
+      await expectCode(store.append({ runId: id, records: [record(id, 3, 'gap')], summary: {} }), 'journal-conflict');
+      await expectCode(store.append({ runId: id, records: [record(id, 1, 'repeat')], summary: {} }), 'journal-conflict');
+      await expectCode(
+        store.append({ runId: id, records: [record(id, 2, 'ok'), record(id, 4, 'non-contiguous')], summary: { status: 'ok' } }),
+        'journal-conflict',
+      );
+      assert.equal((await store.readJournal(id)).length, 1);
+      assert.equal((await store.getRun(id))?.status, 'queued');
+    });
+
+    test('rejects an append to an unknown run with run-not-found', async () => {
+      await expectCode(store.append({ runId: 'no-such-run', records: [record('no-such-run', 2, 'x')], summary: {} }), 'run-not-found');
+    });
+
+    test('group commit: concurrent appends to many runs all land, one failure does not sink the rest', async () => {
+      const runs = Array.from({ length: 50 }, () => newRun());
+      await Promise.all(runs.map((created) => store.createRun(created)));
+      const results = await Promise.allSettled(
+        runs.flatMap((created, index) => {
+          const id = created.run.id;
+          const good = store.append({ runId: id, records: [record(id, 2, 'step-end', { index })], summary: { stepCount: 1 } });
+          // Every fifth run also gets a conflicting batch in the same tick.
+          return index % 5 === 0 ? [good, store.append({ runId: id, records: [record(id, 9, 'bad')], summary: {} })] : [good];
+        }),
+      );
+      const rejected = results.filter((result) => result.status === 'rejected');
+      assert.equal(rejected.length, 10);
+      for (const created of runs) {
+        const journal = await store.readJournal(created.run.id);
+        assert.deepEqual(journal.map((entry) => entry.type), ['run-start', 'step-end']);
+      }
+    });
+
+    test('successive appends to one run in the same tick apply in order', async () => {
+      const created = newRun();
+      const id = created.run.id;
+      await store.createRun(created);
+      await Promise.all([2, 3, 4, 5].map((seq) => store.append({ runId: id, records: [record(id, seq, `e${seq}`)], summary: { stepCount: seq } })));
+      assert.deepEqual((await store.readJournal(id)).map((entry) => entry.type), ['run-start', 'e2', 'e3', 'e4', 'e5']);
+      assert.equal((await store.getRun(id))?.stepCount, 5);
+    });
+
+    test('claims are exclusive, oldest first, and skip leased and terminal runs', async () => {
+      const statuses = ['queued', 'running', 'ok', 'waiting'] as const;
+      const task = `claim-${randomUUID()}`;
+      const ids: string[] = [];
+      for (const status of statuses) {
+        const created = newRun({ status, task });
+        ids.push(created.run.id);
+        await store.createRun(created);
+      }
+      const leased = newRun({ status: 'running', task }, { owner: 'worker-z', leaseMs: 60_000 });
+      await store.createRun(leased);
+      const claimedByA = await store.claimRuns({ owner: 'worker-a', leaseMs: 60_000, limit: 100 });
+      const mine = claimedByA.filter((run) => run.task === task);
+      assert.deepEqual(mine.map((run) => run.id), [ids[0], ids[1]]);
+      assert.ok(mine.every((run) => run.leaseOwner === 'worker-a' && run.leaseExpiresAt !== null));
+      const claimedByB = await store.claimRuns({ owner: 'worker-b', leaseMs: 60_000, limit: 100 });
+      assert.equal(claimedByB.filter((run) => run.task === task).length, 0);
+      const waiting = await store.claimRuns({ owner: 'worker-b', leaseMs: 60_000, limit: 100, statuses: ['waiting'] });
+      assert.deepEqual(waiting.filter((run) => run.task === task).map((run) => run.id), [ids[3]]);
+    });
+
+    test('parallel claimers never receive the same run', async () => {
+      const task = `race-${randomUUID()}`;
+      for (let index = 0; index < 60; index += 1) await store.createRun(newRun({ task }));
+      const seen = new Map<string, string>();
+      await Promise.all(
+        ['w1', 'w2', 'w3'].map(async (owner) => {
+          for (;;) {
+            const claimed = (await store.claimRuns({ owner, leaseMs: 60_000, limit: 4 })).filter((run) => run.task === task);
+            if (claimed.length === 0) return;
+            for (const run of claimed) {
+              assert.equal(seen.get(run.id), undefined, `run ${run.id} claimed twice`);
+              seen.set(run.id, owner);
+            }
+          }
+        }),
+      );
+      assert.equal(seen.size, 60);
+    });
+
+    test('an expired lease is taken over, and the old holder is fenced out', async () => {
+      const created = newRun({ status: 'running' }, { owner: 'worker-old', leaseMs: 1 });
+      const id = created.run.id;
+      await store.createRun(created);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const claimed = await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 1000 });
+      assert.ok(claimed.some((run) => run.id === id));
+      await expectCode(
+        store.append({ runId: id, records: [record(id, 2, 'late')], summary: { status: 'ok' }, fence: { leaseOwner: 'worker-old' } }),
+        'lease-lost',
+      );
+      assert.equal(await store.renewLease(id, 'worker-old', 60_000), false);
+      await store.append({ runId: id, records: [record(id, 2, 'on-time')], summary: {}, fence: { leaseOwner: 'worker-new' } });
+      assert.deepEqual((await store.readJournal(id)).map((entry) => entry.type), ['run-start', 'on-time']);
+    });
+
+    test('renew, release and break leases', async () => {
+      const created = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
+      const id = created.run.id;
+      await store.createRun(created);
+      assert.equal(await store.renewLease(id, 'worker-a', 60_000), true);
+      assert.equal(await store.renewLease(id, 'worker-b', 60_000), false);
+      await store.releaseLease(id, 'worker-b');
+      assert.equal((await store.getRun(id))?.leaseOwner, 'worker-a');
+      assert.equal(await store.breakLease(id, 'worker-b'), false);
+      assert.equal(await store.breakLease(id, 'worker-a'), true);
+      assert.equal((await store.getRun(id))?.leaseOwner, null);
+      const claimed = await store.claimRuns({ owner: 'worker-c', leaseMs: 60_000, limit: 1000 });
+      assert.ok(claimed.some((run) => run.id === id));
+      await store.releaseLease(id, 'worker-c');
+      assert.equal((await store.getRun(id))?.leaseOwner, null);
+    });
+
+    test('lists runs newest first with filters, and every run id oldest first', async () => {
+      const task = `list-${randomUUID()}`;
+      const first = newRun({ task, status: 'ok' });
+      const second = newRun({ task, status: 'failed' });
+      await store.createRun(first);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.createRun(second);
+      const listed = await store.listRuns({ task });
+      assert.deepEqual(listed.map((run) => run.id), [second.run.id, first.run.id]);
+      assert.deepEqual((await store.listRuns({ task, statuses: ['ok'] })).map((run) => run.id), [first.run.id]);
+      assert.equal((await store.listRuns({ task, limit: 1 })).length, 1);
+      const ids = await store.listRunIds();
+      assert.ok(ids.indexOf(first.run.id) < ids.indexOf(second.run.id));
+    });
+
+    test('what was appended survives closing and reopening', async () => {
+      const created = newRun();
+      const id = created.run.id;
+      await store.createRun(created);
+      await store.append({ runId: id, records: [record(id, 2, 'step-end', { kept: true })], summary: { status: 'ok' } });
+      store = await subject.reopen();
+      subject.store = store;
+      const journal = await store.readJournal(id);
+      assert.deepEqual(journal.map((entry) => entry.type), ['run-start', 'step-end']);
+      assert.equal((await store.getRun(id))?.status, 'ok');
+    });
+  });
+}

@@ -1,0 +1,3 @@
+export { SqliteStore } from './sqlite-store.ts';
+export type { SqliteStoreOptions } from './sqlite-store.ts';
+export type { SqliteDurability } from './open-database.ts';

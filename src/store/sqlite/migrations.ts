@@ -1,0 +1,51 @@
+/**
+ * Versioned schema for the node:sqlite store. Append a migration; never edit a shipped one.
+ * `keel_meta` marks the file as Keel's, so a foreign database is recognised and left alone.
+ */
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'runs-and-journal',
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        task TEXT NOT NULL,
+        task_version TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hash TEXT NOT NULL,
+        step_count INTEGER NOT NULL DEFAULT 0,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_expires_ms INTEGER
+      ) STRICT;
+      CREATE INDEX runs_claim ON runs (status, created_at, id);
+      CREATE INDEX runs_created ON runs (created_at, id);
+      CREATE TABLE journal (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

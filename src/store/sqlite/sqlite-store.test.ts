@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { test } from 'node:test';
+import { runStoreConformance } from '../conformance/index.ts';
+import { SqliteStore } from './index.ts';
+
+runStoreConformance('sqlite', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'keel-sqlite-'));
+  const path = join(folder, 'keel.db');
+  let store = SqliteStore.open({ path });
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      store = SqliteStore.open({ path, create: false });
+      return store;
+    },
+    dispose: async () => {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+});
+
+function scratch(): { folder: string; path: string } {
+  const folder = mkdtempSync(join(tmpdir(), 'keel-sqlite-'));
+  return { folder, path: join(folder, 'keel.db') };
+}
+
+test('a missing database is db-missing when creation is off, and nothing is created', () => {
+  const { folder, path } = scratch();
+  assert.throws(() => SqliteStore.open({ path, create: false }), { code: 'db-missing' });
+  assert.throws(() => readFileSync(path));
+  rmSync(folder, { recursive: true });
+});
+
+test('a file that is not SQLite is db-unreadable and left byte-identical', () => {
+  const { folder, path } = scratch();
+  writeFileSync(path, 'these are my notes, not a database\n'.repeat(200));
+  const before = readFileSync(path);
+  assert.throws(() => SqliteStore.open({ path }), { code: 'db-unreadable' });
+  assert.deepEqual(readFileSync(path), before);
+  rmSync(folder, { recursive: true });
+});
+
+test('a foreign SQLite database is db-foreign and left byte-identical', () => {
+  const { folder, path } = scratch();
+  const foreign = new DatabaseSync(path);
+  foreign.exec(`CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER); INSERT INTO invoices VALUES (1, 500)`);
+  foreign.close();
+  const before = readFileSync(path);
+  assert.throws(() => SqliteStore.open({ path }), { code: 'db-foreign' });
+  assert.deepEqual(readFileSync(path), before);
+  rmSync(folder, { recursive: true });
+});
+
+test('a database from a newer Keel is db-too-new', () => {
+  const { folder, path } = scratch();
+  SqliteStore.open({ path }).close().catch(() => undefined);
+  const raw = new DatabaseSync(path);
+  raw.exec(`UPDATE keel_meta SET value = '999' WHERE key = 'schema_version'`);
+  raw.close();
+  assert.throws(() => SqliteStore.open({ path }), { code: 'db-too-new' });
+  rmSync(folder, { recursive: true });
+});
+
+test('group commit folds concurrent writes into few transactions', async () => {
+  const { folder, path } = scratch();
+  const store = SqliteStore.open({ path, durability: 'normal' });
+  const first = (id: string) => ({ runId: id, seq: 1, time: new Date().toISOString(), type: 'run-start', schemaVersion: 1, prevHash: '0'.repeat(64), hash: 'h', data: {} });
+  await Promise.all(
+    Array.from({ length: 100 }, (_, index) =>
+      store.createRun({ run: { id: `r${index}`, task: 't', taskVersion: '1', principal: 'p', tenant: 't', status: 'queued' }, first: first(`r${index}`) }),
+    ),
+  );
+  assert.equal(store.stats.writes, 100);
+  assert.ok(store.stats.transactions <= 2, `expected at most 2 transactions, saw ${store.stats.transactions}`);
+  await store.close();
+  rmSync(folder, { recursive: true });
+});

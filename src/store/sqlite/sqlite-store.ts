@@ -1,0 +1,343 @@
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { KeelError } from '../../errors/index.ts';
+import type {
+  AppendBatchV1,
+  ClaimRequestV1,
+  JournalRecordV1,
+  JsonValue,
+  NewRunV1,
+  RunQueryV1,
+  RunRecordV1,
+  RunStatusV1,
+  StoreV1,
+} from '../../spec/index.ts';
+import { openDatabase } from './open-database.ts';
+import type { SqliteDurability } from './open-database.ts';
+
+export interface SqliteStoreOptions {
+  path: string;
+  /** Create the database when missing (default true). Read-only commands pass false. */
+  create?: boolean;
+  /** `full` fsyncs every commit (survives power loss); `normal` survives a killed process. Default `full`. */
+  durability?: SqliteDurability;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+type Pending =
+  | { kind: 'append'; batch: AppendBatchV1; resolve: () => void; reject: (error: unknown) => void }
+  | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void };
+
+const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
+
+/**
+ * The embedded default store. node:sqlite is synchronous, so group commit is done here: every
+ * write issued while the event loop is busy joins one transaction (one fsync), each inside its own
+ * savepoint so a failing write rejects alone.
+ */
+export class SqliteStore implements StoreV1 {
+  readonly specificationVersion = 'v1';
+  readonly dialect = 'sqlite';
+  readonly location: string;
+  /** Counters for benchmarks and tests: how well group commit is batching. */
+  readonly stats = { transactions: 0, writes: 0 };
+
+  readonly #database: DatabaseSync;
+  readonly #statements: ReturnType<typeof prepareStatements>;
+  #pending: Pending[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  private constructor(database: DatabaseSync, location: string) {
+    this.#database = database;
+    this.location = location;
+    this.#statements = prepareStatements(database);
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const database = openDatabase({ path: options.path, create: options.create ?? true, durability: options.durability ?? 'full' });
+    return new SqliteStore(database, options.path);
+  }
+
+  createRun(newRun: NewRunV1): Promise<void> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'create', newRun, resolve, reject }));
+  }
+
+  append(batch: AppendBatchV1): Promise<void> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'append', batch, resolve, reject }));
+  }
+
+  #enqueue(pending: Pending): void {
+    if (this.#closed) {
+      pending.reject(new KeelError('db-unavailable', `store ${this.location} is closed`));
+      return;
+    }
+    this.#pending.push(pending);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const group = this.#pending;
+    this.#pending = [];
+    if (group.length === 0) return;
+    const outcomes: unknown[] = [];
+    try {
+      this.#database.exec('BEGIN IMMEDIATE');
+      for (const pending of group) {
+        this.#database.exec('SAVEPOINT write');
+        try {
+          if (pending.kind === 'append') this.#applyAppend(pending.batch);
+          else this.#applyCreate(pending.newRun);
+          this.#database.exec('RELEASE write');
+          outcomes.push(undefined);
+        } catch (error) {
+          this.#database.exec('ROLLBACK TO write');
+          this.#database.exec('RELEASE write');
+          outcomes.push(error ?? new Error('write failed'));
+        }
+      }
+      this.#database.exec('COMMIT');
+      this.stats.transactions += 1;
+      this.stats.writes += group.length;
+    } catch (error) {
+      if (this.#database.isTransaction) this.#database.exec('ROLLBACK');
+      const failure = new KeelError('db-unavailable', `cannot commit to ${this.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      for (const pending of group) pending.reject(failure);
+      return;
+    }
+    group.forEach((pending, index) => {
+      const outcome = outcomes[index];
+      if (outcome === undefined) pending.resolve();
+      else pending.reject(outcome);
+    });
+  }
+
+  #applyCreate(newRun: NewRunV1): void {
+    const { run, first, lease } = newRun;
+    if (this.#statements.runHead.get(run.id) !== undefined) throw new KeelError('run-exists', `run ${run.id} already exists`);
+    this.#statements.insertRun.run({
+      id: run.id,
+      task: run.task,
+      task_version: run.taskVersion,
+      principal: run.principal,
+      tenant: run.tenant,
+      status: run.status,
+      created_at: first.time,
+      last_seq: first.seq,
+      last_hash: first.hash,
+      lease_owner: lease?.owner ?? null,
+      lease_expires_ms: lease === undefined ? null : Date.now() + lease.leaseMs,
+    });
+    this.#insertRecord(first);
+  }
+
+  #applyAppend(batch: AppendBatchV1): void {
+    const { runId, records, summary } = batch;
+    const head = this.#statements.runHead.get(runId);
+    if (head === undefined) throw new KeelError('run-not-found', `run ${runId} not found`);
+    if (batch.fence !== undefined) {
+      const held = head.lease_owner === batch.fence.leaseOwner && typeof head.lease_expires_ms === 'number' && head.lease_expires_ms >= Date.now();
+      if (!held) throw new KeelError('lease-lost', `worker ${batch.fence.leaseOwner} no longer holds the lease on run ${runId}`);
+    }
+    const last = records.at(-1);
+    if (last === undefined) {
+      if (Object.keys(summary).length > 0) throw new KeelError('journal-invalid', `append to run ${runId} has a summary but no records`);
+      return;
+    }
+    let expected = Number(head.last_seq) + 1;
+    for (const record of records) {
+      if (record.runId !== runId || record.seq !== expected) {
+        throw new KeelError('journal-conflict', `run ${runId}: expected seq ${expected}, got ${record.seq} (another writer appended, or the batch is not contiguous)`);
+      }
+      this.#insertRecord(record);
+      expected += 1;
+    }
+    this.#statements.updateRun.run({
+      id: runId,
+      last_seq: last.seq,
+      last_hash: last.hash,
+      updated_at: last.time,
+      status: summary.status ?? null,
+      set_reason: summary.reason === undefined ? 0 : 1,
+      reason: summary.reason ?? null,
+      step_count: summary.stepCount ?? null,
+      input_tokens: summary.inputTokens ?? null,
+      output_tokens: summary.outputTokens ?? null,
+    });
+  }
+
+  #insertRecord(record: JournalRecordV1): void {
+    this.#statements.insertRecord.run(
+      record.runId,
+      record.seq,
+      record.time,
+      record.type,
+      record.schemaVersion,
+      record.prevHash,
+      record.hash,
+      JSON.stringify(record.data),
+    );
+  }
+
+  readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
+    return this.#read(() =>
+      this.#statements.readJournal.all(runId, afterSeq).map((row) => ({
+        runId: String(row.run_id),
+        seq: Number(row.seq),
+        time: String(row.time),
+        type: String(row.type),
+        schemaVersion: Number(row.schema_version),
+        prevHash: String(row.prev_hash),
+        hash: String(row.hash),
+        data: JSON.parse(String(row.data)) as JsonValue,
+      })),
+    );
+  }
+
+  getRun(runId: string): Promise<RunRecordV1 | undefined> {
+    return this.#read(() => {
+      const row = this.#statements.getRun.get(runId);
+      return row === undefined ? undefined : toRunRecord(row);
+    });
+  }
+
+  listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
+    return this.#read(() => {
+      const conditions: string[] = [];
+      const parameters: SQLInputValue[] = [];
+      if (query.statuses !== undefined) {
+        conditions.push(`status IN (${query.statuses.map(() => '?').join(', ') || 'NULL'})`);
+        parameters.push(...query.statuses);
+      }
+      if (query.task !== undefined) {
+        conditions.push('task = ?');
+        parameters.push(query.task);
+      }
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+      parameters.push(query.limit ?? 100);
+      return this.#database
+        .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+        .all(...parameters)
+        .map(toRunRecord);
+    });
+  }
+
+  listRunIds(): Promise<string[]> {
+    return this.#read(() => this.#statements.listRunIds.all().map((row) => String(row.id)));
+  }
+
+  claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
+    return this.#read(() => {
+      const statuses = request.statuses ?? defaultClaimable;
+      const now = Date.now();
+      this.#database.exec('BEGIN IMMEDIATE');
+      try {
+        const candidates = this.#database
+          .prepare(
+            `SELECT id FROM runs WHERE status IN (${statuses.map(() => '?').join(', ')})
+             AND (lease_owner IS NULL OR lease_expires_ms < ?) ORDER BY created_at, id LIMIT ?`,
+          )
+          .all(...statuses, now, request.limit)
+          .map((row) => String(row.id));
+        const claimed: RunRecordV1[] = [];
+        for (const id of candidates) {
+          this.#statements.setLease.run(request.owner, now + request.leaseMs, id);
+          const row = this.#statements.getRun.get(id);
+          if (row !== undefined) claimed.push(toRunRecord(row));
+        }
+        this.#database.exec('COMMIT');
+        return claimed;
+      } catch (error) {
+        this.#database.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.#read(() => this.#statements.renewLease.run(Date.now() + leaseMs, runId, owner).changes > 0);
+  }
+
+  releaseLease(runId: string, owner: string): Promise<void> {
+    return this.#read(() => {
+      this.#statements.clearLease.run(runId, owner);
+    });
+  }
+
+  breakLease(runId: string, expectedOwner: string): Promise<boolean> {
+    return this.#read(() => this.#statements.clearLease.run(runId, expectedOwner).changes > 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // Let queued writes commit before the handle goes away.
+    while (this.#pending.length > 0 || this.#flushScheduled) await new Promise((resolve) => setImmediate(resolve));
+    this.#closed = true;
+    this.#database.close();
+  }
+
+  // Reads are synchronous in node:sqlite; wrapping them keeps errors on the promise path.
+  #read<T>(work: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new KeelError('db-unavailable', `store ${this.location} is closed`));
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof KeelError ? error : new KeelError('db-unavailable', `${this.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
+  }
+}
+
+function prepareStatements(database: DatabaseSync) {
+  const prepare = (sql: string): StatementSync => database.prepare(sql);
+  return {
+    runHead: prepare(`SELECT last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
+    getRun: prepare(`SELECT * FROM runs WHERE id = ?`),
+    insertRun: prepare(
+      `INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash, lease_owner, lease_expires_ms)
+       VALUES (:id, :task, :task_version, :principal, :tenant, :status, :created_at, :created_at, :last_seq, :last_hash, :lease_owner, :lease_expires_ms)`,
+    ),
+    updateRun: prepare(
+      `UPDATE runs SET last_seq = :last_seq, last_hash = :last_hash, updated_at = :updated_at,
+         status = COALESCE(:status, status),
+         reason = CASE WHEN :set_reason = 1 THEN :reason ELSE reason END,
+         step_count = COALESCE(:step_count, step_count),
+         input_tokens = COALESCE(:input_tokens, input_tokens),
+         output_tokens = COALESCE(:output_tokens, output_tokens)
+       WHERE id = :id`,
+    ),
+    insertRecord: prepare(
+      `INSERT INTO journal (run_id, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    readJournal: prepare(`SELECT * FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq`),
+    listRunIds: prepare(`SELECT id FROM runs ORDER BY created_at, id`),
+    setLease: prepare(`UPDATE runs SET lease_owner = ?, lease_expires_ms = ? WHERE id = ?`),
+    renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ?`),
+    clearLease: prepare(`UPDATE runs SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?`),
+  };
+}
+
+function toRunRecord(row: Row): RunRecordV1 {
+  const expires = row.lease_expires_ms;
+  return {
+    id: String(row.id),
+    task: String(row.task),
+    taskVersion: String(row.task_version),
+    principal: String(row.principal),
+    tenant: String(row.tenant),
+    status: String(row.status) as RunStatusV1,
+    reason: row.reason === null ? null : String(row.reason),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    lastSeq: Number(row.last_seq),
+    lastHash: String(row.last_hash),
+    stepCount: Number(row.step_count),
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+    leaseOwner: row.lease_owner === null ? null : String(row.lease_owner),
+    leaseExpiresAt: expires === null ? null : new Date(Number(expires)).toISOString(),
+  };
+}
