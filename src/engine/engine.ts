@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { KeelError } from '../errors/index.ts';
+import { canonicalJson, sealEvent, sha256, genesisHash, toRecord } from '../journal/index.ts';
+import type { JsonValue, StoreV1 } from '../spec/index.ts';
+import type { RunAbandoned } from './execute-run.ts';
+import { executeRun } from './execute-run.ts';
+import type { RunOutcome } from './run-outcome.ts';
+import type { TaskDefinition } from './task.ts';
+import { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
+
+export interface EngineOptions {
+  store: StoreV1;
+  // Task definitions are invariant in their input type; the engine only passes JSON through.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  tasks: TaskDefinition<any, any>[];
+  workerId?: string;
+  /** How long a worker's claim on a run lasts without renewal. Default 30 s. */
+  leaseMs?: number;
+  /** Rollbacks allowed per execution before the run fails. Default 3. */
+  maxRollbacks?: number;
+}
+
+export interface RunRequest {
+  principal: string;
+  tenant: string;
+  runId?: string;
+}
+
+export interface WorkOptions {
+  /** Runs executed at once by this worker. Default 8. */
+  concurrency?: number;
+  /** Wait between polls when the queue is empty. Default 200 ms. */
+  pollMs?: number;
+  /** Stop when nothing is claimable (true), or keep polling until `signal` aborts. */
+  untilDrained?: boolean;
+  signal?: AbortSignal;
+  onSettled?: (result: RunOutcome | RunAbandoned) => void;
+}
+
+/** The durable run executor: opens runs, executes them under a lease, resumes what was interrupted. */
+export class Engine {
+  readonly store: StoreV1;
+  readonly workerId: string;
+  readonly leaseMs: number;
+  readonly #tasks = new Map<string, TaskDefinition>();
+  readonly #maxRollbacks: number;
+  readonly #shutdown = new AbortController();
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.workerId = options.workerId ?? newWorkerId();
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.#maxRollbacks = options.maxRollbacks ?? 3;
+    for (const task of options.tasks) {
+      if (this.#tasks.has(task.name)) throw new KeelError('config-invalid', `task ${task.name} is registered twice`);
+      this.#tasks.set(task.name, task as TaskDefinition);
+    }
+  }
+
+  /** Opens a run and executes it in this process to its end. */
+  async start(taskName: string, input: JsonValue, request: RunRequest): Promise<RunOutcome> {
+    const runId = await this.#create(taskName, input, request, true);
+    const result = await this.#execute(runId);
+    if ('abandoned' in result) throw new KeelError('lease-lost', `run ${runId} was not finished here: ${result.detail}`);
+    return result;
+  }
+
+  /** Opens a run for any worker to pick up. */
+  enqueue(taskName: string, input: JsonValue, request: RunRequest): Promise<string> {
+    return this.#create(taskName, input, request, false);
+  }
+
+  /**
+   * Resumes every non-terminal run it can claim. Leases held by processes on this machine that
+   * have died are broken first, so a restart picks its own runs up at once.
+   */
+  async resumeAll(options: Omit<WorkOptions, 'untilDrained'> = {}): Promise<(RunOutcome | RunAbandoned)[]> {
+    await this.reclaimFromDeadLocalWorkers();
+    const settled: (RunOutcome | RunAbandoned)[] = [];
+    await this.work({
+      ...options,
+      untilDrained: true,
+      onSettled: (result) => {
+        settled.push(result);
+        options.onSettled?.(result);
+      },
+    });
+    return settled;
+  }
+
+  async reclaimFromDeadLocalWorkers(): Promise<number> {
+    let broken = 0;
+    for (const run of await this.store.listRuns({ statuses: ['queued', 'running'], limit: 100_000 })) {
+      if (run.leaseOwner !== null && isDeadLocalOwner(run.leaseOwner) && (await this.store.breakLease(run.id, run.leaseOwner))) broken += 1;
+    }
+    return broken;
+  }
+
+  /** The worker loop: claim, execute with bounded concurrency, repeat. */
+  async work(options: WorkOptions = {}): Promise<void> {
+    const concurrency = options.concurrency ?? 8;
+    const pollMs = options.pollMs ?? 200;
+    const active = new Set<Promise<void>>();
+    const stopped = () => options.signal?.aborted === true || this.#shutdown.signal.aborted;
+    while (!stopped()) {
+      const free = concurrency - active.size;
+      const claimed = free > 0 ? await this.store.claimRuns({ owner: this.workerId, leaseMs: this.leaseMs, limit: free }) : [];
+      for (const run of claimed) {
+        const job = this.#execute(run.id).then(
+          (result) => options.onSettled?.(result),
+          (error: unknown) => options.onSettled?.({ runId: run.id, abandoned: 'shutdown', detail: error instanceof Error ? error.message : String(error) }),
+        );
+        const tracked = job.finally(() => active.delete(tracked));
+        active.add(tracked);
+      }
+      if (claimed.length > 0) continue;
+      if (active.size === 0 && options.untilDrained === true) break;
+      if (active.size > 0 && free === 0) await Promise.race(active);
+      else if (active.size > 0) await Promise.race([...active, delay(pollMs)]);
+      else await delay(pollMs);
+    }
+    await Promise.all(active);
+  }
+
+  /** Stops claiming and aborts running steps; their runs stay non-terminal and resume elsewhere. */
+  shutdown(): void {
+    this.#shutdown.abort();
+  }
+
+  #execute(runId: string): Promise<RunOutcome | RunAbandoned> {
+    return executeRun({
+      store: this.store,
+      runId,
+      taskFor: (name) => this.#tasks.get(name),
+      workerId: this.workerId,
+      leaseMs: this.leaseMs,
+      maxRollbacks: this.#maxRollbacks,
+      shutdown: this.#shutdown.signal,
+    });
+  }
+
+  async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<string> {
+    const task = this.#tasks.get(taskName);
+    if (task === undefined) throw new KeelError('task-unknown', `no task named ${taskName} (known: ${[...this.#tasks.keys()].join(', ') || 'none'})`);
+    const runId = request.runId ?? `run_${randomUUID()}`;
+    const config = { task: task.name, version: task.version, config: task.config ?? null };
+    const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', {
+      task: task.name,
+      taskVersion: task.version,
+      input,
+      principal: request.principal,
+      tenant: request.tenant,
+      configHash: sha256(canonicalJson(config)),
+      config,
+    });
+    await this.store.createRun({
+      run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: 'queued' },
+      first: toRecord(first),
+      ...(leased ? { lease: { owner: this.workerId, leaseMs: this.leaseMs } } : {}),
+    });
+    return runId;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,160 @@
+import { KeelError, toErrorData } from '../errors/index.ts';
+import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome, Usage } from '../journal/index.ts';
+import { applyEvent, canonicalJson, sha256 } from '../journal/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
+import { divergenceError, errorFromData } from './replay-errors.ts';
+import { EscalationSignal, RollbackSignal } from './signals.ts';
+import type { RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
+
+interface StepCall {
+  kind: StepKind;
+  name: string;
+  idempotent: boolean;
+  input?: JsonValue;
+  work: (info: StepInfo) => Promise<JsonValue> | JsonValue;
+  usageOf?: (value: JsonValue) => Usage;
+}
+
+/**
+ * The durable side of a task function. Steps are numbered in call order; a step the journal has
+ * already completed returns its recorded outcome, anything else runs live and is journaled.
+ */
+export class DurableRunContext implements RunContext {
+  readonly runId: string;
+  readonly task: string;
+  readonly principal: string;
+  readonly tenant: string;
+  readonly epoch: number;
+  readonly confidence: ConfidenceMarker[] = [];
+
+  readonly #state: RunState;
+  readonly #writer: JournalWriter;
+  readonly #signal: AbortSignal;
+  #nextStep = 0;
+
+  constructor(options: { state: RunState; writer: JournalWriter; signal: AbortSignal }) {
+    this.#state = options.state;
+    this.#writer = options.writer;
+    this.#signal = options.signal;
+    this.runId = options.state.runId;
+    this.task = options.state.task;
+    this.principal = options.state.principal;
+    this.tenant = options.state.tenant;
+    this.epoch = options.state.epoch;
+  }
+
+  step<Result extends JsonValue>(name: string, work: (info: StepInfo) => Promise<Result> | Result, options: StepOptions = {}): Promise<Result> {
+    const call: StepCall = { kind: 'step', name, idempotent: options.idempotent ?? false, work };
+    if (options.input !== undefined) call.input = options.input;
+    return this.#run(call) as Promise<Result>;
+  }
+
+  tool<Args extends JsonValue, Result extends JsonValue>(
+    name: string,
+    args: Args,
+    execute: (args: Args, info: StepInfo) => Promise<Result> | Result,
+    options: ToolOptions = {},
+  ): Promise<Result> {
+    return this.#run({ kind: 'tool-call', name, idempotent: options.idempotent ?? false, input: args, work: (info) => execute(args, info) }) as Promise<Result>;
+  }
+
+  async model(name: string, model: LanguageModelV1, options: GenerateOptionsV1): Promise<GenerateResultV1> {
+    const { abortSignal: _ignored, ...request } = options;
+    const result = await this.#run({
+      kind: 'model-call',
+      name,
+      idempotent: true,
+      input: { provider: model.provider, modelId: model.modelId, request: request as unknown as JsonValue },
+      work: async (info) => (await model.doGenerate({ ...request, abortSignal: info.signal })) as unknown as JsonValue,
+      usageOf: (value) => (value as unknown as GenerateResultV1).usage,
+    });
+    return result as unknown as GenerateResultV1;
+  }
+
+  async checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void> {
+    const afterStep = this.#nextStep;
+    // On replay the checkpoint is already in the journal; recording it twice would fork history.
+    if (this.#state.checkpoints.some((checkpoint) => checkpoint.afterStep === afterStep && checkpoint.label === label)) return;
+    const verdict = verify === undefined ? true : verify(state);
+    const data = { label, afterStep, epoch: this.epoch, stateHash: sha256(canonicalJson(state)), state, verified: verdict === true };
+    const event = this.#writer.build('checkpoint', verdict === true ? data : { ...data, problem: verdict });
+    await this.#commit([event]);
+  }
+
+  rollback(reason: string): never {
+    throw new RollbackSignal(reason);
+  }
+
+  markConfidence(marker: ConfidenceMarker): void {
+    if (!(marker.confidence >= 0 && marker.confidence <= 1)) {
+      throw new KeelError('usage-invalid', `confidence for ${marker.subject} must be between 0 and 1, got ${marker.confidence}`);
+    }
+    this.confidence.push(marker);
+  }
+
+  escalate(reason: string): never {
+    throw new EscalationSignal(reason);
+  }
+
+  async #run(call: StepCall): Promise<JsonValue> {
+    if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
+    this.#nextStep += 1;
+    const step = this.#nextStep;
+    const recorded = this.#state.steps.get(step);
+    let attempt = 1;
+    if (recorded !== undefined) {
+      if (recorded.name !== call.name || recorded.kind !== call.kind) {
+        throw divergenceError({ runId: this.runId, task: this.task, taskVersion: this.#state.taskVersion, step, name: call.name, kind: call.kind, recorded });
+      }
+      if (recorded.end !== undefined) return unwrap(recorded.end.outcome);
+      if (!recorded.idempotent) {
+        throw new EscalationSignal(
+          `step ${step} '${call.name}' (${call.kind}) started but its outcome was never recorded, and it is not idempotent: ` +
+            `Keel will not run it again. Check the downstream system for idempotency key ${recorded.idempotencyKey ?? `${this.runId}:${recorded.epoch}:${step}`} and decide.`,
+          'step-outcome-unknown',
+        );
+      }
+      attempt = recorded.attempt + 1;
+    }
+    const idempotencyKey = `${this.runId}:${this.epoch}:${step}`;
+    const startData = { step, name: call.name, kind: call.kind, idempotent: call.idempotent, attempt, epoch: this.epoch, idempotencyKey, ...(call.input === undefined ? {} : { input: call.input }) };
+    const startedAt = new Date();
+    // A step that is safe to redo need not be durable before it runs: its start is journaled with
+    // its end, in one commit. Any other step's start must be on disk before its effect can happen.
+    if (!call.idempotent) await this.#commit([this.#writer.build('step-start', startData, startedAt)]);
+    let outcome: StepOutcome;
+    try {
+      outcome = { ok: true, value: await call.work({ idempotencyKey, attempt, signal: this.#signal }) };
+    } catch (error) {
+      if (error instanceof EscalationSignal || error instanceof RollbackSignal) throw error;
+      if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
+      outcome = { ok: false, error: toErrorData(error) };
+    }
+    const pendingStart = call.idempotent ? this.#writer.build('step-start', startData, startedAt) : undefined;
+    const endData = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
+    const usage = outcome.ok && call.usageOf !== undefined ? call.usageOf(outcome.value) : undefined;
+    const end = this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage });
+    await this.#commit(pendingStart === undefined ? [end] : [pendingStart, end]);
+    return unwrap(outcome);
+  }
+
+  async #commit(events: JournalEvent[]): Promise<void> {
+    for (const event of events) applyEvent(this.#state, event);
+    await this.#writer.commit(events, summaryOf(this.#state));
+  }
+}
+
+export function summaryOf(state: RunState): RunSummaryPatchV1 {
+  return {
+    status: state.status,
+    reason: state.end?.reason ?? null,
+    stepCount: state.stepsCompleted,
+    inputTokens: state.usage.inputTokens,
+    outputTokens: state.usage.outputTokens,
+  };
+}
+
+function unwrap(outcome: StepOutcome): JsonValue {
+  if (outcome.ok) return outcome.value;
+  throw errorFromData(outcome.error);
+}

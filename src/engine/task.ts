@@ -1,0 +1,69 @@
+import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../spec/index.ts';
+import type { ConfidenceMarker } from '../journal/index.ts';
+
+export interface StepInfo {
+  /** `run:epoch:step`: stable across retries and resumes of this step, new after a rollback. */
+  idempotencyKey: string;
+  attempt: number;
+  /** Aborted when the run's lease is lost or the engine shuts down. */
+  signal: AbortSignal;
+}
+
+export interface StepOptions {
+  /**
+   * May this step run again if the process died after it started but before its result was
+   * journaled? Default false: an unknown outcome then escalates the run to a human instead.
+   */
+  idempotent?: boolean;
+  /** Recorded with the step start (for audit and replay); must be JSON. */
+  input?: JsonValue;
+}
+
+export interface ToolOptions {
+  /**
+   * True when the tool deduplicates on `info.idempotencyKey` (or has no side effect), so a retry
+   * after a crash is safe. Default false.
+   */
+  idempotent?: boolean;
+}
+
+/** What a task function sees: every durable operation goes through here. */
+export interface RunContext {
+  readonly runId: string;
+  readonly task: string;
+  readonly principal: string;
+  readonly tenant: string;
+  /** How many rollbacks this run has taken; a task can change course after one. */
+  readonly epoch: number;
+  /** Runs `work` once per run: on replay its journaled result is returned instead. */
+  step<Result extends JsonValue>(name: string, work: (info: StepInfo) => Promise<Result> | Result, options?: StepOptions): Promise<Result>;
+  /** A tool call: journaled as `tool-call`, handed an idempotency key derived from run, epoch and step. */
+  tool<Args extends JsonValue, Result extends JsonValue>(
+    name: string,
+    args: Args,
+    execute: (args: Args, info: StepInfo) => Promise<Result> | Result,
+    options?: ToolOptions,
+  ): Promise<Result>;
+  /** A model call: journaled as `model-call` with its usage; idempotent (no side effects). */
+  model(name: string, model: LanguageModelV1, options: GenerateOptionsV1): Promise<GenerateResultV1>;
+  /** Records a checkpoint; `verify` decides whether it is a verified position to roll back to. */
+  checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void>;
+  /** Returns the run to its last verified checkpoint and runs the task again from there. */
+  rollback(reason: string): never;
+  /** Marks part of the output as uncertain; the run then ends `degraded` with these markers. */
+  markConfidence(marker: ConfidenceMarker): void;
+  /** Hands the run to a person: it ends `escalated` and will not continue by itself. */
+  escalate(reason: string): never;
+}
+
+export interface TaskDefinition<Input extends JsonValue = JsonValue, Output extends JsonValue = JsonValue> {
+  name: string;
+  version: string;
+  /** Everything that shapes the run's behaviour (models, prompts, limits): hashed into run-start. */
+  config?: JsonValue;
+  run(context: RunContext, input: Input): Promise<Output>;
+}
+
+export function defineTask<Input extends JsonValue, Output extends JsonValue>(definition: TaskDefinition<Input, Output>): TaskDefinition<Input, Output> {
+  return definition;
+}

@@ -1,0 +1,133 @@
+import type { JsonValue, RunStatusV1 } from '../spec/index.ts';
+import type { ConfidenceMarker, EventData, JournalEvent, StepKind, Usage } from './events.ts';
+
+export interface StepRecord {
+  step: number;
+  name: string;
+  kind: StepKind;
+  idempotent: boolean;
+  attempt: number;
+  epoch: number;
+  idempotencyKey?: string;
+  end?: EventData['step-end'];
+}
+
+export interface CheckpointRecord {
+  seq: number;
+  label: string;
+  afterStep: number;
+  epoch: number;
+  stateHash: string;
+  state: JsonValue;
+  verified: boolean;
+}
+
+/** A run as its journal tells it. Everything here is derived; nothing is stored beside the journal. */
+export interface RunState {
+  runId: string;
+  task: string;
+  taskVersion: string;
+  principal: string;
+  tenant: string;
+  input: JsonValue;
+  config: JsonValue;
+  configHash: string;
+  status: RunStatusV1;
+  /** Incremented by each rollback; step records of earlier epochs after the checkpoint are void. */
+  epoch: number;
+  /** Effective steps by index: what a replay returns. */
+  steps: Map<number, StepRecord>;
+  /** Effective checkpoints, oldest first. */
+  checkpoints: CheckpointRecord[];
+  /** How many times a worker picked the run up. */
+  attempts: number;
+  /** Every step ever completed, rolled back or not. */
+  stepsCompleted: number;
+  /** Tokens actually spent, including on steps later rolled back. */
+  usage: Usage;
+  end?: EventData['run-end'];
+  confidence: ConfidenceMarker[];
+  lastSeq: number;
+  lastHash: string;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export function foldEvents(events: readonly JournalEvent[]): RunState {
+  const first = events[0];
+  if (first?.type !== 'run-start') throw new TypeError('a journal must begin with run-start');
+  const state: RunState = {
+    runId: first.runId,
+    task: first.data.task,
+    taskVersion: first.data.taskVersion,
+    principal: first.data.principal,
+    tenant: first.data.tenant,
+    input: first.data.input,
+    config: first.data.config,
+    configHash: first.data.configHash,
+    status: 'queued',
+    epoch: 0,
+    steps: new Map(),
+    checkpoints: [],
+    attempts: 0,
+    stepsCompleted: 0,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    confidence: [],
+    lastSeq: first.seq,
+    lastHash: first.hash,
+    startedAt: first.time,
+    updatedAt: first.time,
+  };
+  for (const event of events.slice(1)) applyEvent(state, event);
+  return state;
+}
+
+export function applyEvent(state: RunState, event: JournalEvent): void {
+  state.lastSeq = event.seq;
+  state.lastHash = event.hash;
+  state.updatedAt = event.time;
+  switch (event.type) {
+    case 'run-start':
+      break;
+    case 'run-resume':
+      state.attempts = event.data.attempt;
+      state.status = 'running';
+      break;
+    case 'step-start': {
+      const { step, name, kind, idempotent, attempt, epoch, idempotencyKey } = event.data;
+      const record: StepRecord = { step, name, kind, idempotent, attempt, epoch };
+      if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
+      state.steps.set(step, record);
+      break;
+    }
+    case 'step-end': {
+      const record = state.steps.get(event.data.step);
+      if (record !== undefined) record.end = event.data;
+      state.stepsCompleted += 1;
+      if (event.data.usage !== undefined) {
+        state.usage.inputTokens += event.data.usage.inputTokens;
+        state.usage.outputTokens += event.data.usage.outputTokens;
+      }
+      break;
+    }
+    case 'checkpoint': {
+      const { label, afterStep, epoch, stateHash, state: checkpointState, verified } = event.data;
+      state.checkpoints.push({ seq: event.seq, label, afterStep, epoch, stateHash, state: checkpointState, verified });
+      break;
+    }
+    case 'rollback':
+      state.epoch = event.data.epoch;
+      for (const step of [...state.steps.keys()]) if (step > event.data.afterStep) state.steps.delete(step);
+      state.checkpoints = state.checkpoints.filter((checkpoint) => checkpoint.seq <= event.data.checkpointSeq);
+      break;
+    case 'run-end':
+      state.status = event.data.status;
+      state.end = event.data;
+      state.confidence = event.data.confidence ?? [];
+      break;
+  }
+}
+
+export function lastVerifiedCheckpoint(state: RunState): CheckpointRecord | undefined {
+  return state.checkpoints.findLast((checkpoint) => checkpoint.verified);
+}

@@ -1,0 +1,12 @@
+export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
+export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
+export { canonicalJson, genesisHash, hashRecord, sha256 } from './hash.ts';
+export type { ChainVerdict } from './verify.ts';
+export { verifyChain } from './verify.ts';
+export { parseEvent, toRecord } from './parse.ts';
+export type { CheckpointRecord, RunState, StepRecord } from './fold.ts';
+export { applyEvent, foldEvents, lastVerifiedCheckpoint } from './fold.ts';
+export { sealEvent } from './seal.ts';
+export { JournalWriter } from './journal-writer.ts';
+export type { LoadedRun } from './read-run.ts';
+export { loadRun } from './read-run.ts';
