@@ -1,0 +1,28 @@
+import type { Painter } from './format/text.ts';
+
+export interface CliOutput {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export interface CommandContext {
+  positionals: string[];
+  options: {
+    db: string | undefined;
+    json: boolean;
+    model: string | undefined;
+    seed: string | undefined;
+    status: string | undefined;
+    limit: string | undefined;
+  };
+  output: CliOutput;
+  paint: Painter;
+  environment: NodeJS.ProcessEnv;
+}
+
+/** A `keel` sub-command: writes to `output` and returns the exit code. */
+export type Command = (context: CommandContext) => Promise<number>;
+
+export function printJson(context: CommandContext, value: unknown): void {
+  context.output.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,42 @@
+import { verifyChain } from '../../journal/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command } from '../command.ts';
+import { printJson } from '../command.ts';
+import { count } from '../format/text.ts';
+
+/** Recomputes every run's hash chain; exits 1 naming the first event of each run that fails. */
+export const auditVerifyCommand: Command = async (context) => {
+  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  try {
+    const failures: { runId: string; seq: number; type: string; problem: string }[] = [];
+    let events = 0;
+    const runIds = await store.listRunIds();
+    for (const runId of runIds) {
+      const records = await store.readJournal(runId);
+      const verdict = verifyChain(records);
+      events += records.length;
+      if (!verdict.ok) failures.push({ runId, seq: verdict.seq, type: verdict.type, problem: verdict.problem });
+      else {
+        // The run index must agree with the journal it summarises.
+        const run = await store.getRun(runId);
+        if (run !== undefined && (run.lastSeq !== records.length || run.lastHash !== verdict.lastHash)) {
+          failures.push({ runId, seq: run.lastSeq, type: 'run-index', problem: `the run index says the journal ends at event ${run.lastSeq}, but it ends at ${records.length}` });
+        }
+      }
+    }
+    const ok = failures.length === 0;
+    if (context.options.json) {
+      printJson(context, { database: store.location, ok, runs: runIds.length, events, failures });
+    } else if (ok) {
+      context.output.stdout(`verified ${count(runIds.length)} runs, ${count(events)} events: every hash chain is intact\n`);
+    } else {
+      for (const failure of failures) {
+        context.output.stderr(`keel: audit failed: run ${failure.runId} event ${failure.seq} (${failure.type}): ${failure.problem}\n`);
+      }
+      context.output.stdout(`${failures.length} of ${count(runIds.length)} runs do not verify\n`);
+    }
+    return ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+};

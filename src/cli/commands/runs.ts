@@ -1,0 +1,56 @@
+import { KeelError } from '../../errors/index.ts';
+import type { RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command } from '../command.ts';
+import { printJson } from '../command.ts';
+import { count, duration, paintStatus, table } from '../format/text.ts';
+
+const statuses: RunStatusV1[] = ['queued', 'running', 'waiting', 'ok', 'degraded', 'escalated', 'failed'];
+
+export function runSummary(run: RunRecordV1) {
+  return {
+    id: run.id,
+    task: run.task,
+    taskVersion: run.taskVersion,
+    status: run.status,
+    reason: run.reason,
+    principal: run.principal,
+    tenant: run.tenant,
+    steps: run.stepCount,
+    tokens: { input: run.inputTokens, output: run.outputTokens, total: run.inputTokens + run.outputTokens },
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    durationMs: Date.parse(run.updatedAt) - Date.parse(run.createdAt),
+  };
+}
+
+export const runsCommand: Command = async (context) => {
+  const status = context.options.status;
+  if (status !== undefined && !statuses.includes(status as RunStatusV1)) {
+    throw new KeelError('usage-invalid', `--status must be one of ${statuses.join(', ')}; got ${status}`);
+  }
+  const limit = context.options.limit === undefined ? 50 : Number(context.options.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new KeelError('usage-invalid', `--limit must be a positive integer; got ${context.options.limit}`);
+  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  try {
+    const runs = await store.listRuns(status === undefined ? { limit } : { limit, statuses: [status as RunStatusV1] });
+    if (context.options.json) {
+      printJson(context, { database: store.location, runs: runs.map(runSummary) });
+      return 0;
+    }
+    if (runs.length === 0) {
+      context.output.stdout(`No runs in ${store.location}.\n`);
+      return 0;
+    }
+    const { paint } = context;
+    const rows = [['RUN', 'TASK', 'STATUS', 'STEPS', 'TOKENS', 'STARTED', 'TOOK'].map((heading) => paint('dim', heading))];
+    for (const run of runs) {
+      const summary = runSummary(run);
+      rows.push([run.id, run.task, paintStatus(paint, run.status), String(run.stepCount), count(summary.tokens.total), run.createdAt.replace('T', ' ').slice(0, 19), duration(summary.durationMs)]);
+    }
+    context.output.stdout(`${table(rows)}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+};

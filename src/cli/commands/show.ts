@@ -1,0 +1,43 @@
+import { KeelError } from '../../errors/index.ts';
+import { parseEvent, verifyChain } from '../../journal/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command } from '../command.ts';
+import { printJson } from '../command.ts';
+import { describeEvent } from '../format/describe-event.ts';
+import { count, paintStatus, table } from '../format/text.ts';
+import { runSummary } from './runs.ts';
+
+export const showCommand: Command = async (context) => {
+  const [runId, ...extra] = context.positionals;
+  if (runId === undefined || extra.length > 0) throw new KeelError('usage-invalid', 'usage: keel show RUN');
+  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  try {
+    const run = await store.getRun(runId);
+    if (run === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${store.location} (list them with \`keel runs\`)`);
+    const records = await store.readJournal(runId);
+    const verdict = verifyChain(records);
+    if (context.options.json) {
+      printJson(context, { run: runSummary(run), chain: verdict, events: records });
+      return 0;
+    }
+    // A journal that does not verify is still shown (that is when people need to read it), flagged.
+    const events = records.map(parseEvent);
+    const { paint } = context;
+    const start = Date.parse(records[0]?.time ?? run.createdAt);
+    context.output.stdout(
+      `${paint('bold', run.id)} · ${run.task} v${run.taskVersion} · ${paintStatus(paint, run.status)} · ${run.principal} · tenant ${run.tenant} · ${run.stepCount} steps · ${count(run.inputTokens + run.outputTokens)} tokens\n`,
+    );
+    if (run.reason !== null) context.output.stdout(`reason: ${run.reason}\n`);
+    context.output.stdout('\n');
+    const rows = events.map((event) => [paint('dim', `#${event.seq}`), paint('dim', `+${Date.parse(event.time) - start}ms`), paint('cyan', event.type), describeEvent(event)]);
+    context.output.stdout(`${table(rows)}\n\n`);
+    context.output.stdout(
+      verdict.ok
+        ? paint('green', `hash chain verified: ${verdict.events} events, head ${verdict.lastHash.slice(0, 16)}\n`)
+        : paint('red', `hash chain BROKEN at event ${verdict.seq} (${verdict.type}): ${verdict.problem}\n`),
+    );
+    return verdict.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+};

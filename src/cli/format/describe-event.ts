@@ -1,0 +1,49 @@
+import type { JournalEvent } from '../../journal/index.ts';
+import type { JsonValue } from '../../spec/index.ts';
+import { count, duration, truncate } from './text.ts';
+
+function brief(value: JsonValue | undefined, width = 90): string {
+  if (value === undefined) return '';
+  return truncate(typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value), width);
+}
+
+/** One readable line per journal event, for `keel show`. */
+export function describeEvent(event: JournalEvent): string {
+  switch (event.type) {
+    case 'run-start':
+      return `task ${event.data.task} v${event.data.taskVersion} for ${event.data.principal} (tenant ${event.data.tenant}), config ${event.data.configHash.slice(0, 12)}; input ${brief(event.data.input, 70)}`;
+    case 'run-resume':
+      return `worker ${event.data.worker} ${event.data.found === 'new' ? 'started' : 'resumed an interrupted'} run (attempt ${event.data.attempt})`;
+    case 'step-start':
+      return `${event.data.kind} ${event.data.name} (step ${event.data.step}${event.data.attempt > 1 ? `, attempt ${event.data.attempt}` : ''}${event.data.idempotent ? '' : ', not idempotent'})${event.data.kind === 'tool-call' ? ` ${brief(event.data.input, 60)}` : ''}`;
+    case 'step-end': {
+      const { outcome, usage } = event.data;
+      const tokens = usage === undefined ? '' : ` · ${count(usage.inputTokens)} in / ${count(usage.outputTokens)} out tokens`;
+      const result = outcome.ok ? `ok ${brief(summariseValue(outcome.value), 70)}` : `error [${outcome.error.code}] ${outcome.error.message}`;
+      return `${event.data.kind} ${event.data.name} (step ${event.data.step}) ${duration(event.data.durationMs)}${tokens} → ${result}`;
+    }
+    case 'checkpoint':
+      return `${event.data.label} after step ${event.data.afterStep}, state ${event.data.stateHash.slice(0, 12)}, ${event.data.verified ? 'verified' : `NOT verified: ${event.data.problem ?? ''}`}`;
+    case 'rollback':
+      return `back to checkpoint ${event.data.label} (event ${event.data.checkpointSeq}, after step ${event.data.afterStep}), epoch ${event.data.epoch}: ${event.data.reason}`;
+    case 'run-end': {
+      const markers = (event.data.confidence ?? []).map((marker) => `${marker.subject} ${marker.confidence}: ${marker.reason}`).join('; ');
+      return [event.data.status, event.data.reason, markers === '' ? undefined : `confidence: ${markers}`, event.data.output === undefined ? undefined : `output ${brief(event.data.output, 80)}`]
+        .filter((part) => part !== undefined)
+        .join(' · ');
+    }
+  }
+}
+
+/** Model results are long; show what the model did rather than the whole envelope. */
+function summariseValue(value: JsonValue): JsonValue {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Array.isArray(value.content)) {
+    return value.content.map((part) => {
+      if (part !== null && typeof part === 'object' && !Array.isArray(part)) {
+        return part.type === 'tool-call' ? `call ${String(part.toolName)}(${JSON.stringify(part.input)})` : String(part.text);
+      }
+      return part;
+    });
+  }
+  return value;
+}

@@ -1,0 +1,41 @@
+import { styleText } from 'node:util';
+
+export function dollars(cents: number): string {
+  return `$${(cents / 100).toFixed(2)}`;
+}
+
+export function duration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1_000)}s`;
+}
+
+export function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+export function truncate(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+}
+
+export type Painter = (style: 'green' | 'yellow' | 'red' | 'magenta' | 'dim' | 'bold' | 'cyan', text: string) => string;
+
+export function painter(colour: boolean): Painter {
+  return colour ? (style, text) => styleText(style, text) : (_style, text) => text;
+}
+
+const statusStyles = { ok: 'green', degraded: 'yellow', escalated: 'magenta', failed: 'red', running: 'cyan', queued: 'dim', waiting: 'cyan' } as const;
+
+export function paintStatus(paint: Painter, status: string): string {
+  return paint(statusStyles[status as keyof typeof statusStyles] ?? 'bold', status);
+}
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(rows: string[][], widths?: number[]): string {
+  const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const columns = widths ?? rows.reduce<number[]>((max, row) => row.map((cell, index) => Math.max(max[index] ?? 0, visible(cell))), []);
+  return rows
+    .map((row) => row.map((cell, index) => (index === row.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (columns[index] ?? 0) - visible(cell))))).join('  '))
+    .join('\n');
+}

@@ -1,0 +1,5 @@
+export { demoRequests, demoTasks, runDemo } from './run-demo.ts';
+export type { DemoRun } from './run-demo.ts';
+export { PaymentsLedger } from './payments-ledger.ts';
+export { supportAgentTask } from './support-agent-task.ts';
+export type { SupportAnswer, SupportRequest } from './support-agent-task.ts';

@@ -1,0 +1,2 @@
+export * from './simulator/index.ts';
+export { resolveModel } from './resolve-model.ts';

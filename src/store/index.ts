@@ -1,0 +1,6 @@
+export { defaultDatabasePath, openStore, resolveDatabase } from './open-store.ts';
+export type { DatabaseTarget, OpenStoreOptions } from './open-store.ts';
+export { SqliteStore } from './sqlite/index.ts';
+export type { SqliteDurability, SqliteStoreOptions } from './sqlite/index.ts';
+export { PostgresStore } from './postgres/index.ts';
+export type { PostgresStoreOptions } from './postgres/index.ts';
