@@ -12,6 +12,9 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const supported = major > 22 || (major === 22 && minor >= 18);
 
 if (supported) {
+  // Caches compiled (and type-stripped) modules between invocations: a CLI pays startup every time.
+  const { enableCompileCache } = await import('node:module');
+  enableCompileCache?.();
   await import(join(root, 'src', 'cli', 'main.ts'));
 } else {
   const bundled = join(root, 'node_modules', 'node', 'bin', 'node');

@@ -76,21 +76,21 @@ async function invokeTool(context: RunContext, ledger: PaymentsLedger, messages:
   const input = (call.input ?? {}) as Record<string, JsonValue>;
   switch (call.toolName) {
     case 'lookup_order':
-      return context.tool('lookup_order', input, (args) => lookupOrder(String(args.orderId)) as unknown as JsonValue, { idempotent: true });
+      return context.tool('lookup_order', input, (args) => lookupOrder(stringArgument(call, args, 'orderId')) as unknown as JsonValue, { idempotent: true });
     case 'read_policy': {
-      const policy = await context.tool('read_policy', input, (args) => readPolicy(String(args.category)) as unknown as JsonValue, { idempotent: true });
+      const policy = await context.tool('read_policy', input, (args) => readPolicy(stringArgument(call, args, 'category')) as unknown as JsonValue, { idempotent: true });
       const document = policy as unknown as { specific: boolean; document: string };
       if (!document.specific) {
         context.markConfidence({
           subject: 'refund-policy',
           confidence: 0.6,
-          reason: `no refund policy for category '${String(input.category)}'; the answer rests on the general policy (${document.document})`,
+          reason: `no refund policy for category '${stringArgument(call, input, 'category')}'; the answer rests on the general policy (${document.document})`,
         });
       }
       return policy;
     }
     case 'issue_refund': {
-      const orderId = String(input.orderId);
+      const orderId = stringArgument(call, input, 'orderId');
       const amountCents = Number(input.amountCents);
       const order = orderSeenInRun(messages, orderId);
       if (order === undefined) context.escalate(`the model asked to refund order ${orderId}, which this run never looked up`);
@@ -108,6 +108,13 @@ async function invokeTool(context: RunContext, ledger: PaymentsLedger, messages:
     default:
       throw new KeelError('tool-error', `the model called unknown tool ${call.toolName}`);
   }
+}
+
+/** Tool arguments come from the model: check their shape before anything acts on them. */
+function stringArgument(call: ToolCallPartV1, args: Record<string, JsonValue>, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string') throw new KeelError('tool-error', `${call.toolName}: argument ${name} must be a string, got ${JSON.stringify(value) ?? 'nothing'}`);
+  return value;
 }
 
 function orderSeenInRun(messages: MessageV1[], orderId: string): { totalCents: number } | undefined {

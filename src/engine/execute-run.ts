@@ -33,7 +33,7 @@ export interface RunAbandoned {
  * lease cannot write another event.
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome | RunAbandoned> {
-  const { store, runId, workerId, leaseMs } = options;
+  const { store, runId, workerId } = options;
   try {
     const { state } = await loadRun(store, runId);
     const finished = outcomeOf(state);
@@ -60,8 +60,8 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
   }, Math.max(50, Math.floor(leaseMs / 3)));
   heartbeat.unref();
   const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId });
-  const commit = async (type: 'run-resume' | 'rollback' | 'run-end', data: EventData['run-resume'] | EventData['rollback'] | EventData['run-end']) => {
-    const event = writer.build(type, data as never);
+  const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end'>(type: Type, data: EventData[Type]) => {
+    const event = writer.build(type, data);
     applyEvent(state, event);
     await writer.commit([event], summaryOf(state));
   };

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { KeelError } from '../errors/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
-import { PostgresStore } from './postgres/index.ts';
 import { SqliteStore } from './sqlite/index.ts';
 
 export const defaultDatabasePath = '.keel/keel.db';
@@ -34,5 +33,7 @@ export function resolveDatabase(database: string | undefined, environment: NodeJ
 export async function openStore(options: OpenStoreOptions): Promise<StoreV1> {
   const target = resolveDatabase(options.database, options.environment);
   if (target.dialect === 'sqlite') return SqliteStore.open({ path: target.path, create: options.create });
+  // Loaded on demand: the pg driver costs embedded users startup time for nothing.
+  const { PostgresStore } = await import('./postgres/index.ts');
   return PostgresStore.open(target.schema === undefined ? { url: target.url } : { url: target.url, schema: target.schema });
 }

@@ -40,7 +40,7 @@ function summariseValue(value: JsonValue): JsonValue {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && Array.isArray(value.content)) {
     return value.content.map((part) => {
       if (part !== null && typeof part === 'object' && !Array.isArray(part)) {
-        return part.type === 'tool-call' ? `call ${String(part.toolName)}(${JSON.stringify(part.input)})` : String(part.text);
+        return part.type === 'tool-call' ? `call ${JSON.stringify(part.toolName)}(${JSON.stringify(part.input)})` : (part.text ?? null);
       }
       return part;
     });

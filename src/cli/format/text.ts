@@ -1,4 +1,4 @@
-import { styleText } from 'node:util';
+import { stripVTControlCharacters, styleText } from 'node:util';
 
 export function dollars(cents: number): string {
   return `$${(cents / 100).toFixed(2)}`;
@@ -33,7 +33,7 @@ export function paintStatus(paint: Painter, status: string): string {
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(rows: string[][], widths?: number[]): string {
-  const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const visible = (text: string) => stripVTControlCharacters(text).length;
   const columns = widths ?? rows.reduce<number[]>((max, row) => row.map((cell, index) => Math.max(max[index] ?? 0, visible(cell))), []);
   return rows
     .map((row) => row.map((cell, index) => (index === row.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (columns[index] ?? 0) - visible(cell))))).join('  '))

@@ -186,14 +186,14 @@ export class SqliteStore implements StoreV1 {
   readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
     return this.#read(() =>
       this.#statements.readJournal.all(runId, afterSeq).map((row) => ({
-        runId: String(row.run_id),
+        runId: text(row.run_id),
         seq: Number(row.seq),
-        time: String(row.time),
-        type: String(row.type),
+        time: text(row.time),
+        type: text(row.type),
         schemaVersion: Number(row.schema_version),
-        prevHash: String(row.prev_hash),
-        hash: String(row.hash),
-        data: JSON.parse(String(row.data)) as JsonValue,
+        prevHash: text(row.prev_hash),
+        hash: text(row.hash),
+        data: JSON.parse(text(row.data)) as JsonValue,
       })),
     );
   }
@@ -227,7 +227,7 @@ export class SqliteStore implements StoreV1 {
   }
 
   listRunIds(): Promise<string[]> {
-    return this.#read(() => this.#statements.listRunIds.all().map((row) => String(row.id)));
+    return this.#read(() => this.#statements.listRunIds.all().map((row) => text(row.id)));
   }
 
   claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
@@ -242,7 +242,7 @@ export class SqliteStore implements StoreV1 {
              AND (lease_owner IS NULL OR lease_expires_ms < ?) ORDER BY created_at, id LIMIT ?`,
           )
           .all(...statuses, now, request.limit)
-          .map((row) => String(row.id));
+          .map((row) => text(row.id));
         const claimed: RunRecordV1[] = [];
         for (const id of candidates) {
           this.#statements.setLease.run(request.owner, now + request.leaseMs, id);
@@ -320,24 +320,35 @@ function prepareStatements(database: DatabaseSync) {
   };
 }
 
+// node:sqlite types a column as any SQL value; Keel's columns are declared STRICT, so these hold.
+function text(value: SQLInputValue | undefined): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return value.toString();
+  throw new KeelError('db-unreadable', `expected a text column, found ${value === null ? 'NULL' : typeof value}`);
+}
+
+function nullableText(value: SQLInputValue | undefined): string | null {
+  return value === null || value === undefined ? null : text(value);
+}
+
 function toRunRecord(row: Row): RunRecordV1 {
   const expires = row.lease_expires_ms;
   return {
-    id: String(row.id),
-    task: String(row.task),
-    taskVersion: String(row.task_version),
-    principal: String(row.principal),
-    tenant: String(row.tenant),
-    status: String(row.status) as RunStatusV1,
-    reason: row.reason === null ? null : String(row.reason),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
+    id: text(row.id),
+    task: text(row.task),
+    taskVersion: text(row.task_version),
+    principal: text(row.principal),
+    tenant: text(row.tenant),
+    status: text(row.status) as RunStatusV1,
+    reason: nullableText(row.reason),
+    createdAt: text(row.created_at),
+    updatedAt: text(row.updated_at),
     lastSeq: Number(row.last_seq),
-    lastHash: String(row.last_hash),
+    lastHash: text(row.last_hash),
     stepCount: Number(row.step_count),
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
-    leaseOwner: row.lease_owner === null ? null : String(row.lease_owner),
+    leaseOwner: nullableText(row.lease_owner),
     leaseExpiresAt: expires === null ? null : new Date(Number(expires)).toISOString(),
   };
 }

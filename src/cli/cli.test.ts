@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from './index.ts';
+
+const folder = mkdtempSync(join(tmpdir(), 'keel-cli-'));
+const database = join(folder, 'keel.db');
+const launcher = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
+
+async function keel(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    output: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
+    environment: { KEEL_DB: database },
+    colour: false,
+  });
+  return { code, stdout, stderr };
+}
+
+after(() => rmSync(folder, { recursive: true, force: true }));
+
+describe('keel on a demo database', () => {
+  let demoRuns: { id: string; task: string; status: string; reason: string | null; confidence: unknown[] }[] = [];
+  before(async () => {
+    const result = await keel('demo', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    demoRuns = (JSON.parse(result.stdout) as { runs: typeof demoRuns }).runs;
+  });
+
+  test('demo --json reports every run with id, task and an explicit end state, one of them degraded', () => {
+    assert.equal(demoRuns.length, 5);
+    for (const run of demoRuns) {
+      assert.match(run.id, /^run_/);
+      assert.equal(run.task, 'support-refund');
+    }
+    assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'escalated', 'degraded', 'failed']);
+    assert.ok(demoRuns[3]?.confidence.length === 1, 'the degraded run carries its confidence marker');
+    assert.match(demoRuns[2]?.reason ?? '', /auto-approval limit/);
+    assert.match(demoRuns[4]?.reason ?? '', /payments API unavailable/);
+  });
+
+  test('runs --json lists the runs with steps and tokens', async () => {
+    const result = await keel('runs', '--json');
+    assert.equal(result.code, 0);
+    const { runs } = JSON.parse(result.stdout) as { runs: { id: string; task: string; status: string; steps: number; tokens: { total: number } }[] };
+    assert.deepEqual(new Set(runs.map((run) => run.id)), new Set(demoRuns.map((run) => run.id)));
+    assert.ok(runs.every((run) => run.steps > 0 && run.tokens.total > 0));
+  });
+
+  test('runs prints a table, and filters by status', async () => {
+    const result = await keel('runs', '--status', 'escalated');
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /RUN\s+TASK\s+STATUS\s+STEPS\s+TOKENS/);
+    assert.equal(result.stdout.trim().split('\n').length, 2);
+  });
+
+  test('show prints the timeline and the verified chain', async () => {
+    const refunded = demoRuns[0]?.id ?? '';
+    const result = await keel('show', refunded);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /run-start/);
+    assert.match(result.stdout, /tool-call issue_refund/);
+    assert.match(result.stdout, /run-end\s+ok/);
+    assert.match(result.stdout, /hash chain verified/);
+    const json = JSON.parse((await keel('show', refunded, '--json')).stdout) as { chain: { ok: boolean }; events: { type: string }[] };
+    assert.equal(json.chain.ok, true);
+    assert.equal(json.events.at(-1)?.type, 'run-end');
+  });
+
+  test('resume with nothing open says so', async () => {
+    const result = await keel('resume', '--json');
+    assert.equal(result.code, 0);
+    assert.deepEqual((JSON.parse(result.stdout) as { resumed: unknown[] }).resumed, []);
+  });
+
+  test('audit verify passes, then names the first event that was tampered with', async () => {
+    assert.equal((await keel('audit', 'verify')).code, 0);
+    const target = demoRuns[1]?.id ?? '';
+    const raw = new DatabaseSync(database);
+    raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-6666') WHERE run_id = ? AND seq = 6`).run(target);
+    raw.close();
+    const result = await keel('audit', 'verify');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`run ${target} event 6 \\(step-end\\): its content does not match its hash`));
+    const json = JSON.parse((await keel('audit', 'verify', '--json')).stdout) as { ok: boolean; failures: { runId: string; seq: number }[] };
+    assert.equal(json.ok, false);
+    assert.deepEqual(json.failures.map((failure) => [failure.runId, failure.seq]), [[target, 6]]);
+  });
+});
+
+describe('bad input gets one line, a non-zero exit, and no change to data', () => {
+  test('unknown run id', async () => {
+    const result = await keel('show', 'run_does-not-exist');
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `keel: error [run-not-found]: no run run_does-not-exist in ${database} (list them with \`keel runs\`)\n`);
+  });
+
+  test('malformed --db', async () => {
+    const result = await keel('runs', '--db', 'mysql://localhost/keel');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^keel: error \[db-url-invalid\]: --db has unsupported scheme 'mysql:\/\/'.*\n$/);
+  });
+
+  test('a database that does not exist is not created by a read command', async () => {
+    const missing = join(folder, 'nowhere', 'keel.db');
+    const result = await keel('runs', '--db', missing);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^keel: error \[db-missing\]/);
+    assert.throws(() => readFileSync(missing));
+  });
+
+  test('unknown command and unknown option are usage errors (exit 2)', async () => {
+    assert.equal((await keel('launch')).code, 2);
+    const result = await keel('runs', '--colour');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^keel: error \[usage-invalid\]: Unknown option '--colour'/);
+  });
+
+  test('the real command: unreadable and foreign databases, one line on stderr, no stack, bytes untouched', () => {
+    const notes = join(folder, 'notes.txt');
+    writeFileSync(notes, 'meeting notes\n'.repeat(100));
+    const foreign = join(folder, 'crm.db');
+    const raw = new DatabaseSync(foreign);
+    raw.exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'Ada')`);
+    raw.close();
+    for (const [file, code] of [[notes, 'db-unreadable'], [foreign, 'db-foreign']] as const) {
+      const before = readFileSync(file);
+      for (const argv of [['runs'], ['demo'], ['audit', 'verify'], ['resume']]) {
+        const child = spawnSync(process.execPath, [launcher, ...argv, '--db', file], { encoding: 'utf8' });
+        assert.equal(child.status, 1, `${argv.join(' ')} on ${code}`);
+        assert.equal(child.stdout, '');
+        assert.equal(child.stderr.trim().split('\n').length, 1, child.stderr);
+        assert.match(child.stderr, new RegExp(`^keel: error \\[${code}\\]`));
+        assert.doesNotMatch(child.stderr, /\n\s+at /);
+      }
+      assert.deepEqual(readFileSync(file), before, `${file} was modified`);
+    }
+  });
+});
