@@ -1,0 +1,128 @@
+/**
+ * Journal and engine benchmarks: append throughput (one writer, pipelined, concurrent) and the
+ * in-process overhead of one durable step. Each measure runs against a real store.
+ */
+import { randomUUID } from 'node:crypto';
+import { defineTask, Engine } from '../src/engine/index.ts';
+import { genesisHash, sealEvent, toRecord } from '../src/journal/index.ts';
+import type { JournalRecordV1, StoreV1 } from '../src/spec/index.ts';
+
+export interface Measure {
+  name: string;
+  value: number;
+  unit: string;
+  detail: string;
+}
+
+// A step-end of realistic size: an order lookup result (~350 bytes of JSON).
+const payload = {
+  step: 2,
+  name: 'lookup_order',
+  kind: 'tool-call',
+  epoch: 0,
+  durationMs: 3,
+  outcome: { ok: true, value: { found: true, order: { id: 'A-1001', customer: 'Maya Chen', category: 'apparel', totalCents: 4200, deliveredDaysAgo: 12, notes: 'x'.repeat(120) } } },
+} as const;
+
+async function newRun(store: StoreV1): Promise<{ runId: string; prevHash: string }> {
+  const runId = `bench_${randomUUID()}`;
+  const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task: 'bench', taskVersion: '1', input: null, principal: 'bench', tenant: 'bench', configHash: genesisHash, config: null });
+  await store.createRun({ run: { id: runId, task: 'bench', taskVersion: '1', principal: 'bench', tenant: 'bench', status: 'running' }, first: toRecord(first) });
+  return { runId, prevHash: first.hash };
+}
+
+function nextRecord(runId: string, seq: number, prevHash: string): JournalRecordV1 {
+  return toRecord(sealEvent({ runId, seq, prevHash }, 'step-end', payload as never));
+}
+
+/** Seals and appends `count` events to one run, one append at a time, each awaited (durable before the next). */
+async function singleWriterAwaited(store: StoreV1, count: number): Promise<number> {
+  const run = await newRun(store);
+  let prevHash = run.prevHash;
+  const began = performance.now();
+  for (let seq = 2; seq < count + 2; seq += 1) {
+    const record = nextRecord(run.runId, seq, prevHash);
+    await store.append({ runId: run.runId, records: [record], summary: { stepCount: seq } });
+    prevHash = record.hash;
+  }
+  return count / ((performance.now() - began) / 1000);
+}
+
+/** One writer that does not wait for each append before issuing the next (group commit batches them). */
+async function singleWriterPipelined(store: StoreV1, count: number): Promise<number> {
+  const run = await newRun(store);
+  let prevHash = run.prevHash;
+  const began = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let seq = 2; seq < count + 2; seq += 1) {
+    const record = nextRecord(run.runId, seq, prevHash);
+    pending.push(store.append({ runId: run.runId, records: [record], summary: { stepCount: seq } }));
+    prevHash = record.hash;
+    // Yield now and then, as a real producer would, so commits interleave with production.
+    if (pending.length % 256 === 0) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return count / ((performance.now() - began) / 1000);
+}
+
+/** `writers` runs appending concurrently, each awaiting its own appends one by one. */
+async function concurrentWriters(store: StoreV1, writers: number, perWriter: number): Promise<number> {
+  const runs = await Promise.all(Array.from({ length: writers }, () => newRun(store)));
+  const began = performance.now();
+  await Promise.all(
+    runs.map(async (run) => {
+      let prevHash = run.prevHash;
+      for (let seq = 2; seq < perWriter + 2; seq += 1) {
+        const record = nextRecord(run.runId, seq, prevHash);
+        await store.append({ runId: run.runId, records: [record], summary: { stepCount: seq } });
+        prevHash = record.hash;
+      }
+    }),
+  );
+  return (writers * perWriter) / ((performance.now() - began) / 1000);
+}
+
+/** µs per durable step: a task of `steps` no-op steps, minus the same loop without the engine. */
+async function stepOverhead(store: StoreV1, steps: number, runs: number, idempotent: boolean): Promise<number> {
+  const task = defineTask({
+    name: `bench-steps-${idempotent ? 'idempotent' : 'effect'}`,
+    version: '1',
+    run: async (context) => {
+      let total = 0;
+      for (let index = 0; index < steps; index += 1) total += await context.step('noop', () => index, { idempotent });
+      return total;
+    },
+  });
+  const engine = new Engine({ store, tasks: [task] });
+  const began = performance.now();
+  await Promise.all(Array.from({ length: runs }, () => engine.start(task.name, null, { principal: 'bench', tenant: 'bench' })));
+  return ((performance.now() - began) * 1000) / (steps * runs);
+}
+
+function sealCost(count: number): number {
+  let prevHash = genesisHash;
+  const began = performance.now();
+  for (let seq = 1; seq <= count; seq += 1) prevHash = nextRecord('bench_seal', seq, prevHash).hash;
+  return ((performance.now() - began) * 1000) / count;
+}
+
+export async function benchStore(label: string, store: StoreV1, scale: { awaited: number; pipelined: number; writers: number; perWriter: number; steps: number }): Promise<Measure[]> {
+  const measures: Measure[] = [];
+  const add = (name: string, value: number, unit: string, detail: string) => {
+    measures.push({ name: `${label}: ${name}`, value: Math.round(value * 10) / 10, unit, detail });
+    process.stdout.write(`  ${label}: ${name}: ${Math.round(value).toLocaleString('en-US')} ${unit}  (${detail})\n`);
+  };
+  add('append, single writer, each awaited', await singleWriterAwaited(store, scale.awaited), 'events/s', `${scale.awaited} appends of one ~350-byte event, each durable before the next`);
+  add('append, single writer, pipelined', await singleWriterPipelined(store, scale.pipelined), 'events/s', `${scale.pipelined} appends to one run issued without waiting, group-committed`);
+  add(`append, ${scale.writers} concurrent writers`, await concurrentWriters(store, scale.writers, scale.perWriter), 'events/s', `${scale.writers} runs x ${scale.perWriter} appends, each writer awaiting its own`);
+  add('durable step overhead, one run', await stepOverhead(store, scale.steps, 1, true), 'µs/step', `${scale.steps} idempotent no-op steps in one run: start+end events, one commit per step`);
+  add('durable step overhead, 32 concurrent runs', await stepOverhead(store, Math.ceil(scale.steps / 32), 32, true), 'µs/step', 'wall time / steps across 32 runs in one process');
+  add('non-idempotent step overhead, one run', await stepOverhead(store, Math.ceil(scale.steps / 2), 1, false), 'µs/step', 'start committed before the effect, end after: two commits per step');
+  return measures;
+}
+
+export function benchSeal(): Measure {
+  const value = sealCost(20_000);
+  process.stdout.write(`  journal: seal one event (canonical JSON + sha256): ${value.toFixed(1)} µs\n`);
+  return { name: 'journal: seal one event', value: Math.round(value * 10) / 10, unit: 'µs/event', detail: 'canonical JSON + sha256 of a ~350-byte step-end' };
+}

@@ -1,0 +1,45 @@
+/** `npm run bench`: runs every benchmark, prints it, and writes bench/results/. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresStore } from '../src/store/postgres/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/postgres/test-database.ts';
+import { SqliteStore } from '../src/store/sqlite/index.ts';
+import type { Measure } from './journal-bench.ts';
+import { benchSeal, benchStore } from './journal-bench.ts';
+
+const measures: Measure[] = [];
+const notes: string[] = [];
+process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}\n`);
+measures.push(benchSeal());
+
+for (const durability of ['full', 'normal'] as const) {
+  const folder = mkdtempSync(join(tmpdir(), 'keel-bench-'));
+  const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability });
+  const label = `sqlite (synchronous=${durability.toUpperCase()})`;
+  measures.push(...(await benchStore(label, store, { awaited: durability === 'full' ? 2_000 : 20_000, pipelined: 50_000, writers: 64, perWriter: durability === 'full' ? 300 : 1_500, steps: durability === 'full' ? 2_000 : 20_000 })));
+  await store.close();
+  rmSync(folder, { recursive: true, force: true });
+}
+
+const postgres = await openTestPostgres();
+if ('skipReason' in postgres) {
+  notes.push(`PostgreSQL skipped: ${postgres.skipReason}`);
+  process.stdout.write(`  PostgreSQL skipped: ${postgres.skipReason}\n`);
+} else {
+  const schema = uniqueSchemaName('bench');
+  const store = await PostgresStore.open({ url: postgres.url, schema });
+  measures.push(...(await benchStore('postgres', store, { awaited: 2_000, pipelined: 20_000, writers: 64, perWriter: 300, steps: 2_000 })));
+  await store.close();
+  await dropSchema(postgres.url, schema);
+}
+
+const results = { date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, measures, notes };
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results', 'journal.json'), `${JSON.stringify(results, null, 2)}\n`);
+const table = measures.map((measure) => `| ${measure.name} | ${measure.value.toLocaleString('en-US')} ${measure.unit} | ${measure.detail} |`).join('\n');
+writeFileSync(
+  join(import.meta.dirname, 'results', 'journal.md'),
+  `# Journal benchmarks\n\n${results.date}, Node ${results.node}, ${results.cores} cores.\n\n| measure | result | what |\n| --- | --- | --- |\n${table}\n${notes.map((note) => `\n${note}\n`).join('')}`,
+);
+process.stdout.write('wrote bench/results/journal.json and bench/results/journal.md\n');

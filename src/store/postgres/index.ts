@@ -1,0 +1,2 @@
+export { PostgresStore } from './postgres-store.ts';
+export type { PostgresStoreOptions, PostgresStoreStats } from './postgres-store.ts';

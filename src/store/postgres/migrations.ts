@@ -1,0 +1,134 @@
+/**
+ * Versioned schema for the PostgreSQL store. Append a migration; never edit a shipped one.
+ * Everything lives in one dedicated schema; `keel_meta` marks it as Keel's, so a schema that
+ * belongs to someone else is recognised and left alone.
+ */
+import type { PoolClient } from 'pg';
+import { KeelError } from '../../errors/index.ts';
+import { quoteIdentifier } from './sql-identifiers.ts';
+
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  /** The migration's SQL for a schema, given as an already quoted identifier. */
+  sql: (schema: string) => string;
+}
+
+export const postgresMigrations: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'runs-and-journal',
+    sql: (schema) => `
+      -- Every append rewrites its run's row; the free space fillfactor leaves on each page lets
+      -- PostgreSQL update in place (HOT) without touching the indexes while the status is unchanged.
+      CREATE TABLE ${schema}.runs (
+        id text PRIMARY KEY,
+        task text NOT NULL,
+        task_version text NOT NULL,
+        principal text NOT NULL,
+        tenant text NOT NULL,
+        status text NOT NULL,
+        reason text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        last_seq integer NOT NULL,
+        last_hash text NOT NULL,
+        step_count integer NOT NULL DEFAULT 0,
+        input_tokens bigint NOT NULL DEFAULT 0,
+        output_tokens bigint NOT NULL DEFAULT 0,
+        lease_owner text,
+        lease_expires_at timestamptz
+      ) WITH (fillfactor = 70);
+      CREATE INDEX runs_claim ON ${schema}.runs (status, lease_expires_at, created_at);
+      CREATE INDEX runs_created ON ${schema}.runs (created_at, id);
+      CREATE INDEX runs_task_created ON ${schema}.runs (task, created_at, id);
+
+      -- No foreign key to runs: every insert comes from the group write statement, which has the
+      -- run's row locked, and a per-row key check would cost each record another index probe.
+      -- data is text, not jsonb: jsonb would rewrite the payload (key order, number spelling).
+      CREATE TABLE ${schema}.journal (
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        time timestamptz NOT NULL,
+        type text NOT NULL,
+        schema_version integer NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL,
+        data text NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      );
+    `,
+  },
+];
+
+export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;
+
+// An arbitrary constant ('keel' in ASCII) paired with the schema's hash as the advisory lock key.
+const migrationLockNamespace = 0x6b65656c;
+
+/**
+ * Brings `schemaName` up to the latest version, inside one transaction holding an advisory lock
+ * keyed on the schema, so processes starting together migrate once and wait for each other.
+ * An up-to-date schema is only read, which lets a role without CREATE rights open it.
+ */
+export async function migrate(client: PoolClient, schemaName: string): Promise<void> {
+  const schema = quoteIdentifier(schemaName);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1::integer, hashtext($2))', [migrationLockNamespace, schemaName]);
+    const current = await readSchemaVersion(client, schemaName);
+    if (current === 'absent') await client.query(`CREATE SCHEMA ${schema}`);
+    if (current === 'absent' || current === 'unmarked') {
+      await client.query(`CREATE TABLE ${schema}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
+    }
+    const version = typeof current === 'number' ? current : 0;
+    if (version > latestPostgresSchemaVersion) {
+      throw new KeelError(
+        'db-too-new',
+        `schema ${schemaName} is at version ${version}, newer than this Keel understands (${latestPostgresSchemaVersion}); upgrade Keel`,
+      );
+    }
+    for (const migration of postgresMigrations) {
+      if (migration.version > version) await client.query(migration.sql(schema));
+    }
+    if (version < latestPostgresSchemaVersion) {
+      await client.query(
+        `INSERT INTO ${schema}.keel_meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(latestPostgresSchemaVersion)],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** 'absent': no such schema. 'unmarked': an empty schema without keel_meta (made for us by an admin). */
+async function readSchemaVersion(client: PoolClient, schemaName: string): Promise<number | 'absent' | 'unmarked'> {
+  const { rows } = await client.query<{ schema_exists: boolean; has_meta: boolean; relations: number }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists,
+            to_regclass(format('%I.keel_meta', $1::text)) IS NOT NULL AS has_meta,
+            (SELECT count(*)::integer FROM pg_class JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace
+              WHERE nspname = $1) AS relations`,
+    [schemaName],
+  );
+  const state = rows[0];
+  if (state === undefined || !state.schema_exists) return 'absent';
+  if (!state.has_meta) {
+    if (state.relations > 0) {
+      throw new KeelError('db-foreign', `schema ${schemaName} holds tables that are not Keel's (no keel_meta); choose another schema`);
+    }
+    return 'unmarked';
+  }
+  const schema = quoteIdentifier(schemaName);
+  const meta = await client.query<{ value: string }>(`SELECT value FROM ${schema}.keel_meta WHERE key = 'schema_version'`);
+  const text = meta.rows[0]?.value;
+  if (text === undefined) return 0;
+  const version = Number(text);
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new KeelError('db-unreadable', `schema ${schemaName} has an unreadable keel_meta schema_version: ${JSON.stringify(text)}`);
+  }
+  return version;
+}

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { JournalRecordV1, JsonValue, NewRunV1 } from '../../spec/index.ts';
+import { runStoreConformance } from '../conformance/index.ts';
+import { PostgresStore } from './index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
+
+const database = await openTestPostgres();
+const skip = 'skipReason' in database ? database.skipReason : false;
+if (skip !== false) process.stderr.write(`postgres-store tests skipped: ${skip}\n`);
+const url = 'url' in database ? database.url : '';
+
+runStoreConformance(
+  'postgres',
+  skip !== false
+    ? { skip }
+    : async () => {
+        const schema = uniqueSchemaName('keel_conformance');
+        let store = await PostgresStore.open({ url, schema });
+        return {
+          store,
+          reopen: async () => {
+            await store.close();
+            store = await PostgresStore.open({ url, schema });
+            return store;
+          },
+          dispose: async () => {
+            await store.close();
+            await dropSchema(url, schema);
+          },
+        };
+      },
+);
+
+// Stores and schemas opened by the tests below, closed and dropped once they are done.
+const opened: PostgresStore[] = [];
+const schemas: string[] = [];
+
+after(async () => {
+  await Promise.all(opened.map((store) => store.close()));
+  for (const schema of schemas) await dropSchema(url, schema);
+});
+
+function newSchema(prefix: string): string {
+  const schema = uniqueSchemaName(prefix);
+  schemas.push(schema);
+  return schema;
+}
+
+async function openStore(schema: string, poolSize?: number): Promise<PostgresStore> {
+  const store = await PostgresStore.open(poolSize === undefined ? { url, schema } : { url, schema, poolSize });
+  opened.push(store);
+  return store;
+}
+
+let clock = Date.now();
+
+function record(runId: string, seq: number, type = 'event', data: JsonValue = {}): JournalRecordV1 {
+  clock += 1;
+  return { runId, seq, time: new Date(clock).toISOString(), type, schemaVersion: 1, prevHash: `hash-${seq - 1}`, hash: `hash-${seq}`, data };
+}
+
+function newRun(id: string, lease?: NewRunV1['lease']): NewRunV1 {
+  const value: NewRunV1 = {
+    run: { id, task: 'pg-test', taskVersion: '1', principal: 'user:ada', tenant: 'acme', status: 'queued' },
+    first: record(id, 1, 'run-start'),
+  };
+  if (lease !== undefined) value.lease = lease;
+  return value;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, code, String(error));
+    return true;
+  });
+}
+
+void describe('PostgresStore without a server', () => {
+  void test('a malformed URL is db-url-invalid, and the message does not echo a password', async () => {
+    await expectCode(PostgresStore.open({ url: 'not a url' }), 'db-url-invalid');
+    await expectCode(PostgresStore.open({ url: 'mysql://user:secret@host/db' }), 'db-url-invalid');
+    await assert.rejects(PostgresStore.open({ url: 'postgres://user:secret@/db' }), (error: Error) => !error.message.includes('secret'));
+  });
+
+  void test('an unsafe schema name is config-invalid', async () => {
+    await expectCode(PostgresStore.open({ url: 'postgres://127.0.0.1/x', schema: 'Robert"; DROP' }), 'config-invalid');
+  });
+
+  void test('an unreachable server is db-unavailable with a one-line message naming it', async () => {
+    await assert.rejects(PostgresStore.open({ url: 'postgres://keel:secret@127.0.0.1:1/nowhere' }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'db-unavailable');
+      assert.match(error.message, /^cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere: \S/);
+      assert.ok(!error.message.includes('\n') && !error.message.includes('secret'));
+      return true;
+    });
+  });
+});
+
+void describe('PostgresStore', { skip }, () => {
+  void test('location drops the password and names the schema', async () => {
+    const schema = newSchema('keel_location');
+    const withPassword = new URL(url);
+    // Servers on trust auth ignore it; elsewhere the configured URL already carries the real one.
+    if (withPassword.password === '') withPassword.password = 'secret';
+    const store = await PostgresStore.open({ url: withPassword.href, schema });
+    opened.push(store);
+    assert.ok(store.location.endsWith(`#${schema}`));
+    assert.ok(!store.location.includes(`:${withPassword.password}@`), store.location);
+  });
+
+  void test('two processes opening a fresh schema at once both succeed (migrations serialise)', async () => {
+    const schema = newSchema('keel_migrate_race');
+    const [first, second] = await Promise.all([openStore(schema), openStore(schema)]);
+    await first.createRun(newRun('r'));
+    assert.equal((await second.getRun('r'))?.lastSeq, 1);
+  });
+
+  void test('a schema with foreign tables is db-foreign and left untouched', async () => {
+    const schema = newSchema('keel_foreign');
+    await withClient(url, async (client) => {
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`CREATE TABLE "${schema}".invoices (id integer PRIMARY KEY, total integer)`);
+      await client.query(`INSERT INTO "${schema}".invoices VALUES (1, 500)`);
+    });
+    await expectCode(PostgresStore.open({ url, schema }), 'db-foreign');
+    const tables = await withClient(url, (client) =>
+      client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]),
+    );
+    assert.deepEqual(tables.rows.map((row) => row.table_name), ['invoices']);
+  });
+
+  void test('a schema from a newer Keel is db-too-new', async () => {
+    const schema = newSchema('keel_too_new');
+    await (await PostgresStore.open({ url, schema })).close();
+    await withClient(url, (client) => client.query(`UPDATE "${schema}".keel_meta SET value = '999' WHERE key = 'schema_version'`));
+    await expectCode(PostgresStore.open({ url, schema }), 'db-too-new');
+  });
+
+  void test('payloads round-trip exactly: numbers, unicode, escapes, key order', async () => {
+    const store = await openStore(newSchema('keel_payload'));
+    await store.createRun(newRun('r'));
+    const data: JsonValue = { z: 1, a: [0.1, 1e21, 5e-324, -17, 9007199254740991], text: 'é ✓ 𝄞 "q" \\ \n \u0000', nested: { b: null, a: true } };
+    await store.append({ runId: 'r', records: [record('r', 2, 'payload', data)], summary: {} });
+    const stored = (await store.readJournal('r', 1))[0];
+    assert.equal(JSON.stringify(stored?.data), JSON.stringify(data));
+  });
+
+  void test('a time not in toISOString form is refused before it could break a hash', async () => {
+    const store = await openStore(newSchema('keel_time'));
+    await store.createRun(newRun('r'));
+    await expectCode(store.append({ runId: 'r', records: [{ ...record('r', 2), time: '2024-01-01T00:00:00Z' }], summary: {} }), 'journal-invalid');
+  });
+
+  void test('concurrent claimers on two pools never receive the same run', async () => {
+    const schema = newSchema('keel_claims');
+    const [storeA, storeB] = await Promise.all([openStore(schema), openStore(schema)]);
+    const ids = Array.from({ length: 200 }, (_, index) => `run-${String(index).padStart(3, '0')}`);
+    await Promise.all(ids.map((id) => storeA.createRun(newRun(id))));
+    const claimAll = async (store: PostgresStore, owner: string): Promise<string[]> => {
+      const mine: string[] = [];
+      for (;;) {
+        const claimed = await store.claimRuns({ owner, leaseMs: 60_000, limit: 7 });
+        if (claimed.length === 0) return mine;
+        assert.ok(claimed.every((run) => run.leaseOwner === owner));
+        mine.push(...claimed.map((run) => run.id));
+      }
+    };
+    const [byA, byB] = await Promise.all([claimAll(storeA, 'worker-a'), claimAll(storeB, 'worker-b')]);
+    const setA = new Set(byA);
+    assert.deepEqual(byB.filter((id) => setA.has(id)), [], 'no run claimed twice');
+    assert.deepEqual([...byA, ...byB].sort(), ids);
+    assert.ok(byA.length > 0 && byB.length > 0, `both claimers got work (${byA.length}/${byB.length})`);
+  });
+
+  void test('an expired lease is claimable by another owner, using the database clock', async () => {
+    const store = await openStore(newSchema('keel_expiry'));
+    await store.createRun(newRun('r', { owner: 'worker-old', leaseMs: 50 }));
+    assert.deepEqual(await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 }), []);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const claimed = await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 });
+    assert.deepEqual(claimed.map((run) => [run.id, run.leaseOwner]), [['r', 'worker-new']]);
+  });
+
+  void test('an append fenced by a lost lease fails with lease-lost and writes nothing', async () => {
+    const store = await openStore(newSchema('keel_fence'));
+    await store.createRun(newRun('expired', { owner: 'worker-a', leaseMs: 1 }));
+    await store.createRun(newRun('taken', { owner: 'worker-a', leaseMs: 60_000 }));
+    assert.equal(await store.breakLease('taken', 'worker-a'), true);
+    await store.claimRuns({ owner: 'worker-b', leaseMs: 60_000, limit: 10, statuses: ['queued'] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const id of ['expired', 'taken']) {
+      const before = await store.getRun(id);
+      await expectCode(
+        store.append({ runId: id, records: [record(id, 2)], summary: { status: 'ok' }, fence: { leaseOwner: 'worker-a' } }),
+        'lease-lost',
+      );
+      assert.equal((await store.readJournal(id)).length, 1);
+      assert.deepEqual(await store.getRun(id), before);
+    }
+  });
+
+  void test('an expired lease nobody took can still be renewed by its owner', async () => {
+    const store = await openStore(newSchema('keel_renew'));
+    await store.createRun(newRun('r', { owner: 'worker-a', leaseMs: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await store.renewLease('r', 'worker-a', 60_000), true);
+    await store.append({ runId: 'r', records: [record('r', 2)], summary: {}, fence: { leaseOwner: 'worker-a' } });
+  });
+
+  void test('group commit: 200 concurrent appends to 200 runs land in fewer transactions', async () => {
+    const store = await openStore(newSchema('keel_group'));
+    const ids = Array.from({ length: 200 }, (_, index) => `run-${index}`);
+    await Promise.all(ids.map((id) => store.createRun(newRun(id))));
+    const before = store.stats;
+    await Promise.all(ids.map((id, index) => store.append({ runId: id, records: [record(id, 2, 'step', { index })], summary: { stepCount: 1 } })));
+    const transactions = store.stats.transactions - before.transactions;
+    assert.equal(store.stats.writes - before.writes, 200);
+    assert.ok(transactions < 200 / 4, `expected group commit, saw ${transactions} transactions for 200 appends`);
+    for (const id of ids) assert.equal((await store.getRun(id))?.lastSeq, 2);
+  });
+
+  void test('two processes racing on the same runs: each seq is written once, the loser sees journal-conflict', async () => {
+    const schema = newSchema('keel_race');
+    const [storeA, storeB] = await Promise.all([openStore(schema), openStore(schema)]);
+    const ids = Array.from({ length: 40 }, (_, index) => `run-${index}`);
+    await Promise.all(ids.map((id) => storeA.createRun(newRun(id))));
+    // Each store keeps appending the next seq it believes in; conflicts make it re-read and retry.
+    const writer = async (store: PostgresStore, label: string): Promise<number> => {
+      let written = 0;
+      for (let round = 0; round < 5; round += 1) {
+        const results = await Promise.allSettled(
+          ids.map(async (id) => {
+            const next = ((await store.getRun(id))?.lastSeq ?? 0) + 1;
+            await store.append({ runId: id, records: [record(id, next, label)], summary: { stepCount: next } });
+          }),
+        );
+        for (const result of results) {
+          if (result.status === 'fulfilled') written += 1;
+          else assert.equal((result.reason as { code?: unknown }).code, 'journal-conflict', String(result.reason));
+        }
+      }
+      return written;
+    };
+    const [byA, byB] = await Promise.all([writer(storeA, 'a'), writer(storeB, 'b')]);
+    let total = 0;
+    for (const id of ids) {
+      const journal = await storeA.readJournal(id);
+      assert.deepEqual(journal.map((entry) => entry.seq), journal.map((_, index) => index + 1));
+      assert.equal((await storeB.getRun(id))?.lastSeq, journal.length);
+      total += journal.length - 1;
+    }
+    assert.equal(total, byA + byB);
+  });
+
+  void test('a write the database refuses fails alone; the rest of its group commits', async () => {
+    const store = await openStore(newSchema('keel_refused'));
+    await Promise.all(['a', 'b', 'c'].map((id) => store.createRun(newRun(id))));
+    const results = await Promise.allSettled([
+      store.append({ runId: 'a', records: [record('a', 2)], summary: {} }),
+      // PostgreSQL text cannot hold NUL, so the server refuses this one.
+      store.append({ runId: 'b', records: [record('b', 2, 'bad\u0000type')], summary: {} }),
+      store.append({ runId: 'c', records: [record('c', 2)], summary: {} }),
+    ]);
+    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(((results[1] as PromiseRejectedResult).reason as { code?: unknown }).code, 'journal-invalid');
+    assert.equal((await store.getRun('b'))?.lastSeq, 1);
+  });
+
+  void test('close commits appends already issued', async () => {
+    const schema = newSchema('keel_close');
+    const store = await PostgresStore.open({ url, schema });
+    await store.createRun(newRun('r'));
+    const pending = store.append({ runId: 'r', records: [record('r', 2)], summary: {} });
+    await store.close();
+    await pending;
+    await expectCode(store.getRun('r'), 'db-unavailable');
+    const reopened = await openStore(schema);
+    assert.equal((await reopened.getRun('r'))?.lastSeq, 2);
+  });
+});

@@ -1,0 +1,271 @@
+import { Pool } from 'pg';
+import type { PoolClient } from 'pg';
+import { KeelError } from '../../errors/index.ts';
+import type {
+  AppendBatchV1,
+  ClaimRequestV1,
+  JournalRecordV1,
+  NewRunV1,
+  RunQueryV1,
+  RunRecordV1,
+  RunStatusV1,
+  StoreV1,
+} from '../../spec/index.ts';
+import { parseConnectionUrl } from './connection-url.ts';
+import { migrate } from './migrations.ts';
+import { describeError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
+import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
+import type { JournalRow, RunRow } from './row-mapping.ts';
+import { checkSchemaName, quoteIdentifier } from './sql-identifiers.ts';
+import { applyRoundParameters, applyRoundSql, checkWrite, roundOutcomes, splitIntoRounds } from './write-group.ts';
+import type { PendingWrite } from './write-group.ts';
+import { WriteQueue } from './write-queue.ts';
+
+export interface PostgresStoreOptions {
+  /** postgres://user[:password]@host[:port]/database */
+  url: string;
+  /** The schema holding Keel's tables; default `keel`. */
+  schema?: string;
+  /** Connections in the pool; default 10. Writes use one at a time (group commit). */
+  poolSize?: number;
+}
+
+export interface PostgresStoreStats {
+  /** Write transactions issued (each group commit is one). */
+  transactions: number;
+  /** Writes (createRun and append calls) committed. */
+  writes: number;
+}
+
+const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
+const connectTimeoutMs = 10_000;
+
+/**
+ * The shared store: many Keel processes on many machines use one database. Writes go through
+ * group commit (write-queue.ts, write-group.ts); lease times use the database clock only, since
+ * the machines' clocks disagree.
+ */
+export class PostgresStore implements StoreV1 {
+  readonly specificationVersion = 'v1';
+  readonly dialect = 'postgres';
+  readonly location: string;
+
+  readonly #pool: Pool;
+  readonly #sql: ReturnType<typeof statements>;
+  readonly #queue: WriteQueue;
+  readonly #stats: PostgresStoreStats = { transactions: 0, writes: 0 };
+  #closing: Promise<void> | undefined;
+
+  private constructor(pool: Pool, schemaName: string, location: string) {
+    this.#pool = pool;
+    this.location = location;
+    this.#sql = statements(quoteIdentifier(schemaName));
+    this.#queue = new WriteQueue((group) => this.#commitGroup(group));
+  }
+
+  /** Validates the URL, connects, and creates or migrates the schema. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const target = parseConnectionUrl(options.url);
+    const schemaName = checkSchemaName(options.schema ?? 'keel');
+    const pool = new Pool({
+      connectionString: target.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: connectTimeoutMs,
+      application_name: 'keel',
+    });
+    // An idle connection dropped by the server emits here; without a listener it would crash the
+    // process. The next query on the pool reports the problem instead.
+    pool.on('error', () => undefined);
+    // Generic plans: PostgreSQL otherwise re-plans the group write statement on every call (its
+    // custom plan for a one-write group always looks cheaper), which doubles a lone append's cost.
+    // All of Keel's statements are key lookups whose best plan does not depend on the values.
+    pool.on('connect', (client) => {
+      client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
+    });
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new KeelError('db-unavailable', `cannot connect to PostgreSQL at ${target.address}: ${describeError(error)}`, { cause: error });
+    }
+    try {
+      await migrate(client, schemaName);
+    } catch (error) {
+      client.release();
+      await pool.end().catch(() => undefined);
+      throw toStoreError(error, `cannot prepare schema ${schemaName} at ${target.address}`);
+    }
+    client.release();
+    return new PostgresStore(pool, schemaName, `${target.redactedUrl}#${schemaName}`);
+  }
+
+  /** Counters for benchmarks and tests: how well group commit is batching. */
+  get stats(): Readonly<PostgresStoreStats> {
+    return { ...this.#stats };
+  }
+
+  createRun(newRun: NewRunV1): Promise<void> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'create', newRun, resolve, reject }));
+  }
+
+  append(batch: AppendBatchV1): Promise<void> {
+    if (batch.records.length === 0) {
+      if (Object.keys(batch.summary).length > 0) {
+        return Promise.reject(new KeelError('journal-invalid', `append to run ${batch.runId} has a summary but no records`));
+      }
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'append', batch, resolve, reject }));
+  }
+
+  #enqueue(write: PendingWrite): void {
+    if (this.#closing !== undefined) {
+      write.reject(this.#closedError());
+      return;
+    }
+    const refusal = checkWrite(write);
+    if (refusal !== undefined) write.reject(refusal);
+    else this.#queue.push(write);
+  }
+
+  async #commitGroup(group: PendingWrite[]): Promise<void> {
+    for (const round of splitIntoRounds(group)) await this.#commitRound(round);
+  }
+
+  async #commitRound(round: PendingWrite[]): Promise<void> {
+    let rows: { run_id: string; outcome: string | null }[];
+    try {
+      this.#stats.transactions += 1;
+      const result = await this.#pool.query<{ run_id: string; outcome: string | null }>({
+        name: 'keel-apply-round',
+        text: this.#sql.applyRound,
+        values: applyRoundParameters(round),
+      });
+      rows = result.rows;
+    } catch (error) {
+      // The server refused the statement (a value the checks did not foresee, or two processes
+      // creating one run id): nothing was written, so retry each write alone and let only the bad
+      // one fail. A lost connection is different: the commit may or may not have happened, and
+      // every write must say so.
+      if (round.length > 1 && isServerError(error)) {
+        for (const write of round) await this.#commitRound([write]);
+        return;
+      }
+      const failure =
+        round[0]?.kind === 'create' && isUniqueViolation(error)
+          ? new KeelError('run-exists', `run ${round[0].newRun.run.id} already exists`)
+          : toStoreError(error, `cannot write to ${this.location}`);
+      for (const write of round) write.reject(failure);
+      return;
+    }
+    const outcomes = roundOutcomes(round, rows);
+    round.forEach((write, index) => {
+      const failure = outcomes[index];
+      if (failure === undefined) {
+        this.#stats.writes += 1;
+        write.resolve();
+      } else {
+        write.reject(failure);
+      }
+    });
+  }
+
+  async readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
+    const rows = await this.#query<JournalRow>('keel-read-journal', this.#sql.readJournal, [runId, afterSeq]);
+    return rows.map(toJournalRecord);
+  }
+
+  async getRun(runId: string): Promise<RunRecordV1 | undefined> {
+    const rows = await this.#query<RunRow>('keel-get-run', this.#sql.getRun, [runId]);
+    const row = rows[0];
+    return row === undefined ? undefined : toRunRecord(row);
+  }
+
+  async listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (query.statuses !== undefined) {
+      values.push(query.statuses);
+      conditions.push(`status = ANY ($${values.length}::text[])`);
+    }
+    if (query.task !== undefined) {
+      values.push(query.task);
+      conditions.push(`task = $${values.length}`);
+    }
+    values.push(query.limit ?? 100);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const text = `SELECT ${runColumns} FROM ${this.#sql.runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
+    return (await this.#query<RunRow>(undefined, text, values)).map(toRunRecord);
+  }
+
+  async listRunIds(): Promise<string[]> {
+    const rows = await this.#query<{ id: string }>('keel-list-run-ids', this.#sql.listRunIds, []);
+    return rows.map((row) => row.id);
+  }
+
+  async claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
+    if (request.limit <= 0) return [];
+    const values = [request.owner, request.leaseMs, request.statuses ?? defaultClaimable, request.limit];
+    return (await this.#query<RunRow>('keel-claim-runs', this.#sql.claimRuns, values)).map(toRunRecord);
+  }
+
+  async renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.#query('keel-renew-lease', this.#sql.renewLease, [runId, owner, leaseMs])).length > 0;
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    await this.#query('keel-clear-lease', this.#sql.clearLease, [runId, owner]);
+  }
+
+  async breakLease(runId: string, expectedOwner: string): Promise<boolean> {
+    return (await this.#query('keel-clear-lease', this.#sql.clearLease, [runId, expectedOwner])).length > 0;
+  }
+
+  /** Commits the writes already issued, then closes every connection. */
+  close(): Promise<void> {
+    this.#closing ??= this.#queue.idle().then(() => this.#pool.end());
+    return this.#closing;
+  }
+
+  async #query<Row extends object>(name: string | undefined, text: string, values: unknown[]): Promise<Row[]> {
+    if (this.#closing !== undefined) throw this.#closedError();
+    try {
+      const result = await this.#pool.query<Row>(name === undefined ? { text, values } : { name, text, values });
+      return result.rows;
+    } catch (error) {
+      throw toStoreError(error, `cannot query ${this.location}`);
+    }
+  }
+
+  #closedError(): KeelError {
+    return new KeelError('db-unavailable', `store ${this.location} is closed`, { retryable: false });
+  }
+}
+
+// Lease arithmetic uses clock_timestamp(): the database's clock, read at the moment of the check.
+function statements(schema: string) {
+  const runs = `${schema}.runs`;
+  const leaseExpiry = (parameter: string): string => `clock_timestamp() + ${parameter}::double precision * interval '1 millisecond'`;
+  return {
+    runs,
+    applyRound: applyRoundSql(schema),
+    readJournal: `SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
+    getRun: `SELECT ${runColumns} FROM ${runs} WHERE id = $1`,
+    listRunIds: `SELECT id FROM ${runs} ORDER BY created_at, id`,
+    // SKIP LOCKED lets concurrent claimers pass over each other's candidates instead of queueing.
+    claimRuns: `
+      WITH claimed AS (
+        UPDATE ${runs} SET lease_owner = $1, lease_expires_at = ${leaseExpiry('$2')}
+        WHERE id IN (
+          SELECT id FROM ${runs}
+          WHERE status = ANY ($3::text[]) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+          ORDER BY created_at, id LIMIT $4
+          FOR UPDATE SKIP LOCKED)
+        RETURNING ${runColumns})
+      SELECT * FROM claimed ORDER BY created_at, id`,
+    // An expired lease nobody has taken is still the owner's to renew.
+    renewLease: `UPDATE ${runs} SET lease_expires_at = ${leaseExpiry('$3')} WHERE id = $1 AND lease_owner = $2 RETURNING id`,
+    clearLease: `UPDATE ${runs} SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2 RETURNING id`,
+  };
+}
