@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import canonicalize from 'canonicalize';
 import type { JournalRecordV1 } from '../spec/index.ts';
 import type { JournalEvent } from './index.ts';
 import { canonicalJson, foldEvents, genesisHash, hashRecord, lastVerifiedCheckpoint, sealEvent, toRecord, verifyChain } from './index.ts';
@@ -26,6 +27,19 @@ function chain(): JournalEvent[] {
 
 test('canonical JSON orders keys and is stable', () => {
   assert.equal(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 1, y: 2 } }), '{"a":[true,null,"x"],"b":1,"c":{"y":2,"z":1}}');
+});
+
+test('canonical JSON agrees with a reference RFC 8785 implementation', () => {
+  const samples: unknown[] = [
+    { b: 1, a: [true, null, 'x'], c: { z: 1, y: 2 } },
+    { numbers: [0, -0, 1.5, -1e-7, 1e21, 123456789012345680000, 5e-324, 0.1 + 0.2], 'é': 'ü', A: 'Z', '\u2028': '\u2029' },
+    { escapes: 'quote " backslash \\ tab \t newline \n nul \u0000 bell \u0007 emoji 😀', nested: [[[{}]], []] },
+    { '10': 'ten', '9': 'nine', '': 'empty', aB: 1, Ab: 2, ab: 3, '😀': 4, 'ﬀ': 5 },
+    chain().map(toRecord),
+  ];
+  for (const sample of samples) assert.equal(canonicalJson(sample), canonicalize(sample));
+  assert.throws(() => canonicalJson({ value: Number.NaN }));
+  assert.throws(() => canonicalJson({ value: () => 1 }));
 });
 
 test('a sealed chain verifies', () => {

@@ -10,7 +10,6 @@ export interface OpenDatabaseOptions {
   path: string;
   /** Create the file (and its folder) when missing; otherwise a missing file is `db-missing`. */
   create: boolean;
-  durability: SqliteDurability;
 }
 
 function describe(error: unknown): string {
@@ -59,7 +58,8 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseSync {
   try {
     database.exec(`PRAGMA busy_timeout = 10000`);
     database.exec(`PRAGMA journal_mode = WAL`);
-    database.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // Commits write the WAL without fsync; `full` durability syncs it off-thread (see wal-sync.ts).
+    database.exec(`PRAGMA synchronous = NORMAL`);
     migrate(database, path);
   } catch (error) {
     database.close();

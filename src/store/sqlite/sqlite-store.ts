@@ -13,12 +13,16 @@ import type {
 } from '../../spec/index.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
+import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
   path: string;
   /** Create the database when missing (default true). Read-only commands pass false. */
   create?: boolean;
-  /** `full` fsyncs every commit (survives power loss); `normal` survives a killed process. Default `full`. */
+  /**
+   * `full`: an append resolves once it is fsynced (survives power loss). `normal`: once it is in
+   * the WAL (survives a killed process, not a power cut). Default `full`.
+   */
   durability?: SqliteDurability;
 }
 
@@ -32,8 +36,8 @@ const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
 
 /**
  * The embedded default store. node:sqlite is synchronous, so group commit is done here: every
- * write issued while the event loop is busy joins one transaction (one fsync), each inside its own
- * savepoint so a failing write rejects alone.
+ * write issued while the event loop is busy joins one transaction, and in `full` durability one
+ * off-thread fdatasync acknowledges every transaction committed before it started.
  */
 export class SqliteStore implements StoreV1 {
   readonly specificationVersion = 'v1';
@@ -44,19 +48,27 @@ export class SqliteStore implements StoreV1 {
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #walSync: WalSync | undefined;
   #pending: Pending[] = [];
   #flushScheduled = false;
   #closed = false;
 
-  private constructor(database: DatabaseSync, location: string) {
+  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined) {
     this.#database = database;
     this.location = location;
+    this.#walSync = walSync;
     this.#statements = prepareStatements(database);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    const database = openDatabase({ path: options.path, create: options.create ?? true, durability: options.durability ?? 'full' });
-    return new SqliteStore(database, options.path);
+    const database = openDatabase({ path: options.path, create: options.create ?? true });
+    const durable = (options.durability ?? 'full') === 'full' && options.path !== ':memory:';
+    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined);
+  }
+
+  /** fdatasync calls made for group commit (0 in `normal` durability). */
+  get syncs(): number {
+    return this.#walSync?.syncs ?? 0;
   }
 
   createRun(newRun: NewRunV1): Promise<void> {
@@ -84,42 +96,56 @@ export class SqliteStore implements StoreV1 {
     const group = this.#pending;
     this.#pending = [];
     if (group.length === 0) return;
-    const outcomes: unknown[] = [];
+    let outcomes: (KeelError | undefined)[];
     try {
-      this.#database.exec('BEGIN IMMEDIATE');
-      for (const pending of group) {
-        this.#database.exec('SAVEPOINT write');
+      outcomes = this.#commitGroup(group);
+    } catch {
+      // Something failed that validation did not foresee (a constraint, a full disk): the group was
+      // rolled back whole, so write each item alone and let only the culprit fail.
+      outcomes = group.map((pending) => {
         try {
-          if (pending.kind === 'append') this.#applyAppend(pending.batch);
-          else this.#applyCreate(pending.newRun);
-          this.#database.exec('RELEASE write');
-          outcomes.push(undefined);
+          return this.#commitGroup([pending])[0];
         } catch (error) {
-          this.#database.exec('ROLLBACK TO write');
-          this.#database.exec('RELEASE write');
-          outcomes.push(error ?? new Error('write failed'));
+          return new KeelError('db-unavailable', `cannot commit to ${this.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         }
-      }
-      this.#database.exec('COMMIT');
-      this.stats.transactions += 1;
-      this.stats.writes += group.length;
-    } catch (error) {
-      if (this.#database.isTransaction) this.#database.exec('ROLLBACK');
-      const failure = new KeelError('db-unavailable', `cannot commit to ${this.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      for (const pending of group) pending.reject(failure);
-      return;
+      });
     }
-    group.forEach((pending, index) => {
-      const outcome = outcomes[index];
-      if (outcome === undefined) pending.resolve();
-      else pending.reject(outcome);
-    });
+    const settle = (failure?: unknown) =>
+      group.forEach((pending, index) => {
+        const outcome = outcomes[index] ?? failure;
+        if (outcome === undefined) pending.resolve();
+        else pending.reject(outcome);
+      });
+    if (this.#walSync === undefined || outcomes.every((outcome) => outcome !== undefined)) settle();
+    else this.#walSync.whenDurable().then(() => settle(), settle);
   }
 
-  #applyCreate(newRun: NewRunV1): void {
+  /**
+   * One transaction for the whole group. Each write is validated against the rows as the group
+   * has left them before it touches anything, so a refused write needs no savepoint to undo.
+   */
+  #commitGroup(group: Pending[]): (KeelError | undefined)[] {
+    const outcomes: (KeelError | undefined)[] = [];
+    this.#statements.begin.run();
+    try {
+      for (const pending of group) {
+        const refusal = pending.kind === 'append' ? this.#applyAppend(pending.batch) : this.#applyCreate(pending.newRun);
+        outcomes.push(refusal);
+      }
+      this.#statements.commit.run();
+    } catch (error) {
+      if (this.#database.isTransaction) this.#statements.rollback.run();
+      throw error;
+    }
+    this.stats.transactions += 1;
+    this.stats.writes += group.length;
+    return outcomes;
+  }
+
+  #applyCreate(newRun: NewRunV1): KeelError | undefined {
     const { run, first, lease } = newRun;
-    if (this.#statements.runHead.get(run.id) !== undefined) throw new KeelError('run-exists', `run ${run.id} already exists`);
-    this.#statements.insertRun.run({
+    if (this.#statements.runHead.get(run.id) !== undefined) return new KeelError('run-exists', `run ${run.id} already exists`);
+    const { lastInsertRowid: runKey } = this.#statements.insertRun.run({
       id: run.id,
       task: run.task,
       task_version: run.taskVersion,
@@ -132,47 +158,49 @@ export class SqliteStore implements StoreV1 {
       lease_owner: lease?.owner ?? null,
       lease_expires_ms: lease === undefined ? null : Date.now() + lease.leaseMs,
     });
-    this.#insertRecord(first);
+    this.#insertRecord(runKey, first);
+    return undefined;
   }
 
-  #applyAppend(batch: AppendBatchV1): void {
+  #applyAppend(batch: AppendBatchV1): KeelError | undefined {
     const { runId, records, summary } = batch;
     const head = this.#statements.runHead.get(runId);
-    if (head === undefined) throw new KeelError('run-not-found', `run ${runId} not found`);
+    if (head === undefined) return new KeelError('run-not-found', `run ${runId} not found`);
     if (batch.fence !== undefined) {
       const held = head.lease_owner === batch.fence.leaseOwner && typeof head.lease_expires_ms === 'number' && head.lease_expires_ms >= Date.now();
-      if (!held) throw new KeelError('lease-lost', `worker ${batch.fence.leaseOwner} no longer holds the lease on run ${runId}`);
+      if (!held) return new KeelError('lease-lost', `worker ${batch.fence.leaseOwner} no longer holds the lease on run ${runId}`);
     }
     const last = records.at(-1);
     if (last === undefined) {
-      if (Object.keys(summary).length > 0) throw new KeelError('journal-invalid', `append to run ${runId} has a summary but no records`);
-      return;
+      return Object.keys(summary).length > 0 ? new KeelError('journal-invalid', `append to run ${runId} has a summary but no records`) : undefined;
     }
-    let expected = Number(head.last_seq) + 1;
-    for (const record of records) {
-      if (record.runId !== runId || record.seq !== expected) {
-        throw new KeelError('journal-conflict', `run ${runId}: expected seq ${expected}, got ${record.seq} (another writer appended, or the batch is not contiguous)`);
-      }
-      this.#insertRecord(record);
-      expected += 1;
+    const first = Number(head.last_seq) + 1;
+    const gap = records.findIndex((record, index) => record.runId !== runId || record.seq !== first + index);
+    if (gap !== -1) {
+      return new KeelError('journal-conflict', `run ${runId}: expected seq ${first + gap}, got ${records[gap]?.seq} (another writer appended, or the batch is not contiguous)`);
     }
-    this.#statements.updateRun.run({
-      id: runId,
+    const runKey = head.key as number;
+    for (const record of records) this.#insertRecord(runKey, record);
+    const progress = {
+      key: runKey,
       last_seq: last.seq,
       last_hash: last.hash,
       updated_at: last.time,
-      status: summary.status ?? null,
       set_reason: summary.reason === undefined ? 0 : 1,
       reason: summary.reason ?? null,
       step_count: summary.stepCount ?? null,
       input_tokens: summary.inputTokens ?? null,
       output_tokens: summary.outputTokens ?? null,
-    });
+    };
+    // Status is indexed (claims scan by it): touch it only when it changes, not on every append.
+    if (summary.status === undefined || summary.status === head.status) this.#statements.updateProgress.run(progress);
+    else this.#statements.updateProgressAndStatus.run({ ...progress, status: summary.status });
+    return undefined;
   }
 
-  #insertRecord(record: JournalRecordV1): void {
+  #insertRecord(runKey: number | bigint, record: JournalRecordV1): void {
     this.#statements.insertRecord.run(
-      record.runId,
+      runKey,
       record.seq,
       record.time,
       record.type,
@@ -186,7 +214,7 @@ export class SqliteStore implements StoreV1 {
   readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
     return this.#read(() =>
       this.#statements.readJournal.all(runId, afterSeq).map((row) => ({
-        runId: text(row.run_id),
+        runId,
         seq: Number(row.seq),
         time: text(row.time),
         type: text(row.type),
@@ -277,6 +305,7 @@ export class SqliteStore implements StoreV1 {
     // Let queued writes commit before the handle goes away.
     while (this.#pending.length > 0 || this.#flushScheduled) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
+    await this.#walSync?.close();
     this.#database.close();
   }
 
@@ -291,28 +320,32 @@ export class SqliteStore implements StoreV1 {
   }
 }
 
+const progressColumns = `last_seq = :last_seq, last_hash = :last_hash, updated_at = :updated_at,
+  reason = CASE WHEN :set_reason = 1 THEN :reason ELSE reason END,
+  step_count = COALESCE(:step_count, step_count),
+  input_tokens = COALESCE(:input_tokens, input_tokens),
+  output_tokens = COALESCE(:output_tokens, output_tokens)`;
+
 function prepareStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
   return {
-    runHead: prepare(`SELECT last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
+    begin: prepare('BEGIN IMMEDIATE'),
+    commit: prepare('COMMIT'),
+    rollback: prepare('ROLLBACK'),
+    runHead: prepare(`SELECT key, status, last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
     getRun: prepare(`SELECT * FROM runs WHERE id = ?`),
     insertRun: prepare(
       `INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash, lease_owner, lease_expires_ms)
        VALUES (:id, :task, :task_version, :principal, :tenant, :status, :created_at, :created_at, :last_seq, :last_hash, :lease_owner, :lease_expires_ms)`,
     ),
-    updateRun: prepare(
-      `UPDATE runs SET last_seq = :last_seq, last_hash = :last_hash, updated_at = :updated_at,
-         status = COALESCE(:status, status),
-         reason = CASE WHEN :set_reason = 1 THEN :reason ELSE reason END,
-         step_count = COALESCE(:step_count, step_count),
-         input_tokens = COALESCE(:input_tokens, input_tokens),
-         output_tokens = COALESCE(:output_tokens, output_tokens)
-       WHERE id = :id`,
-    ),
+    updateProgress: prepare(`UPDATE runs SET ${progressColumns} WHERE key = :key`),
+    updateProgressAndStatus: prepare(`UPDATE runs SET status = :status, ${progressColumns} WHERE key = :key`),
     insertRecord: prepare(
-      `INSERT INTO journal (run_id, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    readJournal: prepare(`SELECT * FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq`),
+    readJournal: prepare(
+      `SELECT journal.* FROM journal JOIN runs ON runs.key = journal.run_key WHERE runs.id = ? AND journal.seq > ? ORDER BY journal.seq`,
+    ),
     listRunIds: prepare(`SELECT id FROM runs ORDER BY created_at, id`),
     setLease: prepare(`UPDATE runs SET lease_owner = ?, lease_expires_ms = ? WHERE id = ?`),
     renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ?`),
