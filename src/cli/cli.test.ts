@@ -82,7 +82,7 @@ describe('keel on a demo database', () => {
     assert.equal((await keel('audit', 'verify')).code, 0);
     const target = demoRuns[1]?.id ?? '';
     const raw = new DatabaseSync(database);
-    raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-6666') WHERE run_id = ? AND seq = 6`).run(target);
+    raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-6666') WHERE run_key = (SELECT key FROM runs WHERE id = ?) AND seq = 6`).run(target);
     raw.close();
     const result = await keel('audit', 'verify');
     assert.equal(result.code, 1);

@@ -110,6 +110,8 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
     throw error;
   } finally {
     clearInterval(heartbeat);
+    // Land what was pipelined while the lease is still ours; a failure here was already reported.
+    await writer.settle().catch(() => undefined);
   }
 }
 

@@ -130,11 +130,17 @@ export class DurableRunContext implements RunContext {
       if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
       outcome = { ok: false, error: toErrorData(error) };
     }
-    const pendingStart = call.idempotent ? this.#writer.build('step-start', startData, startedAt) : undefined;
     const endData = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
     const usage = outcome.ok && call.usageOf !== undefined ? call.usageOf(outcome.value) : undefined;
-    const end = this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage });
-    await this.#commit(pendingStart === undefined ? [end] : [pendingStart, end]);
+    if (call.idempotent) {
+      // Losing these to a crash only means running the step again. They are durable before
+      // anything that depends on them: the next non-idempotent step, checkpoint or run end.
+      const events = [this.#writer.build('step-start', startData, startedAt), this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage })];
+      for (const event of events) applyEvent(this.#state, event);
+      this.#writer.pipeline(events, summaryOf(this.#state));
+    } else {
+      await this.#commit([this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage })]);
+    }
     return unwrap(outcome);
   }
 

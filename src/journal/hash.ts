@@ -24,15 +24,16 @@ export function sha256(text: string): string {
 
 /** The hash of a record covers every field but the hash itself, including its predecessor's hash. */
 export function hashRecord(record: Omit<JournalRecordV1, 'hash'>): string {
-  return sha256(
-    canonicalJson({
-      runId: record.runId,
-      seq: record.seq,
-      time: record.time,
-      type: record.type,
-      schemaVersion: record.schemaVersion,
-      prevHash: record.prevHash,
-      data: record.data,
-    }),
-  );
+  return hashWithData(record, canonicalJson(record.data));
+}
+
+/**
+ * The same hash when the data's canonical text is already known. The envelope's keys are fixed, so
+ * its canonical form is written out in sorted key order (a test checks it against canonicalJson).
+ */
+export function hashWithData(record: Omit<JournalRecordV1, 'hash' | 'data'>, dataText: string): string {
+  const text =
+    `{"data":${dataText},"prevHash":${JSON.stringify(record.prevHash)},"runId":${JSON.stringify(record.runId)},` +
+    `"schemaVersion":${canonicalJson(record.schemaVersion)},"seq":${canonicalJson(record.seq)},"time":${JSON.stringify(record.time)},"type":${JSON.stringify(record.type)}}`;
+  return sha256(text);
 }

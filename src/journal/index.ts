@@ -1,6 +1,6 @@
 export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
 export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
-export { canonicalJson, genesisHash, hashRecord, sha256 } from './hash.ts';
+export { canonicalJson, genesisHash, hashRecord, hashWithData, sha256 } from './hash.ts';
 export type { ChainVerdict } from './verify.ts';
 export { verifyChain } from './verify.ts';
 export { parseEvent, toRecord } from './parse.ts';

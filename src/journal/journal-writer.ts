@@ -13,6 +13,8 @@ export class JournalWriter {
   #lastHash: string;
   readonly #store: StoreV1;
   readonly #leaseOwner: string | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  #failure: Error | undefined;
 
   constructor(options: { store: StoreV1; runId: string; lastSeq: number; lastHash: string; leaseOwner?: string }) {
     this.#store = options.store;
@@ -30,8 +32,40 @@ export class JournalWriter {
     return event;
   }
 
+  /** Appends and resolves once these events, and every event before them, are durable. */
   async commit(events: readonly JournalEvent[], summary: RunSummaryPatchV1 = {}): Promise<void> {
+    this.#throwIfFailed();
+    await this.#append(events, summary);
+    // The store applies a run's appends in order, so the pipelined ones before this have settled.
+    await this.settle();
+  }
+
+  /**
+   * Appends without waiting for durability, for events a crash may lose because what they record
+   * is safe to redo. The next `commit` waits for them and reports their failure.
+   */
+  pipeline(events: readonly JournalEvent[], summary: RunSummaryPatchV1 = {}): void {
+    this.#throwIfFailed();
+    const pending: Promise<void> = this.#append(events, summary)
+      .catch((error: unknown) => {
+        this.#failure ??= error instanceof Error ? error : new Error(String(error));
+      })
+      .finally(() => this.#inflight.delete(pending));
+    this.#inflight.add(pending);
+  }
+
+  /** Waits for every pipelined append; throws the first failure among them. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inflight);
+    this.#throwIfFailed();
+  }
+
+  #append(events: readonly JournalEvent[], summary: RunSummaryPatchV1): Promise<void> {
     const batch = { runId: this.runId, records: events.map(toRecord), summary };
-    await this.#store.append(this.#leaseOwner === undefined ? batch : { ...batch, fence: { leaseOwner: this.#leaseOwner } });
+    return this.#store.append(this.#leaseOwner === undefined ? batch : { ...batch, fence: { leaseOwner: this.#leaseOwner } });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
   }
 }

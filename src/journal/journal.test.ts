@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import canonicalize from 'canonicalize';
 import type { JournalRecordV1 } from '../spec/index.ts';
 import type { JournalEvent } from './index.ts';
-import { canonicalJson, foldEvents, genesisHash, hashRecord, lastVerifiedCheckpoint, sealEvent, toRecord, verifyChain } from './index.ts';
+import { canonicalJson, foldEvents, sha256, genesisHash, hashRecord, lastVerifiedCheckpoint, sealEvent, toRecord, verifyChain } from './index.ts';
 
 function chain(): JournalEvent[] {
   const events: JournalEvent[] = [];
@@ -40,6 +40,21 @@ test('canonical JSON agrees with a reference RFC 8785 implementation', () => {
   for (const sample of samples) assert.equal(canonicalJson(sample), canonicalize(sample));
   assert.throws(() => canonicalJson({ value: Number.NaN }));
   assert.throws(() => canonicalJson({ value: () => 1 }));
+});
+
+test('the envelope hash is the hash of the whole record in canonical form', () => {
+  for (const record of chain().map(toRecord)) {
+    const { hash, ...unsealed } = record;
+    assert.equal(hash, sha256(canonicalJson(unsealed)));
+  }
+});
+
+test('a sealed event is a snapshot: mutating the caller\'s objects afterwards changes nothing', () => {
+  const messages = [{ role: 'user', content: 'refund A-1001' }];
+  const event = sealEvent({ runId: 'run_1', seq: 1, prevHash: genesisHash }, 'run-start', { task: 't', taskVersion: '1', input: { messages }, principal: 'p', tenant: 't', configHash: 'c', config: null });
+  messages.push({ role: 'assistant', content: 'done' });
+  assert.equal((event.data.input as { messages: unknown[] }).messages.length, 1);
+  assert.equal(verifyChain([toRecord(event)]).ok, true);
 });
 
 test('a sealed chain verifies', () => {

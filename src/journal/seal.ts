@@ -1,7 +1,7 @@
 import type { JsonValue } from '../spec/index.ts';
 import type { EventData, EventOf, EventType } from './events.ts';
 import { journalSchemaVersion } from './events.ts';
-import { hashRecord } from './hash.ts';
+import { canonicalJson, hashWithData } from './hash.ts';
 
 /** Stamps an event with its place in the chain: seq, time, predecessor hash and its own hash. */
 export function sealEvent<Type extends EventType>(
@@ -10,14 +10,9 @@ export function sealEvent<Type extends EventType>(
   data: EventData[Type],
   time: Date = new Date(),
 ): EventOf<Type> {
-  const unsealed = {
-    runId: position.runId,
-    seq: position.seq,
-    time: time.toISOString(),
-    type,
-    schemaVersion: journalSchemaVersion,
-    prevHash: position.prevHash,
-    data: data as unknown as JsonValue,
-  };
-  return { ...unsealed, hash: hashRecord(unsealed) } as unknown as EventOf<Type>;
+  const envelope = { runId: position.runId, seq: position.seq, time: time.toISOString(), type, schemaVersion: journalSchemaVersion, prevHash: position.prevHash };
+  const dataText = canonicalJson(data);
+  // The event keeps a copy parsed back from the hashed text: exactly what the hash covers, and
+  // beyond the reach of a caller that goes on mutating its objects before the append is written.
+  return { ...envelope, data: JSON.parse(dataText) as JsonValue, hash: hashWithData(envelope, dataText) } as unknown as EventOf<Type>;
 }

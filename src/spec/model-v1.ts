@@ -1,6 +1,8 @@
 /**
- * Language model specification, version 1: what every provider adapter (the simulator, and later
- * OpenAI, Anthropic, OpenAI-compatible servers) implements. Types only.
+ * Language model specification, version 1: what every provider adapter (the simulator, OpenAI,
+ * Anthropic, OpenAI-compatible servers) implements. Types only. Adapters translate to and from
+ * their provider's wire format and nothing else: retries, timeouts, breakers, fallbacks, budgets
+ * and journaling wrap a model from outside, as middleware that is itself a LanguageModelV1.
  */
 import type { JsonValue } from './store-v1.ts';
 
@@ -13,6 +15,7 @@ export interface ToolCallPartV1 {
   type: 'tool-call';
   toolCallId: string;
   toolName: string;
+  /** Parsed arguments. When the model sent text that is not JSON, adapters pass the raw text as a string. */
   input: JsonValue;
 }
 
@@ -37,32 +40,74 @@ export interface ToolDefinitionV1 {
   inputSchema: JsonValue;
 }
 
+export type ToolChoiceV1 = 'auto' | 'none' | 'required' | { toolName: string };
+
+/** Ask for JSON output; with a schema, adapters use the provider's native structured output. */
+export interface ResponseFormatV1 {
+  type: 'json';
+  schema?: JsonValue;
+  name?: string;
+}
+
 export interface GenerateOptionsV1 {
   messages: MessageV1[];
   tools?: ToolDefinitionV1[];
+  toolChoice?: ToolChoiceV1;
+  responseFormat?: ResponseFormatV1;
   maxOutputTokens?: number;
   temperature?: number;
+  topP?: number;
+  stopSequences?: string[];
   seed?: number;
   abortSignal?: AbortSignal;
+  /** Extra HTTP headers for this call (adapters that speak HTTP). */
+  headers?: Record<string, string>;
 }
 
-export type FinishReasonV1 = 'stop' | 'tool-calls' | 'length' | 'content-filter' | 'error';
+export type FinishReasonV1 = 'stop' | 'tool-calls' | 'length' | 'content-filter' | 'refusal' | 'error' | 'other';
 
 export interface UsageV1 {
   inputTokens: number;
   outputTokens: number;
+  /** Prompt tokens served from the provider's cache, when it reports them (part of inputTokens). */
+  cachedInputTokens?: number;
+}
+
+export interface ResponseInfoV1 {
+  /** The provider's id for the response (e.g. chatcmpl-…, msg_…). */
+  id: string;
+  modelId: string;
+  /** The HTTP request id header (x-request-id, request-id), when there is one. */
+  requestId?: string;
 }
 
 export interface GenerateResultV1 {
   content: (TextPartV1 | ToolCallPartV1)[];
   finishReason: FinishReasonV1;
   usage: UsageV1;
-  response: { id: string; modelId: string };
+  response: ResponseInfoV1;
+  /** The model declined the request; its explanation, when the provider marks refusals. */
+  refusal?: string;
+}
+
+/** What a stream yields, in order; tool-call deltas are reassembled into `tool-call` parts. */
+export type StreamPartV1 =
+  | { type: 'response-start'; response: ResponseInfoV1 }
+  | { type: 'text-delta'; delta: string }
+  | { type: 'tool-call-delta'; toolCallId: string; toolName: string; inputDelta: string }
+  | ToolCallPartV1
+  | { type: 'finish'; finishReason: FinishReasonV1; usage: UsageV1; refusal?: string };
+
+export interface StreamResultV1 {
+  /** Ends after `finish`; a stream cut short errors with `model-stream-truncated`. */
+  stream: AsyncIterable<StreamPartV1>;
 }
 
 export interface LanguageModelV1 {
   readonly specificationVersion: 'v1';
+  /** `openai`, `anthropic`, `openai-compatible`, `sim`. */
   readonly provider: string;
   readonly modelId: string;
   doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1>;
+  doStream(options: GenerateOptionsV1): Promise<StreamResultV1>;
 }

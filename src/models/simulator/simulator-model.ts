@@ -1,6 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson } from '../../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, TextPartV1, ToolCallPartV1 } from '../../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1, StreamResultV1, TextPartV1, ToolCallPartV1 } from '../../spec/index.ts';
 import { estimateTokens } from './estimate-tokens.ts';
 import { seededRandom, seedFrom } from './seeded-random.ts';
 import type { SimulatorProfile } from './simulator-profiles.ts';
@@ -65,6 +65,24 @@ export class SimulatorModel implements LanguageModelV1 {
       response: { id: `sim-${seed.toString(16).padStart(8, '0')}`, modelId: this.modelId },
     };
   }
+
+  async doStream(options: GenerateOptionsV1): Promise<StreamResultV1> {
+    return { stream: streamOf(await this.doGenerate(options)) };
+  }
+}
+
+/** Streams a generated answer the way a provider would: text in small deltas, then whole tool calls. */
+async function* streamOf(result: GenerateResultV1): AsyncGenerator<StreamPartV1> {
+  yield { type: 'response-start', response: result.response };
+  for (const part of result.content) {
+    if (part.type === 'text') {
+      for (let offset = 0; offset < part.text.length; offset += 16) yield { type: 'text-delta', delta: part.text.slice(offset, offset + 16) };
+    } else {
+      yield { type: 'tool-call-delta', toolCallId: part.toolCallId, toolName: part.toolName, inputDelta: JSON.stringify(part.input) };
+      yield part;
+    }
+  }
+  yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -72,16 +72,15 @@ export class PostgresStore implements StoreV1 {
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: connectTimeoutMs,
       application_name: 'keel',
+      // Generic plans: PostgreSQL otherwise re-plans the group write statement on every call (its
+      // custom plan for a one-write group always looks cheaper), which doubles a lone append's cost.
+      // All of Keel's statements are key lookups whose best plan does not depend on the values.
+      // Set at connection start-up, so no query races the pool's first use of the connection.
+      options: '-c plan_cache_mode=force_generic_plan',
     });
     // An idle connection dropped by the server emits here; without a listener it would crash the
     // process. The next query on the pool reports the problem instead.
     pool.on('error', () => undefined);
-    // Generic plans: PostgreSQL otherwise re-plans the group write statement on every call (its
-    // custom plan for a one-write group always looks cheaper), which doubles a lone append's cost.
-    // All of Keel's statements are key lookups whose best plan does not depend on the values.
-    pool.on('connect', (client) => {
-      client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
-    });
     let client: PoolClient;
     try {
       client = await pool.connect();

@@ -9,6 +9,7 @@ import type {
   RunQueryV1,
   RunRecordV1,
   RunStatusV1,
+  RunSummaryPatchV1,
   StoreV1,
 } from '../../spec/index.ts';
 import { openDatabase } from './open-database.ts';
@@ -33,6 +34,18 @@ type Pending =
   | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void };
 
 const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
+
+/** A run as the group being committed has left it. */
+interface RunCursor {
+  key: number;
+  storedStatus: string;
+  lastSeq: number;
+  leaseOwner: string | null;
+  leaseExpiresMs: number | null;
+  /** The group's summaries for this run, later fields overriding earlier ones. */
+  summary: RunSummaryPatchV1;
+  last: JournalRecordV1 | undefined;
+}
 
 /**
  * The embedded default store. node:sqlite is synchronous, so group commit is done here: every
@@ -121,17 +134,19 @@ export class SqliteStore implements StoreV1 {
   }
 
   /**
-   * One transaction for the whole group. Each write is validated against the rows as the group
-   * has left them before it touches anything, so a refused write needs no savepoint to undo.
+   * One transaction for the whole group. Each write is validated against the runs as the group
+   * has left them before it touches anything, so a refused write needs no savepoint to undo. A
+   * run's index row is updated once per group however many of its appends the group holds.
    */
   #commitGroup(group: Pending[]): (KeelError | undefined)[] {
     const outcomes: (KeelError | undefined)[] = [];
+    const cursors = new Map<string, RunCursor>();
     this.#statements.begin.run();
     try {
       for (const pending of group) {
-        const refusal = pending.kind === 'append' ? this.#applyAppend(pending.batch) : this.#applyCreate(pending.newRun);
-        outcomes.push(refusal);
+        outcomes.push(pending.kind === 'append' ? this.#applyAppend(pending.batch, cursors) : this.#applyCreate(pending.newRun));
       }
+      for (const cursor of cursors.values()) this.#saveCursor(cursor);
       this.#statements.commit.run();
     } catch (error) {
       if (this.#database.isTransaction) this.#statements.rollback.run();
@@ -162,27 +177,48 @@ export class SqliteStore implements StoreV1 {
     return undefined;
   }
 
-  #applyAppend(batch: AppendBatchV1): KeelError | undefined {
+  #applyAppend(batch: AppendBatchV1, cursors: Map<string, RunCursor>): KeelError | undefined {
     const { runId, records, summary } = batch;
-    const head = this.#statements.runHead.get(runId);
-    if (head === undefined) return new KeelError('run-not-found', `run ${runId} not found`);
+    let cursor = cursors.get(runId);
+    if (cursor === undefined) {
+      const head = this.#statements.runHead.get(runId);
+      if (head === undefined) return new KeelError('run-not-found', `run ${runId} not found`);
+      cursor = {
+        key: Number(head.key),
+        storedStatus: text(head.status),
+        lastSeq: Number(head.last_seq),
+        leaseOwner: nullableText(head.lease_owner),
+        leaseExpiresMs: head.lease_expires_ms === null ? null : Number(head.lease_expires_ms),
+        summary: {},
+        last: undefined,
+      };
+      cursors.set(runId, cursor);
+    }
     if (batch.fence !== undefined) {
-      const held = head.lease_owner === batch.fence.leaseOwner && typeof head.lease_expires_ms === 'number' && head.lease_expires_ms >= Date.now();
+      const held = cursor.leaseOwner === batch.fence.leaseOwner && cursor.leaseExpiresMs !== null && cursor.leaseExpiresMs >= Date.now();
       if (!held) return new KeelError('lease-lost', `worker ${batch.fence.leaseOwner} no longer holds the lease on run ${runId}`);
     }
     const last = records.at(-1);
     if (last === undefined) {
       return Object.keys(summary).length > 0 ? new KeelError('journal-invalid', `append to run ${runId} has a summary but no records`) : undefined;
     }
-    const first = Number(head.last_seq) + 1;
+    const first = cursor.lastSeq + 1;
     const gap = records.findIndex((record, index) => record.runId !== runId || record.seq !== first + index);
     if (gap !== -1) {
       return new KeelError('journal-conflict', `run ${runId}: expected seq ${first + gap}, got ${records[gap]?.seq} (another writer appended, or the batch is not contiguous)`);
     }
-    const runKey = head.key as number;
-    for (const record of records) this.#insertRecord(runKey, record);
+    for (const record of records) this.#insertRecord(cursor.key, record);
+    cursor.lastSeq = last.seq;
+    cursor.last = last;
+    Object.assign(cursor.summary, summary);
+    return undefined;
+  }
+
+  #saveCursor(cursor: RunCursor): void {
+    const { last, summary } = cursor;
+    if (last === undefined) return;
     const progress = {
-      key: runKey,
+      key: cursor.key,
       last_seq: last.seq,
       last_hash: last.hash,
       updated_at: last.time,
@@ -192,10 +228,9 @@ export class SqliteStore implements StoreV1 {
       input_tokens: summary.inputTokens ?? null,
       output_tokens: summary.outputTokens ?? null,
     };
-    // Status is indexed (claims scan by it): touch it only when it changes, not on every append.
-    if (summary.status === undefined || summary.status === head.status) this.#statements.updateProgress.run(progress);
+    // Status is indexed (claims scan by it): touch it only when it changes.
+    if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(progress);
     else this.#statements.updateProgressAndStatus.run({ ...progress, status: summary.status });
-    return undefined;
   }
 
   #insertRecord(runKey: number | bigint, record: JournalRecordV1): void {
