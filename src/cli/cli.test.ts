@@ -82,14 +82,17 @@ describe('keel on a demo database', () => {
     assert.equal((await keel('audit', 'verify')).code, 0);
     const target = demoRuns[1]?.id ?? '';
     const raw = new DatabaseSync(database);
-    raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-6666') WHERE run_key = (SELECT key FROM runs WHERE id = ?) AND seq = 6`).run(target);
+    const runKey = `(SELECT key FROM runs WHERE id = ?)`;
+    const victim = raw.prepare(`SELECT seq FROM journal WHERE run_key = ${runKey} AND type = 'step-end' AND data LIKE '%A-1002%' ORDER BY seq LIMIT 1`).get(target);
+    const seq = Number(victim?.seq);
+    raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-6666') WHERE run_key = ${runKey} AND seq = ?`).run(target, seq);
     raw.close();
     const result = await keel('audit', 'verify');
     assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`run ${target} event 6 \\(step-end\\): its content does not match its hash`));
+    assert.match(result.stderr, new RegExp(`run ${target} event ${seq} \\(step-end\\): its content does not match its hash`));
     const json = JSON.parse((await keel('audit', 'verify', '--json')).stdout) as { ok: boolean; failures: { runId: string; seq: number }[] };
     assert.equal(json.ok, false);
-    assert.deepEqual(json.failures.map((failure) => [failure.runId, failure.seq]), [[target, 6]]);
+    assert.deepEqual(json.failures.map((failure) => [failure.runId, failure.seq]), [[target, seq]]);
   });
 });
 

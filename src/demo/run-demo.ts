@@ -1,5 +1,7 @@
 import type { RunOutcome } from '../engine/index.ts';
+import { BudgetLedger, defaultPriceTable } from '../cost/index.ts';
 import { Engine } from '../engine/index.ts';
+import { SharedGuards } from '../models/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { PaymentsLedger } from './payments-ledger.ts';
 import { supportAgentTask } from './support-agent-task.ts';
@@ -26,11 +28,14 @@ export interface DemoRun {
   confidence: RunOutcome['confidence'];
   steps: number;
   tokens: number;
+  costMicros: number;
   durationMs: number;
 }
 
+/** The demo's governance: list prices, a per-run ceiling of 5 US cents, shared breakers. */
 export function demoTasks(ledger: PaymentsLedger) {
-  return [supportAgentTask(ledger)];
+  const governance = { prices: defaultPriceTable, guards: new SharedGuards(), ledger: new BudgetLedger([{ scope: 'run', micros: 50_000 }]) };
+  return [supportAgentTask(ledger, governance)];
 }
 
 export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger; model: string; seed: number; tenant?: string }): Promise<DemoRun[]> {
@@ -55,6 +60,7 @@ export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger;
       confidence: outcome.confidence,
       steps: record?.stepCount ?? 0,
       tokens: (record?.inputTokens ?? 0) + (record?.outputTokens ?? 0),
+      costMicros: record?.costMicros ?? 0,
       durationMs,
     });
   }

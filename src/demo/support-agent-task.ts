@@ -1,7 +1,8 @@
 import { KeelError } from '../errors/index.ts';
 import type { RunContext, TaskDefinition } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
-import { resolveModel } from '../models/index.ts';
+import { GovernedModel, resolveModel } from '../models/index.ts';
+import type { Governance } from '../models/index.ts';
 import type { JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
 import type { PaymentsLedger } from './payments-ledger.ts';
 import { supportScript } from './support-script.ts';
@@ -37,13 +38,17 @@ function dollars(cents: number): string {
  * The demo workload: a support agent that looks up an order, reads the policy that applies and
  * issues a refund through a side-effecting tool. Every model and tool call is a durable step.
  */
-export function supportAgentTask(ledger: PaymentsLedger): TaskDefinition<SupportRequest, SupportAnswer> {
+export function supportAgentTask(ledger: PaymentsLedger, governance: Omit<Governance, 'resolveModel'>): TaskDefinition<SupportRequest, SupportAnswer> {
   return defineTask({
     name: 'support-refund',
     version: '1',
     config: { maxTurns, autoApprovalLimitCents, systemPrompt, tools: supportToolDefinitions.map((tool) => tool.name) },
     run: async (context, input) => {
-      const model = resolveModel(input.model, { seed: input.seed, script: supportScript });
+      // The run's model sits behind the governance stack: routing, budgets, retries, breakers, cost.
+      const model = new GovernedModel({ name: 'support', models: [input.model], maxOutputTokens: 400 }, {
+        ...governance,
+        resolveModel: (name) => resolveModel(name, { simulator: { seed: input.seed, script: supportScript } }),
+      });
       const messages: MessageV1[] = [
         { role: 'system', content: systemPrompt },
         { role: 'user', content: [{ type: 'text', text: input.message }] },

@@ -1,6 +1,7 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome, Usage } from '../journal/index.ts';
-import { applyEvent, canonicalJson, sha256 } from '../journal/index.ts';
+import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
+import { applyEvent, canonicalJson, runInStep, sha256 } from '../journal/index.ts';
+import type { EventData, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal } from './signals.ts';
@@ -12,7 +13,8 @@ interface StepCall {
   idempotent: boolean;
   input?: JsonValue;
   work: (info: StepInfo) => Promise<JsonValue> | JsonValue;
-  usageOf?: (value: JsonValue) => Usage;
+  /** Usage and cost the step's result reports, for the step's end event. */
+  accounting?: (value: JsonValue) => Pick<EventData['step-end'], 'usage' | 'cost'>;
 }
 
 /**
@@ -66,7 +68,7 @@ export class DurableRunContext implements RunContext {
       idempotent: true,
       input: { provider: model.provider, modelId: model.modelId, request: request as unknown as JsonValue },
       work: async (info) => (await model.doGenerate({ ...request, abortSignal: info.signal })) as unknown as JsonValue,
-      usageOf: (value) => (value as unknown as GenerateResultV1).usage,
+      accounting: (value) => accountingOf(value as unknown as GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }),
     });
     return result as unknown as GenerateResultV1;
   }
@@ -119,29 +121,43 @@ export class DurableRunContext implements RunContext {
     const idempotencyKey = `${this.runId}:${this.epoch}:${step}`;
     const startData = { step, name: call.name, kind: call.kind, idempotent: call.idempotent, attempt, epoch: this.epoch, idempotencyKey, ...(call.input === undefined ? {} : { input: call.input }) };
     const startedAt = new Date();
-    // A step that is safe to redo need not be durable before it runs: its start is journaled with
-    // its end, in one commit. Any other step's start must be on disk before its effect can happen.
-    if (!call.idempotent) await this.#commit([this.#writer.build('step-start', startData, startedAt)]);
+    const start = this.#writer.build('step-start', startData, startedAt);
+    // A step that is safe to redo need not be durable before it runs; any other step's start must
+    // be on disk before its effect can happen.
+    if (call.idempotent) this.#pipeline([start]);
+    else await this.#commit([start]);
+    const scope = {
+      runId: this.runId,
+      task: this.task,
+      tenant: this.tenant,
+      principal: this.principal,
+      step,
+      signal: this.#signal,
+      record: <Type extends StepDetailType>(type: Type, data: Omit<EventData[Type], 'step'>) => {
+        this.#pipeline([this.#writer.build(type, { ...data, step } as EventData[Type])]);
+      },
+    };
     let outcome: StepOutcome;
     try {
-      outcome = { ok: true, value: await call.work({ idempotencyKey, attempt, signal: this.#signal }) };
+      outcome = { ok: true, value: await runInStep(scope, () => call.work({ idempotencyKey, attempt, signal: this.#signal })) };
     } catch (error) {
       if (error instanceof EscalationSignal || error instanceof RollbackSignal) throw error;
       if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
       outcome = { ok: false, error: toErrorData(error) };
     }
-    const endData = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
-    const usage = outcome.ok && call.usageOf !== undefined ? call.usageOf(outcome.value) : undefined;
-    if (call.idempotent) {
-      // Losing these to a crash only means running the step again. They are durable before
-      // anything that depends on them: the next non-idempotent step, checkpoint or run end.
-      const events = [this.#writer.build('step-start', startData, startedAt), this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage })];
-      for (const event of events) applyEvent(this.#state, event);
-      this.#writer.pipeline(events, summaryOf(this.#state));
-    } else {
-      await this.#commit([this.#writer.build('step-end', usage === undefined ? endData : { ...endData, usage })]);
-    }
+    const endData: EventData['step-end'] = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
+    if (outcome.ok && call.accounting !== undefined) Object.assign(endData, call.accounting(outcome.value));
+    const end = this.#writer.build('step-end', endData);
+    // Losing an idempotent step's events to a crash only means running it again; they are durable
+    // before anything that depends on them: the next non-idempotent step, checkpoint or run end.
+    if (call.idempotent) this.#pipeline([end]);
+    else await this.#commit([end]);
     return unwrap(outcome);
+  }
+
+  #pipeline(events: JournalEvent[]): void {
+    for (const event of events) applyEvent(this.#state, event);
+    this.#writer.pipeline(events, summaryOf(this.#state));
   }
 
   async #commit(events: JournalEvent[]): Promise<void> {
@@ -157,7 +173,15 @@ export function summaryOf(state: RunState): RunSummaryPatchV1 {
     stepCount: state.stepsCompleted,
     inputTokens: state.usage.inputTokens,
     outputTokens: state.usage.outputTokens,
+    costMicros: state.costMicros,
   };
+}
+
+/** A governed model's result carries its cost; a bare adapter's carries usage only. */
+function accountingOf(result: GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }): Pick<EventData['step-end'], 'usage' | 'cost'> {
+  const accounting: Pick<EventData['step-end'], 'usage' | 'cost'> = { usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
+  if (result.cost !== undefined) accounting.cost = result.cost;
+  return accounting;
 }
 
 function unwrap(outcome: StepOutcome): JsonValue {

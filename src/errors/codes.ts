@@ -39,6 +39,12 @@ export const errorCodes = {
   'model-output-malformed': { retryable: true, httpStatus: 502 },
   'tool-error': { retryable: false, httpStatus: 502 },
   'usage-invalid': { retryable: false, httpStatus: 400 },
+  'price-unknown': { retryable: false, httpStatus: 400 },
+  'budget-exceeded': { retryable: false, httpStatus: 402 },
+  'deadline-exceeded': { retryable: false, httpStatus: 504 },
+  'breaker-open': { retryable: true, httpStatus: 503 },
+  'bulkhead-full': { retryable: true, httpStatus: 503 },
+  'route-exhausted': { retryable: false, httpStatus: 502 },
   'runtime-unsupported': { retryable: false, httpStatus: 500 },
   'internal': { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;

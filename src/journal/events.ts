@@ -66,6 +66,79 @@ export interface EventData {
     durationMs: number;
     outcome: StepOutcome;
     usage?: Usage;
+    /** What the step spent, in integer micro-USD, and the price table that priced it. */
+    cost?: { micros: number; priceVersion: string };
+  };
+  /** Which model a governed model call chose, and why. */
+  'route-decision': {
+    step: number;
+    route: string;
+    provider: string;
+    modelId: string;
+    reason: string;
+    estimatedInputTokens: number;
+    /** True when the count is an estimate (no tokenizer for that model). */
+    estimated: boolean;
+  };
+  /** A budget reservation or refusal before a call is sent. */
+  'budget-decision': {
+    step: number;
+    provider: string;
+    modelId: string;
+    outcome: 'reserved' | 'refused';
+    /** Worst case reserved: prompt tokens plus max output, priced. */
+    reservedMicros: number;
+    reservedTokens: number;
+    /** The scope that refused, when one did (e.g. `tenant:acme:day:2026-11-21`). */
+    scope?: string;
+    reason?: string;
+  };
+  /** One attempt at one provider call, successful or not. */
+  'model-attempt-end': {
+    step: number;
+    attempt: number;
+    provider: string;
+    modelId: string;
+    latencyMs: number;
+    outcome: 'ok' | 'error';
+    error?: ErrorData;
+    usage?: Usage;
+    responseId?: string;
+  };
+  /** A pause before the next attempt. */
+  'retry-wait': {
+    step: number;
+    attempt: number;
+    waitMs: number;
+    /** `retry-after` when the provider asked for the wait, `backoff` otherwise. */
+    reason: 'retry-after' | 'backoff';
+  };
+  'breaker-transition': {
+    step: number;
+    breaker: string;
+    from: 'closed' | 'open' | 'half-open' | 'isolated';
+    to: 'closed' | 'open' | 'half-open' | 'isolated';
+  };
+  /** The call moved on to the next model in its chain. */
+  'model-fallback': {
+    step: number;
+    from: string;
+    to: string;
+    reason: string;
+  };
+  /** A budget threshold or a latency SLA was crossed; alert hooks were called. */
+  'alert-raise': {
+    kind: 'budget-threshold' | 'latency-sla';
+    scope: string;
+    message: string;
+    threshold: number;
+    value: number;
+  };
+  /** The simulator injected a fault into this call (drills and tests). */
+  'fault-injection': {
+    step: number;
+    fault: JsonValue;
+    call: number;
   };
   checkpoint: {
     label: string;
@@ -98,7 +171,26 @@ export interface EventData {
 
 export type EventType = keyof EventData;
 
-export const eventTypes: readonly EventType[] = ['run-start', 'run-resume', 'step-start', 'step-end', 'checkpoint', 'rollback', 'run-end'];
+export const eventTypes: readonly EventType[] = [
+  'run-start',
+  'run-resume',
+  'step-start',
+  'step-end',
+  'route-decision',
+  'budget-decision',
+  'model-attempt-end',
+  'retry-wait',
+  'breaker-transition',
+  'model-fallback',
+  'alert-raise',
+  'fault-injection',
+  'checkpoint',
+  'rollback',
+  'run-end',
+];
+
+/** Events a step may record while it runs, between its start and its end. */
+export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';
 
 interface EventEnvelope {
   runId: string;

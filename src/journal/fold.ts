@@ -45,6 +45,8 @@ export interface RunState {
   stepsCompleted: number;
   /** Tokens actually spent, including on steps later rolled back. */
   usage: Usage;
+  /** Money actually spent, in micro-USD, including on steps later rolled back. */
+  costMicros: number;
   end?: EventData['run-end'];
   confidence: ConfidenceMarker[];
   lastSeq: number;
@@ -72,6 +74,7 @@ export function foldEvents(events: readonly JournalEvent[]): RunState {
     attempts: 0,
     stepsCompleted: 0,
     usage: { inputTokens: 0, outputTokens: 0 },
+    costMicros: 0,
     confidence: [],
     lastSeq: first.seq,
     lastHash: first.hash,
@@ -108,6 +111,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
         state.usage.inputTokens += event.data.usage.inputTokens;
         state.usage.outputTokens += event.data.usage.outputTokens;
       }
+      if (event.data.cost !== undefined) state.costMicros += event.data.cost.micros;
       break;
     }
     case 'checkpoint': {
@@ -119,6 +123,16 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       state.epoch = event.data.epoch;
       for (const step of [...state.steps.keys()]) if (step > event.data.afterStep) state.steps.delete(step);
       state.checkpoints = state.checkpoints.filter((checkpoint) => checkpoint.seq <= event.data.checkpointSeq);
+      break;
+    case 'route-decision':
+    case 'budget-decision':
+    case 'model-attempt-end':
+    case 'retry-wait':
+    case 'breaker-transition':
+    case 'model-fallback':
+    case 'alert-raise':
+    case 'fault-injection':
+      // Detail of a step in progress: the step's end carries what replay needs.
       break;
     case 'run-end':
       state.status = event.data.status;

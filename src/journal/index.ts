@@ -1,4 +1,4 @@
-export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
+export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, StepDetailType, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
 export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
 export { canonicalJson, genesisHash, hashRecord, hashWithData, sha256 } from './hash.ts';
 export type { ChainVerdict } from './verify.ts';
@@ -10,3 +10,5 @@ export { sealEvent } from './seal.ts';
 export { JournalWriter } from './journal-writer.ts';
 export type { LoadedRun } from './read-run.ts';
 export { loadRun } from './read-run.ts';
+export type { StepScope } from './step-scope.ts';
+export { currentStep, runInStep } from './step-scope.ts';

@@ -1,2 +1,6 @@
 export * from './simulator/index.ts';
-export { resolveModel } from './resolve-model.ts';
+export * from './governance/index.ts';
+export { resolveModel, knownProviders } from './resolve-model.ts';
+export type { ResolveModelOptions } from './resolve-model.ts';
+export { ModelCallError, codeForStatus, parseRetryAfter } from './model-call-error.ts';
+export type { ModelCallErrorDetails } from './model-call-error.ts';

@@ -1,21 +1,39 @@
 import { KeelError } from '../errors/index.ts';
 import type { LanguageModelV1 } from '../spec/index.ts';
+import { createAnthropicModel } from './anthropic/index.ts';
+import { createOpenAIModel } from './openai/index.ts';
 import { SimulatorModel } from './simulator/index.ts';
-import type { SimulatorScript } from './simulator/index.ts';
+import type { SimulatorOptions } from './simulator/index.ts';
+
+export interface ResolveModelOptions {
+  environment?: Record<string, string | undefined>;
+  /** For `sim:` models: the seed and scenario script. */
+  simulator?: Omit<SimulatorOptions, 'profile'>;
+}
+
+export const knownProviders = ['sim', 'openai', 'openai-responses', 'anthropic'] as const;
 
 /**
- * Turns a `provider:model` name into a model. Only the simulator ships in this version; real
- * providers are named here so the error says what is coming rather than "unknown".
+ * `provider:model` → a model. `openai:` speaks Chat Completions (so it reaches every
+ * OpenAI-compatible server through OPENAI_BASE_URL); `openai-responses:` the Responses API.
+ * Keys and endpoints are checked here, so a bad setting fails when the model is named.
  */
-export function resolveModel(name: string, options: { seed?: number; script?: SimulatorScript } = {}): LanguageModelV1 {
+export function resolveModel(name: string, options: ResolveModelOptions = {}): LanguageModelV1 {
   const separator = name.indexOf(':');
   const provider = separator === -1 ? name : name.slice(0, separator);
-  const model = separator === -1 ? '' : name.slice(separator + 1);
-  if (provider === 'sim') {
-    return new SimulatorModel({ profile: model === '' ? 'default' : model, ...options });
+  const modelId = separator === -1 ? '' : name.slice(separator + 1);
+  if (modelId === '' && provider !== 'sim') throw new KeelError('config-invalid', `model '${name}' must be written provider:model (e.g. openai:gpt-4o-mini, sim:default)`);
+  const environment = options.environment ?? process.env;
+  switch (provider) {
+    case 'sim':
+      return new SimulatorModel({ ...options.simulator, profile: modelId === '' ? 'default' : modelId });
+    case 'openai':
+      return createOpenAIModel(modelId, { api: 'chat', environment });
+    case 'openai-responses':
+      return createOpenAIModel(modelId, { api: 'responses', environment });
+    case 'anthropic':
+      return createAnthropicModel(modelId, { environment });
+    default:
+      throw new KeelError('config-invalid', `model '${name}': unknown provider '${provider}' (known: ${knownProviders.join(', ')})`);
   }
-  if (provider === 'openai' || provider === 'anthropic') {
-    throw new KeelError('config-invalid', `model ${name}: the ${provider} adapter is not part of this build yet; use sim:NAME`);
-  }
-  throw new KeelError('config-invalid', `model ${name}: unknown provider '${provider}' (expected sim:NAME)`);
 }

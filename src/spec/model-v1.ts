@@ -88,6 +88,8 @@ export interface GenerateResultV1 {
   response: ResponseInfoV1;
   /** The model declined the request; its explanation, when the provider marks refusals. */
   refusal?: string;
+  /** Set by Keel's cost middleware, never by adapters: what the call cost, priced by which table. */
+  cost?: { micros: number; priceVersion: string };
 }
 
 /** What a stream yields, in order; tool-call deltas are reassembled into `tool-call` parts. */

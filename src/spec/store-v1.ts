@@ -42,6 +42,8 @@ export interface RunRecordV1 {
   stepCount: number;
   inputTokens: number;
   outputTokens: number;
+  /** Money spent by the run's model calls, in integer micro-USD (1 USD = 1,000,000). */
+  costMicros: number;
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
 }
@@ -53,6 +55,7 @@ export interface RunSummaryPatchV1 {
   stepCount?: number;
   inputTokens?: number;
   outputTokens?: number;
+  costMicros?: number;
 }
 
 export interface AppendBatchV1 {

@@ -5,7 +5,7 @@ import { resolveModel } from '../../models/index.ts';
 import { defaultDatabasePath, openStore, resolveDatabase } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
-import { count, dollars, duration, paintStatus, table, truncate } from '../format/text.ts';
+import { count, dollars, duration, micros, paintStatus, table, truncate } from '../format/text.ts';
 
 /** Where the demo's payments system keeps its refunds: beside the embedded journal. */
 export function ledgerPath(database: string | undefined, environment: NodeJS.ProcessEnv): string {
@@ -36,7 +36,7 @@ export const demoCommand: Command = async (context) => {
             : `refund ${run.refundId} of ${dollars(run.refundCents ?? 0)} issued: ${truncate(run.answer ?? '', 70)}`
           : (run.reason ?? '');
       context.output.stdout(
-        `${table([[paintStatus(paint, run.status), run.customer, run.id, `${run.steps} steps`, `${count(run.tokens)} tokens`, duration(run.durationMs)]], [10, 11, 40, 9, 13, 6])}\n`,
+        `${table([[paintStatus(paint, run.status), run.customer, run.id, `${run.steps} steps`, `${count(run.tokens)} tokens`, micros(run.costMicros), duration(run.durationMs)]], [10, 11, 40, 9, 13, 10, 6])}\n`,
       );
       context.output.stdout(`  ${detail}\n`);
       for (const marker of run.confidence) context.output.stdout(`  ${paint('yellow', `confidence ${marker.confidence}`)} on ${marker.subject}: ${marker.reason}\n`);

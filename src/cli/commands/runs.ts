@@ -3,7 +3,7 @@ import type { RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
-import { count, duration, paintStatus, table } from '../format/text.ts';
+import { count, duration, micros, paintStatus, table } from '../format/text.ts';
 
 const statuses: RunStatusV1[] = ['queued', 'running', 'waiting', 'ok', 'degraded', 'escalated', 'failed'];
 
@@ -18,6 +18,7 @@ export function runSummary(run: RunRecordV1) {
     tenant: run.tenant,
     steps: run.stepCount,
     tokens: { input: run.inputTokens, output: run.outputTokens, total: run.inputTokens + run.outputTokens },
+    costMicros: run.costMicros,
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
     durationMs: Date.parse(run.updatedAt) - Date.parse(run.createdAt),
@@ -43,10 +44,10 @@ export const runsCommand: Command = async (context) => {
       return 0;
     }
     const { paint } = context;
-    const rows = [['RUN', 'TASK', 'STATUS', 'STEPS', 'TOKENS', 'STARTED', 'TOOK'].map((heading) => paint('dim', heading))];
+    const rows = [['RUN', 'TASK', 'STATUS', 'STEPS', 'TOKENS', 'COST', 'STARTED', 'TOOK'].map((heading) => paint('dim', heading))];
     for (const run of runs) {
       const summary = runSummary(run);
-      rows.push([run.id, run.task, paintStatus(paint, run.status), String(run.stepCount), count(summary.tokens.total), run.createdAt.replace('T', ' ').slice(0, 19), duration(summary.durationMs)]);
+      rows.push([run.id, run.task, paintStatus(paint, run.status), String(run.stepCount), count(summary.tokens.total), micros(run.costMicros), run.createdAt.replace('T', ' ').slice(0, 19), duration(summary.durationMs)]);
     }
     context.output.stdout(`${table(rows)}\n`);
     return 0;

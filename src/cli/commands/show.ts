@@ -4,7 +4,7 @@ import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { describeEvent } from '../format/describe-event.ts';
-import { count, paintStatus, table } from '../format/text.ts';
+import { count, micros, paintStatus, table } from '../format/text.ts';
 import { runSummary } from './runs.ts';
 
 export const showCommand: Command = async (context) => {
@@ -25,7 +25,7 @@ export const showCommand: Command = async (context) => {
     const { paint } = context;
     const start = Date.parse(records[0]?.time ?? run.createdAt);
     context.output.stdout(
-      `${paint('bold', run.id)} · ${run.task} v${run.taskVersion} · ${paintStatus(paint, run.status)} · ${run.principal} · tenant ${run.tenant} · ${run.stepCount} steps · ${count(run.inputTokens + run.outputTokens)} tokens\n`,
+      `${paint('bold', run.id)} · ${run.task} v${run.taskVersion} · ${paintStatus(paint, run.status)} · ${run.principal} · tenant ${run.tenant} · ${run.stepCount} steps · ${count(run.inputTokens + run.outputTokens)} tokens · ${micros(run.costMicros)}\n`,
     );
     if (run.reason !== null) context.output.stdout(`reason: ${run.reason}\n`);
     context.output.stdout('\n');

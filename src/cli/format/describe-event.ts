@@ -1,6 +1,6 @@
 import type { JournalEvent } from '../../journal/index.ts';
 import type { JsonValue } from '../../spec/index.ts';
-import { count, duration, truncate } from './text.ts';
+import { count, duration, micros, truncate } from './text.ts';
 
 function brief(value: JsonValue | undefined, width = 90): string {
   if (value === undefined) return '';
@@ -19,9 +19,26 @@ export function describeEvent(event: JournalEvent): string {
     case 'step-end': {
       const { outcome, usage } = event.data;
       const tokens = usage === undefined ? '' : ` · ${count(usage.inputTokens)} in / ${count(usage.outputTokens)} out tokens`;
+      const cost = event.data.cost === undefined ? '' : ` · ${micros(event.data.cost.micros)}`;
       const result = outcome.ok ? `ok ${brief(summariseValue(outcome.value), 70)}` : `error [${outcome.error.code}] ${outcome.error.message}`;
-      return `${event.data.kind} ${event.data.name} (step ${event.data.step}) ${duration(event.data.durationMs)}${tokens} → ${result}`;
+      return `${event.data.kind} ${event.data.name} (step ${event.data.step}) ${duration(event.data.durationMs)}${tokens}${cost} → ${result}`;
     }
+    case 'route-decision':
+      return `step ${event.data.step}: route ${event.data.route} → ${event.data.provider}:${event.data.modelId} (${event.data.reason}; ~${count(event.data.estimatedInputTokens)} input tokens${event.data.estimated ? ', estimated' : ''})`;
+    case 'budget-decision':
+      return `step ${event.data.step}: ${event.data.outcome} ${micros(event.data.reservedMicros)} / ${count(event.data.reservedTokens)} tokens for ${event.data.provider}:${event.data.modelId}${event.data.reason === undefined ? '' : ` (${event.data.reason})`}`;
+    case 'model-attempt-end':
+      return `step ${event.data.step} attempt ${event.data.attempt}: ${event.data.provider}:${event.data.modelId} ${duration(event.data.latencyMs)} → ${event.data.outcome === 'ok' ? 'ok' : `error [${event.data.error?.code ?? 'unknown'}] ${event.data.error?.message ?? ''}`}`;
+    case 'retry-wait':
+      return `step ${event.data.step}: waiting ${duration(event.data.waitMs)} before attempt ${event.data.attempt + 1} (${event.data.reason})`;
+    case 'breaker-transition':
+      return `breaker ${event.data.breaker}: ${event.data.from} → ${event.data.to}`;
+    case 'model-fallback':
+      return `step ${event.data.step}: ${event.data.from} → ${event.data.to} (${event.data.reason})`;
+    case 'alert-raise':
+      return `${event.data.kind} ${event.data.scope}: ${event.data.message}`;
+    case 'fault-injection':
+      return `step ${event.data.step}: simulator call ${event.data.call} injected ${brief(event.data.fault, 80)}`;
     case 'checkpoint':
       return `${event.data.label} after step ${event.data.afterStep}, state ${event.data.stateHash.slice(0, 12)}, ${event.data.verified ? 'verified' : `NOT verified: ${event.data.problem ?? ''}`}`;
     case 'rollback':

@@ -4,6 +4,12 @@ export function dollars(cents: number): string {
   return `$${(cents / 100).toFixed(2)}`;
 }
 
+/** Integer micro-USD as dollars, with enough decimals that small calls do not read as $0.00. */
+export function micros(value: number): string {
+  const dollars = value / 1_000_000;
+  return dollars >= 1 ? `$${dollars.toFixed(2)}` : `$${dollars.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+}
+
 export function duration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;

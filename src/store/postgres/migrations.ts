@@ -36,6 +36,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         step_count integer NOT NULL DEFAULT 0,
         input_tokens bigint NOT NULL DEFAULT 0,
         output_tokens bigint NOT NULL DEFAULT 0,
+        cost_micros bigint NOT NULL DEFAULT 0,
         lease_owner text,
         lease_expires_at timestamptz
       ) WITH (fillfactor = 70);

@@ -17,6 +17,7 @@ export interface RunRow {
   step_count: number;
   input_tokens: string;
   output_tokens: string;
+  cost_micros: string;
   lease_owner: string | null;
   lease_expires_at: Date | null;
 }
@@ -33,7 +34,7 @@ export interface JournalRow {
 }
 
 export const runColumns =
-  'id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, lease_owner, lease_expires_at';
+  'id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, cost_micros, lease_owner, lease_expires_at';
 
 export const journalColumns = 'run_id, seq, time, type, schema_version, prev_hash, hash, data';
 
@@ -54,6 +55,7 @@ export function toRunRecord(row: RunRow): RunRecordV1 {
     // Token totals are bigint columns; pg returns them as strings to avoid silent precision loss.
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
+    costMicros: Number(row.cost_micros),
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at === null ? null : row.lease_expires_at.toISOString(),
   };

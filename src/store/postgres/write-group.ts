@@ -76,7 +76,7 @@ export function applyRoundSql(schema: string): string {
   return `
     WITH checked AS MATERIALIZED (
       SELECT write.run_id, write.status, write.reason, write.reason_present, write.step_count,
-        write.input_tokens, write.output_tokens, write.last_seq, write.last_hash, write.last_time, write.records,
+        write.input_tokens, write.output_tokens, write.cost_micros, write.last_seq, write.last_hash, write.last_time, write.records,
         CASE
           WHEN write.fence IS NOT NULL AND (locked.lease_owner IS DISTINCT FROM write.fence
             OR locked.lease_expires_at IS NULL OR locked.lease_expires_at < clock_timestamp()) THEN 'lease-lost'
@@ -84,9 +84,10 @@ export function applyRoundSql(schema: string): string {
         END AS outcome
       FROM (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::integer[], $7::bigint[],
-                             $8::bigint[], $9::integer[], $10::integer[], $11::text[], $12::timestamptz[], $13::text[])
+                             $8::bigint[], $9::integer[], $10::integer[], $11::text[], $12::timestamptz[], $13::text[],
+                             $28::bigint[])
           AS write(run_id, fence, status, reason, reason_present, step_count, input_tokens, output_tokens,
-                   first_seq, last_seq, last_hash, last_time, records)
+                   first_seq, last_seq, last_hash, last_time, records, cost_micros)
         ORDER BY run_id
       ) AS write
       CROSS JOIN LATERAL (
@@ -102,7 +103,8 @@ export function applyRoundSql(schema: string): string {
         reason = CASE WHEN checked.reason_present THEN checked.reason ELSE runs.reason END,
         step_count = coalesce(checked.step_count, runs.step_count),
         input_tokens = coalesce(checked.input_tokens, runs.input_tokens),
-        output_tokens = coalesce(checked.output_tokens, runs.output_tokens)
+        output_tokens = coalesce(checked.output_tokens, runs.output_tokens),
+        cost_micros = coalesce(checked.cost_micros, runs.cost_micros)
       FROM checked
       WHERE runs.id = checked.run_id AND checked.outcome IS NULL
       RETURNING runs.id, checked.records
@@ -136,7 +138,7 @@ export function applyRoundSql(schema: string): string {
     SELECT id, 'created' FROM created`;
 }
 
-/** The round's 27 parameters: 13 parallel arrays for appends, then 14 for creations. */
+/** The round's 28 parameters: 13 parallel arrays for appends, 14 for creations, then the appends' costs. */
 export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][] {
   const appends: AppendBatchV1[] = [];
   const creations: NewRunV1[] = [];
@@ -172,6 +174,7 @@ export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][
     creations.map((newRun) => newRun.first.schemaVersion),
     creations.map((newRun) => newRun.first.prevHash),
     creations.map((newRun) => JSON.stringify(newRun.first.data)),
+    appends.map((batch) => batch.summary.costMicros ?? null),
   ];
 }
 

@@ -31,6 +31,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
         step_count INTEGER NOT NULL DEFAULT 0,
         input_tokens INTEGER NOT NULL DEFAULT 0,
         output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_micros INTEGER NOT NULL DEFAULT 0,
         lease_owner TEXT,
         lease_expires_ms INTEGER
       ) STRICT;

@@ -227,6 +227,7 @@ export class SqliteStore implements StoreV1 {
       step_count: summary.stepCount ?? null,
       input_tokens: summary.inputTokens ?? null,
       output_tokens: summary.outputTokens ?? null,
+      cost_micros: summary.costMicros ?? null,
     };
     // Status is indexed (claims scan by it): touch it only when it changes.
     if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(progress);
@@ -359,7 +360,8 @@ const progressColumns = `last_seq = :last_seq, last_hash = :last_hash, updated_a
   reason = CASE WHEN :set_reason = 1 THEN :reason ELSE reason END,
   step_count = COALESCE(:step_count, step_count),
   input_tokens = COALESCE(:input_tokens, input_tokens),
-  output_tokens = COALESCE(:output_tokens, output_tokens)`;
+  output_tokens = COALESCE(:output_tokens, output_tokens),
+  cost_micros = COALESCE(:cost_micros, cost_micros)`;
 
 function prepareStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
@@ -416,6 +418,7 @@ function toRunRecord(row: Row): RunRecordV1 {
     stepCount: Number(row.step_count),
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
+    costMicros: Number(row.cost_micros),
     leaseOwner: nullableText(row.lease_owner),
     leaseExpiresAt: expires === null ? null : new Date(Number(expires)).toISOString(),
   };

@@ -1,0 +1,82 @@
+import { Anthropic } from '@anthropic-ai/sdk';
+import type { ErrorCode } from '../../errors/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import type { ModelCallError } from '../model-call-error.ts';
+import { abortedCallError, toModelCallError } from './anthropic-errors.ts';
+import { toAnthropicRequest } from './anthropic-request.ts';
+import { toGenerateResult } from './anthropic-response.ts';
+import { toStreamParts } from './anthropic-stream.ts';
+
+export interface AnthropicModelOptions {
+  apiKey: string;
+  /** Where the Messages API lives; the SDK's default (https://api.anthropic.com) when absent. */
+  baseURL?: string;
+  /** Headers sent on every call, beneath any the caller passes per call. */
+  headers?: Record<string, string>;
+}
+
+/** What the SDK takes per request: the caller's cancellation and extra headers. */
+interface PerCallOptions {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Anthropic's Messages API as a LanguageModelV1, through the official SDK. The SDK never retries
+ * (`maxRetries: 0`): retries, backoff and breakers are Keel middleware, which needs to see every
+ * failure, classified, to decide.
+ */
+export class AnthropicModel implements LanguageModelV1 {
+  readonly specificationVersion = 'v1';
+  readonly provider = 'anthropic';
+  readonly modelId: string;
+  readonly #client: Anthropic;
+
+  constructor(modelId: string, options: AnthropicModelOptions) {
+    this.modelId = modelId;
+    this.#client = new Anthropic({
+      apiKey: options.apiKey,
+      // Always explicit, so the SDK never falls back to reading ANTHROPIC_BASE_URL itself.
+      baseURL: options.baseURL ?? 'https://api.anthropic.com',
+      maxRetries: 0,
+      ...(options.headers === undefined ? {} : { defaultHeaders: options.headers }),
+    });
+  }
+
+  async doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1> {
+    const { body, responseTool } = toAnthropicRequest(this.modelId, options);
+    let response;
+    try {
+      response = await this.#client.messages.create(body, perCall(options)).withResponse();
+    } catch (error) {
+      // A body cut off while it was read is the likeliest failure the SDK does not classify.
+      throw this.#failure(error, options.abortSignal, 'model-connection-failed');
+    }
+    return toGenerateResult(response.data, response.request_id ?? null, responseTool);
+  }
+
+  async doStream(options: GenerateOptionsV1): Promise<StreamResultV1> {
+    const { body, responseTool } = toAnthropicRequest(this.modelId, options);
+    let response;
+    try {
+      response = await this.#client.messages.create({ ...body, stream: true }, perCall(options)).withResponse();
+    } catch (error) {
+      throw this.#failure(error, options.abortSignal, 'model-connection-failed');
+    }
+    const context = { provider: this.provider, modelId: this.modelId, requestId: response.request_id ?? null, responseTool, abortSignal: options.abortSignal };
+    return { stream: toStreamParts(response.data, context) };
+  }
+
+  #failure(error: unknown, abortSignal: AbortSignal | undefined, fallbackCode: ErrorCode): ModelCallError {
+    const context = { provider: this.provider, modelId: this.modelId };
+    if (abortSignal?.aborted === true) return abortedCallError(context, abortSignal.reason);
+    return toModelCallError(error, context, fallbackCode);
+  }
+}
+
+function perCall(options: GenerateOptionsV1): PerCallOptions {
+  const perCallOptions: PerCallOptions = {};
+  if (options.abortSignal !== undefined) perCallOptions.signal = options.abortSignal;
+  if (options.headers !== undefined) perCallOptions.headers = options.headers;
+  return perCallOptions;
+}

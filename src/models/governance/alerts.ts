@@ -1,0 +1,26 @@
+import { currentStep } from '../../journal/index.ts';
+
+export interface Alert {
+  kind: 'budget-threshold' | 'latency-sla';
+  scope: string;
+  message: string;
+  threshold: number;
+  value: number;
+  runId?: string;
+}
+
+/** Called for every alert, after it is journaled. A failing hook is reported, never fatal. */
+export type AlertHook = (alert: Alert) => void | Promise<void>;
+
+export function raiseAlert(alert: Omit<Alert, 'runId'>, hooks: readonly AlertHook[]): void {
+  const step = currentStep();
+  step?.record('alert-raise', alert);
+  const delivered: Alert = step === undefined ? alert : { ...alert, runId: step.runId };
+  for (const hook of hooks) {
+    Promise.resolve()
+      .then(() => hook(delivered))
+      .catch((error: unknown) => {
+        process.emitWarning(`alert hook failed for ${alert.scope}: ${error instanceof Error ? error.message : String(error)}`, 'KeelAlertHookWarning');
+      });
+  }
+}

@@ -1,0 +1,29 @@
+/** How a route retries, times out, breaks and sheds load; every field has a production default. */
+export interface ResiliencePolicy {
+  /** Attempts per model, the first included. */
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Each attempt's own time limit. */
+  attemptTimeoutMs: number;
+  breaker: { consecutiveFailures: number; halfOpenAfterMs: number };
+  bulkhead: { maxConcurrent: number; maxQueued: number };
+}
+
+export const defaultResiliencePolicy: ResiliencePolicy = {
+  maxAttempts: 3,
+  initialDelayMs: 250,
+  maxDelayMs: 20_000,
+  attemptTimeoutMs: 60_000,
+  breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000 },
+  bulkhead: { maxConcurrent: 32, maxQueued: 256 },
+};
+
+export function resiliencePolicy(overrides: Partial<ResiliencePolicy> = {}): ResiliencePolicy {
+  return {
+    ...defaultResiliencePolicy,
+    ...overrides,
+    breaker: { ...defaultResiliencePolicy.breaker, ...overrides.breaker },
+    bulkhead: { ...defaultResiliencePolicy.bulkhead, ...overrides.bulkhead },
+  };
+}
