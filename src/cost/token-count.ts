@@ -19,6 +19,8 @@ function tokenizerFor(provider: string, modelId: string): { count: (text: string
     if (/^(gpt-4(?!o|\.1)|gpt-3\.5)/.test(modelId)) return { count: countCl100k, name: 'cl100k_base', exact: true };
     return { count: countO200k, name: 'o200k_base', exact: true };
   }
+  // The simulator reports usage counted with o200k, so for it this count is exact.
+  if (provider === 'sim') return { count: countO200k, name: 'o200k_base', exact: true };
   if (provider === 'anthropic') return { count: (text) => Math.ceil(countO200k(text) * anthropicFactor), name: 'o200k_base×1.1', exact: false };
   return { count: countO200k, name: 'o200k_base', exact: false };
 }

@@ -1,5 +1,6 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { EventData, RunState } from '../journal/index.ts';
+import type { ConfidenceMarker, EventData, RunState } from '../journal/index.ts';
+import type { JsonValue } from '../spec/index.ts';
 import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
@@ -76,8 +77,9 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
       return outcomeOf(state) as RunOutcome;
     }
     let rollbacks = 0;
+    const deadline = task.deadlineMs === undefined ? undefined : AbortSignal.timeout(Math.max(0, Date.parse(state.startedAt) + task.deadlineMs - Date.now()));
     for (;;) {
-      const context = new DurableRunContext({ state, writer, signal: stop });
+      const context = new DurableRunContext(deadline === undefined ? { state, writer, signal: stop } : { state, writer, signal: stop, deadline });
       let end: EventData['run-end'];
       try {
         const output = await task.run(context, state.input);
@@ -96,6 +98,11 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
           end = { status: 'escalated', reason: error.reason, error: { code: error.code, message: error.reason, retryable: false } };
         } else if (stop.aborted || (error instanceof KeelError && error.code === 'lease-lost')) {
           return abandoned(runId, options.shutdown.aborted ? 'shutdown' : 'lease-lost', error instanceof Error ? error.message : String(error));
+        } else if (error instanceof KeelError && error.code === 'budget-exceeded') {
+          end = budgetEnding(error, context.partialOutput, context.confidence);
+        } else if (deadline?.aborted === true) {
+          const reason = `deadline of ${task.deadlineMs} ms exceeded`;
+          end = { status: 'failed', reason, error: { code: 'deadline-exceeded', message: `${reason}: ${error instanceof Error ? error.message : String(error)}`, retryable: false } };
         } else {
           const data = toErrorData(error);
           end = { status: 'failed', reason: data.message, error: data };
@@ -113,6 +120,25 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
     // Land what was pipelined while the lease is still ours; a failure here was already reported.
     await writer.settle().catch(() => undefined);
   }
+}
+
+/**
+ * A budget ran out. Under a `stop` contract the run returns what it has, marked degraded; with
+ * nothing to return, or under `escalate`, a person decides. Never an empty `ok`.
+ */
+function budgetEnding(error: KeelError, partial: JsonValue | undefined, confidence: ConfidenceMarker[]): EventData['run-end'] {
+  const contract = error.details?.contract === 'escalate' ? 'escalate' : 'stop';
+  const data = error.toData();
+  if (contract === 'stop' && partial !== undefined) {
+    return {
+      status: 'degraded',
+      reason: `stopped early: ${error.message}`,
+      output: partial,
+      error: data,
+      confidence: [...confidence, { subject: 'completeness', confidence: 0, reason: `the run stopped when its budget ran out (${error.message}); the output is partial` }],
+    };
+  }
+  return { status: 'escalated', reason: `budget exhausted: ${error.message}${contract === 'stop' ? ' (no partial output to return)' : ''}`, error: data };
 }
 
 function abandoned(runId: string, reason: RunAbandoned['abandoned'], detail: string): RunAbandoned {

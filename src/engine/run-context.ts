@@ -28,16 +28,23 @@ export class DurableRunContext implements RunContext {
   readonly tenant: string;
   readonly epoch: number;
   readonly confidence: ConfidenceMarker[] = [];
+  partialOutput: JsonValue | undefined;
 
   readonly #state: RunState;
   readonly #writer: JournalWriter;
   readonly #signal: AbortSignal;
   #nextStep = 0;
 
-  constructor(options: { state: RunState; writer: JournalWriter; signal: AbortSignal }) {
+  readonly #deadline: AbortSignal | undefined;
+  /** What steps see: aborted by a lost lease, a shutdown, or the deadline. */
+  readonly #stepSignal: AbortSignal;
+
+  constructor(options: { state: RunState; writer: JournalWriter; signal: AbortSignal; deadline?: AbortSignal }) {
     this.#state = options.state;
     this.#writer = options.writer;
     this.#signal = options.signal;
+    this.#deadline = options.deadline;
+    this.#stepSignal = options.deadline === undefined ? options.signal : AbortSignal.any([options.signal, options.deadline]);
     this.runId = options.state.runId;
     this.task = options.state.task;
     this.principal = options.state.principal;
@@ -98,8 +105,13 @@ export class DurableRunContext implements RunContext {
     throw new EscalationSignal(reason);
   }
 
+  setPartialOutput(output: JsonValue): void {
+    this.partialOutput = output;
+  }
+
   async #run(call: StepCall): Promise<JsonValue> {
     if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
+    if (this.#pastDeadline()) throw new KeelError('deadline-exceeded', `run ${this.runId} passed its deadline before step '${call.name}'`);
     this.#nextStep += 1;
     const step = this.#nextStep;
     const recorded = this.#state.steps.get(step);
@@ -132,18 +144,20 @@ export class DurableRunContext implements RunContext {
       tenant: this.tenant,
       principal: this.principal,
       step,
-      signal: this.#signal,
+      signal: this.#stepSignal,
       record: <Type extends StepDetailType>(type: Type, data: Omit<EventData[Type], 'step'>) => {
         this.#pipeline([this.#writer.build(type, { ...data, step } as EventData[Type])]);
       },
     };
     let outcome: StepOutcome;
     try {
-      outcome = { ok: true, value: await runInStep(scope, () => call.work({ idempotencyKey, attempt, signal: this.#signal })) };
+      outcome = { ok: true, value: await runInStep(scope, () => call.work({ idempotencyKey, attempt, signal: this.#stepSignal })) };
     } catch (error) {
       if (error instanceof EscalationSignal || error instanceof RollbackSignal) throw error;
       if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
-      outcome = { ok: false, error: toErrorData(error) };
+      // A step cut short by the deadline failed because of it, whatever it threw on the way out.
+      const failure = this.#pastDeadline() ? new KeelError('deadline-exceeded', `step '${call.name}' was cut short by the run's deadline`) : error;
+      outcome = { ok: false, error: toErrorData(failure) };
     }
     const endData: EventData['step-end'] = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
     if (outcome.ok && call.accounting !== undefined) Object.assign(endData, call.accounting(outcome.value));
@@ -153,6 +167,10 @@ export class DurableRunContext implements RunContext {
     if (call.idempotent) this.#pipeline([end]);
     else await this.#commit([end]);
     return unwrap(outcome);
+  }
+
+  #pastDeadline(): boolean {
+    return this.#deadline?.aborted ?? false;
   }
 
   #pipeline(events: JournalEvent[]): void {

@@ -54,6 +54,11 @@ export interface RunContext {
   markConfidence(marker: ConfidenceMarker): void;
   /** Hands the run to a person: it ends `escalated` and will not continue by itself. */
   escalate(reason: string): never;
+  /**
+   * What the run has so far, returned (marked degraded) if it must stop early — for instance when
+   * a budget runs out under a `stop` contract. Must be JSON.
+   */
+  setPartialOutput(output: JsonValue): void;
 }
 
 export interface TaskDefinition<Input extends JsonValue = JsonValue, Output extends JsonValue = JsonValue> {
@@ -61,6 +66,11 @@ export interface TaskDefinition<Input extends JsonValue = JsonValue, Output exte
   version: string;
   /** Everything that shapes the run's behaviour (models, prompts, limits): hashed into run-start. */
   config?: JsonValue;
+  /**
+   * Wall-clock limit from the run's start. Steps, model calls and tools see it through their abort
+   * signal; when it passes the run ends `failed` with `deadline-exceeded`.
+   */
+  deadlineMs?: number;
   run(context: RunContext, input: Input): Promise<Output>;
 }
 

@@ -1,7 +1,9 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+
 /**
- * A labelled estimate (about four characters a token for English and JSON). The model-call path
- * gets real tokenizers with the cost component; the simulator only needs plausible, stable counts.
+ * The simulator counts with the o200k tokenizer, the one Keel's cost component counts `sim:`
+ * prompts with, so budgets reserve for exactly what the simulator will report.
  */
 export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+  return Math.max(1, countTokens(text));
 }

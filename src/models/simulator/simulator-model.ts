@@ -1,31 +1,64 @@
+import { countPromptTokens } from '../../cost/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson } from '../../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1, StreamResultV1, TextPartV1, ToolCallPartV1 } from '../../spec/index.ts';
-import { estimateTokens } from './estimate-tokens.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import { ModelCallError } from '../model-call-error.ts';
+import type { SimulatedCallIdentity } from './fault-error.ts';
+import { faultError } from './fault-error.ts';
+import { pendingInstruction } from './injected-instructions.ts';
+import { parseFaultPlan } from './parse-fault-plan.ts';
 import { seededRandom, seedFrom } from './seeded-random.ts';
+import { refusalAnswer, simulatedAnswer } from './simulated-answer.ts';
+import type { Fault, FaultPlan } from './simulator-faults.ts';
+import { faultForCall, isFailureBeforeAnswer } from './simulator-faults.ts';
+import type { CallTiming, SimulatorLatency } from './simulator-latency.ts';
+import { callTiming, hang, wait } from './simulator-latency.ts';
 import type { SimulatorProfile } from './simulator-profiles.ts';
 import { simulatorProfiles } from './simulator-profiles.ts';
-import type { SimulatorScript } from './simulator-script.ts';
+import type { SimulatedTurn, SimulatorScript } from './simulator-script.ts';
 import { echoScript } from './simulator-script.ts';
+import { streamAnswer } from './simulator-stream.ts';
 
 export interface SimulatorOptions {
   /** A profile name from `simulatorProfiles` (the `NAME` in `sim:NAME`). Default `default`. */
   profile?: string;
   seed?: number;
   script?: SimulatorScript;
+  /** Replaces the profile's latency: a benchmark or test that needs its own timings. */
+  latency?: SimulatorLatency;
+  /** Faults to inject, checked before the profile's own. Plain JSON; checked on construction. */
+  faults?: FaultPlan;
+  /** Obey instructions injected into tool results and documents. Default: the profile's setting. */
+  compromised?: boolean;
+  /** Told of every fault as it is injected, so the harness can journal it. */
+  onFault?: (fault: Fault, callIndex: number) => void;
+}
+
+/** One call, decided up front from (seed, conversation, call index) before any time passes. */
+interface PlannedCall {
+  identity: SimulatedCallIdentity;
+  timing: CallTiming;
+  fault: Fault | undefined;
+  /** Absent when the fault fails the call before there is an answer. */
+  result: GenerateResultV1 | undefined;
 }
 
 /**
  * The simulated provider: a real LanguageModelV1 whose answers come from a script, seeded so
- * that the same conversation always gets the same answer, ids and usage.
+ * that the same conversation always gets the same answer, ids and usage, with latency, faults
+ * and compromised behaviour layered on as a real provider would exhibit them.
  */
 export class SimulatorModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
   readonly provider = 'sim';
   readonly modelId: string;
   readonly #profile: SimulatorProfile;
+  readonly #latency: SimulatorLatency;
   readonly #seed: number;
   readonly #script: SimulatorScript;
+  readonly #faults: FaultPlan;
+  readonly #compromised: boolean;
+  readonly #onFault: ((fault: Fault, callIndex: number) => void) | undefined;
   #calls = 0;
 
   constructor(options: SimulatorOptions = {}) {
@@ -35,62 +68,91 @@ export class SimulatorModel implements LanguageModelV1 {
       throw new KeelError('config-invalid', `unknown simulator profile sim:${name} (known: ${Object.keys(simulatorProfiles).map((known) => `sim:${known}`).join(', ')})`);
     }
     this.#profile = profile;
+    this.#latency = options.latency ?? profile.latency;
     this.modelId = name;
     this.#seed = options.seed ?? 0;
     this.#script = options.script ?? echoScript;
+    // Plans often come from JSON, so they are checked here rather than trusted for their type.
+    this.#faults = [...parseFaultPlan(options.faults ?? []), ...(profile.faults ?? [])];
+    this.#compromised = options.compromised ?? profile.compromised ?? false;
+    this.#onFault = options.onFault;
   }
 
   async doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1> {
-    this.#calls += 1;
-    const { abortSignal, ...request } = options;
-    const conversation = canonicalJson(request);
-    const seed = seedFrom(`${this.#seed}:${conversation}`);
-    const inputTokens = estimateTokens(conversation);
-    if (inputTokens > this.#profile.contextWindow) {
-      throw new KeelError('model-error', `prompt of ~${inputTokens} tokens exceeds sim:${this.modelId}'s ${this.#profile.contextWindow}-token window`, { retryable: false });
+    const call = this.#plan(options);
+    const { fault, identity, timing } = call;
+    const signal = options.abortSignal;
+    const result = await this.#answerOrFail(call, signal);
+    const firstTokenMs = timing.firstTokenMs + (fault?.type === 'slow-first-token' ? fault.delayMs : 0);
+    if (fault?.type === 'truncated-stream') {
+      await wait(firstTokenMs, signal, identity);
+      throw faultError(fault, identity);
     }
-    if (this.#profile.latencyMs > 0) await sleep(this.#profile.latencyMs, abortSignal);
-    const turn = this.#script({ request: options, random: seededRandom(seed), call: this.#calls });
-    const content: (TextPartV1 | ToolCallPartV1)[] = [];
-    if (turn.text !== undefined && turn.text !== '') content.push({ type: 'text', text: turn.text });
-    if (turn.type === 'tool-calls') {
-      turn.calls.forEach((call, index) => {
-        content.push({ type: 'tool-call', toolCallId: `call_${seed.toString(16)}_${index}`, toolName: call.toolName, input: call.input });
-      });
-    }
-    return {
-      content,
-      finishReason: turn.type === 'tool-calls' ? 'tool-calls' : 'stop',
-      usage: { inputTokens, outputTokens: estimateTokens(canonicalJson(content)) },
-      response: { id: `sim-${seed.toString(16).padStart(8, '0')}`, modelId: this.modelId },
-    };
+    await wait(firstTokenMs + timing.perOutputTokenMs * result.usage.outputTokens, signal, identity);
+    return result;
   }
 
   async doStream(options: GenerateOptionsV1): Promise<StreamResultV1> {
-    return { stream: streamOf(await this.doGenerate(options)) };
+    const call = this.#plan(options);
+    const { fault, identity, timing } = call;
+    const result = await this.#answerOrFail(call, options.abortSignal);
+    return {
+      stream: streamAnswer({
+        result,
+        timing,
+        extraFirstTokenMs: fault?.type === 'slow-first-token' ? fault.delayMs : 0,
+        signal: options.abortSignal,
+        call: identity,
+        ...(fault?.type === 'truncated-stream' ? { truncateAfterParts: fault.afterParts, truncation: () => faultError(fault, identity) } : {}),
+      }),
+    };
   }
-}
 
-/** Streams a generated answer the way a provider would: text in small deltas, then whole tool calls. */
-async function* streamOf(result: GenerateResultV1): AsyncGenerator<StreamPartV1> {
-  yield { type: 'response-start', response: result.response };
-  for (const part of result.content) {
-    if (part.type === 'text') {
-      for (let offset = 0; offset < part.text.length; offset += 16) yield { type: 'text-delta', delta: part.text.slice(offset, offset + 16) };
-    } else {
-      yield { type: 'tool-call-delta', toolCallId: part.toolCallId, toolName: part.toolName, inputDelta: JSON.stringify(part.input) };
-      yield part;
+  /** The answer, or the failure the fault stands for: an error status at once, or a hang. */
+  async #answerOrFail(call: PlannedCall, signal: AbortSignal | undefined): Promise<GenerateResultV1> {
+    const { fault, identity } = call;
+    if (fault?.type === 'timeout') return hang(signal, fault.hangMs, identity);
+    if (fault !== undefined && isFailureBeforeAnswer(fault)) throw faultError(fault, identity);
+    if (call.result === undefined) throw new KeelError('internal', `sim:${this.modelId} planned no answer for a call without a failure`);
+    return call.result;
+  }
+
+  #plan(options: GenerateOptionsV1): PlannedCall {
+    this.#calls += 1;
+    const index = this.#calls;
+    const { abortSignal: _signal, ...request } = options;
+    const conversation = canonicalJson(request);
+    const seed = seedFrom(`${this.#seed}:${conversation}`);
+    const identity: SimulatedCallIdentity = { provider: this.provider, modelId: this.modelId, requestId: `req_sim_${seed.toString(16).padStart(8, '0')}_${index}` };
+    const inputTokens = countPromptTokens('sim', this.modelId, request).tokens;
+    if (inputTokens > this.#profile.contextWindow) {
+      throw new ModelCallError('model-context-exceeded', `prompt of ~${inputTokens} tokens exceeds sim:${this.modelId}'s ${this.#profile.contextWindow}-token window`, {
+        ...identity,
+        status: 400,
+        providerCode: 'context_length_exceeded',
+      });
     }
+    const timing = callTiming(this.#latency, seededRandom(seedFrom(`${seed}:latency:${index}`)));
+    const fault = faultForCall(this.#faults, index, `${seed}:faults:${index}`);
+    if (fault !== undefined && isFailureBeforeAnswer(fault)) {
+      this.#onFault?.(fault, index);
+      return { identity, timing, fault, result: undefined };
+    }
+    if (fault?.type === 'refusal') {
+      this.#onFault?.(fault, index);
+      return { identity, timing, fault, result: refusalAnswer(fault.message, seed, this.modelId, inputTokens) };
+    }
+    const { result, faulted } = simulatedAnswer({ request: options, turn: this.#turn(options, seed, index, fault), seed, modelId: this.modelId, inputTokens, fault });
+    const reshapes = fault?.type === 'malformed-json' || fault?.type === 'schema-drift';
+    if (fault !== undefined && (faulted || !reshapes)) this.#onFault?.(fault, index);
+    return { identity, timing, fault: reshapes && !faulted ? undefined : fault, result };
   }
-  yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
-}
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new KeelError('model-error', 'call aborted'));
-    });
-  });
+  /** What the model decides to do: a forced tool loop, an injected instruction, or the script. */
+  #turn(options: GenerateOptionsV1, seed: number, index: number, fault: Fault | undefined): SimulatedTurn {
+    if (fault?.type === 'tool-loop') return { type: 'tool-calls', calls: [{ toolName: fault.toolName, input: fault.input ?? {} }] };
+    const injected = this.#compromised ? pendingInstruction(options) : undefined;
+    if (injected !== undefined) return { type: 'tool-calls', calls: [{ toolName: injected.toolName, input: injected.input }] };
+    return this.#script({ request: options, random: seededRandom(seed), call: index });
+  }
 }
