@@ -1,4 +1,6 @@
 import { KeelError } from '../errors/index.ts';
+import { currentStep } from '../journal/index.ts';
+import type { JsonValue } from '../spec/index.ts';
 import type { LanguageModelV1 } from '../spec/index.ts';
 import { createAnthropicModel } from './anthropic/index.ts';
 import { createOpenAIModel } from './openai/index.ts';
@@ -25,8 +27,18 @@ export function resolveModel(name: string, options: ResolveModelOptions = {}): L
   if (modelId === '' && provider !== 'sim') throw new KeelError('config-invalid', `model '${name}' must be written provider:model (e.g. openai:gpt-4o-mini, sim:default)`);
   const environment = options.environment ?? process.env;
   switch (provider) {
-    case 'sim':
-      return new SimulatorModel({ ...options.simulator, profile: modelId === '' ? 'default' : modelId });
+    case 'sim': {
+      const onFault = options.simulator?.onFault;
+      return new SimulatorModel({
+        ...options.simulator,
+        profile: modelId === '' ? 'default' : modelId,
+        // Injected faults are part of the record: a drill's journal says what was done to it.
+        onFault: (fault, call) => {
+          currentStep()?.record('fault-injection', { fault: fault, call });
+          onFault?.(fault, call);
+        },
+      });
+    }
     case 'openai':
       return createOpenAIModel(modelId, { api: 'chat', environment });
     case 'openai-responses':
