@@ -72,6 +72,17 @@ describe('keel on a demo database', () => {
     assert.equal(json.events.at(-1)?.type, 'run-end');
   });
 
+  test('replay rebuilds every model input byte for byte; with --model it re-runs against a candidate', async () => {
+    const refunded = demoRuns[0]?.id ?? '';
+    const result = await keel('replay', refunded);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /all 4 model inputs match the journal byte for byte/);
+    const candidate = JSON.parse((await keel('replay', refunded, '--model', 'sim:smart', '--json')).stdout) as { candidateRun: { completed: boolean; toolCalls: string[] } };
+    assert.equal(candidate.candidateRun.completed, true);
+    assert.deepEqual(candidate.candidateRun.toolCalls.map((call) => call.split('(')[0]), ['lookup_order', 'read_policy', 'issue_refund']);
+    assert.equal((await keel('replay', 'run_nope')).code, 1);
+  });
+
   test('resume with nothing open says so', async () => {
     const result = await keel('resume', '--json');
     assert.equal(result.code, 0);

@@ -3,6 +3,7 @@ import { KeelError } from '../errors/index.ts';
 import type { CliOutput, Command, CommandContext } from './command.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
 import { demoCommand } from './commands/demo.ts';
+import { replayCommand } from './commands/replay.ts';
 import { resumeCommand } from './commands/resume.ts';
 import { runsCommand } from './commands/runs.ts';
 import { showCommand } from './commands/show.ts';
@@ -17,12 +18,14 @@ commands:
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
   resume               resume every run that is not in an end state
+  replay RUN           rebuild a run's model inputs from its journal; exit 1 at the first byte that differs
+  replay RUN --model P:M   re-run it against another model, tools answered from the journal
   audit verify         check every run's hash chain; exits 1 naming the first bad event
 
 options:
   --db PATH|URL        SQLite file (default .keel/keel.db, or KEEL_DB) or postgres:// URL
   --json               print one JSON document on stdout
-  --model NAME         demo model, provider:model (default sim:default)
+  --model NAME         provider:model: the demo's model (default sim:default), or replay's candidate
   --seed N             demo simulator seed (default 7)
   -h, --help           this help
 `;
@@ -32,6 +35,7 @@ const commands: Record<string, Command> = {
   runs: runsCommand,
   show: showCommand,
   resume: resumeCommand,
+  replay: replayCommand,
   'audit verify': auditVerifyCommand,
 };
 

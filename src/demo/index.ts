@@ -3,3 +3,4 @@ export type { DemoRun } from './run-demo.ts';
 export { PaymentsLedger } from './payments-ledger.ts';
 export { supportAgentTask } from './support-agent-task.ts';
 export type { SupportAnswer, SupportRequest } from './support-agent-task.ts';
+export { supportScript } from './support-script.ts';

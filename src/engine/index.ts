@@ -5,3 +5,5 @@ export type { RunOutcome } from './run-outcome.ts';
 export { defineTask } from './task.ts';
 export type { RunContext, StepInfo, StepOptions, TaskDefinition, ToolOptions } from './task.ts';
 export { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
+export { replayRun, replayWithCandidate } from './replay/index.ts';
+export type { CandidateReport, ModelInputCheck, ReplayReport } from './replay/index.ts';

@@ -9,6 +9,8 @@ export interface StepRecord {
   attempt: number;
   epoch: number;
   idempotencyKey?: string;
+  /** What the step was called with (tool arguments, the model request), as journaled. */
+  input?: JsonValue;
   end?: EventData['step-end'];
 }
 
@@ -97,9 +99,10 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       state.status = 'running';
       break;
     case 'step-start': {
-      const { step, name, kind, idempotent, attempt, epoch, idempotencyKey } = event.data;
+      const { step, name, kind, idempotent, attempt, epoch, idempotencyKey, input } = event.data;
       const record: StepRecord = { step, name, kind, idempotent, attempt, epoch };
       if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
+      if (input !== undefined) record.input = input;
       state.steps.set(step, record);
       break;
     }
