@@ -7,7 +7,7 @@ import { demoTasks, PaymentsLedger } from '../../src/demo/index.ts';
 import type { TaskDefinition } from '../../src/engine/index.ts';
 import { replayRun } from '../../src/engine/index.ts';
 import { genesisHash, hashRecord, verifyChain } from '../../src/journal/index.ts';
-import type { JournalRecordV1, RunStatusV1 } from '../../src/spec/index.ts';
+import type { JournalRecordV1 } from '../../src/spec/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { defaultResiliencePolicy } from '../models/governance/resilience-policy.ts';
+import { integerSetting } from './integer-setting.ts';
+import { describeValue } from './issue-wording.ts';
+import { freeModelSchema, modelNameSchema, pricedModelSchema } from './model-name-schema.ts';
+
+// Every object is strict: a misspelt setting (`maxOuputTokens`) is an error, not a silent default.
+
+const money = integerSetting('micro-USD per million tokens', 0);
+
+const modelPriceSchema = z.strictObject({
+  inputPerMillion: money,
+  outputPerMillion: money,
+  cachedInputPerMillion: money.exactOptional(),
+});
+
+const pricesSchema = z.strictObject({
+  version: z.string().min(1),
+  models: z.record(pricedModelSchema, modelPriceSchema),
+  free: z.array(freeModelSchema).exactOptional(),
+});
+
+const routeConditionSchema = z
+  .strictObject({
+    minInputTokens: integerSetting('tokens', 0).exactOptional(),
+    maxInputTokens: integerSetting('tokens', 0).exactOptional(),
+    tools: z.boolean().exactOptional(),
+    structuredOutput: z.boolean().exactOptional(),
+    tier: z.string().min(1).exactOptional(),
+  })
+  .superRefine((condition, context) => {
+    if (condition.minInputTokens !== undefined && condition.maxInputTokens !== undefined && condition.minInputTokens > condition.maxInputTokens) {
+      context.addIssue({ code: 'custom', path: ['maxInputTokens'], message: `must be ≥ minInputTokens (${condition.minInputTokens}), got ${condition.maxInputTokens}: the rule could never apply` });
+    }
+  });
+
+const routeRuleSchema = z.strictObject({
+  when: routeConditionSchema,
+  use: z.string(),
+  reason: z.string().min(1).exactOptional(),
+});
+
+const resilienceSchema = z
+  .strictObject({
+    maxAttempts: integerSetting('attempts per model', 1).exactOptional(),
+    initialDelayMs: integerSetting('ms', 0).exactOptional(),
+    maxDelayMs: integerSetting('ms', 0).exactOptional(),
+    attemptTimeoutMs: integerSetting('ms', 1).exactOptional(),
+    breaker: z
+      .strictObject({
+        consecutiveFailures: integerSetting('failures', 1).exactOptional(),
+        halfOpenAfterMs: integerSetting('ms', 0).exactOptional(),
+      })
+      .exactOptional(),
+    bulkhead: z
+      .strictObject({
+        maxConcurrent: integerSetting('calls', 1).exactOptional(),
+        maxQueued: integerSetting('calls', 0).exactOptional(),
+      })
+      .exactOptional(),
+  })
+  .superRefine((resilience, context) => {
+    // Compared with the defaults filled in: `maxDelayMs: 100` alone is below the default 250 ms start.
+    const initialDelayMs = resilience.initialDelayMs ?? defaultResiliencePolicy.initialDelayMs;
+    const maxDelayMs = resilience.maxDelayMs ?? defaultResiliencePolicy.maxDelayMs;
+    if (maxDelayMs < initialDelayMs) {
+      const given = resilience.maxDelayMs === undefined ? 'the default ' : '';
+      context.addIssue({ code: 'custom', path: ['maxDelayMs'], message: `must be ≥ initialDelayMs (${initialDelayMs}), got ${given}${maxDelayMs}` });
+    }
+  });
+
+const routeSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    models: z.array(modelNameSchema).min(1),
+    strategy: z.enum(['ordered', 'cheapest']).exactOptional(),
+    rules: z.array(routeRuleSchema).exactOptional(),
+    maxOutputTokens: integerSetting('tokens', 1).exactOptional(),
+    resilience: resilienceSchema.exactOptional(),
+    onBudgetExceeded: z.enum(['downgrade', 'stop', 'escalate']).exactOptional(),
+  })
+  .superRefine((route, context) => {
+    route.models.forEach((model, index) => {
+      const first = route.models.indexOf(model);
+      if (first !== index) context.addIssue({ code: 'custom', path: ['models', index], message: `'${model}' is listed twice (also models[${first}])` });
+    });
+    route.rules?.forEach((rule, index) => {
+      if (!route.models.includes(rule.use)) {
+        context.addIssue({ code: 'custom', path: ['rules', index, 'use'], message: `'${rule.use}' is not one of route ${route.name}'s models (${route.models.join(', ')})` });
+      }
+    });
+  });
+
+const fraction = z.number({ error: (issue) => (issue.input === undefined ? undefined : `must be a fraction of the budget, got ${describeValue(issue.input)}`) }).refine((value) => value > 0 && value <= 1.5, {
+  error: (issue) => `must be a fraction of the budget in (0, 1.5], got ${describeValue(issue.input)}`,
+});
+
+const budgetSchema = z
+  .strictObject({
+    scope: z.enum(['run', 'task', 'tenant', 'tenant-day']),
+    match: z.string().min(1).exactOptional(),
+    micros: integerSetting('micro-USD', 0).exactOptional(),
+    tokens: integerSetting('tokens', 0).exactOptional(),
+    alertAt: z.array(fraction).exactOptional(),
+  })
+  .superRefine((budget, context) => {
+    if (budget.micros === undefined && budget.tokens === undefined) context.addIssue({ code: 'custom', message: 'sets neither micros nor tokens: a budget needs a limit' });
+    if (budget.scope === 'run' && budget.match !== undefined) context.addIssue({ code: 'custom', path: ['match'], message: 'does not apply to run budgets (every run has its own)' });
+  });
+
+const latencySlaSchema = z.strictObject({
+  task: z.string().min(1),
+  p95Ms: integerSetting('ms', 1),
+  window: integerSetting('calls', 1).exactOptional(),
+});
+
+const webhookSchema = z.url({
+  protocol: /^https?$/,
+  error: (issue) => (issue.input === undefined ? undefined : `must be an http(s) URL, got ${describeValue(issue.input)}`),
+});
+
+/** The Keel configuration file, version 1. */
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1, { error: (issue) => (issue.input === undefined ? 'is required' : `unsupported config version ${describeValue(issue.input)} (this Keel reads version 1)`) }),
+    /** Extends and overrides the built-in price table. */
+    prices: pricesSchema.exactOptional(),
+    routes: z.array(routeSchema),
+    budgets: z.array(budgetSchema).exactOptional(),
+    latencySlas: z.array(latencySlaSchema).exactOptional(),
+    alerts: z.strictObject({ webhooks: z.array(webhookSchema).exactOptional() }).exactOptional(),
+  })
+  .superRefine((config, context) => {
+    const routeNames = config.routes.map((route) => route.name);
+    routeNames.forEach((name, index) => {
+      const first = routeNames.indexOf(name);
+      if (first !== index) context.addIssue({ code: 'custom', path: ['routes', index, 'name'], message: `duplicate route name '${name}' (also routes[${first}])` });
+    });
+    const slaTasks = (config.latencySlas ?? []).map((sla) => sla.task);
+    slaTasks.forEach((task, index) => {
+      const first = slaTasks.indexOf(task);
+      if (first !== index) context.addIssue({ code: 'custom', path: ['latencySlas', index, 'task'], message: `a second SLA for task '${task}' (also latencySlas[${first}])` });
+    });
+  });
+
+/** A validated configuration. */
+export type KeelConfig = z.output<typeof configSchema>;
+export type RouteSetting = KeelConfig['routes'][number];

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { KeelError } from '../errors/index.ts';
+import { configSchema } from './config-schema.ts';
+import type { KeelConfig } from './config-schema.ts';
+import { configErrorMap, issueLine } from './issue-wording.ts';
+
+/**
+ * Reads and validates a config file. Synchronous: it runs once, at start, before anything else
+ * can usefully happen. Only the file is checked here; keys and prices are checked by
+ * buildGovernance, which needs the environment.
+ */
+export function loadConfig(path: string): KeelConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new KeelError('config-invalid', `config file ${path} not found`, { cause: error });
+    throw new KeelError('config-invalid', `config file ${path} could not be read: ${oneLine(error)}`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // V8's message carries the position as "(line 3 column 1)" when it knows it.
+    throw new KeelError('config-invalid', `${path} is not valid JSON: ${oneLine(error)}`, { cause: error });
+  }
+  return parseConfig(value, path);
+}
+
+/** Validates an in-memory config; `source` names it in messages. The first problem is reported. */
+export function parseConfig(value: unknown, source: string): KeelConfig {
+  const result = configSchema.safeParse(value, { error: configErrorMap });
+  if (result.success) return result.data;
+  const [first] = result.error.issues;
+  const message = first === undefined ? `${source}: invalid config` : issueLine(first, source);
+  throw new KeelError('config-invalid', message, { details: { issues: result.error.issues.map((issue) => issueLine(issue, source)) } });
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+}
