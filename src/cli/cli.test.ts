@@ -135,6 +135,38 @@ describe('bad input gets one line, a non-zero exit, and no change to data', () =
     assert.match(result.stderr, /^keel: error \[usage-invalid\]: Unknown option '--colour'/);
   });
 
+  test('a bad configuration stops the command at start with one line naming the setting', async () => {
+    const write = (name: string, value: unknown) => {
+      const path = join(folder, name);
+      writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+      return path;
+    };
+    const cases: [string, unknown, RegExp][] = [
+      ['unknown-provider.json', { version: 1, routes: [{ name: 'support', models: ['gemini:pro'] }] }, /routes\[0\]\.models\[0\]: unknown provider 'gemini'/],
+      ['missing-key.json', { version: 1, routes: [{ name: 'support', models: ['openai:gpt-4o'] }] }, /routes\[0\] \(support\): OPENAI_API_KEY is not set/],
+      ['bad-route.json', { version: 1, routes: [{ name: 'support', models: ['sim:fast'], rules: [{ when: { tools: true }, use: 'sim:smart' }] }] }, /routes\[0\]\.rules\[0\]\.use/],
+      ['float-price.json', { version: 1, prices: { version: 'mine', models: { 'sim:fast': { inputPerMillion: 0.5, outputPerMillion: 1 } } }, routes: [] }, /prices\.models\["sim:fast"\]\.inputPerMillion/],
+      ['not-json.json', '{ "version": 1,', /not valid JSON/],
+    ];
+    for (const [name, value, expected] of cases) {
+      const result = await keel('demo', '--config', write(name, value), '--db', join(folder, 'config-check.db'));
+      assert.equal(result.code, 1, name);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, expected, name);
+    }
+    assert.throws(() => readFileSync(join(folder, 'config-check.db')), 'nothing was created');
+  });
+
+  test('a configured route and budget govern the demo', async () => {
+    const path = join(folder, 'keel.config.json');
+    writeFileSync(path, JSON.stringify({ version: 1, routes: [{ name: 'support', models: ['sim:smart', 'sim:fast'], strategy: 'cheapest' }], budgets: [{ scope: 'run', micros: 100_000 }] }));
+    const result = await keel('demo', '--config', path, '--db', join(folder, 'configured.db'), '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const { runs } = JSON.parse(result.stdout) as { runs: { id: string; costMicros: number }[] };
+    const shown = await keel('show', runs[0]?.id ?? '', '--db', join(folder, 'configured.db'));
+    assert.match(shown.stdout, /route support → sim:fast \(cheapest worst case/);
+  });
+
   test('the real command: unreadable and foreign databases, one line on stderr, no stack, bytes untouched', () => {
     const notes = join(folder, 'notes.txt');
     writeFileSync(notes, 'meeting notes\n'.repeat(100));

@@ -14,6 +14,7 @@ export interface CommandContext {
     seed: string | undefined;
     status: string | undefined;
     limit: string | undefined;
+    config: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

@@ -25,6 +25,7 @@ commands:
 options:
   --db PATH|URL        SQLite file (default .keel/keel.db, or KEEL_DB) or postgres:// URL
   --json               print one JSON document on stdout
+  --config PATH        routes, prices, budgets, SLAs and alerts (or KEEL_CONFIG); checked at start
   --model NAME         provider:model: the demo's model (default sim:default), or replay's candidate
   --seed N             demo simulator seed (default 7)
   -h, --help           this help
@@ -61,7 +62,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     if (command === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const context: CommandContext = {
       positionals: positionals.slice(name.split(' ').length),
-      options: { db: values.db, json: values.json === true, model: values.model, seed: values.seed, status: values.status, limit: values.limit },
+      options: { db: values.db, json: values.json === true, model: values.model, seed: values.seed, status: values.status, limit: values.limit, config: values.config },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
       environment,
@@ -93,6 +94,7 @@ function parseCommandLine(argv: string[]) {
         seed: { type: 'string' },
         status: { type: 'string' },
         limit: { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,4 +1,5 @@
-export { demoRequests, demoTasks, runDemo } from './run-demo.ts';
+export { defaultDemoGovernance, demoRequests, demoTasks, runDemo } from './run-demo.ts';
+export type { SupportGovernance } from './support-agent-task.ts';
 export type { DemoRun } from './run-demo.ts';
 export { PaymentsLedger } from './payments-ledger.ts';
 export { supportAgentTask } from './support-agent-task.ts';

@@ -5,6 +5,7 @@ import { SharedGuards } from '../models/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { PaymentsLedger } from './payments-ledger.ts';
 import { supportAgentTask } from './support-agent-task.ts';
+import type { SupportGovernance } from './support-agent-task.ts';
 import type { SupportAnswer, SupportRequest } from './support-agent-task.ts';
 
 /** What customers write in the demo: one request for each way a run can end. */
@@ -32,14 +33,17 @@ export interface DemoRun {
   durationMs: number;
 }
 
-/** The demo's governance: list prices, a per-run ceiling of 5 US cents, shared breakers. */
-export function demoTasks(ledger: PaymentsLedger) {
-  const governance = { prices: defaultPriceTable, guards: new SharedGuards(), ledger: new BudgetLedger([{ scope: 'run', micros: 50_000 }]) };
+/** Without a config file the demo runs under list prices, a 5-cent ceiling per run, shared breakers. */
+export function defaultDemoGovernance(): SupportGovernance {
+  return { prices: defaultPriceTable, guards: new SharedGuards(), ledger: new BudgetLedger([{ scope: 'run', micros: 50_000 }]) };
+}
+
+export function demoTasks(ledger: PaymentsLedger, governance: SupportGovernance = defaultDemoGovernance()) {
   return [supportAgentTask(ledger, governance)];
 }
 
-export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger; model: string; seed: number; tenant?: string }): Promise<DemoRun[]> {
-  const engine = new Engine({ store: options.store, tasks: demoTasks(options.ledger) });
+export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger; model: string; seed: number; tenant?: string; governance?: SupportGovernance }): Promise<DemoRun[]> {
+  const engine = new Engine({ store: options.store, tasks: demoTasks(options.ledger, options.governance) });
   const runs: DemoRun[] = [];
   for (const request of demoRequests) {
     const began = performance.now();

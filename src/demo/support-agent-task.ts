@@ -2,7 +2,7 @@ import { KeelError } from '../errors/index.ts';
 import type { RunContext, TaskDefinition } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
 import { GovernedModel, resolveModel } from '../models/index.ts';
-import type { Governance } from '../models/index.ts';
+import type { Governance, RouteConfig } from '../models/index.ts';
 import type { JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
 import type { PaymentsLedger } from './payments-ledger.ts';
 import { supportScript } from './support-script.ts';
@@ -38,15 +38,23 @@ function dollars(cents: number): string {
  * The demo workload: a support agent that looks up an order, reads the policy that applies and
  * issues a refund through a side-effecting tool. Every model and tool call is a durable step.
  */
-export function supportAgentTask(ledger: PaymentsLedger, governance: Omit<Governance, 'resolveModel'>): TaskDefinition<SupportRequest, SupportAnswer> {
+export interface SupportGovernance extends Omit<Governance, 'resolveModel'> {
+  /** The configured `support` route; without one, each run's route is just its requested model. */
+  route?: Omit<RouteConfig, 'name'>;
+  /** The hash of the configuration file the governance came from, stored with every run. */
+  configHash?: string;
+}
+
+export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGovernance): TaskDefinition<SupportRequest, SupportAnswer> {
+  const { route, configHash, ...stack } = governance;
   return defineTask({
     name: 'support-refund',
     version: '1',
-    config: { maxTurns, autoApprovalLimitCents, systemPrompt, tools: supportToolDefinitions.map((tool) => tool.name) },
+    config: { maxTurns, autoApprovalLimitCents, systemPrompt, tools: supportToolDefinitions.map((tool) => tool.name), governanceConfigHash: configHash ?? null },
     run: async (context, input) => {
       // The run's model sits behind the governance stack: routing, budgets, retries, breakers, cost.
-      const model = new GovernedModel({ name: 'support', models: [input.model], maxOutputTokens: 400 }, {
-        ...governance,
+      const model = new GovernedModel(route === undefined ? { name: 'support', models: [input.model], maxOutputTokens: 400 } : { maxOutputTokens: 400, ...route, name: 'support' }, {
+        ...stack,
         resolveModel: (name) => resolveModel(name, { simulator: { seed: input.seed, script: supportScript } }),
       });
       const messages: MessageV1[] = [

@@ -4,6 +4,7 @@ import { KeelError } from '../../errors/index.ts';
 import { resolveModel } from '../../models/index.ts';
 import { defaultDatabasePath, openStore, resolveDatabase } from '../../store/index.ts';
 import type { Command } from '../command.ts';
+import { demoGovernance } from '../demo-governance.ts';
 import { printJson } from '../command.ts';
 import { count, dollars, duration, micros, paintStatus, table, truncate } from '../format/text.ts';
 
@@ -18,10 +19,11 @@ export const demoCommand: Command = async (context) => {
   resolveModel(model); // fail on a bad --model before anything is written
   const seed = context.options.seed === undefined ? 7 : Number(context.options.seed);
   if (!Number.isInteger(seed)) throw new KeelError('usage-invalid', `--seed must be an integer, got ${context.options.seed}`);
+  const governance = demoGovernance(context.options.config, context.environment);
   const store = await openStore({ database: context.options.db, create: true, environment: context.environment });
   const ledger = new PaymentsLedger(ledgerPath(context.options.db, context.environment));
   try {
-    const runs = await runDemo({ store, ledger, model, seed });
+    const runs = await runDemo({ store, ledger, model, seed, governance });
     if (context.options.json) {
       printJson(context, { database: store.location, model, runs });
       return 0;

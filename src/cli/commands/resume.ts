@@ -2,6 +2,7 @@ import { demoTasks, PaymentsLedger } from '../../demo/index.ts';
 import { Engine } from '../../engine/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
+import { demoGovernance } from '../demo-governance.ts';
 import { printJson } from '../command.ts';
 import { paintStatus } from '../format/text.ts';
 import { ledgerPath } from './demo.ts';
@@ -11,7 +12,7 @@ export const resumeCommand: Command = async (context) => {
   const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
   const ledger = new PaymentsLedger(ledgerPath(context.options.db, context.environment));
   try {
-    const engine = new Engine({ store, tasks: demoTasks(ledger) });
+    const engine = new Engine({ store, tasks: demoTasks(ledger, demoGovernance(context.options.config, context.environment)) });
     const settled = await engine.resumeAll();
     const remaining = await store.listRuns({ statuses: ['queued', 'running', 'waiting'], limit: 1_000 });
     const results = settled.map((result) =>
