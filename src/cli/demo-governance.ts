@@ -9,10 +9,10 @@ import type { RouteConfig } from '../models/index.ts';
  */
 export function demoGovernance(configPath: string | undefined, environment: NodeJS.ProcessEnv): SupportGovernance {
   const path = configPath ?? environment.KEEL_CONFIG;
-  if (path === undefined) return defaultDemoGovernance();
+  if (path === undefined) return defaultDemoGovernance(environment);
   const config = loadConfig(path);
   const built = buildGovernance(config, { environment, simulator: { script: supportScript }, source: path });
-  const governance: SupportGovernance = { prices: built.prices, guards: built.guards, alertHooks: built.alertHooks, configHash: built.hash };
+  const governance: SupportGovernance = { prices: built.prices, guards: built.guards, alertHooks: built.alertHooks, configHash: built.hash, environment };
   if (built.ledger !== undefined) governance.ledger = built.ledger;
   if (built.latency !== undefined) governance.latency = built.latency;
   const route = config.routes.find((candidate) => candidate.name === 'support');

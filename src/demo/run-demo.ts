@@ -34,8 +34,10 @@ export interface DemoRun {
 }
 
 /** Without a config file the demo runs under list prices, a 5-cent ceiling per run, shared breakers. */
-export function defaultDemoGovernance(): SupportGovernance {
-  return { prices: defaultPriceTable, guards: new SharedGuards(), ledger: new BudgetLedger([{ scope: 'run', micros: 50_000 }]) };
+export function defaultDemoGovernance(environment?: Record<string, string | undefined>): SupportGovernance {
+  const governance: SupportGovernance = { prices: defaultPriceTable, guards: new SharedGuards(), ledger: new BudgetLedger([{ scope: 'run', micros: 50_000 }]) };
+  if (environment !== undefined) governance.environment = environment;
+  return governance;
 }
 
 export function demoTasks(ledger: PaymentsLedger, governance: SupportGovernance = defaultDemoGovernance()) {

@@ -43,10 +43,12 @@ export interface SupportGovernance extends Omit<Governance, 'resolveModel'> {
   route?: Omit<RouteConfig, 'name'>;
   /** The hash of the configuration file the governance came from, stored with every run. */
   configHash?: string;
+  /** Where API keys and base URLs are read from; default process.env. */
+  environment?: Record<string, string | undefined>;
 }
 
 export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGovernance): TaskDefinition<SupportRequest, SupportAnswer> {
-  const { route, configHash, ...stack } = governance;
+  const { route, configHash, environment, ...stack } = governance;
   return defineTask({
     name: 'support-refund',
     version: '1',
@@ -55,7 +57,7 @@ export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGove
       // The run's model sits behind the governance stack: routing, budgets, retries, breakers, cost.
       const model = new GovernedModel(route === undefined ? { name: 'support', models: [input.model], maxOutputTokens: 400 } : { maxOutputTokens: 400, ...route, name: 'support' }, {
         ...stack,
-        resolveModel: (name) => resolveModel(name, { simulator: { seed: input.seed, script: supportScript } }),
+        resolveModel: (name) => resolveModel(name, { ...(environment === undefined ? {} : { environment }), simulator: { seed: input.seed, script: supportScript } }),
       });
       const messages: MessageV1[] = [
         { role: 'system', content: systemPrompt },

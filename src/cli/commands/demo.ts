@@ -16,7 +16,7 @@ export function ledgerPath(database: string | undefined, environment: NodeJS.Pro
 
 export const demoCommand: Command = async (context) => {
   const model = context.options.model ?? 'sim:default';
-  resolveModel(model); // fail on a bad --model before anything is written
+  resolveModel(model, { environment: context.environment }); // fail on a bad --model before anything is written
   const seed = context.options.seed === undefined ? 7 : Number(context.options.seed);
   if (!Number.isInteger(seed)) throw new KeelError('usage-invalid', `--seed must be an integer, got ${context.options.seed}`);
   const governance = demoGovernance(context.options.config, context.environment);
