@@ -1,7 +1,7 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
 import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
 import { applyEvent, canonicalJson, runInStep, sha256 } from '../journal/index.ts';
-import type { EventData, StepDetailType } from '../journal/index.ts';
+import type { EventData, RunDetailType, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal } from './signals.ts';
@@ -107,6 +107,11 @@ export class DurableRunContext implements RunContext {
 
   setPartialOutput(output: JsonValue): void {
     this.partialOutput = output;
+  }
+
+  record<Type extends RunDetailType>(type: Type, data: EventData[Type]): void {
+    // On replay the decision is already in the journal; the code re-deciding it writes nothing.
+    this.#pipeline([this.#writer.build(type, data)]);
   }
 
   async #run(call: StepCall): Promise<JsonValue> {

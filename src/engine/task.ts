@@ -1,5 +1,5 @@
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../spec/index.ts';
-import type { ConfidenceMarker } from '../journal/index.ts';
+import type { ConfidenceMarker, EventData, RunDetailType } from '../journal/index.ts';
 
 export interface StepInfo {
   /** `run:epoch:step`: stable across retries and resumes of this step, new after a rollback. */
@@ -59,6 +59,8 @@ export interface RunContext {
    * a budget runs out under a `stop` contract. Must be JSON.
    */
   setPartialOutput(output: JsonValue): void;
+  /** Journals a decision made between steps: an output validation, a context manifest, a retrieval signal. */
+  record<Type extends RunDetailType>(type: Type, data: EventData[Type]): void;
 }
 
 export interface TaskDefinition<Input extends JsonValue = JsonValue, Output extends JsonValue = JsonValue> {

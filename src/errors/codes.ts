@@ -40,6 +40,7 @@ export const errorCodes = {
   'tool-error': { retryable: false, httpStatus: 502 },
   'usage-invalid': { retryable: false, httpStatus: 400 },
   'price-unknown': { retryable: false, httpStatus: 400 },
+  'output-contract-violated': { retryable: false, httpStatus: 422 },
   'budget-exceeded': { retryable: false, httpStatus: 402 },
   'deadline-exceeded': { retryable: false, httpStatus: 504 },
   'breaker-open': { retryable: true, httpStatus: 503 },

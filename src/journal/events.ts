@@ -134,6 +134,25 @@ export interface EventData {
     threshold: number;
     value: number;
   };
+  /** An output was checked against its contract (one event per check, repairs included). */
+  'output-validation': {
+    contract: string;
+    version: string;
+    attempt: number;
+    ok: boolean;
+    violations: { path: string; code: string; message: string }[];
+    lowConfidence?: { field: string; value: number; minimum: number };
+  };
+  /** What went into a model's context: every item's source, version, hash, tokens and labels. */
+  'context-assembly': {
+    manifestHash: string;
+    manifest: JsonValue;
+  };
+  /** Retrieval said something worth knowing: stale, empty, low coverage, or down. */
+  'retrieval-signal': {
+    kind: string;
+    detail: string;
+  };
   /** The simulator injected a fault into this call (drills and tests). */
   'fault-injection': {
     step: number;
@@ -184,10 +203,16 @@ export const eventTypes: readonly EventType[] = [
   'model-fallback',
   'alert-raise',
   'fault-injection',
+  'output-validation',
+  'context-assembly',
+  'retrieval-signal',
   'checkpoint',
   'rollback',
   'run-end',
 ];
+
+/** Decisions a task records between steps (validations, context manifests, retrieval signals). */
+export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal';
 
 /** Events a step may record while it runs, between its start and its end. */
 export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';

@@ -135,6 +135,9 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'model-fallback':
     case 'alert-raise':
     case 'fault-injection':
+    case 'output-validation':
+    case 'context-assembly':
+    case 'retrieval-signal':
       // Detail of a step in progress: the step's end carries what replay needs.
       break;
     case 'run-end':

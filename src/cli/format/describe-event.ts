@@ -39,6 +39,12 @@ export function describeEvent(event: JournalEvent): string {
       return `${event.data.kind} ${event.data.scope}: ${event.data.message}`;
     case 'fault-injection':
       return `step ${event.data.step}: simulator call ${event.data.call} injected ${brief(event.data.fault, 80)}`;
+    case 'output-validation':
+      return `${event.data.contract} v${event.data.version} attempt ${event.data.attempt}: ${event.data.ok ? 'valid' : event.data.violations.map((violation) => `${violation.path} ${violation.code}`).join(', ')}${event.data.lowConfidence === undefined ? '' : ` (low confidence ${event.data.lowConfidence.value} < ${event.data.lowConfidence.minimum})`}`;
+    case 'context-assembly':
+      return `manifest ${event.data.manifestHash.slice(0, 12)}`;
+    case 'retrieval-signal':
+      return `${event.data.kind}: ${event.data.detail}`;
     case 'checkpoint':
       return `${event.data.label} after step ${event.data.afterStep}, state ${event.data.stateHash.slice(0, 12)}, ${event.data.verified ? 'verified' : `NOT verified: ${event.data.problem ?? ''}`}`;
     case 'rollback':

@@ -110,6 +110,10 @@ export class ReplayContext implements RunContext {
     // Nothing to keep: a replay produces a report, not a run.
   }
 
+  record(): void {
+    // A replay writes nothing.
+  }
+
   readonly #used = new Set<number>();
 
   #recorded(kind: StepKind, name: string): JsonValue {
