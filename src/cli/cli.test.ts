@@ -38,9 +38,9 @@ describe('keel on a demo database', () => {
       assert.match(run.id, /^run_/);
       assert.equal(run.task, 'support-refund');
     }
-    assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'escalated', 'degraded', 'failed']);
+    assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'waiting', 'degraded', 'failed']);
     assert.ok(demoRuns[3]?.confidence.length === 1, 'the degraded run carries its confidence marker');
-    assert.match(demoRuns[2]?.reason ?? '', /auto-approval limit/);
+    assert.match(demoRuns[2]?.reason ?? '', /auto-approval limit; a support lead must approve it/);
     assert.match(demoRuns[4]?.reason ?? '', /payments API unavailable/);
   });
 
@@ -53,7 +53,7 @@ describe('keel on a demo database', () => {
   });
 
   test('runs prints a table, and filters by status', async () => {
-    const result = await keel('runs', '--status', 'escalated');
+    const result = await keel('runs', '--status', 'waiting');
     assert.equal(result.code, 0);
     assert.match(result.stdout, /RUN\s+TASK\s+STATUS\s+STEPS\s+TOKENS/);
     assert.equal(result.stdout.trim().split('\n').length, 2);
@@ -77,16 +77,18 @@ describe('keel on a demo database', () => {
     const result = await keel('replay', refunded);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /all 4 model inputs match the journal byte for byte/);
-    const candidate = JSON.parse((await keel('replay', refunded, '--model', 'sim:smart', '--json')).stdout) as { candidateRun: { completed: boolean; toolCalls: string[] } };
+    const candidate = JSON.parse((await keel('replay', refunded, '--model', 'sim:fast', '--json')).stdout) as { candidateRun: { completed: boolean; toolCalls: string[] } };
     assert.equal(candidate.candidateRun.completed, true);
     assert.deepEqual(candidate.candidateRun.toolCalls.map((call) => call.split('(')[0]), ['lookup_order', 'read_policy', 'issue_refund']);
     assert.equal((await keel('replay', 'run_nope')).code, 1);
   });
 
-  test('resume with nothing open says so', async () => {
+  test('resume leaves a run that waits for a person waiting', async () => {
     const result = await keel('resume', '--json');
     assert.equal(result.code, 0);
-    assert.deepEqual((JSON.parse(result.stdout) as { resumed: unknown[] }).resumed, []);
+    const report = JSON.parse(result.stdout) as { resumed: unknown[]; stillOpen: { id: string; status: string }[] };
+    assert.deepEqual(report.resumed, []);
+    assert.deepEqual(report.stillOpen.map((run) => run.status), ['waiting']);
   });
 
   test('audit verify passes, then names the first event that was tampered with', async () => {

@@ -15,6 +15,9 @@ export interface CommandContext {
     status: string | undefined;
     limit: string | undefined;
     config: string | undefined;
+    reason: string | undefined;
+    as: string | undefined;
+    all: boolean;
   };
   output: CliOutput;
   paint: Painter;

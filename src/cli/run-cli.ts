@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import { KeelError } from '../errors/index.ts';
 import type { CliOutput, Command, CommandContext } from './command.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
+import { approveCommand, denyCommand } from './commands/decide.ts';
 import { demoCommand } from './commands/demo.ts';
+import { escalationsCommand } from './commands/escalations.ts';
+import { stopCommand } from './commands/stop.ts';
 import { replayCommand } from './commands/replay.ts';
 import { resumeCommand } from './commands/resume.ts';
 import { runsCommand } from './commands/runs.ts';
@@ -20,6 +23,10 @@ commands:
   resume               resume every run that is not in an end state
   replay RUN           rebuild a run's model inputs from its journal; exit 1 at the first byte that differs
   replay RUN --model P:M   re-run it against another model, tools answered from the journal
+  escalations          runs waiting, durably, for a person's decision
+  approve RUN          approve what the run waits for; it resumes          [--as NAME] [--reason …]
+  deny RUN --reason …  deny it; the run ends failed with the reason         [--as NAME]
+  stop RUN | --all     halt runs in a safe state within 2 s, journaled      [--reason …]
   audit verify         check every run's hash chain; exits 1 naming the first bad event
 
 options:
@@ -37,6 +44,10 @@ const commands: Record<string, Command> = {
   show: showCommand,
   resume: resumeCommand,
   replay: replayCommand,
+  escalations: escalationsCommand,
+  approve: approveCommand,
+  deny: denyCommand,
+  stop: stopCommand,
   'audit verify': auditVerifyCommand,
 };
 
@@ -62,7 +73,18 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     if (command === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const context: CommandContext = {
       positionals: positionals.slice(name.split(' ').length),
-      options: { db: values.db, json: values.json === true, model: values.model, seed: values.seed, status: values.status, limit: values.limit, config: values.config },
+      options: {
+        db: values.db,
+        json: values.json === true,
+        model: values.model,
+        seed: values.seed,
+        status: values.status,
+        limit: values.limit,
+        config: values.config,
+        reason: values.reason,
+        as: values.as,
+        all: values.all === true,
+      },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
       environment,
@@ -95,6 +117,9 @@ function parseCommandLine(argv: string[]) {
         status: { type: 'string' },
         limit: { type: 'string' },
         config: { type: 'string' },
+        reason: { type: 'string' },
+        as: { type: 'string' },
+        all: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -41,7 +41,7 @@ export function defaultDemoGovernance(environment?: Record<string, string | unde
 }
 
 export function demoTasks(ledger: PaymentsLedger, governance: SupportGovernance = defaultDemoGovernance()) {
-  return [supportAgentTask(ledger, governance)];
+  return [supportAgentTask(ledger, governance, '1'), supportAgentTask(ledger, governance, '2')];
 }
 
 export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger; model: string; seed: number; tenant?: string; governance?: SupportGovernance }): Promise<DemoRun[]> {

@@ -47,11 +47,18 @@ export interface SupportGovernance extends Omit<Governance, 'resolveModel'> {
   environment?: Record<string, string | undefined>;
 }
 
-export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGovernance): TaskDefinition<SupportRequest, SupportAnswer> {
+/**
+ * Version 1 escalated refunds above the auto-approval limit (the run ended, a person took over).
+ * Version 2 asks a support lead and waits for the decision, then carries on. Runs recorded by
+ * version 1 still resume and replay with version 1's code.
+ */
+export type SupportTaskVersion = '1' | '2';
+
+export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGovernance, version: SupportTaskVersion = '2'): TaskDefinition<SupportRequest, SupportAnswer> {
   const { route, configHash, environment, ...stack } = governance;
   return defineTask({
     name: 'support-refund',
-    version: '1',
+    version,
     config: { maxTurns, autoApprovalLimitCents, systemPrompt, tools: supportToolDefinitions.map((tool) => tool.name), governanceConfigHash: configHash ?? null },
     run: async (context, input) => {
       // The run's model sits behind the governance stack: routing, budgets, retries, breakers, cost.
@@ -75,7 +82,7 @@ export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGove
         }
         const results: ToolResultPartV1[] = [];
         for (const call of calls) {
-          const output = await invokeTool(context, ledger, messages, call);
+          const output = await invokeTool(context, ledger, messages, call, version);
           if (call.toolName === 'issue_refund') refund = output as { refundId: string; amountCents: number };
           results.push({ type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, output });
         }
@@ -87,7 +94,7 @@ export function supportAgentTask(ledger: PaymentsLedger, governance: SupportGove
 }
 
 /** Runs one tool call the model asked for, with the checks the harness owns. */
-async function invokeTool(context: RunContext, ledger: PaymentsLedger, messages: MessageV1[], call: ToolCallPartV1): Promise<JsonValue> {
+async function invokeTool(context: RunContext, ledger: PaymentsLedger, messages: MessageV1[], call: ToolCallPartV1, version: SupportTaskVersion): Promise<JsonValue> {
   const input = (call.input ?? {}) as Record<string, JsonValue>;
   switch (call.toolName) {
     case 'lookup_order':
@@ -113,7 +120,10 @@ async function invokeTool(context: RunContext, ledger: PaymentsLedger, messages:
         context.escalate(`the model asked to refund ${dollars(amountCents)} on order ${orderId} whose total is ${dollars(order.totalCents)}`);
       }
       if (amountCents > autoApprovalLimitCents) {
-        context.escalate(`refund of ${dollars(amountCents)} for order ${orderId} exceeds the ${dollars(autoApprovalLimitCents)} auto-approval limit; a support lead must approve it`);
+        const reason = `refund of ${dollars(amountCents)} for order ${orderId} exceeds the ${dollars(autoApprovalLimitCents)} auto-approval limit; a support lead must approve it`;
+        if (version === '1') context.escalate(reason);
+        // The run waits, durably, for the decision; a denial ends it failed with the decider's reason.
+        await context.approval('refund-approval', { reason, details: { orderId, amountCents } });
       }
       // The ledger deduplicates on the key, so a retry after a crash returns the first refund.
       return context.tool('issue_refund', { orderId, amountCents }, (args, info) => issueRefund(ledger, args.orderId, args.amountCents, info.idempotencyKey) as unknown as JsonValue, {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
-import { canonicalJson, sealEvent, sha256, genesisHash, toRecord } from '../journal/index.ts';
-import type { JsonValue, StoreV1 } from '../spec/index.ts';
+import { applyEvent, canonicalJson, genesisHash, isTerminal, JournalWriter, loadRun, sealEvent, sha256, toRecord } from '../journal/index.ts';
+import type { JsonValue, RunRecordV1, StoreV1 } from '../spec/index.ts';
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
 import type { RunOutcome } from './run-outcome.ts';
 import type { TaskDefinition } from './task.ts';
+import { TaskCatalog } from './task-catalog.ts';
 import { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
 
 export interface EngineOptions {
@@ -42,7 +43,7 @@ export class Engine {
   readonly store: StoreV1;
   readonly workerId: string;
   readonly leaseMs: number;
-  readonly #tasks = new Map<string, TaskDefinition>();
+  readonly tasks: TaskCatalog;
   readonly #maxRollbacks: number;
   readonly #shutdown = new AbortController();
 
@@ -51,10 +52,7 @@ export class Engine {
     this.workerId = options.workerId ?? newWorkerId();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.#maxRollbacks = options.maxRollbacks ?? 3;
-    for (const task of options.tasks) {
-      if (this.#tasks.has(task.name)) throw new KeelError('config-invalid', `task ${task.name} is registered twice`);
-      this.#tasks.set(task.name, task as TaskDefinition);
-    }
+    this.tasks = new TaskCatalog(options.tasks);
   }
 
   /** Opens a run and executes it in this process to its end. */
@@ -122,6 +120,59 @@ export class Engine {
     await Promise.all(active);
   }
 
+  /**
+   * Records a person's decision on the approval a run is waiting for, then resumes the run here.
+   * Fails with `run-not-waiting` when there is nothing to decide.
+   */
+  async decide(runId: string, decision: { decision: 'approve' | 'deny'; decider: string; reason?: string }): Promise<RunOutcome | RunAbandoned> {
+    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['waiting'] });
+    if (claimed === undefined) {
+      const run = await this.store.getRun(runId);
+      if (run === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
+      throw new KeelError('run-not-waiting', `run ${runId} is ${run.status}${run.leaseOwner === null ? '' : ` (held by ${run.leaseOwner})`}, not waiting for a decision`);
+    }
+    try {
+      const { state } = await loadRun(this.store, runId);
+      const pending = state.pendingApproval;
+      if (pending === undefined) throw new KeelError('run-not-waiting', `run ${runId} has no pending approval`);
+      const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: this.workerId });
+      const data = { decision: decision.decision, decider: decision.decider, requestId: pending.id, step: pending.step, ...(decision.reason === undefined ? {} : { reason: decision.reason }) };
+      const event = writer.build('human-decision', data);
+      applyEvent(state, event);
+      await writer.commit([event], { status: state.status });
+    } finally {
+      await this.store.releaseLease(runId, this.workerId);
+    }
+    return this.resume(runId);
+  }
+
+  /** Claims this one run if it is runnable and unheld, and executes it from where it stands. */
+  async resume(runId: string): Promise<RunOutcome | RunAbandoned> {
+    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running'] });
+    if (claimed === undefined) return { runId, abandoned: 'lease-lost', detail: `run ${runId} is not runnable here (in an end state, waiting, or held by another worker)` };
+    return this.#execute(runId);
+  }
+
+  /**
+   * Asks a run to stop and waits for it to end: a run nobody is executing is ended here; a run a
+   * live worker holds is halted by that worker at its next safe point (its heartbeat sees the
+   * request within a second). Journaled as a human decision; the run ends `failed` ("stopped").
+   */
+  async stop(runId: string, request: { by: string; reason: string }, waitMs = 2_000): Promise<RunRecordV1> {
+    const requested = await this.store.requestStop(runId, request);
+    if (requested === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
+    if (isTerminal(requested.status)) return requested;
+    if (requested.leaseOwner !== null && isDeadLocalOwner(requested.leaseOwner)) await this.store.breakLease(runId, requested.leaseOwner);
+    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running', 'waiting'] });
+    if (claimed !== undefined) await this.#execute(runId);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const run = await this.store.getRun(runId);
+      if (run === undefined || isTerminal(run.status) || Date.now() >= deadline) return run ?? requested;
+      await delay(50);
+    }
+  }
+
   /** Stops claiming and aborts running steps; their runs stay non-terminal and resume elsewhere. */
   shutdown(): void {
     this.#shutdown.abort();
@@ -131,7 +182,7 @@ export class Engine {
     return executeRun({
       store: this.store,
       runId,
-      taskFor: (name) => this.#tasks.get(name),
+      tasks: this.tasks,
       workerId: this.workerId,
       leaseMs: this.leaseMs,
       maxRollbacks: this.#maxRollbacks,
@@ -140,8 +191,7 @@ export class Engine {
   }
 
   async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<string> {
-    const task = this.#tasks.get(taskName);
-    if (task === undefined) throw new KeelError('task-unknown', `no task named ${taskName} (known: ${[...this.#tasks.keys()].join(', ') || 'none'})`);
+    const task = this.tasks.current(taskName);
     const runId = request.runId ?? `run_${randomUUID()}`;
     const config = { task: task.name, version: task.version, config: task.config ?? null };
     const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', {

@@ -1,19 +1,19 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
 import type { ConfidenceMarker, EventData, RunState } from '../journal/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { JsonValue, StopRequestV1 } from '../spec/index.ts';
 import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import type { RunOutcome } from './run-outcome.ts';
 import { outcomeOf } from './run-outcome.ts';
-import { EscalationSignal, RollbackSignal } from './signals.ts';
+import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
+import type { TaskCatalog } from './task-catalog.ts';
 
 export interface ExecuteRunOptions {
   store: StoreV1;
   runId: string;
-  /** Resolves the task a run names; undefined when this process does not serve it. */
-  taskFor: (name: string) => TaskDefinition | undefined;
+  tasks: TaskCatalog;
   workerId: string;
   leaseMs: number;
   maxRollbacks: number;
@@ -38,41 +38,56 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   try {
     const { state } = await loadRun(store, runId);
     const finished = outcomeOf(state);
-    if (finished !== undefined || isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
-    const task = options.taskFor(state.task);
-    if (task === undefined) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
-    return await drive(options, task, state);
+    if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
+    if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
+    return await drive(options, options.tasks.find(state.task, state.taskVersion), state);
   } finally {
     await store.releaseLease(runId, workerId).catch(() => undefined);
   }
 }
 
-async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: RunState): Promise<RunOutcome | RunAbandoned> {
+async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId, leaseMs } = options;
   const lease = new AbortController();
-  const stop = AbortSignal.any([lease.signal, options.shutdown]);
+  const halt = new AbortController();
+  const stop = AbortSignal.any([lease.signal, options.shutdown, halt.signal]);
+  let stopRequest: StopRequestV1 | null = (await store.getRun(runId))?.stopRequested ?? null;
+  // Renewing the lease is also how a stop request reaches the worker: often enough to halt
+  // within a couple of seconds, whatever the lease length.
   const heartbeat = setInterval(() => {
     store.renewLease(runId, workerId, leaseMs).then(
-      (held) => {
-        if (!held) lease.abort();
+      (renewal) => {
+        if (!renewal.held) lease.abort();
+        if (renewal.stopRequested !== null && stopRequest === null) {
+          stopRequest = renewal.stopRequested;
+          halt.abort();
+        }
       },
       () => lease.abort(),
     );
-  }, Math.max(50, Math.floor(leaseMs / 3)));
+  }, Math.max(50, Math.min(1_000, Math.floor(leaseMs / 3))));
   heartbeat.unref();
   const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId });
-  const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end'>(type: Type, data: EventData[Type]) => {
+  const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end' | 'human-decision'>(type: Type, data: EventData[Type]) => {
     const event = writer.build(type, data);
     applyEvent(state, event);
     await writer.commit([event], summaryOf(state));
   };
+  const endStopped = async (request: StopRequestV1) => {
+    await commit('human-decision', { decision: 'stop', decider: request.by, reason: request.reason });
+    const reason = `stopped by ${request.by}: ${request.reason}`;
+    await commit('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } });
+    return outcomeOf(state) as RunOutcome;
+  };
   try {
+    if (stopRequest !== null) return await endStopped(stopRequest);
     await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
-    if (task.version !== state.taskVersion) {
+    if (task === undefined) {
+      const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {
         status: 'failed',
-        reason: `run was recorded by task ${task.name} version ${state.taskVersion}, but this process serves version ${task.version}; replaying it could diverge`,
-        error: { code: 'replay-divergence', message: `task version ${task.version} cannot resume a run of version ${state.taskVersion}`, retryable: false },
+        reason: `run was recorded by task ${state.task} version ${state.taskVersion}, but this process serves version ${served}; replaying it could diverge`,
+        error: { code: 'replay-divergence', message: `no code for ${state.task} version ${state.taskVersion} (served: ${served})`, retryable: false },
       });
       return outcomeOf(state) as RunOutcome;
     }
@@ -96,6 +111,13 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition, state: Ru
           end = { status: 'failed', reason: `rollback requested (${error.reason}) but ${why}`, error: { code: checkpoint === undefined ? 'checkpoint-missing' : 'checkpoint-unverified', message: why, retryable: false } };
         } else if (error instanceof EscalationSignal) {
           end = { status: 'escalated', reason: error.reason, error: { code: error.code, message: error.reason, retryable: false } };
+        } else if (error instanceof SuspendSignal) {
+          // Parked for a person: the approval request is journaled; the lease is released below.
+          await writer.settle();
+          return outcomeOf(state) as RunOutcome;
+        } else if (stopRequest !== null && !lease.signal.aborted) {
+          await writer.settle().catch(() => undefined);
+          return await endStopped(stopRequest);
         } else if (stop.aborted || (error instanceof KeelError && error.code === 'lease-lost')) {
           return abandoned(runId, options.shutdown.aborted ? 'shutdown' : 'lease-lost', error instanceof Error ? error.message : String(error));
         } else if (error instanceof KeelError && error.code === 'budget-exceeded') {

@@ -4,7 +4,7 @@ import { applyEvent, canonicalJson, runInStep, sha256 } from '../journal/index.t
 import type { EventData, RunDetailType, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
-import { EscalationSignal, RollbackSignal } from './signals.ts';
+import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
 
 interface StepCall {
@@ -105,6 +105,31 @@ export class DurableRunContext implements RunContext {
     throw new EscalationSignal(reason);
   }
 
+  async approval(name: string, request: { reason: string; details?: JsonValue }): Promise<{ approved: true; decider: string; reason: string | null }> {
+    if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
+    this.#nextStep += 1;
+    const step = this.#nextStep;
+    const recorded = this.#state.steps.get(step);
+    if (recorded === undefined) {
+      const start = this.#writer.build('step-start', { step, name, kind: 'approval', idempotent: false, attempt: 1, epoch: this.epoch, input: { reason: request.reason, details: request.details ?? null } });
+      const ask = this.#writer.build('approval-request', { step, id: `${this.runId}:${step}`, reason: request.reason, details: request.details ?? null });
+      await this.#commit([start, ask]);
+      throw new SuspendSignal(request.reason);
+    }
+    if (recorded.name !== name || recorded.kind !== 'approval') {
+      throw divergenceError({ runId: this.runId, task: this.task, taskVersion: this.#state.taskVersion, step, name, kind: 'approval', recorded });
+    }
+    if (recorded.end !== undefined) return unwrap(recorded.end.outcome) as unknown as { approved: true; decider: string; reason: string | null };
+    const decision = this.#state.decisions.get(step);
+    if (decision === undefined) throw new SuspendSignal(request.reason);
+    const outcome: StepOutcome =
+      decision.decision === 'approve'
+        ? { ok: true, value: { approved: true, decider: decision.decider, reason: decision.reason ?? null } }
+        : { ok: false, error: { code: 'approval-denied', message: `${name} denied by ${decision.decider}${decision.reason === undefined ? '' : `: ${decision.reason}`}`, retryable: false } };
+    await this.#commit([this.#writer.build('step-end', { step, name, kind: 'approval', epoch: this.epoch, durationMs: 0, outcome })]);
+    return unwrap(outcome) as unknown as { approved: true; decider: string; reason: string | null };
+  }
+
   setPartialOutput(output: JsonValue): void {
     this.partialOutput = output;
   }
@@ -158,7 +183,7 @@ export class DurableRunContext implements RunContext {
     try {
       outcome = { ok: true, value: await runInStep(scope, () => call.work({ idempotencyKey, attempt, signal: this.#stepSignal })) };
     } catch (error) {
-      if (error instanceof EscalationSignal || error instanceof RollbackSignal) throw error;
+      if (error instanceof EscalationSignal || error instanceof RollbackSignal || error instanceof SuspendSignal) throw error;
       if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
       // A step cut short by the deadline failed because of it, whatever it threw on the way out.
       const failure = this.#pastDeadline() ? new KeelError('deadline-exceeded', `step '${call.name}' was cut short by the run's deadline`) : error;

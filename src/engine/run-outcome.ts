@@ -6,7 +6,8 @@ import type { JsonValue } from '../spec/index.ts';
 export interface RunOutcome {
   runId: string;
   task: string;
-  status: TerminalStatus;
+  /** A terminal status, or `waiting`: the run is parked, durably, until a person decides. */
+  status: TerminalStatus | 'waiting';
   output?: JsonValue;
   reason?: string;
   error?: ErrorData;
@@ -15,7 +16,10 @@ export interface RunOutcome {
 
 export function outcomeOf(state: RunState): RunOutcome | undefined {
   const end = state.end;
-  if (end === undefined) return undefined;
+  if (end === undefined) {
+    const waiting = state.pendingApproval;
+    return waiting === undefined ? undefined : { runId: state.runId, task: state.task, status: 'waiting', reason: waiting.reason, confidence: [] };
+  }
   const outcome: RunOutcome = { runId: state.runId, task: state.task, status: end.status, confidence: end.confidence ?? [] };
   if (end.output !== undefined) outcome.output = end.output;
   if (end.reason !== undefined) outcome.reason = end.reason;

@@ -13,6 +13,16 @@ export class EscalationSignal extends Error {
   }
 }
 
+/** The run must wait for a person; the engine leaves it `waiting`, durably, and lets go of it. */
+export class SuspendSignal extends Error {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'SuspendSignal';
+    this.reason = reason;
+  }
+}
+
 export class RollbackSignal extends Error {
   readonly reason: string;
   constructor(reason: string) {

@@ -52,6 +52,12 @@ export interface RunContext {
   rollback(reason: string): never;
   /** Marks part of the output as uncertain; the run then ends `degraded` with these markers. */
   markConfidence(marker: ConfidenceMarker): void;
+  /**
+   * Waits for a person to approve: the run is journaled as waiting, leaves the worker, and
+   * continues (in any process, after any restart) once `keel approve` records a decision.
+   * A denial throws `approval-denied`.
+   */
+  approval(name: string, request: { reason: string; details?: JsonValue }): Promise<{ approved: true; decider: string; reason: string | null }>;
   /** Hands the run to a person: it ends `escalated` and will not continue by itself. */
   escalate(reason: string): never;
   /**

@@ -21,6 +21,9 @@ export const errorCodes = {
   'step-outcome-unknown': { retryable: false, httpStatus: 409 },
   'step-threw': { retryable: false, httpStatus: 500 },
   'checkpoint-missing': { retryable: false, httpStatus: 409 },
+  'approval-denied': { retryable: false, httpStatus: 403 },
+  'run-not-waiting': { retryable: false, httpStatus: 409 },
+  'run-stopped': { retryable: false, httpStatus: 409 },
   'checkpoint-unverified': { retryable: false, httpStatus: 409 },
   'model-error': { retryable: true, httpStatus: 502 },
   // Provider failures, as adapters classify them. Retryability is the default; an adapter may

@@ -10,7 +10,7 @@ export const journalSchemaVersion = 1;
 
 export type TerminalStatus = 'ok' | 'degraded' | 'escalated' | 'failed';
 
-export type StepKind = 'step' | 'model-call' | 'tool-call';
+export type StepKind = 'step' | 'model-call' | 'tool-call' | 'approval';
 
 /** How sure the run is of one part of its output; any marker makes the run end `degraded`. */
 export interface ConfidenceMarker {
@@ -153,6 +153,23 @@ export interface EventData {
     kind: string;
     detail: string;
   };
+  /** The run needs a person's decision; it waits, durably, until one is recorded. */
+  'approval-request': {
+    step: number;
+    /** What `keel approve` / `keel deny` name: `RUN:STEP`. */
+    id: string;
+    reason: string;
+    details: JsonValue;
+  };
+  /** A person decided: approved or denied a request, or stopped the run. */
+  'human-decision': {
+    decision: 'approve' | 'deny' | 'stop';
+    decider: string;
+    reason?: string;
+    /** The approval request decided, for approve and deny. */
+    requestId?: string;
+    step?: number;
+  };
   /** The simulator injected a fault into this call (drills and tests). */
   'fault-injection': {
     step: number;
@@ -206,6 +223,8 @@ export const eventTypes: readonly EventType[] = [
   'output-validation',
   'context-assembly',
   'retrieval-signal',
+  'approval-request',
+  'human-decision',
   'checkpoint',
   'rollback',
   'run-end',

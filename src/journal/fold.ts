@@ -51,6 +51,10 @@ export interface RunState {
   costMicros: number;
   end?: EventData['run-end'];
   confidence: ConfidenceMarker[];
+  /** The approval the run is waiting for, if any. */
+  pendingApproval?: EventData['approval-request'];
+  /** Human decisions on approval steps, by step index. */
+  decisions: Map<number, EventData['human-decision']>;
   lastSeq: number;
   lastHash: string;
   startedAt: string;
@@ -78,6 +82,7 @@ export function foldEvents(events: readonly JournalEvent[]): RunState {
     usage: { inputTokens: 0, outputTokens: 0 },
     costMicros: 0,
     confidence: [],
+    decisions: new Map(),
     lastSeq: first.seq,
     lastHash: first.hash,
     startedAt: first.time,
@@ -126,6 +131,18 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       state.epoch = event.data.epoch;
       for (const step of [...state.steps.keys()]) if (step > event.data.afterStep) state.steps.delete(step);
       state.checkpoints = state.checkpoints.filter((checkpoint) => checkpoint.seq <= event.data.checkpointSeq);
+      break;
+    case 'approval-request':
+      state.status = 'waiting';
+      state.pendingApproval = event.data;
+      break;
+    case 'human-decision':
+      if (event.data.step !== undefined && event.data.decision !== 'stop') {
+        state.decisions.set(event.data.step, event.data);
+        delete state.pendingApproval;
+        // Decided: any worker may pick the run up again.
+        state.status = 'queued';
+      }
       break;
     case 'route-decision':
     case 'budget-decision':

@@ -46,6 +46,19 @@ export interface RunRecordV1 {
   costMicros: number;
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
+  /** A person asked for the run to stop; the worker holding it ends it at the next safe point. */
+  stopRequested: StopRequestV1 | null;
+}
+
+export interface StopRequestV1 {
+  by: string;
+  reason: string;
+}
+
+export interface LeaseRenewalV1 {
+  /** False: another worker holds the run now; stop touching it. */
+  held: boolean;
+  stopRequested: StopRequestV1 | null;
 }
 
 /** Absolute values the appender computed from its folded state; omitted fields are unchanged. */
@@ -114,8 +127,12 @@ export interface StoreV1 {
    * Two concurrent callers never receive the same run.
    */
   claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]>;
-  /** Extends the lease; false if `owner` no longer holds it. */
-  renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Extends the lease; `held: false` if `owner` no longer holds it. Also reports a stop request. */
+  renewLease(runId: string, owner: string, leaseMs: number): Promise<LeaseRenewalV1>;
+  /** Leases this one run if it is in one of `statuses` and its lease is absent or expired. */
+  claimRun(runId: string, request: { owner: string; leaseMs: number; statuses: RunStatusV1[] }): Promise<RunRecordV1 | undefined>;
+  /** Records a stop request on a run (first request wins); returns the run, or undefined if unknown. */
+  requestStop(runId: string, request: StopRequestV1): Promise<RunRecordV1 | undefined>;
   /** Gives the lease up; a no-op if `owner` does not hold it. */
   releaseLease(runId: string, owner: string): Promise<void>;
   /** Clears the lease only if `expectedOwner` holds it (used to reclaim from a dead local process). */

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { demoTasks, PaymentsLedger } from '../../src/demo/index.ts';
-import type { TaskDefinition } from '../../src/engine/index.ts';
-import { replayRun } from '../../src/engine/index.ts';
+import { replayRun, TaskCatalog } from '../../src/engine/index.ts';
 import { genesisHash, hashRecord, verifyChain } from '../../src/journal/index.ts';
 import type { JournalRecordV1 } from '../../src/spec/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -14,7 +13,7 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 const folder = mkdtempSync(join(tmpdir(), 'keel-replay-'));
 const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
 const ledger = new PaymentsLedger(join(folder, 'payments.db'));
-const tasks = new Map<string, TaskDefinition>(demoTasks(ledger).map((task) => [task.name, task as unknown as TaskDefinition]));
+const tasks = new TaskCatalog(demoTasks(ledger));
 after(async () => {
   ledger.close();
   await store.close();
@@ -36,7 +35,7 @@ for (const file of files) {
     const start = first.data as { task: string; taskVersion: string; principal: string; tenant: string };
     await store.createRun({ run: { id: first.runId, task: start.task, taskVersion: start.taskVersion, principal: start.principal, tenant: start.tenant, status: 'queued' }, first });
     await store.append({ runId: first.runId, records: rest, summary: {} });
-    const report = await replayRun(store, first.runId, (name) => tasks.get(name));
+    const report = await replayRun(store, first.runId, tasks);
     assert.ok(report.modelCalls > 0);
     assert.equal(report.firstDifference, undefined, `model input of step ${report.firstDifference?.step} differs: ${JSON.stringify(report.firstDifference?.difference)}`);
     assert.equal(report.stoppedEarly, undefined);
@@ -65,7 +64,7 @@ test('a changed prompt is caught at the first byte that differs', async () => {
   assert.ok(first !== undefined);
   await store.createRun({ run: { id: first.runId, task: 'support-refund', taskVersion: '1', principal: 'user:maya', tenant: 'acme-shop', status: 'queued' }, first });
   await store.append({ runId: first.runId, records: rest, summary: {} });
-  const report = await replayRun(store, first.runId, (name) => tasks.get(name));
+  const report = await replayRun(store, first.runId, tasks);
   assert.equal(report.matched, false);
   assert.equal(report.firstDifference?.step, 1);
   assert.match(report.firstDifference?.difference?.recorded ?? '', /Be brief\./);

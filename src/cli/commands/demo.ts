@@ -44,7 +44,10 @@ export const demoCommand: Command = async (context) => {
       for (const marker of run.confidence) context.output.stdout(`  ${paint('yellow', `confidence ${marker.confidence}`)} on ${marker.subject}: ${marker.reason}\n`);
     }
     const first = runs[0]?.id ?? 'RUN';
-    context.output.stdout(`\n${runs.length} runs, every one in an explicit end state. Next: keel runs · keel show ${first} · keel audit verify\n`);
+    const waiting = runs.filter((run) => run.status === 'waiting');
+    context.output.stdout(`\n${runs.length} runs: ${runs.length - waiting.length} in an end state, ${waiting.length} waiting, durably, for a person.\n`);
+    for (const run of waiting) context.output.stdout(`Decide: keel approve ${run.id}   or   keel deny ${run.id} --reason "…"\n`);
+    context.output.stdout(`Look around: keel runs · keel show ${first} · keel escalations · keel audit verify\n`);
     return 0;
   } finally {
     ledger.close();

@@ -1,6 +1,5 @@
 import { demoTasks, PaymentsLedger, supportScript } from '../../demo/index.ts';
-import { replayRun, replayWithCandidate } from '../../engine/index.ts';
-import type { TaskDefinition } from '../../engine/index.ts';
+import { replayRun, replayWithCandidate, TaskCatalog } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { resolveModel } from '../../models/index.ts';
 import { openStore } from '../../store/index.ts';
@@ -21,9 +20,9 @@ export const replayCommand: Command = async (context) => {
   // Replay never runs a tool, but the demo's task is built around its ledger; open it read-only in spirit.
   const ledger = new PaymentsLedger(ledgerPath(context.options.db, context.environment));
   try {
-    const tasks = new Map<string, TaskDefinition>(demoTasks(ledger).map((task) => [task.name, task as unknown as TaskDefinition]));
+    const tasks = new TaskCatalog(demoTasks(ledger));
     if (candidate === undefined || candidateName === undefined) {
-      const report = await replayRun(store, runId, (name) => tasks.get(name));
+      const report = await replayRun(store, runId, tasks);
       if (context.options.json) printJson(context, report);
       else if (report.matched) context.output.stdout(`replayed ${runId}: all ${report.modelCalls} model inputs match the journal byte for byte\n`);
       else if (report.firstDifference !== undefined) {
@@ -40,7 +39,7 @@ export const replayCommand: Command = async (context) => {
       }
       return report.matched ? 0 : 1;
     }
-    const report = await replayWithCandidate(store, runId, (name) => tasks.get(name), { name: candidateName, model: candidate });
+    const report = await replayWithCandidate(store, runId, tasks, { name: candidateName, model: candidate });
     if (context.options.json) printJson(context, report);
     else {
       context.output.stdout(`replayed ${runId} against ${candidateName} (tools answered from the journal)\n`);

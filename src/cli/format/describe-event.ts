@@ -39,6 +39,10 @@ export function describeEvent(event: JournalEvent): string {
       return `${event.data.kind} ${event.data.scope}: ${event.data.message}`;
     case 'fault-injection':
       return `step ${event.data.step}: simulator call ${event.data.call} injected ${brief(event.data.fault, 80)}`;
+    case 'approval-request':
+      return `${event.data.id} waiting for a person: ${event.data.reason}`;
+    case 'human-decision':
+      return `${event.data.decider} ${event.data.decision === 'approve' ? 'approved' : event.data.decision === 'deny' ? 'denied' : 'stopped the run'}${event.data.requestId === undefined ? '' : ` ${event.data.requestId}`}${event.data.reason === undefined ? '' : `: ${event.data.reason}`}`;
     case 'output-validation':
       return `${event.data.contract} v${event.data.version} attempt ${event.data.attempt}: ${event.data.ok ? 'valid' : event.data.violations.map((violation) => `${violation.path} ${violation.code}`).join(', ')}${event.data.lowConfidence === undefined ? '' : ` (low confidence ${event.data.lowConfidence.value} < ${event.data.lowConfidence.minimum})`}`;
     case 'context-assembly':

@@ -114,6 +114,10 @@ export class ReplayContext implements RunContext {
     // A replay writes nothing.
   }
 
+  approval(name: string): Promise<{ approved: true; decider: string; reason: string | null }> {
+    return Promise.resolve(this.#recorded('approval', name) as unknown as { approved: true; decider: string; reason: string | null });
+  }
+
   readonly #used = new Set<number>();
 
   #recorded(kind: StepKind, name: string): JsonValue {

@@ -1,7 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson, loadRun } from '../../journal/index.ts';
 import type { GenerateResultV1, JsonValue, LanguageModelV1, StoreV1 } from '../../spec/index.ts';
-import type { TaskDefinition } from '../task.ts';
+import type { TaskCatalog } from '../task-catalog.ts';
 import type { ModelInputCheck } from './replay-context.ts';
 import { ReplayContext } from './replay-context.ts';
 import { ReplayStop } from './replay-stop.ts';
@@ -28,12 +28,12 @@ export interface CandidateReport {
   changes: string[];
 }
 
-async function prepare(store: StoreV1, runId: string, taskFor: (name: string) => TaskDefinition | undefined) {
+async function prepare(store: StoreV1, runId: string, tasks: TaskCatalog) {
   const { state } = await loadRun(store, runId);
-  const task = taskFor(state.task);
-  if (task === undefined) throw new KeelError('task-unknown', `run ${runId} is of task ${state.task}, which this process does not serve`);
-  if (task.version !== state.taskVersion) {
-    throw new KeelError('replay-divergence', `run ${runId} was recorded by ${state.task} version ${state.taskVersion}; this code is version ${task.version}`);
+  if (!tasks.serves(state.task)) throw new KeelError('task-unknown', `run ${runId} is of task ${state.task}, which this process does not serve`);
+  const task = tasks.find(state.task, state.taskVersion);
+  if (task === undefined) {
+    throw new KeelError('replay-divergence', `run ${runId} was recorded by ${state.task} version ${state.taskVersion}; this code serves ${tasks.versionsOf(state.task).join(', ')}`);
   }
   return { state, task };
 }
@@ -42,8 +42,8 @@ async function prepare(store: StoreV1, runId: string, taskFor: (name: string) =>
  * Rebuilds every model input of a recorded run by running its task against the journal, and
  * checks each byte for byte against what was sent. Nothing is executed and nothing is written.
  */
-export async function replayRun(store: StoreV1, runId: string, taskFor: (name: string) => TaskDefinition | undefined): Promise<ReplayReport> {
-  const { state, task } = await prepare(store, runId, taskFor);
+export async function replayRun(store: StoreV1, runId: string, tasks: TaskCatalog): Promise<ReplayReport> {
+  const { state, task } = await prepare(store, runId, tasks);
   const context = new ReplayContext(state);
   let stoppedEarly: string | undefined;
   try {
@@ -78,10 +78,10 @@ export async function replayRun(store: StoreV1, runId: string, taskFor: (name: s
 export async function replayWithCandidate(
   store: StoreV1,
   runId: string,
-  taskFor: (name: string) => TaskDefinition | undefined,
+  tasks: TaskCatalog,
   candidate: { name: string; model: LanguageModelV1 },
 ): Promise<CandidateReport> {
-  const { state, task } = await prepare(store, runId, taskFor);
+  const { state, task } = await prepare(store, runId, tasks);
   const calls: { step: number; name: string; result: GenerateResultV1 }[] = [];
   const context = new ReplayContext(state, { model: candidate.model, calls });
   let output: JsonValue | null = null;

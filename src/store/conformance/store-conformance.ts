@@ -219,7 +219,7 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
         store.append({ runId: id, records: [record(id, 2, 'late')], summary: { status: 'ok' }, fence: { leaseOwner: 'worker-old' } }),
         'lease-lost',
       );
-      assert.equal(await store.renewLease(id, 'worker-old', 60_000), false);
+      assert.equal((await store.renewLease(id, 'worker-old', 60_000)).held, false);
       await store.append({ runId: id, records: [record(id, 2, 'on-time')], summary: {}, fence: { leaseOwner: 'worker-new' } });
       assert.deepEqual((await store.readJournal(id)).map((entry) => entry.type), ['run-start', 'on-time']);
     });
@@ -228,8 +228,8 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       const created = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
       const id = created.run.id;
       await store.createRun(created);
-      assert.equal(await store.renewLease(id, 'worker-a', 60_000), true);
-      assert.equal(await store.renewLease(id, 'worker-b', 60_000), false);
+      assert.deepEqual(await store.renewLease(id, 'worker-a', 60_000), { held: true, stopRequested: null });
+      assert.equal((await store.renewLease(id, 'worker-b', 60_000)).held, false);
       await store.releaseLease(id, 'worker-b');
       assert.equal((await store.getRun(id))?.leaseOwner, 'worker-a');
       assert.equal(await store.breakLease(id, 'worker-b'), false);
@@ -239,6 +239,29 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.ok(claimed.some((run) => run.id === id));
       await store.releaseLease(id, 'worker-c');
       assert.equal((await store.getRun(id))?.leaseOwner, null);
+    });
+
+    test('a stop request is recorded once and reported to the lease holder', async () => {
+      const created = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
+      const id = created.run.id;
+      await store.createRun(created);
+      const stopped = await store.requestStop(id, { by: 'user:ops', reason: 'runaway agent' });
+      assert.deepEqual(stopped?.stopRequested, { by: 'user:ops', reason: 'runaway agent' });
+      await store.requestStop(id, { by: 'user:late', reason: 'second request' });
+      assert.deepEqual(await store.renewLease(id, 'worker-a', 60_000), { held: true, stopRequested: { by: 'user:ops', reason: 'runaway agent' } });
+      assert.equal(await store.requestStop('no-such-run', { by: 'x', reason: 'y' }), undefined);
+    });
+
+    test('claimRun leases exactly the run asked for, only when it is free and in a given status', async () => {
+      const free = newRun({ status: 'waiting' });
+      const held = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
+      await store.createRun(free);
+      await store.createRun(held);
+      assert.equal(await store.claimRun(free.run.id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['queued'] }), undefined);
+      const claimed = await store.claimRun(free.run.id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['waiting'] });
+      assert.equal(claimed?.leaseOwner, 'worker-b');
+      assert.equal(await store.claimRun(free.run.id, { owner: 'worker-c', leaseMs: 60_000, statuses: ['waiting'] }), undefined);
+      assert.equal(await store.claimRun(held.run.id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['running'] }), undefined);
     });
 
     test('lists runs newest first with filters, and every run id oldest first', async () => {

@@ -38,7 +38,8 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         output_tokens bigint NOT NULL DEFAULT 0,
         cost_micros bigint NOT NULL DEFAULT 0,
         lease_owner text,
-        lease_expires_at timestamptz
+        lease_expires_at timestamptz,
+        stop_requested text
       ) WITH (fillfactor = 70);
       CREATE INDEX runs_claim ON ${schema}.runs (status, lease_expires_at, created_at);
       CREATE INDEX runs_created ON ${schema}.runs (created_at, id);

@@ -204,7 +204,7 @@ void describe('PostgresStore', { skip }, () => {
     const store = await openStore(newSchema('keel_renew'));
     await store.createRun(newRun('r', { owner: 'worker-a', leaseMs: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(await store.renewLease('r', 'worker-a', 60_000), true);
+    assert.equal((await store.renewLease('r', 'worker-a', 60_000)).held, true);
     await store.append({ runId: 'r', records: [record('r', 2)], summary: {}, fence: { leaseOwner: 'worker-a' } });
   });
 

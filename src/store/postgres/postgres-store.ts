@@ -5,10 +5,12 @@ import type {
   AppendBatchV1,
   ClaimRequestV1,
   JournalRecordV1,
+  LeaseRenewalV1,
   NewRunV1,
   RunQueryV1,
   RunRecordV1,
   RunStatusV1,
+  StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
 import { parseConnectionUrl } from './connection-url.ts';
@@ -209,8 +211,19 @@ export class PostgresStore implements StoreV1 {
     return (await this.#query<RunRow>('keel-claim-runs', this.#sql.claimRuns, values)).map(toRunRecord);
   }
 
-  async renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean> {
-    return (await this.#query('keel-renew-lease', this.#sql.renewLease, [runId, owner, leaseMs])).length > 0;
+  async renewLease(runId: string, owner: string, leaseMs: number): Promise<LeaseRenewalV1> {
+    const [row] = await this.#query<{ stop_requested: string | null }>('keel-renew-lease', this.#sql.renewLease, [runId, owner, leaseMs]);
+    return { held: row !== undefined, stopRequested: row?.stop_requested == null ? null : (JSON.parse(row.stop_requested) as StopRequestV1) };
+  }
+
+  async claimRun(runId: string, request: { owner: string; leaseMs: number; statuses: RunStatusV1[] }): Promise<RunRecordV1 | undefined> {
+    const [row] = await this.#query<RunRow>('keel-claim-run', this.#sql.claimRun, [runId, request.owner, request.leaseMs, request.statuses]);
+    return row === undefined ? undefined : toRunRecord(row);
+  }
+
+  async requestStop(runId: string, request: StopRequestV1): Promise<RunRecordV1 | undefined> {
+    const [row] = await this.#query<RunRow>('keel-request-stop', this.#sql.requestStop, [runId, JSON.stringify(request)]);
+    return row === undefined ? undefined : toRunRecord(row);
   }
 
   async releaseLease(runId: string, owner: string): Promise<void> {
@@ -264,7 +277,11 @@ function statements(schema: string) {
         RETURNING ${runColumns})
       SELECT * FROM claimed ORDER BY created_at, id`,
     // An expired lease nobody has taken is still the owner's to renew.
-    renewLease: `UPDATE ${runs} SET lease_expires_at = ${leaseExpiry('$3')} WHERE id = $1 AND lease_owner = $2 RETURNING id`,
+    renewLease: `UPDATE ${runs} SET lease_expires_at = ${leaseExpiry('$3')} WHERE id = $1 AND lease_owner = $2 RETURNING stop_requested`,
+    claimRun: `UPDATE ${runs} SET lease_owner = $2, lease_expires_at = ${leaseExpiry('$3')}
+      WHERE id = $1 AND status = ANY ($4::text[]) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+      RETURNING ${runColumns}`,
+    requestStop: `UPDATE ${runs} SET stop_requested = coalesce(stop_requested, $2) WHERE id = $1 RETURNING ${runColumns}`,
     clearLease: `UPDATE ${runs} SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2 RETURNING id`,
   };
 }

@@ -20,6 +20,7 @@ export interface RunRow {
   cost_micros: string;
   lease_owner: string | null;
   lease_expires_at: Date | null;
+  stop_requested: string | null;
 }
 
 export interface JournalRow {
@@ -34,7 +35,7 @@ export interface JournalRow {
 }
 
 export const runColumns =
-  'id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, cost_micros, lease_owner, lease_expires_at';
+  'id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, cost_micros, lease_owner, lease_expires_at, stop_requested';
 
 export const journalColumns = 'run_id, seq, time, type, schema_version, prev_hash, hash, data';
 
@@ -58,6 +59,7 @@ export function toRunRecord(row: RunRow): RunRecordV1 {
     costMicros: Number(row.cost_micros),
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at === null ? null : row.lease_expires_at.toISOString(),
+    stopRequested: row.stop_requested === null ? null : (JSON.parse(row.stop_requested) as RunRecordV1['stopRequested']),
   };
 }
 

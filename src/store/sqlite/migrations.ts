@@ -33,7 +33,8 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
         output_tokens INTEGER NOT NULL DEFAULT 0,
         cost_micros INTEGER NOT NULL DEFAULT 0,
         lease_owner TEXT,
-        lease_expires_ms INTEGER
+        lease_expires_ms INTEGER,
+        stop_requested TEXT
       ) STRICT;
       CREATE INDEX runs_claim ON runs (status, created_at, id);
       CREATE INDEX runs_created ON runs (created_at, id);

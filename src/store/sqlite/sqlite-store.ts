@@ -9,7 +9,9 @@ import type {
   RunQueryV1,
   RunRecordV1,
   RunStatusV1,
+  LeaseRenewalV1,
   RunSummaryPatchV1,
+  StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
 import { openDatabase } from './open-database.ts';
@@ -322,8 +324,34 @@ export class SqliteStore implements StoreV1 {
     });
   }
 
-  renewLease(runId: string, owner: string, leaseMs: number): Promise<boolean> {
-    return this.#read(() => this.#statements.renewLease.run(Date.now() + leaseMs, runId, owner).changes > 0);
+  renewLease(runId: string, owner: string, leaseMs: number): Promise<LeaseRenewalV1> {
+    return this.#read(() => {
+      const row = this.#statements.renewLease.get(Date.now() + leaseMs, runId, owner);
+      return { held: row !== undefined, stopRequested: parseStop(row?.stop_requested) };
+    });
+  }
+
+  claimRun(runId: string, request: { owner: string; leaseMs: number; statuses: RunStatusV1[] }): Promise<RunRecordV1 | undefined> {
+    return this.#read(() => {
+      const now = Date.now();
+      const changed = this.#database
+        .prepare(
+          `UPDATE runs SET lease_owner = ?, lease_expires_ms = ? WHERE id = ? AND status IN (${request.statuses.map(() => '?').join(', ') || 'NULL'})
+           AND (lease_owner IS NULL OR lease_expires_ms < ?)`,
+        )
+        .run(request.owner, now + request.leaseMs, runId, ...request.statuses, now).changes;
+      if (changed === 0) return undefined;
+      const row = this.#statements.getRun.get(runId);
+      return row === undefined ? undefined : toRunRecord(row);
+    });
+  }
+
+  requestStop(runId: string, request: StopRequestV1): Promise<RunRecordV1 | undefined> {
+    return this.#read(() => {
+      this.#statements.requestStop.run(JSON.stringify(request), runId);
+      const row = this.#statements.getRun.get(runId);
+      return row === undefined ? undefined : toRunRecord(row);
+    });
   }
 
   releaseLease(runId: string, owner: string): Promise<void> {
@@ -385,7 +413,8 @@ function prepareStatements(database: DatabaseSync) {
     ),
     listRunIds: prepare(`SELECT id FROM runs ORDER BY created_at, id`),
     setLease: prepare(`UPDATE runs SET lease_owner = ?, lease_expires_ms = ? WHERE id = ?`),
-    renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ?`),
+    renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ? RETURNING stop_requested`),
+    requestStop: prepare(`UPDATE runs SET stop_requested = COALESCE(stop_requested, ?) WHERE id = ?`),
     clearLease: prepare(`UPDATE runs SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?`),
   };
 }
@@ -421,5 +450,10 @@ function toRunRecord(row: Row): RunRecordV1 {
     costMicros: Number(row.cost_micros),
     leaseOwner: nullableText(row.lease_owner),
     leaseExpiresAt: expires === null ? null : new Date(Number(expires)).toISOString(),
+    stopRequested: parseStop(row.stop_requested),
   };
+}
+
+function parseStop(value: SQLInputValue | undefined): StopRequestV1 | null {
+  return typeof value === 'string' ? (JSON.parse(value) as StopRequestV1) : null;
 }

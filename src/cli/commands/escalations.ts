@@ -1,0 +1,34 @@
+import { loadRun } from '../../journal/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command } from '../command.ts';
+import { printJson } from '../command.ts';
+import { table } from '../format/text.ts';
+
+/** The escalation queue: runs waiting, durably, for a person's decision. */
+export const escalationsCommand: Command = async (context) => {
+  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  try {
+    const waiting = await store.listRuns({ statuses: ['waiting'], limit: 1_000 });
+    const queue = [];
+    for (const run of waiting) {
+      const { state } = await loadRun(store, run.id);
+      const request = state.pendingApproval;
+      if (request === undefined) continue;
+      queue.push({ id: run.id, requestId: request.id, task: run.task, principal: run.principal, tenant: run.tenant, reason: request.reason, details: request.details, waitingSince: run.updatedAt });
+    }
+    if (context.options.json) {
+      printJson(context, { database: store.location, escalations: queue });
+      return 0;
+    }
+    if (queue.length === 0) {
+      context.output.stdout('No run is waiting for a decision.\n');
+      return 0;
+    }
+    const rows = [['RUN', 'TASK', 'FOR', 'SINCE', 'WHY'].map((heading) => context.paint('dim', heading))];
+    for (const item of queue) rows.push([item.id, item.task, item.principal, item.waitingSince.replace('T', ' ').slice(0, 19), item.reason]);
+    context.output.stdout(`${table(rows)}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+};
