@@ -7,11 +7,13 @@ import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/pos
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
+import { benchModelCall } from './model-call-bench.ts';
 
 const measures: Measure[] = [];
 const notes: string[] = [];
 process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}\n`);
 measures.push(benchSeal());
+measures.push(...(await benchModelCall()));
 
 for (const durability of ['full', 'normal'] as const) {
   const folder = mkdtempSync(join(tmpdir(), 'keel-bench-'));
@@ -36,10 +38,10 @@ if ('skipReason' in postgres) {
 
 const results = { date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, measures, notes };
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'journal.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 const table = measures.map((measure) => `| ${measure.name} | ${measure.value.toLocaleString('en-US')} ${measure.unit} | ${measure.detail} |`).join('\n');
 writeFileSync(
-  join(import.meta.dirname, 'results', 'journal.md'),
-  `# Journal benchmarks\n\n${results.date}, Node ${results.node}, ${results.cores} cores.\n\n| measure | result | what |\n| --- | --- | --- |\n${table}\n${notes.map((note) => `\n${note}\n`).join('')}`,
+  join(import.meta.dirname, 'results', 'latest.md'),
+  `# Keel benchmarks\n\n${results.date}, Node ${results.node}, ${results.cores} cores.\n\n| measure | result | what |\n| --- | --- | --- |\n${table}\n${notes.map((note) => `\n${note}\n`).join('')}`,
 );
-process.stdout.write('wrote bench/results/journal.json and bench/results/journal.md\n');
+process.stdout.write('wrote bench/results/latest.json and bench/results/latest.md\n');

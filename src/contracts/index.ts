@@ -42,3 +42,11 @@ export { modelSteps } from './model-steps.ts';
 export type { ModelStepRunner } from './model-steps.ts';
 export { repairInstruction } from './repair-request.ts';
 export type { SchemaNode } from './schema-node-at.ts';
+// Failure contracts: what happens at each integration point when the answer is unsure, malformed,
+// late, refused or unavailable. See failure-contract.ts and classify-failure.ts.
+export { checkFailureContract, defineFailureContract, failureKinds } from './failure-contract.ts';
+export type { AttemptParameters, Failure, FailureAction, FailureContract, FailureKind, FinalFailureAction, RetryParameters } from './failure-contract.ts';
+export { classifyFailure } from './classify-failure.ts';
+export { withFailureContract } from './with-failure-contract.ts';
+export type { AttemptOutcome, FailureContractRunner, FailureDecision, WithFailureContractOptions } from './with-failure-contract.ts';
+export { requestWithParameters } from './request-with-parameters.ts';

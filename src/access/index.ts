@@ -1,0 +1,11 @@
+export type { PolicyDecision, PolicyEffect } from './policy-decision.ts';
+export { isAllowed } from './policy-decision.ts';
+export type { EntityReference, PolicyEngine, PolicyEntity, PolicyRequest } from './policy-request.ts';
+export { CedarPolicyEngine } from './cedar-policy-engine.ts';
+export type { PolicySourceFile, PolicySources } from './policy-sources.ts';
+export { policySetVersion, readPolicySources, schemaFileName } from './policy-sources.ts';
+export type { PolicyProblem } from './policy-problem.ts';
+export type { ShadowDecision, ShadowPolicyEngineOptions } from './shadow-policy-engine.ts';
+export { ShadowPolicyEngine } from './shadow-policy-engine.ts';
+export type { Grant, GrantRule, GrantScope } from './grants.ts';
+export { computeGrants, isGranted } from './grants.ts';
