@@ -1,6 +1,5 @@
 import { KeelError } from '../errors/index.ts';
 import { currentStep } from '../journal/index.ts';
-import type { JsonValue } from '../spec/index.ts';
 import type { LanguageModelV1 } from '../spec/index.ts';
 import { createAnthropicModel } from './anthropic/index.ts';
 import { createOpenAIModel } from './openai/index.ts';

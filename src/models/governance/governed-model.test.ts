@@ -9,7 +9,7 @@ import type { RunOutcome } from '../../engine/index.ts';
 import { defineTask, Engine } from '../../engine/index.ts';
 import type { EventOf, JournalEvent } from '../../journal/index.ts';
 import { loadRun } from '../../journal/index.ts';
-import type { GenerateOptionsV1, JsonValue } from '../../spec/index.ts';
+import type { GenerateOptionsV1 } from '../../spec/index.ts';
 import { SqliteStore } from '../../store/sqlite/index.ts';
 import type { FaultPlan } from '../simulator/index.ts';
 import { resolveModel } from '../resolve-model.ts';
