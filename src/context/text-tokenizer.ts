@@ -1,23 +1,21 @@
-import { countTokens as countO200k, decode as decodeO200k, encode as encodeO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { countTokens as countCl100k, decode as decodeCl100k, encode as encodeCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { decode as decodeO200k, encode as encodeO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { decode as decodeCl100k, encode as encodeCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { textTokenCounter } from '../cost/index.ts';
 import type { TextTokenizer } from './context-spec.ts';
 
-// Mirrors src/cost/token-count.ts so that a manifest's totals equal the prompt count cost uses for
-// budgets and routing. (Proposed: cost exports a `countTextTokens` and this file goes away.)
-
-// Anthropic's tokenizer is not published; its counts run about 10% above o200k on English text.
-const anthropicFactor = 1.1;
-
-const o200k: TextTokenizer = { name: 'o200k_base', estimated: false, count: countO200k, encode: encodeO200k, decode: decodeO200k };
-const cl100k: TextTokenizer = { name: 'cl100k_base', estimated: false, count: countCl100k, encode: encodeCl100k, decode: decodeCl100k };
-const anthropicEstimate: TextTokenizer = {
-  name: 'o200k_base×1.1',
-  estimated: true,
-  count: (text) => Math.ceil(countO200k(text) * anthropicFactor),
-  encode: encodeO200k,
-  decode: decodeO200k,
+// Counting comes from the cost component, so a manifest's totals equal the prompt count that
+// budgets and routing use; encode and decode are needed here to truncate at token boundaries.
+const plain = { disallowedSpecial: new Set<string>() };
+const withCodec = (provider: string, modelId: string, encode: (text: string) => number[], decode: (tokens: number[]) => string): TextTokenizer => {
+  const counter = textTokenCounter(provider, modelId);
+  return { name: counter.name, estimated: counter.estimated, count: (text) => counter.count(text), encode, decode };
 };
-const unknownEstimate: TextTokenizer = { ...o200k, estimated: true };
+const encodeO200kPlain = (text: string) => encodeO200k(text, plain);
+const encodeCl100kPlain = (text: string) => encodeCl100k(text, plain);
+const o200k = withCodec('sim', 'default', encodeO200kPlain, decodeO200k);
+const cl100k = withCodec('openai', 'gpt-4', encodeCl100kPlain, decodeCl100k);
+const anthropicEstimate = withCodec('anthropic', 'any', encodeO200kPlain, decodeO200k);
+const unknownEstimate = withCodec('other', 'any', encodeO200kPlain, decodeO200k);
 
 /**
  * The tokenizer of the target model. Returns shared instances, so counts cached per tokenizer are

@@ -1,6 +1,6 @@
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import type { GenerateOptionsV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, MessageV1 } from '../spec/index.ts';
 
 export interface TokenCount {
   tokens: number;
@@ -9,32 +9,77 @@ export interface TokenCount {
   tokenizer: string;
 }
 
+/** Counts text the way one model family's tokenizer does; counts are cached by text. */
+export interface TextTokenCounter {
+  name: string;
+  estimated: boolean;
+  count(text: string): number;
+}
+
 // Chat framing adds a few tokens per message (role and separators), as OpenAI documents.
 const perMessageOverhead = 4;
 // Anthropic's tokenizer is not published; its counts run about 10% above o200k on English text.
 const anthropicFactor = 1.1;
+// Text that happens to contain `<|endoftext|>` is counted as text: a prompt is never refused here.
+const asPlainText = { disallowedSpecial: new Set<string>() };
+const cacheLimit = 20_000;
 
-function tokenizerFor(provider: string, modelId: string): { count: (text: string) => number; name: string; exact: boolean } {
-  if (provider === 'openai') {
-    if (/^(gpt-4(?!o|\.1)|gpt-3\.5)/.test(modelId)) return { count: countCl100k, name: 'cl100k_base', exact: true };
-    return { count: countO200k, name: 'o200k_base', exact: true };
-  }
+function cachedCounter(name: string, estimated: boolean, raw: (text: string) => number): TextTokenCounter {
+  // A conversation is counted again on every turn; its earlier messages should cost a lookup.
+  const cache = new Map<string, number>();
+  return {
+    name,
+    estimated,
+    count(text) {
+      let tokens = cache.get(text);
+      if (tokens === undefined) {
+        tokens = raw(text);
+        if (cache.size >= cacheLimit) cache.clear();
+        cache.set(text, tokens);
+      }
+      return tokens;
+    },
+  };
+}
+
+const o200k = cachedCounter('o200k_base', false, (text) => countO200k(text, asPlainText));
+const cl100k = cachedCounter('cl100k_base', false, (text) => countCl100k(text, asPlainText));
+const anthropicEstimate = cachedCounter('o200k_base×1.1', true, (text) => Math.ceil(countO200k(text, asPlainText) * anthropicFactor));
+const otherEstimate: TextTokenCounter = { ...o200k, estimated: true };
+
+/** The counter for a model: its own tokenizer where one is published, else a labelled estimate. */
+export function textTokenCounter(provider: string, modelId: string): TextTokenCounter {
+  if (provider === 'openai') return /^(gpt-4(?!o|\.1)|gpt-3\.5)/.test(modelId) ? cl100k : o200k;
   // The simulator reports usage counted with o200k, so for it this count is exact.
-  if (provider === 'sim') return { count: countO200k, name: 'o200k_base', exact: true };
-  if (provider === 'anthropic') return { count: (text) => Math.ceil(countO200k(text) * anthropicFactor), name: 'o200k_base×1.1', exact: false };
-  return { count: countO200k, name: 'o200k_base', exact: false };
+  if (provider === 'sim') return o200k;
+  if (provider === 'anthropic') return anthropicEstimate;
+  return otherEstimate;
+}
+
+const messageCounts = new WeakMap<TextTokenCounter, WeakMap<MessageV1, number>>();
+
+function countMessage(counter: TextTokenCounter, message: MessageV1): number {
+  let counts = messageCounts.get(counter);
+  if (counts === undefined) {
+    counts = new WeakMap();
+    messageCounts.set(counter, counts);
+  }
+  let tokens = counts.get(message);
+  if (tokens === undefined) {
+    tokens = perMessageOverhead;
+    if (typeof message.content === 'string') tokens += counter.count(message.content);
+    else for (const part of message.content) tokens += counter.count(part.type === 'text' ? part.text : JSON.stringify(part));
+    counts.set(message, tokens);
+  }
+  return tokens;
 }
 
 /** Prompt tokens of a request, counted before it is sent (messages, tools and schema). */
 export function countPromptTokens(provider: string, modelId: string, request: GenerateOptionsV1): TokenCount {
-  const tokenizer = tokenizerFor(provider, modelId);
+  const counter = textTokenCounter(provider, modelId);
   let tokens = 3;
-  for (const message of request.messages) {
-    tokens += perMessageOverhead;
-    if (typeof message.content === 'string') tokens += tokenizer.count(message.content);
-    else for (const part of message.content) tokens += tokenizer.count(part.type === 'text' ? part.text : JSON.stringify(part));
-  }
-  if (request.tools !== undefined && request.tools.length > 0) tokens += tokenizer.count(JSON.stringify(request.tools));
-  if (request.responseFormat?.schema !== undefined) tokens += tokenizer.count(JSON.stringify(request.responseFormat.schema));
-  return { tokens, estimated: !tokenizer.exact, tokenizer: tokenizer.name };
+  for (const message of request.messages) tokens += countMessage(counter, message);
+  if (request.tools !== undefined && request.tools.length > 0) tokens += counter.count(JSON.stringify(request.tools));
+  if (request.responseFormat?.schema !== undefined) tokens += counter.count(JSON.stringify(request.responseFormat.schema));
+  return { tokens, estimated: counter.estimated, tokenizer: counter.name };
 }
