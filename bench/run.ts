@@ -8,12 +8,17 @@ import { SqliteStore } from '../src/store/sqlite/index.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchAssembly } from '../src/context/index.ts';
 
 const measures: Measure[] = [];
 const notes: string[] = [];
 process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}\n`);
 measures.push(benchSeal());
 measures.push(...(await benchModelCall()));
+const assembly = benchAssembly();
+const assemblyDetail = `${assembly.candidateItems} items, ${assembly.candidateTokens} candidate tokens cut to ${assembly.promptTokens} prompt tokens (8k budget); median of ${assembly.runs}; first, uncached run ${assembly.coldMs} ms`;
+measures.push({ name: 'context: assembly, 100k-token candidate set to an 8k budget', value: assembly.medianMs, unit: 'ms', detail: assemblyDetail });
+process.stdout.write(`  context: assembly 100k → 8k tokens: ${assembly.medianMs} ms  (${assemblyDetail})\n`);
 
 for (const durability of ['full', 'normal'] as const) {
   const folder = mkdtempSync(join(tmpdir(), 'keel-bench-'));
