@@ -6,6 +6,12 @@ import type {
   ClaimRequestV1,
   JournalRecordV1,
   LeaseRenewalV1,
+  MemoryEntryV1,
+  MemoryReadOptionsV1,
+  MemoryReplacedV1,
+  MemoryReplacementV1,
+  MemoryScopeV1,
+  NewMemoryEntryV1,
   NewRunV1,
   RunQueryV1,
   RunRecordV1,
@@ -13,13 +19,15 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../sqlite/memory-scope.ts';
+import type { MemoryKey } from '../sqlite/memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
 import { migrate } from './migrations.ts';
 import { describeError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
 import type { JournalRow, RunRow } from './row-mapping.ts';
 import { checkSchemaName, quoteIdentifier } from './sql-identifiers.ts';
-import { applyRoundParameters, applyRoundSql, checkWrite, roundOutcomes, splitIntoRounds } from './write-group.ts';
+import { applyRoundParameters, applyRoundSql, checkWrite, coalesceAppends, roundOutcomes, splitIntoRounds } from './write-group.ts';
 import type { PendingWrite } from './write-group.ts';
 import { WriteQueue } from './write-queue.ts';
 
@@ -41,6 +49,40 @@ export interface PostgresStoreStats {
 
 const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
 const connectTimeoutMs = 10_000;
+// Two writers appending to one scope at once may pick the same seq; the loser retries.
+const memoryAppendAttempts = 8;
+
+interface MemoryRow {
+  seq: number;
+  role: string;
+  text: string;
+  labels: string;
+  created_at: string;
+  source_run_id: string | null;
+  source_step: number | null;
+  content_hash: string;
+  summarises: string | null;
+}
+
+const memoryColumns = 'seq, role, text, labels, created_at, source_run_id, source_step, content_hash, summarises';
+
+function memoryEntryOf(key: MemoryKey, row: MemoryRow): MemoryEntryV1 {
+  return toMemoryEntry(key, {
+    seq: row.seq,
+    role: row.role,
+    text: row.text,
+    labels: row.labels,
+    createdAt: row.created_at,
+    sourceRunId: row.source_run_id,
+    sourceStep: row.source_step,
+    contentHash: row.content_hash,
+    summarises: row.summarises,
+  });
+}
+
+function memoryValues(key: MemoryKey, entry: NewMemoryEntryV1): unknown[] {
+  return [key.tenant, key.kind, key.id, entry.role, entry.text, JSON.stringify(entry.labels), entry.createdAt, entry.source.runId, entry.source.step, entry.contentHash];
+}
 
 /**
  * The shared store: many Keel processes on many machines use one database. Writes go through
@@ -131,7 +173,7 @@ export class PostgresStore implements StoreV1 {
   }
 
   async #commitGroup(group: PendingWrite[]): Promise<void> {
-    for (const round of splitIntoRounds(group)) await this.#commitRound(round);
+    for (const round of splitIntoRounds(coalesceAppends(group))) await this.#commitRound(round);
   }
 
   async #commitRound(round: PendingWrite[]): Promise<void> {
@@ -234,6 +276,63 @@ export class PostgresStore implements StoreV1 {
     return (await this.#query('keel-clear-lease', this.#sql.clearLease, [runId, expectedOwner])).length > 0;
   }
 
+  async appendMemory(entry: NewMemoryEntryV1): Promise<MemoryEntryV1> {
+    const key = checkNewEntry(entry);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const [row] = await this.#query<MemoryRow>('keel-append-memory', this.#sql.appendMemory, memoryValues(key, entry));
+        if (row === undefined) throw new KeelError('internal', 'memory insert returned no row');
+        return memoryEntryOf(key, row);
+      } catch (error) {
+        if (attempt >= memoryAppendAttempts || !(error instanceof KeelError && error.code === 'journal-conflict')) throw error;
+      }
+    }
+  }
+
+  async readMemory(scope: MemoryScopeV1, options: MemoryReadOptionsV1 = {}): Promise<MemoryEntryV1[]> {
+    const key = memoryKey(scope);
+    const rows = await this.#query<MemoryRow>('keel-read-memory', this.#sql.readMemory, [key.tenant, key.kind, key.id, options.afterSeq ?? 0, readLimit(options.limit)]);
+    return rows.map((row) => memoryEntryOf(key, row));
+  }
+
+  async replaceMemory(scope: MemoryScopeV1, replacement: MemoryReplacementV1): Promise<MemoryEntryV1> {
+    const key = memoryKey(scope);
+    if (!sameKey(key, checkNewEntry(replacement.summary))) {
+      throw new KeelError('config-invalid', 'a memory summary must belong to the scope it replaces');
+    }
+    if (this.#closing !== undefined) throw this.#closedError();
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw toStoreError(error, `cannot connect to ${this.location}`);
+    }
+    try {
+      await client.query('BEGIN');
+      const deleted = await client.query<{ seq: number; content_hash: string; source_run_id: string | null; source_step: number | null }>(
+        this.#sql.deleteMemoryUpTo,
+        [key.tenant, key.kind, key.id, replacement.upToSeq],
+      );
+      const replaced: MemoryReplacedV1[] = deleted.rows
+        .map((row) => ({ seq: row.seq, contentHash: row.content_hash, source: { runId: row.source_run_id, step: row.source_step } }))
+        .sort((a, b) => a.seq - b.seq);
+      const last = replaced.at(-1);
+      if (last === undefined) {
+        throw new KeelError('journal-conflict', `no ${key.kind} memory at or below seq ${replacement.upToSeq} to replace (already summarised?)`);
+      }
+      const inserted = await client.query<MemoryRow>(this.#sql.insertMemory, [...memoryValues(key, replacement.summary), last.seq, JSON.stringify(replaced)]);
+      await client.query('COMMIT');
+      const row = inserted.rows[0];
+      if (row === undefined) throw new KeelError('internal', 'memory summary insert returned no row');
+      return memoryEntryOf(key, row);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw toStoreError(error, `cannot summarise memory in ${this.location}`);
+    } finally {
+      client.release();
+    }
+  }
+
   /** Commits the writes already issued, then closes every connection. */
   close(): Promise<void> {
     this.#closing ??= this.#queue.idle().then(() => this.#pool.end());
@@ -282,6 +381,20 @@ function statements(schema: string) {
       WHERE id = $1 AND status = ANY ($4::text[]) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
       RETURNING ${runColumns}`,
     requestStop: `UPDATE ${runs} SET stop_requested = coalesce(stop_requested, $2) WHERE id = $1 RETURNING ${runColumns}`,
+    // The seq is the scope's next; a concurrent append to the same scope fails the primary key and retries.
+    appendMemory: `INSERT INTO ${schema}.memory
+        (tenant, scope_kind, scope_id, role, text, labels, created_at, source_run_id, source_step, content_hash, seq, summarises)
+      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(max(seq), 0) + 1, NULL
+        FROM ${schema}.memory WHERE tenant = $1 AND scope_kind = $2 AND scope_id = $3
+      RETURNING ${memoryColumns}`,
+    readMemory: `SELECT ${memoryColumns} FROM ${schema}.memory
+      WHERE tenant = $1 AND scope_kind = $2 AND scope_id = $3 AND seq > $4 ORDER BY seq LIMIT $5`,
+    deleteMemoryUpTo: `DELETE FROM ${schema}.memory WHERE tenant = $1 AND scope_kind = $2 AND scope_id = $3 AND seq <= $4
+      RETURNING seq, content_hash, source_run_id, source_step`,
+    insertMemory: `INSERT INTO ${schema}.memory
+        (tenant, scope_kind, scope_id, role, text, labels, created_at, source_run_id, source_step, content_hash, seq, summarises)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      RETURNING ${memoryColumns}`,
     clearLease: `UPDATE ${runs} SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2 RETURNING id`,
   };
 }

@@ -51,6 +51,47 @@ function isCanonicalTime(time: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString() === time;
 }
 
+/**
+ * Joins appends that continue the run's previous write in the same group (contiguous seqs, same
+ * fence) into one write: a run journaling step after step without waiting then costs one round,
+ * not one transaction per append. The joined write settles every original the same way, which is
+ * right: a later append cannot land if the one it continues did not.
+ */
+export function coalesceAppends(group: readonly PendingWrite[]): PendingWrite[] {
+  const joined: PendingWrite[] = [];
+  const lastByRun = new Map<string, number>();
+  for (const write of group) {
+    const runId = runIdOf(write);
+    const index = lastByRun.get(runId);
+    const previous = index === undefined ? undefined : joined[index];
+    if (write.kind === 'append' && previous !== undefined) {
+      const last = recordsOf(previous).at(-1);
+      const first = write.batch.records[0];
+      const sameFence = previous.kind === 'create' ? write.batch.fence === undefined : previous.batch.fence?.leaseOwner === write.batch.fence?.leaseOwner;
+      if (previous.kind === 'append' && last !== undefined && first !== undefined && first.seq === last.seq + 1 && sameFence) {
+        const earlier = previous;
+        const batch: AppendBatchV1 = { ...earlier.batch, records: [...earlier.batch.records, ...write.batch.records], summary: { ...earlier.batch.summary, ...write.batch.summary } };
+        joined[index as number] = {
+          kind: 'append',
+          batch,
+          resolve: () => {
+            earlier.resolve();
+            write.resolve();
+          },
+          reject: (error) => {
+            earlier.reject(error);
+            write.reject(error);
+          },
+        };
+        continue;
+      }
+    }
+    lastByRun.set(runId, joined.length);
+    joined.push(write);
+  }
+  return joined;
+}
+
 /** Cuts a group into rounds in which each run appears once, keeping each run's writes in order. */
 export function splitIntoRounds(group: readonly PendingWrite[]): PendingWrite[][] {
   const rounds: PendingWrite[][] = [];
