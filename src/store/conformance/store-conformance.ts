@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { JournalRecordV1, JsonValue, NewRunV1, StoreV1 } from '../../spec/index.ts';
+import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, StoreV1 } from '../../spec/index.ts';
 
 export interface StoreUnderTest {
   store: StoreV1;
@@ -49,6 +49,24 @@ function newRun(overrides: Partial<NewRunV1['run']> = {}, lease?: NewRunV1['leas
   };
   if (lease !== undefined) value.lease = lease;
   return value;
+}
+
+function memoryEntry(scope: MemoryScopeV1, text: string, overrides: Partial<NewMemoryEntryV1> = {}): NewMemoryEntryV1 {
+  clock += 1;
+  return {
+    scope,
+    role: 'user',
+    text,
+    labels: { classification: 'internal' },
+    createdAt: new Date(clock).toISOString(),
+    source: { runId: 'run-memory', step: 3 },
+    contentHash: createHash('sha256').update(text).digest('hex'),
+    ...overrides,
+  };
+}
+
+function sessionScope(tenant = 'acme'): MemoryScopeV1 {
+  return { kind: 'session', tenant, sessionId: `session-${randomUUID()}` };
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -279,6 +297,91 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.ok(ids.indexOf(first.run.id) < ids.indexOf(second.run.id));
     });
 
+    test('memory: appends get increasing seqs per scope and read back in order, with afterSeq and limit', async () => {
+      const scope = sessionScope();
+      const written = [];
+      for (const text of ['hello', 'héllo ✓ again', 'third']) written.push(await store.appendMemory(memoryEntry(scope, text)));
+      assert.deepEqual(written.map((entry) => entry.seq), [1, 2, 3]);
+      const read = await store.readMemory(scope);
+      assert.deepEqual(read, written);
+      assert.equal(read[1]?.text, 'héllo ✓ again');
+      assert.deepEqual(read[0]?.labels, { classification: 'internal' });
+      assert.deepEqual(read[0]?.source, { runId: 'run-memory', step: 3 });
+      assert.equal(read[0]?.summarises, null);
+      assert.deepEqual((await store.readMemory(scope, { afterSeq: 1 })).map((entry) => entry.text), ['héllo ✓ again', 'third']);
+      assert.deepEqual((await store.readMemory(scope, { limit: 2 })).map((entry) => entry.seq), [1, 2]);
+      const concurrent = await Promise.all(Array.from({ length: 10 }, (_, index) => store.appendMemory(memoryEntry(scope, `c${index}`))));
+      assert.deepEqual(concurrent.map((entry) => entry.seq).sort((a, b) => a - b), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    });
+
+    test('memory: scopes are isolated, across kinds, ids and tenants', async () => {
+      const id = `shared-${randomUUID()}`;
+      const scopes: MemoryScopeV1[] = [
+        { kind: 'session', tenant: 'acme', sessionId: id },
+        { kind: 'session', tenant: 'globex', sessionId: id },
+        { kind: 'long-term', tenant: 'acme', principal: id },
+        { kind: 'handoff', tenant: 'acme', handoffId: id },
+        { kind: 'session', tenant: 'acme', sessionId: `${id}-other` },
+      ];
+      for (const scope of scopes) await store.appendMemory(memoryEntry(scope, `${scope.kind}:${scope.tenant}`));
+      for (const scope of scopes) {
+        const read = await store.readMemory(scope);
+        assert.deepEqual(read.map((entry) => [entry.seq, entry.text]), [[1, `${scope.kind}:${scope.tenant}`]]);
+        assert.deepEqual(read[0]?.scope, scope);
+      }
+      assert.deepEqual(await store.readMemory({ kind: 'long-term', tenant: 'globex', principal: id }), []);
+      await expectCode(store.readMemory({ kind: 'session', tenant: '', sessionId: id }), 'config-invalid');
+    });
+
+    test('memory: a summary atomically replaces the entries up to a seq and keeps their provenance', async () => {
+      const scope = sessionScope();
+      const written = [];
+      for (let index = 1; index <= 5; index += 1) {
+        written.push(await store.appendMemory(memoryEntry(scope, `turn ${index}`, { source: { runId: 'run-a', step: index } })));
+      }
+      const summary = await store.replaceMemory(scope, {
+        upToSeq: 3,
+        summary: memoryEntry(scope, 'turns 1-3 in brief', { role: 'summary', source: { runId: 'run-b', step: 7 } }),
+      });
+      assert.equal(summary.seq, 3);
+      assert.deepEqual(summary.source, { runId: 'run-b', step: 7 });
+      assert.deepEqual(
+        summary.summarises,
+        written.slice(0, 3).map((entry) => ({ seq: entry.seq, contentHash: entry.contentHash, source: entry.source })),
+      );
+      const read = await store.readMemory(scope);
+      assert.deepEqual(read.map((entry) => [entry.seq, entry.text]), [[3, 'turns 1-3 in brief'], [4, 'turn 4'], [5, 'turn 5']]);
+      assert.deepEqual(read[0], summary);
+      // Nothing left at or below seq 2: refused, and nothing changes.
+      await expectCode(store.replaceMemory(scope, { upToSeq: 2, summary: memoryEntry(scope, 'again', { role: 'summary' }) }), 'journal-conflict');
+      // A summary for another scope (another tenant, say) is refused and nothing changes.
+      await expectCode(
+        store.replaceMemory(scope, { upToSeq: 5, summary: memoryEntry({ ...scope, tenant: 'globex' }, 'wrong tenant', { role: 'summary' }) }),
+        'config-invalid',
+      );
+      assert.deepEqual(await store.readMemory(scope), read);
+      const next = await store.appendMemory(memoryEntry(scope, 'turn 6'));
+      assert.equal(next.seq, 6);
+      const whole = await store.replaceMemory(scope, { upToSeq: 6, summary: memoryEntry(scope, 'everything', { role: 'summary' }) });
+      assert.equal(whole.seq, 6);
+      assert.deepEqual(whole.summarises?.map((entry) => entry.seq), [3, 4, 5, 6]);
+      assert.equal((await store.appendMemory(memoryEntry(scope, 'turn 7'))).seq, 7);
+    });
+
+    test('memory: concurrent appends during a summary are all kept', async () => {
+      const scope = sessionScope();
+      for (let index = 0; index < 4; index += 1) await store.appendMemory(memoryEntry(scope, `old ${index}`));
+      const [summary, ...appended] = await Promise.all([
+        store.replaceMemory(scope, { upToSeq: 4, summary: memoryEntry(scope, 'old, summarised', { role: 'summary' }) }),
+        ...Array.from({ length: 5 }, (_, index) => store.appendMemory(memoryEntry(scope, `new ${index}`))),
+      ]);
+      const read = await store.readMemory(scope);
+      assert.equal(read.filter((entry) => entry.role === 'summary').length, 1);
+      assert.equal(summary.summarises?.length, 4);
+      assert.deepEqual(read.filter((entry) => entry.text.startsWith('new')).map((entry) => entry.seq).sort((a, b) => a - b), appended.map((entry) => entry.seq).sort((a, b) => a - b));
+      assert.equal(read.length, 6);
+    });
+
     test('what was appended survives closing and reopening', async () => {
       const created = newRun();
       const id = created.run.id;
@@ -289,6 +392,18 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       const journal = await store.readJournal(id);
       assert.deepEqual(journal.map((entry) => entry.type), ['run-start', 'step-end']);
       assert.equal((await store.getRun(id))?.status, 'ok');
+    });
+
+    test('memory survives closing and reopening', async () => {
+      const scope: MemoryScopeV1 = { kind: 'long-term', tenant: 'acme', principal: `user:${randomUUID()}` };
+      const first = await store.appendMemory(memoryEntry(scope, 'prefers email'));
+      const second = await store.appendMemory(memoryEntry(scope, 'lives in Lisbon'));
+      const summary = await store.replaceMemory(scope, { upToSeq: 1, summary: memoryEntry(scope, 'contact: email', { role: 'summary' }) });
+      store = await subject.reopen();
+      subject.store = store;
+      assert.deepEqual(await store.readMemory(scope), [summary, second]);
+      assert.equal(summary.summarises?.[0]?.contentHash, first.contentHash);
+      assert.equal((await store.appendMemory(memoryEntry(scope, 'third'))).seq, 3);
     });
   });
 }

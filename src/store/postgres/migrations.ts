@@ -61,6 +61,29 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'memory',
+    sql: (schema) => `
+      -- Session, long-term and hand-off memory. The tenant leads the key: every query names it.
+      -- summarises holds, for a summary, the entries it replaced (JSON text, oldest first).
+      CREATE TABLE ${schema}.memory (
+        tenant text NOT NULL,
+        scope_kind text NOT NULL,
+        scope_id text NOT NULL,
+        seq integer NOT NULL,
+        role text NOT NULL,
+        text text NOT NULL,
+        labels text NOT NULL,
+        created_at text NOT NULL,
+        source_run_id text,
+        source_step integer,
+        content_hash text NOT NULL,
+        summarises text,
+        PRIMARY KEY (tenant, scope_kind, scope_id, seq)
+      );
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import type { JournalRecordV1, JsonValue, NewRunV1 } from '../../spec/index.ts';
 import { runStoreConformance } from '../conformance/index.ts';
 import { PostgresStore } from './index.ts';
+import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
 
 const database = await openTestPostgres();
@@ -135,6 +136,32 @@ void describe('PostgresStore', { skip }, () => {
     await (await PostgresStore.open({ url, schema })).close();
     await withClient(url, (client) => client.query(`UPDATE "${schema}".keel_meta SET value = '999' WHERE key = 'schema_version'`));
     await expectCode(PostgresStore.open({ url, schema }), 'db-too-new');
+  });
+
+  void test('a schema migrated to version 1 only upgrades in place to the latest and keeps its runs', async () => {
+    const schema = newSchema('keel_upgrade_v1');
+    const v1 = postgresMigrations.find((migration) => migration.version === 1);
+    assert.ok(v1);
+    await withClient(url, async (client) => {
+      const quoted = `"${schema}"`;
+      await client.query(`CREATE SCHEMA ${quoted}`);
+      await client.query(`CREATE TABLE ${quoted}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      await client.query(v1.sql(quoted));
+      await client.query(`INSERT INTO ${quoted}.keel_meta (key, value) VALUES ('schema_version', '1')`);
+      await client.query(
+        `INSERT INTO ${quoted}.runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash)
+         VALUES ('old-run', 't', '1', 'user:ada', 'acme', 'ok', now(), now(), 1, 'h')`,
+      );
+    });
+    const store = await openStore(schema);
+    assert.equal((await store.getRun('old-run'))?.status, 'ok');
+    const scope = { kind: 'handoff', tenant: 'acme', handoffId: 'h1' } as const;
+    const entry = await store.appendMemory({ scope, role: 'state', text: '{}', labels: {}, createdAt: new Date().toISOString(), source: { runId: 'old-run', step: 1 }, contentHash: 'x' });
+    assert.equal(entry.seq, 1);
+    assert.deepEqual(await store.readMemory(scope), [entry]);
+    const version = await withClient(url, (client) => client.query<{ value: string }>(`SELECT value FROM "${schema}".keel_meta WHERE key = 'schema_version'`));
+    assert.equal(version.rows[0]?.value, String(latestPostgresSchemaVersion));
+    assert.equal(latestPostgresSchemaVersion, 2);
   });
 
   void test('payloads round-trip exactly: numbers, unicode, escapes, key order', async () => {

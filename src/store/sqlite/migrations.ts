@@ -51,6 +51,29 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE UNIQUE INDEX journal_position ON journal (run_key, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'memory',
+    sql: `
+      -- Session, long-term and hand-off memory. The tenant leads the key: every query names it.
+      -- summarises holds, for a summary, the entries it replaced (JSON, oldest first).
+      CREATE TABLE memory (
+        tenant TEXT NOT NULL,
+        scope_kind TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        source_run_id TEXT,
+        source_step INTEGER,
+        content_hash TEXT NOT NULL,
+        summarises TEXT,
+        PRIMARY KEY (tenant, scope_kind, scope_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

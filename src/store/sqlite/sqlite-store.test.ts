@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { runStoreConformance } from '../conformance/index.ts';
 import { SqliteStore } from './index.ts';
+import { latestSqliteSchemaVersion, sqliteMigrations } from './migrations.ts';
 
 runStoreConformance('sqlite', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'keel-sqlite-'));
@@ -79,5 +80,29 @@ test('group commit folds concurrent writes into few transactions', async () => {
   assert.equal(store.stats.writes, 100);
   assert.ok(store.stats.transactions <= 2, `expected at most 2 transactions, saw ${store.stats.transactions}`);
   await store.close();
+  rmSync(folder, { recursive: true });
+});
+
+test('a database migrated to schema version 1 upgrades in place to the latest and keeps its runs', async () => {
+  const { folder, path } = scratch();
+  const v1 = sqliteMigrations.find((migration) => migration.version === 1);
+  assert.ok(v1);
+  const raw = new DatabaseSync(path);
+  raw.exec(`CREATE TABLE keel_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`);
+  raw.exec(`INSERT INTO keel_meta (key, value) VALUES ('format', 'keel'), ('schema_version', '1')`);
+  raw.exec(v1.sql);
+  raw.exec(`INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash)
+            VALUES ('old-run', 't', '1', 'user:ada', 'acme', 'ok', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', 1, 'h')`);
+  raw.close();
+  const store = SqliteStore.open({ path, create: false });
+  assert.equal((await store.getRun('old-run'))?.status, 'ok');
+  const scope = { kind: 'session', tenant: 'acme', sessionId: 's1' } as const;
+  const entry = await store.appendMemory({ scope, role: 'user', text: 'hi', labels: {}, createdAt: new Date().toISOString(), source: { runId: null, step: null }, contentHash: 'x' });
+  assert.equal(entry.seq, 1);
+  await store.close();
+  const check = new DatabaseSync(path);
+  assert.equal(check.prepare(`SELECT value FROM keel_meta WHERE key = 'schema_version'`).get()?.value, String(latestSqliteSchemaVersion));
+  check.close();
+  assert.equal(latestSqliteSchemaVersion, 2);
   rmSync(folder, { recursive: true });
 });

@@ -10,10 +10,18 @@ import type {
   RunRecordV1,
   RunStatusV1,
   LeaseRenewalV1,
+  MemoryEntryV1,
+  MemoryReadOptionsV1,
+  MemoryReplacedV1,
+  MemoryReplacementV1,
+  MemoryScopeV1,
+  NewMemoryEntryV1,
   RunSummaryPatchV1,
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from './memory-scope.ts';
+import type { MemoryKey } from './memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
 import { WalSync } from './wal-sync.ts';
@@ -364,6 +372,77 @@ export class SqliteStore implements StoreV1 {
     return this.#read(() => this.#statements.clearLease.run(runId, expectedOwner).changes > 0);
   }
 
+  appendMemory(entry: NewMemoryEntryV1): Promise<MemoryEntryV1> {
+    return this.#memoryWrite(() => {
+      const key = checkNewEntry(entry);
+      const seq = Number(this.#statements.memoryMaxSeq.get(key.tenant, key.kind, key.id)?.max_seq ?? 0) + 1;
+      return this.#insertMemory(key, seq, entry, null);
+    });
+  }
+
+  readMemory(scope: MemoryScopeV1, options: MemoryReadOptionsV1 = {}): Promise<MemoryEntryV1[]> {
+    return this.#read(() => {
+      const key = memoryKey(scope);
+      return this.#statements.readMemory
+        .all(key.tenant, key.kind, key.id, options.afterSeq ?? 0, readLimit(options.limit) ?? -1)
+        .map((row) => memoryEntryOf(key, row));
+    });
+  }
+
+  replaceMemory(scope: MemoryScopeV1, replacement: MemoryReplacementV1): Promise<MemoryEntryV1> {
+    return this.#memoryWrite(() => {
+      const key = memoryKey(scope);
+      const summaryKey = checkNewEntry(replacement.summary);
+      if (!sameKey(key, summaryKey)) throw new KeelError('config-invalid', 'a memory summary must belong to the scope it replaces');
+      const replaced: MemoryReplacedV1[] = this.#statements.memoryUpTo.all(key.tenant, key.kind, key.id, replacement.upToSeq).map((row) => ({
+        seq: Number(row.seq),
+        contentHash: text(row.content_hash),
+        source: { runId: nullableText(row.source_run_id), step: row.source_step === null ? null : Number(row.source_step) },
+      }));
+      const last = replaced.at(-1);
+      if (last === undefined) {
+        throw new KeelError('journal-conflict', `no ${key.kind} memory at or below seq ${replacement.upToSeq} to replace (already summarised?)`);
+      }
+      this.#statements.deleteMemoryUpTo.run(key.tenant, key.kind, key.id, replacement.upToSeq);
+      return this.#insertMemory(key, last.seq, replacement.summary, replaced);
+    });
+  }
+
+  #insertMemory(key: MemoryKey, seq: number, entry: NewMemoryEntryV1, summarises: MemoryReplacedV1[] | null): MemoryEntryV1 {
+    this.#statements.insertMemory.run(
+      key.tenant,
+      key.kind,
+      key.id,
+      seq,
+      entry.role,
+      entry.text,
+      JSON.stringify(entry.labels),
+      entry.createdAt,
+      entry.source.runId,
+      entry.source.step,
+      entry.contentHash,
+      summarises === null ? null : JSON.stringify(summarises),
+    );
+    return { scope: entry.scope, seq, role: entry.role, text: entry.text, labels: { ...entry.labels }, createdAt: entry.createdAt, source: { ...entry.source }, contentHash: entry.contentHash, summarises };
+  }
+
+  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves. */
+  async #memoryWrite<T>(work: () => T): Promise<T> {
+    const value = await this.#read(() => {
+      this.#statements.begin.run();
+      try {
+        const result = work();
+        this.#statements.commit.run();
+        return result;
+      } catch (error) {
+        if (this.#database.isTransaction) this.#statements.rollback.run();
+        throw error;
+      }
+    });
+    await this.#walSync?.whenDurable();
+    return value;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     // Let queued writes commit before the handle goes away.
@@ -416,6 +495,16 @@ function prepareStatements(database: DatabaseSync) {
     renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ? RETURNING stop_requested`),
     requestStop: prepare(`UPDATE runs SET stop_requested = COALESCE(stop_requested, ?) WHERE id = ?`),
     clearLease: prepare(`UPDATE runs SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?`),
+    memoryMaxSeq: prepare(`SELECT max(seq) AS max_seq FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ?`),
+    readMemory: prepare(`SELECT * FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    memoryUpTo: prepare(
+      `SELECT seq, content_hash, source_run_id, source_step FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ? AND seq <= ? ORDER BY seq`,
+    ),
+    deleteMemoryUpTo: prepare(`DELETE FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ? AND seq <= ?`),
+    insertMemory: prepare(
+      `INSERT INTO memory (tenant, scope_kind, scope_id, seq, role, text, labels, created_at, source_run_id, source_step, content_hash, summarises)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
   };
 }
 
@@ -456,4 +545,18 @@ function toRunRecord(row: Row): RunRecordV1 {
 
 function parseStop(value: SQLInputValue | undefined): StopRequestV1 | null {
   return typeof value === 'string' ? (JSON.parse(value) as StopRequestV1) : null;
+}
+
+function memoryEntryOf(key: MemoryKey, row: Row): MemoryEntryV1 {
+  return toMemoryEntry(key, {
+    seq: Number(row.seq),
+    role: text(row.role),
+    text: text(row.text),
+    labels: text(row.labels),
+    createdAt: text(row.created_at),
+    sourceRunId: nullableText(row.source_run_id),
+    sourceStep: row.source_step === null || row.source_step === undefined ? null : Number(row.source_step),
+    contentHash: text(row.content_hash),
+    summarises: nullableText(row.summarises),
+  });
 }

@@ -1,0 +1,207 @@
+/**
+ * Memory over the store: conversation memory per session, long-term memory per tenant and
+ * principal, and hand-off state passed from one agent to another. Everything lives in the store
+ * (StoreV1 memory), so a session resumed in another process sees the same memory. The tenant is
+ * part of every scope: one tenant's memory is never read under another's.
+ */
+import { createHash } from 'node:crypto';
+import type { ContextItem, ContextLabels, ContextRole } from '../context/index.ts';
+import { textTokenCounter } from '../cost/index.ts';
+import type { TextTokenCounter } from '../cost/index.ts';
+import { KeelError } from '../errors/index.ts';
+import type { JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, StoreV1 } from '../spec/index.ts';
+
+/** Framing tokens per item, as context assembly counts them. */
+const perItemTokens = 4;
+
+export interface MemoryOptions {
+  store: StoreV1;
+  /** Counts tokens for budgets; default the simulator's counter (o200k). */
+  counter?: TextTokenCounter;
+  /** The clock for createdAt; default the system clock. */
+  now?: () => Date;
+}
+
+export interface RememberOptions {
+  role?: MemoryRoleV1;
+  labels?: { [key: string]: string };
+  /** Which run and step wrote this; see `memorySource`. Default: none (written outside a run). */
+  source?: MemorySourceV1;
+}
+
+/** What a summariser returns: the summary text, and optionally the run/step that made it. */
+export type SummaryResult = string | { text: string; source: MemorySourceV1 };
+
+export interface SummariseOptions {
+  /** Keep this many newest entries out of the summary (default 1: the latest turn stays verbatim). */
+  keepLast?: number;
+  /** Provenance of the summary when the summariser does not return one. */
+  source?: MemorySourceV1;
+  labels?: { [key: string]: string };
+}
+
+/**
+ * The provenance of a write made from inside a run: pass the StepInfo of the step doing the write
+ * (`context.step('remember', (info) => memory.remember(text, { source: memorySource(context.runId, info) }))`),
+ * whose idempotency key `run:epoch:step` names the step.
+ */
+export function memorySource(runId: string, info?: { idempotencyKey: string }): MemorySourceV1 {
+  const step = info === undefined ? NaN : Number(info.idempotencyKey.slice(info.idempotencyKey.lastIndexOf(':') + 1));
+  return { runId, step: Number.isSafeInteger(step) ? step : null };
+}
+
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function scopeId(scope: MemoryScopeV1): string {
+  if (scope.kind === 'session') return scope.sessionId;
+  if (scope.kind === 'long-term') return scope.principal;
+  return scope.handoffId;
+}
+
+const contextRoles: Record<MemoryRoleV1, ContextRole> = {
+  system: 'system',
+  user: 'user',
+  assistant: 'assistant',
+  tool: 'user',
+  summary: 'user',
+  state: 'user',
+};
+
+const classifications = new Set(['public', 'internal', 'confidential', 'personal']);
+const origins = new Set(['user', 'system', 'untrusted']);
+
+function contextLabels(entry: MemoryEntryV1): ContextLabels {
+  const labels: ContextLabels = { tenant: entry.scope.tenant };
+  const { classification, origin } = entry.labels;
+  if (classification !== undefined && classifications.has(classification)) labels.classification = classification as NonNullable<ContextLabels['classification']>;
+  if (origin !== undefined && origins.has(origin)) labels.origin = origin as NonNullable<ContextLabels['origin']>;
+  return labels;
+}
+
+/** A memory entry as a context item: source `memory:<kind>`, id `<scope id>#<seq>`, version its content hash. */
+export function toContextItem(entry: MemoryEntryV1, now: Date = new Date()): ContextItem {
+  return {
+    source: `memory:${entry.scope.kind}`,
+    id: `${scopeId(entry.scope)}#${entry.seq}`,
+    version: entry.contentHash.slice(0, 16),
+    text: entry.text,
+    labels: contextLabels(entry),
+    role: contextRoles[entry.role],
+    meta: { ageMs: Math.max(0, now.getTime() - Date.parse(entry.createdAt)) },
+  };
+}
+
+/** The common part of every kind of memory: one scope in the store. */
+export class ScopedMemory {
+  readonly scope: MemoryScopeV1;
+  protected readonly store: StoreV1;
+  readonly #counter: TextTokenCounter;
+  readonly #now: () => Date;
+
+  constructor(scope: MemoryScopeV1, options: MemoryOptions) {
+    if (scope.tenant === '') throw new KeelError('config-invalid', 'memory needs a tenant');
+    this.scope = scope;
+    this.store = options.store;
+    this.#counter = options.counter ?? textTokenCounter('sim', 'memory');
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Every entry, oldest first. */
+  entries(): Promise<MemoryEntryV1[]> {
+    return this.store.readMemory(this.scope);
+  }
+
+  /** The memory as context items, oldest first, for a `memory` or `history` section. */
+  async items(): Promise<ContextItem[]> {
+    const now = this.#now();
+    return (await this.entries()).map((entry) => toContextItem(entry, now));
+  }
+
+  remember(text: string, options: RememberOptions = {}): Promise<MemoryEntryV1> {
+    return this.store.appendMemory({
+      scope: this.scope,
+      role: options.role ?? 'user',
+      text,
+      labels: options.labels ?? {},
+      createdAt: this.#now().toISOString(),
+      source: options.source ?? { runId: null, step: null },
+      contentHash: contentHash(text),
+    });
+  }
+
+  /** Tokens the entries take as context items (text plus framing). */
+  tokensOf(entries: MemoryEntryV1[]): number {
+    return entries.reduce((total, entry) => total + perItemTokens + this.#counter.count(entry.text), 0);
+  }
+
+  /**
+   * When the memory is over `budgetTokens`, replaces its oldest entries (all but `keepLast`) by one
+   * summary written by `summarise` — which should make an ordinary journaled model call
+   * (`context.model(...)`). The replacement is atomic and records the entries it replaced.
+   * Returns the summary, or undefined when the memory was within budget or too short to summarise.
+   */
+  async summariseIfOver(
+    budgetTokens: number,
+    summarise: (entries: MemoryEntryV1[]) => Promise<SummaryResult>,
+    options: SummariseOptions = {},
+  ): Promise<MemoryEntryV1 | undefined> {
+    const entries = await this.entries();
+    if (this.tokensOf(entries) <= budgetTokens) return undefined;
+    const keepLast = Math.max(0, options.keepLast ?? 1);
+    const older = entries.slice(0, Math.max(0, entries.length - keepLast));
+    const last = older.at(-1);
+    // One entry that is already a summary cannot be made shorter by summarising it alone.
+    if (last === undefined || (older.length === 1 && last.role === 'summary')) return undefined;
+    const result = await summarise(older);
+    const text = typeof result === 'string' ? result : result.text;
+    const source = typeof result === 'string' ? (options.source ?? { runId: null, step: null }) : result.source;
+    return this.store.replaceMemory(this.scope, {
+      upToSeq: last.seq,
+      summary: {
+        scope: this.scope,
+        role: 'summary',
+        text,
+        labels: options.labels ?? {},
+        createdAt: this.#now().toISOString(),
+        source,
+        contentHash: contentHash(text),
+      },
+    });
+  }
+}
+
+/** Conversation memory of one session. */
+export class SessionMemory extends ScopedMemory {
+  constructor(options: MemoryOptions & { tenant: string; sessionId: string }) {
+    super({ kind: 'session', tenant: options.tenant, sessionId: options.sessionId }, options);
+  }
+}
+
+/** What is remembered about one principal of one tenant, across sessions. */
+export class LongTermMemory extends ScopedMemory {
+  constructor(options: MemoryOptions & { tenant: string; principal: string }) {
+    super({ kind: 'long-term', tenant: options.tenant, principal: options.principal }, options);
+  }
+}
+
+/**
+ * State one agent passes to another: agent A `write`s, agent B (another run, maybe another
+ * process) `read`s the latest state. Every write is kept, with the run and step that made it.
+ */
+export class Handoff extends ScopedMemory {
+  constructor(options: MemoryOptions & { tenant: string; handoffId: string }) {
+    super({ kind: 'handoff', tenant: options.tenant, handoffId: options.handoffId }, options);
+  }
+
+  write(state: JsonValue, options: Omit<RememberOptions, 'role'> = {}): Promise<MemoryEntryV1> {
+    return this.remember(JSON.stringify(state), { ...options, role: 'state' });
+  }
+
+  /** The latest state written, with who wrote it; undefined when nothing has been handed off. */
+  async read(): Promise<{ state: JsonValue; entry: MemoryEntryV1 } | undefined> {
+    const entry = (await this.entries()).filter((candidate) => candidate.role === 'state').at(-1);
+    return entry === undefined ? undefined : { state: JSON.parse(entry.text) as JsonValue, entry };
+  }
+}
