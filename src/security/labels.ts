@@ -1,0 +1,148 @@
+/**
+ * Data labels and their propagation. Every context item and tool result carries `Labels`: the
+ * tenants whose data it holds, how sensitive it is, and where it came from. The harness, never the
+ * model, computes and checks them.
+ *
+ * Propagation rules
+ *
+ * 1. Merge. Combining items unions their tenants and origins and takes the highest classification
+ *    (public < internal < confidential < personal).
+ * 2. Model output. A model's output carries the merge of the labels of every item in the context
+ *    that produced it (`contextLabels`): the model may have copied anything it read.
+ * 3. Tool arguments (provenance by value matching, `argumentLabels`). Each argument leaf value (a
+ *    string or a number) is looked up in the labeled texts of the context:
+ *    - found in a user or system item: it is attributed to those trusted items alone (their merged
+ *      labels, trusted origin): the value was available from a trusted source, so an untrusted
+ *      document repeating it (or an injection copying it) changes nothing;
+ *    - found only in untrusted items: the merge of the labels of every item containing it, so its
+ *      origin is `untrusted` and its classification the highest of those items;
+ *    - found nowhere (the model wrote it): it carries the model output's labels, i.e. the merge of
+ *      the whole context (rule 2), so a context holding untrusted or confidential items taints it.
+ *    Numbers also match their cents rendering (`125000` matches `1,250.00` and `1250.00`).
+ *
+ * Limits (deliberate, documented): matching is textual, so a value the model transforms (re-encodes,
+ * paraphrases, splits, translates) is not traced to its source and falls back to rule 2, which is
+ * conservative for confidentiality and origin but over-blocks (a composed summary of a confidential
+ * document cannot go to an external tool even when harmless). Very short values (under 3
+ * characters) match too easily to mean anything and are treated as written by the model. A value
+ * that an attacker plants AND the user also typed counts as the user's. Labels on the inputs are
+ * trusted as given: a mislabeled document is a mislabeled flow.
+ */
+import type { JsonValue } from '../spec/index.ts';
+
+export type Classification = 'public' | 'internal' | 'confidential' | 'personal';
+export type Origin = 'user' | 'system' | 'untrusted';
+
+export interface Labels {
+  tenants: string[];
+  classification: Classification;
+  origins: Origin[];
+}
+
+export interface LabeledValue<T> {
+  value: T;
+  labels: Labels;
+}
+
+/** One item the model reads: the user request, the system prompt, a tool result, a retrieved document. */
+export interface ContextItem {
+  /** What it is, for reasons in the audit trail (`user`, `tool-result:read_invoice#2`). */
+  source: string;
+  text: string;
+  labels: Labels;
+}
+
+export const classificationOrder: readonly Classification[] = ['public', 'internal', 'confidential', 'personal'];
+
+export function classificationRank(classification: Classification): number {
+  return classificationOrder.indexOf(classification);
+}
+
+export function labels(partial: Partial<Labels> = {}): Labels {
+  return { tenants: [...(partial.tenants ?? [])].sort(), classification: partial.classification ?? 'public', origins: [...(partial.origins ?? [])].sort() };
+}
+
+/** Union of tenants and origins, the highest classification. No labels at all merges to public, no tenant, no origin. */
+export function mergeLabels(...all: Labels[]): Labels {
+  const tenants = new Set<string>();
+  const origins = new Set<Origin>();
+  let rank = 0;
+  for (const item of all) {
+    for (const tenant of item.tenants) tenants.add(tenant);
+    for (const origin of item.origins) origins.add(origin);
+    rank = Math.max(rank, classificationRank(item.classification));
+  }
+  return { tenants: [...tenants].sort(), classification: classificationOrder[rank] ?? 'public', origins: [...origins].sort() };
+}
+
+export function isTrustedOrigin(origin: Origin): boolean {
+  return origin === 'user' || origin === 'system';
+}
+
+/** Rule 2: what a model's output carries. */
+export function contextLabels(context: readonly ContextItem[]): Labels {
+  return mergeLabels(...context.map((item) => item.labels));
+}
+
+/** The text a JSON value shows a model: strings as they are, anything else as canonical-ish JSON. */
+export function textOf(value: JsonValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const minimumMatchLength = 3;
+
+function normalise(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/** The spellings under which a number may appear in a text. */
+function numberSpellings(value: number): string[] {
+  const spellings = [String(value)];
+  if (Number.isInteger(value)) {
+    const units = value / 100;
+    spellings.push(units.toFixed(2), units.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+  }
+  return [...new Set(spellings)];
+}
+
+function containsNumber(text: string, value: number): boolean {
+  return numberSpellings(value).some((spelling) => new RegExp(`(?<![\\d.,])${spelling.replace(/[.,]/g, '\\$&')}(?![\\d]|[.,]\\d)`).test(text));
+}
+
+/** The context items that contain `value` verbatim (case- and whitespace-insensitive for strings). */
+export function itemsContaining(context: readonly ContextItem[], value: string | number): ContextItem[] {
+  if (typeof value === 'number') return context.filter((item) => containsNumber(item.text, value));
+  const needle = normalise(value);
+  if (needle.length < minimumMatchLength) return [];
+  return context.filter((item) => normalise(item.text).includes(needle));
+}
+
+/** Rule 3 for one leaf value. */
+export function leafLabels(context: readonly ContextItem[], value: string | number): Labels {
+  const sources = itemsContaining(context, value);
+  if (sources.length === 0) return contextLabels(context);
+  const trusted = sources.filter((item) => item.labels.origins.some(isTrustedOrigin));
+  if (trusted.length === 0) return mergeLabels(...sources.map((item) => item.labels));
+  const merged = mergeLabels(...trusted.map((item) => item.labels));
+  return { ...merged, origins: merged.origins.filter(isTrustedOrigin) };
+}
+
+function leaves(value: JsonValue): (string | number)[] {
+  if (typeof value === 'string' || typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.flatMap(leaves);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(leaves);
+  return [];
+}
+
+/** Rule 3 for one argument (any JSON): the merge of its leaves' labels. */
+export function valueLabels(context: readonly ContextItem[], value: JsonValue): Labels {
+  const found = leaves(value);
+  if (found.length === 0) return labels({ origins: ['system'] });
+  return mergeLabels(...found.map((leaf) => leafLabels(context, leaf)));
+}
+
+/** Rule 3 for every top-level argument of a call; arguments that are not an object count as one `$` argument. */
+export function argumentLabels(context: readonly ContextItem[], args: JsonValue): Record<string, Labels> {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return { $: valueLabels(context, args) };
+  return Object.fromEntries(Object.entries(args).map(([name, value]) => [name, valueLabels(context, value)]));
+}
