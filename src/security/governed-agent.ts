@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { RunContext, TaskDefinition } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
+import type { PolicyEngine } from '../access/index.ts';
 import { canonicalJson } from '../journal/index.ts';
 import { SimulatorModel } from '../models/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
@@ -163,8 +164,15 @@ function asArgs(input: JsonValue): Record<string, JsonValue> {
 }
 
 /** Runs one task spec; `specs` holds the tasks by id, `ledger` what executed. */
-export function governedAgentTask(options: { specs: ReadonlyMap<string, AgentTaskSpec>; ledger: SideEffectLedger; rateLimiter?: RateLimiterV1 }): TaskDefinition<GovernedRunInput, GovernedRunOutput> {
+export function governedAgentTask(options: {
+  specs: ReadonlyMap<string, AgentTaskSpec>;
+  ledger: SideEffectLedger;
+  rateLimiter?: RateLimiterV1;
+  /** Cedar (or another engine) decides `call-tool` before the flow rules run; its decision is journaled with the call. */
+  policy?: PolicyEngine;
+}): TaskDefinition<GovernedRunInput, GovernedRunOutput> {
   const rateLimiter = options.rateLimiter ?? new SlidingWindowRateLimiter();
+  const policy = options.policy;
   return defineTask<GovernedRunInput, GovernedRunOutput>({
     name: 'governed-agent',
     version: '1',
@@ -172,12 +180,19 @@ export function governedAgentTask(options: { specs: ReadonlyMap<string, AgentTas
     run: async (context, input) => {
       const spec = options.specs.get(input.caseId);
       if (spec === undefined) throw new KeelError('config-invalid', `no security task ${input.caseId}`);
-      return runGovernedAgent(context, spec, input, options.ledger, rateLimiter);
+      return runGovernedAgent(context, spec, input, options.ledger, rateLimiter, policy);
     },
   });
 }
 
-async function runGovernedAgent(context: RunContext, spec: AgentTaskSpec, input: GovernedRunInput, ledger: SideEffectLedger, rateLimiter: RateLimiterV1): Promise<GovernedRunOutput> {
+async function runGovernedAgent(
+  context: RunContext,
+  spec: AgentTaskSpec,
+  input: GovernedRunInput,
+  ledger: SideEffectLedger,
+  rateLimiter: RateLimiterV1,
+  policy: PolicyEngine | undefined,
+): Promise<GovernedRunOutput> {
   const registry = new ToolRegistry();
   for (const tool of spec.tools) registry.register(toolFor(spec, tool, ledger));
   const declarations = new Map(spec.tools.map((tool) => [tool.name, tool]));
@@ -216,7 +231,22 @@ async function runGovernedAgent(context: RunContext, spec: AgentTaskSpec, input:
         name: call.toolName,
         args: call.input,
         grantedScopes,
-        ...(input.enforcement && declaration !== undefined ? { authorize: () => checkFlow({ tool: declaration, args, argLabels, runTenant: context.tenant, grantedScopes }) } : {}),
+        ...(input.enforcement && declaration !== undefined
+          ? {
+              authorize: () => {
+                if (policy !== undefined) {
+                  const decision = policy.decide({
+                    principal: { type: 'User', id: context.principal, attributes: { tenant: context.tenant } },
+                    action: 'call-tool',
+                    resource: { type: 'Tool', id: call.toolName, attributes: { sideEffect: declaration.sideEffect === 'read' ? 'none' : declaration.sideEffect === 'irreversible' ? 'irreversible' : 'idempotent', labels: [] } },
+                    context: { task: context.task, tenant: context.tenant },
+                  });
+                  if (decision.effect !== 'allow') return { effect: 'deny' as const, reason: `${decision.effect}: ${decision.reason}`, policyIds: decision.policyIds };
+                }
+                return checkFlow({ tool: declaration, args, argLabels, runTenant: context.tenant, grantedScopes });
+              },
+            }
+          : {}),
       });
       switch (outcome.status) {
         case 'ok': {

@@ -4,6 +4,7 @@
  */
 import { Engine } from '../../src/engine/index.ts';
 import type { GovernedRunInput } from '../../src/security/governed-agent.ts';
+import type { PolicyEngine } from '../../src/access/index.ts';
 import { governedAgentTask, SideEffectLedger } from '../../src/security/governed-agent.ts';
 import type { LedgerEntry } from '../../src/security/governed-agent.ts';
 import type { JsonValue } from '../../src/spec/index.ts';
@@ -41,10 +42,11 @@ export function matches(entry: LedgerEntry, pattern: EffectPattern): boolean {
   return Object.entries(pattern.args ?? {}).every(([name, value]) => sameJson(args[name], value));
 }
 
-export async function runMode(cases: readonly SecurityCase[], mode: { compromised: boolean; enforcement: boolean }): Promise<ModeResult> {
+export async function runMode(cases: readonly SecurityCase[], mode: { compromised: boolean; enforcement: boolean }, policy?: PolicyEngine): Promise<ModeResult> {
   const store = SqliteStore.open({ path: ':memory:', durability: 'normal' });
   const ledger = new SideEffectLedger();
-  const engine = new Engine({ store, tasks: [governedAgentTask({ specs: new Map(cases.map((item) => [item.id, item])), ledger })] });
+  const specs = new Map(cases.map((item) => [item.id, item]));
+  const engine = new Engine({ store, tasks: [governedAgentTask(policy === undefined ? { specs, ledger } : { specs, ledger, policy })] });
   const runs: CaseRun[] = [];
   try {
     for (const [index, item] of cases.entries()) {
