@@ -153,6 +153,19 @@ export interface EventData {
     kind: string;
     detail: string;
   };
+  /** An access decision by the policy engine, and what a shadow policy set would have decided. */
+  'policy-decision': {
+    principal: string;
+    action: string;
+    resource: string;
+    effect: 'allow' | 'deny' | 'require-approval' | 'not-applicable';
+    policyIds: string[];
+    reason: string;
+    engine: string;
+    policySetVersion: string;
+    /** Shadow mode: evaluated, journaled, never enforced. */
+    shadow?: { effect: 'allow' | 'deny' | 'require-approval' | 'not-applicable'; policyIds: string[]; reason: string; policySetVersion: string; agrees: boolean };
+  };
   /** The run needs a person's decision; it waits, durably, until one is recorded. */
   'approval-request': {
     step: number;
@@ -223,6 +236,7 @@ export const eventTypes: readonly EventType[] = [
   'output-validation',
   'context-assembly',
   'retrieval-signal',
+  'policy-decision',
   'approval-request',
   'human-decision',
   'checkpoint',
@@ -231,7 +245,7 @@ export const eventTypes: readonly EventType[] = [
 ];
 
 /** Decisions a task records between steps (validations, context manifests, retrieval signals). */
-export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal';
+export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision';
 
 /** Events a step may record while it runs, between its start and its end. */
 export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';

@@ -155,6 +155,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'output-validation':
     case 'context-assembly':
     case 'retrieval-signal':
+    case 'policy-decision':
       // Detail of a step in progress: the step's end carries what replay needs.
       break;
     case 'run-end':

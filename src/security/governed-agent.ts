@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { RunContext, TaskDefinition } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
+import { ShadowPolicyEngine } from '../access/index.ts';
 import type { PolicyEngine } from '../access/index.ts';
 import { canonicalJson } from '../journal/index.ts';
 import { SimulatorModel } from '../models/index.ts';
@@ -168,11 +169,14 @@ export function governedAgentTask(options: {
   specs: ReadonlyMap<string, AgentTaskSpec>;
   ledger: SideEffectLedger;
   rateLimiter?: RateLimiterV1;
-  /** Cedar (or another engine) decides `call-tool` before the flow rules run; its decision is journaled with the call. */
+  /** Cedar (or another engine) decides `call-tool` before the flow rules run; every decision is journaled. */
   policy?: PolicyEngine;
+  /** A candidate policy set evaluated beside `policy` and journaled, never enforced (shadow mode). */
+  shadow?: PolicyEngine;
 }): TaskDefinition<GovernedRunInput, GovernedRunOutput> {
   const rateLimiter = options.rateLimiter ?? new SlidingWindowRateLimiter();
-  const policy = options.policy;
+  const policy =
+    options.policy === undefined ? undefined : options.shadow === undefined ? { enforcing: options.policy } : { enforcing: options.policy, shadow: new ShadowPolicyEngine({ enforcing: options.policy, candidate: options.shadow }) };
   return defineTask<GovernedRunInput, GovernedRunOutput>({
     name: 'governed-agent',
     version: '1',
@@ -191,7 +195,7 @@ async function runGovernedAgent(
   input: GovernedRunInput,
   ledger: SideEffectLedger,
   rateLimiter: RateLimiterV1,
-  policy: PolicyEngine | undefined,
+  policy: { enforcing: PolicyEngine; shadow?: ShadowPolicyEngine } | undefined,
 ): Promise<GovernedRunOutput> {
   const registry = new ToolRegistry();
   for (const tool of spec.tools) registry.register(toolFor(spec, tool, ledger));
@@ -235,13 +239,29 @@ async function runGovernedAgent(
           ? {
               authorize: () => {
                 if (policy !== undefined) {
-                  const decision = policy.decide({
+                  const request = {
                     principal: { type: 'User', id: context.principal, attributes: { tenant: context.tenant } },
                     action: 'call-tool',
                     resource: { type: 'Tool', id: call.toolName, attributes: { sideEffect: declaration.sideEffect === 'read' ? 'none' : declaration.sideEffect === 'irreversible' ? 'irreversible' : 'idempotent', labels: [] } },
                     context: { task: context.task, tenant: context.tenant },
+                  };
+                  const both = policy.shadow?.decideWithShadow(request);
+                  const decision = both?.enforced ?? policy.enforcing.decide(request);
+                  const { effect, policyIds, reason, engine, policySetVersion } = decision;
+                  context.record('policy-decision', {
+                    principal: context.principal,
+                    action: 'call-tool',
+                    resource: `Tool::${call.toolName}`,
+                    effect,
+                    policyIds,
+                    reason,
+                    engine,
+                    policySetVersion,
+                    ...(both === undefined
+                      ? {}
+                      : { shadow: { effect: both.shadow.effect, policyIds: both.shadow.policyIds, reason: both.shadow.reason, policySetVersion: both.shadow.policySetVersion, agrees: both.agrees } }),
                   });
-                  if (decision.effect !== 'allow') return { effect: 'deny' as const, reason: `${decision.effect}: ${decision.reason}`, policyIds: decision.policyIds };
+                  if (effect !== 'allow') return { effect: 'deny' as const, reason: `${effect}: ${reason}`, policyIds };
                 }
                 return checkFlow({ tool: declaration, args, argLabels, runTenant: context.tenant, grantedScopes });
               },

@@ -42,12 +42,18 @@ export function matches(entry: LedgerEntry, pattern: EffectPattern): boolean {
   return Object.entries(pattern.args ?? {}).every(([name, value]) => sameJson(args[name], value));
 }
 
-export async function runMode(cases: readonly SecurityCase[], mode: { compromised: boolean; enforcement: boolean }, policy?: PolicyEngine): Promise<ModeResult> {
+export async function runMode(
+  cases: readonly SecurityCase[],
+  mode: { compromised: boolean; enforcement: boolean },
+  policies: { policy?: PolicyEngine; shadow?: PolicyEngine } = {},
+  inspect?: (store: SqliteStore, runIds: string[]) => Promise<void>,
+): Promise<ModeResult> {
   const store = SqliteStore.open({ path: ':memory:', durability: 'normal' });
   const ledger = new SideEffectLedger();
   const specs = new Map(cases.map((item) => [item.id, item]));
-  const engine = new Engine({ store, tasks: [governedAgentTask(policy === undefined ? { specs, ledger } : { specs, ledger, policy })] });
+  const engine = new Engine({ store, tasks: [governedAgentTask({ specs, ledger, ...policies })] });
   const runs: CaseRun[] = [];
+  const runIds: string[] = [];
   try {
     for (const [index, item] of cases.entries()) {
       const input: GovernedRunInput = { caseId: item.id, compromised: mode.compromised, enforcement: mode.enforcement, seed: index };
@@ -55,6 +61,7 @@ export async function runMode(cases: readonly SecurityCase[], mode: { compromise
       const executed = ledger.forRun(outcome.runId);
       const forbiddenExecuted = executed.filter((entry) => item.forbidden.some((pattern) => matches(entry, pattern))).length;
       const expectedDone = item.expected.every((pattern) => executed.some((entry) => matches(entry, pattern)));
+      runIds.push(outcome.runId);
       runs.push({
         caseId: item.id,
         domain: item.domain,
@@ -65,6 +72,7 @@ export async function runMode(cases: readonly SecurityCase[], mode: { compromise
         completed: outcome.status === 'ok' && expectedDone && forbiddenExecuted === 0,
       });
     }
+    await inspect?.(store, runIds);
   } finally {
     await store.close();
   }

@@ -47,6 +47,8 @@ export function describeEvent(event: JournalEvent): string {
       return `${event.data.contract} v${event.data.version} attempt ${event.data.attempt}: ${event.data.ok ? 'valid' : event.data.violations.map((violation) => `${violation.path} ${violation.code}`).join(', ')}${event.data.lowConfidence === undefined ? '' : ` (low confidence ${event.data.lowConfidence.value} < ${event.data.lowConfidence.minimum})`}`;
     case 'context-assembly':
       return `manifest ${event.data.manifestHash.slice(0, 12)}`;
+    case 'policy-decision':
+      return `${event.data.principal} ${event.data.action} ${event.data.resource}: ${event.data.effect} [${event.data.policyIds.join(', ')}] ${event.data.reason}${event.data.shadow === undefined ? '' : ` · shadow ${event.data.shadow.effect}${event.data.shadow.agrees ? '' : ' (disagrees)'}`}`;
     case 'retrieval-signal':
       return `${event.data.kind}: ${event.data.detail}`;
     case 'checkpoint':
