@@ -1,5 +1,5 @@
 export { defaultDemoGovernance, demoRequests, demoTasks, runDemo } from './run-demo.ts';
-export type { SupportGovernance } from './support-agent-task.ts';
+export type { SupportGovernance, SupportTaskOptions, SupportTaskVersion } from './support-agent-task.ts';
 export type { DemoRun } from './run-demo.ts';
 export { PaymentsLedger } from './payments-ledger.ts';
 export { supportAgentTask } from './support-agent-task.ts';

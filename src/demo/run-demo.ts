@@ -5,7 +5,7 @@ import { SharedGuards } from '../models/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { PaymentsLedger } from './payments-ledger.ts';
 import { supportAgentTask } from './support-agent-task.ts';
-import type { SupportGovernance } from './support-agent-task.ts';
+import type { SupportGovernance, SupportTaskOptions } from './support-agent-task.ts';
 import type { SupportAnswer, SupportRequest } from './support-agent-task.ts';
 
 /** What customers write in the demo: one request for each way a run can end. */
@@ -40,12 +40,21 @@ export function defaultDemoGovernance(environment?: Record<string, string | unde
   return governance;
 }
 
-export function demoTasks(ledger: PaymentsLedger, governance: SupportGovernance = defaultDemoGovernance()) {
-  return [supportAgentTask(ledger, governance, '1'), supportAgentTask(ledger, governance, '2')];
+/** Every version of the demo's task, the current one last: new runs start on version 3. */
+export function demoTasks(ledger: PaymentsLedger, governance: SupportGovernance = defaultDemoGovernance(), options: SupportTaskOptions = {}) {
+  return [supportAgentTask(ledger, governance, '1'), supportAgentTask(ledger, governance, '2'), supportAgentTask(ledger, governance, '3', options)];
 }
 
-export async function runDemo(options: { store: StoreV1; ledger: PaymentsLedger; model: string; seed: number; tenant?: string; governance?: SupportGovernance }): Promise<DemoRun[]> {
-  const engine = new Engine({ store: options.store, tasks: demoTasks(options.ledger, options.governance) });
+export async function runDemo(options: {
+  store: StoreV1;
+  ledger: PaymentsLedger;
+  model: string;
+  seed: number;
+  tenant?: string;
+  governance?: SupportGovernance;
+  task?: SupportTaskOptions;
+}): Promise<DemoRun[]> {
+  const engine = new Engine({ store: options.store, tasks: demoTasks(options.ledger, options.governance, options.task) });
   const runs: DemoRun[] = [];
   for (const request of demoRequests) {
     const began = performance.now();

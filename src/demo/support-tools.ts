@@ -51,12 +51,23 @@ export interface PolicyDocument {
   text: string;
 }
 
+/** The policy that applies to every order a category policy does not cover. */
+export const generalPolicyDocument = 'refunds-general.md';
+
+// The `updated:` block the retriever reads for a document's age (see src/context's front matter).
+const frontMatter = /^---\r?\n[\s\S]*?\r?\n---[ \t]*(?:\r?\n|$)/;
+
+/**
+ * The policy for a category, as the `read_policy` tool returns it: the document without its front
+ * matter, which is metadata for the retriever, not policy. Versions 1 and 2 read exactly these
+ * bytes before the front matter was added, so their recorded runs replay unchanged.
+ */
 export function readPolicy(category: string): PolicyDocument {
   const specific = /^[a-z-]+$/.test(category) ? `refunds-${category}.md` : undefined;
-  for (const [document, isSpecific] of [[specific, true], ['refunds-general.md', false]] as const) {
+  for (const [document, isSpecific] of [[specific, true], [generalPolicyDocument, false]] as const) {
     if (document === undefined) continue;
     try {
-      const text = readFileSync(join(policiesFolder, document), 'utf8');
+      const text = readFileSync(join(policiesFolder, document), 'utf8').replace(frontMatter, '');
       return { specific: isSpecific, document, version: sha256(text).slice(0, 16), text };
     } catch {
       // Fall through to the general policy.
