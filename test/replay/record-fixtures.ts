@@ -15,7 +15,9 @@ const ledger = new PaymentsLedger(join(folder, 'payments.db'));
 const runs = await runDemo({ store, ledger, model: 'sim:default', seed: 7 });
 for (const [index, run] of runs.entries()) {
   const records = await store.readJournal(run.id);
-  writeFileSync(join(import.meta.dirname, 'fixtures', `demo-${index + 1}-${run.status}.json`), `${JSON.stringify({ recordedWith: 'keel 0.1.0', records }, null, 1)}\n`);
+  const version = (records[0]?.data as { taskVersion?: string } | undefined)?.taskVersion ?? 'unknown';
+  // Named by task version: fixtures of older versions stay, so their runs keep replaying.
+  writeFileSync(join(import.meta.dirname, 'fixtures', `v${version}-demo-${index + 1}-${run.status}.json`), `${JSON.stringify({ recordedWith: 'keel 0.1.0', records }, null, 1)}\n`);
 }
 ledger.close();
 await store.close();
