@@ -29,7 +29,6 @@ export class ContractViolationError extends KeelError {
     const lines = violations.slice(0, listed).map(formatViolation);
     if (violations.length > listed) lines.push(`and ${violations.length - listed} more`);
     const tries = `${attempts.length} ${attempts.length === 1 ? 'answer' : 'answers'}`;
-    // TODO(errors): a code of its own (`output-contract-violated`) once src/errors has one.
     super('output-contract-violated', `output contract ${contract.name}@${contract.version} still violated after ${tries}: ${lines.join('; ')}`, {
       retryable: false,
       details: { contract: contract.name, contractVersion: contract.version, violations, attempts },
