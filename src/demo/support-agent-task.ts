@@ -14,6 +14,7 @@ import { buildSupportContext, instructionsTemplate, policyRetrieval } from './su
 import { supportScript } from './support-script.ts';
 import type { OrderLookup } from './support-tools.ts';
 import { autoApprovalLimitCents, issueRefund, lookupOrder, policiesFolder, readPolicy, supportToolDefinitions } from './support-tools.ts';
+import { dollars } from './dollars.ts';
 
 export interface SupportRequest {
   [key: string]: JsonValue;
@@ -39,10 +40,6 @@ const maxTurns = 6;
 const systemPrompt =
   'You are a support agent for an online shop. Look the order up, read the refund policy for its category, ' +
   'and refund only when the policy allows it. Never refund more than the order total.';
-
-function dollars(cents: number): string {
-  return `$${(cents / 100).toFixed(2)}`;
-}
 
 /**
  * The demo workload: a support agent that looks up an order, reads the policy that applies and

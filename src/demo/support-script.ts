@@ -3,6 +3,7 @@ import type { SimulatedTurn, SimulatorScript } from '../models/index.ts';
 import type { Order } from './orders.ts';
 import { orderHeader } from './support-context.ts';
 import type { OrderLookup, PolicyDocument } from './support-tools.ts';
+import { dollars } from './dollars.ts';
 
 function toolResult(messages: MessageV1[], toolName: string): ToolResultPartV1 | undefined {
   for (const message of messages) {
@@ -11,10 +12,6 @@ function toolResult(messages: MessageV1[], toolName: string): ToolResultPartV1 |
     if (part !== undefined) return part;
   }
   return undefined;
-}
-
-function dollars(cents: number): string {
-  return `$${(cents / 100).toFixed(2)}`;
 }
 
 /** The order the context put on file before the loop (version 3), if any. */
