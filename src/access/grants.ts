@@ -30,7 +30,7 @@ export interface GrantRule {
 }
 
 function problem(task: string, message: string): KeelError {
-  return new KeelError('config-invalid', `grant rule for task "${task}": ${message}`, { details: { task } });
+  return new KeelError('grant-invalid', `grant rule for task "${task}": ${message}`, { details: { task } });
 }
 
 function checkGrant(task: string, grant: Grant): void {

@@ -23,7 +23,7 @@ function loadError(policies: PolicySourceFile[], schemaFile: PolicySourceFile = 
     caught = error;
   }
   assert.ok(caught instanceof KeelError, 'loading throws a KeelError');
-  assert.equal(caught.code, 'config-invalid');
+  assert.equal(caught.code, 'policy-invalid');
   return caught;
 }
 

@@ -61,5 +61,5 @@ export function policySetInvalid(problems: readonly PolicyProblem[]): KeelError 
   const [first] = problems;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
   const message = `invalid policy set: ${first === undefined ? 'unknown problem' : describeProblem(first)}${more}`;
-  return new KeelError('config-invalid', message, { details: { problems: problems.map((problem) => ({ ...problem, text: describeProblem(problem) })) } });
+  return new KeelError('policy-invalid', message, { details: { problems: problems.map((problem) => ({ ...problem, text: describeProblem(problem) })) } });
 }

@@ -35,11 +35,11 @@ export async function readPolicySources(directory: string): Promise<PolicySource
   try {
     names = await readdir(directory);
   } catch (error) {
-    throw new KeelError('config-invalid', `policy directory ${directory} could not be read: ${(error as Error).message}`, { cause: error });
+    throw new KeelError('policy-invalid', `policy directory ${directory} could not be read: ${(error as Error).message}`, { cause: error });
   }
-  if (!names.includes(schemaFileName)) throw new KeelError('config-invalid', `policy directory ${directory} has no ${schemaFileName}`);
+  if (!names.includes(schemaFileName)) throw new KeelError('policy-invalid', `policy directory ${directory} has no ${schemaFileName}`);
   const policyNames = names.filter((name) => name.endsWith(policyExtension)).sort();
-  if (policyNames.length === 0) throw new KeelError('config-invalid', `policy directory ${directory} has no ${policyExtension} files`);
+  if (policyNames.length === 0) throw new KeelError('policy-invalid', `policy directory ${directory} has no ${policyExtension} files`);
   const read = async (name: string): Promise<PolicySourceFile> => {
     const path = join(directory, name);
     return { path, text: await readFile(path, 'utf8') };

@@ -51,7 +51,7 @@ test('a never section one token over its budget fails assembly naming the sectio
   assert.throws(
     () => run([section('policy', 'never', 99)], 1_000),
     (error: unknown) =>
-      error instanceof KeelError && error.code === 'model-context-exceeded' && /"policy" needs 100 tokens but its budget is 99/.test(error.message) && error.details?.['section'] === 'policy',
+      error instanceof KeelError && error.code === 'context-over-budget' && /"policy" needs 100 tokens but its budget is 99/.test(error.message) && error.details?.['section'] === 'policy',
   );
 });
 

@@ -26,8 +26,7 @@ export function fitSection(tokenizer: TextTokenizer, section: ContextSection, ca
   switch (section.truncation) {
     case 'never':
       throw new KeelError(
-        // Proposed code: `context-over-budget`.
-        'model-context-exceeded',
+        'context-over-budget',
         phase === 'section'
           ? `context section "${section.name}" needs ${totalCost(candidates)} tokens but its budget is ${budget}, and its truncation rule is "never"`
           : `context section "${section.name}" needs ${totalCost(candidates)} tokens but the window leaves it ${budget} (after output reserve and higher-priority sections), and its truncation rule is "never"`,

@@ -14,7 +14,7 @@ test('a missing variable is an error naming it (every missing one, once)', () =>
     () => renderTemplate(template, { order_id: 42 }),
     (error: unknown) =>
       error instanceof KeelError &&
-      error.code === 'config-invalid' &&
+      error.code === 'template-variable-missing' &&
       error.message === 'template support-agent@3 is missing variables "customer", "tone"' &&
       JSON.stringify(error.details?.['missing']) === '["customer","tone"]',
   );

@@ -21,8 +21,7 @@ export function renderTemplate(template: PromptTemplate, variables: TemplateVari
   });
   if (missing.size > 0) {
     const names = [...missing];
-    // Proposed code: `template-variable-missing`.
-    throw new KeelError('config-invalid', `template ${template.id}@${template.version} is missing variable${names.length === 1 ? '' : 's'} ${names.map((name) => `"${name}"`).join(', ')}`, {
+    throw new KeelError('template-variable-missing', `template ${template.id}@${template.version} is missing variable${names.length === 1 ? '' : 's'} ${names.map((name) => `"${name}"`).join(', ')}`, {
       details: { template: template.id, version: template.version, missing: names },
     });
   }

@@ -78,7 +78,7 @@ test('a retriever that is down gives a retriever-down signal and a retryable Kee
   const outcome = await retrieveForContext(down, 'refunds', options);
   assert.ok(!outcome.ok);
   assert.deepEqual(outcome.signals, [{ kind: 'retriever-down', detail: 'retriever pg:kb failed: connect ECONNREFUSED 127.0.0.1:5432', retriever: 'pg:kb' }]);
-  assert.ok(outcome.error instanceof KeelError && outcome.error.isRetryable);
+  assert.ok(outcome.error instanceof KeelError && outcome.error.code === 'retriever-unavailable' && outcome.error.isRetryable);
   assert.deepEqual(outcome.error.details, { retriever: 'pg:kb' });
   // A Keel error from the retriever keeps its own code.
   const failing: RetrieverV1 = { ...down, retrieve: async () => Promise.reject(new KeelError('db-unavailable', 'pool exhausted')) };

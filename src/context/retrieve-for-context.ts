@@ -34,8 +34,7 @@ export async function retrieveForContext(retriever: RetrieverV1, query: string, 
     const error =
       cause instanceof KeelError
         ? cause
-        : // Proposed code: `retriever-unavailable` (retryable, 503).
-          new KeelError('tool-error', `retriever ${retriever.name} is unavailable: ${message}`, { retryable: true, cause, details: { retriever: retriever.name } });
+        : new KeelError('retriever-unavailable', `retriever ${retriever.name} is unavailable: ${message}`, { cause, details: { retriever: retriever.name } });
     return { ok: false, error, signals: [signal] };
   }
 

@@ -9,13 +9,13 @@ import type { Failure, FailureKind } from './failure-contract.ts';
  * | ----------------------------------------------------------------- | --------------------------------- |
  * | (a valid output whose confidence is under the contract's minimum) | low-confidence                    |
  * | output-contract-violated, model-output-malformed,                 | malformed                         |
- * |   model-stream-truncated, tool-error {reason: 'output-invalid'}   |                                   |
- * | model-timeout, tool-error {reason: 'timeout'}                     | timeout                           |
+ * |   model-stream-truncated, tool-output-invalid                     |                                   |
+ * | model-timeout, tool-timeout                                       | timeout                           |
  * | model-refused                                                     | refusal                           |
  * | model-rate-limited, model-overloaded, model-server-error,         | unavailable                       |
  * |   model-connection-failed, breaker-open, bulkhead-full,           |                                   |
- * |   db-unavailable                                                  |                                   |
- * | model-error, tool-error (other), when retryable                   | unavailable                       |
+ * |   db-unavailable, retriever-unavailable                           |                                   |
+ * | model-error, tool-error, when retryable                           | unavailable                       |
  * | route-exhausted (and a model's attempts error), by its attempts:  | that kind; mixed kinds:           |
  * |   every attempt classified the same                               |   unavailable; none listed:       |
  * |                                                                   |   unavailable                     |
@@ -34,7 +34,9 @@ const kindByCode: Partial<Record<string, FailureKind>> = {
   'model-output-malformed': 'malformed',
   // The answer arrived but incomplete: unusable as it is, like a malformed one.
   'model-stream-truncated': 'malformed',
+  'tool-output-invalid': 'malformed',
   'model-timeout': 'timeout',
+  'tool-timeout': 'timeout',
   'model-refused': 'refusal',
   'model-rate-limited': 'unavailable',
   'model-overloaded': 'unavailable',
@@ -43,13 +45,17 @@ const kindByCode: Partial<Record<string, FailureKind>> = {
   'breaker-open': 'unavailable',
   'bulkhead-full': 'unavailable',
   'db-unavailable': 'unavailable',
+  'retriever-unavailable': 'unavailable',
 };
+
+/**
+ * Journals written before `tool-timeout` and `tool-output-invalid` existed record those failures as
+ * `tool-error` with `details.reason`; replay must classify them as they were classified live.
+ */
+const kindByLegacyToolReason: Partial<Record<string, FailureKind>> = { timeout: 'timeout', 'output-invalid': 'malformed' };
 
 /** Codes as generic as "it failed": a dependency being down only when the error says it is transient. */
 const unavailableWhenRetryable = new Set(['model-error', 'tool-error']);
-
-/** Why a tool failed, as src/tools puts it in `details.reason`. */
-const kindByToolReason: Partial<Record<string, FailureKind>> = { timeout: 'timeout', 'output-invalid': 'malformed' };
 
 /** The parts of an error (live, or rebuilt from the journal on replay) that decide its kind. */
 interface ErrorFacts {
@@ -82,7 +88,7 @@ function kindOf(facts: ErrorFacts): FailureKind | undefined {
   if (code === 'route-exhausted') return routeKind(details?.attempts);
   if (code === 'tool-error') {
     const reason = details?.reason;
-    const byReason = typeof reason === 'string' ? kindByToolReason[reason] : undefined;
+    const byReason = typeof reason === 'string' ? kindByLegacyToolReason[reason] : undefined;
     if (byReason !== undefined) return byReason;
   }
   if (unavailableWhenRetryable.has(code)) return retryable ? 'unavailable' : undefined;

@@ -161,7 +161,7 @@ describe('failure contracts on engine runs with simulator faults', () => {
         async () => ({
           value: await context.tool('search-knowledge-base', { query: 'refund policy' }, (): string[] => {
             // What src/context's retrieveForContext reports for a retriever that is down.
-            throw new KeelError('tool-error', 'retriever kb is unavailable: connection refused', { retryable: true, details: { retriever: 'kb' } });
+            throw new KeelError('retriever-unavailable', 'retriever kb is unavailable: connection refused', { details: { retriever: 'kb' } });
           }),
         }),
         onDecision(decisions),
@@ -171,7 +171,7 @@ describe('failure contracts on engine runs with simulator faults', () => {
     assert.deepEqual((outcome.output as { result: unknown }).result, ['cached: refunds within 30 days']);
     assert.deepEqual(decisions.map(({ kind, action }) => `${kind}:${action}`), ['unavailable:fallback']);
     const failed = eventsOf(events, 'step-end').find((event) => event.data.name === 'search-knowledge-base');
-    assert.equal(failed?.data.outcome.ok === false && failed.data.outcome.error.code, 'tool-error');
+    assert.equal(failed?.data.outcome.ok === false && failed.data.outcome.error.code, 'retriever-unavailable');
   });
 
   test('a model route that is down (every model failing) takes the declared default', async () => {
@@ -234,7 +234,7 @@ describe('failure contracts on engine runs with simulator faults', () => {
     const contract = contractFor({ timeout: { action: 'default', value: sure } });
     const { outcome, decisions } = await runTask((context, decisions) => withFailureContract(context, contract, askTriage(context, model, 'Hello?', 0), onDecision(decisions)));
     assert.equal(outcome.status, 'failed');
-    assert.equal(outcome.error?.code, 'config-invalid');
+    assert.equal(outcome.error?.code, 'failure-contract-missing');
     assert.match(outcome.reason ?? '', /^point triage has no failure contract for malformed \(output-contract-violated: output contract ticket-triage@1 still violated/);
     assert.deepEqual(decisions.map(({ action }) => action), ['missing']);
   });
@@ -248,7 +248,11 @@ describe('classifyFailure', () => {
     assert.equal(kindOf(new KeelError('model-timeout', 'x')), 'timeout');
     assert.equal(kindOf(new KeelError('model-refused', 'x')), 'refusal');
     assert.equal(kindOf(new KeelError('breaker-open', 'x')), 'unavailable');
-    assert.equal(kindOf(new KeelError('tool-error', 'x', { details: { reason: 'timeout' } })), 'timeout');
+    assert.equal(kindOf(new KeelError('tool-timeout', 'x', { details: { reason: 'timeout' } })), 'timeout');
+    assert.equal(kindOf(new KeelError('tool-timeout', 'x', { retryable: false })), 'timeout', 'an effect that timed out is still a timeout');
+    assert.equal(kindOf(new KeelError('tool-output-invalid', 'x', { details: { reason: 'output-invalid' } })), 'malformed');
+    assert.equal(kindOf(new KeelError('retriever-unavailable', 'x')), 'unavailable');
+    assert.equal(kindOf(new KeelError('tool-error', 'x', { details: { reason: 'timeout' } })), 'timeout', 'a journal from before tool-timeout replays alike');
     assert.equal(kindOf(new KeelError('tool-error', 'x', { details: { reason: 'output-invalid' } })), 'malformed');
     assert.equal(kindOf(new KeelError('tool-error', 'x', { retryable: true })), 'unavailable');
     assert.equal(kindOf(new KeelError('tool-error', 'x')), undefined, 'an arbitrary tool exception is not an outage');

@@ -63,7 +63,7 @@ export async function withFailureContract<Value>(
     const declared = contract.on[failure.kind];
     if (declared === undefined) {
       decide(failure.kind, 'missing', `${failure.code}: ${failure.message}`);
-      throw new KeelError('config-invalid', `point ${point} has no failure contract for ${failure.kind} (${failure.code}: ${failure.message})`, {
+      throw new KeelError('failure-contract-missing', `point ${point} has no failure contract for ${failure.kind} (${failure.code}: ${failure.message})`, {
         cause: failure.error,
         details: { point, kind: failure.kind, code: failure.code },
       });

@@ -4,6 +4,8 @@
  */
 export const errorCodes = {
   'config-invalid': { retryable: false, httpStatus: 400 },
+  'policy-invalid': { retryable: false, httpStatus: 400 },
+  'grant-invalid': { retryable: false, httpStatus: 400 },
   'db-url-invalid': { retryable: false, httpStatus: 400 },
   'db-missing': { retryable: false, httpStatus: 404 },
   'db-unreadable': { retryable: false, httpStatus: 500 },
@@ -26,6 +28,8 @@ export const errorCodes = {
   'run-stopped': { retryable: false, httpStatus: 409 },
   'checkpoint-unverified': { retryable: false, httpStatus: 409 },
   'model-error': { retryable: true, httpStatus: 502 },
+  // The caller's own signal fired (not a deadline): a cancellation, not a provider failure.
+  'model-aborted': { retryable: false, httpStatus: 499 },
   // Provider failures, as adapters classify them. Retryability is the default; an adapter may
   // override it per error (a 5xx with `x-should-retry: false`, say).
   'model-rate-limited': { retryable: true, httpStatus: 429 },
@@ -41,6 +45,12 @@ export const errorCodes = {
   'model-refused': { retryable: false, httpStatus: 422 },
   'model-output-malformed': { retryable: true, httpStatus: 502 },
   'tool-error': { retryable: false, httpStatus: 502 },
+  'tool-timeout': { retryable: true, httpStatus: 504 },
+  'tool-output-invalid': { retryable: false, httpStatus: 502 },
+  'failure-contract-missing': { retryable: false, httpStatus: 500 },
+  'context-over-budget': { retryable: false, httpStatus: 400 },
+  'template-variable-missing': { retryable: false, httpStatus: 400 },
+  'retriever-unavailable': { retryable: true, httpStatus: 503 },
   'usage-invalid': { retryable: false, httpStatus: 400 },
   'price-unknown': { retryable: false, httpStatus: 400 },
   'output-contract-violated': { retryable: false, httpStatus: 422 },

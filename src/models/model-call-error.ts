@@ -47,6 +47,14 @@ export function codeForStatus(status: number): ErrorCode {
   return 'model-request-invalid';
 }
 
+/** Did a caller's signal fire for a deadline (a timeout) rather than a plain cancellation? */
+export function isTimeoutReason(reason: unknown): boolean {
+  if (typeof reason !== 'object' || reason === null) return false;
+  // AbortSignal.timeout() aborts with a DOMException named TimeoutError.
+  if ('name' in reason && reason.name === 'TimeoutError') return true;
+  return 'code' in reason && reason.code === 'model-timeout';
+}
+
 /** Reads `retry-after-ms` (ms) or `retry-after` (seconds or an HTTP date) into milliseconds. */
 export function parseRetryAfter(headers: { get(name: string): string | null }, now: number = Date.now()): number | undefined {
   const milliseconds = headers.get('retry-after-ms');

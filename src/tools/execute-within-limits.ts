@@ -36,7 +36,7 @@ export async function executeWithinLimits(tool: AnyToolV1, args: JsonValue, cont
   }
   const output = tool.outputSchema.safeParse(result);
   if (!output.success) {
-    throw new KeelError('tool-error', `tool ${tool.name} returned output that does not match its schema; it is not passed on`, {
+    throw new KeelError('tool-output-invalid', `tool ${tool.name} returned output that does not match its schema; it is not passed on`, {
       details: { reason: 'output-invalid', validationErrors: validationErrorsOf(output.error) },
     });
   }
@@ -50,7 +50,7 @@ function abortError(tool: AnyToolV1, stepSignal: AbortSignal, timeout: AbortSign
     const reason: unknown = stepSignal.reason;
     return reason instanceof Error ? reason : new Error(`tool ${tool.name} was stopped: ${String(reason)}`);
   }
-  return new KeelError('tool-error', `tool ${tool.name} did not finish within ${tool.timeoutMs} ms`, {
+  return new KeelError('tool-timeout', `tool ${tool.name} did not finish within ${tool.timeoutMs} ms`, {
     // A timed-out effect may or may not have happened: only a repeatable call may simply be retried.
     retryable: isSafeToRepeat(tool),
     details: { reason: 'timeout', timeoutMs: tool.timeoutMs },

@@ -174,7 +174,7 @@ test('a tool that outlives its timeout fails the call, retryable because it only
   assert.ok(Date.now() - started < 1_000);
   assert.equal(outcome.status, 'failed');
   if (outcome.status !== 'failed') return;
-  assert.equal(outcome.error.code, 'tool-error');
+  assert.equal(outcome.error.code, 'tool-timeout');
   assert.equal(outcome.error.retryable, true);
   assert.deepEqual(outcome.error.details, { reason: 'timeout', timeoutMs: 30 });
   assert.equal(run.steps.at(-1)?.outcome.ok, false, 'the tool step journals the failure');
@@ -185,6 +185,7 @@ test('output that breaks the tool’s schema is an error and is not passed on', 
   const outcome = await call(run, 'sloppy_lookup', {});
   assert.equal(outcome.status, 'failed');
   if (outcome.status !== 'failed') return;
+  assert.equal(outcome.error.code, 'tool-output-invalid');
   assert.equal(outcome.error.details?.reason, 'output-invalid');
   assert.deepEqual((outcome.error.details?.validationErrors as { path: string }[]).map((error) => error.path), ['$.total']);
   assert.doesNotMatch(JSON.stringify(run.steps), /lots/, 'the invalid output reaches neither the model nor the journal');

@@ -93,6 +93,7 @@ test('an effect through MCP carries the step’s idempotency key to the server, 
 test('an MCP call past its timeout is cancelled and fails', async () => {
   const outcome = await call(new RecordingRunContext(), 'wx_slow_echo', { text: 'hello' });
   assert.equal(outcome.status, 'failed');
+  assert.equal(outcome.status === 'failed' && outcome.error.code, 'tool-timeout');
   assert.deepEqual(outcome.status === 'failed' && outcome.error.details, { reason: 'timeout', timeoutMs: 100 });
 });
 

@@ -1,6 +1,6 @@
 import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { ErrorCode } from '../../errors/index.ts';
-import { codeForStatus, ModelCallError, parseRetryAfter } from '../model-call-error.ts';
+import { codeForStatus, isTimeoutReason, ModelCallError, parseRetryAfter } from '../model-call-error.ts';
 import type { ModelCallErrorDetails } from '../model-call-error.ts';
 
 export interface AnthropicCallContext {
@@ -58,9 +58,13 @@ export function toModelCallError(error: unknown, context: AnthropicCallContext, 
   return new ModelCallError(fallbackCode, `${prefix}: ${message}`, base, { cause: error });
 }
 
-/** The caller's abort signal fired: not a provider failure, and never worth retrying. */
+/**
+ * The caller's abort signal fired: not a provider failure. A deadline is a timeout (retryable);
+ * anything else is a cancellation, never worth retrying.
+ */
 export function abortedCallError(context: AnthropicCallContext, cause: unknown): ModelCallError {
-  return new ModelCallError('model-error', `${context.provider} ${context.modelId}: call aborted`, baseDetails(context), { cause, retryable: false });
+  if (isTimeoutReason(cause)) return new ModelCallError('model-timeout', `${context.provider} ${context.modelId}: call aborted`, baseDetails(context), { cause });
+  return new ModelCallError('model-aborted', `${context.provider} ${context.modelId}: call aborted`, baseDetails(context), { cause, retryable: false });
 }
 
 export function baseDetails(context: AnthropicCallContext): ModelCallErrorDetails {

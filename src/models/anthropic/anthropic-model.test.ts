@@ -339,6 +339,7 @@ test('a refused connection: model-connection-failed', async () => {
 
 test('an aborted call fails without retry', async () => {
   const error = await failure(() => model().doGenerate(hello({ abortSignal: AbortSignal.abort() })));
+  assert.equal(error.code, 'model-aborted');
   assert.equal(error.isRetryable, false);
   assert.match(error.message, /aborted/);
 });

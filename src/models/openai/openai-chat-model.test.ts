@@ -343,7 +343,7 @@ describe('OpenAIChatModel over the Chat Completions wire format', () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 30);
       const error = await modelCallErrorOf(() => model.doGenerate({ ...question, abortSignal: controller.signal }));
-      assert.equal(error.code, 'model-error');
+      assert.equal(error.code, 'model-aborted');
       assert.equal(error.isRetryable, false);
     });
 

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ErrorCode } from '../../errors/index.ts';
-import { codeForStatus, ModelCallError, parseRetryAfter } from '../model-call-error.ts';
+import { codeForStatus, isTimeoutReason, ModelCallError, parseRetryAfter } from '../model-call-error.ts';
 import type { ModelCallErrorDetails } from '../model-call-error.ts';
 import type { OpenAICall } from './openai-call.ts';
 import { describeCall } from './openai-call.ts';
@@ -21,7 +21,7 @@ export function toModelCallError(error: unknown, call: OpenAICall, phase: CallPh
     return new ModelCallError('model-timeout', `${describeCall(call)}: request timed out`, identity(call), { cause: error });
   }
   if (error instanceof APIUserAbortError) {
-    return new ModelCallError('model-error', `${describeCall(call)}: call aborted`, identity(call), { retryable: false, cause: error });
+    return new ModelCallError('model-aborted', `${describeCall(call)}: call aborted`, identity(call), { retryable: false, cause: error });
   }
   if (error instanceof APIConnectionError) {
     if (phase === 'stream') return streamTruncatedError(call, error.message, error);
@@ -52,7 +52,7 @@ export function abortedError(call: OpenAICall): ModelCallError {
   if (isTimeoutReason(reason)) {
     return new ModelCallError('model-timeout', `${describeCall(call)}: timed out (the caller's deadline passed)`, identity(call), { cause: reason });
   }
-  return new ModelCallError('model-error', `${describeCall(call)}: call aborted`, identity(call), { retryable: false, cause: reason });
+  return new ModelCallError('model-aborted', `${describeCall(call)}: call aborted`, identity(call), { retryable: false, cause: reason });
 }
 
 /**
@@ -118,13 +118,6 @@ function codeForProviderCode(providerCode: string | undefined, message: string):
 function connectionMessage(error: APIConnectionError): string {
   const cause: unknown = error.cause;
   return cause instanceof Error && cause.message !== error.message ? `${error.message} (${cause.message})` : error.message;
-}
-
-function isTimeoutReason(reason: unknown): boolean {
-  if (typeof reason !== 'object' || reason === null) return false;
-  // AbortSignal.timeout() aborts with a DOMException named TimeoutError.
-  if ('name' in reason && reason.name === 'TimeoutError') return true;
-  return 'code' in reason && reason.code === 'model-timeout';
 }
 
 function identity(call: OpenAICall): ModelCallErrorDetails {

@@ -1,4 +1,4 @@
-import { codeForStatus, ModelCallError } from '../model-call-error.ts';
+import { codeForStatus, isTimeoutReason, ModelCallError } from '../model-call-error.ts';
 import type { Fault } from './simulator-faults.ts';
 
 export interface SimulatedCallIdentity {
@@ -38,4 +38,10 @@ export function faultError(fault: FailingFault, call: SimulatedCallIdentity): Mo
 /** The caller stopped waiting (its abortSignal fired, or an injected hang ran out). */
 export function timeoutError(call: SimulatedCallIdentity, reason: string, cause?: unknown): ModelCallError {
   return new ModelCallError('model-timeout', `${call.provider}:${call.modelId} ${reason}`, call, cause === undefined ? {} : { cause });
+}
+
+/** The caller's signal fired while the simulator was answering: a deadline is a timeout, anything else a cancellation, as in the real adapters. */
+export function abortError(call: SimulatedCallIdentity, reason: string, cause: unknown): ModelCallError {
+  if (isTimeoutReason(cause)) return timeoutError(call, reason, cause);
+  return new ModelCallError('model-aborted', `${call.provider}:${call.modelId} ${reason}`, call, cause === undefined ? { retryable: false } : { retryable: false, cause });
 }

@@ -41,6 +41,13 @@ test('an abort during the wait ends the call with model-timeout', async () => {
   await assert.rejects(model.doGenerate({ ...question, abortSignal: AbortSignal.timeout(20) }), { name: 'ModelCallError', code: 'model-timeout' });
 });
 
+test('a plain abort during the wait is model-aborted, not retryable', async () => {
+  const model = new SimulatorModel({ latency: { firstTokenMs: 5_000, perOutputTokenMs: 0, jitter: 0 } });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 20);
+  await assert.rejects(model.doGenerate({ ...question, abortSignal: controller.signal }), { name: 'ModelCallError', code: 'model-aborted', isRetryable: false });
+});
+
 test('profiles: default is instant, fast is quicker than realistic, smart slowest with the largest window', () => {
   const { default: instant, fast, realistic, smart } = simulatorProfiles;
   assert.ok(instant && fast && realistic && smart);

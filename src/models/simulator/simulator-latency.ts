@@ -1,5 +1,5 @@
 import type { SimulatedCallIdentity } from './fault-error.ts';
-import { timeoutError } from './fault-error.ts';
+import { abortError, timeoutError } from './fault-error.ts';
 
 /** How long a simulated model takes, in the two numbers providers are judged by. */
 export interface SimulatorLatency {
@@ -24,15 +24,16 @@ export function callTiming(latency: SimulatorLatency, random: () => number): Cal
 
 /**
  * Lets simulated time pass. Zero waits return without a timer, so the `default` profile costs
- * nothing; an abort ends the wait with the `model-timeout` a real adapter would throw.
+ * nothing; an abort ends the wait with the error a real adapter would throw: `model-timeout` for a
+ * deadline, `model-aborted` for a plain cancellation.
  */
 export async function wait(ms: number, signal: AbortSignal | undefined, call: SimulatedCallIdentity): Promise<void> {
-  if (signal?.aborted === true) throw timeoutError(call, 'call aborted by the caller', signal.reason);
+  if (signal?.aborted === true) throw abortError(call, 'call aborted by the caller', signal.reason);
   if (ms <= 0) return;
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(timeoutError(call, 'call aborted by the caller', signal?.reason));
+      reject(abortError(call, 'call aborted by the caller', signal?.reason));
     };
     // The listener is removed when the wait ends: callers pass long-lived signals (a run's lease).
     const timer = setTimeout(() => {
