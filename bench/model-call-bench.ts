@@ -217,7 +217,10 @@ export async function inRun(store: SqliteStore, model: GovernedModel, runs: numb
     run: async (context) => {
       let outputTokens = 0;
       for (let index = 0; index < calls; index += 1) {
-        const result = await context.model('answer', model, realisticRequest);
+        // Each call is a new turn on the same conversation, as in an agent loop: a new user message
+        // after the shared prefix (the journal records the new turn and references the prefix).
+        const turn: MessageV1 = { role: 'user', content: [{ type: 'text', text: `Follow-up ${index}: and what about the shipping cost?` }] };
+        const result = await context.model('answer', model, { ...realisticRequest, messages: [...realisticRequest.messages, turn] });
         checkAnswer(result);
         outputTokens += result.usage.outputTokens;
       }
@@ -306,7 +309,7 @@ export async function benchModelCall(): Promise<Measure[]> {
     const inside = armedRoute();
     const calls = 300;
     const one = await inRun(store, inside.model, 1, calls, 5);
-    add('governed call in a durable run', one, 'µs/call', `context.model() in one run of ${calls} calls on SQLite (durability full), budgets (run, task, tenant, tenant-day) and latency SLA armed; provider and run start/end included`);
+    add('governed call in a durable run', one, 'µs/call', `context.model() in one run of ${calls} calls (each a new turn on the same conversation) on SQLite (durability full), budgets (run, task, tenant, tenant-day) and latency SLA armed; provider and run start/end included`);
     add('governance + journaling overhead in a run', one - baseline, 'µs/call', 'in-run call minus provider baseline: step-start/end, route-decision, budget-decision, model-attempt-end journaled');
     const concurrent = await inRun(store, inside.model, 16, 40, 4);
     add('governed call, 16 concurrent runs', concurrent, 'µs/call', 'wall time / calls across 16 runs x 40 calls in one process');

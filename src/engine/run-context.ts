@@ -1,7 +1,7 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
 import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
-import { applyEvent, canonicalJson, runInStep, sha256 } from '../journal/index.ts';
-import type { EventData, RunDetailType, StepDetailType } from '../journal/index.ts';
+import { applyEvent, canonicalJson, encodeModelRequest, runInStep, sha256 } from '../journal/index.ts';
+import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
@@ -73,11 +73,21 @@ export class DurableRunContext implements RunContext {
       kind: 'model-call',
       name,
       idempotent: true,
-      input: { provider: model.provider, modelId: model.modelId, request: request as unknown as JsonValue },
+      input: { provider: model.provider, modelId: model.modelId, ...this.#encodeRequest(request as unknown as { [key: string]: JsonValue }) },
       work: async (info) => (await model.doGenerate({ ...request, abortSignal: info.signal })) as unknown as JsonValue,
       accounting: (value) => accountingOf(value as unknown as GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }),
     });
     return result as unknown as GenerateResultV1;
+  }
+
+  /** The run's previous model request in this process, to journal the next one as a continuation. */
+  #previousModelRequest: { step: number; request: { [key: string]: JsonValue } } | undefined;
+
+  #encodeRequest(request: { [key: string]: JsonValue }): Pick<RecordedModelInput, 'request' | 'base'> {
+    const encoded = encodeModelRequest(request, this.#previousModelRequest);
+    // Agent loops push onto one messages array: keep this call's list as it is now.
+    this.#previousModelRequest = { step: this.#nextStep + 1, request: { ...request, messages: Array.isArray(request.messages) ? [...request.messages] : (request.messages ?? null) } };
+    return encoded;
   }
 
   async checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void> {

@@ -12,3 +12,5 @@ export type { LoadedRun } from './read-run.ts';
 export { loadRun } from './read-run.ts';
 export type { StepScope } from './step-scope.ts';
 export { currentStep, runInStep } from './step-scope.ts';
+export type { RecordedModelInput } from './model-request.ts';
+export { encodeModelRequest, expandModelRequest } from './model-request.ts';

@@ -1,6 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
 import type { ConfidenceMarker, RunState, StepKind, StepRecord } from '../../journal/index.ts';
-import { canonicalJson, sha256 } from '../../journal/index.ts';
+import { canonicalJson, expandModelRequest, sha256 } from '../../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../../spec/index.ts';
 import { errorFromData } from '../replay-errors.ts';
 import type { RunContext } from '../task.ts';
@@ -80,7 +80,7 @@ export class ReplayContext implements RunContext {
       return result;
     }
     const recorded = this.#state.steps.get(this.#nextStep + 1);
-    const recordedRequest = canonicalJson(((recorded?.input ?? {}) as { request?: JsonValue }).request ?? null);
+    const recordedRequest = canonicalJson(expandModelRequest(this.#state, this.#nextStep + 1) ?? null);
     const rebuilt = canonicalJson(request);
     const value = this.#recorded('model-call', name);
     const check: ModelInputCheck = { step: recorded?.step ?? this.#nextStep, name, recordedHash: sha256(recordedRequest), rebuiltHash: sha256(rebuilt) };
