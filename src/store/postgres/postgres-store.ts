@@ -19,8 +19,8 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
-import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../sqlite/memory-scope.ts';
-import type { MemoryKey } from '../sqlite/memory-scope.ts';
+import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
+import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
 import { migrate } from './migrations.ts';
 import { describeError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';

@@ -20,8 +20,8 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
-import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from './memory-scope.ts';
-import type { MemoryKey } from './memory-scope.ts';
+import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
+import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
 import { WalSync } from './wal-sync.ts';

@@ -3,8 +3,8 @@
  * every memory query, so no query can reach another tenant's memory. Shared by the SQLite and
  * PostgreSQL adapters (it has no driver dependency).
  */
-import { KeelError } from '../../errors/index.ts';
-import type { MemoryEntryV1, MemoryReplacedV1, MemoryRoleV1, MemoryScopeV1, NewMemoryEntryV1 } from '../../spec/index.ts';
+import { KeelError } from '../errors/index.ts';
+import type { MemoryEntryV1, MemoryReplacedV1, MemoryRoleV1, MemoryScopeV1, NewMemoryEntryV1 } from '../spec/index.ts';
 
 export interface MemoryKey {
   tenant: string;
