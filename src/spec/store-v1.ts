@@ -101,6 +101,8 @@ export interface ClaimRequestV1 {
   limit: number;
   /** Which statuses may be claimed; default queued and running. */
   statuses?: RunStatusV1[];
+  /** Claim only runs of these tasks (the ones the claimer can execute); default any task. */
+  tasks?: string[];
 }
 
 /**

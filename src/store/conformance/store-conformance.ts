@@ -207,6 +207,21 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.deepEqual(waiting.filter((run) => run.task === task).map((run) => run.id), [ids[3]]);
     });
 
+    test('claims only runs of the tasks asked for', async () => {
+      const served = `served-${randomUUID()}`;
+      const other = `other-${randomUUID()}`;
+      const otherRun = newRun({ task: other });
+      const servedRun = newRun({ task: served, status: 'running' });
+      await store.createRun(otherRun);
+      await store.createRun(servedRun);
+      const claimed = await store.claimRuns({ owner: 'worker-a', leaseMs: 60_000, limit: 100, tasks: [served] });
+      assert.deepEqual(claimed.map((run) => run.id), [servedRun.run.id]);
+      assert.equal((await store.getRun(otherRun.run.id))?.leaseOwner, null);
+      assert.deepEqual(await store.claimRuns({ owner: 'worker-a', leaseMs: 60_000, limit: 100, tasks: [] }), []);
+      const any = await store.claimRuns({ owner: 'worker-b', leaseMs: 60_000, limit: 1000 });
+      assert.ok(any.some((run) => run.id === otherRun.run.id));
+    });
+
     test('parallel claimers never receive the same run', async () => {
       const task = `race-${randomUUID()}`;
       for (let index = 0; index < 60; index += 1) await store.createRun(newRun({ task }));

@@ -249,7 +249,7 @@ export class PostgresStore implements StoreV1 {
 
   async claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
     if (request.limit <= 0) return [];
-    const values = [request.owner, request.leaseMs, request.statuses ?? defaultClaimable, request.limit];
+    const values = [request.owner, request.leaseMs, request.statuses ?? defaultClaimable, request.limit, request.tasks ?? null];
     return (await this.#query<RunRow>('keel-claim-runs', this.#sql.claimRuns, values)).map(toRunRecord);
   }
 
@@ -370,7 +370,8 @@ function statements(schema: string) {
         UPDATE ${runs} SET lease_owner = $1, lease_expires_at = ${leaseExpiry('$2')}
         WHERE id IN (
           SELECT id FROM ${runs}
-          WHERE status = ANY ($3::text[]) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+          WHERE status = ANY ($3::text[]) AND ($5::text[] IS NULL OR task = ANY ($5::text[]))
+            AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
           ORDER BY created_at, id LIMIT $4
           FOR UPDATE SKIP LOCKED)
         RETURNING ${runColumns})

@@ -310,12 +310,14 @@ export class SqliteStore implements StoreV1 {
       const now = Date.now();
       this.#database.exec('BEGIN IMMEDIATE');
       try {
+        const tasks = request.tasks ?? [];
+        const taskFilter = request.tasks === undefined ? '' : `AND task IN (${tasks.map(() => '?').join(', ') || 'NULL'})`;
         const candidates = this.#database
           .prepare(
-            `SELECT id FROM runs WHERE status IN (${statuses.map(() => '?').join(', ')})
+            `SELECT id FROM runs WHERE status IN (${statuses.map(() => '?').join(', ')}) ${taskFilter}
              AND (lease_owner IS NULL OR lease_expires_ms < ?) ORDER BY created_at, id LIMIT ?`,
           )
-          .all(...statuses, now, request.limit)
+          .all(...statuses, ...tasks, now, request.limit)
           .map((row) => text(row.id));
         const claimed: RunRecordV1[] = [];
         for (const id of candidates) {
