@@ -4,7 +4,7 @@ export type BudgetScopeKind = 'run' | 'task' | 'tenant' | 'tenant-day';
 
 export interface BudgetRule {
   scope: BudgetScopeKind;
-  /** The task or tenant the rule applies to; omitted: every one (each with its own budget). */
+  /** The task (run and task scopes) or tenant the rule applies to; omitted: every one (each with its own budget). */
   match?: string;
   /** Integer micro-USD. */
   micros?: number;
@@ -53,7 +53,8 @@ function scopeKey(rule: BudgetRule, context: SpendContext): string | undefined {
   const day = (context.at ?? new Date()).toISOString().slice(0, 10);
   switch (rule.scope) {
     case 'run':
-      return `run:${context.runId}`;
+      // `match` names a task: an agent's own per-run budget applies to its runs only.
+      return rule.match === undefined || rule.match === context.task ? `run:${context.runId}` : undefined;
     case 'task':
       return rule.match === undefined || rule.match === context.task ? `task:${context.task}` : undefined;
     case 'tenant':

@@ -163,8 +163,29 @@ export interface EventData {
     reason: string;
     engine: string;
     policySetVersion: string;
+    /** The tool call decided, for tool decisions. */
+    tool?: string;
+    /** The labels of the call's arguments (by provenance), for information-flow decisions. */
+    labels?: JsonValue;
     /** Shadow mode: evaluated, journaled, never enforced. */
     shadow?: { effect: 'allow' | 'deny' | 'require-approval' | 'not-applicable'; policyIds: string[]; reason: string; policySetVersion: string; agrees: boolean };
+  };
+  /** A failure contract decided what happens after a failure at one integration point. */
+  'failure-decision': {
+    point: string;
+    kind: string;
+    /** `missing`: the contract declared nothing for this kind, and the run fails. */
+    action: string;
+    detail: string;
+  };
+  /** A loop guard of the agent tripped: too many turns, too many calls to one tool, the same call repeated. */
+  'loop-guard': {
+    guard: 'max-turns' | 'max-calls-per-tool' | 'identical-calls';
+    limit: number;
+    tool?: string;
+    /** `told-model`: the call was refused and the model told why; `escalated`: the run went to a person. */
+    action: 'told-model' | 'escalated';
+    detail: string;
   };
   /** The run needs a person's decision; it waits, durably, until one is recorded. */
   'approval-request': {
@@ -237,6 +258,8 @@ export const eventTypes: readonly EventType[] = [
   'context-assembly',
   'retrieval-signal',
   'policy-decision',
+  'failure-decision',
+  'loop-guard',
   'approval-request',
   'human-decision',
   'checkpoint',
@@ -245,7 +268,7 @@ export const eventTypes: readonly EventType[] = [
 ];
 
 /** Decisions a task records between steps (validations, context manifests, retrieval signals). */
-export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision';
+export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision' | 'failure-decision' | 'loop-guard';
 
 /** Events a step may record while it runs, between its start and its end. */
 export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';

@@ -156,6 +156,8 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'context-assembly':
     case 'retrieval-signal':
     case 'policy-decision':
+    case 'failure-decision':
+    case 'loop-guard':
       // Detail of a step in progress: the step's end carries what replay needs.
       break;
     case 'run-end':

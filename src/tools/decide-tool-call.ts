@@ -41,11 +41,13 @@ export async function decideToolCall(input: DecisionInput): Promise<ToolDecision
   }
 
   let policyIds: string[] = [];
+  let policyApproval: string | undefined;
   if (input.authorize !== undefined) {
     const decision = await attempt(() => input.authorize?.(tool, input.args, context));
     if (!decision.ok) return { status: 'denied', tool: name, version, reason: 'policy-denied', policyIds: [], message: `authorization failed, so the call is refused: ${decision.error}` };
     policyIds = decision.value?.policyIds ?? [];
-    if (decision.value?.effect !== 'allow') {
+    if (decision.value?.effect === 'require-approval') policyApproval = decision.value.reason ?? `policy requires approval for ${name}`;
+    else if (decision.value?.effect !== 'allow') {
       return { status: 'denied', tool: name, version, reason: 'policy-denied', policyIds, message: decision.value?.reason ?? `policy denies tool ${name}` };
     }
   }
@@ -75,13 +77,15 @@ export async function decideToolCall(input: DecisionInput): Promise<ToolDecision
     }
   }
 
+  let reason = policyApproval;
   if (tool.approval !== undefined) {
     const rule = await attempt(() => tool.approval?.when(parsed.data, context));
-    const reason = rule.ok ? rule.value : `the approval rule failed, so a person must decide: ${rule.error}`;
-    if (reason !== undefined) {
-      if (input.approvedBy === undefined) return { status: 'approval-required', tool: name, version, reason };
-      return { status: 'allowed', tool: name, version, policyIds, approvedBy: input.approvedBy, approvalReason: reason };
-    }
+    const ruleReason = rule.ok ? rule.value : `the approval rule failed, so a person must decide: ${rule.error}`;
+    if (ruleReason !== undefined) reason = reason === undefined ? ruleReason : `${reason}; ${ruleReason}`;
+  }
+  if (reason !== undefined) {
+    if (input.approvedBy === undefined) return { status: 'approval-required', tool: name, version, reason };
+    return { status: 'allowed', tool: name, version, policyIds, approvedBy: input.approvedBy, approvalReason: reason };
   }
   return { status: 'allowed', tool: name, version, policyIds };
 }

@@ -6,7 +6,8 @@ import type { JsonValue } from '../spec/index.ts';
 import type { AnyToolV1, ToolCallContextV1 } from './tool-spec.ts';
 
 export interface AuthorizationDecisionV1 {
-  effect: 'allow' | 'deny';
+  /** `require-approval`: allowed once a person approves (the other checks still run first). */
+  effect: 'allow' | 'deny' | 'require-approval';
   reason?: string;
   /** The policies that decided, journaled with the call for audit. */
   policyIds?: string[];

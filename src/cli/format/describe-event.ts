@@ -49,6 +49,10 @@ export function describeEvent(event: JournalEvent): string {
       return `manifest ${event.data.manifestHash.slice(0, 12)}`;
     case 'policy-decision':
       return `${event.data.principal} ${event.data.action} ${event.data.resource}: ${event.data.effect} [${event.data.policyIds.join(', ')}] ${event.data.reason}${event.data.shadow === undefined ? '' : ` · shadow ${event.data.shadow.effect}${event.data.shadow.agrees ? '' : ' (disagrees)'}`}`;
+    case 'failure-decision':
+      return `${event.data.point} ${event.data.kind}: ${event.data.action}: ${event.data.detail}`;
+    case 'loop-guard':
+      return `${event.data.guard} (limit ${event.data.limit})${event.data.tool === undefined ? '' : ` on ${event.data.tool}`}: ${event.data.action}: ${event.data.detail}`;
     case 'retrieval-signal':
       return `${event.data.kind}: ${event.data.detail}`;
     case 'checkpoint':

@@ -1,0 +1,148 @@
+/**
+ * What a team declares to put its agent under Keel: the model route, the instructions, the tools
+ * and the rules around them, the context, the contracts, memory and limits. `defineAgent` checks
+ * a declaration once and turns it into a durable task; the loop in run-agent.ts does the rest.
+ */
+import type { ContextItem, ContextSection, RetrieverV1 } from '../context/index.ts';
+import type { FailureContract, OutputContract } from '../contracts/index.ts';
+import type { PolicyEngine, PolicyEntity } from '../access/index.ts';
+import type { SimulatorScript } from '../models/index.ts';
+import type { AnyToolV1, ToolCallContextV1 } from '../tools/index.ts';
+import type { JsonValue } from '../spec/index.ts';
+
+export type Classification = 'public' | 'internal' | 'confidential' | 'personal';
+export type Origin = 'user' | 'system' | 'untrusted';
+
+/** The labels of data a tool returns: whose it is, how sensitive, and whether it can be trusted as instructions. */
+export interface ResultLabels {
+  /** Default: the run's tenant (or the tenant the call's resource resolved to). */
+  tenants?: string[];
+  /** Default `internal`. */
+  classification?: Classification;
+  /** Default `untrusted` for read tools (their text is data, never instructions), `system` otherwise. */
+  origins?: Origin[];
+}
+
+/** The resource a call acts on, resolved from its arguments before it runs. */
+export interface ResolvedResource extends PolicyEntity {
+  /** The tenant the resource belongs to; a call on another tenant's resource never runs. */
+  tenant?: string;
+}
+
+/**
+ * How the agent loop governs one tool beyond its own declaration (scopes, schema, constraints,
+ * rate limits, approval rule): the resource it touches, the Cedar action that decides it, and the
+ * labels of what it returns. Everything is optional; a plain tool is decided as `call-tool` on
+ * `Tool::"<name>"`.
+ */
+export interface ToolAccessV1 {
+  /** Resolves the resource and its tenant from the arguments (an order id to the order and its tenant). */
+  resource?: (args: Record<string, JsonValue>, run: ToolCallContextV1) => ResolvedResource | undefined;
+  /** The Cedar action for a call with a resolved resource; default `call-tool` on the tool itself. */
+  action?: string;
+  /** Cedar context fields from the arguments (an amount, say), beside `task` and `tenant`. */
+  policyContext?: (args: Record<string, JsonValue>) => Record<string, JsonValue>;
+  /** Where the call's arguments go: nowhere, inside the company, or outside it. Default `none` for reads, `internal` otherwise. */
+  egress?: 'none' | 'internal' | 'external' | ((args: Record<string, JsonValue>) => 'none' | 'internal' | 'external');
+  /** Arguments a value of untrusted origin may never choose (a recipient, an amount). */
+  sensitiveArgs?: string[];
+  /** The argument naming whose data the tool touches: it must be the run's tenant. */
+  tenantArg?: string;
+  /** Labels of the result; default see ResultLabels. */
+  resultLabels?: (output: JsonValue, args: Record<string, JsonValue>, run: ToolCallContextV1) => ResultLabels;
+}
+
+/** A tool as an agent holds it: the one tool type, plus how the loop governs it. */
+export type AgentTool = AnyToolV1 & { access?: ToolAccessV1 };
+
+/** A source of context items loaded when the run starts (in a journaled step, so a replay sees the same items). */
+export interface AgentContextSource {
+  name: string;
+  kind?: ContextSection['kind'];
+  /** Higher is kept first when the window is short. Default 50. */
+  priority?: number;
+  /** Default 2000 tokens. */
+  maxTokens?: number;
+  truncation?: ContextSection['truncation'];
+  /** Items from code (a database row, a file); or use `retriever`. */
+  load?: (input: AgentInput, run: ToolCallContextV1) => ContextItem[] | Promise<ContextItem[]>;
+  /** Items retrieved for the user's message (or `query`). */
+  retriever?: RetrieverV1;
+  query?: (input: AgentInput) => string;
+  /** Results asked of the retriever. Default 4. */
+  limit?: number;
+}
+
+export interface AgentLimits {
+  /** Model turns before the run is escalated. Default 8. */
+  maxTurns?: number;
+  /** Calls to any one tool per run; past it the model is told no. Default 8. */
+  maxCallsPerTool?: number;
+  /** The same call (tool and arguments) this many times ends the run escalated: the agent is looping. Default 3. */
+  maxIdenticalCalls?: number;
+  /** Output bound per model call. Default 1024. */
+  maxOutputTokens?: number;
+  /** Re-asks when the final answer breaks the output contract. Default 2. */
+  maxRepairs?: number;
+  /** A budget for each run of this agent, integer micro-USD, reserved before every model call. */
+  budgetMicros?: number;
+  /** The run's own working time (waits for a person do not count). */
+  deadlineMs?: number;
+  /** The model's context window in tokens, for context assembly. Default 128000. */
+  contextWindow?: number;
+}
+
+/** What happens when a proposed tool call is refused. */
+export type DenialHandling = 'tell-model' | 'escalate' | 'fail';
+
+export interface AgentMemoryOptions {
+  /** Read and append the conversation of `input.session`. */
+  session?: boolean;
+  /** Read what is remembered about the principal across sessions. */
+  longTerm?: boolean;
+}
+
+export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
+  name: string;
+  version: string;
+  description?: string;
+  /** A route from the config file (`support`) or a concrete model (`sim:default`, `openai:gpt-4o-mini`). */
+  model: string;
+  /** The system prompt; `{{name}}` takes `input.variables.name`, and `{{tenant}}`, `{{principal}}`. */
+  instructions: string;
+  tools?: AgentTool[];
+  /** A policy engine (e.g. `await CedarPolicyEngine.load('policies')`) deciding every tool call before it runs. */
+  policies?: PolicyEngine;
+  /** How a refused call is handled: told to the model as a tool error (default), escalated, or failed. */
+  onDenied?: DenialHandling;
+  context?: AgentContextSource[];
+  /** The final answer must be JSON meeting this contract; it is asked for natively and repaired when broken. */
+  output?: OutputContract<Output>;
+  /** What happens when the final answer is malformed, unsure, refused or unavailable. Default: escalate, degrade on low confidence. */
+  failures?: FailureContract<Output>;
+  memory?: AgentMemoryOptions;
+  limits?: AgentLimits;
+  /** For `sim:` models: the scenario the simulator follows, and its seed. */
+  simulator?: { script?: SimulatorScript; seed?: number };
+}
+
+/** What one run of an agent is given. */
+export interface AgentInput {
+  [key: string]: JsonValue;
+  message: string;
+  /** A conversation id: with session memory on, earlier turns are in the context and this one is added. */
+  session?: string;
+  /** Values for the instructions' `{{placeholders}}`. */
+  variables?: { [key: string]: JsonValue };
+}
+
+/** What a run of an agent returns. */
+export interface AgentOutput {
+  [key: string]: JsonValue;
+  /** The final answer's text (the JSON text when there is an output contract). */
+  answer: string;
+  /** The contract's value, or null without an output contract. */
+  output: JsonValue;
+  turns: number;
+  toolCalls: { tool: string; status: string }[];
+}
