@@ -157,7 +157,7 @@ interface Armed {
 }
 
 /** A governed route with every policy armed and limits no call in the benchmark comes near. */
-export function armedRoute(): Armed {
+export function armedRoute(budgeted = true): Armed {
   const models = new Map<string, LanguageModelV1>([
     ['sim:default', new SimulatorModel({ profile: 'default' })],
     // The fallback: priced like the `fast` tier, but instant, so a fallback would cost the same.
@@ -198,7 +198,7 @@ export function armedRoute(): Armed {
     },
     prices: defaultPriceTable,
     guards: new SharedGuards(),
-    ledger,
+    ...(budgeted ? { ledger } : {}),
     latency: new LatencyTracker([{ task: taskName, p95Ms: 5_000, window: 50 }]),
     alertHooks: [(alert) => void alerts.push(alert)],
   };
@@ -296,7 +296,8 @@ export async function benchModelCall(): Promise<Measure[]> {
   add('provider baseline (bare sim:default doGenerate)', baseline, 'µs/call', `the realistic request: ${promptTokens} prompt tokens (system ${systemTokens}), 3 tools with JSON schemas, 2 prior tool turns`);
 
   // 2. The whole governed path, outside a run.
-  const outside = armedRoute();
+  // A budgeted route refuses calls outside a run (model-call-outside-step): outside, no ledger.
+  const outside = armedRoute(false);
   checkAnswer(await outside.model.doGenerate(realisticRequest));
   const governed = (await microsPerCall(() => outside.model.doGenerate(realisticRequest))).micros;
   add('governed call outside a run', governed, 'µs/call', 'route of 2 sim models (fallback armed), rules + cheapest strategy, retries, attempt timeout, breaker, bulkhead; provider included');

@@ -81,7 +81,9 @@ test('a valid config builds every route, merges prices and sets up budgets, SLAs
   assert.match(governance.hash, /^[0-9a-f]{64}$/);
 
   // The built route answers: resilience settings with partial breaker and bulkhead are complete.
-  const result = await governance.routes.get('triage')?.doGenerate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }] });
+  // A budgeted route answers only inside a run (model-call-outside-step), so ask a budget-free build.
+  const { budgets: _budgets, ...unbudgeted } = validConfig();
+  const result = await build(unbudgeted).routes.get('triage')?.doGenerate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }] });
   assert.equal(result?.cost?.priceVersion, 'acme-2026-12');
 });
 

@@ -61,6 +61,8 @@ export const errorCodes = {
   'route-exhausted': { retryable: false, httpStatus: 502 },
   'runtime-unsupported': { retryable: false, httpStatus: 500 },
   'internal': { retryable: false, httpStatus: 500 },
+  // A budgeted model called where no run step can hold its reservation: a programming error.
+  'model-call-outside-step': { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;

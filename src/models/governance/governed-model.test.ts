@@ -10,7 +10,7 @@ import { defineTask, Engine } from '../../engine/index.ts';
 import type { EventOf, JournalEvent } from '../../journal/index.ts';
 import { loadRun } from '../../journal/index.ts';
 import type { GenerateOptionsV1 } from '../../spec/index.ts';
-import { SqliteStore } from '../../store/sqlite/index.ts';
+import { SqliteStore } from '../../store/index.ts';
 import type { FaultPlan } from '../simulator/index.ts';
 import { resolveModel } from '../resolve-model.ts';
 import type { Alert, RouteConfig } from './index.ts';

@@ -3,15 +3,18 @@ import { KeelError, toErrorData } from '../../errors/index.ts';
 import { currentStep } from '../../journal/index.ts';
 import type { Amount, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TokenCount } from '../../cost/index.ts';
 import { costOf, countPromptTokens, resolvePrice } from '../../cost/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1, StreamResultV1 } from '../../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
 import type { AlertHook } from './alerts.ts';
 import { raiseAlert } from './alerts.ts';
+import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
+import { generateShape } from './attempt-shape.ts';
 import { resiliencePolicy } from './resilience-policy.ts';
 import type { ResiliencePolicy } from './resilience-policy.ts';
 import { callResiliently, ModelAttemptsError } from './resilient-call.ts';
 import type { BudgetContract, RouteConfig, RequestTraits } from './route-config.ts';
 import { conditionHolds, describeCondition } from './route-config.ts';
 import type { SharedGuards } from './shared-guards.ts';
+import { readOpenedStream, streamShape } from './stream-attempt.ts';
 
 export interface Governance {
   resolveModel: (name: string) => LanguageModelV1;
@@ -34,17 +37,38 @@ interface Candidate {
 // short cannot let actual spend pass what was reserved.
 const estimateMargin = 1.15;
 
+/** What a governed call booked once it was over. */
+export interface CallSettlement {
+  provider: string;
+  modelId: string;
+  /** Integer micro-USD, and the price table that priced it. */
+  cost: { micros: number; priceVersion: string };
+  /** What the provider reported; absent for a stream cut short before its finish part. */
+  usage?: UsageV1;
+  /** `usage`: priced from reported usage. `reservation`: an interrupted stream, billed its worst case. */
+  billedFrom: 'usage' | 'reservation';
+}
+
+/** A governed stream: `settlement` resolves once the stream has ended, failed or been abandoned. */
+export interface GovernedStreamResult extends StreamResultV1 {
+  settlement: Promise<CallSettlement>;
+}
+
 /**
- * A route as a model. Every call goes through the governance stack, outermost first:
+ * A route as a model. Every call, whole answer or stream, goes through the governance stack in
+ * `#call`, outermost first:
  *   1. routing        choose the model for this request (rules, tier, cost) — journaled
  *   2. budget         reserve the worst case before sending; follow the contract when refused
  *   3. fallback       on failure, the next model of the route — journaled
- *   4. bulkhead       cap concurrent calls per route and model
- *   5. breaker        per provider and model; transitions journaled
- *   6. retry          exponential backoff with jitter, never sooner than retry-after — waits journaled
- *   7. timeout        per attempt; the caller's signal carries the overall deadline
+ *   then, for each attempt on one model (callResiliently):
+ *   4. retry          exponential backoff with jitter, never sooner than retry-after — waits journaled
+ *   5. bulkhead       cap concurrent calls per route and model (a stream holds its slot to its end)
+ *   6. breaker        per provider and model; transitions journaled
+ *   7. timeout        per attempt (for a stream, per wait on the provider); the caller's signal
+ *                     carries the overall deadline
  *   8. adapter        the provider call itself; each attempt journaled
  * then settle: actual cost booked, thresholds and latency SLAs checked, alerts raised.
+ * A stream can be retried or fall back only until its first content part reaches the caller.
  */
 export class GovernedModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
@@ -73,9 +97,34 @@ export class GovernedModel implements LanguageModelV1 {
   }
 
   async doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1> {
+    const call = await this.#call(options, generateShape);
+    const settlement = await call.settlement;
+    return { ...call.value, cost: settlement.cost };
+  }
+
+  /**
+   * The stream of the first attempt that produced content. Read it to its end, or stop with
+   * `return()` (as `break` in `for await` does): until then the attempt holds its bulkhead slot
+   * and its budget reservation.
+   */
+  async doStream(options: GenerateOptionsV1): Promise<GovernedStreamResult> {
+    const call = await this.#call(options, streamShape);
+    // Handled here so a caller that never asks for the settlement cannot crash the process with it.
+    call.settlement.catch(() => undefined);
+    return { stream: readOpenedStream(call.value), settlement: call.settlement };
+  }
+
+  /** The governance stack, written once for every call shape. */
+  async #call<Opened>(options: GenerateOptionsV1, shape: AttemptShape<Opened>): Promise<{ value: Opened; settlement: Promise<CallSettlement> }> {
+    const step = currentStep();
+    if (this.#governance.ledger !== undefined && step === undefined) {
+      throw new KeelError(
+        'model-call-outside-step',
+        `route ${this.#route.name} has a budget, and a budgeted model call must be reserved against its run: call it through context.model(...) inside a run, not directly`,
+      );
+    }
     const request = { ...options, maxOutputTokens: options.maxOutputTokens ?? this.#route.maxOutputTokens ?? 1024 };
     const order = this.#plan(request);
-    const step = currentStep();
     const attempts: ErrorData[] = [];
     let refusal: { scope: string; reason: string } | undefined;
     let refusedAtMicros = Number.POSITIVE_INFINITY;
@@ -95,9 +144,11 @@ export class GovernedModel implements LanguageModelV1 {
       }
       const began = performance.now();
       try {
-        const result = await callResiliently({ route: this.#route.name, name: candidate.name, model: candidate.model, request, policy: this.#policy, guards: this.#governance.guards });
-        return this.#settle(candidate, reservation, result, performance.now() - began);
+        const opened = await callResiliently({ route: this.#route.name, name: candidate.name, model: candidate.model, request, policy: this.#policy, guards: this.#governance.guards, shape });
+        const settlement = opened.ended.then((end) => this.#settle(candidate, reservation, end, performance.now() - began));
+        return { value: opened.value, settlement };
       } catch (error) {
+        // Nothing reached the caller: a provider does not bill a request it failed.
         if (reservation !== undefined) this.#governance.ledger?.settle(reservation, { micros: 0, tokens: 0 });
         if (error instanceof KeelError && error.code === 'deadline-exceeded') throw error;
         attempts.push(...(error instanceof ModelAttemptsError ? error.attempts : [toErrorData(error)]));
@@ -106,23 +157,6 @@ export class GovernedModel implements LanguageModelV1 {
     }
     if (attempts.length === 0 && refusal !== undefined) throw this.#budgetExceeded('stop');
     throw new KeelError('route-exhausted', `route ${this.#route.name}: every model failed; last: ${lastReason}`, { details: { attempts: attempts } });
-  }
-
-  async doStream(options: GenerateOptionsV1): Promise<StreamResultV1> {
-    // Streams are governed like calls up to their first part; a stream that fails midway is not
-    // retried (its text may already be on someone's screen), it errors to the caller.
-    const request = { ...options, maxOutputTokens: options.maxOutputTokens ?? this.#route.maxOutputTokens ?? 1024 };
-    const [candidate] = this.#plan(request);
-    if (candidate === undefined) throw new KeelError('route-exhausted', `route ${this.#route.name} has no models`);
-    const reservation = this.#reserve(candidate);
-    if (reservation === 'refused') throw this.#budgetExceeded(this.#contract === 'escalate' ? 'escalate' : 'stop');
-    const began = performance.now();
-    const opened = await candidate.model.doStream(request);
-    const settle = (result: GenerateResultV1) => this.#settle(candidate, reservation, result, performance.now() - began);
-    const release = () => {
-      if (reservation !== undefined) this.#governance.ledger?.settle(reservation, { micros: 0, tokens: 0 });
-    };
-    return { stream: settledStream(opened.stream, settle, release) };
   }
 
   get #contract(): BudgetContract {
@@ -185,19 +219,29 @@ export class GovernedModel implements LanguageModelV1 {
     return 'refused';
   }
 
-  #settle(candidate: Candidate, reservation: Reservation | undefined, result: GenerateResultV1, latencyMs: number): GenerateResultV1 {
-    const micros = costOf(candidate.price.price, result.usage);
+  #settle(candidate: Candidate, reservation: Reservation | undefined, end: AttemptEnd, latencyMs: number): CallSettlement {
+    // A stream reports usage only in its finish part, so one that failed or was abandoned after
+    // content reached the caller has no usage to go by: it is billed pessimistically, its
+    // reservation (the worst case), since the provider bills what it generated.
+    const spent: Amount = end.ok ? { micros: costOf(candidate.price.price, end.usage), tokens: end.usage.inputTokens + end.usage.outputTokens } : candidate.worst;
     const hooks = this.#governance.alertHooks ?? [];
     if (reservation !== undefined) {
-      const alerts = this.#governance.ledger?.settle(reservation, { micros, tokens: result.usage.inputTokens + result.usage.outputTokens }) ?? [];
+      const alerts = this.#governance.ledger?.settle(reservation, spent) ?? [];
       for (const alert of alerts) raiseAlert({ kind: 'budget-threshold', ...alert }, hooks);
     }
     const step = currentStep();
-    if (step !== undefined) {
+    if (step !== undefined && end.ok) {
       const slow = this.#governance.latency?.record(step.task, Math.round(latencyMs));
       if (slow !== undefined) raiseAlert({ kind: 'latency-sla', ...slow }, hooks);
     }
-    return { ...result, cost: { micros, priceVersion: candidate.price.priceVersion } };
+    const settlement: CallSettlement = {
+      provider: candidate.model.provider,
+      modelId: candidate.model.modelId,
+      cost: { micros: spent.micros, priceVersion: candidate.price.priceVersion },
+      billedFrom: end.ok ? 'usage' : 'reservation',
+    };
+    if (end.ok) settlement.usage = end.usage;
+    return settlement;
   }
 
   #budgetExceeded(contract: BudgetContract): KeelError {
@@ -205,26 +249,5 @@ export class GovernedModel implements LanguageModelV1 {
     return new KeelError('budget-exceeded', `route ${this.#route.name}: ${refusal?.reason ?? 'budget exhausted'}`, {
       details: { contract: contract === 'downgrade' ? 'stop' : contract, scope: refusal?.scope ?? null },
     });
-  }
-}
-
-async function* settledStream(
-  stream: AsyncIterable<StreamPartV1>,
-  settle: (result: GenerateResultV1) => GenerateResultV1,
-  release: () => void,
-): AsyncGenerator<StreamPartV1> {
-  let settled = false;
-  let response: GenerateResultV1['response'] = { id: '', modelId: '' };
-  try {
-    for await (const part of stream) {
-      if (part.type === 'response-start') response = part.response;
-      if (part.type === 'finish') {
-        settle({ content: [], finishReason: part.finishReason, usage: part.usage, response });
-        settled = true;
-      }
-      yield part;
-    }
-  } finally {
-    if (!settled) release();
   }
 }

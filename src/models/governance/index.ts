@@ -1,5 +1,5 @@
 export type { Alert, AlertHook } from './alerts.ts';
-export type { Governance } from './governed-model.ts';
+export type { CallSettlement, Governance, GovernedStreamResult } from './governed-model.ts';
 export { GovernedModel } from './governed-model.ts';
 export type { ResiliencePolicy } from './resilience-policy.ts';
 export { defaultResiliencePolicy, resiliencePolicy } from './resilience-policy.ts';

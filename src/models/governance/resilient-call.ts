@@ -3,8 +3,10 @@ import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel'
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
 import { currentStep } from '../../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1 } from '../../spec/index.ts';
+import type { GenerateOptionsV1, LanguageModelV1 } from '../../spec/index.ts';
 import { ModelCallError } from '../model-call-error.ts';
+import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
+import { AttemptTimer, attemptFailure } from './attempt-timer.ts';
 import type { ResiliencePolicy } from './resilience-policy.ts';
 import type { SharedGuards } from './shared-guards.ts';
 
@@ -54,19 +56,28 @@ function isRetryable(error: Error): boolean {
   return error instanceof KeelError && error.isRetryable && error.code !== 'breaker-open' && error.code !== 'bulkhead-full';
 }
 
+/** An attempt that reached the caller; `ended` resolves once it is over and journaled. */
+export interface OpenedAttempt<Opened> {
+  value: Opened;
+  ended: Promise<AttemptEnd>;
+}
+
 /**
- * One model, called under its policy: bulkhead, breaker, retries with backoff, a per-attempt
- * timeout. Every attempt, wait and breaker transition is journaled into the current step.
+ * One model, called under its policy. For each attempt, outermost first: retry (backoff, never
+ * sooner than retry-after), bulkhead (its slot held until the attempt is over, a stream's end
+ * included), breaker, the attempt timeout, the adapter. Every attempt, wait and breaker transition
+ * is journaled into the current step.
  */
-export async function callResiliently(options: {
+export async function callResiliently<Opened>(options: {
   route: string;
   name: string;
   model: LanguageModelV1;
   request: GenerateOptionsV1;
   policy: ResiliencePolicy;
   guards: SharedGuards;
-}): Promise<GenerateResultV1> {
-  const { route, name, model, request, policy, guards } = options;
+  shape: AttemptShape<Opened>;
+}): Promise<OpenedAttempt<Opened>> {
+  const { route, name, model, request, policy, guards, shape } = options;
   const step = currentStep();
   const breaker = guards.breakerFor(name, policy);
   const bulkhead = guards.bulkheadFor(route, name, policy);
@@ -80,29 +91,80 @@ export async function callResiliently(options: {
   try {
     return await retries.execute(async ({ signal }) => {
       attempt += 1;
+      const number = attempt;
       const before = breakerStates[breaker.state];
-      const began = performance.now();
-      try {
-        const result = await bulkhead.execute(() => breaker.execute(() => attemptOnce(model, request, policy.attemptTimeoutMs, signal)));
-        step?.record('model-attempt-end', {
-          attempt,
-          provider: model.provider,
-          modelId: model.modelId,
-          latencyMs: Math.round(performance.now() - began),
-          outcome: 'ok',
-          usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
-          responseId: result.response.id,
-        });
-        return result;
-      } catch (error) {
-        const failure = classify(error, name);
-        attempts.push(failure.toData());
-        step?.record('model-attempt-end', { attempt, provider: model.provider, modelId: model.modelId, latencyMs: Math.round(performance.now() - began), outcome: 'error', error: failure.toData() });
-        throw failure;
-      } finally {
+      const noteTransition = () => {
         const after = breakerStates[breaker.state];
         if (after !== before) step?.record('breaker-transition', { breaker: name, from: before, to: after });
+      };
+      const began = performance.now();
+      const timer = new AttemptTimer(policy.attemptTimeoutMs);
+      const sources = request.abortSignal === undefined ? [signal, timer.signal] : [signal, timer.signal, request.abortSignal];
+      const attemptRequest = { ...request, abortSignal: AbortSignal.any(sources) };
+      const failed = (error: unknown): KeelError => {
+        const failure = classify(attemptFailure(error, timer, request.abortSignal, model), name);
+        step?.record('model-attempt-end', { attempt: number, provider: model.provider, modelId: model.modelId, latencyMs: Math.round(performance.now() - began), outcome: 'error', error: failure.toData() });
+        return failure;
+      };
+      // The bulkhead and the breaker see the whole attempt, to a stream's end: the slot is held
+      // while the stream is read, and a stream that fails after it opened counts as a failure.
+      let endOf: Promise<AttemptEnd> = Promise.resolve({ ok: false, error: undefined });
+      let opened: (value: Opened) => void = () => undefined;
+      let notOpened: (error: unknown) => void = () => undefined;
+      const opening = new Promise<Opened>((resolve, reject) => {
+        opened = resolve;
+        notOpened = reject;
+      });
+      const over = bulkhead.execute(() =>
+        breaker.execute(async () => {
+          timer.arm();
+          let value: Opened;
+          try {
+            value = await shape.open(model, attemptRequest, timer);
+          } finally {
+            timer.disarm();
+          }
+          endOf = shape.ended(value);
+          opened(value);
+          const end = await endOf;
+          if (!end.ok) throw classify(end.error, name);
+          return end;
+        }),
+      );
+      over.catch(notOpened);
+      let value: Opened;
+      try {
+        value = await opening;
+      } catch (error) {
+        const failure = failed(error);
+        attempts.push(failure.toData());
+        noteTransition();
+        throw failure;
       }
+      const ended = over
+        .then(
+          (end) => end,
+          (): Promise<AttemptEnd> => endOf,
+        )
+        .then((end) => {
+          timer.disarm();
+          if (end.ok) {
+            step?.record('model-attempt-end', {
+              attempt: number,
+              provider: model.provider,
+              modelId: model.modelId,
+              latencyMs: Math.round(performance.now() - began),
+              outcome: 'ok',
+              usage: { inputTokens: end.usage.inputTokens, outputTokens: end.usage.outputTokens },
+              responseId: end.responseId,
+            });
+          } else {
+            failed(end.error);
+          }
+          noteTransition();
+          return end;
+        });
+      return { value, ended };
     }, request.abortSignal);
   } catch (error) {
     if (error instanceof TaskCancelledError || request.abortSignal?.aborted === true) {
@@ -111,19 +173,6 @@ export async function callResiliently(options: {
     throw new ModelAttemptsError(name, attempts, error);
   } finally {
     subscription.dispose();
-  }
-}
-
-async function attemptOnce(model: LanguageModelV1, request: GenerateOptionsV1, timeoutMs: number, outer: AbortSignal): Promise<GenerateResultV1> {
-  const timer = AbortSignal.timeout(timeoutMs);
-  const signal = request.abortSignal === undefined ? AbortSignal.any([outer, timer]) : AbortSignal.any([outer, timer, request.abortSignal]);
-  try {
-    return await model.doGenerate({ ...request, abortSignal: signal });
-  } catch (error) {
-    if (timer.aborted && !(request.abortSignal?.aborted ?? false)) {
-      throw new ModelCallError('model-timeout', `no answer within the ${timeoutMs} ms attempt timeout`, { provider: model.provider, modelId: model.modelId });
-    }
-    throw error;
   }
 }
 
