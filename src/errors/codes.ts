@@ -45,6 +45,12 @@ export const errorCodes = {
   'model-refused': { retryable: false, httpStatus: 422 },
   'model-output-malformed': { retryable: true, httpStatus: 502 },
   'tool-error': { retryable: false, httpStatus: 502 },
+  // A tool call refused by policy, scope, constraint or rate limit, under an agent that fails on denial.
+  'tool-denied': { retryable: false, httpStatus: 403 },
+  // The model's turn ended with neither text nor a tool call.
+  'agent-answer-empty': { retryable: true, httpStatus: 502 },
+  // What a run was started with is not what the agent takes.
+  'agent-input-invalid': { retryable: false, httpStatus: 400 },
   'tool-timeout': { retryable: true, httpStatus: 504 },
   'tool-output-invalid': { retryable: false, httpStatus: 502 },
   'failure-contract-missing': { retryable: false, httpStatus: 500 },
@@ -63,6 +69,8 @@ export const errorCodes = {
   'internal': { retryable: false, httpStatus: 500 },
   // A budgeted model called where no run step can hold its reservation: a programming error.
   'model-call-outside-step': { retryable: false, httpStatus: 500 },
+  // The tasks module (--tasks, KEEL_TASKS, the config's `tasks`) is missing, fails to load or serves nothing.
+  'tasks-invalid': { retryable: false, httpStatus: 400 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;
