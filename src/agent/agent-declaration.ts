@@ -8,7 +8,7 @@ import type { FailureContract, OutputContract } from '../contracts/index.ts';
 import type { PolicyEngine, PolicyEntity } from '../access/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
 import type { AnyToolV1, ToolCallContextV1 } from '../tools/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { JsonValue, StreamPartV1 } from '../spec/index.ts';
 
 export type Classification = 'public' | 'internal' | 'confidential' | 'personal';
 export type Origin = 'user' | 'system' | 'untrusted';
@@ -122,6 +122,12 @@ export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
   failures?: FailureContract<Output>;
   memory?: AgentMemoryOptions;
   limits?: AgentLimits;
+  /**
+   * Streams every model turn as it arrives (text deltas, tool calls, the finish), through the same
+   * governed route; the journal records each turn whole, as without streaming. A replayed turn is
+   * not streamed again.
+   */
+  onStream?: (event: { runId: string; turn: string; part: StreamPartV1 }) => void;
   /** For `sim:` models: the scenario the simulator follows, and its seed. */
   simulator?: { script?: SimulatorScript; seed?: number };
 }

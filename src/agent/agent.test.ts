@@ -221,6 +221,21 @@ describe('the governed agent loop', () => {
     assert.match(`${outcome.reason ?? ''} ${outcome.error?.code ?? ''}`, /budget/);
   });
 
+  test('a streaming agent streams every turn and journals it as a whole answer', async () => {
+    const refundA1 = planned([{ toolName: 'lookup_order', input: { orderId: 'A-1' } }], '{"answer":"Looked it up.","refundCents":0}');
+    const parts: { turn: string; type: string }[] = [];
+    const { keel, journal } = await keelWith('stream', agent({ script: refundA1, onStream: ({ turn, part }) => parts.push({ turn, type: part.type }) }));
+    const outcome = await keel.run('refunds', { message: 'Look up A-1' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.deepEqual([...new Set(parts.map((part) => part.turn))], ['turn-1', 'turn-2']);
+    assert.ok(parts.some((part) => part.turn === 'turn-1' && part.type === 'tool-call'));
+    assert.ok(parts.some((part) => part.turn === 'turn-2' && part.type === 'text-delta'));
+    assert.equal(parts.filter((part) => part.type === 'finish').length, 2);
+    const ends = (await journal(outcome.runId)).filter((event) => event.type === 'step-end' && event.data.kind === 'model-call');
+    assert.equal(ends.length, 2);
+    assert.ok(ends.every((event) => event.type === 'step-end' && event.data.cost !== undefined && event.data.usage !== undefined), 'streamed turns are costed like generated ones');
+  });
+
   test('bad input and bad declarations fail with one clear error', async () => {
     const { keel } = await keelWith('input', agent({ script: planned([], '{}') }));
     const outcome = await keel.run('refunds', { text: 'no message' }, { principal: 'ada', tenant: 'acme' });

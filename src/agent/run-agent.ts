@@ -89,7 +89,9 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
     const request: GenerateOptionsV1 = { messages, maxOutputTokens: limits.maxOutputTokens, temperature: 0 };
     if (offered.length > 0) request.tools = offered;
     if (declaration.output !== undefined) request.responseFormat = { type: 'json', schema: declaration.output.jsonSchema, name: declaration.output.name };
-    const result = await context.model(`turn-${turn}`, model, request);
+    const onStream = declaration.onStream;
+    const label = `turn-${turn}`;
+    const result = await context.model(label, model, request, onStream === undefined ? undefined : { onPart: (part) => onStream({ runId: context.runId, turn: label, part }) });
     messages.push({ role: 'assistant', content: result.content });
     const proposed = result.content.filter((part): part is ToolCallPartV1 => part.type === 'tool-call');
     if (proposed.length === 0) {

@@ -5,7 +5,8 @@ import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } fro
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
-import type { RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
+import { collectStream } from './collect-stream.ts';
+import type { ModelStreaming, RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
 
 interface StepCall {
   kind: StepKind;
@@ -67,14 +68,17 @@ export class DurableRunContext implements RunContext {
     return this.#run({ kind: 'tool-call', name, idempotent: options.idempotent ?? false, input: args, work: (info) => execute(args, info) }) as Promise<Result>;
   }
 
-  async model(name: string, model: LanguageModelV1, options: GenerateOptionsV1): Promise<GenerateResultV1> {
+  async model(name: string, model: LanguageModelV1, options: GenerateOptionsV1, streaming?: ModelStreaming): Promise<GenerateResultV1> {
     const { abortSignal: _ignored, ...request } = options;
     const result = await this.#run({
       kind: 'model-call',
       name,
       idempotent: true,
       input: { provider: model.provider, modelId: model.modelId, ...this.#encodeRequest(request as unknown as { [key: string]: JsonValue }) },
-      work: async (info) => (await model.doGenerate({ ...request, abortSignal: info.signal })) as unknown as JsonValue,
+      work: async (info) =>
+        (streaming === undefined
+          ? await model.doGenerate({ ...request, abortSignal: info.signal })
+          : await collectStream(model, { ...request, abortSignal: info.signal }, streaming.onPart)) as unknown as JsonValue,
       accounting: (value) => accountingOf(value as unknown as GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }),
     });
     return result as unknown as GenerateResultV1;

@@ -1,4 +1,4 @@
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, StreamPartV1 } from '../spec/index.ts';
 import type { ConfidenceMarker, EventData, RunDetailType } from '../journal/index.ts';
 
 export interface StepInfo {
@@ -44,8 +44,12 @@ export interface RunContext {
     execute: (args: Args, info: StepInfo) => Promise<Result> | Result,
     options?: ToolOptions,
   ): Promise<Result>;
-  /** A model call: journaled as `model-call` with its usage; idempotent (no side effects). */
-  model(name: string, model: LanguageModelV1, options: GenerateOptionsV1): Promise<GenerateResultV1>;
+  /**
+   * A model call: journaled as `model-call` with its usage; idempotent (no side effects). With
+   * `streaming`, the answer is streamed to `onPart` as it arrives and journaled whole, the same as
+   * a generated one; a replayed step returns the recorded answer without streaming it.
+   */
+  model(name: string, model: LanguageModelV1, options: GenerateOptionsV1, streaming?: ModelStreaming): Promise<GenerateResultV1>;
   /** Records a checkpoint; `verify` decides whether it is a verified position to roll back to. */
   checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void>;
   /** Returns the run to its last verified checkpoint and runs the task again from there. */
@@ -67,6 +71,10 @@ export interface RunContext {
   setPartialOutput(output: JsonValue): void;
   /** Journals a decision made between steps: an output validation, a context manifest, a retrieval signal. */
   record<Type extends RunDetailType>(type: Type, data: EventData[Type]): void;
+}
+
+export interface ModelStreaming {
+  onPart(part: StreamPartV1): void;
 }
 
 export interface TaskDefinition<Input extends JsonValue = JsonValue, Output extends JsonValue = JsonValue> {

@@ -1,0 +1,44 @@
+import { KeelError } from '../errors/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1, TextPartV1, ToolCallPartV1 } from '../spec/index.ts';
+
+/** A governed stream also says, once it ends, what the call cost (see the models component's GovernedModel). */
+interface SettledStream {
+  settlement?: Promise<{ cost: { micros: number; priceVersion: string } }>;
+}
+
+/**
+ * Streams a model call to `onPart` as it arrives and returns the same result `doGenerate` would:
+ * a streamed step is journaled, resumed and replayed exactly like a generated one.
+ */
+export async function collectStream(model: LanguageModelV1, options: GenerateOptionsV1, onPart: (part: StreamPartV1) => void): Promise<GenerateResultV1> {
+  const opened = (await model.doStream(options)) as Awaited<ReturnType<LanguageModelV1['doStream']>> & SettledStream;
+  const content: (TextPartV1 | ToolCallPartV1)[] = [];
+  let result: Pick<GenerateResultV1, 'finishReason' | 'usage' | 'refusal'> | undefined;
+  let response: GenerateResultV1['response'] = { id: '', modelId: model.modelId };
+  for await (const part of opened.stream) {
+    onPart(part);
+    switch (part.type) {
+      case 'response-start':
+        response = part.response;
+        break;
+      case 'text-delta': {
+        const last = content.at(-1);
+        if (last?.type === 'text') last.text += part.delta;
+        else content.push({ type: 'text', text: part.delta });
+        break;
+      }
+      case 'tool-call':
+        content.push(part);
+        break;
+      case 'finish':
+        result = { finishReason: part.finishReason, usage: part.usage, ...(part.refusal === undefined ? {} : { refusal: part.refusal }) };
+        break;
+      case 'tool-call-delta':
+        break;
+    }
+  }
+  // A stream that ended without its finish part errors in the adapter; this guards a model that does not.
+  if (result === undefined) throw new KeelError('model-stream-truncated', `the stream of ${model.provider}:${model.modelId} ended without a finish part`);
+  const settlement = opened.settlement === undefined ? undefined : await opened.settlement;
+  return { content, response, ...result, ...(settlement === undefined ? {} : { cost: settlement.cost }) };
+}
