@@ -78,7 +78,7 @@ export class DurableRunContext implements RunContext {
       work: async (info) =>
         (streaming === undefined
           ? await model.doGenerate({ ...request, abortSignal: info.signal })
-          : await collectStream(model, { ...request, abortSignal: info.signal }, streaming.onPart)) as unknown as JsonValue,
+          : await collectStream(model, { ...request, abortSignal: info.signal }, (part) => streaming.onPart(part))) as unknown as JsonValue,
       accounting: (value) => accountingOf(value as unknown as GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }),
     });
     return result as unknown as GenerateResultV1;
