@@ -1,15 +1,120 @@
 // @ts-check
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const root = import.meta.dirname;
+
+/** Components that import nothing from other components: everything else may depend on them. */
+const leafComponents = new Set(['spec', 'errors']);
+
+/**
+ * Where a file sits: inside component `src/<name>/`, or outside every component (the package
+ * root src/index.ts, test/, bench/, examples/ and the rest).
+ * @param {string} file absolute path
+ * @returns {{ component: string } | { component: undefined }}
+ */
+function placeOf(file) {
+  const parts = relative(root, file).split(sep);
+  return parts[0] === 'src' && parts.length >= 3 ? { component: parts[1] ?? '' } : { component: undefined };
+}
+
+/**
+ * @param {string} from the importing file's directory
+ * @param {string} target absolute path
+ */
+function spelled(from, target) {
+  const path = relative(from, target).split(sep).join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+/**
+ * Components talk to each other only through their folder's index.ts; spec and errors import no
+ * other component. A file may reach any file of its own component (its tests and `testing/`
+ * helpers included), never another component's internals.
+ * @type {import('eslint').Rule.RuleModule}
+ */
+const componentBoundaries = {
+  meta: {
+    type: 'problem',
+    docs: { description: "Imports across components go through the other component's index.ts; spec and errors import no component." },
+    schema: [],
+    messages: {
+      internals: 'import from {{index}}: {{path}} reaches into the {{component}} component (components talk through their index.ts)',
+      leaf: 'src/{{from}} imports nothing from other components, but {{path}} is in {{component}}',
+      packageRoot: 'components do not import the package root {{path}}; import the component you need through its index.ts',
+      typesOnly: 'src/spec is types only: use `import type`',
+    },
+  },
+  create(context) {
+    const file = context.physicalFilename;
+    const directory = dirname(file);
+    const place = placeOf(file);
+    const inSpec = place.component === 'spec' && !file.endsWith('.test.ts');
+
+    /**
+     * @param {import('eslint').Rule.Node | import('estree').Node} node
+     * @param {unknown} specifier
+     */
+    function check(node, specifier) {
+      if (typeof specifier !== 'string' || !specifier.startsWith('.')) return;
+      const target = resolve(directory, specifier);
+      const parts = relative(root, target).split(sep);
+      if (parts[0] !== 'src' || parts.length < 2) return;
+      if (parts.length === 2) {
+        if (place.component !== undefined) context.report({ node, messageId: 'packageRoot', data: { path: specifier } });
+        return;
+      }
+      const component = parts[1] ?? '';
+      if (component === place.component) return;
+      if (place.component !== undefined && leafComponents.has(place.component)) {
+        context.report({ node, messageId: 'leaf', data: { from: place.component, path: specifier, component } });
+        return;
+      }
+      const index = join(root, 'src', component, 'index.ts');
+      if (target !== index) context.report({ node, messageId: 'internals', data: { index: spelled(directory, index), path: specifier, component } });
+    }
+
+    return {
+      ImportDeclaration(node) {
+        check(node.source, node.source.value);
+        // A value import would put code into a types-only folder (zod's types are fine, zod is not).
+        const valueSpecifiers = node.specifiers.filter((specifier) => /** @type {{ importKind?: string }} */ (specifier).importKind !== 'type');
+        if (inSpec && /** @type {{ importKind?: string }} */ (node).importKind !== 'type' && (valueSpecifiers.length > 0 || node.specifiers.length === 0)) {
+          context.report({ node, messageId: 'typesOnly' });
+        }
+      },
+      ExportAllDeclaration(node) {
+        check(node.source, node.source.value);
+      },
+      ExportNamedDeclaration(node) {
+        if (node.source) check(node.source, node.source.value);
+      },
+      ImportExpression(node) {
+        if (node.source.type === 'Literal') check(node.source, node.source.value);
+      },
+      // `import('../x/y.ts').Type` in a type position.
+      /** @param {import('eslint').Rule.Node} node */
+      TSImportType(node) {
+        const argument = /** @type {{ argument?: { type: string; literal?: { value?: unknown } } }} */ (/** @type {unknown} */ (node)).argument;
+        if (argument?.type === 'TSLiteralType') check(node, argument.literal?.value);
+      },
+    };
+  },
+};
+
+/** Keel's own lint rules. */
+export const keelPlugin = { rules: { 'component-boundaries': componentBoundaries } };
+
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.keel/**', 'bench/results/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.keel/**', 'bench/results/**', 'web/dist/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { keel: keelPlugin },
     rules: {
       // An unawaited append is a lost event.
       '@typescript-eslint/no-floating-promises': [
@@ -24,6 +129,7 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       // TypeScript already checks names (checkJs covers the JavaScript launcher).
       'no-undef': 'off',
+      'keel/component-boundaries': 'error',
     },
   },
 );

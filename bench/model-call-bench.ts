@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { clearMergeCache } from 'gpt-tokenizer/encoding/o200k_base';
 import { BudgetLedger, countPromptTokens, defaultPriceTable, LatencyTracker } from '../src/cost/index.ts';
 import { defineTask, Engine } from '../src/engine/index.ts';
-import type { Alert, Governance, RouteConfig } from '../src/models/governance/index.ts';
-import { GovernedModel, SharedGuards } from '../src/models/governance/index.ts';
-import { SimulatorModel } from '../src/models/simulator/index.ts';
+import type { Alert, Governance, RouteConfig } from '../src/models/index.ts';
+import { GovernedModel, SharedGuards, SimulatorModel } from '../src/models/index.ts';
 import type { GenerateOptionsV1, LanguageModelV1, MessageV1, ToolDefinitionV1 } from '../src/spec/index.ts';
-import { SqliteStore } from '../src/store/sqlite/index.ts';
+import { SqliteStore } from '../src/store/index.ts';
 import type { Measure } from './journal-bench.ts';
 
 const taskName = 'bench-model-call';

@@ -2,9 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresStore } from '../src/store/postgres/index.ts';
-import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/postgres/test-database.ts';
-import { SqliteStore } from '../src/store/sqlite/index.ts';
+import { dropSchema, openTestPostgres, PostgresStore, SqliteStore, uniqueSchemaName } from '../src/store/index.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';

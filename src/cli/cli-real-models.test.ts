@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AnthropicWireServer } from '../models/anthropic/testing/anthropic-wire-server.ts';
-import { OpenAIWireServer } from '../models/openai/testing/openai-wire-server.ts';
+import { AnthropicWireServer, OpenAIWireServer } from '../models/index.ts';
 import { runCli } from './index.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-cli-real-'));

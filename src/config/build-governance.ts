@@ -1,9 +1,8 @@
 import { KeelError } from '../errors/index.ts';
 import { BudgetLedger, LatencyTracker } from '../cost/index.ts';
 import type { PriceTable } from '../cost/index.ts';
-import { GovernedModel, resiliencePolicy, SharedGuards } from '../models/index.ts';
+import { GovernedModel, resiliencePolicy, resolveModel, SharedGuards } from '../models/index.ts';
 import type { AlertHook, Governance, ResolveModelOptions, RouteConfig } from '../models/index.ts';
-import { resolveModel } from '../models/resolve-model.ts';
 import { configHash } from './config-hash.ts';
 import type { KeelConfig, RouteSetting } from './config-schema.ts';
 import { mergePrices } from './merge-prices.ts';

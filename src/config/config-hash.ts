@@ -1,4 +1,4 @@
-import { canonicalJson, sha256 } from '../journal/hash.ts';
+import { canonicalJson, sha256 } from '../journal/index.ts';
 import type { KeelConfig } from './config-schema.ts';
 
 /**

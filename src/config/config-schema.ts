@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultResiliencePolicy } from '../models/governance/resilience-policy.ts';
+import { defaultResiliencePolicy } from '../models/index.ts';
 import { integerSetting } from './integer-setting.ts';
 import { describeValue } from './issue-wording.ts';
 import { freeModelSchema, modelNameSchema, pricedModelSchema } from './model-name-schema.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { knownProviders } from '../models/resolve-model.ts';
+import { knownProviders } from '../models/index.ts';
 
 const example = '(e.g. openai:gpt-4o-mini, sim:default)';
 

@@ -1,4 +1,4 @@
-import type { AlertHook } from '../models/governance/alerts.ts';
+import type { AlertHook } from '../models/index.ts';
 
 const timeoutMs = 5_000;
 

@@ -13,7 +13,7 @@ import { loadRun } from '../journal/index.ts';
 import type { FaultPlan, ResiliencePolicy, SimulatorScript } from '../models/index.ts';
 import { GovernedModel, resolveModel, SharedGuards } from '../models/index.ts';
 import type { GenerateOptionsV1, JsonValue, LanguageModelV1 } from '../spec/index.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import type { AttemptParameters, FailureContract, FailureContractRunner, FailureDecision } from './index.ts';
 import { classifyFailure, defineFailureContract, defineOutputContract, generateWithContract, modelSteps, requestWithParameters, withFailureContract } from './index.ts';
 

@@ -7,7 +7,7 @@ import { ContractViolationError, withFailureContract } from '../contracts/index.
 import { replayRun, TaskCatalog } from '../engine/index.ts';
 import type { ConfidenceMarker, JournalEvent } from '../journal/index.ts';
 import { parseEvent } from '../journal/index.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import type { DemoRun } from './index.ts';
 import { demoTasks, PaymentsLedger, runDemo } from './index.ts';
 import { minimumAnswerConfidence, supportAnswerContract, supportAnswerFailures } from './support-answer.ts';

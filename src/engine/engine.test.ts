@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadRun, verifyChain } from '../journal/index.ts';
 import type { JsonValue } from '../spec/index.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import type { RunContext, TaskDefinition } from './index.ts';
 import { defineTask, Engine } from './index.ts';
 

@@ -10,7 +10,7 @@ import { defineTask, Engine } from '../engine/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import { loadRun } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, MemoryEntryV1 } from '../spec/index.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import { contentHash, Handoff, LongTermMemory, memorySource, SessionMemory } from './index.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-memory-'));

@@ -1,5 +1,5 @@
 /** Run by memory.test.ts in a separate process: reads a session from a SQLite file, then adds to it. */
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import { SessionMemory } from './index.ts';
 
 const [path = '', tenant = '', sessionId = ''] = process.argv.slice(2);

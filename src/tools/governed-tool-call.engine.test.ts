@@ -11,7 +11,7 @@ import { defineTask, Engine } from '../engine/index.ts';
 import type { RunContext, TaskDefinition } from '../engine/index.ts';
 import { loadRun, verifyChain } from '../journal/index.ts';
 import type { JsonValue } from '../spec/index.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { SqliteStore } from '../store/index.ts';
 import type { ToolCallOutcome } from './index.ts';
 import { callTool, SlidingWindowRateLimiter, ToolRegistry } from './index.ts';
 import { executions, issueRefund, lookupOrder } from './testing/example-tools.ts';

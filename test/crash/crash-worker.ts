@@ -8,8 +8,8 @@
  * during work) and `settled <n>` when it has drained the queue.
  */
 import { Engine } from '../../src/engine/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/index.ts';
-import type { SqliteDurability } from '../../src/store/sqlite/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
+import type { SqliteDurability } from '../../src/store/index.ts';
 import { Bank, payoutTask } from './payout-task.ts';
 
 const [journalPath, bankPath, durabilityArgument = 'full'] = process.argv.slice(2);

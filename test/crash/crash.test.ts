@@ -16,8 +16,8 @@ import { test } from 'node:test';
 import { Engine } from '../../src/engine/index.ts';
 import type { StepRecord } from '../../src/journal/index.ts';
 import { loadRun, verifyChain } from '../../src/journal/index.ts';
-import type { SqliteDurability } from '../../src/store/sqlite/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteDurability } from '../../src/store/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
 import type { Effect, PayoutInput } from './payout-task.ts';
 import { Bank, payoutStepNames, payoutTask } from './payout-task.ts';
 

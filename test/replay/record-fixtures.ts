@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PaymentsLedger, runDemo } from '../../src/demo/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-fixtures-'));
 const store = SqliteStore.open({ path: join(folder, 'keel.db') });

@@ -7,7 +7,7 @@ import { demoTasks, PaymentsLedger } from '../../src/demo/index.ts';
 import { replayRun, TaskCatalog } from '../../src/engine/index.ts';
 import { genesisHash, hashRecord, verifyChain } from '../../src/journal/index.ts';
 import type { JournalRecordV1 } from '../../src/spec/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const folder = mkdtempSync(join(tmpdir(), 'keel-replay-'));

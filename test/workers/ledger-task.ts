@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { defineTask } from '../../src/engine/index.ts';
 import type { RunContext, StepInfo, TaskDefinition } from '../../src/engine/index.ts';
-import { quoteIdentifier } from '../../src/store/postgres/sql-identifiers.ts';
+import { quoteIdentifier } from '../../src/store/index.ts';
 
 export const ledgerTaskName = 'ledger';
 

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engine } from '../../src/engine/index.ts';
-import { PostgresStore } from '../../src/store/postgres/index.ts';
+import { PostgresStore } from '../../src/store/index.ts';
 import { Ledger, ledgerTask } from './ledger-task.ts';
 
 const [url, schema, ledgerSchema, leaseText, name, holdText = '0'] = process.argv.slice(2);
