@@ -1,9 +1,10 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { ConfidenceMarker, EventData, RunState } from '../journal/index.ts';
+import type { ConfidenceMarker, EventData, JournalEvent, RunState } from '../journal/index.ts';
 import type { JsonValue, StopRequestV1 } from '../spec/index.ts';
 import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
+import { RunDeadline, workingTimeMs } from './run-deadline.ts';
 import type { RunOutcome } from './run-outcome.ts';
 import { outcomeOf } from './run-outcome.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
@@ -36,17 +37,17 @@ export interface RunAbandoned {
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId } = options;
   try {
-    const { state } = await loadRun(store, runId);
+    const { state, events } = await loadRun(store, runId);
     const finished = outcomeOf(state);
     if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
-    return await drive(options, options.tasks.find(state.task, state.taskVersion), state);
+    return await drive(options, options.tasks.find(state.task, state.taskVersion), state, events);
   } finally {
     await store.releaseLease(runId, workerId).catch(() => undefined);
   }
 }
 
-async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState): Promise<RunOutcome | RunAbandoned> {
+async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState, events: readonly JournalEvent[]): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId, leaseMs } = options;
   const lease = new AbortController();
   const halt = new AbortController();
@@ -79,6 +80,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     await commit('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } });
     return outcomeOf(state) as RunOutcome;
   };
+  let runDeadline: RunDeadline | undefined;
   try {
     if (stopRequest !== null) return await endStopped(stopRequest);
     await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
@@ -92,7 +94,9 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
       return outcomeOf(state) as RunOutcome;
     }
     let rollbacks = 0;
-    const deadline = task.deadlineMs === undefined ? undefined : AbortSignal.timeout(Math.max(0, Date.parse(state.startedAt) + task.deadlineMs - Date.now()));
+    // The deadline limits the run's working time: waits for a person's decision do not count.
+    runDeadline = task.deadlineMs === undefined ? undefined : new RunDeadline(task.deadlineMs, workingTimeMs(events, Date.now()));
+    const deadline = runDeadline?.signal;
     for (;;) {
       const context = new DurableRunContext(deadline === undefined ? { state, writer, signal: stop } : { state, writer, signal: stop, deadline });
       let end: EventData['run-end'];
@@ -138,6 +142,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     if (error instanceof KeelError && error.code === 'lease-lost') return abandoned(runId, 'lease-lost', error.message);
     throw error;
   } finally {
+    runDeadline?.clear();
     clearInterval(heartbeat);
     // Land what was pipelined while the lease is still ours; a failure here was already reported.
     await writer.settle().catch(() => undefined);

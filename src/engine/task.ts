@@ -83,7 +83,8 @@ export interface TaskDefinition<Input extends JsonValue = JsonValue, Output exte
   /** Everything that shapes the run's behaviour (models, prompts, limits): hashed into run-start. */
   config?: JsonValue;
   /**
-   * Wall-clock limit from the run's start. Steps, model calls and tools see it through their abort
+   * Limit on the run's working time: wall-clock from its start, minus time spent waiting for a
+   * person's decision on an approval. Steps, model calls and tools see it through their abort
    * signal; when it passes the run ends `failed` with `deadline-exceeded`.
    */
   deadlineMs?: number;
