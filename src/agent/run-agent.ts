@@ -7,9 +7,8 @@
  * resumed in another process, or replayed months later, takes the same path.
  */
 import type { ContextItem } from '../context/index.ts';
-import type { Labels } from '../security/labels.ts';
-import { argumentLabels, labels as makeLabels } from '../security/labels.ts';
-import { checkIncoming } from '../security/flow-policy.ts';
+import type { Labels } from '../access/index.ts';
+import { argumentLabels, checkIncoming, labels as makeLabels } from '../access/index.ts';
 import type { AttemptOutcome } from '../contracts/index.ts';
 import { defineFailureContract, generateWithContract, requestWithParameters, withFailureContract } from '../contracts/index.ts';
 import type { RunContext } from '../engine/index.ts';

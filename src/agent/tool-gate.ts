@@ -5,9 +5,8 @@
  * the arguments' labels. Scopes, schema, constraints, rate limits and approval rules follow in
  * callTool. Every decision is a `policy-decision` event with the policy ids and the labels.
  */
-import type { PolicyEngine, PolicyRequest } from '../access/index.ts';
-import type { Labels } from '../security/labels.ts';
-import { checkFlow } from '../security/flow-policy.ts';
+import type { Labels, PolicyEngine, PolicyRequest } from '../access/index.ts';
+import { checkFlow } from '../access/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import type { JsonValue } from '../spec/index.ts';
 import type { AuthorizationDecisionV1, ToolAuthorizerV1 } from '../tools/index.ts';
