@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// The `keel` launcher. Keel targets Node 24 (node:sqlite, type stripping); when started by an
-// older Node (this image ships 20), re-run the same command with the Node 24 that `npm install`
-// placed in node_modules, so `npx keel …` works from a fresh clone.
+// The `keel` launcher. In a clone of the repository it runs the TypeScript sources (Node strips the
+// types); when started by an older Node there (this image ships 20), it re-runs the same command with
+// the Node 24 that `npm install` placed in node_modules, so `npx keel …` works from a fresh clone.
+// Installed from the package, it runs the compiled dist/ on the current Node, which must be >= 22.18.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'src', 'cli', 'main.ts');
+// The package ships dist/ and not src/, so the sources' presence is what marks a clone.
+const inClone = existsSync(source);
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const supported = major > 22 || (major === 22 && minor >= 18);
 
@@ -15,13 +19,12 @@ if (supported) {
   // Caches compiled (and type-stripped) modules between invocations: a CLI pays startup every time.
   const { enableCompileCache } = await import('node:module');
   enableCompileCache?.();
-  await import(join(root, 'src', 'cli', 'main.ts'));
+  await import(pathToFileURL(inClone ? source : join(root, 'dist', 'cli', 'main.js')).href);
 } else {
   const bundled = join(root, 'node_modules', 'node', 'bin', 'node');
-  if (!existsSync(bundled)) {
-    process.stderr.write(
-      `keel: error [runtime-unsupported]: Node ${process.versions.node} is too old (need >= 22.18) and no bundled Node was found; run \`npm install\` first\n`,
-    );
+  if (!inClone || !existsSync(bundled)) {
+    const remedy = inClone ? 'no bundled Node was found; run `npm install` first' : 'install Node 22.18 or later (24 recommended)';
+    process.stderr.write(`keel: error [runtime-unsupported]: Node ${process.versions.node} is too old (need >= 22.18); ${remedy}\n`);
     process.exit(1);
   }
   const child = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
