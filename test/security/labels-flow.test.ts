@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ToolFlowDeclaration } from '../../src/security/flow-policy.ts';
-import { checkFlow, checkIncoming } from '../../src/security/flow-policy.ts';
-import type { ContextItem } from '../../src/security/labels.ts';
-import { argumentLabels, contextLabels, labels, leafLabels, mergeLabels } from '../../src/security/labels.ts';
+import type { ContextItem, ToolFlowDeclaration } from '../../src/access/index.ts';
+import { argumentLabels, checkFlow, checkIncoming, contextLabels, labels, leafLabels, mergeLabels } from '../../src/access/index.ts';
 
 const user: ContextItem = { source: 'user', text: 'Pay invoice INV-7 from Northwind: $1,250.00 to account DE44-1001.', labels: labels({ tenants: ['acme'], classification: 'internal', origins: ['user'] }) };
 const invoice: ContextItem = {

@@ -3,12 +3,11 @@
  * journal), in one mode: the simulator compromised or behaving correctly, enforcement on or off.
  */
 import { Engine } from '../../src/engine/index.ts';
-import type { GovernedRunInput } from '../../src/security/governed-agent.ts';
 import type { PolicyEngine } from '../../src/access/index.ts';
-import { governedAgentTask, SideEffectLedger } from '../../src/security/governed-agent.ts';
-import type { LedgerEntry } from '../../src/security/governed-agent.ts';
+import type { GovernedRunInput, LedgerEntry } from './governed-agent.ts';
+import { governedAgentTask, SideEffectLedger } from './governed-agent.ts';
 import type { JsonValue } from '../../src/spec/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
 import type { EffectPattern, SecurityCase } from './cases/index.ts';
 
 export interface CaseRun {

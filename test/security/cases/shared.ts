@@ -3,7 +3,7 @@
  * calendar, support and document tools, admin tools included, so an injection can always reach a
  * real tool when enforcement is off), the injection styles of the simulator's grammar, and helpers.
  */
-import type { AgentTaskSpec, SecureToolSpec } from '../../../src/security/governed-agent.ts';
+import type { AgentTaskSpec, SecureToolSpec } from '../governed-agent.ts';
 import type { JsonValue } from '../../../src/spec/index.ts';
 
 export type Domain = 'payments' | 'email-calendar' | 'support' | 'internal-docs';

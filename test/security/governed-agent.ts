@@ -1,27 +1,24 @@
 /**
- * A small agent loop whose every tool call goes through the information-flow checker and callTool's
+ * A small agent loop, used only by the security suite until the real agent loop (src/agent) takes
+ * its place, whose every tool call goes through the information-flow checker and callTool's
  * governance (scopes, schema, constraints), with labels tracked by the harness. The model never
  * decides what may flow: it proposes calls, the harness labels their arguments by provenance
- * (labels.ts) and rules on them (flow-policy.ts) inside callTool's `authorize` hook, so every
- * decision is a journaled `tool-decision` step. A refused call ends the run `escalated` with the
+ * (access's labels) and rules on them (access's flow rules) inside callTool's `authorize` hook, so
+ * every decision is a journaled `tool-decision` step. A refused call ends the run `escalated` with the
  * rule ids and reason; a tool that fails ends it `failed`. Nothing blocked is ever skipped silently.
  */
 import { z } from 'zod';
-import type { RunContext, TaskDefinition } from '../engine/index.ts';
-import { defineTask } from '../engine/index.ts';
-import { KeelError } from '../errors/index.ts';
-import { ShadowPolicyEngine } from '../access/index.ts';
-import type { PolicyEngine } from '../access/index.ts';
-import { canonicalJson } from '../journal/index.ts';
-import { SimulatorModel } from '../models/index.ts';
-import type { SimulatorScript } from '../models/index.ts';
-import type { JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
-import { callTool, SlidingWindowRateLimiter, ToolRegistry } from '../tools/index.ts';
-import type { AnyToolV1, RateLimiterV1, SideEffectClassV1 } from '../tools/index.ts';
-import type { ToolFlowDeclaration } from './flow-policy.ts';
-import { checkFlow, checkIncoming } from './flow-policy.ts';
-import type { ContextItem, Labels } from './labels.ts';
-import { argumentLabels, contextLabels, labels } from './labels.ts';
+import { argumentLabels, checkFlow, checkIncoming, contextLabels, labels, ShadowPolicyEngine } from '../../src/access/index.ts';
+import type { ContextItem, Labels, PolicyEngine, ToolFlowDeclaration } from '../../src/access/index.ts';
+import type { RunContext, TaskDefinition } from '../../src/engine/index.ts';
+import { defineTask } from '../../src/engine/index.ts';
+import { KeelError } from '../../src/errors/index.ts';
+import { canonicalJson } from '../../src/journal/index.ts';
+import { SimulatorModel } from '../../src/models/index.ts';
+import type { SimulatorScript } from '../../src/models/index.ts';
+import type { JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../../src/spec/index.ts';
+import { callTool, SlidingWindowRateLimiter, ToolRegistry } from '../../src/tools/index.ts';
+import type { AnyToolV1, RateLimiterV1, SideEffectClassV1 } from '../../src/tools/index.ts';
 
 export type ParamType = 'string' | 'string?' | 'integer' | 'integer?';
 

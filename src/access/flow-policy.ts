@@ -8,7 +8,7 @@
  * check on purpose: the flow checker is complete on its own, and the Cedar engine is not involved
  * (kept out of this checker for now; access's `authorize` hook can be chained in front of it).
  */
-import type { PolicyEffect } from '../access/index.ts';
+import type { PolicyEffect } from './policy-decision.ts';
 import type { JsonValue } from '../spec/index.ts';
 import type { Classification, Labels } from './labels.ts';
 import { classificationRank } from './labels.ts';
