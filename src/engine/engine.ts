@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import { applyEvent, canonicalJson, genesisHash, isTerminal, JournalWriter, loadRun, sealEvent, sha256, toRecord } from '../journal/index.ts';
-import type { JsonValue, RunRecordV1, StoreV1 } from '../spec/index.ts';
+import type { JsonValue, RunRecordV1, StopRequestV1, StoreV1 } from '../spec/index.ts';
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
 import type { RunOutcome } from './run-outcome.ts';
+import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
 import { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
@@ -94,18 +95,26 @@ export class Engine {
     return broken;
   }
 
-  /** The worker loop: claim, execute with bounded concurrency, repeat. */
+  /**
+   * The worker loop: claim, execute with bounded concurrency, repeat. Only runs of served tasks
+   * are claimed; a run this loop gave up on (its task or version could not be executed here) is
+   * not claimed again by it, so a run no worker here can finish never keeps the loop busy.
+   */
   async work(options: WorkOptions = {}): Promise<void> {
     const concurrency = options.concurrency ?? 8;
     const pollMs = options.pollMs ?? 200;
     const active = new Set<Promise<void>>();
+    const givenUp = new Set<string>();
     const stopped = () => options.signal?.aborted === true || this.#shutdown.signal.aborted;
     while (!stopped()) {
       const free = concurrency - active.size;
-      const claimed = free > 0 ? await this.store.claimRuns({ owner: this.workerId, leaseMs: this.leaseMs, limit: free }) : [];
+      const claimed = free > 0 ? await this.#claim(free, givenUp) : [];
       for (const run of claimed) {
         const job = this.#execute(run.id).then(
-          (result) => options.onSettled?.(result),
+          (result) => {
+            if ('abandoned' in result && result.abandoned === 'task-unknown') givenUp.add(run.id);
+            options.onSettled?.(result);
+          },
           (error: unknown) => options.onSettled?.({ runId: run.id, abandoned: 'shutdown', detail: error instanceof Error ? error.message : String(error) }),
         );
         const tracked = job.finally(() => active.delete(tracked));
@@ -118,6 +127,20 @@ export class Engine {
       else await delay(pollMs);
     }
     await Promise.all(active);
+  }
+
+  /** Claims up to `limit` runs of served tasks, handing back at once any this loop gave up on. */
+  async #claim(limit: number, givenUp: ReadonlySet<string>): Promise<RunRecordV1[]> {
+    const tasks = this.tasks.names();
+    if (tasks.length === 0) return [];
+    // Asking for extra rows keeps runs given up on from filling every free slot.
+    const claimed = await this.store.claimRuns({ owner: this.workerId, leaseMs: this.leaseMs, limit: limit + givenUp.size, tasks });
+    const kept: RunRecordV1[] = [];
+    for (const run of claimed) {
+      if (givenUp.has(run.id) || kept.length >= limit) await this.store.releaseLease(run.id, this.workerId);
+      else kept.push(run);
+    }
+    return kept;
   }
 
   /**
@@ -159,17 +182,42 @@ export class Engine {
    * request within a second). Journaled as a human decision; the run ends `failed` ("stopped").
    */
   async stop(runId: string, request: { by: string; reason: string }, waitMs = 2_000): Promise<RunRecordV1> {
+    // A run that has already ended is not asked to stop: the request would be a false record.
+    const before = await this.store.getRun(runId);
+    if (before === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
+    if (isTerminal(before.status)) return before;
     const requested = await this.store.requestStop(runId, request);
     if (requested === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
     if (isTerminal(requested.status)) return requested;
     if (requested.leaseOwner !== null && isDeadLocalOwner(requested.leaseOwner)) await this.store.breakLease(runId, requested.leaseOwner);
     const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running', 'waiting'] });
-    if (claimed !== undefined) await this.#execute(runId);
+    if (claimed !== undefined) await this.#endStopped(runId, requested.stopRequested ?? request);
     const deadline = Date.now() + waitMs;
     for (;;) {
       const run = await this.store.getRun(runId);
       if (run === undefined || isTerminal(run.status) || Date.now() >= deadline) return run ?? requested;
       await delay(50);
+    }
+  }
+
+  /**
+   * Ends a run nobody is executing as stopped, with this worker's lease. Its task's code is not
+   * needed to stop it, so runs of tasks this process does not serve stop too.
+   */
+  async #endStopped(runId: string, request: StopRequestV1): Promise<void> {
+    try {
+      const { state } = await loadRun(this.store, runId);
+      if (isTerminal(state.status)) return;
+      const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: this.workerId });
+      const reason = `stopped by ${request.by}: ${request.reason}`;
+      const events = [
+        writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
+        writer.build('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } }),
+      ];
+      for (const event of events) applyEvent(state, event);
+      await writer.commit(events, summaryOf(state));
+    } finally {
+      await this.store.releaseLease(runId, this.workerId);
     }
   }
 

@@ -38,6 +38,11 @@ export class TaskCatalog {
     return this.#versions.has(name);
   }
 
+  /** Every task served, by name. */
+  names(): string[] {
+    return [...this.#versions.keys()];
+  }
+
   versionsOf(name: string): string[] {
     return [...(this.#versions.get(name)?.keys() ?? [])];
   }

@@ -103,7 +103,7 @@ export class ReplayContext implements RunContext {
   }
 
   escalate(reason: string): never {
-    throw new ReplayStop(`the run escalated: ${reason}`, true);
+    throw new ReplayStop(`the run escalated: ${reason}`, true, 'escalated');
   }
 
   setPartialOutput(): void {
@@ -115,7 +115,13 @@ export class ReplayContext implements RunContext {
   }
 
   approval(name: string): Promise<{ approved: true; decider: string; reason: string | null }> {
-    return Promise.resolve(this.#recorded('approval', name) as unknown as { approved: true; decider: string; reason: string | null });
+    try {
+      return Promise.resolve(this.#recorded('approval', name) as unknown as { approved: true; decider: string; reason: string | null });
+    } catch (error) {
+      // An approval nobody has decided yet: the run waits here.
+      if (error instanceof ReplayStop && error.natural) throw new ReplayStop(error.reason, true, 'waiting');
+      throw error;
+    }
   }
 
   readonly #used = new Set<number>();

@@ -24,7 +24,15 @@ export interface CandidateReport {
   task: string;
   candidate: string;
   recorded: { status: string; output: JsonValue | null; toolCalls: string[]; tokens: number };
-  candidateRun: { completed: boolean; output: JsonValue | null; toolCalls: string[]; tokens: number; stoppedBecause?: string };
+  candidateRun: {
+    completed: boolean;
+    /** How the candidate's run would have ended; `unfinished` when replay could not go on without acting. */
+    status: 'ok' | 'degraded' | 'failed' | 'escalated' | 'waiting' | 'unfinished';
+    output: JsonValue | null;
+    toolCalls: string[];
+    tokens: number;
+    stoppedBecause?: string;
+  };
   changes: string[];
 }
 
@@ -87,11 +95,14 @@ export async function replayWithCandidate(
   let output: JsonValue | null = null;
   let completed = false;
   let stoppedBecause: string | undefined;
+  let status: CandidateReport['candidateRun']['status'];
   try {
     output = await task.run(context, state.input);
     completed = true;
+    status = context.confidence.length > 0 ? 'degraded' : 'ok';
   } catch (error) {
     stoppedBecause = error instanceof Error ? error.message : String(error);
+    status = error instanceof ReplayStop ? (error.ending ?? 'unfinished') : 'failed';
   }
   const recordedTools = [...state.steps.values()].filter((step) => step.kind === 'tool-call').map((step) => `${step.name}(${canonicalJson(step.input ?? null)})`);
   const candidateTools = context.toolCalls.map((call) => `${call.name}(${canonicalJson(call.args)})`);
@@ -103,7 +114,8 @@ export async function replayWithCandidate(
   if (recordedTools.join('\n') !== candidateTools.join('\n')) changes.push(`tool calls differ: recorded ${recordedTools.length}, candidate ${candidateTools.length}`);
   const recordedTokens = state.usage.inputTokens + state.usage.outputTokens;
   if (recordedTokens !== tokens) changes.push(`tokens ${recordedTokens} → ${tokens}`);
-  const candidateRun: CandidateReport['candidateRun'] = { completed, output, toolCalls: candidateTools, tokens };
+  if (state.status !== status) changes.push(`status ${state.status} → ${status}`);
+  const candidateRun: CandidateReport['candidateRun'] = { completed, status, output, toolCalls: candidateTools, tokens };
   if (stoppedBecause !== undefined) candidateRun.stoppedBecause = stoppedBecause;
   return {
     runId,
