@@ -6,7 +6,10 @@
 import type { ContextItem, ContextSection, RetrieverV1 } from '../context/index.ts';
 import type { FailureContract, OutputContract } from '../contracts/index.ts';
 import type { PolicyEngine, PolicyEntity } from '../access/index.ts';
-import type { SimulatorScript } from '../models/index.ts';
+import type { SimulatorOptions } from '../models/index.ts';
+
+/** The simulator settings an agent may fix; the profile comes from the model name (`sim:NAME`). */
+export type AgentSimulatorOptions = Omit<SimulatorOptions, 'profile' | 'onFault'>;
 import type { AnyToolV1, ToolCallContextV1 } from '../tools/index.ts';
 import type { JsonValue, StreamPartV1 } from '../spec/index.ts';
 
@@ -128,8 +131,10 @@ export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
    * not streamed again.
    */
   onStream?: (event: { runId: string; turn: string; part: StreamPartV1 }) => void;
-  /** For `sim:` models: the scenario the simulator follows, and its seed. */
-  simulator?: { script?: SimulatorScript; seed?: number };
+  /** A candidate policy set evaluated beside `policies` on every call and journaled, never enforced (shadow mode). */
+  shadowPolicies?: PolicyEngine;
+  /** For `sim:` models: the scenario the simulator follows, its seed, injected faults, compromised mode. */
+  simulator?: AgentSimulatorOptions;
 }
 
 /** What one run of an agent is given. */

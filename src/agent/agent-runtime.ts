@@ -8,8 +8,9 @@ import type { BudgetRule } from '../cost/index.ts';
 import { buildGovernance, configHash } from '../config/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import { GovernedModel, resolveModel, SharedGuards } from '../models/index.ts';
-import type { Governance, RouteConfig, SimulatorScript } from '../models/index.ts';
+import type { Governance, RouteConfig } from '../models/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
+import type { AgentSimulatorOptions } from './agent-declaration.ts';
 import { SlidingWindowRateLimiter } from '../tools/index.ts';
 import type { RateLimiterV1 } from '../tools/index.ts';
 
@@ -19,7 +20,7 @@ export interface AgentRuntime {
   /** The configuration's hash, stored with every run it governs; null without a config file. */
   configHash: string | null;
   /** The route (or concrete model) an agent names, behind the governance stack. */
-  model(name: string, agent: { task: string; simulator?: { script?: SimulatorScript; seed?: number } }): GovernedModel;
+  model(name: string, agent: { task: string; simulator?: AgentSimulatorOptions }): GovernedModel;
 }
 
 export interface AgentRuntimeOptions {
@@ -55,7 +56,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       const key = `${agent.task}\u0000${name}`;
       const known = models.get(key);
       if (known !== undefined) return known;
-      const simulator = agent.simulator === undefined ? undefined : { ...(agent.simulator.script === undefined ? {} : { script: agent.simulator.script }), ...(agent.simulator.seed === undefined ? {} : { seed: agent.simulator.seed }) };
+      const simulator = agent.simulator;
       const route: RouteConfig = routes.get(name) ?? { name, models: [name] };
       const model = new GovernedModel(route, {
         ...governance,

@@ -236,6 +236,17 @@ describe('the governed agent loop', () => {
     assert.ok(ends.every((event) => event.type === 'step-end' && event.data.cost !== undefined && event.data.usage !== undefined), 'streamed turns are costed like generated ones');
   });
 
+  test('a stream cut short is billed, and the failed turn carries what it cost', async () => {
+    const script = planned([], '{"answer":"This answer is long enough to be cut part-way through.","refundCents":0}');
+    const definition = agent({ script, onStream: () => undefined, simulator: { script, faults: [{ on: { calls: [1] }, fault: { type: 'truncated-stream', afterParts: 2 } }] } });
+    const { keel, journal, store } = await keelWith('stream-cut', definition);
+    const outcome = await keel.run('refunds', { message: 'Hello' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'failed');
+    const failed = (await journal(outcome.runId)).find((event) => event.type === 'step-end' && event.data.kind === 'model-call' && !event.data.outcome.ok);
+    assert.ok(failed?.type === 'step-end' && failed.data.cost !== undefined && failed.data.cost.micros > 0, 'the cut stream is costed');
+    assert.equal((await store.getRun(outcome.runId))?.costMicros, failed.data.cost.micros);
+  });
+
   test('bad input and bad declarations fail with one clear error', async () => {
     const { keel } = await keelWith('input', agent({ script: planned([], '{}') }));
     const outcome = await keel.run('refunds', { text: 'no message' }, { principal: 'ada', tenant: 'acme' });
@@ -243,5 +254,8 @@ describe('the governed agent loop', () => {
     assert.equal(outcome.error?.code, 'agent-input-invalid');
     assert.throws(() => agent({ script: planned([], '{}'), tools: [lookupOrder, lookupOrder] }), /lookup_order is declared twice/);
     assert.throws(() => agent({ script: planned([], '{}'), limits: { maxTurns: 0 } }), /limits.maxTurns must be an integer of at least 1/);
+    const store = SqliteStore.open({ path: ':memory:', durability: 'normal' });
+    after(() => store.close());
+    await assert.rejects(createKeel({ store, agents: [agent({ script: planned([], '{}'), model: 'nowhere:model' })] }), /agent refunds: model 'nowhere:model': unknown provider 'nowhere'/);
   });
 });

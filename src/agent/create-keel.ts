@@ -2,6 +2,7 @@ import { loadConfig, parseConfig } from '../config/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import type { BudgetRule } from '../cost/index.ts';
 import { Engine } from '../engine/index.ts';
+import { KeelError } from '../errors/index.ts';
 import type { RunAbandoned, RunOutcome, TaskDefinition, WorkOptions } from '../engine/index.ts';
 import type { JsonValue, RunRecordV1, StoreV1 } from '../spec/index.ts';
 import { openStore } from '../store/index.ts';
@@ -76,6 +77,15 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
   const ownsStore = options.store === undefined;
   try {
     const runtime = createAgentRuntime({ store, environment, agentBudgets, ...(config === undefined ? {} : { config }) });
+    // Every agent's route is built now: an unknown provider, a missing key, an unpriced model or a
+    // bad simulator setting stops the process at start, naming the agent, not at its first run.
+    for (const agent of agents) {
+      try {
+        runtime.model(agent.declaration.model, { task: agent.name, ...(agent.declaration.simulator === undefined ? {} : { simulator: agent.declaration.simulator }) });
+      } catch (error) {
+        throw new KeelError('config-invalid', `agent ${agent.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
     const engine = new Engine({
       store,
       tasks: [...tasks, ...agents.map((agent) => agent.task(runtime))],

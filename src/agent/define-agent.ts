@@ -75,6 +75,7 @@ function agentConfig(declaration: AgentDeclaration<JsonValue>, runtime: AgentRun
     instructionsHash: sha256(declaration.instructions),
     tools: (declaration.tools ?? []).map((tool) => `${tool.name}@${tool.version}`),
     policySetVersion: declaration.policies?.policySetVersion ?? null,
+    shadowPolicySetVersion: declaration.shadowPolicies?.policySetVersion ?? null,
     outputContract: declaration.output === undefined ? null : `${declaration.output.name}@${declaration.output.version}`,
     failureContract: declaration.failures?.point ?? null,
     onDenied: declaration.onDenied ?? 'tell-model',

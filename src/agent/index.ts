@@ -5,6 +5,7 @@ export type {
   AgentLimits,
   AgentMemoryOptions,
   AgentOutput,
+  AgentSimulatorOptions,
   AgentTool,
   DenialHandling,
   ResolvedResource,

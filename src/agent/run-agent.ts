@@ -82,7 +82,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const identicalCalls = new Map<string, number>();
   const toolCalls: AgentOutput['toolCalls'] = [];
   const authorize = (argumentsLabels: Record<string, Labels>) =>
-    toolGate({ context, argumentLabels: argumentsLabels, grantedScopes, policies: declaration.policies }, tools);
+    toolGate({ context, argumentLabels: argumentsLabels, grantedScopes, policies: declaration.policies, shadowPolicies: declaration.shadowPolicies }, tools);
 
   for (let turn = 1; turn <= limits.maxTurns; turn += 1) {
     const request: GenerateOptionsV1 = { messages, maxOutputTokens: limits.maxOutputTokens, temperature: 0 };

@@ -19,6 +19,7 @@ export interface ToolGateInput {
   argumentLabels: Record<string, Labels>;
   grantedScopes: readonly string[];
   policies: PolicyEngine | undefined;
+  shadowPolicies?: PolicyEngine | undefined;
 }
 
 function sideEffectAttribute(tool: AgentTool): string {
@@ -71,6 +72,7 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
       context: { task: context.task, tenant: context.tenant, ...(access.policyContext?.(args) ?? {}) },
     };
     const decision = input.policies.decide(request);
+    const shadow = input.shadowPolicies?.decide(request);
     context.record('policy-decision', {
       principal: context.principal,
       action: request.action,
@@ -82,6 +84,9 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
       policySetVersion: decision.policySetVersion,
       tool: tool.name,
       labels,
+      ...(shadow === undefined
+        ? {}
+        : { shadow: { effect: shadow.effect, policyIds: shadow.policyIds, reason: shadow.reason, policySetVersion: shadow.policySetVersion, agrees: shadow.effect === decision.effect } }),
     });
     policyIds.push(...decision.policyIds);
     if (decision.effect === 'require-approval') approval = `${decision.reason} [${decision.policyIds.join(', ')}]`;

@@ -6,6 +6,13 @@ interface SettledStream {
   settlement?: Promise<{ cost: { micros: number; priceVersion: string } }>;
 }
 
+const failedStreamCosts = new WeakMap<object, { micros: number; priceVersion: string }>();
+
+/** What a stream that failed part-way was billed, for its step's end event. */
+export function costOfFailedStream(error: unknown): { micros: number; priceVersion: string } | undefined {
+  return typeof error === 'object' && error !== null ? failedStreamCosts.get(error) : undefined;
+}
+
 /**
  * Streams a model call to `onPart` as it arrives and returns the same result `doGenerate` would:
  * a streamed step is journaled, resumed and replayed exactly like a generated one.
@@ -15,27 +22,35 @@ export async function collectStream(model: LanguageModelV1, options: GenerateOpt
   const content: (TextPartV1 | ToolCallPartV1)[] = [];
   let result: Pick<GenerateResultV1, 'finishReason' | 'usage' | 'refusal'> | undefined;
   let response: GenerateResultV1['response'] = { id: '', modelId: model.modelId };
-  for await (const part of opened.stream) {
-    onPart(part);
-    switch (part.type) {
-      case 'response-start':
-        response = part.response;
-        break;
-      case 'text-delta': {
-        const last = content.at(-1);
-        if (last?.type === 'text') last.text += part.delta;
-        else content.push({ type: 'text', text: part.delta });
-        break;
+  try {
+    for await (const part of opened.stream) {
+      onPart(part);
+      switch (part.type) {
+        case 'response-start':
+          response = part.response;
+          break;
+        case 'text-delta': {
+          const last = content.at(-1);
+          if (last?.type === 'text') last.text += part.delta;
+          else content.push({ type: 'text', text: part.delta });
+          break;
+        }
+        case 'tool-call':
+          content.push(part);
+          break;
+        case 'finish':
+          result = { finishReason: part.finishReason, usage: part.usage, ...(part.refusal === undefined ? {} : { refusal: part.refusal }) };
+          break;
+        case 'tool-call-delta':
+          break;
       }
-      case 'tool-call':
-        content.push(part);
-        break;
-      case 'finish':
-        result = { finishReason: part.finishReason, usage: part.usage, ...(part.refusal === undefined ? {} : { refusal: part.refusal }) };
-        break;
-      case 'tool-call-delta':
-        break;
     }
+  } catch (error) {
+    // A stream cut short is still billed (from its reservation); the failed step carries that cost
+    // so the journal and the budget ledger agree.
+    const settled = await opened.settlement?.catch(() => undefined);
+    if (settled !== undefined && typeof error === 'object' && error !== null) failedStreamCosts.set(error, settled.cost);
+    throw error;
   }
   // A stream that ended without its finish part errors in the adapter; this guards a model that does not.
   if (result === undefined) throw new KeelError('model-stream-truncated', `the stream of ${model.provider}:${model.modelId} ended without a finish part`);

@@ -5,7 +5,7 @@ import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } fro
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
-import { collectStream } from './collect-stream.ts';
+import { collectStream, costOfFailedStream } from './collect-stream.ts';
 import type { ModelStreaming, RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
 
 interface StepCall {
@@ -194,6 +194,7 @@ export class DurableRunContext implements RunContext {
       },
     };
     let outcome: StepOutcome;
+    let failedCost: { micros: number; priceVersion: string } | undefined;
     try {
       outcome = { ok: true, value: await runInStep(scope, () => call.work({ idempotencyKey, attempt, signal: this.#stepSignal })) };
     } catch (error) {
@@ -202,9 +203,11 @@ export class DurableRunContext implements RunContext {
       // A step cut short by the deadline failed because of it, whatever it threw on the way out.
       const failure = this.#pastDeadline() ? new KeelError('deadline-exceeded', `step '${call.name}' was cut short by the run's deadline`) : error;
       outcome = { ok: false, error: toErrorData(failure) };
+      failedCost = costOfFailedStream(error);
     }
     const endData: EventData['step-end'] = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
     if (outcome.ok && call.accounting !== undefined) Object.assign(endData, call.accounting(outcome.value));
+    if (failedCost !== undefined) endData.cost = failedCost;
     const end = this.#writer.build('step-end', endData);
     // Losing an idempotent step's events to a crash only means running it again; they are durable
     // before anything that depends on them: the next non-idempotent step, checkpoint or run end.

@@ -15,7 +15,11 @@ export function isSafeToRepeat(tool: AnyToolV1): boolean {
  * timeout rather than awaited; what it does afterwards is why effects need idempotency keys.
  */
 export async function executeWithinLimits(tool: AnyToolV1, args: JsonValue, context: ToolCallContextV1, step: ToolStepInfo): Promise<JsonValue> {
-  const timeout = AbortSignal.timeout(tool.timeoutMs);
+  // A cleared timer rather than AbortSignal.timeout: a pending timer would keep the call's
+  // arguments and run state alive until it fired, long after the tool answered.
+  const timer = new AbortController();
+  const timeout = timer.signal;
+  const clock = setTimeout(() => timer.abort(new DOMException(`no answer within ${tool.timeoutMs} ms`, 'TimeoutError')), tool.timeoutMs);
   const signal = AbortSignal.any([step.signal, timeout]);
   let stopWaiting: (() => void) | undefined;
   const abandoned = new Promise<never>((_, reject) => {
@@ -31,6 +35,7 @@ export async function executeWithinLimits(tool: AnyToolV1, args: JsonValue, cont
     if (error instanceof KeelError || step.signal.aborted) throw error;
     throw new KeelError('tool-error', `tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
+    clearTimeout(clock);
     // The step's signal outlives this call; a listener left on it would keep the call's closure alive.
     if (stopWaiting !== undefined) signal.removeEventListener('abort', stopWaiting);
   }
