@@ -17,8 +17,11 @@ const supported = major > 22 || (major === 22 && minor >= 18);
 
 if (supported) {
   // Caches compiled (and type-stripped) modules between invocations: a CLI pays startup every time.
-  const { enableCompileCache } = await import('node:module');
+  const { enableCompileCache, registerHooks } = await import('node:module');
   enableCompileCache?.();
+  // In a clone, tasks modules and examples that import 'keel' must get the sources, not a dist/
+  // that may not be built: resolve under the same `keel-source` condition the tests use.
+  if (inClone) registerHooks({ resolve: (specifier, context, nextResolve) => nextResolve(specifier, { ...context, conditions: [...context.conditions, 'keel-source'] }) });
   await import(pathToFileURL(inClone ? source : join(root, 'dist', 'cli', 'main.js')).href);
 } else {
   const bundled = join(root, 'node_modules', 'node', 'bin', 'node');
