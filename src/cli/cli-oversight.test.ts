@@ -73,25 +73,33 @@ test('keel stop ends a waiting run at once, and halts a run another process is e
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /failed .* stopped by user:lead\.kim: customer withdrew the request/);
 
-  // A slow demo in another process; stop everything while it runs. The large model's latencies
-  // (about 1.5 s a call) keep a run going well past the time \`keel stop\` takes to start: version
-  // 3's runs make only one or two model calls, so at hosted-model speed one can end first.
-  const slow = join(folder, 'slow.db');
-  const worker = spawn(process.execPath, [launcher, 'demo', '--model', 'sim:smart', '--db', slow], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  let running: string | undefined;
-  for (let attempt = 0; attempt < 200 && running === undefined; attempt += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const listed = spawnSync(process.execPath, [launcher, 'runs', '--json', '--status', 'running', '--db', slow], { encoding: 'utf8' });
-    if (listed.status === 0) running = (JSON.parse(listed.stdout) as { runs: { id: string }[] }).runs[0]?.id;
-  }
-  assert.ok(running !== undefined, 'the slow demo started a run');
+  // A run another process is executing, held inside a step (the fixture's hold hook) until the
+  // stop request reaches its worker through the lease heartbeat.
+  const held = join(folder, 'held.db');
+  const tasks = join(import.meta.dirname, '..', '..', 'test', 'cli', 'fixtures', 'tasks.ts');
+  const worker = spawn(process.execPath, [launcher, 'run', 'durable-count', '--input', '{"count":1}', '--tasks', tasks, '--db', held], {
+    env: { ...process.env, KEEL_FIXTURE_HOLD: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let workerOutput = '';
+  worker.stdout.setEncoding('utf8').on('data', (chunk: string) => (workerOutput += chunk));
+  const exited = new Promise<number | null>((resolve) => worker.once('close', (code) => resolve(code)));
+  const running = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    worker.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      const match = /fixture: holding (run_[^:]+):/.exec(text);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    worker.once('close', () => reject(new Error(`keel run exited before its step started: ${text}`)));
+  });
   const began = Date.now();
-  const result = keel(slow, 'stop', running, '--reason', 'drill');
+  const result = keel(held, 'stop', running, '--reason', 'drill');
   const took = Date.now() - began;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /failed .* stopped by user:lead\.kim: drill/);
-  assert.ok(took < 2_000 + 1_000, `stop took ${took} ms (process start-up included)`);
-  worker.kill('SIGKILL');
-  await exited;
+  assert.ok(took < 2_000 + 3_000, `stop took ${took} ms (process start-up included)`);
+  // The process executing it saw the stop and reports the run's end itself.
+  assert.equal(await exited, 1);
+  assert.match(workerOutput, new RegExp(`^failed {2}${running} {2}durable-count {2}stopped by user:lead\\.kim: drill`));
 });

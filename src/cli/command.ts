@@ -18,6 +18,12 @@ export interface CommandContext {
     reason: string | undefined;
     as: string | undefined;
     all: boolean;
+    tasks: string | undefined;
+    input: string | undefined;
+    principal: string | undefined;
+    tenant: string | undefined;
+    concurrency: string | undefined;
+    enqueue: boolean;
   };
   output: CliOutput;
   paint: Painter;

@@ -1,15 +1,6 @@
 import { parseArgs } from 'node:util';
 import { KeelError } from '../errors/index.ts';
 import type { CliOutput, Command, CommandContext } from './command.ts';
-import { auditVerifyCommand } from './commands/audit-verify.ts';
-import { approveCommand, denyCommand } from './commands/decide.ts';
-import { demoCommand } from './commands/demo.ts';
-import { escalationsCommand } from './commands/escalations.ts';
-import { stopCommand } from './commands/stop.ts';
-import { replayCommand } from './commands/replay.ts';
-import { resumeCommand } from './commands/resume.ts';
-import { runsCommand } from './commands/runs.ts';
-import { showCommand } from './commands/show.ts';
 import { painter } from './format/text.ts';
 
 export const usage = `keel: the production harness for LLM agents
@@ -17,12 +8,16 @@ export const usage = `keel: the production harness for LLM agents
 usage: keel COMMAND [options]
 
 commands:
+  run TASK --input JSON    start a run of a served task and execute it here   [--principal P] [--tenant T]
+  run TASK --enqueue       open the run for a worker; print its id
+  worker                   serve runs until SIGTERM/SIGINT: claim queued runs, take over orphans   [--concurrency N]
   demo                 run the support-agent demo end to end (creates the database if needed)
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
-  resume               resume every run that is not in an end state
+  resume               resume every run of a served task that is not in an end state
   replay RUN           rebuild a run's model inputs from its journal; exit 1 at the first byte that differs
-  replay RUN --model P:M   re-run it against another model, tools answered from the journal
+  replay RUN --model P:M   re-run it against another model, tools answered from the journal;
+                       exit 1 when its status or output differs from the recorded run
   escalations          runs waiting, durably, for a person's decision
   approve RUN          approve what the run waits for; it resumes          [--as NAME] [--reason …]
   deny RUN --reason …  deny it; the run ends failed with the reason         [--as NAME]
@@ -30,25 +25,36 @@ commands:
   audit verify         check every run's hash chain; exits 1 naming the first bad event
 
 options:
+  --tasks PATH         the module whose agents and tasks this process serves (or KEEL_TASKS, or the
+                       config file's "tasks"); without one, the demo's tasks are served
   --db PATH|URL        SQLite file (default .keel/keel.db, or KEEL_DB) or postgres:// URL
   --json               print one JSON document on stdout
   --config PATH        routes, prices, budgets, SLAs and alerts (or KEEL_CONFIG); checked at start
   --model NAME         provider:model: the demo's model (default sim:default), or replay's candidate
   --seed N             demo simulator seed (default 7)
   -h, --help           this help
+
+exit codes:
+  0  done; for run: the run ended ok or degraded, or waits for a person
+  1  failed; for run: the run ended failed or escalated; for replay: it differs
+  2  bad usage (unknown command or option, bad --input JSON)
+  70 internal error
 `;
 
-const commands: Record<string, Command> = {
-  demo: demoCommand,
-  runs: runsCommand,
-  show: showCommand,
-  resume: resumeCommand,
-  replay: replayCommand,
-  escalations: escalationsCommand,
-  approve: approveCommand,
-  deny: denyCommand,
-  stop: stopCommand,
-  'audit verify': auditVerifyCommand,
+// Loaded when named: a command pays start-up only for what it uses (the model SDKs are heavy).
+const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  worker: async () => (await import('./commands/worker.ts')).workerCommand,
+  runs: async () => (await import('./commands/runs.ts')).runsCommand,
+  show: async () => (await import('./commands/show.ts')).showCommand,
+  resume: async () => (await import('./commands/resume.ts')).resumeCommand,
+  replay: async () => (await import('./commands/replay.ts')).replayCommand,
+  escalations: async () => (await import('./commands/escalations.ts')).escalationsCommand,
+  approve: async () => (await import('./commands/decide.ts')).approveCommand,
+  deny: async () => (await import('./commands/decide.ts')).denyCommand,
+  stop: async () => (await import('./commands/stop.ts')).stopCommand,
+  'audit verify': async () => (await import('./commands/audit-verify.ts')).auditVerifyCommand,
 };
 
 export interface RunCliOptions {
@@ -69,8 +75,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     }
     const [first = '', second] = positionals;
     const name = first === 'audit' ? `audit ${second ?? ''}`.trim() : first;
-    const command = commands[name];
-    if (command === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
+    const load = commands[name];
+    if (load === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
+    const command = await load();
     const context: CommandContext = {
       positionals: positionals.slice(name.split(' ').length),
       options: {
@@ -84,6 +91,12 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         reason: values.reason,
         as: values.as,
         all: values.all === true,
+        tasks: values.tasks,
+        input: values.input,
+        principal: values.principal,
+        tenant: values.tenant,
+        concurrency: values.concurrency,
+        enqueue: values.enqueue === true,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -120,6 +133,12 @@ function parseCommandLine(argv: string[]) {
         reason: { type: 'string' },
         as: { type: 'string' },
         all: { type: 'boolean' },
+        tasks: { type: 'string' },
+        input: { type: 'string' },
+        principal: { type: 'string' },
+        tenant: { type: 'string' },
+        concurrency: { type: 'string' },
+        enqueue: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });

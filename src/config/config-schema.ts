@@ -129,6 +129,8 @@ export const configSchema = z
     budgets: z.array(budgetSchema).exactOptional(),
     latencySlas: z.array(latencySlaSchema).exactOptional(),
     alerts: z.strictObject({ webhooks: z.array(webhookSchema).exactOptional() }).exactOptional(),
+    /** The module whose agents and tasks `keel` serves, relative to the config file. */
+    tasks: z.string().min(1).exactOptional(),
   })
   .superRefine((config, context) => {
     const routeNames = config.routes.map((route) => route.name);

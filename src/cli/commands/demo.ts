@@ -25,11 +25,13 @@ export const demoCommand: Command = async (context) => {
   try {
     const runs = await runDemo({ store, ledger, model, seed, governance });
     if (context.options.json) {
-      printJson(context, { database: store.location, model, runs });
+      printJson(context, { database: store.location, model, ...(governance.route === undefined ? {} : { route: { name: 'support', models: governance.route.models } }), runs });
       return 0;
     }
     const { paint } = context;
-    context.output.stdout(`${paint('bold', 'Keel demo')}: a support agent on ${model}, journaled in ${store.location}\n\n`);
+    // Under a config whose `support` route names the models, those answer, not --model.
+    const on = governance.route === undefined ? model : `route support (${governance.route.models.join(', ')})`;
+    context.output.stdout(`${paint('bold', 'Keel demo')}: a support agent on ${on}, journaled in ${store.location}\n\n`);
     for (const run of runs) {
       const detail =
         run.status === 'ok' || run.status === 'degraded'

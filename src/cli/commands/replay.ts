@@ -1,28 +1,27 @@
-import { demoTasks, PaymentsLedger, supportScript } from '../../demo/index.ts';
-import { replayRun, replayWithCandidate, TaskCatalog } from '../../engine/index.ts';
+import { supportScript } from '../../demo/index.ts';
+import { replayRun, replayWithCandidate } from '../../engine/index.ts';
+import type { CandidateReport } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
+import { canonicalJson } from '../../journal/index.ts';
 import { resolveModel } from '../../models/index.ts';
-import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
-import { ledgerPath } from './demo.ts';
+import { openDeployment } from '../open-deployment.ts';
 
 /**
  * `keel replay RUN`: rebuild every model input of a run from its journal and check it byte for
- * byte. `--model P:M`: re-run it against another model, tools answered from the journal.
+ * byte. `--model P:M`: re-run it against another model, tools answered from the journal, and
+ * compare its status and output with the recorded run's. Exit 1 when anything differs.
  */
 export const replayCommand: Command = async (context) => {
   const [runId, ...extra] = context.positionals;
   if (runId === undefined || extra.length > 0) throw new KeelError('usage-invalid', 'usage: keel replay RUN [--model PROVIDER:MODEL]');
   const candidateName = context.options.model;
-  const candidate = candidateName === undefined ? undefined : resolveModel(candidateName, { environment: context.environment, simulator: { script: supportScript } });
-  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
-  // Replay never runs a tool, but the demo's task is built around its ledger; open it read-only in spirit.
-  const ledger = new PaymentsLedger(ledgerPath(context.options.db, context.environment));
+  const deployment = await openDeployment(context, { create: false, replay: true });
   try {
-    const tasks = new TaskCatalog(demoTasks(ledger));
-    if (candidate === undefined || candidateName === undefined) {
-      const report = await replayRun(store, runId, tasks);
+    const { store, engine } = deployment.keel;
+    if (candidateName === undefined) {
+      const report = await replayRun(store, runId, engine.tasks);
       if (context.options.json) printJson(context, report);
       else if (report.matched) context.output.stdout(`replayed ${runId}: all ${report.modelCalls} model inputs match the journal byte for byte\n`);
       else if (report.firstDifference !== undefined) {
@@ -39,17 +38,40 @@ export const replayCommand: Command = async (context) => {
       }
       return report.matched ? 0 : 1;
     }
-    const report = await replayWithCandidate(store, runId, tasks, { name: candidateName, model: candidate });
-    if (context.options.json) printJson(context, report);
+    // The demo's simulated models answer from the demo's script; a tasks module's from the default one.
+    const simulator = deployment.tasksModule === undefined ? { simulator: { script: supportScript } } : {};
+    const candidate = resolveModel(candidateName, { environment: context.environment, ...simulator });
+    const report = await replayWithCandidate(store, runId, engine.tasks, { name: candidateName, model: candidate });
+    const differences = outcomeDifferences(report);
+    if (context.options.json) printJson(context, { ...report, matches: differences.length === 0, differences });
     else {
       context.output.stdout(`replayed ${runId} against ${candidateName} (tools answered from the journal)\n`);
       context.output.stdout(`  recorded:  ${report.recorded.status}, ${report.recorded.toolCalls.length} tool calls, ${report.recorded.tokens} tokens\n`);
-      context.output.stdout(`  candidate: ${report.candidateRun.completed ? 'finished' : `stopped: ${report.candidateRun.stoppedBecause}`}, ${report.candidateRun.toolCalls.length} tool calls, ${report.candidateRun.tokens} tokens\n`);
+      context.output.stdout(
+        `  candidate: ${report.candidateRun.status}${report.candidateRun.stoppedBecause === undefined ? '' : ` (${report.candidateRun.stoppedBecause})`}, ${report.candidateRun.toolCalls.length} tool calls, ${report.candidateRun.tokens} tokens\n`,
+      );
       context.output.stdout(report.changes.length === 0 ? '  no changes\n' : report.changes.map((change) => `  changed: ${change}\n`).join(''));
+    }
+    if (differences.length > 0) {
+      context.output.stderr(`keel: ${candidateName} does not reproduce ${runId}: ${differences.join('; ')}\n`);
+      return 1;
     }
     return 0;
   } finally {
-    ledger.close();
-    await store.close();
+    await deployment.close();
   }
 };
+
+/** What decides whether a candidate reproduces the run: how it ends and what it returns. */
+function outcomeDifferences(report: CandidateReport): string[] {
+  const differences: string[] = [];
+  if (report.candidateRun.status !== report.recorded.status) differences.push(`status ${report.recorded.status} → ${report.candidateRun.status}`);
+  const recorded = canonicalJson(report.recorded.output);
+  const candidate = canonicalJson(report.candidateRun.output);
+  if (recorded !== candidate) differences.push(`output ${excerpt(recorded)} → ${excerpt(candidate)}`);
+  return differences;
+}
+
+function excerpt(text: string): string {
+  return text.length <= 80 ? text : `${text.slice(0, 79)}…`;
+}

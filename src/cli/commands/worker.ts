@@ -1,0 +1,64 @@
+import type { RunAbandoned, RunOutcome } from '../../engine/index.ts';
+import { KeelError } from '../../errors/index.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { paintStatus } from '../format/text.ts';
+import type { Deployment } from '../open-deployment.ts';
+import { openDeployment } from '../open-deployment.ts';
+import { servedFrom, unservedRuns } from '../unserved-runs.ts';
+
+/** How long in-flight runs get to finish after SIGTERM/SIGINT before their steps are aborted and their runs released. */
+const drainMs = 10_000;
+
+/**
+ * `keel worker`: serves runs of the served tasks until SIGTERM or SIGINT. It claims queued runs
+ * and runs whose worker's lease expired, renews its leases while it executes (the engine does),
+ * and on a signal stops claiming, lets in-flight runs finish (for up to 10 s, or until a second
+ * signal), releases what is still running so another worker resumes it, and exits 0.
+ */
+export const workerCommand: Command = async (context) => {
+  if (context.positionals.length > 0) throw new KeelError('usage-invalid', 'usage: keel worker [--concurrency N] [--tasks PATH]');
+  const concurrency = context.options.concurrency === undefined ? 8 : Number(context.options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('usage-invalid', `--concurrency must be a whole number of at least 1, got ${context.options.concurrency}`);
+  const deployment = await openDeployment(context, { create: true });
+  const { engine } = deployment.keel;
+  const stopping = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping.signal.aborted) {
+      stopping.abort();
+      context.output.stdout(`keel worker ${engine.workerId} stopping (${signal}): no new runs; runs in flight finish, or are released in ${drainMs / 1_000} s (signal again to release them now)\n`);
+      drainTimer = setTimeout(() => engine.shutdown(), drainMs);
+      return;
+    }
+    context.output.stdout(`keel worker ${engine.workerId} releasing its runs now\n`);
+    engine.shutdown();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    // Runs of this machine's dead processes are taken over at once, not when their lease expires.
+    await engine.reclaimFromDeadLocalWorkers();
+    await reportUnserved(context, deployment);
+    context.output.stdout(`keel worker ${engine.workerId} serving tasks ${deployment.taskNames.join(', ')} from ${deployment.keel.store.location} (concurrency ${concurrency})\n`);
+    await deployment.keel.work({ concurrency, signal: stopping.signal, onSettled: (result) => printSettled(context, result) });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    clearTimeout(drainTimer);
+    await deployment.close();
+  }
+  context.output.stdout(`keel worker ${engine.workerId} stopped\n`);
+  return 0;
+};
+
+/** One line per task this process does not serve that has open runs: they are left alone. */
+async function reportUnserved(context: CommandContext, deployment: Deployment): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const run of await unservedRuns(deployment)) counts.set(run.task, (counts.get(run.task) ?? 0) + 1);
+  for (const [task, count] of counts) context.output.stdout(`left    ${count} open run(s) of task ${task}: not served here (${servedFrom(deployment)})\n`);
+}
+
+function printSettled(context: CommandContext, result: RunOutcome | RunAbandoned): void {
+  if ('abandoned' in result) context.output.stdout(`left    ${result.runId}  ${result.detail}\n`);
+  else context.output.stdout(`${paintStatus(context.paint, result.status)}  ${result.runId}  ${result.task}${result.reason === undefined ? '' : `  ${result.reason}`}\n`);
+}

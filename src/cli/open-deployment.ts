@@ -1,0 +1,73 @@
+import type { Keel } from '../agent/index.ts';
+import type { PaymentsLedger } from '../demo/index.ts';
+import { KeelError } from '../errors/index.ts';
+import { openStore } from '../store/index.ts';
+import type { CommandContext } from './command.ts';
+import { loadTasksModule, tasksModulePath } from './tasks-module.ts';
+
+/** This process's Keel: the store, and the tasks it serves (the tasks module's, or else the demo's). */
+export interface Deployment {
+  readonly keel: Keel;
+  /** The tasks module served; undefined when the demo's tasks are. */
+  readonly tasksModule: string | undefined;
+  readonly taskNames: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store and binds the served tasks to it. The tasks module and the config are loaded
+ * first, so a bad one stops the command before a database is created. `replay` builds the demo's
+ * tasks without their payments system: a replay runs no tool and writes nothing.
+ */
+export async function openDeployment(context: CommandContext, options: { create: boolean; replay?: boolean; task?: string }): Promise<Deployment> {
+  const { environment } = context;
+  const configPath = context.options.config ?? environment.KEEL_CONFIG;
+  // Loaded on demand, like the rest of what serves tasks: a bad --tasks path fails before the model SDKs load.
+  const config = configPath === undefined ? undefined : (await import('../config/index.ts')).loadConfig(configPath);
+  const modulePath = tasksModulePath(context.options.tasks, environment, configPath === undefined || config === undefined ? undefined : { path: configPath, value: config });
+  const served = modulePath === undefined ? undefined : await loadTasksModule(modulePath);
+  const { createKeel } = await import('../agent/index.ts');
+  const demoModule = served === undefined ? await import('../demo/index.ts') : undefined;
+  const { ledgerPath } = await import('./commands/demo.ts');
+  const ledger: PaymentsLedger | undefined = demoModule === undefined ? undefined : new demoModule.PaymentsLedger(options.replay === true ? ':memory:' : ledgerPath(context.options.db, environment));
+  try {
+    const demo =
+      demoModule === undefined || ledger === undefined
+        ? undefined
+        : demoModule.demoTasks(ledger, options.replay === true ? demoModule.defaultDemoGovernance(environment) : (await import('./demo-governance.ts')).demoGovernance(context.options.config, environment));
+    const names = [...new Set((served ?? demo ?? []).map((definition) => definition.name))];
+    // Checked before the store is opened: asking for a task nobody serves creates no database.
+    if (options.task !== undefined && !names.includes(options.task)) {
+      const from = modulePath === undefined ? "the demo's tasks; name a tasks module with --tasks" : modulePath;
+      throw new KeelError('task-unknown', `this process does not serve task ${options.task} (serving ${names.join(', ') || 'none'} from ${from})`);
+    }
+    const store = await openStore({ database: context.options.db, create: options.create, environment });
+    try {
+      const keel = await createKeel({
+        store,
+        environment,
+        // The demo's tasks carry their own governance; a tasks module's agents take the config's.
+        ...(served === undefined ? { tasks: demo ?? [] } : { agents: served, ...(config === undefined ? {} : { config }) }),
+      });
+      return {
+        keel,
+        tasksModule: modulePath,
+        taskNames: keel.engine.tasks.names(),
+        close: async () => {
+          try {
+            await keel.close();
+          } finally {
+            await store.close();
+            ledger?.close();
+          }
+        },
+      };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } catch (error) {
+    ledger?.close();
+    throw error;
+  }
+}
