@@ -1,0 +1,164 @@
+/**
+ * The installable package: build, `npm pack`, install the tarball in an empty project, and use it
+ * there the way a user would (import 'keel', run the `keel` bin) on Node 24 and Node 22.18+.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { InstalledPackage, PackedKeel } from './installed-package.ts';
+import { findUnsupportedNode, installPackage, nodeBinaries, packKeel, repositoryRoot, runCommand } from './installed-package.ts';
+
+const consumerScript = join(import.meta.dirname, 'consumer.ts');
+
+interface ConsumerReport {
+  runId: string;
+  status: string;
+  output: unknown;
+  events: number;
+  tools: string[];
+  refused: string;
+}
+
+function singleJsonLine(stdout: string): unknown {
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stdout, got:\n${stdout}`);
+  return JSON.parse(lines[0] ?? '');
+}
+
+// Cases share one install and touch separate files, so they run side by side.
+describe('the packed package', { concurrency: true }, () => {
+  let packed: PackedKeel;
+  let installation: InstalledPackage | undefined;
+  const installed = (): InstalledPackage => {
+    assert.ok(installation !== undefined, 'the tarball was not installed');
+    return installation;
+  };
+
+  before(async () => {
+    packed = await packKeel();
+    const { peerDependencies } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+    // The project asks for zod itself, as a user defining schemas would.
+    installation = await installPackage(packed.tarball, [`zod@${peerDependencies.zod}`]);
+  });
+  after(() => installation?.remove());
+
+  test('ships the build with its runtime files, the compiled examples, the bin and the Cedar starter policies, and no sources, tests or fixtures', () => {
+    // Files the code reads beside its modules (policies, documents) ship beside the compiled modules.
+    const assets = (folder: string, into: string): string[] =>
+      readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' })
+        .filter((file) => !file.endsWith('.ts') && !/(^|[\\/])(\.[^\\/]*|testing|fixtures|conformance)([\\/]|$)/.test(file) && statSync(join(repositoryRoot, folder, file)).isFile())
+        .map((file) => `${into}/${file.split(sep).join('/')}`);
+    const expected = ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
+    for (const file of [...expected, ...assets('src', 'dist'), ...assets('examples', 'dist/examples')]) {
+      assert.ok(packed.files.includes(file), `${file} is missing from the tarball`);
+    }
+    const unwanted = packed.files.filter((file) => /(^|\/)(src|test|testing|fixtures|conformance)\/|\.test\.|\.fixture\.|test-helpers|test-database|(?<!\.d)\.ts$/.test(file));
+    assert.deepEqual(unwanted, []);
+  });
+
+  for (const [label, node] of [
+    ['Node 24', nodeBinaries.node24],
+    ['Node 22', nodeBinaries.node22],
+  ] as const) {
+    describe(`on ${label}`, { concurrency: true }, () => {
+      test('the node binary is the version it claims', async () => {
+        const version = await runCommand(node, ['--version'], { cwd: repositoryRoot });
+        assert.match(version.stdout, label === 'Node 24' ? /^v24\./ : /^v22\.(1[89]|[2-9]\d)\./);
+      });
+
+      test("a script importing only 'keel' and zod runs a task on SQLite with the simulator, and the installed CLI lists it", async () => {
+        const database = join(installed().directory, `${label.replace(' ', '-')}.db`);
+        const ran = await installed().runScript(consumerScript, node, [database]);
+        assert.equal(ran.code, 0, ran.stderr);
+        const report = singleJsonLine(ran.stdout) as ConsumerReport;
+        assert.equal(report.status, 'ok');
+        assert.deepEqual(report.output, { orderId: 'A-1001', refundCents: 4200 });
+        assert.ok(report.events >= 4, `a run with a tool and a model step journals at least run-start, two steps and run-end; got ${report.events}`);
+        assert.deepEqual(report.tools, ['lookup_order']);
+        assert.equal(report.refused, 'db-url-invalid');
+
+        const listed = await installed().runBin('keel', node, ['runs', '--db', database, '--json']);
+        assert.equal(listed.code, 0, listed.stderr);
+        const { runs } = JSON.parse(listed.stdout) as { runs: { id: string; task: string; status: string }[] };
+        assert.deepEqual(
+          runs.map(({ id, task, status }) => ({ id, task, status })),
+          [{ id: report.runId, task: 'refund', status: 'ok' }],
+        );
+      });
+
+      test('`keel --help` prints the usage', async () => {
+        // npx on one Node is enough to show the bin is wired; the other runs the linked bin directly.
+        const help = label === 'Node 24' ? await installed().runNpx('keel', node, ['--help']) : await installed().runBin('keel', node, ['--help']);
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /^keel: the production harness for LLM agents\n\nusage: keel COMMAND/);
+      });
+    });
+  }
+
+  test('`keel demo` runs from the package', async () => {
+    const database = join(installed().directory, 'demo', 'keel.db');
+    const demo = await installed().runNpx('keel', nodeBinaries.node24, ['demo', '--db', database, '--json']);
+    assert.equal(demo.code, 0, demo.stderr);
+    const runs = await installed().runNpx('keel', nodeBinaries.node24, ['runs', '--db', database, '--json']);
+    const statuses = (JSON.parse(runs.stdout) as { runs: { status: string }[] }).runs.map((run) => run.status).sort();
+    assert.deepEqual(statuses, ['degraded', 'failed', 'ok', 'ok', 'waiting']);
+  });
+
+  test('the bin refuses a Node older than 22.18 in one line', async (context) => {
+    const old = await findUnsupportedNode();
+    if (old === undefined) {
+      context.skip('no Node older than 22.18 on PATH');
+      return;
+    }
+    const refused = await installed().runBin('keel', old, ['runs']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /^keel: error \[runtime-unsupported\]: Node 2?\d\.\d+\.\d+ is too old \(need >= 22\.18\); install Node 22\.18 or later \(24 recommended\)\n$/);
+  });
+
+  test('the consumer type-checks against the installed declarations (no sources, no Keel tsconfig)', async () => {
+    writeFileSync(
+      join(installed().directory, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2024',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          allowImportingTsExtensions: true,
+          // What `tsc --init` writes; the consumer's @ts-expect-error line catches declarations gone missing.
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(repositoryRoot, 'node_modules', '@types')],
+        },
+        files: ['typed-consumer.ts'],
+      }),
+    );
+    // Declarations name their neighbours by the .js that exists beside each .d.ts, not the .ts source.
+    const dist = join(installed().directory, 'node_modules', 'keel', 'dist');
+    const declarations = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.d.ts'));
+    assert.ok(declarations.length > 50, `only ${declarations.length} declaration files installed`);
+    const sourceSpecifiers = declarations.filter((file) => /(from\s+|import\s*\(\s*)["']\.{1,2}\/[^"']+\.ts["']/.test(readFileSync(join(dist, file), 'utf8')));
+    assert.deepEqual(sourceSpecifiers, []);
+
+    copyFileSync(consumerScript, join(installed().directory, 'typed-consumer.ts'));
+    const tsc = join(repositoryRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const checked = await runCommand(nodeBinaries.node24, [tsc, '-p', 'tsconfig.json'], { cwd: installed().directory });
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+  });
+
+  test("the repo's `import 'keel'` (sources, keel-source condition) and the package export the same names", async () => {
+    const listNames = "import('keel').then((keel) => console.log(JSON.stringify(Object.keys(keel).sort())))";
+    const built = await runCommand(nodeBinaries.node24, ['--input-type=module', '-e', listNames], { cwd: installed().directory });
+    assert.equal(built.code, 0, built.stderr);
+    const source = await runCommand(nodeBinaries.node24, ['--conditions=keel-source', '--input-type=module', '-e', listNames], { cwd: join(repositoryRoot, 'examples') });
+    assert.equal(source.code, 0, source.stderr);
+    const names = JSON.parse(built.stdout) as string[];
+    assert.deepEqual(JSON.parse(source.stdout), names);
+    for (const name of ['defineTask', 'Engine', 'defineTool', 'ToolRegistry', 'defineOutputContract', 'defineFailureContract', 'openStore', 'KeelError', 'errorCodes', 'SimulatorModel', 'resolveModel', 'GovernedModel', 'loadConfig', 'parseConfig', 'CedarPolicyEngine']) {
+      assert.ok(names.includes(name), `${name} is not exported from 'keel'`);
+    }
+  });
+});
