@@ -9,7 +9,7 @@ export type { ShadowDecision, ShadowPolicyEngineOptions } from './shadow-policy-
 export { ShadowPolicyEngine } from './shadow-policy-engine.ts';
 export type { Grant, GrantRule, GrantScope } from './grants.ts';
 export { computeGrants, isGranted } from './grants.ts';
-export type { Classification, ContextItem, LabeledValue, Labels, Origin } from './labels.ts';
-export { argumentLabels, classificationOrder, classificationRank, contextLabels, isTrustedOrigin, itemsContaining, labels, leafLabels, mergeLabels, textOf, valueLabels } from './labels.ts';
+export type { Classification, LabeledText, Labels, Origin } from './labels.ts';
+export { argumentLabels, classificationOrder, classificationRank, contextLabels, isTrustedOrigin, itemsContaining, labels, leafLabels, mergeLabels, valueLabels } from './labels.ts';
 export type { Egress, FlowCheckInput, FlowDecision, FlowRule, FlowViolation, ToolFlowDeclaration } from './flow-policy.ts';
 export { checkFlow, checkIncoming, egressOf, flowRules, maxExternalClassification } from './flow-policy.ts';

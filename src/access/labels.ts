@@ -1,7 +1,7 @@
 /**
- * Data labels and their propagation. Every context item and tool result carries `Labels`: the
- * tenants whose data it holds, how sensitive it is, and where it came from. The harness, never the
- * model, computes and checks them.
+ * How data labels (LabelsV1, src/spec/labels-v1.ts) merge and propagate. Every context item and
+ * tool result carries labels: the tenants whose data it holds, how sensitive it is, and where it
+ * came from. The harness, never the model, computes and checks them.
  *
  * Propagation rules
  *
@@ -28,42 +28,39 @@
  * that an attacker plants AND the user also typed counts as the user's. Labels on the inputs are
  * trusted as given: a mislabeled document is a mislabeled flow.
  */
-import type { JsonValue } from '../spec/index.ts';
+import type { ClassificationV1, JsonValue, LabelsV1, OriginV1 } from '../spec/index.ts';
 
-export type Classification = 'public' | 'internal' | 'confidential' | 'personal';
-export type Origin = 'user' | 'system' | 'untrusted';
+export type Classification = ClassificationV1;
+export type Origin = OriginV1;
 
-export interface Labels {
-  tenants: string[];
-  classification: Classification;
-  origins: Origin[];
-}
+/**
+ * LabelsV1 as access decides on them: the classification always set. Data nobody classified
+ * counts as public, the lowest level, so it never raises a merge.
+ */
+export type Labels = LabelsV1 & { classification: Classification };
 
-export interface LabeledValue<T> {
-  value: T;
-  labels: Labels;
-}
-
-/** One item the model reads: the user request, the system prompt, a tool result, a retrieved document. */
-export interface ContextItem {
-  /** What it is, for reasons in the audit trail (`user`, `tool-result:read_invoice#2`). */
-  source: string;
-  text: string;
-  labels: Labels;
+/**
+ * What provenance is traced against: any text with its labels. A context item (the context
+ * component's ContextItem) is one; so is a tool result the run has received.
+ */
+export interface LabeledText {
+  readonly text: string;
+  readonly labels: LabelsV1;
 }
 
 export const classificationOrder: readonly Classification[] = ['public', 'internal', 'confidential', 'personal'];
 
-export function classificationRank(classification: Classification): number {
-  return classificationOrder.indexOf(classification);
+/** Unclassified ranks with public, the lowest. */
+export function classificationRank(classification: Classification | undefined): number {
+  return classification === undefined ? 0 : classificationOrder.indexOf(classification);
 }
 
-export function labels(partial: Partial<Labels> = {}): Labels {
+export function labels(partial: Partial<LabelsV1> = {}): Labels {
   return { tenants: [...(partial.tenants ?? [])].sort(), classification: partial.classification ?? 'public', origins: [...(partial.origins ?? [])].sort() };
 }
 
 /** Union of tenants and origins, the highest classification. No labels at all merges to public, no tenant, no origin. */
-export function mergeLabels(...all: Labels[]): Labels {
+export function mergeLabels(...all: LabelsV1[]): Labels {
   const tenants = new Set<string>();
   const origins = new Set<Origin>();
   let rank = 0;
@@ -80,13 +77,8 @@ export function isTrustedOrigin(origin: Origin): boolean {
 }
 
 /** Rule 2: what a model's output carries. */
-export function contextLabels(context: readonly ContextItem[]): Labels {
+export function contextLabels(context: readonly LabeledText[]): Labels {
   return mergeLabels(...context.map((item) => item.labels));
-}
-
-/** The text a JSON value shows a model: strings as they are, anything else as canonical-ish JSON. */
-export function textOf(value: JsonValue): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 const minimumMatchLength = 3;
@@ -110,7 +102,7 @@ function containsNumber(text: string, value: number): boolean {
 }
 
 /** The context items that contain `value` verbatim (case- and whitespace-insensitive for strings). */
-export function itemsContaining(context: readonly ContextItem[], value: string | number): ContextItem[] {
+export function itemsContaining<Item extends LabeledText>(context: readonly Item[], value: string | number): Item[] {
   if (typeof value === 'number') return context.filter((item) => containsNumber(item.text, value));
   const needle = normalise(value);
   if (needle.length < minimumMatchLength) return [];
@@ -118,7 +110,7 @@ export function itemsContaining(context: readonly ContextItem[], value: string |
 }
 
 /** Rule 3 for one leaf value. */
-export function leafLabels(context: readonly ContextItem[], value: string | number): Labels {
+export function leafLabels(context: readonly LabeledText[], value: string | number): Labels {
   const sources = itemsContaining(context, value);
   if (sources.length === 0) return contextLabels(context);
   const trusted = sources.filter((item) => item.labels.origins.some(isTrustedOrigin));
@@ -135,14 +127,14 @@ function leaves(value: JsonValue): (string | number)[] {
 }
 
 /** Rule 3 for one argument (any JSON): the merge of its leaves' labels. */
-export function valueLabels(context: readonly ContextItem[], value: JsonValue): Labels {
+export function valueLabels(context: readonly LabeledText[], value: JsonValue): Labels {
   const found = leaves(value);
   if (found.length === 0) return labels({ origins: ['system'] });
   return mergeLabels(...found.map((leaf) => leafLabels(context, leaf)));
 }
 
 /** Rule 3 for every top-level argument of a call; arguments that are not an object count as one `$` argument. */
-export function argumentLabels(context: readonly ContextItem[], args: JsonValue): Record<string, Labels> {
+export function argumentLabels(context: readonly LabeledText[], args: JsonValue): Record<string, Labels> {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) return { $: valueLabels(context, args) };
   return Object.fromEntries(Object.entries(args).map(([name, value]) => [name, valueLabels(context, value)]));
 }

@@ -35,7 +35,7 @@ export async function buildAgentContext(context: RunContext, input: AgentInput, 
       position: 0,
       maxTokens: 1_000_000,
       truncation: 'never',
-      items: [{ source: 'instructions', id: declaration.name, version: sha256(instructions).slice(0, 12), text: instructions, labels: { tenant: context.tenant, classification: 'internal', origin: 'system' }, role: 'system' }],
+      items: [{ source: 'instructions', id: declaration.name, version: sha256(instructions).slice(0, 12), text: instructions, labels: { tenants: [context.tenant], classification: 'internal', origins: ['system'] }, role: 'system' }],
     },
   ];
 
@@ -88,7 +88,7 @@ export async function buildAgentContext(context: RunContext, input: AgentInput, 
     position: 9,
     maxTokens: 1_000_000,
     truncation: 'never',
-    items: [{ source: 'user', id: 'message', version: sha256(input.message).slice(0, 12), text: input.message, labels: { tenant: context.tenant, classification: 'internal', origin: 'user' }, role: 'user' }],
+    items: [{ source: 'user', id: 'message', version: sha256(input.message).slice(0, 12), text: input.message, labels: { tenants: [context.tenant], classification: 'internal', origins: ['user'] }, role: 'user' }],
   });
 
   const separator = declaration.model.indexOf(':');

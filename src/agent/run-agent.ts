@@ -59,9 +59,10 @@ function argumentsOf(input: JsonValue): Record<string, JsonValue> {
   return typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
 }
 
-/** The access component's labels of a context item (one tenant, one classification, one origin). */
+/** The access component's labels of a context item; what it leaves out: the run's tenant, internal, untrusted. */
 function itemLabels(item: ContextItem, tenant: string): Labels {
-  return makeLabels({ tenants: [item.labels.tenant ?? tenant], classification: item.labels.classification ?? 'internal', origins: [item.labels.origin ?? 'untrusted'] });
+  const { tenants, classification, origins } = item.labels;
+  return makeLabels({ tenants: tenants.length > 0 ? tenants : [tenant], classification: classification ?? 'internal', origins: origins.length > 0 ? origins : ['untrusted'] });
 }
 
 export async function runAgent(context: RunContext, rawInput: unknown, declaration: AgentDeclaration, runtime: AgentRuntime): Promise<AgentOutput> {

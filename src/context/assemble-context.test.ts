@@ -101,7 +101,11 @@ test('invalid input is refused with config-invalid naming the problem', () => {
     [{ sections: [section], target: { ...target, contextWindow: 0 }, reserveForOutput: 0 }, /contextWindow/],
     [{ sections: [{ ...section, items: [wordItem('x', 1, { meta: { score: Number.NaN } })] }], target, reserveForOutput: 0 }, /score/],
     [{ sections: [{ ...section, items: [wordItem('x', 1, { role: 'tool' })] }], target, reserveForOutput: 0 }, /toolCallId/],
-    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: JSON.parse('{"classification":"secret"}') as ContextLabels })] }], target, reserveForOutput: 0 }, /unknown classification "secret"/],
+    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: JSON.parse('{"tenants":[],"classification":"secret","origins":[]}') as ContextLabels })] }], target, reserveForOutput: 0 }, /unknown classification "secret"/],
+    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: JSON.parse('{"tenants":[],"classification":"internal","origins":["web"]}') as ContextLabels })] }], target, reserveForOutput: 0 }, /unknown origin "web"/],
+    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: JSON.parse('{"tenants":"acme","classification":"internal","origins":[]}') as ContextLabels })] }], target, reserveForOutput: 0 }, /needs labels\.tenants/],
+    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: JSON.parse('{"origin":"intranet"}') as ContextLabels })] }], target, reserveForOutput: 0 }, /unknown origin "intranet"/],
+    [{ sections: [{ ...section, items: [wordItem('x', 1, { labels: undefined as unknown as ContextLabels })] }], target, reserveForOutput: 0 }, /has no labels/],
   ];
   for (const [input, message] of cases) {
     assert.throws(() => assembleContext({ ...input, tokenizer: wordTokenizer }), (error: unknown) => error instanceof KeelError && error.code === 'config-invalid' && message.test(error.message));
@@ -120,4 +124,28 @@ test('an empty context is three tokens of framing and no messages', () => {
   assert.deepEqual(messages, []);
   const totals: ContextManifest['totals'] = { candidateItems: 0, candidateTokens: 0, droppedItems: 0, keptItems: 0, promptTokens: 3, truncatedItems: 0 };
   assert.deepEqual(manifest.totals, totals);
+});
+
+test('labels in the form items had before LabelsV1 (one optional tenant, classification, origin), as older journals hold them, are read as LabelsV1', () => {
+  const section = { name: 'a', kind: 'documents' as const, priority: 1, maxTokens: 100, truncation: 'drop-oldest' as const };
+  const recorded = [
+    wordItem('full', 2, { labels: JSON.parse('{"tenant":"acme","classification":"personal","origin":"user"}') as ContextLabels }),
+    wordItem('bare', 2, { labels: JSON.parse('{}') as ContextLabels }),
+  ];
+  const { manifest } = assembleContext({ sections: [{ ...section, items: recorded }], target: { provider: 'sim', modelId: 'sim-1', contextWindow: 1_000 }, reserveForOutput: 0, tokenizer: wordTokenizer });
+  assert.deepEqual(
+    manifest.items.map((item) => [item.id, item.labels]),
+    [
+      ['bare', {}],
+      ['full', { classification: 'personal', origin: 'user', tenant: 'acme' }],
+    ],
+  );
+  assert.deepEqual(manifest.labels, { classifications: ['personal'], origins: ['user'], tenants: ['acme'] });
+});
+
+test('an item with several tenants or origins lists them sorted and once in the manifest, however they were given', () => {
+  const item = wordItem('x', 2, { labels: { tenants: ['globex', 'acme', 'globex'], classification: 'internal', origins: ['user', 'system', 'user'] } });
+  const { manifest } = assembleContext({ sections: [{ name: 'a', kind: 'documents', priority: 1, maxTokens: 100, truncation: 'never', items: [item] }], target: { provider: 'sim', modelId: 'sim-1', contextWindow: 1_000 }, reserveForOutput: 0, tokenizer: wordTokenizer });
+  assert.deepEqual(manifest.items[0]?.labels, { classification: 'internal', origins: ['system', 'user'], tenants: ['acme', 'globex'] });
+  assert.deepEqual(manifest.labels, { classifications: ['internal'], origins: ['system', 'user'], tenants: ['acme', 'globex'] });
 });

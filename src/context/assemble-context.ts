@@ -20,8 +20,8 @@ import { validateContextInput } from './validate-context-input.ts';
  * prompt is over `contextWindow − reserveForOutput`, sections give tokens back lowest priority first,
  * again by their own rule. A `never` section that would have to give anything back fails assembly.
  */
-export function assembleContext(input: AssembleContextInput): AssembledContext {
-  validateContextInput(input);
+export function assembleContext(given: AssembleContextInput): AssembledContext {
+  const input = validateContextInput(given);
   const { target, reserveForOutput } = input;
   const tokenizer = input.tokenizer ?? tokenizerForModel(target.provider, target.modelId);
   const available = target.contextWindow - reserveForOutput;

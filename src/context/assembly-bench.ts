@@ -36,7 +36,7 @@ export function benchInput(): AssembleContextInput {
     id: `kb/doc-${String(Math.floor(index / 4)).padStart(3, '0')}.md#${(index % 4) + 1}`,
     version: `v${index % 7}`,
     text: prose(index + 1, 210),
-    labels: { tenant: 'acme', classification: 'internal', origin: 'untrusted' },
+    labels: { tenants: ['acme'], classification: 'internal', origins: ['untrusted'] },
     meta: { score: Math.round((1000 - index * 2.3) * 1000) / 1000, ageMs: index * 3_600_000 },
   }));
   const history: ContextItem[] = Array.from({ length: 40 }, (_, index) => ({
@@ -44,7 +44,7 @@ export function benchInput(): AssembleContextInput {
     id: `turn-${String(index).padStart(3, '0')}`,
     version: '1',
     text: prose(10_000 + index, 140),
-    labels: { tenant: 'acme', classification: 'personal', origin: 'user' },
+    labels: { tenants: ['acme'], classification: 'personal', origins: ['user'] },
     role: index % 2 === 0 ? 'user' : 'assistant',
     meta: { ageMs: (40 - index) * 60_000 },
   }));
@@ -55,7 +55,7 @@ export function benchInput(): AssembleContextInput {
       priority: 100,
       maxTokens: 1_000,
       truncation: 'never',
-      items: [{ source: 'template', id: 'support-agent', version: '3', text: prose(7, 380), labels: { origin: 'system' } }],
+      items: [{ source: 'template', id: 'support-agent', version: '3', text: prose(7, 380), labels: { tenants: [], origins: ['system'] } }],
     },
     { name: 'retrieved', kind: 'retrieval', priority: 50, maxTokens: 5_000, truncation: 'drop-lowest-score', items: chunks, position: 1 },
     { name: 'history', kind: 'history', priority: 40, maxTokens: 3_000, truncation: 'truncate-head', items: history, position: 2 },
@@ -66,7 +66,7 @@ export function benchInput(): AssembleContextInput {
       maxTokens: 400,
       truncation: 'truncate-tail',
       position: 3,
-      items: [{ source: 'request', id: 'question', version: '1', text: prose(99, 60), labels: { tenant: 'acme', origin: 'user' } }],
+      items: [{ source: 'request', id: 'question', version: '1', text: prose(99, 60), labels: { tenants: ['acme'], origins: ['user'] } }],
     },
   ];
   // 8 192 tokens for the prompt after a 1 024-token output reserve.

@@ -11,6 +11,7 @@ import type {
   DataOrigin,
   ManifestDrop,
   ManifestItem,
+  ManifestLabels,
   ManifestSection,
   ManifestTruncation,
   TextTokenizer,
@@ -77,7 +78,7 @@ function manifestItem(candidate: Candidate): ManifestItem {
   if (meta?.ageMs !== undefined) entry.ageMs = meta.ageMs;
   entry.contentHash = candidate.contentHash;
   entry.id = item.id;
-  entry.labels = copyLabels(item.labels);
+  entry.labels = manifestLabels(item.labels);
   entry.role = candidate.role;
   if (meta?.score !== undefined) entry.score = meta.score;
   entry.section = candidate.section;
@@ -110,12 +111,18 @@ function manifestTruncation({ before, after, phase }: Cut): ManifestTruncation {
   };
 }
 
-function copyLabels(labels: ContextLabels): ContextLabels {
-  const copy: ContextLabels = {};
-  if (labels.classification !== undefined) copy.classification = labels.classification;
-  if (labels.origin !== undefined) copy.origin = labels.origin;
-  if (labels.tenant !== undefined) copy.tenant = labels.tenant;
-  return copy;
+/** Sorted and without repeats, so the same labels always hash the same however they were listed. */
+function manifestLabels(labels: ContextLabels): ManifestLabels {
+  const origins = [...new Set(labels.origins)].sort(compareCodeUnits);
+  const tenants = [...new Set(labels.tenants)].sort(compareCodeUnits);
+  // Keys in code-unit order (see buildManifest).
+  const entry: ManifestLabels = {};
+  if (labels.classification !== undefined) entry.classification = labels.classification;
+  if (origins.length === 1) entry.origin = origins[0] as DataOrigin;
+  if (origins.length > 1) entry.origins = origins;
+  if (tenants.length === 1) entry.tenant = tenants[0] as string;
+  if (tenants.length > 1) entry.tenants = tenants;
+  return entry;
 }
 
 function labelsPresent(all: readonly ContextLabels[]): ContextManifest['labels'] {
@@ -123,9 +130,9 @@ function labelsPresent(all: readonly ContextLabels[]): ContextManifest['labels']
   const classifications = new Set<DataClassification>();
   const origins = new Set<DataOrigin>();
   for (const labels of all) {
-    if (labels.tenant !== undefined) tenants.add(labels.tenant);
+    for (const tenant of labels.tenants) tenants.add(tenant);
     if (labels.classification !== undefined) classifications.add(labels.classification);
-    if (labels.origin !== undefined) origins.add(labels.origin);
+    for (const origin of labels.origins) origins.add(origin);
   }
   return { classifications: [...classifications].sort(compareCodeUnits), origins: [...origins].sort(compareCodeUnits), tenants: [...tenants].sort(compareCodeUnits) };
 }

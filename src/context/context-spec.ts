@@ -5,18 +5,15 @@
  * backwards compatible; changing the meaning of one needs `manifestVersion: 2`, because manifests
  * are read back months later to explain what a model saw.
  */
-import type { MessageV1 } from '../spec/index.ts';
+import type { ClassificationV1, LabelsV1, MessageV1, OriginV1 } from '../spec/index.ts';
 
-export type DataClassification = 'public' | 'internal' | 'confidential' | 'personal';
+export type DataClassification = ClassificationV1;
 
 /** Where text came from, for information-flow decisions: untrusted text is data, never instructions. */
-export type DataOrigin = 'user' | 'system' | 'untrusted';
+export type DataOrigin = OriginV1;
 
-export type ContextLabels = {
-  tenant?: string;
-  classification?: DataClassification;
-  origin?: DataOrigin;
-};
+/** The one labels model (src/spec/labels-v1.ts), which access and information flow decide on. */
+export type ContextLabels = LabelsV1;
 
 export type ContextRole = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -134,6 +131,18 @@ export type AssembledContext = {
 
 export type BudgetPhase = 'section' | 'window';
 
+/**
+ * An item's labels as a manifest records them: one tenant or origin as `tenant` / `origin` (the
+ * form manifests have always had), several as `tenants` / `origins` (sorted), none left out.
+ */
+export type ManifestLabels = {
+  classification?: DataClassification;
+  origin?: DataOrigin;
+  origins?: DataOrigin[];
+  tenant?: string;
+  tenants?: string[];
+};
+
 export type ManifestItem = {
   section: string;
   source: string;
@@ -144,7 +153,7 @@ export type ManifestItem = {
   contentHash: string;
   /** Tokens of the item's message content, as Keel's prompt counter counts them. */
   tokens: number;
-  labels: ContextLabels;
+  labels: ManifestLabels;
   /** Set when the text sent is a cut of the item's text. */
   truncated?: 'tail' | 'head';
   /** Set for a section's summary standing in for dropped items. */

@@ -15,6 +15,7 @@ export type {
   DropReason,
   ManifestDrop,
   ManifestItem,
+  ManifestLabels,
   ManifestSection,
   ManifestTruncation,
   PromptTemplate,

@@ -27,5 +27,5 @@ test('inherited properties are not variables, and values are inserted literally,
 
 test('a template becomes a system instructions item carrying the template\'s id and version', () => {
   const item = templateItem(template, { customer: 'Ada', order_id: 1, tone: 'warm' });
-  assert.deepEqual({ ...item, text: '' }, { source: 'template', id: 'support-agent', version: '3', text: '', labels: { origin: 'system' }, role: 'system' });
+  assert.deepEqual({ ...item, text: '' }, { source: 'template', id: 'support-agent', version: '3', text: '', labels: { tenants: [], origins: ['system'] }, role: 'system' });
 });

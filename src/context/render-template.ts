@@ -29,6 +29,6 @@ export function renderTemplate(template: PromptTemplate, variables: TemplateVari
 }
 
 /** A rendered template as an instructions item; its version is the template's. */
-export function templateItem(template: PromptTemplate, variables: TemplateVariables, labels: ContextLabels = { origin: 'system' }): ContextItem {
+export function templateItem(template: PromptTemplate, variables: TemplateVariables, labels: ContextLabels = { tenants: [], origins: ['system'] }): ContextItem {
   return { source: 'template', id: template.id, version: template.version, text: renderTemplate(template, variables), labels, role: 'system' };
 }

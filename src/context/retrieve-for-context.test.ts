@@ -35,7 +35,7 @@ test('results become untrusted user items carrying chunk id, document version, s
     id: first?.id,
     version: first?.version,
     text: '',
-    labels: { origin: 'untrusted' },
+    labels: { tenants: [], origins: ['untrusted'] },
     role: 'user',
     meta: { score: 0, ageMs: first?.meta?.ageMs },
   });

@@ -71,12 +71,16 @@ export async function retrieveForContext(retriever: RetrieverV1, query: string, 
       id: result.chunkId,
       version: result.version,
       text: result.text,
-      labels: { ...(options.labels ?? { origin: 'untrusted' }) },
+      labels: copyLabels(options.labels ?? { tenants: [], origins: ['untrusted'] }),
       role: 'user',
       meta: result.ageMs === undefined ? { score: result.score } : { score: result.score, ageMs: result.ageMs },
     });
   }
   return { ok: true, items, signals, coverage };
+}
+
+function copyLabels(labels: ContextLabels): ContextLabels {
+  return { ...labels, tenants: [...labels.tenants], origins: [...labels.origins] };
 }
 
 function formatShare(share: number): string {

@@ -33,7 +33,8 @@ test('a session written in one process is read, and added to, in another', async
     ['memory:session', 'cross-process#1', 'my order 1042 is late', 'user'],
     ['memory:session', 'cross-process#2', 'I am looking into order 1042', 'assistant'],
   ]);
-  assert.deepEqual(seen[0]?.labels, { tenant: 'acme', classification: 'personal', origin: 'user' });
+  assert.deepEqual(seen[0]?.labels, { tenants: ['acme'], classification: 'personal', origins: ['user'] });
+  assert.deepEqual(seen[1]?.labels, { tenants: ['acme'], origins: [] }, 'what nobody labelled stays unlabelled');
   assert.equal(seen[0]?.version, contentHash('my order 1042 is late').slice(0, 16));
   const entries = await memory.entries();
   assert.equal(entries.at(-1)?.text, 'child saw 2 items');
@@ -76,7 +77,7 @@ test('memory is isolated by tenant: the same principal and session in another te
   assert.deepEqual(await globex.items(), []);
   await globex.remember('prefers phone');
   assert.deepEqual((await acme.items()).map((item) => item.text), ['prefers email']);
-  assert.deepEqual((await globex.items()).map((item) => [item.text, item.labels.tenant]), [['prefers phone', 'globex']]);
+  assert.deepEqual((await globex.items()).map((item) => [item.text, item.labels.tenants]), [['prefers phone', ['globex']]]);
   const acmeSession = new SessionMemory({ store, tenant: 'acme', sessionId: 'shared-id' });
   await acmeSession.remember('acme only');
   assert.deepEqual(await new SessionMemory({ store, tenant: 'globex', sessionId: 'shared-id' }).entries(), []);

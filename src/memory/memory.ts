@@ -9,7 +9,7 @@ import type { ContextItem, ContextLabels, ContextRole } from '../context/index.t
 import { textTokenCounter } from '../cost/index.ts';
 import type { TextTokenCounter } from '../cost/index.ts';
 import { KeelError } from '../errors/index.ts';
-import type { JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, StoreV1 } from '../spec/index.ts';
+import type { ClassificationV1, JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, OriginV1, StoreV1 } from '../spec/index.ts';
 
 /** Framing tokens per item, as context assembly counts them. */
 const perItemTokens = 4;
@@ -69,14 +69,14 @@ const contextRoles: Record<MemoryRoleV1, ContextRole> = {
   state: 'user',
 };
 
-const classifications = new Set(['public', 'internal', 'confidential', 'personal']);
-const origins = new Set(['user', 'system', 'untrusted']);
+const classifications: ReadonlySet<string> = new Set<ClassificationV1>(['public', 'internal', 'confidential', 'personal']);
+const origins: ReadonlySet<string> = new Set<OriginV1>(['user', 'system', 'untrusted']);
 
+/** An entry's free-form labels as LabelsV1: its scope's tenant, and the `classification` and `origin` it was written with, when known. */
 function contextLabels(entry: MemoryEntryV1): ContextLabels {
-  const labels: ContextLabels = { tenant: entry.scope.tenant };
   const { classification, origin } = entry.labels;
-  if (classification !== undefined && classifications.has(classification)) labels.classification = classification as NonNullable<ContextLabels['classification']>;
-  if (origin !== undefined && origins.has(origin)) labels.origin = origin as NonNullable<ContextLabels['origin']>;
+  const labels: ContextLabels = { tenants: [entry.scope.tenant], origins: origin !== undefined && origins.has(origin) ? [origin as OriginV1] : [] };
+  if (classification !== undefined && classifications.has(classification)) labels.classification = classification as ClassificationV1;
   return labels;
 }
 

@@ -13,7 +13,7 @@ export function sampleInput(): AssembleContextInput {
     id: `policies/refunds.md#${index + 1}`,
     version: 'a1b2c3d4e5f60718',
     text: paragraph(index),
-    labels: { tenant: 'acme', classification: 'internal', origin: 'untrusted' },
+    labels: { tenants: ['acme'], classification: 'internal', origins: ['untrusted'] },
     // Two equal scores: ties must break by identity, not by arrival order.
     meta: { score: index === 3 || index === 4 ? 5 : 12 - index, ageMs: index * 86_400_000 },
   }));
@@ -22,7 +22,7 @@ export function sampleInput(): AssembleContextInput {
     id: `turn-${index}`,
     version: '1',
     text: `Turn ${index}: ${paragraph(index + 20)}`,
-    labels: { tenant: 'acme', classification: 'personal', origin: 'user' },
+    labels: { tenants: ['acme'], classification: 'personal', origins: ['user'] },
     role: index % 2 === 0 ? 'user' : 'assistant',
     meta: { ageMs: (8 - index) * 60_000 },
   }));
@@ -33,7 +33,7 @@ export function sampleInput(): AssembleContextInput {
       priority: 100,
       maxTokens: 200,
       truncation: 'never',
-      items: [{ source: 'template', id: 'support-agent', version: '3', text: 'You are the support agent for Acme. Cite documents by id.', labels: { origin: 'system' } }],
+      items: [{ source: 'template', id: 'support-agent', version: '3', text: 'You are the support agent for Acme. Cite documents by id.', labels: { tenants: [], origins: ['system'] } }],
     },
     { name: 'knowledge', kind: 'retrieval', priority: 50, maxTokens: 900, truncation: 'drop-lowest-score', items: chunks, position: 1 },
     {
@@ -44,7 +44,7 @@ export function sampleInput(): AssembleContextInput {
       truncation: 'summarise-then-drop',
       items: history,
       position: 2,
-      summary: { source: 'summary', id: 'history-summary', version: '1', text: 'Earlier: the customer asked twice about parcel 7.', labels: { tenant: 'acme', classification: 'personal', origin: 'system' }, role: 'assistant' },
+      summary: { source: 'summary', id: 'history-summary', version: '1', text: 'Earlier: the customer asked twice about parcel 7.', labels: { tenants: ['acme'], classification: 'personal', origins: ['system'] }, role: 'assistant' },
     },
     {
       name: 'order',
@@ -54,8 +54,8 @@ export function sampleInput(): AssembleContextInput {
       truncation: 'truncate-tail',
       position: 2,
       items: [
-        { source: 'tool', id: 'lookup-order', version: '1', text: paragraph(33), labels: { tenant: 'acme', classification: 'confidential', origin: 'system' }, role: 'tool', meta: { toolCallId: 'call_1', toolName: 'lookup_order' } },
-        { source: 'memory', id: 'preferences', version: '2', text: 'Prefers email. Speaks Turkish.', labels: { tenant: 'acme', classification: 'personal', origin: 'user' } },
+        { source: 'tool', id: 'lookup-order', version: '1', text: paragraph(33), labels: { tenants: ['acme'], classification: 'confidential', origins: ['system'] }, role: 'tool', meta: { toolCallId: 'call_1', toolName: 'lookup_order' } },
+        { source: 'memory', id: 'preferences', version: '2', text: 'Prefers email. Speaks Turkish.', labels: { tenants: ['acme'], classification: 'personal', origins: ['user'] } },
       ],
     },
     {
@@ -65,7 +65,7 @@ export function sampleInput(): AssembleContextInput {
       maxTokens: 400,
       truncation: 'truncate-head',
       position: 1,
-      items: [{ source: 'upload', id: 'invoice.txt', version: '1', text: paragraph(44).repeat(4), labels: { tenant: 'acme', classification: 'confidential', origin: 'user' } }],
+      items: [{ source: 'upload', id: 'invoice.txt', version: '1', text: paragraph(44).repeat(4), labels: { tenants: ['acme'], classification: 'confidential', origins: ['user'] } }],
     },
     {
       name: 'question',
@@ -74,7 +74,7 @@ export function sampleInput(): AssembleContextInput {
       maxTokens: 100,
       truncation: 'truncate-tail',
       position: 9,
-      items: [{ source: 'request', id: 'question', version: '1', text: 'Where is my refund for parcel 7?', labels: { tenant: 'acme', origin: 'user' } }],
+      items: [{ source: 'request', id: 'question', version: '1', text: 'Where is my refund for parcel 7?', labels: { tenants: ['acme'], origins: ['user'] } }],
     },
   ];
   return {

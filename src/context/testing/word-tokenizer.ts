@@ -14,5 +14,5 @@ export function words(count: number, prefix = 'w'): string {
 
 /** An item of `count` words; as a message it costs count + 4 tokens. */
 export function wordItem(id: string, count: number, extra: Partial<ContextItem> = {}): ContextItem {
-  return { source: 'test', id, version: '1', text: words(count, `${id}-`), labels: {}, ...extra };
+  return { source: 'test', id, version: '1', text: words(count, `${id}-`), labels: { tenants: [], origins: [] }, ...extra };
 }
