@@ -19,7 +19,7 @@ interface Escalation {
   id: string;
   requestId: string;
   reason: string;
-  details: { orderId: string; amountCents: number };
+  details: { tool: string; arguments: { orderId: string; amountCents: number } };
 }
 
 test('a run waits durably for approval; approved from another process, it resumes and issues the refund once', () => {
@@ -28,7 +28,7 @@ test('a run waits durably for approval; approved from another process, it resume
   const waiting = demo.runs.find((run) => run.status === 'waiting');
   assert.ok(waiting !== undefined);
   const { escalations } = JSON.parse(keel(database, 'escalations', '--json').stdout) as { escalations: Escalation[] };
-  assert.deepEqual(escalations.map((item) => [item.id, item.details.orderId, item.details.amountCents]), [[waiting.id, 'A-1003', 125_000]]);
+  assert.deepEqual(escalations.map((item) => [item.id, item.details.tool, item.details.arguments.orderId, item.details.arguments.amountCents]), [[waiting.id, 'issue_refund', 'A-1003', 125_000]]);
   assert.match(escalations[0]?.requestId ?? '', new RegExp(`^${waiting.id}:\\d+$`));
   const listed = JSON.parse(keel(database, 'runs', '--json', '--status', 'waiting').stdout) as { runs: { id: string }[] };
   assert.deepEqual(listed.runs.map((run) => run.id), [waiting.id]);
@@ -51,7 +51,7 @@ test('a run waits durably for approval; approved from another process, it resume
   assert.equal(keel(database, 'audit', 'verify').code, 0);
 });
 
-test('a denial ends the run failed with the decider and the reason; deny without a reason is refused', () => {
+test('a denial reaches the agent as the refund refused, with the decider and the reason; deny without a reason is refused', () => {
   const database = join(folder, 'deny.db');
   const demo = JSON.parse(keel(database, 'demo', '--json').stdout) as { runs: { id: string; status: string }[] };
   const waiting = demo.runs.find((run) => run.status === 'waiting');
@@ -59,9 +59,13 @@ test('a denial ends the run failed with the decider and the reason; deny without
   assert.equal(keel(database, 'deny', waiting.id).code, 2);
   const denied = keel(database, 'deny', waiting.id, '--reason', 'damage not documented', '--as', 'lead.ana');
   assert.equal(denied.code, 0, denied.stderr);
-  const shown = JSON.parse(keel(database, 'show', waiting.id, '--json').stdout) as { run: { status: string; reason: string } };
-  assert.equal(shown.run.status, 'failed');
-  assert.equal(shown.run.reason, 'refund-approval denied by user:lead.ana: damage not documented');
+  const shown = JSON.parse(keel(database, 'show', waiting.id, '--json').stdout) as { run: { status: string }; events: { type: string; data: Record<string, unknown> }[] };
+  // The agent is told the refund was refused and says so to the customer; nothing is paid.
+  assert.equal(shown.run.status, 'ok');
+  const end = shown.events.find((event) => event.type === 'run-end')?.data as { output: { output: { answer: string; refundId: string | null } } };
+  assert.equal(end.output.output.refundId, null);
+  assert.match(end.output.output.answer, /couldn't issue the refund for order A-1003 .*denied by user:lead\.ana: damage not documented/);
+  assert.ok(!shown.events.some((event) => event.type === 'step-start' && event.data.name === 'issue_refund'));
 });
 
 test('keel stop ends a waiting run at once, and halts a run another process is executing within 2 s', async () => {

@@ -18,14 +18,15 @@ async function keel(environment: NodeJS.ProcessEnv, ...argv: string[]): Promise<
 
 interface DemoJson {
   model: string;
-  runs: { status: string; answer: string | null; costMicros: number; tokens: number }[];
+  runs: { status: string; answer: string | null; reason: string | null; costMicros: number; tokens: number }[];
 }
 
-test('keel demo --model openai:MODEL talks to an OpenAI wire-format server, retries its 429, and prices the usage', async () => {
+test('keel demo --model openai:MODEL talks to an OpenAI wire-format server, retries its 429, asks for the contract JSON, and prices the usage', async () => {
   const server = await OpenAIWireServer.start();
   try {
     server.reply({ fixture: 'error-rate-limit.json', status: 429, headers: { 'retry-after': '0' } });
-    for (let run = 0; run < 5; run += 1) server.reply({ fixture: 'chat-text.json' });
+    // The server answers prose where the output contract asks for JSON: each run re-asks once, then goes to a person.
+    for (let call = 0; call < 10; call += 1) server.reply({ fixture: 'chat-text.json' });
     const environment = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.baseURL };
     // A server at a custom base URL is `openai-compatible`, free unless priced: price it like gpt-4o.
     const config = join(folder, 'priced.json');
@@ -34,16 +35,18 @@ test('keel demo --model openai:MODEL talks to an OpenAI wire-format server, retr
     const result = await keel(environment, 'demo', '--model', 'openai:gpt-4o', '--config', config, '--db', join(folder, 'openai.db'), '--json');
     assert.equal(result.code, 0, result.stderr);
     const demo = JSON.parse(result.stdout) as DemoJson;
-    assert.deepEqual(demo.runs.map((run) => run.status), ['ok', 'ok', 'ok', 'ok', 'ok']);
-    assert.equal(demo.runs[0]?.answer, 'The capital of France is Paris.');
-    // 158 uncached + 1,152 cached prompt tokens and 8 completion tokens at gpt-4o prices.
-    assert.ok(demo.runs.every((run) => run.costMicros === 1_915), JSON.stringify(demo.runs.map((run) => run.costMicros)));
-    assert.equal(server.requests.length, 6);
+    assert.deepEqual(demo.runs.map((run) => run.status), ['escalated', 'escalated', 'escalated', 'escalated', 'escalated']);
+    assert.match(demo.runs[0]?.reason ?? '', /final answer broke its output contract/);
+    // Two answers a run, each 158 uncached + 1,152 cached prompt tokens and 8 completion tokens at gpt-4o prices.
+    assert.ok(demo.runs.every((run) => run.costMicros === 2 * 1_915), JSON.stringify(demo.runs.map((run) => run.costMicros)));
+    assert.equal(server.requests.length, 11);
     assert.equal(server.requests[1]?.headers.authorization, 'Bearer sk-test');
-    const body = server.requests[1]?.body as { model: string; messages: { role: string }[]; tools: unknown[] };
+    const body = server.requests[1]?.body as { model: string; messages: { role: string }[]; tools: unknown[]; response_format: { type: string; json_schema: { name: string } } };
     assert.equal(body.model, 'gpt-4o');
     assert.equal(body.messages[0]?.role, 'system');
     assert.equal(body.tools.length, 3);
+    assert.equal(body.response_format.type, 'json_schema');
+    assert.equal(body.response_format.json_schema.name, 'support-answer');
   } finally {
     await server.close();
   }
@@ -52,13 +55,14 @@ test('keel demo --model openai:MODEL talks to an OpenAI wire-format server, retr
 test('keel demo --model anthropic:MODEL talks to an Anthropic wire-format server', async () => {
   const server = await AnthropicWireServer.start();
   try {
-    for (let run = 0; run < 5; run += 1) server.reply({ fixture: 'message-text.json' });
+    for (let call = 0; call < 10; call += 1) server.reply({ fixture: 'message-text.json' });
     const environment = { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: server.baseURL };
     const result = await keel(environment, 'demo', '--model', 'anthropic:claude-sonnet-4-5', '--db', join(folder, 'anthropic.db'), '--json');
     assert.equal(result.code, 0, result.stderr);
     const demo = JSON.parse(result.stdout) as DemoJson;
-    assert.deepEqual(demo.runs.map((run) => run.status), ['ok', 'ok', 'ok', 'ok', 'ok']);
-    assert.ok(demo.runs.every((run) => run.tokens === 24 && run.costMicros > 0));
+    // Prose where JSON is asked for: one repair, then a person.
+    assert.deepEqual(demo.runs.map((run) => run.status), ['escalated', 'escalated', 'escalated', 'escalated', 'escalated']);
+    assert.ok(demo.runs.every((run) => run.tokens === 2 * 24 && run.costMicros > 0));
   } finally {
     await server.close();
   }

@@ -40,7 +40,7 @@ describe('keel on a demo database', () => {
     }
     assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'waiting', 'degraded', 'failed']);
     assert.ok(demoRuns[3]?.confidence.length === 1, 'the degraded run carries its confidence marker');
-    // Version 3: the marker comes from the output contract's confidence threshold, via its failure contract.
+    // The marker comes from the output contract's confidence threshold, via its failure contract.
     const [marker] = (demoRuns[3]?.confidence ?? []) as { subject: string; confidence: number; reason: string }[];
     assert.equal(marker?.subject, 'support-answer');
     assert.match(marker?.reason ?? '', /below the minimum 0\.7/);
@@ -80,42 +80,41 @@ describe('keel on a demo database', () => {
     const refunded = demoRuns[0]?.id ?? '';
     const result = await keel('replay', refunded);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /all 2 model inputs match the journal byte for byte/);
+    assert.match(result.stdout, /all 4 model inputs match the journal byte for byte/);
     const candidate = JSON.parse((await keel('replay', refunded, '--model', 'sim:fast', '--json')).stdout) as { candidateRun: { completed: boolean; toolCalls: string[] } };
     assert.equal(candidate.candidateRun.completed, true);
-    // Version 3 looks the order up before the loop and retrieves the policy, so the model reads no policy itself.
-    assert.deepEqual(candidate.candidateRun.toolCalls.map((call) => call.split('(')[0]), ['lookup_order', 'issue_refund']);
+    assert.deepEqual(candidate.candidateRun.toolCalls.map((call) => call.split('(')[0]), ['lookup_order', 'read_policy', 'issue_refund']);
     assert.equal((await keel('replay', 'run_nope')).code, 1);
   });
 
-  test('every version 3 run replays byte for byte, its assembled context and retrieved policy included', async () => {
+  test('every run (version 4, the example agent) replays byte for byte', async () => {
     for (const run of demoRuns) {
       const result = await keel('replay', run.id, '--json');
       assert.equal(result.code, 0, result.stderr);
       const report = JSON.parse(result.stdout) as { taskVersion: string; matched: boolean; modelCalls: number; checks: { recordedHash: string; rebuiltHash: string }[] };
-      assert.equal(report.taskVersion, '3');
+      assert.equal(report.taskVersion, '4');
       assert.equal(report.matched, true, `${run.id} (${run.status})`);
       assert.ok(report.modelCalls >= 1);
       assert.ok(report.checks.every((check) => check.recordedHash === check.rebuiltHash));
     }
   });
 
-  test('show of a version 3 run: retrieval signal, context manifest, output validation, the marker at the end', async () => {
+  test('show of the degraded run: Cedar and flow decisions, context manifest, output validation, the marker at the end', async () => {
     const degraded = demoRuns[3]?.id ?? '';
     const result = await keel('show', degraded);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, /task support-refund v3/);
-    assert.match(result.stdout, /step retrieve-policy/);
-    assert.match(result.stdout, /retrieval-signal\s+low-coverage: results cover 67% of the query's terms/);
+    assert.match(result.stdout, /task support-refund v4/);
     assert.match(result.stdout, /context-assembly\s+manifest [0-9a-f]{12}/);
-    assert.match(result.stdout, /output-validation\s+support-answer v1 attempt 1: valid \(low confidence 0\.55 < 0\.7\)/);
+    assert.match(result.stdout, /policy-decision\s+user:ravi issue-refund Order::A-1004: allow \[customer-refunds-own-order\]/);
+    assert.match(result.stdout, /policy-decision\s+user:ravi flow Order::A-1004: allow/);
+    assert.match(result.stdout, /output-validation\s+support-answer v2 attempt 1: valid \(low confidence 0\.55 < 0\.7\)/);
+    assert.match(result.stdout, /failure-decision\s+support-answer low-confidence: degrade/);
     assert.match(result.stdout, /run-end\s+degraded .*confidence: support-answer 0\.55/);
     const json = JSON.parse((await keel('show', degraded, '--json')).stdout) as { events: { type: string; data: Record<string, unknown> }[] };
     const assembly = json.events.find((event) => event.type === 'context-assembly');
-    const manifest = assembly?.data.manifest as { manifestHash: string; items: { section: string; id: string }[]; signals: { kind: string }[] };
+    const manifest = assembly?.data.manifest as { manifestHash: string; sections: { name: string }[] };
     assert.equal(manifest.manifestHash, assembly?.data.manifestHash);
-    assert.deepEqual(manifest.items.map((item) => `${item.section}:${item.id}`), ['instructions:support-agent', 'order:A-1004', 'policy:refunds-general.md#1', 'policy:refunds-apparel.md#1', 'request:message']);
-    assert.deepEqual(manifest.signals.map((signal) => signal.kind), ['low-coverage']);
+    assert.deepEqual(manifest.sections.map((section) => section.name), ['instructions', 'message']);
   });
 
   test('resume leaves a run that waits for a person waiting', async () => {

@@ -1,6 +1,6 @@
 import type { Keel } from '../agent/index.ts';
-import type { PaymentsLedger } from '../demo/index.ts';
 import { KeelError } from '../errors/index.ts';
+import type { SimulatorScript } from '../models/index.ts';
 import { openStore } from '../store/index.ts';
 import type { CommandContext } from './command.ts';
 import { loadTasksModule, tasksModulePath } from './tasks-module.ts';
@@ -11,13 +11,15 @@ export interface Deployment {
   /** The tasks module served; undefined when the demo's tasks are. */
   readonly tasksModule: string | undefined;
   readonly taskNames: string[];
+  /** The demo agent's simulator script, when the demo is served: `sim:` candidates of a replay follow it. */
+  readonly demoScript: SimulatorScript | undefined;
   close(): Promise<void>;
 }
 
 /**
  * Opens the store and binds the served tasks to it. The tasks module and the config are loaded
- * first, so a bad one stops the command before a database is created. `replay` builds the demo's
- * tasks without their payments system: a replay runs no tool and writes nothing.
+ * first, so a bad one stops the command before a database is created. Without a tasks module the
+ * demo's agent is served (examples/support-refund; see demo-agent.ts).
  */
 export async function openDeployment(context: CommandContext, options: { create: boolean; replay?: boolean; task?: string }): Promise<Deployment> {
   const { environment } = context;
@@ -27,15 +29,9 @@ export async function openDeployment(context: CommandContext, options: { create:
   const modulePath = tasksModulePath(context.options.tasks, environment, configPath === undefined || config === undefined ? undefined : { path: configPath, value: config });
   const served = modulePath === undefined ? undefined : await loadTasksModule(modulePath);
   const { createKeel } = await import('../agent/index.ts');
-  const demoModule = served === undefined ? await import('../demo/index.ts') : undefined;
-  const { ledgerPath } = await import('./commands/demo.ts');
-  const ledger: PaymentsLedger | undefined = demoModule === undefined ? undefined : new demoModule.PaymentsLedger(options.replay === true ? ':memory:' : ledgerPath(context.options.db, environment));
+  const demo = served === undefined ? await (await import('./demo-agent.ts')).openDemoAgent(context, config, { replay: options.replay === true }) : undefined;
   try {
-    const demo =
-      demoModule === undefined || ledger === undefined
-        ? undefined
-        : demoModule.demoTasks(ledger, options.replay === true ? demoModule.defaultDemoGovernance(environment) : (await import('./demo-governance.ts')).demoGovernance(context.options.config, environment));
-    const names = [...new Set((served ?? demo ?? []).map((definition) => definition.name))];
+    const names = [...new Set((served ?? (demo === undefined ? [] : [demo.agent])).map((definition) => definition.name))];
     // Checked before the store is opened: asking for a task nobody serves creates no database.
     if (options.task !== undefined && !names.includes(options.task)) {
       const from = modulePath === undefined ? "the demo's tasks; name a tasks module with --tasks" : modulePath;
@@ -46,19 +42,20 @@ export async function openDeployment(context: CommandContext, options: { create:
       const keel = await createKeel({
         store,
         environment,
-        // The demo's tasks carry their own governance; a tasks module's agents take the config's.
-        ...(served === undefined ? { tasks: demo ?? [] } : { agents: served, ...(config === undefined ? {} : { config }) }),
+        agents: served ?? (demo === undefined ? [] : [demo.agent]),
+        ...(config === undefined ? {} : { config }),
       });
       return {
         keel,
         tasksModule: modulePath,
         taskNames: keel.engine.tasks.names(),
+        demoScript: demo?.supportScript,
         close: async () => {
           try {
             await keel.close();
           } finally {
             await store.close();
-            ledger?.close();
+            demo?.close();
           }
         },
       };
@@ -67,7 +64,7 @@ export async function openDeployment(context: CommandContext, options: { create:
       throw error;
     }
   } catch (error) {
-    ledger?.close();
+    demo?.close();
     throw error;
   }
 }

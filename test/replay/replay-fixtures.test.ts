@@ -3,19 +3,26 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { demoTasks, PaymentsLedger } from '../../src/demo/index.ts';
-import { replayRun, TaskCatalog } from '../../src/engine/index.ts';
+import { PaymentsLedger as ExamplePayments, supportRefundAgent } from '../../examples/support-refund/index.ts';
+import { createKeel } from '../../src/agent/index.ts';
+import { replayRun } from '../../src/engine/index.ts';
 import { genesisHash, hashRecord, verifyChain } from '../../src/journal/index.ts';
 import type { JournalRecordV1 } from '../../src/spec/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
+import { PaymentsLedger, supportRefundVersions1To3 } from './support-refund-v1-v3/index.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const folder = mkdtempSync(join(tmpdir(), 'keel-replay-'));
 const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
 const ledger = new PaymentsLedger(join(folder, 'payments.db'));
-const tasks = new TaskCatalog(demoTasks(ledger));
+const payments = new ExamplePayments(join(folder, 'example-payments.db'));
+// Every version of support-refund: 1 to 3 as they were written (hand-written tasks), 4 the example's agent.
+const keel = await createKeel({ store, tasks: supportRefundVersions1To3(ledger), agents: [supportRefundAgent({ payments })] });
+const tasks = keel.engine.tasks;
 after(async () => {
+  await keel.close();
   ledger.close();
+  payments.close();
   await store.close();
   rmSync(folder, { recursive: true, force: true });
 });

@@ -1,4 +1,3 @@
-import { supportScript } from '../../demo/index.ts';
 import { replayRun, replayWithCandidate } from '../../engine/index.ts';
 import type { CandidateReport } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
@@ -39,7 +38,7 @@ export const replayCommand: Command = async (context) => {
       return report.matched ? 0 : 1;
     }
     // The demo's simulated models answer from the demo's script; a tasks module's from the default one.
-    const simulator = deployment.tasksModule === undefined ? { simulator: { script: supportScript } } : {};
+    const simulator = deployment.demoScript === undefined ? {} : { simulator: { script: deployment.demoScript } };
     const candidate = resolveModel(candidateName, { environment: context.environment, ...simulator });
     const report = await replayWithCandidate(store, runId, engine.tasks, { name: candidateName, model: candidate });
     const differences = outcomeDifferences(report);

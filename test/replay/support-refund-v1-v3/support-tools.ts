@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeelError } from '../errors/index.ts';
-import { sha256 } from '../journal/index.ts';
-import type { ToolDefinitionV1 } from '../spec/index.ts';
+import { KeelError } from '../../../src/errors/index.ts';
+import { sha256 } from '../../../src/journal/index.ts';
+import type { ToolDefinitionV1 } from '../../../src/spec/index.ts';
 import type { Order } from './orders.ts';
 import { orders, paymentsOutageOrders } from './orders.ts';
 import type { PaymentsLedger, Refund } from './payments-ledger.ts';

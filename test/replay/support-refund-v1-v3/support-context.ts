@@ -1,10 +1,10 @@
-import type { ContextItem, ContextLabels, ContextSection, ContextSignal, PromptTemplate, RetrieverV1 } from '../context/index.ts';
-import { assembleContext, FolderRetriever, retrieveForContext, templateItem } from '../context/index.ts';
-import { defineFailureContract, withFailureContract } from '../contracts/index.ts';
-import type { RunContext } from '../engine/index.ts';
-import { KeelError } from '../errors/index.ts';
-import { canonicalJson, sha256 } from '../journal/index.ts';
-import type { JsonValue, MessageV1 } from '../spec/index.ts';
+import type { ContextItem, ContextLabels, ContextSection, ContextSignal, PromptTemplate, RetrieverV1 } from '../../../src/context/index.ts';
+import { assembleContext, FolderRetriever, retrieveForContext, templateItem } from '../../../src/context/index.ts';
+import { defineFailureContract, withFailureContract } from '../../../src/contracts/index.ts';
+import type { RunContext } from '../../../src/engine/index.ts';
+import { KeelError } from '../../../src/errors/index.ts';
+import { canonicalJson, sha256 } from '../../../src/journal/index.ts';
+import type { JsonValue, MessageV1 } from '../../../src/spec/index.ts';
 import type { Order } from './orders.ts';
 import type { OrderLookup, PolicyDocument } from './support-tools.ts';
 import { autoApprovalLimitCents, lookupOrder, readPolicy } from './support-tools.ts';
@@ -75,7 +75,7 @@ export async function buildSupportContext(context: RunContext, input: { message:
 
   // The query names the category, which the customer rarely does ("my headphones"): the order does.
   const query = order === undefined ? `refund policy: ${input.message}` : `refund policy ${order.category}`;
-  const labels: ContextLabels = { tenant: context.tenant, classification: 'internal', origin: 'system' };
+  const labels: ContextLabels = { tenants: [context.tenant], classification: 'internal', origins: ['system'] };
   const policy = await withFailureContract(
     context,
     defineFailureContract<RetrievedPolicy>({
@@ -119,7 +119,7 @@ export async function buildSupportContext(context: RunContext, input: { message:
       position: 0,
       maxTokens: 400,
       truncation: 'never',
-      items: [templateItem(instructionsTemplate, { approvalLimit: `$${(autoApprovalLimitCents / 100).toFixed(2)}` }, { tenant: context.tenant, origin: 'system' })],
+      items: [templateItem(instructionsTemplate, { approvalLimit: `$${(autoApprovalLimitCents / 100).toFixed(2)}` }, { tenants: [context.tenant], origins: ['system'] })],
     },
     {
       name: 'order',
@@ -138,7 +138,7 @@ export async function buildSupportContext(context: RunContext, input: { message:
       position: 3,
       maxTokens: 1_000,
       truncation: 'truncate-tail',
-      items: [{ source: 'request', id: 'message', version: '1', text: input.message, labels: { tenant: context.tenant, classification: 'personal', origin: 'user' }, role: 'user' }],
+      items: [{ source: 'request', id: 'message', version: '1', text: input.message, labels: { tenants: [context.tenant], classification: 'personal', origins: ['user'] }, role: 'user' }],
     },
   ];
   const [provider = 'sim', modelId = 'default'] = input.model.split(/:(.*)/s);
@@ -191,7 +191,7 @@ function orderItem(order: Order, tenant: string): ContextItem {
     id: order.id,
     version: sha256(text).slice(0, 16),
     text,
-    labels: { tenant, classification: 'personal', origin: 'system' },
+    labels: { tenants: [tenant], classification: 'personal', origins: ['system'] },
     role: 'system',
   };
 }

@@ -1,5 +1,5 @@
-import type { JsonValue, MessageV1, ToolResultPartV1 } from '../spec/index.ts';
-import type { SimulatedTurn, SimulatorScript } from '../models/index.ts';
+import type { JsonValue, MessageV1, ToolResultPartV1 } from '../../../src/spec/index.ts';
+import type { SimulatedTurn, SimulatorScript } from '../../../src/models/index.ts';
 import type { Order } from './orders.ts';
 import { orderHeader } from './support-context.ts';
 import type { OrderLookup, PolicyDocument } from './support-tools.ts';

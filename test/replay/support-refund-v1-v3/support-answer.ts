@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { ContractCheck, FailureContract, FailureContractRunner, OutputContract } from '../contracts/index.ts';
-import { ContractViolationError, defineFailureContract, defineOutputContract } from '../contracts/index.ts';
-import type { EventData } from '../journal/index.ts';
-import type { ResponseFormatV1 } from '../spec/index.ts';
+import type { ContractCheck, FailureContract, FailureContractRunner, OutputContract } from '../../../src/contracts/index.ts';
+import { ContractViolationError, defineFailureContract, defineOutputContract } from '../../../src/contracts/index.ts';
+import type { EventData } from '../../../src/journal/index.ts';
+import type { ResponseFormatV1 } from '../../../src/spec/index.ts';
 
 /** What version 3's agent ends with: the customer's answer and the facts behind it, as JSON. */
 const answerSchema = z.strictObject({
