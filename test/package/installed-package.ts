@@ -79,6 +79,8 @@ let packed: Promise<PackedKeel> | undefined;
 export function packKeel(): Promise<PackedKeel> {
   packed ??= (async () => {
     const destination = mkdtempSync(join(tmpdir(), 'keel-pack-'));
+    // Shared by every case in the process, so it goes when the process does.
+    process.once('exit', () => rmSync(destination, { recursive: true, force: true }));
     // npm runs on the Node 24 first on PATH. The build's own lines come first on stdout; the
     // report is the JSON array that starts a line.
     const environment = cleanEnvironment({ PATH: pathWithNode(nodeBinaries.node24) });
