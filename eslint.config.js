@@ -72,6 +72,9 @@ const componentBoundaries = {
         return;
       }
       const index = join(root, 'src', component, 'index.ts');
+      // Test helpers (wire-format servers, test databases) are a component's second entry, for
+      // tests and benchmarks only, so they stay out of the package's runtime surface.
+      if (target === join(root, 'src', component, 'testing', 'index.ts') && isTestCode(file)) return;
       if (target !== index) context.report({ node, messageId: 'internals', data: { index: spelled(directory, index), path: specifier, component } });
     }
 
@@ -102,6 +105,15 @@ const componentBoundaries = {
     };
   },
 };
+
+/**
+ * Tests, testing helpers, the root test/ and bench/ folders.
+ * @param {string} file
+ */
+function isTestCode(file) {
+  const [top] = relative(root, file).split(sep);
+  return file.endsWith('.test.ts') || file.split(sep).includes('testing') || top === 'test' || top === 'bench';
+}
 
 /** Keel's own lint rules. */
 export const keelPlugin = { rules: { 'component-boundaries': componentBoundaries } };

@@ -2,7 +2,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropSchema, openTestPostgres, PostgresStore, SqliteStore, uniqueSchemaName } from '../src/store/index.ts';
+import { PostgresStore, SqliteStore } from '../src/store/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/testing/index.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';

@@ -137,23 +137,25 @@ export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
   simulator?: AgentSimulatorOptions;
 }
 
-/** What one run of an agent is given. */
-export interface AgentInput {
-  [key: string]: JsonValue;
+/**
+ * What one run of an agent is given. A type alias rather than an interface: it is JSON by its
+ * shape, without an index signature that would clash with its optional fields in a consumer's
+ * compiler settings.
+ */
+export type AgentInput = {
   message: string;
   /** A conversation id: with session memory on, earlier turns are in the context and this one is added. */
   session?: string;
   /** Values for the instructions' `{{placeholders}}`. */
   variables?: { [key: string]: JsonValue };
-}
+};
 
 /** What a run of an agent returns. */
-export interface AgentOutput {
-  [key: string]: JsonValue;
+export type AgentOutput = {
   /** The final answer's text (the JSON text when there is an output contract). */
   answer: string;
   /** The contract's value, or null without an output contract. */
   output: JsonValue;
   turns: number;
   toolCalls: { tool: string; status: string }[];
-}
+};

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AnthropicWireServer, OpenAIWireServer } from '../models/index.ts';
+import { AnthropicWireServer, OpenAIWireServer } from '../models/testing/index.ts';
 import { runCli } from './index.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-cli-real-'));

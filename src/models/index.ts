@@ -5,5 +5,3 @@ export type { ResolveModelOptions } from './resolve-model.ts';
 export { ModelCallError, codeForStatus, parseRetryAfter } from './model-call-error.ts';
 export type { ModelCallErrorDetails } from './model-call-error.ts';
 // Local servers speaking the providers' wire formats, for tests of any component that calls a real adapter.
-export { OpenAIWireServer } from './openai/testing/openai-wire-server.ts';
-export { AnthropicWireServer } from './anthropic/testing/anthropic-wire-server.ts';

@@ -6,4 +6,3 @@ export { PostgresStore } from './postgres/index.ts';
 export type { PostgresStoreOptions } from './postgres/index.ts';
 export { quoteIdentifier } from './postgres/sql-identifiers.ts';
 // Tests and benchmarks of every component find their PostgreSQL here (a schema each).
-export { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './postgres/test-database.ts';

@@ -17,7 +17,8 @@ import { after, test } from 'node:test';
 import { Engine } from '../../src/engine/index.ts';
 import { loadRun, verifyChain } from '../../src/journal/index.ts';
 import type { RunRecordV1 } from '../../src/spec/index.ts';
-import { dropSchema, openTestPostgres, PostgresStore, uniqueSchemaName } from '../../src/store/index.ts';
+import { PostgresStore } from '../../src/store/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from '../../src/store/testing/index.ts';
 import type { EffectRow, ExecutionRow, HoldAt, LedgerInput, LedgerStep } from './ledger-task.ts';
 import { idempotentSteps, Ledger, ledgerSteps, ledgerTask, ledgerTaskName, stepOfHold } from './ledger-task.ts';
 

@@ -1,0 +1,3 @@
+// A PostgreSQL schema per test, for tests and benchmarks only: not part of the package's runtime
+// surface (the lint rule lets only tests and bench/ import this entry).
+export { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from '../postgres/test-database.ts';
