@@ -8,14 +8,22 @@ import type { RunOutcome } from './run-outcome.ts';
 import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
-import { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
+import { LocalWorkerRegistry } from './local-worker-registry.ts';
+import type { LocalRegistration } from './local-worker-registry.ts';
+import { newWorkerId } from './worker-identity.ts';
 
 export interface EngineOptions {
   store: StoreV1;
   // Task definitions are invariant in their input type; the engine only passes JSON through.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   tasks: TaskDefinition<any, any>[];
+  /** Must be unique to this engine; default a fresh random id (worker-identity.ts). */
   workerId?: string;
+  /**
+   * This machine's registry of live workers, through which a dead local worker's leases are taken
+   * over at once; `false` leaves takeovers to lease expiry alone. Default: the per-user registry.
+   */
+  workerRegistry?: LocalWorkerRegistry | false;
   /** How long a worker's claim on a run lasts without renewal. Default 30 s. */
   leaseMs?: number;
   /** Rollbacks allowed per execution before the run fails. Default 3. */
@@ -47,6 +55,10 @@ export class Engine {
   readonly tasks: TaskCatalog;
   readonly #maxRollbacks: number;
   readonly #shutdown = new AbortController();
+  readonly #registry: LocalWorkerRegistry | undefined;
+  #registration: Promise<LocalRegistration | undefined> | undefined;
+  /** Lease-taking calls in flight and runs executing: while any, this worker may hold leases. */
+  #leaseWork = 0;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -54,13 +66,17 @@ export class Engine {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.#maxRollbacks = options.maxRollbacks ?? 3;
     this.tasks = new TaskCatalog(options.tasks);
+    this.#registry = options.workerRegistry === false ? undefined : (options.workerRegistry ?? new LocalWorkerRegistry());
   }
 
   /** Opens a run and executes it in this process to its end. */
   async start(taskName: string, input: JsonValue, request: RunRequest): Promise<RunOutcome> {
-    const runId = await this.#create(taskName, input, request, true);
-    const result = await this.#execute(runId);
-    if ('abandoned' in result) throw new KeelError('lease-lost', `run ${runId} was not finished here: ${result.detail}`);
+    const result = await this.#leasing(async () => {
+      const leasedAt = performance.now();
+      const runId = await this.#create(taskName, input, request, true);
+      return this.#execute(runId, leasedAt);
+    });
+    if ('abandoned' in result) throw new KeelError('lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
     return result;
   }
 
@@ -70,8 +86,9 @@ export class Engine {
   }
 
   /**
-   * Resumes every non-terminal run it can claim. Leases held by processes on this machine that
-   * have died are broken first, so a restart picks its own runs up at once.
+   * Resumes every non-terminal run it can claim. Leases held by workers registered on this machine
+   * whose processes have died are broken first, so a restart picks its own runs up at once; every
+   * other lease is left to expire.
    */
   async resumeAll(options: Omit<WorkOptions, 'untilDrained'> = {}): Promise<(RunOutcome | RunAbandoned)[]> {
     await this.reclaimFromDeadLocalWorkers();
@@ -87,11 +104,23 @@ export class Engine {
     return settled;
   }
 
+  /**
+   * Breaks the leases of workers that registered on this machine and whose processes have ended
+   * (local-worker-registry.ts); returns how many. Owners not registered here are never judged.
+   */
   async reclaimFromDeadLocalWorkers(): Promise<number> {
+    const registry = this.#registry;
+    if (registry === undefined) return 0;
+    const verdicts = new Map<string, Promise<boolean>>();
     let broken = 0;
-    for (const run of await this.store.listRuns({ statuses: ['queued', 'running'], limit: 100_000 })) {
-      if (run.leaseOwner !== null && isDeadLocalOwner(run.leaseOwner) && (await this.store.breakLease(run.id, run.leaseOwner))) broken += 1;
+    for (const run of await this.store.listRuns({ statuses: ['queued', 'running', 'waiting'], limit: 100_000 })) {
+      const owner = run.leaseOwner;
+      if (owner === null || owner === this.workerId) continue;
+      if (!verdicts.has(owner)) verdicts.set(owner, registry.isDead(owner));
+      // Compare-and-clear: a lease that changed hands since the listing is left alone.
+      if ((await verdicts.get(owner)) === true && (await this.store.breakLease(run.id, owner))) broken += 1;
     }
+    for (const [owner, dead] of verdicts) if (await dead) registry.forget(owner);
     return broken;
   }
 
@@ -110,7 +139,7 @@ export class Engine {
       const free = concurrency - active.size;
       const claimed = free > 0 ? await this.#claim(free, givenUp) : [];
       for (const run of claimed) {
-        const job = this.#execute(run.id).then(
+        const job = this.#execute(run.id, run.leasedAt).then(
           (result) => {
             if ('abandoned' in result && result.abandoned === 'task-unknown') givenUp.add(run.id);
             options.onSettled?.(result);
@@ -130,56 +159,67 @@ export class Engine {
   }
 
   /** Claims up to `limit` runs of served tasks, handing back at once any this loop gave up on. */
-  async #claim(limit: number, givenUp: ReadonlySet<string>): Promise<RunRecordV1[]> {
+  async #claim(limit: number, givenUp: ReadonlySet<string>): Promise<{ id: string; leasedAt: number }[]> {
     const tasks = this.tasks.names();
     if (tasks.length === 0) return [];
-    // Asking for extra rows keeps runs given up on from filling every free slot.
-    const claimed = await this.store.claimRuns({ owner: this.workerId, leaseMs: this.leaseMs, limit: limit + givenUp.size, tasks });
-    const kept: RunRecordV1[] = [];
-    for (const run of claimed) {
-      if (givenUp.has(run.id) || kept.length >= limit) await this.store.releaseLease(run.id, this.workerId);
-      else kept.push(run);
-    }
-    return kept;
+    return this.#leasing(async () => {
+      const leasedAt = performance.now();
+      // Asking for extra rows keeps runs given up on from filling every free slot.
+      const claimed = await this.store.claimRuns({ owner: this.workerId, leaseMs: this.leaseMs, limit: limit + givenUp.size, tasks });
+      const kept: { id: string; leasedAt: number }[] = [];
+      for (const run of claimed) {
+        if (givenUp.has(run.id) || kept.length >= limit) await this.store.releaseLease(run.id, this.workerId);
+        else kept.push({ id: run.id, leasedAt });
+      }
+      return kept;
+    });
   }
 
   /**
    * Records a person's decision on the approval a run is waiting for, then resumes the run here.
    * Fails with `run-not-waiting` when there is nothing to decide.
+   *
+   * A waiting run has no executor, so no lease is taken to decide it: a lease left on it (by a
+   * worker that died) protects nothing and does not stand in the way. The decision is ordered by
+   * the journal instead: it is appended after the exact event it was read from, so of two people
+   * deciding at once exactly one is recorded. The append leaves the run queued, which clears any
+   * lease left on it (src/spec/store-v1.ts), and the run resumes here or on any worker.
    */
   async decide(runId: string, decision: { decision: 'approve' | 'deny'; decider: string; reason?: string }): Promise<RunOutcome | RunAbandoned> {
-    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['waiting'] });
-    if (claimed === undefined) {
-      const run = await this.store.getRun(runId);
-      if (run === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
-      throw new KeelError('run-not-waiting', `run ${runId} is ${run.status}${run.leaseOwner === null ? '' : ` (held by ${run.leaseOwner})`}, not waiting for a decision`);
-    }
+    if ((await this.store.getRun(runId)) === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
+    const { state } = await loadRun(this.store, runId);
+    const pending = state.pendingApproval;
+    if (state.status !== 'waiting' || pending === undefined) throw new KeelError('run-not-waiting', `run ${runId} is ${state.status}, not waiting for a decision`);
+    const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash });
+    const data = { decision: decision.decision, decider: decision.decider, requestId: pending.id, step: pending.step, ...(decision.reason === undefined ? {} : { reason: decision.reason }) };
+    const event = writer.build('human-decision', data);
+    applyEvent(state, event);
     try {
-      const { state } = await loadRun(this.store, runId);
-      const pending = state.pendingApproval;
-      if (pending === undefined) throw new KeelError('run-not-waiting', `run ${runId} has no pending approval`);
-      const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: this.workerId });
-      const data = { decision: decision.decision, decider: decision.decider, requestId: pending.id, step: pending.step, ...(decision.reason === undefined ? {} : { reason: decision.reason }) };
-      const event = writer.build('human-decision', data);
-      applyEvent(state, event);
       await writer.commit([event], { status: state.status });
-    } finally {
-      await this.store.releaseLease(runId, this.workerId);
+    } catch (error) {
+      if (!(error instanceof KeelError && error.code === 'journal-conflict')) throw error;
+      const now = await this.store.getRun(runId);
+      throw new KeelError('run-not-waiting', `run ${runId} changed while this decision was recorded (decided or stopped by someone else); it is ${now?.status ?? 'gone'}`);
     }
     return this.resume(runId);
   }
 
   /** Claims this one run if it is runnable and unheld, and executes it from where it stands. */
   async resume(runId: string): Promise<RunOutcome | RunAbandoned> {
-    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running'] });
-    if (claimed === undefined) return { runId, abandoned: 'lease-lost', detail: `run ${runId} is not runnable here (in an end state, waiting, or held by another worker)` };
-    return this.#execute(runId);
+    return this.#leasing(async () => {
+      const leasedAt = performance.now();
+      const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running'] });
+      if (claimed === undefined) return { runId, abandoned: 'lease-lost', detail: `run ${runId} is not runnable here (in an end state, waiting, or held by another worker)` };
+      return this.#execute(runId, leasedAt);
+    });
   }
 
   /**
    * Asks a run to stop and waits for it to end: a run nobody is executing is ended here; a run a
    * live worker holds is halted by that worker at its next safe point (its heartbeat sees the
-   * request within a second). Journaled as a human decision; the run ends `failed` ("stopped").
+   * request within a second). A waiting run is ended here whatever lease is left on it, ordered by
+   * the journal like a decision (see `decide`). Journaled as a human decision; the run ends
+   * `failed` ("stopped").
    */
   async stop(runId: string, request: { by: string; reason: string }, waitMs = 2_000): Promise<RunRecordV1> {
     // A run that has already ended is not asked to stop: the request would be a false record.
@@ -189,9 +229,17 @@ export class Engine {
     const requested = await this.store.requestStop(runId, request);
     if (requested === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${this.store.location}`);
     if (isTerminal(requested.status)) return requested;
-    if (requested.leaseOwner !== null && isDeadLocalOwner(requested.leaseOwner)) await this.store.breakLease(runId, requested.leaseOwner);
-    const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running', 'waiting'] });
-    if (claimed !== undefined) await this.#endStopped(runId, requested.stopRequested ?? request);
+    const stopRequest = requested.stopRequested ?? request;
+    if (requested.status === 'waiting') {
+      await this.#endStopped(runId, stopRequest, undefined);
+    } else {
+      const owner = requested.leaseOwner;
+      if (owner !== null && owner !== this.workerId && this.#registry !== undefined && (await this.#registry.isDead(owner))) await this.store.breakLease(runId, owner);
+      await this.#leasing(async () => {
+        const claimed = await this.store.claimRun(runId, { owner: this.workerId, leaseMs: this.leaseMs, statuses: ['queued', 'running'] });
+        if (claimed !== undefined) await this.#endStopped(runId, stopRequest, this.workerId);
+      });
+    }
     const deadline = Date.now() + waitMs;
     for (;;) {
       const run = await this.store.getRun(runId);
@@ -201,14 +249,16 @@ export class Engine {
   }
 
   /**
-   * Ends a run nobody is executing as stopped, with this worker's lease. Its task's code is not
-   * needed to stop it, so runs of tasks this process does not serve stop too.
+   * Ends a run nobody is executing as stopped: with this worker's lease (`leaseOwner`), or, for a
+   * waiting run, with none, appended after the journal's last event so it cannot cross a decision.
+   * Its task's code is not needed to stop it, so runs of tasks this process does not serve stop too.
+   * A run that moved on meanwhile is left to the worker executing it, which sees the stop request.
    */
-  async #endStopped(runId: string, request: StopRequestV1): Promise<void> {
+  async #endStopped(runId: string, request: StopRequestV1, leaseOwner: string | undefined): Promise<void> {
     try {
       const { state } = await loadRun(this.store, runId);
-      if (isTerminal(state.status)) return;
-      const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: this.workerId });
+      if (isTerminal(state.status) || (leaseOwner === undefined && state.status !== 'waiting')) return;
+      const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, ...(leaseOwner === undefined ? {} : { leaseOwner }) });
       const reason = `stopped by ${request.by}: ${request.reason}`;
       const events = [
         writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
@@ -216,8 +266,10 @@ export class Engine {
       ];
       for (const event of events) applyEvent(state, event);
       await writer.commit(events, summaryOf(state));
+    } catch (error) {
+      if (!(leaseOwner === undefined && error instanceof KeelError && error.code === 'journal-conflict')) throw error;
     } finally {
-      await this.store.releaseLease(runId, this.workerId);
+      if (leaseOwner !== undefined) await this.store.releaseLease(runId, leaseOwner);
     }
   }
 
@@ -226,16 +278,35 @@ export class Engine {
     this.#shutdown.abort();
   }
 
-  #execute(runId: string): Promise<RunOutcome | RunAbandoned> {
-    return executeRun({
-      store: this.store,
-      runId,
-      tasks: this.tasks,
-      workerId: this.workerId,
-      leaseMs: this.leaseMs,
-      maxRollbacks: this.#maxRollbacks,
-      shutdown: this.#shutdown.signal,
-    });
+  #execute(runId: string, leasedAt: number): Promise<RunOutcome | RunAbandoned> {
+    return this.#leasing(() =>
+      executeRun({
+        store: this.store,
+        runId,
+        tasks: this.tasks,
+        workerId: this.workerId,
+        leaseMs: this.leaseMs,
+        leasedAt,
+        maxRollbacks: this.#maxRollbacks,
+        shutdown: this.#shutdown.signal,
+      }),
+    );
+  }
+
+  /**
+   * Wraps work that may take or hold leases: the worker is registered on this machine first, so
+   * that if this process dies holding them, the next process here recognises it as dead at once.
+   * A registration that failed leaves takeovers to lease expiry, which is slower but as safe.
+   */
+  async #leasing<Result>(work: () => Promise<Result>): Promise<Result> {
+    this.#leaseWork += 1;
+    try {
+      this.#registration ??= this.#registry?.register(this.workerId, () => this.#leaseWork > 0).catch(() => undefined) ?? Promise.resolve(undefined);
+      await this.#registration;
+      return await work();
+    } finally {
+      this.#leaseWork -= 1;
+    }
   }
 
   async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<string> {

@@ -3,6 +3,7 @@ import type { ConfidenceMarker, EventData, JournalEvent, RunState } from '../jou
 import type { JsonValue, StopRequestV1 } from '../spec/index.ts';
 import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
+import { LeaseHeartbeat } from './lease-heartbeat.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import { RunDeadline, workingTimeMs } from './run-deadline.ts';
 import type { RunOutcome } from './run-outcome.ts';
@@ -17,6 +18,8 @@ export interface ExecuteRunOptions {
   tasks: TaskCatalog;
   workerId: string;
   leaseMs: number;
+  /** `performance.now()` when the request that took this run's lease was sent (lease-heartbeat.ts). */
+  leasedAt: number;
   maxRollbacks: number;
   /** Aborts the run's steps when the engine shuts down. */
   shutdown: AbortSignal;
@@ -55,29 +58,35 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   let stopRequest: StopRequestV1 | null = (await store.getRun(runId))?.stopRequested ?? null;
   // Renewing the lease is also how a stop request reaches the worker: often enough to halt
   // within a couple of seconds, whatever the lease length.
-  const heartbeat = setInterval(() => {
-    store.renewLease(runId, workerId, leaseMs).then(
-      (renewal) => {
-        if (!renewal.held) lease.abort();
-        if (renewal.stopRequested !== null && stopRequest === null) {
-          stopRequest = renewal.stopRequested;
-          halt.abort();
-        }
-      },
-      () => lease.abort(),
-    );
-  }, Math.max(50, Math.min(1_000, Math.floor(leaseMs / 3))));
-  heartbeat.unref();
+  const heartbeat = new LeaseHeartbeat({
+    store,
+    runId,
+    owner: workerId,
+    leaseMs,
+    leasedAt: options.leasedAt,
+    onLost: (reason) => lease.abort(new KeelError('lease-lost', reason)),
+    onStopRequested: (request) => {
+      if (stopRequest !== null) return;
+      stopRequest = request;
+      halt.abort();
+    },
+  });
+  heartbeat.start();
   const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId });
   const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end' | 'human-decision'>(type: Type, data: EventData[Type]) => {
     const event = writer.build(type, data);
     applyEvent(state, event);
     await writer.commit([event], summaryOf(state));
   };
+  // One append: the decision alone would leave a queued run queued, which hands its lease back.
   const endStopped = async (request: StopRequestV1) => {
-    await commit('human-decision', { decision: 'stop', decider: request.by, reason: request.reason });
     const reason = `stopped by ${request.by}: ${request.reason}`;
-    await commit('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } });
+    const events = [
+      writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
+      writer.build('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } }),
+    ];
+    for (const event of events) applyEvent(state, event);
+    await writer.commit(events, summaryOf(state));
     return outcomeOf(state) as RunOutcome;
   };
   let runDeadline: RunDeadline | undefined;
@@ -123,7 +132,8 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
           await writer.settle().catch(() => undefined);
           return await endStopped(stopRequest);
         } else if (stop.aborted || (error instanceof KeelError && error.code === 'lease-lost')) {
-          return abandoned(runId, options.shutdown.aborted ? 'shutdown' : 'lease-lost', error instanceof Error ? error.message : String(error));
+          const why: unknown = lease.signal.aborted ? lease.signal.reason : error;
+          return abandoned(runId, options.shutdown.aborted ? 'shutdown' : 'lease-lost', why instanceof Error ? why.message : String(why));
         } else if (error instanceof KeelError && error.code === 'budget-exceeded') {
           end = budgetEnding(error, context.partialOutput, context.confidence);
         } else if (deadline?.aborted === true) {
@@ -143,7 +153,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     throw error;
   } finally {
     runDeadline?.clear();
-    clearInterval(heartbeat);
+    heartbeat.stop();
     // Land what was pipelined while the lease is still ours; a failure here was already reported.
     await writer.settle().catch(() => undefined);
   }

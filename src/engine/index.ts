@@ -5,6 +5,7 @@ export type { RunOutcome } from './run-outcome.ts';
 export { defineTask } from './task.ts';
 export { TaskCatalog } from './task-catalog.ts';
 export type { ModelStreaming, RunContext, StepInfo, StepOptions, TaskDefinition, ToolOptions } from './task.ts';
-export { isDeadLocalOwner, newWorkerId } from './worker-identity.ts';
+export { newWorkerId } from './worker-identity.ts';
+export { defaultRegistryDirectory, LocalWorkerRegistry } from './local-worker-registry.ts';
 export { replayRun, replayWithCandidate } from './replay/index.ts';
 export type { CandidateReport, ModelInputCheck, ReplayReport } from './replay/index.ts';

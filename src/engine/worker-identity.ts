@@ -1,23 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-/** `host/pid/nonce`: unique per engine instance, and says which local process holds a lease. */
-export function newWorkerId(): string {
-  return `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
-}
-
 /**
- * True when the lease owner is a process on this machine that no longer exists. Its lease can be
- * broken at once instead of waiting for it to expire; owners on other machines are never judged.
+ * A worker id unique to one engine in one process start: 64 random bits make it so. The host and
+ * pid in front only tell an operator where to look; nothing reads them back, and nothing judges a
+ * worker alive or dead from them (two containers may share a hostname and a pid). Liveness is the
+ * lease's expiry on the store's clock, sped up only by this machine's registry of live workers
+ * (local-worker-registry.ts).
  */
-export function isDeadLocalOwner(owner: string): boolean {
-  const [host, pidText] = owner.split('/');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+export function newWorkerId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(8).toString('hex')}`;
 }

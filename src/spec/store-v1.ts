@@ -177,6 +177,8 @@ export interface StoreV1 {
   /**
    * Durable when it resolves. Atomic per batch. Fails with `journal-conflict` when the first seq
    * does not follow the run's last one, `lease-lost` when the fence does not hold, `run-not-found`.
+   * A lease belongs to an execution: an append whose summary sets the status to anything but
+   * `running` (queued, waiting, an end state) clears the run's lease in the same transaction.
    */
   append(batch: AppendBatchV1): Promise<void>;
   readJournal(runId: string, afterSeq?: number): Promise<JournalRecordV1[]>;

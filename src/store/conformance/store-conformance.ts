@@ -297,6 +297,53 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.equal(await store.claimRun(held.run.id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['running'] }), undefined);
     });
 
+    test('an append that leaves the run queued, waiting or ended clears its lease in the same transaction', async () => {
+      for (const status of ['queued', 'waiting', 'ok', 'degraded', 'escalated', 'failed'] as const) {
+        const created = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
+        const id = created.run.id;
+        await store.createRun(created);
+        await store.append({ runId: id, records: [record(id, 2, 'handed-back')], summary: { status }, fence: { leaseOwner: 'worker-a' } });
+        const run = await store.getRun(id);
+        assert.deepEqual({ status: run?.status, owner: run?.leaseOwner, expires: run?.leaseExpiresAt }, { status, owner: null, expires: null }, status);
+        await expectCode(store.append({ runId: id, records: [record(id, 3, 'after')], summary: {}, fence: { leaseOwner: 'worker-a' } }), 'lease-lost');
+        assert.equal((await store.renewLease(id, 'worker-a', 60_000)).held, false, `${status}: the old holder renewed a lease it no longer has`);
+      }
+      const running = newRun({ status: 'queued' }, { owner: 'worker-a', leaseMs: 60_000 });
+      await store.createRun(running);
+      await store.append({ runId: running.run.id, records: [record(running.run.id, 2, 'run-resume')], summary: { status: 'running' }, fence: { leaseOwner: 'worker-a' } });
+      assert.equal((await store.getRun(running.run.id))?.leaseOwner, 'worker-a', 'an append that keeps the run running keeps its lease');
+    });
+
+    test('a run ended by the last of several appends in one group has no lease, and a fenced append after it is refused', async () => {
+      const created = newRun({ status: 'running' }, { owner: 'worker-a', leaseMs: 60_000 });
+      const id = created.run.id;
+      await store.createRun(created);
+      const fence = { leaseOwner: 'worker-a' };
+      // Issued in one tick: group commit puts them in one group (one statement or transaction).
+      const writes = [
+        store.append({ runId: id, records: [record(id, 2, 'step')], summary: { status: 'running' }, fence }),
+        store.append({ runId: id, records: [record(id, 3, 'run-end')], summary: { status: 'ok' }, fence }),
+        store.append({ runId: id, records: [record(id, 4, 'late')], summary: {}, fence }),
+      ];
+      const settled = await Promise.allSettled(writes);
+      const outcomes = settled.map((result) => (result.status === 'fulfilled' ? 'written' : (result.reason as { code?: string }).code));
+      assert.deepEqual(outcomes, ['written', 'written', 'lease-lost']);
+      const run = await store.getRun(id);
+      assert.deepEqual({ status: run?.status, lastSeq: run?.lastSeq, owner: run?.leaseOwner }, { status: 'ok', lastSeq: 3, owner: null });
+    });
+
+    test("an unfenced decision on a waiting run clears a stale holder's lease, so the run can be claimed at once", async () => {
+      const created = newRun({ status: 'waiting' }, { owner: 'worker-dead', leaseMs: 60_000 });
+      const id = created.run.id;
+      await store.createRun(created);
+      assert.equal(await store.claimRun(id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['queued'] }), undefined);
+      await store.append({ runId: id, records: [record(id, 2, 'human-decision')], summary: { status: 'queued' } });
+      const claimed = await store.claimRun(id, { owner: 'worker-b', leaseMs: 60_000, statuses: ['queued', 'running'] });
+      assert.equal(claimed?.leaseOwner, 'worker-b');
+      // An unfenced append is still ordered by seq: a second decision on the same head is refused.
+      await expectCode(store.append({ runId: id, records: [record(id, 2, 'human-decision')], summary: { status: 'queued' } }), 'journal-conflict');
+    });
+
     test('lists runs newest first with filters, and every run id oldest first', async () => {
       const task = `list-${randomUUID()}`;
       const first = newRun({ task, status: 'ok' });

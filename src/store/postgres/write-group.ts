@@ -9,6 +9,7 @@
  */
 import { KeelError } from '../../errors/index.ts';
 import type { AppendBatchV1, JournalRecordV1, NewRunV1 } from '../../spec/index.ts';
+import { appendEndsLease } from '../lease-handback.ts';
 
 export type PendingWrite =
   | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void }
@@ -68,7 +69,9 @@ export function coalesceAppends(group: readonly PendingWrite[]): PendingWrite[] 
       const last = recordsOf(previous).at(-1);
       const first = write.batch.records[0];
       const sameFence = previous.kind === 'create' ? write.batch.fence === undefined : previous.batch.fence?.leaseOwner === write.batch.fence?.leaseOwner;
-      if (previous.kind === 'append' && last !== undefined && first !== undefined && first.seq === last.seq + 1 && sameFence) {
+      // After an append that hands the run back, a fenced one must be judged against the cleared lease.
+      const handedBack = previous.kind === 'append' && appendEndsLease(previous.batch.summary.status);
+      if (previous.kind === 'append' && last !== undefined && first !== undefined && first.seq === last.seq + 1 && sameFence && !handedBack) {
         const earlier = previous;
         const batch: AppendBatchV1 = { ...earlier.batch, records: [...earlier.batch.records, ...write.batch.records], summary: { ...earlier.batch.summary, ...write.batch.summary } };
         joined[index as number] = {
@@ -108,8 +111,10 @@ export function splitIntoRounds(group: readonly PendingWrite[]): PendingWrite[][
 /**
  * The statement for one round. Appends lock their run one by one in id order (so concurrent
  * statements cannot deadlock; the lateral lookup also pins the plan to primary-key probes) and are
- * checked against the locked, current row; lease expiry is judged by the database clock. Creations skip ids that exist. A creation racing another for the same id makes the
- * statement fail on the unique key; the caller then retries writes one by one.
+ * checked against the locked, current row; lease expiry is judged by the database clock. An append
+ * that hands its run back clears the lease in the same update. Creations skip ids that exist. A
+ * creation racing another for the same id makes the statement fail on the unique key; the caller
+ * then retries writes one by one.
  * Journal records of appends travel as one JSON text per write (records are expanded next to the
  * run that accepted them, with no join); `data` inside it is the payload's JSON text, kept verbatim.
  */
@@ -117,7 +122,7 @@ export function applyRoundSql(schema: string): string {
   return `
     WITH checked AS MATERIALIZED (
       SELECT write.run_id, write.status, write.reason, write.reason_present, write.step_count,
-        write.input_tokens, write.output_tokens, write.cost_micros, write.last_seq, write.last_hash, write.last_time, write.records,
+        write.input_tokens, write.output_tokens, write.cost_micros, write.last_seq, write.last_hash, write.last_time, write.records, write.ends_lease,
         CASE
           WHEN write.fence IS NOT NULL AND (locked.lease_owner IS DISTINCT FROM write.fence
             OR locked.lease_expires_at IS NULL OR locked.lease_expires_at < clock_timestamp()) THEN 'lease-lost'
@@ -126,9 +131,9 @@ export function applyRoundSql(schema: string): string {
       FROM (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::integer[], $7::bigint[],
                              $8::bigint[], $9::integer[], $10::integer[], $11::text[], $12::timestamptz[], $13::text[],
-                             $28::bigint[])
+                             $28::bigint[], $29::boolean[])
           AS write(run_id, fence, status, reason, reason_present, step_count, input_tokens, output_tokens,
-                   first_seq, last_seq, last_hash, last_time, records, cost_micros)
+                   first_seq, last_seq, last_hash, last_time, records, cost_micros, ends_lease)
         ORDER BY run_id
       ) AS write
       CROSS JOIN LATERAL (
@@ -145,7 +150,9 @@ export function applyRoundSql(schema: string): string {
         step_count = coalesce(checked.step_count, runs.step_count),
         input_tokens = coalesce(checked.input_tokens, runs.input_tokens),
         output_tokens = coalesce(checked.output_tokens, runs.output_tokens),
-        cost_micros = coalesce(checked.cost_micros, runs.cost_micros)
+        cost_micros = coalesce(checked.cost_micros, runs.cost_micros),
+        lease_owner = CASE WHEN checked.ends_lease THEN NULL ELSE runs.lease_owner END,
+        lease_expires_at = CASE WHEN checked.ends_lease THEN NULL ELSE runs.lease_expires_at END
       FROM checked
       WHERE runs.id = checked.run_id AND checked.outcome IS NULL
       RETURNING runs.id, checked.records
@@ -179,7 +186,10 @@ export function applyRoundSql(schema: string): string {
     SELECT id, 'created' FROM created`;
 }
 
-/** The round's 28 parameters: 13 parallel arrays for appends, 14 for creations, then the appends' costs. */
+/**
+ * The round's 29 parameters: 13 parallel arrays for appends, 14 for creations, then the appends'
+ * costs and whether each append hands its run back (lease-handback.ts).
+ */
 export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][] {
   const appends: AppendBatchV1[] = [];
   const creations: NewRunV1[] = [];
@@ -216,6 +226,7 @@ export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][
     creations.map((newRun) => newRun.first.prevHash),
     creations.map((newRun) => JSON.stringify(newRun.first.data)),
     appends.map((batch) => batch.summary.costMicros ?? null),
+    appends.map((batch) => appendEndsLease(batch.summary.status)),
   ];
 }
 

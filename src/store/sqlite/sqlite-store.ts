@@ -20,6 +20,7 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { appendEndsLease } from '../lease-handback.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
@@ -52,6 +53,8 @@ interface RunCursor {
   lastSeq: number;
   leaseOwner: string | null;
   leaseExpiresMs: number | null;
+  /** An append of the group handed the run back (see lease-handback.ts): clear its lease. */
+  endLease: boolean;
   /** The group's summaries for this run, later fields overriding earlier ones. */
   summary: RunSummaryPatchV1;
   last: JournalRecordV1 | undefined;
@@ -199,6 +202,7 @@ export class SqliteStore implements StoreV1 {
         lastSeq: Number(head.last_seq),
         leaseOwner: nullableText(head.lease_owner),
         leaseExpiresMs: head.lease_expires_ms === null ? null : Number(head.lease_expires_ms),
+        endLease: false,
         summary: {},
         last: undefined,
       };
@@ -221,6 +225,12 @@ export class SqliteStore implements StoreV1 {
     cursor.lastSeq = last.seq;
     cursor.last = last;
     Object.assign(cursor.summary, summary);
+    if (appendEndsLease(summary.status)) {
+      // Later fenced appends in this group must see the lease gone, as they would after a commit.
+      cursor.leaseOwner = null;
+      cursor.leaseExpiresMs = null;
+      cursor.endLease = true;
+    }
     return undefined;
   }
 
@@ -242,6 +252,7 @@ export class SqliteStore implements StoreV1 {
     // Status is indexed (claims scan by it): touch it only when it changes.
     if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(progress);
     else this.#statements.updateProgressAndStatus.run({ ...progress, status: summary.status });
+    if (cursor.endLease) this.#statements.endLease.run(cursor.key);
   }
 
   #insertRecord(runKey: number | bigint, record: JournalRecordV1): void {
@@ -497,6 +508,7 @@ function prepareStatements(database: DatabaseSync) {
     renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ? RETURNING stop_requested`),
     requestStop: prepare(`UPDATE runs SET stop_requested = COALESCE(stop_requested, ?) WHERE id = ?`),
     clearLease: prepare(`UPDATE runs SET lease_owner = NULL, lease_expires_ms = NULL WHERE id = ? AND lease_owner = ?`),
+    endLease: prepare(`UPDATE runs SET lease_owner = NULL, lease_expires_ms = NULL WHERE key = ?`),
     memoryMaxSeq: prepare(`SELECT max(seq) AS max_seq FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ?`),
     readMemory: prepare(`SELECT * FROM memory WHERE tenant = ? AND scope_kind = ? AND scope_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
     memoryUpTo: prepare(
