@@ -10,6 +10,7 @@ import type { InstalledPackage, PackedKeel } from './installed-package.ts';
 import { findUnsupportedNode, installPackage, nodeBinaries, packKeel, repositoryRoot, runCommand } from './installed-package.ts';
 
 const consumerScript = join(import.meta.dirname, 'consumer.ts');
+const quickstartScript = join(repositoryRoot, 'examples', 'quickstart', 'agent.ts');
 
 interface ConsumerReport {
   runId: string;
@@ -87,6 +88,18 @@ describe('the packed package', { concurrency: true }, () => {
         );
       });
 
+      test('the quickstart agent (examples/quickstart/agent.ts) runs from the package and prints its run', async () => {
+        const database = join(installed().directory, `quickstart-${label.replace(' ', '-')}.db`);
+        const ran = await installed().runScript(quickstartScript, node, [], { environment: { KEEL_DB: database } });
+        assert.equal(ran.code, 0, ran.stderr);
+        const report = singleJsonLine(ran.stdout) as { id: string; status: string };
+        assert.deepEqual(Object.keys(report), ['id', 'status']);
+        assert.ok(report.status === 'ok' || report.status === 'degraded', `status ${report.status}`);
+        const listed = await installed().runBin('keel', node, ['runs', '--db', database, '--json']);
+        const { runs } = JSON.parse(listed.stdout) as { runs: { id: string; task: string; status: string }[] };
+        assert.deepEqual(runs.map(({ id, task, status }) => ({ id, task, status })), [{ id: report.id, task: 'refund-agent', status: report.status }]);
+      });
+
       test('`keel --help` prints the usage', async () => {
         // npx on one Node is enough to show the bin is wired; the other runs the linked bin directly.
         const help = label === 'Node 24' ? await installed().runNpx('keel', node, ['--help']) : await installed().runBin('keel', node, ['--help']);
@@ -95,6 +108,13 @@ describe('the packed package', { concurrency: true }, () => {
       });
     });
   }
+
+  test('the quickstart stays a quickstart: at most 80 lines, importing only keel, zod and node built-ins', () => {
+    const text = readFileSync(quickstartScript, 'utf8');
+    assert.ok(text.trimEnd().split('\n').length <= 80, 'examples/quickstart/agent.ts is longer than 80 lines');
+    const imported = [...text.matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
+    assert.deepEqual([...new Set(imported)].sort(), ['keel', 'zod']);
+  });
 
   test('`keel demo` runs from the package', async () => {
     const database = join(installed().directory, 'demo', 'keel.db');
