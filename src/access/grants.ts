@@ -1,16 +1,9 @@
 import { KeelError } from '../errors/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { GrantV1, JsonValue } from '../spec/index.ts';
 import type { EntityReference } from './policy-request.ts';
 
-/**
- * Permission to do one action to one named resource, for one run. There is no wildcard form: the
- * refund agent for order 42 is granted `Order::"42"`, never "orders", so a confused or compromised
- * agent can reach only what its task needs (minimum necessary).
- */
-export interface Grant {
-  action: string;
-  resource: EntityReference;
-}
+/** Permission to do one action to one named resource, for one run (GrantV1: no wildcards). */
+export type Grant = GrantV1;
 
 /** Who runs which task for which tenant, on what input: everything a run's grants derive from. */
 export interface GrantScope {

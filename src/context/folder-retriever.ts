@@ -1,9 +1,9 @@
 import MiniSearch from 'minisearch';
 import { KeelError } from '../errors/index.ts';
+import type { RetrievalResultV1, RetrievalV1, RetrieveOptionsV1, RetrieverV1 } from '../spec/index.ts';
 import { compareCodeUnits, compareNumbers } from './compare.ts';
 import type { FolderChunk } from './folder-documents.ts';
 import { readFolderChunks } from './folder-documents.ts';
-import type { RetrievalResultV1, RetrievalV1, RetrieveOptionsV1, RetrieverV1 } from './retriever-spec.ts';
 import { normaliseTerm, queryTerms, splitWords } from './search-terms.ts';
 
 export type FolderRetrieverOptions = {
@@ -19,7 +19,7 @@ export type FolderRetrieverOptions = {
 /**
  * The built-in retriever: a BM25 lexical index (MiniSearch) over the `.md`/`.txt` files of a
  * folder, in memory, with no server. Right for a few thousand documents; past that, the same
- * RetrieverV1 over PostgreSQL full-text search or pgvector (see retriever-spec.ts).
+ * RetrieverV1 over PostgreSQL full-text search or pgvector (see src/spec/retriever-v1.ts).
  */
 export class FolderRetriever implements RetrieverV1 {
   readonly specificationVersion = 'v1';

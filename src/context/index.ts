@@ -24,7 +24,7 @@ export type {
   TextTokenizer,
   TruncationRule,
 } from './context-spec.ts';
-export type { RetrievalResultV1, RetrievalV1, RetrieveOptionsV1, RetrieverV1 } from './retriever-spec.ts';
+export type { RetrievalResultV1, RetrievalV1, RetrieveOptionsV1, RetrieverV1 } from '../spec/index.ts';
 export { assembleContext } from './assemble-context.ts';
 export { minimumCutTokens } from './fit-section.ts';
 export type { TemplateVariables } from './render-template.ts';

@@ -1,6 +1,6 @@
 import { KeelError } from '../errors/index.ts';
 import type { ContextItem, ContextLabels, ContextSignal } from './context-spec.ts';
-import type { RetrieverV1 } from './retriever-spec.ts';
+import type { RetrieverV1 } from '../spec/index.ts';
 
 export type RetrieveForContextOptions = {
   /** A result older than this is used but signalled `stale-result`. */

@@ -4,7 +4,7 @@
  * and a reader for the old one, because journals are replayed months after they were written.
  */
 import type { ErrorData } from '../errors/index.ts';
-import type { JsonValue, RunStatusV1 } from '../spec/index.ts';
+import type { ConfidenceMarkerV1, JsonValue, RunStatusV1 } from '../spec/index.ts';
 
 export const journalSchemaVersion = 1;
 
@@ -13,13 +13,7 @@ export type TerminalStatus = 'ok' | 'degraded' | 'escalated' | 'failed';
 export type StepKind = 'step' | 'model-call' | 'tool-call' | 'approval';
 
 /** How sure the run is of one part of its output; any marker makes the run end `degraded`. */
-export interface ConfidenceMarker {
-  /** What the marker is about, e.g. `refund.amount` or `policy-lookup`. */
-  subject: string;
-  /** 0 (no confidence) … 1 (certain). */
-  confidence: number;
-  reason: string;
-}
+export type ConfidenceMarker = ConfidenceMarkerV1;
 
 export interface Usage {
   inputTokens: number;

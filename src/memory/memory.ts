@@ -1,21 +1,21 @@
 /**
  * Memory over the store: conversation memory per session, long-term memory per tenant and
  * principal, and hand-off state passed from one agent to another. Everything lives in the store
- * (StoreV1 memory), so a session resumed in another process sees the same memory. The tenant is
- * part of every scope: one tenant's memory is never read under another's.
+ * (a MemoryStoreV1: either store adapter is one), so a session resumed in another process sees the
+ * same memory. The tenant is part of every scope: one tenant's memory is never read under another's.
  */
 import { createHash } from 'node:crypto';
 import type { ContextItem, ContextLabels, ContextRole } from '../context/index.ts';
 import { textTokenCounter } from '../cost/index.ts';
 import type { TextTokenCounter } from '../cost/index.ts';
 import { KeelError } from '../errors/index.ts';
-import type { ClassificationV1, JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, OriginV1, StoreV1 } from '../spec/index.ts';
+import type { ClassificationV1, JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, MemoryStoreV1, OriginV1 } from '../spec/index.ts';
 
 /** Framing tokens per item, as context assembly counts them. */
 const perItemTokens = 4;
 
 export interface MemoryOptions {
-  store: StoreV1;
+  store: MemoryStoreV1;
   /** Counts tokens for budgets; default the simulator's counter (o200k). */
   counter?: TextTokenCounter;
   /** The clock for createdAt; default the system clock. */
@@ -96,7 +96,7 @@ export function toContextItem(entry: MemoryEntryV1, now: Date = new Date()): Con
 /** The common part of every kind of memory: one scope in the store. */
 export class ScopedMemory {
   readonly scope: MemoryScopeV1;
-  protected readonly store: StoreV1;
+  protected readonly store: MemoryStoreV1;
   readonly #counter: TextTokenCounter;
   readonly #now: () => Date;
 

@@ -1,3 +1,9 @@
 export type * from './store-v1.ts';
 export type * from './model-v1.ts';
 export type * from './labels-v1.ts';
+export type * from './retriever-v1.ts';
+export type * from './rate-limiter-v1.ts';
+export type * from './tool-v1.ts';
+export type * from './run-context-v1.ts';
+export type * from './policy-engine-v1.ts';
+export type * from './memory-store-v1.ts';

@@ -1,5 +1,5 @@
 import { KeelError } from '../errors/index.ts';
-import type { AnyToolV1, RateWindowV1 } from './tool-spec.ts';
+import type { AnyToolV1, RateWindowV1 } from '../spec/index.ts';
 
 /** The widest name every major provider accepts for a function tool. */
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;

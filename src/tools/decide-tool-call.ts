@@ -1,9 +1,7 @@
-import type { JsonValue } from '../spec/index.ts';
-import type { RateLimiterV1, RateLimitRequestV1 } from './rate-limiter-spec.ts';
-import type { ToolAuthorizerV1 } from './tool-authorizer.ts';
+import type { AnyToolV1, JsonValue, RateLimiterV1, RateLimitRequestV1, ToolAuthorizerV1, ToolCallContextV1 } from '../spec/index.ts';
 import type { ToolDecision } from './tool-call-outcome.ts';
 import type { ToolRegistry } from './tool-registry.ts';
-import type { AnyToolV1, ToolCallContextV1 } from './tool-spec.ts';
+import { inputChecker } from './tool-schema.ts';
 import { validationErrorsOf } from './validation-errors.ts';
 
 export interface DecisionInput {
@@ -52,7 +50,7 @@ export async function decideToolCall(input: DecisionInput): Promise<ToolDecision
     }
   }
 
-  const parsed = tool.inputSchema.safeParse(input.args);
+  const parsed = inputChecker(tool).safeParse(input.args);
   if (!parsed.success) {
     const validationErrors = validationErrorsOf(parsed.error);
     const message = `arguments for ${name} do not match its schema: ${validationErrors.map((error) => `${error.path}: ${error.message}`).join('; ')}`;

@@ -1,7 +1,7 @@
 import { KeelError } from '../errors/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { AnyToolV1, JsonValue, ToolCallContextV1 } from '../spec/index.ts';
 import type { ToolStepInfo } from './tool-run-context.ts';
-import type { AnyToolV1, ToolCallContextV1 } from './tool-spec.ts';
+import { outputChecker } from './tool-schema.ts';
 import { validationErrorsOf } from './validation-errors.ts';
 
 /** Is running this call twice harmless? Reads are; effects are when the downstream system deduplicates. */
@@ -39,7 +39,7 @@ export async function executeWithinLimits(tool: AnyToolV1, args: JsonValue, cont
     // The step's signal outlives this call; a listener left on it would keep the call's closure alive.
     if (stopWaiting !== undefined) signal.removeEventListener('abort', stopWaiting);
   }
-  const output = tool.outputSchema.safeParse(result);
+  const output = outputChecker(tool).safeParse(result);
   if (!output.success) {
     throw new KeelError('tool-output-invalid', `tool ${tool.name} returned output that does not match its schema; it is not passed on`, {
       details: { reason: 'output-invalid', validationErrors: validationErrorsOf(output.error) },

@@ -197,3 +197,35 @@ test('failures of the run itself propagate instead of becoming outcomes', async 
   run.abort(new KeelError('lease-lost', 'gone'));
   await assert.rejects(pending, (error: unknown) => error instanceof KeelError && error.code === 'lease-lost');
 });
+
+test('a tool declared with JSON Schema instead of zod is shown as written, checked on the way in and out, and governed the same', async () => {
+  const results: JsonValue[] = [];
+  registry.register({
+    name: 'lookup_invoice',
+    version: '1',
+    owner: 'team-billing',
+    description: 'Look up an invoice.',
+    inputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { invoiceId: { type: 'string', pattern: '^INV-\\d+$' } }, required: ['invoiceId'], additionalProperties: false },
+    outputSchema: { type: 'object', properties: { total: { type: 'integer' } }, required: ['total'] },
+    scopes: ['orders:read'],
+    sideEffect: 'read',
+    timeoutMs: 1_000,
+    execute: () => results.shift() ?? null,
+  });
+  assert.deepEqual(registry.definitionsFor(['lookup_invoice'])[0]?.inputSchema, {
+    type: 'object',
+    properties: { invoiceId: { type: 'string', pattern: '^INV-\\d+$' } },
+    required: ['invoiceId'],
+    additionalProperties: false,
+  });
+  const invalid = await call(new RecordingRunContext(), 'lookup_invoice', { invoiceId: 'A-7', extra: 1 });
+  assert.equal(invalid.status, 'arguments-invalid');
+  assert.deepEqual(invalid.status === 'arguments-invalid' && invalid.validationErrors.map((error) => error.path).sort(), ['$', '$.invoiceId']);
+  results.push({ total: 1250 });
+  assert.deepEqual(await call(new RecordingRunContext(), 'lookup_invoice', { invoiceId: 'INV-7' }), { status: 'ok', tool: 'lookup_invoice', version: '1', output: { total: 1250 } });
+  results.push({ total: 'a lot' });
+  const wrong = await call(new RecordingRunContext(), 'lookup_invoice', { invoiceId: 'INV-7' });
+  assert.equal(wrong.status === 'failed' && wrong.error.code, 'tool-output-invalid');
+  const unscoped = await call(new RecordingRunContext(), 'lookup_invoice', { invoiceId: 'INV-7' }, { grantedScopes: [] });
+  assert.equal(unscoped.status === 'denied' && unscoped.reason, 'scope-missing');
+});

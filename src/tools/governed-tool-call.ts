@@ -1,13 +1,11 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { JsonValue, RateLimiterV1, ToolAuthorizerV1, ToolCallContextV1 } from '../spec/index.ts';
 import { decideToolCall } from './decide-tool-call.ts';
 import { executeWithinLimits, isSafeToRepeat } from './execute-within-limits.ts';
-import type { RateLimiterV1 } from './rate-limiter-spec.ts';
-import type { ToolAuthorizerV1 } from './tool-authorizer.ts';
 import type { ToolCallOutcome, ToolDecision } from './tool-call-outcome.ts';
 import type { ToolRegistry } from './tool-registry.ts';
 import type { ToolRunContext } from './tool-run-context.ts';
-import type { ToolCallContextV1 } from './tool-spec.ts';
+import { inputChecker } from './tool-schema.ts';
 import { validationErrorsOf } from './validation-errors.ts';
 
 export interface ToolCallRequest {
@@ -72,7 +70,7 @@ export async function callTool(request: ToolCallRequest): Promise<ToolCallOutcom
     throw new KeelError('replay-divergence', `tool ${decision.tool}@${decision.version} was allowed by this run's journal but is no longer registered`);
   }
   // Parsed again rather than carried in the decision: the arguments are journaled once, as the tool step's input.
-  const parsed = tool.inputSchema.safeParse(request.args);
+  const parsed = inputChecker(tool).safeParse(request.args);
   if (!parsed.success) {
     return { status: 'arguments-invalid', tool: tool.name, version: tool.version, retryable: true, message: `arguments for ${tool.name} do not match its schema`, validationErrors: validationErrorsOf(parsed.error) };
   }

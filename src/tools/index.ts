@@ -1,16 +1,21 @@
 export type {
   AnyToolV1,
+  AuthorizationDecisionV1,
+  JsonSchemaV1,
+  RateLimitDecisionV1,
+  RateLimiterV1,
+  RateLimitRequestV1,
   RateWindowV1,
   SideEffectClassV1,
   ToolApprovalRuleV1,
+  ToolAuthorizerV1,
   ToolCallContextV1,
   ToolConstraintV1,
   ToolExecutionContextV1,
   ToolRateLimitV1,
+  ToolSchemaV1,
   ToolV1,
-} from './tool-spec.ts';
-export type { RateLimitDecisionV1, RateLimiterV1, RateLimitRequestV1 } from './rate-limiter-spec.ts';
-export type { AuthorizationDecisionV1, ToolAuthorizerV1 } from './tool-authorizer.ts';
+} from '../spec/index.ts';
 export type {
   ToolAllowed,
   ToolApprovalRequired,

@@ -1,9 +1,9 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { z } from 'zod';
 import { KeelError } from '../errors/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { JsonSchemaV1, JsonValue, ToolSchemaV1, ToolV1 } from '../spec/index.ts';
 import type { ToolRegistry } from './tool-registry.ts';
-import type { ToolV1 } from './tool-spec.ts';
+import { schemaProblem } from './tool-schema.ts';
 
 /**
  * The `_meta` key carrying Keel's idempotency key on every MCP tool call, so a server that
@@ -46,8 +46,8 @@ export interface McpRegistration {
 interface ListedTool {
   name: string;
   description?: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown>;
+  inputSchema: JsonSchemaV1;
+  outputSchema?: JsonSchemaV1;
 }
 
 const sdkTimeoutSlackMs = 1_000;
@@ -56,9 +56,9 @@ const sdkTimeoutSlackMs = 1_000;
 const contentOutputSchema = z.object({ content: z.array(z.looseObject({ type: z.string() })) });
 
 /**
- * Lists an MCP server's tools and registers each one it has governance for as an ordinary ToolV1:
- * arguments validated against the server's JSON Schema (through `z.fromJSONSchema`) before the
- * server sees them, structured output validated after, and every check in `callTool` applied.
+ * Lists an MCP server's tools and registers each one it has governance for as an ordinary ToolV1
+ * whose schemas are the server's JSON Schemas: arguments validated before the server sees them,
+ * structured output validated after, and every check in `callTool` applied.
  */
 export async function registerMcpTools(options: RegisterMcpToolsOptions): Promise<McpRegistration> {
   const listed = await listAllTools(options.client);
@@ -96,19 +96,18 @@ async function listAllTools(client: Client): Promise<ListedTool[]> {
 }
 
 interface McpSchemas {
-  input: z.ZodType<McpArguments>;
-  output: z.ZodType<JsonValue>;
+  input: ToolSchemaV1<McpArguments>;
+  output: ToolSchemaV1<JsonValue>;
   structured: boolean;
 }
 
+/** The server's schemas without `$schema`; a tool whose schema cannot be enforced is left out, with the reason. */
 function schemasOf(tool: ListedTool): McpSchemas | string {
-  try {
-    const input = z.fromJSONSchema(tool.inputSchema) as z.ZodType<McpArguments>;
-    if (tool.outputSchema === undefined) return { input, output: contentOutputSchema as z.ZodType<JsonValue>, structured: false };
-    return { input, output: z.fromJSONSchema(tool.outputSchema) as z.ZodType<JsonValue>, structured: true };
-  } catch (error) {
-    return `its schema cannot be enforced: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  const input = withoutDialect(tool.inputSchema);
+  const output = tool.outputSchema === undefined ? undefined : withoutDialect(tool.outputSchema);
+  const problem = schemaProblem(input) ?? (output === undefined ? undefined : schemaProblem(output));
+  if (problem !== undefined) return `its schema cannot be enforced: ${problem}`;
+  return output === undefined ? { input, output: contentOutputSchema as z.ZodType<JsonValue>, structured: false } : { input, output, structured: true };
 }
 
 function adapt(options: RegisterMcpToolsOptions, listed: ListedTool, governance: McpToolGovernance, schemas: McpSchemas, serverVersion: string): ToolV1<McpArguments, JsonValue> {
@@ -119,10 +118,9 @@ function adapt(options: RegisterMcpToolsOptions, listed: ListedTool, governance:
     version: version ?? serverVersion,
     owner: owner ?? options.owner,
     description: listed.description ?? listed.name,
+    // The model sees the server's schema as the server wrote it, not a round trip through zod.
     inputSchema: schemas.input,
     outputSchema: schemas.output,
-    // The model sees the server's schema as the server wrote it, not a round trip through zod.
-    inputJsonSchema: withoutDialect(listed.inputSchema),
     execute: async (args, context) => {
       const result = await options.client.callTool(
         { name: listed.name, arguments: args, _meta: { [mcpIdempotencyMetaKey]: context.idempotencyKey } },
@@ -137,9 +135,9 @@ function adapt(options: RegisterMcpToolsOptions, listed: ListedTool, governance:
   };
 }
 
-function withoutDialect(schema: Record<string, unknown>): JsonValue {
+function withoutDialect(schema: JsonSchemaV1): JsonSchemaV1 {
   const { $schema: _dialect, ...rest } = schema;
-  return rest as JsonValue;
+  return rest;
 }
 
 function textOf(content: unknown): string {

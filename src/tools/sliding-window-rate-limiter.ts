@@ -1,4 +1,4 @@
-import type { RateLimitDecisionV1, RateLimitRequestV1, RateLimiterV1 } from './rate-limiter-spec.ts';
+import type { RateLimitDecisionV1, RateLimitRequestV1, RateLimiterV1 } from '../spec/index.ts';
 
 interface KeyWindow {
   windowMs: number;
@@ -12,7 +12,7 @@ const sweepEvery = 1_000;
 /**
  * An exact sliding window in memory: each key keeps the times of its calls within the window, so a
  * burst at the edge of a fixed bucket cannot double the limit. Memory is at most `limit` times per
- * active key; idle keys are swept. One process only: see rate-limiter-spec.ts for several.
+ * active key; idle keys are swept. One process only: see src/spec/rate-limiter-v1.ts for several.
  */
 export class SlidingWindowRateLimiter implements RateLimiterV1 {
   readonly #now: () => number;

@@ -70,3 +70,10 @@ test('declarations that cannot be enforced are refused at registration', () => {
   });
   assert.throws(() => new ToolRegistry().register(dated), isConfigInvalid(/no JSON Schema form/));
 });
+
+test('a JSON Schema that cannot be enforced is refused at registration, on either side', () => {
+  const asJson = { ...lookupOrder, inputSchema: { type: 'object', properties: { orderId: { type: 'string' } } }, outputSchema: { type: 'object' } };
+  new ToolRegistry().register(asJson);
+  assert.throws(() => new ToolRegistry().register({ ...asJson, inputSchema: { type: 'object', properties: { orderId: { type: 'banana' } } } }), isConfigInvalid(/lookup_order: its input JSON Schema cannot be enforced \(Unsupported type: banana\)/));
+  assert.throws(() => new ToolRegistry().register({ ...asJson, outputSchema: { $ref: '#/definitions/missing' } }), isConfigInvalid(/its output JSON Schema cannot be enforced/));
+});

@@ -1,8 +1,8 @@
 import { KeelError } from '../errors/index.ts';
-import type { ToolDefinitionV1 } from '../spec/index.ts';
+import type { AnyToolV1, ToolDefinitionV1 } from '../spec/index.ts';
 import { checkToolDeclaration } from './check-tool-declaration.ts';
 import { toolDefinitionOf } from './tool-definition.ts';
-import type { AnyToolV1 } from './tool-spec.ts';
+import { inputChecker, outputChecker } from './tool-schema.ts';
 import { compareVersions } from './version-order.ts';
 
 interface RegisteredTool {
@@ -20,6 +20,9 @@ export class ToolRegistry {
 
   register(tool: AnyToolV1): void {
     checkToolDeclaration(tool);
+    // A JSON Schema zod cannot enforce fails here, not at the first call.
+    inputChecker(tool);
+    outputChecker(tool);
     const versions = this.#tools.get(tool.name) ?? new Map<string, RegisteredTool>();
     if (versions.has(tool.version)) throw new KeelError('config-invalid', `tool ${tool.name}@${tool.version} is registered twice`);
     versions.set(tool.version, { tool, definition: toolDefinitionOf(tool) });

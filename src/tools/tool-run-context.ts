@@ -1,26 +1,7 @@
-import type { JsonValue } from '../spec/index.ts';
+import type { RunContextV1, StepInfoV1 } from '../spec/index.ts';
 
-/** What a durable step hands its work (the engine's StepInfo, by shape). */
-export interface ToolStepInfo {
-  idempotencyKey: string;
-  attempt: number;
-  signal: AbortSignal;
-}
+/** What a durable step hands its work. */
+export type ToolStepInfo = StepInfoV1;
 
-/**
- * The part of the engine's RunContext a governed tool call needs, by shape, so tools does not
- * import the engine (components sit beside it, not above it). The engine's RunContext fits.
- */
-export interface ToolRunContext {
-  readonly runId: string;
-  readonly task: string;
-  readonly principal: string;
-  readonly tenant: string;
-  step<Result extends JsonValue>(name: string, work: (info: ToolStepInfo) => Promise<Result> | Result, options?: { idempotent?: boolean; input?: JsonValue }): Promise<Result>;
-  tool<Args extends JsonValue, Result extends JsonValue>(
-    name: string,
-    args: Args,
-    execute: (args: Args, info: ToolStepInfo) => Promise<Result> | Result,
-    options?: { idempotent?: boolean },
-  ): Promise<Result>;
-}
+/** The part of a run's context (RunContextV1) a governed tool call needs; the engine's RunContext fits. */
+export type ToolRunContext = Pick<RunContextV1, 'runId' | 'task' | 'principal' | 'tenant' | 'step' | 'tool'>;

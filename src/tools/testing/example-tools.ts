@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../define-tool.ts';
-import type { ToolExecutionContextV1 } from '../tool-spec.ts';
+import type { ToolExecutionContextV1 } from '../../spec/index.ts';
 
 /** Refunds above this need a person (cents). */
 export const approvalThresholdCents = 50_000;

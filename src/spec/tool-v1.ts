@@ -5,7 +5,16 @@
  * tools served by MCP servers are both ToolV1s; nothing downstream can tell them apart.
  */
 import type { z } from 'zod';
-import type { JsonValue } from '../spec/index.ts';
+import type { JsonValue } from './store-v1.ts';
+
+/** A JSON Schema document, as an MCP server (or a hand-written tool) gives it. */
+export type JsonSchemaV1 = { [keyword: string]: JsonValue };
+
+/**
+ * How a tool describes its arguments or its result: a zod schema (which also types the tool's
+ * code), or a JSON Schema (checked through zod's translation of it, shown to models as written).
+ */
+export type ToolSchemaV1<Value> = z.ZodType<Value> | JsonSchemaV1;
 
 /**
  * What a call can do to the world. `read` calls may run again freely; `write` and `irreversible`
@@ -68,15 +77,14 @@ export interface ToolV1<Input = unknown, Output = unknown> {
   owner: string;
   /** Shown to the model. */
   description: string;
-  /** Arguments as the model must send them. Must describe JSON in and out (no transforms to Dates). */
-  inputSchema: z.ZodType<Input>;
-  /** What the tool returns; a result that does not match is an error, never handed to the model. */
-  outputSchema: z.ZodType<Output>;
   /**
-   * JSON Schema shown to models instead of one derived from `inputSchema`. Tools that arrive with
-   * a schema of their own (MCP) keep it byte for byte.
+   * Arguments as the model must send them; arguments that do not match never reach `execute`. A
+   * zod schema must describe JSON in and out (no transforms to Dates); a JSON Schema is shown to
+   * models byte for byte.
    */
-  inputJsonSchema?: JsonValue;
+  inputSchema: ToolSchemaV1<Input>;
+  /** What the tool returns; a result that does not match is an error, never handed to the model. */
+  outputSchema: ToolSchemaV1<Output>;
   /** Every one must be granted to the run. */
   scopes: string[];
   sideEffect: SideEffectClassV1;
@@ -95,3 +103,18 @@ export interface ToolV1<Input = unknown, Output = unknown> {
 /** A registered tool whatever its argument and result types: what registries and policies hold. */
 // Methods (not function properties) are checked bivariantly, so a ToolV1<{ orderId: string }> is one.
 export type AnyToolV1 = ToolV1<unknown, unknown>;
+
+export interface AuthorizationDecisionV1 {
+  /** `require-approval`: allowed once a person approves (the other checks still run first). */
+  effect: 'allow' | 'deny' | 'require-approval';
+  reason?: string;
+  /** The policies that decided, journaled with the call for audit. */
+  policyIds?: string[];
+}
+
+/**
+ * The hook through which access control (Cedar policies, grants, data labels) rules on a tool
+ * call: tools does not know how access decides, only that it can say no and why. It sees the
+ * arguments exactly as the model sent them, before schema validation.
+ */
+export type ToolAuthorizerV1 = (tool: AnyToolV1, args: JsonValue, context: ToolCallContextV1) => AuthorizationDecisionV1 | Promise<AuthorizationDecisionV1>;
