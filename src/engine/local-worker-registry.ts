@@ -104,7 +104,9 @@ export class LocalRegistration {
 
   /**
    * At exit, an entry whose worker holds no lease is removed: nobody will need to recognise it.
-   * One that still holds leases stays, so the next process here takes them over at once.
+   * One that still holds leases stays, so the next process here takes them over at once. (A
+   * process that ends because nothing is left to do loses every entry: Node closes the listening
+   * socket, which removes it; its leases are then taken over when they expire.)
    */
   removeIfIdle(): void {
     if (this.#holdsLeases()) return;

@@ -10,10 +10,9 @@
  * again until those runs are finished or their leases expire and it takes them over. It then
  * prints `settled <n> abandoned <n>` and exits 0.
  */
-import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine } from '../../src/engine/index.ts';
+import { Engine, newWorkerId } from '../../src/engine/index.ts';
 import { PostgresStore } from '../../src/store/index.ts';
 import { Ledger, ledgerTask } from './ledger-task.ts';
 
@@ -31,8 +30,8 @@ if (url === undefined || schema === undefined || ledgerSchema === undefined || n
 const pollMs = 50;
 const store = await PostgresStore.open({ url, schema });
 const ledger = Ledger.open(url, ledgerSchema);
-// host/pid/name: the shape Keel's worker ids have, with a readable last part.
-const workerId = `${hostname()}/${process.pid}/${name}`;
+// A fresh Keel worker id (unique to this process start) with a readable name at the end.
+const workerId = `${newWorkerId()}/${name}`;
 const engine = new Engine({ store, tasks: [ledgerTask(ledger, { worker: workerId, holdMs })], workerId, leaseMs });
 
 process.stdout.write(`ready ${workerId}\n`);

@@ -1,8 +1,8 @@
 /**
  * The multi-worker guarantee: two worker processes against one PostgreSQL database drain a queue
  * of runs with no run executed twice, and a killed worker's runs are taken over once its lease
- * has expired (Engine.work never breaks a live lease; only resumeAll breaks leases of dead local
- * processes, and these workers do not call it).
+ * has expired (Engine.work never breaks a lease; only resumeAll breaks leases, of workers that
+ * registered on this machine and died, and these workers do not call it).
  *
  * Every execution of step work is recorded in a ledger (ledger-task.ts) in its own schema, with
  * no deduplication, so a double execution is visible as a second row.
