@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -107,4 +107,26 @@ test('a registry folder other users could write to is not used: nothing there is
   chmodSync(registry.directory, 0o777);
   assert.equal(await registry.isDead(id), false, 'an entry in a folder others can write proves nothing');
   assert.equal(await registry.register(newWorkerId(), () => true), undefined);
+});
+
+test('a registration sweeps out entries of workers dead for over a day; fresh and live ones stay', async () => {
+  const registry = freshRegistry('sweep');
+  const [longDead, recentlyDead, aliveForDays] = [newWorkerId(), newWorkerId(), newWorkerId()];
+  const dying = registeringProcess(registry.directory, [{ id: longDead, holding: true }, { id: recentlyDead, holding: true }], 'wait');
+  const living = registeringProcess(registry.directory, [{ id: aliveForDays, holding: true }], 'wait');
+  await Promise.all([dying.registered, living.registered]);
+  dying.child.kill('SIGKILL');
+  await dying.exited;
+  const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1_000);
+  for (const id of [longDead, aliveForDays]) utimesSync(registry.entryPath(id) ?? '', twoDaysAgo, twoDaysAgo);
+  try {
+    assert.ok((await registry.register(newWorkerId(), () => false)) !== undefined);
+    assert.equal(existsSync(registry.entryPath(longDead) ?? ''), false, 'the entry of a worker dead for days is gone');
+    assert.equal(await registry.isDead(recentlyDead), true, 'a recent death is still recognised');
+    assert.equal(existsSync(registry.entryPath(aliveForDays) ?? ''), true, 'a live worker keeps its entry, however old');
+    assert.equal(await registry.isDead(aliveForDays), false);
+  } finally {
+    living.child.kill('SIGKILL');
+    await living.exited;
+  }
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, unlinkSync, utimes } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ import { dirname, join } from 'node:path';
  *
  * The directory is per user (mode 0700, so nobody else can plant a dead-looking entry) and per
  * boot of the kernel, so a temporary folder shared by several machines never mixes their workers.
+ * A live worker touches its entry hourly; entries of workers dead for over a day (whose leases
+ * have long expired, unless leases last a day) are removed when a worker registers.
  */
 export class LocalWorkerRegistry {
   readonly directory: string;
@@ -32,7 +35,7 @@ export class LocalWorkerRegistry {
    * worker then works unregistered, and its leases are taken over on expiry only.
    */
   async register(workerId: string, holdsLeases: () => boolean): Promise<LocalRegistration | undefined> {
-    const path = this.#entryPath(workerId);
+    const path = this.entryPath(workerId);
     if (path === undefined || !this.#ensureDirectory()) return undefined;
     const server = createServer((socket) => socket.destroy());
     server.on('error', () => undefined);
@@ -46,22 +49,36 @@ export class LocalWorkerRegistry {
     server.unref();
     const registration = new LocalRegistration(server, path, holdsLeases);
     liveRegistrations.add(registration);
+    await this.#sweepOnce();
     return registration;
   }
 
   /** True only when the worker registered on this machine and its process has ended. */
   async isDead(workerId: string): Promise<boolean> {
-    const path = this.#entryPath(workerId);
+    const path = this.entryPath(workerId);
     return path !== undefined && this.#trusted() && (await probe(path)) === 'dead';
   }
 
   /** Removes a dead worker's entry once nothing needs to recognise it any more. */
   forget(workerId: string): void {
-    const path = this.#entryPath(workerId);
+    const path = this.entryPath(workerId);
     if (path !== undefined) removeQuietly(path);
   }
 
-  #entryPath(workerId: string): string | undefined {
+  /** Once per process and folder: removes entries of workers dead for over a day. */
+  async #sweepOnce(): Promise<void> {
+    if (sweptDirectories.has(this.directory)) return;
+    sweptDirectories.add(this.directory);
+    for (const name of await readdir(this.directory).catch(() => [])) {
+      if (!name.endsWith('.sock')) continue;
+      const path = join(this.directory, name);
+      const modified = (await stat(path).catch(() => undefined))?.mtimeMs;
+      if (modified !== undefined && Date.now() - modified > staleEntryMs && (await probe(path)) === 'dead') removeQuietly(path);
+    }
+  }
+
+  /** Where a worker's entry lives; undefined when the path would be too long for a socket. */
+  entryPath(workerId: string): string | undefined {
     const path = join(this.directory, `${createHash('sha256').update(workerId).digest('hex').slice(0, 32)}.sock`);
     // Unix socket paths are limited to about 104 bytes (macOS) or 108 (Linux).
     return Buffer.byteLength(path) <= 100 ? path : undefined;
@@ -95,11 +112,18 @@ export class LocalRegistration {
   readonly path: string;
   readonly #server: Server;
   readonly #holdsLeases: () => boolean;
+  readonly #touch: NodeJS.Timeout;
 
   constructor(server: Server, path: string, holdsLeases: () => boolean) {
     this.#server = server;
     this.path = path;
     this.#holdsLeases = holdsLeases;
+    // The entry's time says when its worker was last alive, so a sweep never takes a fresh one.
+    this.#touch = setInterval(() => {
+      const now = new Date();
+      utimes(path, now, now, () => undefined);
+    }, touchEveryMs);
+    this.#touch.unref();
   }
 
   /**
@@ -111,11 +135,15 @@ export class LocalRegistration {
   removeIfIdle(): void {
     if (this.#holdsLeases()) return;
     liveRegistrations.delete(this);
+    clearInterval(this.#touch);
     this.#server.close();
     removeQuietly(this.path);
   }
 }
 
+const touchEveryMs = 60 * 60 * 1_000;
+const staleEntryMs = 24 * 60 * 60 * 1_000;
+const sweptDirectories = new Set<string>();
 const liveRegistrations = new Set<LocalRegistration>();
 process.on('exit', () => {
   for (const registration of liveRegistrations) registration.removeIfIdle();
