@@ -37,7 +37,7 @@ export async function openDeployment(context: CommandContext, options: { create:
       const from = modulePath === undefined ? "the demo's tasks; name a tasks module with --tasks" : modulePath;
       throw new KeelError('task-unknown', `this process does not serve task ${options.task} (serving ${names.join(', ') || 'none'} from ${from})`);
     }
-    const store = await openStore({ database: context.options.db, create: options.create, environment });
+    const store = await openStore({ database: context.options.db, create: options.create, readOnly: options.replay === true, environment });
     try {
       const keel = await createKeel({
         store,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { KeelError } from '../errors/index.ts';
-import type { CliOutput, Command, CommandContext } from './command.ts';
+import type { CliOutput, CommandContext } from './command.ts';
+import { checkArguments, commandTable } from './command-table.ts';
 import { painter } from './format/text.ts';
 
 export const usage = `keel: the production harness for LLM agents
@@ -41,22 +42,6 @@ exit codes:
   70 internal error
 `;
 
-// Loaded when named: a command pays start-up only for what it uses (the model SDKs are heavy).
-const commands: Record<string, () => Promise<Command>> = {
-  demo: async () => (await import('./commands/demo.ts')).demoCommand,
-  run: async () => (await import('./commands/run.ts')).runCommand,
-  worker: async () => (await import('./commands/worker.ts')).workerCommand,
-  runs: async () => (await import('./commands/runs.ts')).runsCommand,
-  show: async () => (await import('./commands/show.ts')).showCommand,
-  resume: async () => (await import('./commands/resume.ts')).resumeCommand,
-  replay: async () => (await import('./commands/replay.ts')).replayCommand,
-  escalations: async () => (await import('./commands/escalations.ts')).escalationsCommand,
-  approve: async () => (await import('./commands/decide.ts')).approveCommand,
-  deny: async () => (await import('./commands/decide.ts')).denyCommand,
-  stop: async () => (await import('./commands/stop.ts')).stopCommand,
-  'audit verify': async () => (await import('./commands/audit-verify.ts')).auditVerifyCommand,
-};
-
 export interface RunCliOptions {
   output?: CliOutput;
   environment?: NodeJS.ProcessEnv;
@@ -74,12 +59,16 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return positionals.length === 0 && values.help !== true ? 2 : 0;
     }
     const [first = '', second] = positionals;
-    const name = first === 'audit' ? `audit ${second ?? ''}`.trim() : first;
-    const load = commands[name];
-    if (load === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
-    const command = await load();
+    if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify');
+    const name = first === 'audit' ? `audit ${second}` : first;
+    const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
+    if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
+    const commandPositionals = positionals.slice(name.split(' ').length);
+    // Everything is checked before the command is loaded: a usage error costs no module and opens nothing.
+    checkArguments(name, entry, commandPositionals, values);
+    const command = await entry.load();
     const context: CommandContext = {
-      positionals: positionals.slice(name.split(' ').length),
+      positionals: commandPositionals,
       options: {
         db: values.db,
         json: values.json === true,

@@ -71,6 +71,8 @@ export const errorCodes = {
   'model-call-outside-step': { retryable: false, httpStatus: 500 },
   // The tasks module (--tasks, KEEL_TASKS, the config's `tasks`) is missing, fails to load or serves nothing.
   'tasks-invalid': { retryable: false, httpStatus: 400 },
+  // A Keel database older than this Keel, opened by a reader: reading never migrates.
+  'db-too-old': { retryable: false, httpStatus: 409 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -8,8 +8,18 @@ export const defaultDatabasePath = '.keel/keel.db';
 export interface OpenStoreOptions {
   /** `--db`: a file path or a postgres:// URL. Falls back to KEEL_DB, then `.keel/keel.db`. */
   database?: string | undefined;
-  /** Create an embedded database that does not exist yet (the demo does; read commands do not). */
+  /**
+   * Create the database (a SQLite file, a PostgreSQL schema) when it is missing or empty. Commands
+   * that start runs do; the others refuse with `db-missing` and leave what they found untouched.
+   */
   create: boolean;
+  /**
+   * Open for reading only: nothing is created, migrated or written, and anything that is not a
+   * Keel database at this Keel's schema version is refused untouched. A database on a read-only
+   * path (an archived copy) can be read. Read commands (`runs`, `show`, `escalations`,
+   * `audit verify`, `replay`) pass true.
+   */
+  readOnly?: boolean;
   environment?: NodeJS.ProcessEnv;
 }
 
@@ -32,8 +42,10 @@ export function resolveDatabase(database: string | undefined, environment: NodeJ
 
 export async function openStore(options: OpenStoreOptions): Promise<StoreV1> {
   const target = resolveDatabase(options.database, options.environment);
-  if (target.dialect === 'sqlite') return SqliteStore.open({ path: target.path, create: options.create });
+  const readOnly = options.readOnly === true;
+  const create = options.create && !readOnly;
+  if (target.dialect === 'sqlite') return SqliteStore.open({ path: target.path, create, readOnly });
   // Loaded on demand: the pg driver costs embedded users startup time for nothing.
   const { PostgresStore } = await import('./postgres/index.ts');
-  return PostgresStore.open(target.schema === undefined ? { url: target.url } : { url: target.url, schema: target.schema });
+  return PostgresStore.open({ url: target.url, create, readOnly, ...(target.schema === undefined ? {} : { schema: target.schema }) });
 }

@@ -6,7 +6,7 @@ import { count } from '../format/text.ts';
 
 /** Recomputes every run's hash chain; exits 1 naming the first event of each run that fails. */
 export const auditVerifyCommand: Command = async (context) => {
-  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const failures: { runId: string; seq: number; type: string; problem: string }[] = [];
     let events = 0;

@@ -6,7 +6,7 @@ import { table } from '../format/text.ts';
 
 /** The escalation queue: runs waiting, durably, for a person's decision. */
 export const escalationsCommand: Command = async (context) => {
-  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const waiting = await store.listRuns({ statuses: ['waiting'], limit: 1_000 });
     const queue = [];

@@ -30,9 +30,9 @@ export const runsCommand: Command = async (context) => {
   if (status !== undefined && !statuses.includes(status as RunStatusV1)) {
     throw new KeelError('usage-invalid', `--status must be one of ${statuses.join(', ')}; got ${status}`);
   }
+  // Its range was checked with the other arguments (command-table.ts), before anything was opened.
   const limit = context.options.limit === undefined ? 50 : Number(context.options.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new KeelError('usage-invalid', `--limit must be a positive integer; got ${context.options.limit}`);
-  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const runs = await store.listRuns(status === undefined ? { limit } : { limit, statuses: [status as RunStatusV1] });
     if (context.options.json) {

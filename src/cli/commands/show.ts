@@ -10,7 +10,7 @@ import { runSummary } from './runs.ts';
 export const showCommand: Command = async (context) => {
   const [runId, ...extra] = context.positionals;
   if (runId === undefined || extra.length > 0) throw new KeelError('usage-invalid', 'usage: keel show RUN');
-  const store = await openStore({ database: context.options.db, create: false, environment: context.environment });
+  const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const run = await store.getRun(runId);
     if (run === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${store.location} (list them with \`keel runs\`)`);

@@ -1,2 +1,4 @@
 export { runStoreConformance } from './store-conformance.ts';
 export type { StoreFactory, StoreUnderTest } from './store-conformance.ts';
+export { runOpeningConformance } from './opening-conformance.ts';
+export type { OpeningHarness, OpeningTarget } from './opening-conformance.ts';

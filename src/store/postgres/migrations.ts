@@ -94,14 +94,16 @@ const migrationLockNamespace = 0x6b65656c;
 /**
  * Brings `schemaName` up to the latest version, inside one transaction holding an advisory lock
  * keyed on the schema, so processes starting together migrate once and wait for each other.
- * An up-to-date schema is only read, which lets a role without CREATE rights open it.
+ * An up-to-date schema is only read, which lets a role without CREATE rights open it. Without
+ * `create`, a missing or empty schema is `db-missing` rather than created.
  */
-export async function migrate(client: PoolClient, schemaName: string): Promise<void> {
+export async function migrate(client: PoolClient, schemaName: string, options: { create: boolean; address?: string } = { create: true }): Promise<void> {
   const schema = quoteIdentifier(schemaName);
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1::integer, hashtext($2))', [migrationLockNamespace, schemaName]);
     const current = await readSchemaVersion(client, schemaName);
+    if (!options.create && typeof current !== 'number') throw notKeelYet(schemaName, current, options.address);
     if (current === 'absent') await client.query(`CREATE SCHEMA ${schema}`);
     if (current === 'absent' || current === 'unmarked') {
       await client.query(`CREATE TABLE ${schema}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
@@ -128,6 +130,31 @@ export async function migrate(client: PoolClient, schemaName: string): Promise<v
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * For a reader: accepts only a Keel schema at the latest version, and runs nothing but queries
+ * (the connection is read-only besides), so a missing, empty or foreign schema is left as it is.
+ */
+export async function checkReadable(client: PoolClient, schemaName: string, address?: string): Promise<void> {
+  const current = await readSchemaVersion(client, schemaName);
+  if (typeof current !== 'number') throw notKeelYet(schemaName, current, address);
+  if (current > latestPostgresSchemaVersion) {
+    throw new KeelError('db-too-new', `schema ${schemaName} is at version ${current}, newer than this Keel understands (${latestPostgresSchemaVersion}); upgrade Keel`);
+  }
+  if (current < latestPostgresSchemaVersion) {
+    throw new KeelError(
+      'db-too-old',
+      `schema ${schemaName} is at version ${current}, older than this Keel's (${latestPostgresSchemaVersion}); reading never migrates: a command that writes (keel worker, keel resume) upgrades it`,
+    );
+  }
+}
+
+function notKeelYet(schemaName: string, state: 'absent' | 'unmarked', address = 'this database'): KeelError {
+  return new KeelError(
+    'db-missing',
+    state === 'absent' ? `no Keel schema ${schemaName} at ${address}; nothing was changed` : `schema ${schemaName} at ${address} is empty, not a Keel schema yet; nothing was changed`,
+  );
 }
 
 /** 'absent': no such schema. 'unmarked': an empty schema without keel_meta (made for us by an admin). */

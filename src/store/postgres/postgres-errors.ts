@@ -22,6 +22,12 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** True when TLS refused the server's certificate (Node's codes: SELF_SIGNED_CERT_IN_CHAIN, ERR_TLS_CERT_ALTNAME_INVALID, …). */
+export function isCertificateError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
+}
+
 /** Maps a driver failure to Keel's codes; `context` names what was being done, for the message. */
 export function toStoreError(error: unknown, context: string): KeelError {
   if (error instanceof KeelError) return error;

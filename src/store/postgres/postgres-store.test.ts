@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import type { Client } from 'pg';
 import { after, describe, test } from 'node:test';
 import type { JournalRecordV1, JsonValue, NewRunV1 } from '../../spec/index.ts';
-import { runStoreConformance } from '../conformance/index.ts';
+import type { OpeningTarget } from '../conformance/index.ts';
+import { runOpeningConformance, runStoreConformance } from '../conformance/index.ts';
 import { PostgresStore } from './index.ts';
 import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
@@ -30,6 +32,55 @@ runStoreConformance(
             await dropSchema(url, schema);
           },
         };
+      },
+);
+
+/** A schema, with `make` creating what it holds before the test (nothing: it does not exist). */
+function schemaTarget(make: (client: Client, quoted: string) => Promise<void> = async () => undefined): () => Promise<OpeningTarget> {
+  return async () => {
+    const schema = uniqueSchemaName('keel_opening');
+    const quoted = `"${schema}"`;
+    await withClient(url, (client) => make(client, quoted));
+    return {
+      open: async ({ create, readOnly }) => PostgresStore.open({ url, schema, create, readOnly }),
+      // Whether it exists, and every table with all of its rows: what any write would change.
+      snapshot: () =>
+        withClient(url, async (client) => {
+          const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+          if (exists.rowCount === 0) return 'absent';
+          const tables = await client.query<{ name: string }>(`SELECT relname AS name FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace WHERE nspname = $1 ORDER BY relname`, [schema]);
+          const parts = [`relations ${tables.rows.map((row) => row.name).join(',')}`];
+          for (const { name } of tables.rows) {
+            const kind = await client.query<{ relkind: string }>(`SELECT relkind FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace WHERE nspname = $1 AND relname = $2`, [schema, name]);
+            if (kind.rows[0]?.relkind !== 'r') continue;
+            const rows = await client.query<{ digest: string | null }>(`SELECT md5(string_agg(row_text, '|' ORDER BY row_text)) AS digest FROM (SELECT t::text AS row_text FROM ${quoted}."${name}" t) rows`);
+            parts.push(`${name} ${rows.rows[0]?.digest ?? 'empty'}`);
+          }
+          return parts.join('\n');
+        }),
+      setSchemaVersion: async (version) => {
+        await withClient(url, (client) => client.query(`UPDATE ${quoted}.keel_meta SET value = $1 WHERE key = 'schema_version'`, [String(version)]));
+      },
+      dispose: () => dropSchema(url, schema),
+    };
+  };
+}
+
+runOpeningConformance(
+  'postgres',
+  skip !== false
+    ? { skip }
+    : {
+        missing: schemaTarget(),
+        empty: { 'an empty schema': schemaTarget(async (client, quoted) => void (await client.query(`CREATE SCHEMA ${quoted}`))) },
+        foreign: {
+          "a schema with another application's table": schemaTarget(async (client, quoted) => {
+            await client.query(`CREATE SCHEMA ${quoted}`);
+            await client.query(`CREATE TABLE ${quoted}.invoices (id integer PRIMARY KEY, total integer)`);
+            await client.query(`INSERT INTO ${quoted}.invoices VALUES (1, 500)`);
+          }),
+        },
+        latestVersion: latestPostgresSchemaVersion,
       },
 );
 

@@ -22,8 +22,8 @@ import type {
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
-import { migrate } from './migrations.ts';
-import { describeError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
+import { checkReadable, migrate } from './migrations.ts';
+import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
 import type { JournalRow, RunRow } from './row-mapping.ts';
 import { checkSchemaName, quoteIdentifier } from './sql-identifiers.ts';
@@ -38,6 +38,13 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool; default 10. Writes use one at a time (group commit). */
   poolSize?: number;
+  /** Create the schema when it is missing or empty (default true); otherwise either is `db-missing`. */
+  create?: boolean;
+  /**
+   * Open for reading only: the connections are read-only sessions and the schema must already be
+   * Keel's at the latest version; nothing is created or migrated. Read commands pass true.
+   */
+  readOnly?: boolean;
 }
 
 export interface PostgresStoreStats {
@@ -107,10 +114,11 @@ export class PostgresStore implements StoreV1 {
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
   }
 
-  /** Validates the URL, connects, and creates or migrates the schema. */
+  /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const target = parseConnectionUrl(options.url);
     const schemaName = checkSchemaName(options.schema ?? 'keel');
+    const readOnly = options.readOnly === true;
     const pool = new Pool({
       connectionString: target.url,
       max: options.poolSize ?? 10,
@@ -120,7 +128,8 @@ export class PostgresStore implements StoreV1 {
       // custom plan for a one-write group always looks cheaper), which doubles a lone append's cost.
       // All of Keel's statements are key lookups whose best plan does not depend on the values.
       // Set at connection start-up, so no query races the pool's first use of the connection.
-      options: '-c plan_cache_mode=force_generic_plan',
+      // A reader's sessions refuse every write at the server, whatever a statement would do.
+      options: `-c plan_cache_mode=force_generic_plan${readOnly ? ' -c default_transaction_read_only=on' : ''}`,
     });
     // An idle connection dropped by the server emits here; without a listener it would crash the
     // process. The next query on the pool reports the problem instead.
@@ -130,10 +139,12 @@ export class PostgresStore implements StoreV1 {
       client = await pool.connect();
     } catch (error) {
       await pool.end().catch(() => undefined);
-      throw new KeelError('db-unavailable', `cannot connect to PostgreSQL at ${target.address}: ${describeError(error)}`, { cause: error });
+      const note = target.sslNote !== undefined && isCertificateError(error) ? ` (${target.sslNote})` : '';
+      throw new KeelError('db-unavailable', `cannot connect to PostgreSQL at ${target.address}: ${describeError(error)}${note}`, { cause: error });
     }
     try {
-      await migrate(client, schemaName);
+      if (readOnly) await checkReadable(client, schemaName, target.address);
+      else await migrate(client, schemaName, { create: options.create ?? true, address: target.address });
     } catch (error) {
       client.release();
       await pool.end().catch(() => undefined);

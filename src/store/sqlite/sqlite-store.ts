@@ -29,8 +29,10 @@ import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
   path: string;
-  /** Create the database when missing (default true). Read-only commands pass false. */
+  /** Create the database when missing, or adopt an empty file (default true). */
   create?: boolean;
+  /** Open for reading only: never creates, migrates or writes (see open-database.ts). Read commands pass true. */
+  readOnly?: boolean;
   /**
    * `full`: an append resolves once it is fsynced (survives power loss). `normal`: once it is in
    * the WAL (survives a killed process, not a power cut). Default `full`.
@@ -87,8 +89,9 @@ export class SqliteStore implements StoreV1 {
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    const database = openDatabase({ path: options.path, create: options.create ?? true });
-    const durable = (options.durability ?? 'full') === 'full' && options.path !== ':memory:';
+    const readOnly = options.readOnly === true;
+    const database = openDatabase({ path: options.path, create: !readOnly && (options.create ?? true), readOnly });
+    const durable = (options.durability ?? 'full') === 'full' && options.path !== ':memory:' && !readOnly;
     return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined);
   }
 

@@ -1,0 +1,146 @@
+import { KeelError } from '../errors/index.ts';
+import type { Command } from './command.ts';
+import { checkWholeNumber } from './whole-number-option.ts';
+
+/** Every option `keel` parses; each command accepts the ones its entry lists, plus --db and --help. */
+export const optionNames = [
+  'db',
+  'json',
+  'model',
+  'seed',
+  'status',
+  'limit',
+  'config',
+  'reason',
+  'as',
+  'all',
+  'tasks',
+  'input',
+  'principal',
+  'tenant',
+  'concurrency',
+  'enqueue',
+] as const;
+export type OptionName = (typeof optionNames)[number];
+
+export interface CommandEntry {
+  /** What the command takes, printed when it is given something else. */
+  usage: string;
+  /** The positional arguments it takes, by name (`RUN`, `TASK`); none for most. */
+  positionals: string[];
+  /** Its options besides --db. */
+  options: OptionName[];
+  /** Said after the usage when extra arguments are given: what the command does with none. */
+  note?: string;
+  load: () => Promise<Command>;
+}
+
+// What serves tasks: the tasks module, the config, and (when the demo's agent is served) its model and seed.
+const serving: OptionName[] = ['json', 'tasks', 'config', 'model', 'seed'];
+
+// Loaded when named: a command pays start-up only for what it uses (the model SDKs are heavy).
+export const commandTable: Record<string, CommandEntry> = {
+  demo: {
+    usage: 'keel demo [--model P:M] [--seed N] [--config PATH]',
+    positionals: [],
+    options: ['json', 'config', 'model', 'seed'],
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
+  run: {
+    usage: 'keel run TASK --input JSON [--principal P] [--tenant T] [--enqueue]',
+    positionals: ['TASK'],
+    options: [...serving, 'input', 'principal', 'tenant', 'enqueue'],
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
+  worker: {
+    usage: 'keel worker [--concurrency N] [--tasks PATH]',
+    positionals: [],
+    // It prints a line per run as it settles; there is no one document to print as JSON.
+    options: ['tasks', 'config', 'model', 'seed', 'concurrency'],
+    load: async () => (await import('./commands/worker.ts')).workerCommand,
+  },
+  runs: {
+    usage: 'keel runs [--status S] [--limit N]',
+    positionals: [],
+    options: ['json', 'status', 'limit'],
+    load: async () => (await import('./commands/runs.ts')).runsCommand,
+  },
+  show: {
+    usage: 'keel show RUN',
+    positionals: ['RUN'],
+    options: ['json'],
+    load: async () => (await import('./commands/show.ts')).showCommand,
+  },
+  resume: {
+    usage: 'keel resume [--tasks PATH]',
+    positionals: [],
+    options: serving,
+    note: 'it resumes every open run of the tasks it serves; a run waiting for a person continues with keel approve RUN',
+    load: async () => (await import('./commands/resume.ts')).resumeCommand,
+  },
+  replay: {
+    usage: 'keel replay RUN [--model PROVIDER:MODEL]',
+    positionals: ['RUN'],
+    options: serving,
+    load: async () => (await import('./commands/replay.ts')).replayCommand,
+  },
+  escalations: {
+    usage: 'keel escalations',
+    positionals: [],
+    options: ['json'],
+    load: async () => (await import('./commands/escalations.ts')).escalationsCommand,
+  },
+  approve: {
+    usage: 'keel approve RUN [--as NAME] [--reason "…"]',
+    positionals: ['RUN'],
+    options: [...serving, 'as', 'reason'],
+    load: async () => (await import('./commands/decide.ts')).approveCommand,
+  },
+  deny: {
+    usage: 'keel deny RUN --reason "…" [--as NAME]',
+    positionals: ['RUN'],
+    options: [...serving, 'as', 'reason'],
+    load: async () => (await import('./commands/decide.ts')).denyCommand,
+  },
+  stop: {
+    usage: 'keel stop RUN | keel stop --all [--reason "…"]',
+    positionals: ['RUN'],
+    options: ['json', 'all', 'reason', 'as'],
+    load: async () => (await import('./commands/stop.ts')).stopCommand,
+  },
+  'audit verify': {
+    usage: 'keel audit verify',
+    positionals: [],
+    options: ['json'],
+    load: async () => (await import('./commands/audit-verify.ts')).auditVerifyCommand,
+  },
+};
+
+const everywhere: OptionName[] = ['db'];
+const seedRange = { min: 0, max: 4_294_967_295 };
+const limitRange = { min: 1, max: 1_000_000_000 };
+const concurrencyRange = { min: 1, max: 10_000 };
+
+/**
+ * Refuses, in one line, whatever a command would otherwise ignore: arguments it does not take,
+ * options it does not use, and numbers it could not use. Runs before anything is loaded or opened.
+ */
+export function checkArguments(name: string, entry: CommandEntry, positionals: string[], values: Partial<Record<OptionName, string | boolean>>): void {
+  // `keel stop` takes RUN or --all; stop.ts says so when it gets neither or both.
+  const required = name === 'stop' ? 0 : entry.positionals.length;
+  if (positionals.length > entry.positionals.length) {
+    const extra = positionals.slice(entry.positionals.length).map((value) => JSON.stringify(value)).join(' ');
+    const takes = entry.positionals.length === 0 ? 'takes no arguments' : `takes ${entry.positionals.join(' ')} only`;
+    throw new KeelError('usage-invalid', `keel ${name} ${takes}; got ${extra} (usage: ${entry.usage}${entry.note === undefined ? '' : `; ${entry.note}`})`);
+  }
+  if (positionals.length < required) {
+    throw new KeelError('usage-invalid', `keel ${name} needs ${entry.positionals.slice(positionals.length).join(' ')} (usage: ${entry.usage})`);
+  }
+  for (const option of optionNames) {
+    if (values[option] === undefined || everywhere.includes(option) || entry.options.includes(option)) continue;
+    throw new KeelError('usage-invalid', `keel ${name} does not take --${option} (usage: ${entry.usage})`);
+  }
+  if (typeof values.seed === 'string') checkWholeNumber('seed', values.seed, seedRange);
+  if (typeof values.limit === 'string') checkWholeNumber('limit', values.limit, limitRange);
+  if (typeof values.concurrency === 'string') checkWholeNumber('concurrency', values.concurrency, concurrencyRange);
+}
