@@ -3,7 +3,7 @@ import { assembleContext, renderTemplate, retrieveForContext } from '../context/
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { sha256 } from '../journal/index.ts';
-import { LongTermMemory, SessionMemory } from '../memory/index.ts';
+import { Handoff, LongTermMemory, SessionMemory, toContextItem } from '../memory/index.ts';
 import type { MessageV1 } from '../spec/index.ts';
 import type { AgentDeclaration, AgentInput } from './agent-declaration.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
@@ -45,9 +45,13 @@ export async function buildAgentContext(context: RunContext, input: AgentInput, 
       const items: ContextItem[] = [];
       if (declaration.memory?.longTerm === true) items.push(...(await new LongTermMemory({ store: runtime.store, tenant: context.tenant, principal: context.principal }).items()));
       if (declaration.memory?.session === true && input.session !== undefined) items.push(...(await new SessionMemory({ store: runtime.store, tenant: context.tenant, sessionId: input.session }).items()));
+      if (declaration.memory?.handoff === true && input.handoff !== undefined) {
+        const handed = await new Handoff({ store: runtime.store, tenant: context.tenant, handoffId: input.handoff }).read();
+        if (handed !== undefined) items.push(toContextItem(handed.entry));
+      }
       return items;
     },
-    { idempotent: true, input: { session: input.session ?? null, longTerm: declaration.memory?.longTerm === true } },
+    { idempotent: true, input: { session: input.session ?? null, longTerm: declaration.memory?.longTerm === true, ...(input.handoff === undefined ? {} : { handoff: input.handoff }) } },
   );
   if ((memoryItems).length > 0) {
     sections.push({ name: 'memory', kind: 'memory', priority: 40, position: 1, maxTokens: 4_000, truncation: 'drop-oldest', items: memoryItems });

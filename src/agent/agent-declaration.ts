@@ -101,8 +101,14 @@ export type DenialHandling = 'tell-model' | 'escalate' | 'fail';
 export interface AgentMemoryOptions {
   /** Read and append the conversation of `input.session`. */
   session?: boolean;
-  /** Read what is remembered about the principal across sessions. */
+  /**
+   * Read what is remembered about the principal across sessions, and offer the model a `remember`
+   * tool to add to it (governed and journaled like any tool; what it writes is labelled untrusted,
+   * so a planted "fact" cannot later choose a sensitive argument).
+   */
   longTerm?: boolean;
+  /** Read the state handed off under `input.handoff` by another run, and hand this run's answer on under the same id. */
+  handoff?: boolean;
 }
 
 export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
@@ -146,6 +152,8 @@ export type AgentInput = {
   message: string;
   /** A conversation id: with session memory on, earlier turns are in the context and this one is added. */
   session?: string;
+  /** A hand-off id: with hand-off memory on, the state another run left under it is in the context, and this run's answer replaces it. */
+  handoff?: string;
   /** Values for the instructions' `{{placeholders}}`. */
   variables?: { [key: string]: JsonValue };
 };

@@ -213,6 +213,37 @@ describe('the governed agent loop', () => {
     assert.match(JSON.stringify(second.output), /seen 2 user/);
   });
 
+  test('long-term memory: a fact remembered through the governed remember tool is in the next session’s context, labelled untrusted', async () => {
+    const script = ({ request }: ScriptInput): SimulatedTurn => {
+      const prompt = JSON.stringify(request.messages);
+      if (prompt.includes('prefers store credit')) return { type: 'text', text: JSON.stringify({ answer: 'You prefer store credit.', refundCents: 0 }) };
+      if (request.messages.some((message) => message.role === 'tool')) return { type: 'text', text: JSON.stringify({ answer: 'Noted.', refundCents: 0 }) };
+      return { type: 'tool-calls', calls: [{ toolName: 'remember', input: { fact: 'Ada prefers store credit' } }] };
+    };
+    const { keel, store } = await keelWith('long-term', agent({ script, memory: { longTerm: true } }));
+    const first = await keel.run('refunds', { message: 'Please remember I like store credit', session: 'a' }, { principal: 'ada', tenant: 'acme' });
+    assert.deepEqual((first.output as { toolCalls: JsonValue }).toolCalls, [{ tool: 'remember', status: 'ok' }]);
+    const second = await keel.run('refunds', { message: 'What do I prefer?', session: 'b' }, { principal: 'ada', tenant: 'acme' });
+    assert.match(JSON.stringify(second.output), /You prefer store credit/);
+    const remembered = await store.readMemory({ kind: 'long-term', tenant: 'acme', principal: 'ada' });
+    assert.deepEqual(remembered.map((entry) => [entry.text, entry.labels.origin, entry.source.runId]), [['Ada prefers store credit', 'untrusted', first.runId]]);
+    const other = await store.readMemory({ kind: 'long-term', tenant: 'acme', principal: 'bob' });
+    assert.equal(other.length, 0, 'memory is per principal');
+  });
+
+  test('hand-off memory: one run’s answer is the next run’s context under the same hand-off id', async () => {
+    const script = ({ request }: ScriptInput): SimulatedTurn => {
+      const prompt = JSON.stringify(request.messages);
+      return { type: 'text', text: JSON.stringify({ answer: prompt.includes('Triage done: refund A-1') ? 'Picked up the triage.' : 'Triage done: refund A-1', refundCents: 0 }) };
+    };
+    const { keel } = await keelWith('handoff', agent({ script, memory: { handoff: true } }));
+    await keel.run('refunds', { message: 'Triage this', handoff: 'case-7' }, { principal: 'ada', tenant: 'acme' });
+    const next = await keel.run('refunds', { message: 'Continue', handoff: 'case-7' }, { principal: 'ada', tenant: 'acme' });
+    assert.match(JSON.stringify(next.output), /Picked up the triage/);
+    const elsewhere = await keel.run('refunds', { message: 'Continue', handoff: 'case-7' }, { principal: 'ada', tenant: 'globex' });
+    assert.doesNotMatch(JSON.stringify(elsewhere.output), /Picked up/, 'hand-offs are per tenant');
+  });
+
   test('a run budget too small for one call stops the run before any model is paid', async () => {
     const script = planned([], '{"answer":"x","refundCents":0}');
     const { keel } = await keelWith('budget', agent({ script, limits: { budgetMicros: 1 } }));

@@ -14,7 +14,8 @@ import { defineFailureContract, generateWithContract, requestWithParameters, wit
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
-import { SessionMemory, memorySource } from '../memory/index.ts';
+import { Handoff, SessionMemory, memorySource } from '../memory/index.ts';
+import { rememberTool } from './remember-tool.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
 import { callTool, ToolRegistry } from '../tools/index.ts';
 import type { ToolCallOutcome } from '../tools/index.ts';
@@ -42,6 +43,7 @@ export function checkAgentInput(input: unknown): AgentInput {
   const record = input as Record<string, unknown>;
   if (typeof record.message !== 'string' || record.message.trim() === '') throw new KeelError('agent-input-invalid', 'input.message must be a non-empty string');
   if (record.session !== undefined && typeof record.session !== 'string') throw new KeelError('agent-input-invalid', 'input.session must be a string');
+  if (record.handoff !== undefined && typeof record.handoff !== 'string') throw new KeelError('agent-input-invalid', 'input.handoff must be a string');
   if (record.variables !== undefined && (typeof record.variables !== 'object' || record.variables === null || Array.isArray(record.variables))) {
     throw new KeelError('agent-input-invalid', 'input.variables must be an object');
   }
@@ -69,7 +71,8 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const input = checkAgentInput(rawInput);
   const limits = { ...defaults, ...declaration.limits };
   const model = runtime.model(declaration.model, { task: context.task, ...(declaration.simulator === undefined ? {} : { simulator: declaration.simulator }) });
-  const tools = new Map<string, AgentTool>((declaration.tools ?? []).map((tool) => [tool.name, tool]));
+  const declared = declaration.tools ?? [];
+  const tools = new Map<string, AgentTool>([...declared, ...(declaration.memory?.longTerm === true ? [rememberTool(runtime)] : [])].map((tool) => [tool.name, tool]));
   const registry = new ToolRegistry();
   for (const tool of tools.values()) registry.register(tool);
   // The agent's grant is its declared tools: a tool outside it is refused by scope before any policy runs.
@@ -97,6 +100,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
     if (proposed.length === 0) {
       const output = await finalAnswer(context, declaration, model, `turn-${turn}`, request, result, limits.maxRepairs);
       await rememberTurn(context, declaration, runtime, input, output.answer);
+      await handOff(context, declaration, runtime, input, output);
       return { ...output, turns: turn, toolCalls };
     }
 
@@ -273,5 +277,22 @@ async function rememberTurn(context: RunContext, declaration: AgentDeclaration, 
       return { written: 2 - Math.min(written, 2) };
     },
     { idempotent: true, input: { session } },
+  );
+}
+
+/** With hand-off memory, this run's answer becomes the state under `input.handoff`, written once whatever retries happen. */
+async function handOff(context: RunContext, declaration: AgentDeclaration, runtime: AgentRuntime, input: AgentInput, output: { answer: string; output: JsonValue }): Promise<void> {
+  const handoffId = input.handoff;
+  if (declaration.memory?.handoff !== true || handoffId === undefined) return;
+  await context.step(
+    'handoff-write',
+    async (info) => {
+      const handoff = new Handoff({ store: runtime.store, tenant: context.tenant, handoffId });
+      if ((await handoff.entries()).some((entry) => entry.source.runId === context.runId)) return { written: false };
+      // A model wrote it, and the model may have read untrusted text: the next run treats it as data.
+      await handoff.write({ answer: output.answer, output: output.output }, { source: memorySource(context.runId, info), labels: { origin: 'untrusted' } });
+      return { written: true };
+    },
+    { idempotent: true, input: { handoff: handoffId } },
   );
 }
