@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
 import type { Client } from 'pg';
 import { after, describe, test } from 'node:test';
 import type { JournalRecordV1, JsonValue, NewRunV1 } from '../../spec/index.ts';
 import type { OpeningTarget } from '../conformance/index.ts';
 import { runOpeningConformance, runStoreConformance } from '../conformance/index.ts';
+import { parseConnectionUrl } from './connection-url.ts';
 import { PostgresStore } from './index.ts';
 import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
@@ -137,6 +145,56 @@ void describe('PostgresStore without a server', () => {
 
   void test('an unsafe schema name is config-invalid', async () => {
     await expectCode(PostgresStore.open({ url: 'postgres://127.0.0.1/x', schema: 'Robert"; DROP' }), 'config-invalid');
+  });
+
+  void test('sslmode prefer, require and verify-ca are passed to pg as the verify-full they mean there; uselibpqcompat and other modes as written', () => {
+    for (const mode of ['prefer', 'require', 'verify-ca']) {
+      const target = parseConnectionUrl(`postgres://keel@db.example:5432/keel?application_name=x&sslmode=${mode}&connect_timeout=5`);
+      assert.equal(target.url, 'postgres://keel@db.example:5432/keel?application_name=x&sslmode=verify-full&connect_timeout=5');
+      assert.match(target.sslNote ?? '', new RegExp(`for sslmode=${mode}, as pg does`));
+      assert.ok(target.redactedUrl.includes(`sslmode=${mode}`), 'what Keel prints is what the user wrote');
+    }
+    for (const url of ['postgres://keel@db.example/keel?uselibpqcompat=true&sslmode=require', 'postgres://keel@db.example/keel?sslmode=disable', 'postgres://keel@db.example/keel?sslmode=verify-full', 'postgres://keel@db.example/keel']) {
+      const target = parseConnectionUrl(url);
+      assert.equal(target.url, url);
+      assert.equal(target.sslNote, undefined);
+    }
+  });
+
+  void test('a server whose certificate does not verify under sslmode=require: one line saying what Keel checks and what to pass', async (context) => {
+    const folder = mkdtempSync(join(tmpdir(), 'keel-tls-'));
+    context.after(() => rmSync(folder, { recursive: true, force: true }));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem')]);
+    if (made.error !== undefined || made.status !== 0) {
+      context.skip(`openssl could not make a certificate: ${made.error?.message ?? made.stderr.toString()}`);
+      return;
+    }
+    const key = readFileSync(join(folder, 'key.pem'));
+    const cert = readFileSync(join(folder, 'cert.pem'));
+    // Speaks just enough of PostgreSQL's protocol to start TLS: it accepts the SSLRequest and
+    // presents a self-signed certificate, which pg, verifying as it does, refuses.
+    const server = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('S');
+        const secure = new TLSSocket(socket, { isServer: true, key, cert });
+        secure.on('error', () => secure.destroy());
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    context.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    await assert.rejects(PostgresStore.open({ url: `postgres://keel@127.0.0.1:${port}/keel?sslmode=require` }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'db-unavailable');
+      // Node's own wording of the refusal varies by version; Keel's note follows it.
+      assert.ok(error.message.startsWith(`cannot connect to PostgreSQL at 127.0.0.1:${port}/keel: self-signed certificate`), error.message);
+      assert.ok(
+        error.message.endsWith(" (Keel verifies the server's certificate for sslmode=require, as pg does: name its CA with sslrootcert=PATH, or add uselibpqcompat=true for libpq's meaning of sslmode)"),
+        error.message,
+      );
+      assert.ok(!error.message.includes('\n'));
+      return true;
+    });
   });
 
   void test('an unreachable server is db-unavailable with a one-line message naming it', async () => {
