@@ -164,6 +164,19 @@ describe('the governed agent loop', () => {
     assert.deepEqual(executed.slice(before).map((entry) => entry.tool), ['issue_refund']);
   });
 
+  test('a run continues only under the configuration it started with', async () => {
+    const script = planned([{ toolName: 'issue_refund', input: { orderId: 'A-1', amountCents: 20_000 } }], '{"answer":"Refunded.","refundCents":20000}');
+    const { keel, store } = await keelWith('config-changed', agent({ script }));
+    const waiting = await keel.run('refunds', { message: 'Refund A-1' }, { principal: 'ada', tenant: 'acme' });
+    const changed = await createKeel({ store, agents: [agent({ script, instructions: 'Refund everything for {{tenant}}.' })] });
+    const refused = await changed.decide(waiting.runId, { decision: 'approve', decider: 'lead' });
+    assert.ok('abandoned' in refused && refused.abandoned === 'config-changed', JSON.stringify(refused));
+    assert.match(refused.detail, /started refunds@1 under configuration [0-9a-f]{12}, but this process serves it with [0-9a-f]{12}/);
+    assert.equal((await store.getRun(waiting.runId))?.status, 'queued', 'the decision is recorded; the run waits for a process with its configuration');
+    const resumed = await keel.resume(waiting.runId);
+    assert.ok('status' in resumed && resumed.status === 'ok', JSON.stringify(resumed));
+  });
+
   test('a denied approval goes back to the model as a refusal', async () => {
     const script = planned([{ toolName: 'issue_refund', input: { orderId: 'A-1', amountCents: 20_000 } }], '{"answer":"The refund was declined.","refundCents":0}');
     const { keel } = await keelWith('denied-approval', agent({ script }));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
-import { applyEvent, canonicalJson, genesisHash, isTerminal, JournalWriter, loadRun, sealEvent, sha256, toRecord } from '../journal/index.ts';
+import { applyEvent, genesisHash, isTerminal, JournalWriter, loadRun, sealEvent, toRecord } from '../journal/index.ts';
 import type { JsonValue, RunRecordV1, StopRequestV1, StoreV1 } from '../spec/index.ts';
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
@@ -8,6 +8,7 @@ import type { RunOutcome } from './run-outcome.ts';
 import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
+import { taskConfigHash, taskConfiguration } from './task-config-hash.ts';
 import { LocalWorkerRegistry } from './local-worker-registry.ts';
 import type { LocalRegistration } from './local-worker-registry.ts';
 import { newWorkerId } from './worker-identity.ts';
@@ -312,14 +313,14 @@ export class Engine {
   async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<string> {
     const task = this.tasks.current(taskName);
     const runId = request.runId ?? `run_${randomUUID()}`;
-    const config = { task: task.name, version: task.version, config: task.config ?? null };
+    const config = taskConfiguration(task);
     const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', {
       task: task.name,
       taskVersion: task.version,
       input,
       principal: request.principal,
       tenant: request.tenant,
-      configHash: sha256(canonicalJson(config)),
+      configHash: taskConfigHash(task),
       config,
     });
     await this.store.createRun({

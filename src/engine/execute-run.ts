@@ -11,6 +11,7 @@ import { outcomeOf } from './run-outcome.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
 import type { TaskCatalog } from './task-catalog.ts';
+import { taskConfigHash } from './task-config-hash.ts';
 
 export interface ExecuteRunOptions {
   store: StoreV1;
@@ -28,7 +29,7 @@ export interface ExecuteRunOptions {
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
 export interface RunAbandoned {
   runId: string;
-  abandoned: 'lease-lost' | 'task-unknown' | 'shutdown';
+  abandoned: 'lease-lost' | 'task-unknown' | 'shutdown' | 'config-changed';
   detail: string;
 }
 
@@ -44,7 +45,18 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     const finished = outcomeOf(state);
     if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
-    return await drive(options, options.tasks.find(state.task, state.taskVersion), state, events);
+    const task = options.tasks.find(state.task, state.taskVersion);
+    // A run continues only under the configuration it started with (prompt, model, tools, limits,
+    // config file): anything else would finish it as a different agent than the journal says.
+    if (task !== undefined && taskConfigHash(task) !== state.configHash) {
+      return abandoned(
+        runId,
+        'config-changed',
+        `run ${runId} started ${state.task}@${state.taskVersion} under configuration ${state.configHash.slice(0, 12)}, but this process serves it with ${taskConfigHash(task).slice(0, 12)} ` +
+          '(a changed prompt, model, tool, limit or config file): continue it with the configuration it started with, or give the changed task a new version; the run is left as it is',
+      );
+    }
+    return await drive(options, task, state, events);
   } finally {
     await store.releaseLease(runId, workerId).catch(() => undefined);
   }
