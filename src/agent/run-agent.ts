@@ -256,7 +256,6 @@ async function finalAnswer(
       if (checked.lowConfidence !== undefined) outcome.lowConfidence = checked.lowConfidence;
       return outcome;
     },
-    { onDecision: (decision) => context.record('failure-decision', { point: decision.point, kind: decision.kind, action: decision.action, detail: decision.detail }) },
   );
   return { answer: typeof value === 'string' ? value : canonicalJson(value), output: value };
 }

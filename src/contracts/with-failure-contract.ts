@@ -9,6 +9,8 @@ import { checkFailureContract } from './failure-contract.ts';
 export interface FailureContractRunner {
   markConfidence(marker: ConfidenceMarker): void;
   escalate(reason: string): never;
+  /** A run's context has it: every decision is then journaled as a `failure-decision` event. */
+  record?(type: 'failure-decision', data: FailureDecision): void;
 }
 
 /** What one attempt at the point produced: `generateWithContract`'s result is one. */
@@ -53,7 +55,11 @@ export async function withFailureContract<Value>(
 ): Promise<Value> {
   checkFailureContract(contract);
   const { point } = contract;
-  const decide = (kind: FailureKind, action: FailureDecision['action'], detail: string) => options.onDecision?.({ point, kind, action, detail });
+  const decide = (kind: FailureKind, action: FailureDecision['action'], detail: string) => {
+    const decision: FailureDecision = { point, kind, action, detail };
+    context.record?.('failure-decision', decision);
+    options.onDecision?.(decision);
+  };
   const retriesUsed = new Map<FailureKind, number>();
   let parameters: AttemptParameters = { attempt: 1 };
   for (;;) {
