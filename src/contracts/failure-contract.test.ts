@@ -289,6 +289,21 @@ describe('withFailureContract outside a run', () => {
     await assert.rejects(withFailureContract(runner, contract, () => Promise.reject(late)), (error) => error === late);
   });
 
+  test('a runner that can record journals every decision, in order', async () => {
+    const recorded: { type: string; data: unknown }[] = [];
+    const recording: FailureContractRunner = { ...runner, record: (type, data) => recorded.push({ type, data }) };
+    const contract = defineFailureContract<number>({ point: 'quote', on: { timeout: { action: 'retry', with: { temperature: 0 }, then: { action: 'default', value: 7 } } } });
+    const value = await withFailureContract(recording, contract, () => Promise.reject(new KeelError('model-timeout', 'slow')));
+    assert.equal(value, 7);
+    assert.deepEqual(
+      recorded.map(({ type, data }) => [type, (data as { point: string; kind: string; action: string }).action]),
+      [
+        ['failure-decision', 'retry'],
+        ['failure-decision', 'default'],
+      ],
+    );
+  });
+
   test('contracts are checked where they are defined', () => {
     assert.throws(() => defineFailureContract({ point: 'p', on: { malformed: { action: 'retry', with: {} } } }), /a retry must change something/);
     assert.throws(() => defineFailureContract({ point: 'p', on: { timeout: { action: 'degrade', confidence: 0.5, reason: 'slow' } } }), /degrade needs a 'partial' value/);
