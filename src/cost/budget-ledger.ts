@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
+import type { BudgetLimitV1, BudgetReserveRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+import { MemoryBudgetBook } from './memory-budget-book.ts';
 
 export type BudgetScopeKind = 'run' | 'task' | 'tenant' | 'tenant-day';
 
@@ -27,9 +30,13 @@ export interface Amount {
 }
 
 export interface Reservation {
+  /** Names the reservation in the book that holds it. */
+  readonly id: string;
   readonly keys: readonly string[];
   readonly amount: Amount;
   settled: boolean;
+  /** The rules behind each key, for the alert thresholds checked at settlement. */
+  readonly rules: ReadonlyMap<string, readonly BudgetRule[]>;
 }
 
 export type ReserveOutcome = { ok: true; reservation: Reservation } | { ok: false; scope: string; reason: string };
@@ -42,15 +49,22 @@ export interface BudgetAlert {
   message: string;
 }
 
-interface ScopeAccount {
-  limit: BudgetRule;
-  spent: Amount;
-  reserved: Amount;
-  alerted: Set<number>;
+export interface BudgetLedgerOptions {
+  /**
+   * Where accounts and reservations live. A store's book (StoreV1.budgets) is shared by every
+   * process on that store; default: this process's memory only.
+   */
+  book?: BudgetStoreV1;
+  /** How long an unsettled reservation counts as reserved before it is booked as spent; default 5 minutes. */
+  reservationExpiryMs?: number;
+  /** The clock that dates spend (the UTC day keys daily budgets) and ages reservations; default the system's. */
+  clock?: () => Date;
 }
 
-function scopeKey(rule: BudgetRule, context: SpendContext): string | undefined {
-  const day = (context.at ?? new Date()).toISOString().slice(0, 10);
+const defaultReservationExpiryMs = 5 * 60 * 1000;
+
+function scopeKey(rule: BudgetRule, context: SpendContext, at: Date): string | undefined {
+  const day = at.toISOString().slice(0, 10);
   switch (rule.scope) {
     case 'run':
       // `match` names a task: an agent's own per-run budget applies to its runs only.
@@ -66,14 +80,18 @@ function scopeKey(rule: BudgetRule, context: SpendContext): string | undefined {
 
 /**
  * Budgets with reservations: a call reserves its worst case in every scope it falls under before
- * it is sent, and settles its actual spend after. Checking and reserving happen in one synchronous
- * step, so concurrent calls in this process cannot together overshoot a limit.
+ * it is sent, and settles its actual spend after. The book checks and reserves in one step (one
+ * transaction for a store's book), so concurrent calls, in this process or in others sharing the
+ * book, cannot together overshoot a limit. A reservation whose process died before settling is
+ * booked at its full amount once it expires, so a crash can neither overspend nor hold budget forever.
  */
 export class BudgetLedger {
   readonly #rules: BudgetRule[];
-  readonly #accounts = new Map<string, ScopeAccount>();
+  readonly #book: BudgetStoreV1;
+  readonly #expiryMs: number;
+  readonly #clock: (() => Date) | undefined;
 
-  constructor(rules: BudgetRule[]) {
+  constructor(rules: BudgetRule[], options: BudgetLedgerOptions = {}) {
     for (const rule of rules) {
       for (const field of ['micros', 'tokens'] as const) {
         const value = rule[field];
@@ -83,76 +101,95 @@ export class BudgetLedger {
       }
       if (rule.micros === undefined && rule.tokens === undefined) throw new KeelError('config-invalid', `budget for ${rule.scope} sets neither micros nor tokens`);
     }
+    const expiryMs = options.reservationExpiryMs ?? defaultReservationExpiryMs;
+    if (!Number.isSafeInteger(expiryMs) || expiryMs <= 0) throw new KeelError('config-invalid', `budget reservation expiry must be a positive integer of milliseconds, got ${expiryMs}`);
     this.#rules = rules;
+    this.#book = options.book ?? new MemoryBudgetBook();
+    this.#expiryMs = expiryMs;
+    this.#clock = options.clock;
   }
 
-  reserve(context: SpendContext, amount: Amount): ReserveOutcome {
-    const accounts: [string, ScopeAccount][] = [];
-    for (const rule of this.#rules) {
-      const key = scopeKey(rule, context);
-      if (key === undefined) continue;
-      const account = this.#account(key, rule);
-      for (const field of ['micros', 'tokens'] as const) {
-        const limit = rule[field];
-        if (limit === undefined) continue;
-        const committed = account.spent[field] + account.reserved[field];
-        if (committed + amount[field] > limit) {
-          return { ok: false, scope: key, reason: `${key} has ${Math.max(0, limit - committed)} of ${limit} ${field === 'micros' ? 'micro-USD' : 'tokens'} left; this call may need ${amount[field]}` };
-        }
-      }
-      accounts.push([key, account]);
-    }
-    for (const [, account] of accounts) {
-      account.reserved.micros += amount.micros;
-      account.reserved.tokens += amount.tokens;
-    }
-    return { ok: true, reservation: { keys: accounts.map(([key]) => key), amount, settled: false } };
+  /** True when the book is shared through a store rather than kept in this process. */
+  get shared(): boolean {
+    return !(this.#book instanceof MemoryBudgetBook);
   }
 
-  /** Releases the reservation and books what was actually spent; returns thresholds crossed. */
-  settle(reservation: Reservation, actual: Amount): BudgetAlert[] {
+  async reserve(context: SpendContext, amount: Amount): Promise<ReserveOutcome> {
+    const { limits, rules } = this.#limits(context);
+    const id = randomUUID();
+    if (limits.length === 0) return { ok: true, reservation: { id, keys: [], amount, settled: false, rules } };
+    const request: BudgetReserveRequestV1 = { reservationId: id, limits, amount: { micros: amount.micros, tokens: amount.tokens }, expiresInMs: this.#expiryMs };
+    const now = this.#nowMs();
+    if (now !== undefined) request.nowMs = now;
+    const outcome = await this.#book.reserveBudget(request);
+    if (!outcome.ok) {
+      const unit = outcome.field === 'micros' ? 'micro-USD' : 'tokens';
+      return {
+        ok: false,
+        scope: outcome.key,
+        reason: `${outcome.key} has ${Math.max(0, outcome.limit - outcome.committed)} of ${outcome.limit} ${unit} left; this call may need ${amount[outcome.field]}`,
+      };
+    }
+    return { ok: true, reservation: { id, keys: limits.map((limit) => limit.key), amount, settled: false, rules } };
+  }
+
+  /** Replaces the reservation by what was actually spent; returns the alert thresholds this crossed. */
+  async settle(reservation: Reservation, actual: Amount): Promise<BudgetAlert[]> {
     if (reservation.settled) return [];
     reservation.settled = true;
-    const alerts: BudgetAlert[] = [];
-    for (const key of reservation.keys) {
-      const account = this.#accounts.get(key);
-      if (account === undefined) continue;
-      account.reserved.micros -= reservation.amount.micros;
-      account.reserved.tokens -= reservation.amount.tokens;
-      account.spent.micros += actual.micros;
-      account.spent.tokens += actual.tokens;
-      alerts.push(...this.#crossed(key, account));
+    if (reservation.keys.length === 0) return [];
+    const scopes = await this.#book.settleBudget({ reservationId: reservation.id, actual: { micros: actual.micros, tokens: actual.tokens } });
+    return scopes.flatMap((scope) => crossed(reservation.rules.get(scope.key) ?? [], scope.key, scope.before, scope.after));
+  }
+
+  /** What a scope has spent, reservations past their expiry included. */
+  async spent(key: string): Promise<Amount> {
+    return (await this.#book.readBudget(key, this.#nowMs())).spent;
+  }
+
+  #nowMs(): number | undefined {
+    return this.#clock?.().getTime();
+  }
+
+  /** Every scope this spend falls under, with the tightest limit when several rules name one scope. */
+  #limits(context: SpendContext): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
+    const at = context.at ?? this.#clock?.() ?? new Date();
+    const limits = new Map<string, BudgetLimitV1>();
+    const rules = new Map<string, BudgetRule[]>();
+    for (const rule of this.#rules) {
+      const key = scopeKey(rule, context, at);
+      if (key === undefined) continue;
+      rules.set(key, [...(rules.get(key) ?? []), rule]);
+      const limit = limits.get(key) ?? { key, micros: null, tokens: null };
+      for (const field of ['micros', 'tokens'] as const) {
+        const bound = rule[field];
+        if (bound !== undefined) limit[field] = limit[field] === null ? bound : Math.min(limit[field], bound);
+      }
+      limits.set(key, limit);
     }
-    return alerts;
+    return { limits: [...limits.values()], rules };
   }
+}
 
-  spent(key: string): Amount {
-    return { ...(this.#accounts.get(key)?.spent ?? { micros: 0, tokens: 0 }) };
-  }
-
-  #account(key: string, rule: BudgetRule): ScopeAccount {
-    let account = this.#accounts.get(key);
-    if (account === undefined) {
-      account = { limit: rule, spent: { micros: 0, tokens: 0 }, reserved: { micros: 0, tokens: 0 }, alerted: new Set() };
-      this.#accounts.set(key, account);
-    }
-    return account;
-  }
-
-  #crossed(key: string, account: ScopeAccount): BudgetAlert[] {
-    const alerts: BudgetAlert[] = [];
-    for (const threshold of account.limit.alertAt ?? []) {
-      if (account.alerted.has(threshold)) continue;
-      const fractions = (['micros', 'tokens'] as const).flatMap((field) => {
-        const limit = account.limit[field];
-        return limit === undefined || limit === 0 ? [] : [account.spent[field] / limit];
-      });
-      const value = Math.max(0, ...fractions);
-      if (value >= threshold) {
-        account.alerted.add(threshold);
+/** Thresholds passed by one settlement. The book serialises a scope's settlements, so exactly one process sees each crossing. */
+function crossed(rules: readonly BudgetRule[], key: string, before: Amount, after: Amount): BudgetAlert[] {
+  const alerts: BudgetAlert[] = [];
+  for (const rule of rules) {
+    const previous = fractionSpent(rule, before);
+    const value = fractionSpent(rule, after);
+    for (const threshold of rule.alertAt ?? []) {
+      if (previous < threshold && value >= threshold) {
         alerts.push({ scope: key, threshold, value, message: `${key} has spent ${Math.round(value * 100)}% of its budget (threshold ${Math.round(threshold * 100)}%)` });
       }
     }
-    return alerts;
   }
+  return alerts;
+}
+
+function fractionSpent(rule: BudgetRule, spent: Amount): number {
+  const fractions = (['micros', 'tokens'] as const).flatMap((field) => {
+    const limit = rule[field];
+    return limit === undefined || limit === 0 ? [] : [spent[field] / limit];
+  });
+  return Math.max(0, ...fractions);
 }

@@ -7,3 +7,4 @@ export type * from './tool-v1.ts';
 export type * from './run-context-v1.ts';
 export type * from './policy-engine-v1.ts';
 export type * from './memory-store-v1.ts';
+export type * from './budget-store-v1.ts';

@@ -4,6 +4,7 @@
  * (src/store/conformance) and never interpret event payloads: they persist records, keep the run
  * index, and arbitrate leases.
  */
+import type { BudgetStoreV1 } from './budget-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
 
 /** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
@@ -112,6 +113,11 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the data lives, safe to print (no credentials). */
   readonly location: string;
+  /**
+   * Budget accounts shared by every process on this store (budget-store-v1.ts). Optional: an
+   * adapter without it still conforms, and its users keep budgets per process.
+   */
+  readonly budgets?: BudgetStoreV1;
 
   /** Fails with `run-exists` if the id is taken. */
   createRun(newRun: NewRunV1): Promise<void>;

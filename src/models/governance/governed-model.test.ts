@@ -240,7 +240,7 @@ describe('budgets and routing', () => {
       tenant: 'crowd',
     });
     const day = new Date().toISOString().slice(0, 10);
-    const spent = ledger?.spent(`tenant:crowd:day:${day}`).micros ?? Number.NaN;
+    const spent = (await ledger?.spent(`tenant:crowd:day:${day}`))?.micros ?? Number.NaN;
     const journaled = journals.flat().reduce((sum, event) => sum + (event.type === 'step-end' ? (event.data.cost?.micros ?? 0) : 0), 0);
     assert.equal(journaled, spent, 'the ledger and the journals agree on what was spent');
     assert.ok(spent <= limit, `spent ${spent} of ${limit}`);

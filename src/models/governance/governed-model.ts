@@ -1,7 +1,7 @@
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
 import { currentStep } from '../../journal/index.ts';
-import type { Amount, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TokenCount } from '../../cost/index.ts';
+import type { Amount, BudgetAlert, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TokenCount } from '../../cost/index.ts';
 import { costOf, countPromptTokens, resolvePrice } from '../../cost/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
 import type { AlertHook } from './alerts.ts';
@@ -134,7 +134,7 @@ export class GovernedModel implements LanguageModelV1 {
       if (refusal !== undefined && candidate.worst.micros >= refusedAtMicros) continue;
       if (previous !== undefined) step?.record('model-fallback', { from: previous, to: candidate.name, reason: lastReason });
       previous = candidate.name;
-      const reservation = this.#reserve(candidate);
+      const reservation = await this.#reserve(candidate);
       if (reservation === 'refused') {
         refusal = this.#lastRefusal;
         refusedAtMicros = Math.min(refusedAtMicros, candidate.worst.micros);
@@ -149,7 +149,7 @@ export class GovernedModel implements LanguageModelV1 {
         return { value: opened.value, settlement };
       } catch (error) {
         // Nothing reached the caller: a provider does not bill a request it failed.
-        if (reservation !== undefined) this.#governance.ledger?.settle(reservation, { micros: 0, tokens: 0 });
+        if (reservation !== undefined) await this.#release(reservation, { micros: 0, tokens: 0 });
         if (error instanceof KeelError && error.code === 'deadline-exceeded') throw error;
         attempts.push(...(error instanceof ModelAttemptsError ? error.attempts : [toErrorData(error)]));
         lastReason = error instanceof Error ? error.message : String(error);
@@ -204,11 +204,11 @@ export class GovernedModel implements LanguageModelV1 {
   }
 
   /** A reservation, `undefined` when no budget applies, or `refused`. */
-  #reserve(candidate: Candidate): Reservation | undefined | 'refused' {
+  async #reserve(candidate: Candidate): Promise<Reservation | undefined | 'refused'> {
     const ledger = this.#governance.ledger;
     const step = currentStep();
     if (ledger === undefined || step === undefined) return undefined;
-    const outcome = ledger.reserve({ runId: step.runId, task: step.task, tenant: step.tenant }, candidate.worst);
+    const outcome = await ledger.reserve({ runId: step.runId, task: step.task, tenant: step.tenant }, candidate.worst);
     const decision = { provider: candidate.model.provider, modelId: candidate.model.modelId, reservedMicros: candidate.worst.micros, reservedTokens: candidate.worst.tokens };
     if (outcome.ok) {
       step.record('budget-decision', { ...decision, outcome: 'reserved' });
@@ -219,14 +219,14 @@ export class GovernedModel implements LanguageModelV1 {
     return 'refused';
   }
 
-  #settle(candidate: Candidate, reservation: Reservation | undefined, end: AttemptEnd, latencyMs: number): CallSettlement {
+  async #settle(candidate: Candidate, reservation: Reservation | undefined, end: AttemptEnd, latencyMs: number): Promise<CallSettlement> {
     // A stream reports usage only in its finish part, so one that failed or was abandoned after
     // content reached the caller has no usage to go by: it is billed pessimistically, its
     // reservation (the worst case), since the provider bills what it generated.
     const spent: Amount = end.ok ? { micros: costOf(candidate.price.price, end.usage), tokens: end.usage.inputTokens + end.usage.outputTokens } : candidate.worst;
     const hooks = this.#governance.alertHooks ?? [];
     if (reservation !== undefined) {
-      const alerts = this.#governance.ledger?.settle(reservation, spent) ?? [];
+      const alerts = await this.#release(reservation, spent);
       for (const alert of alerts) raiseAlert({ kind: 'budget-threshold', ...alert }, hooks);
     }
     const step = currentStep();
@@ -242,6 +242,19 @@ export class GovernedModel implements LanguageModelV1 {
     };
     if (end.ok) settlement.usage = end.usage;
     return settlement;
+  }
+
+  /**
+   * Settles a reservation. A book that cannot be written (its database unreachable) must not fail
+   * a call the provider has already answered: the reservation stays in the book and is booked at
+   * its full amount when it expires, which can only overstate the spend, never understate it.
+   */
+  async #release(reservation: Reservation, actual: Amount): Promise<BudgetAlert[]> {
+    try {
+      return (await this.#governance.ledger?.settle(reservation, actual)) ?? [];
+    } catch {
+      return [];
+    }
   }
 
   #budgetExceeded(contract: BudgetContract): KeelError {

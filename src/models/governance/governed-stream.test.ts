@@ -245,7 +245,7 @@ describe('a stream cut short after content reached its reader', () => {
     assert.equal(read?.billedFrom, 'reservation');
     const [reserved] = eventsOf(journal, 'budget-decision');
     assert.equal(read?.cost, reserved?.data.reservedMicros);
-    assert.equal(governance.ledger?.spent(`run:${runId}`).micros, reserved?.data.reservedMicros);
+    assert.equal((await governance.ledger?.spent(`run:${runId}`))?.micros, reserved?.data.reservedMicros);
     assert.deepEqual(eventsOf(journal, 'model-attempt-end').map((event) => `${event.data.attempt}:${event.data.error?.code ?? 'ok'}`), ['1:model-stream-truncated']);
     assert.equal(eventsOf(journal, 'retry-wait').length, 0);
   });
@@ -288,7 +288,7 @@ describe('a budgeted model outside a run', () => {
     await assert.rejects(model.doGenerate(request), refused);
     await assert.rejects(model.doStream(request), refused);
     // Nothing was reserved or spent anywhere.
-    assert.deepEqual(governance.ledger?.spent('tenant:acme'), { micros: 0, tokens: 0 });
+    assert.deepEqual(await governance.ledger?.spent('tenant:acme'), { micros: 0, tokens: 0 });
     // Without a budget there is nothing to reserve, and a direct call is allowed.
     const unbudgeted = new GovernedModel({ name: 'free', models: ['sim:default'] }, governanceFor({}));
     assert.ok((await unbudgeted.doGenerate(request)).cost !== undefined);

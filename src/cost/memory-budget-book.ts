@@ -1,0 +1,106 @@
+/**
+ * Budget accounts in this process's memory: the book of a ledger with no store to share (a test,
+ * a one-off script). It follows the same specification as the stores' shared book
+ * (src/spec/budget-store-v1.ts); each operation runs in one synchronous step, so concurrent calls
+ * in this process cannot together overshoot a limit. Other processes do not see it.
+ */
+import type {
+  BudgetAccountV1,
+  BudgetAmountV1,
+  BudgetReserveOutcomeV1,
+  BudgetReserveRequestV1,
+  BudgetSettledScopeV1,
+  BudgetSettleRequestV1,
+  BudgetStoreV1,
+} from '../spec/index.ts';
+
+interface Hold {
+  keys: string[];
+  amount: BudgetAmountV1;
+  expiresAtMs: number;
+  /** Booked as spent at its full amount because it outlived its expiry unsettled. */
+  expired: boolean;
+}
+
+// An expired reservation is kept this long for a late settle to correct, then forgotten.
+const expiredRetentionMs = 24 * 60 * 60 * 1000;
+
+export class MemoryBudgetBook implements BudgetStoreV1 {
+  readonly budgetSpecificationVersion = 'v1';
+  readonly #accounts = new Map<string, BudgetAccountV1>();
+  readonly #holds = new Map<string, Hold>();
+
+  reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1> {
+    const now = request.nowMs ?? Date.now();
+    this.#expire(now);
+    for (const limit of request.limits) {
+      const account = this.#account(limit.key);
+      for (const field of ['micros', 'tokens'] as const) {
+        const bound = limit[field];
+        if (bound === null) continue;
+        const committed = account.spent[field] + account.reserved[field];
+        if (committed + request.amount[field] > bound) return Promise.resolve({ ok: false, key: limit.key, field, committed, limit: bound });
+      }
+    }
+    const keys = [...new Set(request.limits.map((limit) => limit.key))];
+    for (const key of keys) add(this.#account(key).reserved, request.amount, 1);
+    this.#holds.set(request.reservationId, { keys, amount: { ...request.amount }, expiresAtMs: now + request.expiresInMs, expired: false });
+    return Promise.resolve({ ok: true });
+  }
+
+  settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]> {
+    const hold = this.#holds.get(request.reservationId);
+    if (hold === undefined) return Promise.resolve([]);
+    this.#holds.delete(request.reservationId);
+    return Promise.resolve(
+      hold.keys.map((key) => {
+        const account = this.#account(key);
+        const before = { ...account.spent };
+        // An expired reservation was booked at its full amount already: correct it to the actual.
+        if (hold.expired) add(account.spent, hold.amount, -1);
+        else add(account.reserved, hold.amount, -1);
+        add(account.spent, request.actual, 1);
+        return { key, before, after: { ...account.spent } };
+      }),
+    );
+  }
+
+  readBudget(key: string, nowMs?: number): Promise<BudgetAccountV1> {
+    this.#expire(nowMs ?? Date.now());
+    const account = this.#accounts.get(key);
+    return Promise.resolve({ spent: { ...(account?.spent ?? zero()) }, reserved: { ...(account?.reserved ?? zero()) } });
+  }
+
+  #expire(now: number): void {
+    for (const [id, hold] of this.#holds) {
+      if (!hold.expired && hold.expiresAtMs < now) {
+        hold.expired = true;
+        for (const key of hold.keys) {
+          const account = this.#account(key);
+          add(account.reserved, hold.amount, -1);
+          add(account.spent, hold.amount, 1);
+        }
+      } else if (hold.expired && hold.expiresAtMs + expiredRetentionMs < now) {
+        this.#holds.delete(id);
+      }
+    }
+  }
+
+  #account(key: string): BudgetAccountV1 {
+    let account = this.#accounts.get(key);
+    if (account === undefined) {
+      account = { spent: zero(), reserved: zero() };
+      this.#accounts.set(key, account);
+    }
+    return account;
+  }
+}
+
+function zero(): BudgetAmountV1 {
+  return { micros: 0, tokens: 0 };
+}
+
+function add(target: BudgetAmountV1, amount: BudgetAmountV1, sign: 1 | -1): void {
+  target.micros += sign * amount.micros;
+  target.tokens += sign * amount.tokens;
+}

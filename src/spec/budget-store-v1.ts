@@ -1,0 +1,75 @@
+/**
+ * Budget store specification, version 1: where budget reservations and spend live when several
+ * processes share one budget. Types only. A store that offers it (StoreV1.budgets) keeps every
+ * account and reservation in its database and makes each reserve and settle one transaction, so
+ * processes on one store cannot together overshoot a limit. The ledger (src/cost) turns budget
+ * rules into scope keys and limits; a store never interprets keys.
+ *
+ * Amounts are integers: micro-USD and tokens. Times are milliseconds since the epoch.
+ */
+
+export interface BudgetAmountV1 {
+  micros: number;
+  tokens: number;
+}
+
+/** One scope a reservation falls under, with its limits (null: that field is not limited). */
+export interface BudgetLimitV1 {
+  key: string;
+  micros: number | null;
+  tokens: number | null;
+}
+
+export interface BudgetReserveRequestV1 {
+  /** Unique per reservation; settling names it. */
+  reservationId: string;
+  limits: BudgetLimitV1[];
+  amount: BudgetAmountV1;
+  /**
+   * A reservation still unsettled this long after it was made is presumed abandoned (its process
+   * died between reserving and settling): it is booked as spent at its full amount and stops
+   * counting as reserved. A later settle still corrects it to the actual amount.
+   */
+  expiresInMs: number;
+  /** The clock for expiry; default the store's (the database's, for a shared server). */
+  nowMs?: number;
+}
+
+export type BudgetReserveOutcomeV1 =
+  | { ok: true }
+  /** `committed`: spent plus reserved in that scope when the request was refused. */
+  | { ok: false; key: string; field: 'micros' | 'tokens'; committed: number; limit: number };
+
+export interface BudgetSettleRequestV1 {
+  reservationId: string;
+  actual: BudgetAmountV1;
+}
+
+/** A scope's spend just before and just after a settlement (for threshold alerts). */
+export interface BudgetSettledScopeV1 {
+  key: string;
+  before: BudgetAmountV1;
+  after: BudgetAmountV1;
+}
+
+export interface BudgetAccountV1 {
+  spent: BudgetAmountV1;
+  reserved: BudgetAmountV1;
+}
+
+export interface BudgetStoreV1 {
+  readonly budgetSpecificationVersion: 'v1';
+  /**
+   * In one transaction: books expired reservations of these scopes as spent, checks every
+   * limit against spent + reserved + amount, and on success records the reservation in every
+   * scope. Refused: nothing is written.
+   */
+  reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1>;
+  /**
+   * In one transaction: replaces the reservation by `actual` in every scope it holds. Settling an
+   * unknown or already settled reservation changes nothing and returns [].
+   */
+  settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]>;
+  /** A scope's account, expired reservations counted as spent; zero for a scope never used. */
+  readBudget(key: string, nowMs?: number): Promise<BudgetAccountV1>;
+}
