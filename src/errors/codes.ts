@@ -47,6 +47,8 @@ export const errorCodes = {
   'tool-error': { retryable: false, httpStatus: 502 },
   // A tool call refused by policy, scope, constraint or rate limit, under an agent that fails on denial.
   'tool-denied': { retryable: false, httpStatus: 403 },
+  // A model call the policy engine refused (the gateway's `call-model` on `Model::"<name>"`).
+  'policy-denied': { retryable: false, httpStatus: 403 },
   // The model's turn ended with neither text nor a tool call.
   'agent-answer-empty': { retryable: true, httpStatus: 502 },
   // What a run was started with is not what the agent takes.

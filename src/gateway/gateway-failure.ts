@@ -1,0 +1,77 @@
+import type { ErrorData } from '../errors/index.ts';
+
+/**
+ * What went wrong for the client, before it is put in a provider's error shape: each wire format
+ * (openai/openai-error.ts, anthropic/anthropic-error.ts) turns a kind into its own status and type,
+ * so an official client raises the exception it raises for that provider.
+ */
+export type FailureKind =
+  | 'invalid-request'
+  | 'not-found'
+  | 'too-large'
+  | 'permission'
+  | 'budget'
+  | 'rate-limited'
+  | 'overloaded'
+  | 'timeout'
+  | 'upstream'
+  | 'internal';
+
+export interface GatewayFailure {
+  kind: FailureKind;
+  /** One line, for a person: what was wrong and, where it helps, what to do. */
+  message: string;
+  /** The request field at fault (OpenAI's `param`), e.g. `messages[1].tool_call_id`. */
+  param?: string;
+  /** A stable code: Keel's error code, or the name of the request problem. */
+  code?: string;
+}
+
+/** A request refused before it became a run (bad body, unknown model): thrown, then rendered. */
+export class GatewayRequestError extends Error {
+  readonly failure: GatewayFailure;
+
+  constructor(failure: GatewayFailure) {
+    super(failure.message);
+    this.name = 'GatewayRequestError';
+    this.failure = failure;
+  }
+}
+
+export function invalidRequest(message: string, param?: string, code = 'invalid_request'): GatewayRequestError {
+  return new GatewayRequestError({ kind: 'invalid-request', message, code, ...(param === undefined ? {} : { param }) });
+}
+
+// Failures of one attempt that say something about the request rather than the provider.
+const requestFaults = new Set(['model-context-exceeded', 'model-request-invalid', 'usage-invalid', 'agent-input-invalid', 'context-over-budget']);
+
+/** How a run that failed is told to its client, from the error its journal recorded. */
+export function failureOfRun(error: ErrorData | undefined, reason: string | undefined): GatewayFailure {
+  if (error === undefined) return { kind: 'internal', message: reason ?? 'the run ended without an answer', code: 'internal' };
+  const message = oneLine(error.message);
+  const kind = kindOf(error.code === 'route-exhausted' ? lastAttemptCode(error) ?? error.code : error.code);
+  return { kind, message: kind === 'internal' ? `the gateway could not complete the request (${error.code}): ${message}` : message, code: error.code };
+}
+
+function kindOf(code: string): FailureKind {
+  if (code === 'budget-exceeded') return 'budget';
+  if (code === 'policy-denied' || code === 'tool-denied' || code === 'approval-denied') return 'permission';
+  if (requestFaults.has(code)) return 'invalid-request';
+  if (code === 'model-rate-limited') return 'rate-limited';
+  if (code === 'model-overloaded' || code === 'breaker-open' || code === 'bulkhead-full') return 'overloaded';
+  if (code === 'model-timeout' || code === 'deadline-exceeded') return 'timeout';
+  if (code.startsWith('model-') || code === 'route-exhausted') return 'upstream';
+  return 'internal';
+}
+
+/** A route whose every model failed is reported as its last failure: a rate limit stays a 429. */
+function lastAttemptCode(error: ErrorData): string | undefined {
+  const attempts = error.details?.attempts;
+  if (!Array.isArray(attempts)) return undefined;
+  const last: unknown = attempts.at(-1);
+  return typeof last === 'object' && last !== null && 'code' in last && typeof last.code === 'string' ? last.code : undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,163 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AgentSimulatorOptions, Keel } from '../agent/index.ts';
+import { createKeel } from '../agent/index.ts';
+import type { KeelConfig } from '../config/index.ts';
+import { loadConfig, parseConfig } from '../config/index.ts';
+import { countPromptTokens } from '../cost/index.ts';
+import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
+import { anthropicErrorResponse } from './anthropic/anthropic-error.ts';
+import { parseCountTokensRequest, parseMessagesRequest } from './anthropic/messages-request.ts';
+import { messagesWire } from './anthropic/messages-wire.ts';
+import type { GatewayFailure } from './gateway-failure.ts';
+import { GatewayRequestError } from './gateway-failure.ts';
+import { GatewayRuns } from './gateway-runs.ts';
+import { jsonResponse } from './json-response.ts';
+import { ModelCatalog } from './model-catalog.ts';
+import { anthropicModel, anthropicModelList, openAIModel, openAIModelList } from './model-list.ts';
+import { parseChatRequest } from './openai/chat-request.ts';
+import { chatWire } from './openai/chat-wire.ts';
+import { openAIErrorResponse } from './openai/openai-error.ts';
+import { readJsonBody } from './read-json-body.ts';
+import { requestIdentity } from './request-identity.ts';
+import { serveCall } from './serve-call.ts';
+import { gatewaySimulatorScript } from './simulator-script.ts';
+
+export interface GatewayOptions {
+  /** A store you opened (and close); otherwise `database` is opened, and closed by `close()`. */
+  store?: StoreV1;
+  /** A SQLite file or a postgres:// URL; default KEEL_DB, then `.keel/keel.db`. */
+  database?: string;
+  /** The config file's path, or its content: the routes clients may name, prices, budgets. */
+  config?: string | KeelConfig;
+  /** Where API keys and endpoints are read from; default process.env. */
+  environment?: Record<string, string | undefined>;
+  /** For `sim:` models: seed, latency, faults; the script defaults to `gatewaySimulatorScript`. */
+  simulator?: AgentSimulatorOptions;
+  /** Decides `call-model` on `Model::"<name>"` before each call; a refusal is a 403. */
+  policies?: PolicyEngineV1;
+  /** Largest request body accepted, in bytes; default 8 MiB. Larger is a 413. */
+  maxBodyBytes?: number;
+  /** How long a stream whose client disconnected is still read, to settle from its usage; default 30 s. */
+  drainMs?: number;
+  /** Told of failures that are the gateway's own (a 500), one line each. */
+  log?: (line: string) => void;
+  workerId?: string;
+}
+
+/** Keel's OpenAI- and Anthropic-compatible endpoint over one deployment. */
+export interface Gateway {
+  readonly keel: Keel;
+  /** The server as a fetch handler: hand it to an HTTP server (see `listenGateway`). */
+  fetch(request: Request): Promise<Response>;
+  /** Sends a request in process, without a port: `await gateway.request('/v1/models')`. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** Resolves once every run started so far has ended, streams whose client left included. */
+  settled(): Promise<void>;
+  /** Waits for the runs in flight, then closes the deployment (and the store it opened). */
+  close(): Promise<void>;
+}
+
+const defaultMaxBodyBytes = 8 * 1024 * 1024;
+const defaultDrainMs = 30_000;
+
+export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config === undefined ? undefined : parseConfig(options.config, 'config');
+  const keel = await createKeel({
+    ...(options.store === undefined ? {} : { store: options.store }),
+    ...(options.database === undefined ? {} : { database: options.database }),
+    ...(config === undefined ? {} : { config }),
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+    ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+  });
+  const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
+  const runs = new GatewayRuns(keel.engine, options.policies);
+  const app = gatewayApp({ catalog, runs, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
+  return {
+    keel,
+    fetch: async (request) => app.fetch(request),
+    request: async (path, init) => app.request(path, init),
+    settled: () => runs.settled(),
+    close: async () => {
+      await runs.settled();
+      await keel.close();
+    },
+  };
+}
+
+interface AppParts {
+  catalog: ModelCatalog;
+  runs: GatewayRuns;
+  maxBodyBytes: number;
+  drainMs: number;
+  log: ((line: string) => void) | undefined;
+}
+
+/** The routes. Every failure is answered in the format of the API the client called. */
+function gatewayApp({ catalog, runs, maxBodyBytes, drainMs, log }: AppParts): Hono {
+  const app = new Hono();
+  const started = Math.floor(Date.now() / 1_000);
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => failureResponse(c, { kind: 'too-large', message: `the request body is larger than the gateway's limit of ${maxBodyBytes} bytes`, code: 'request_too_large' }),
+    }),
+  );
+
+  app.post('/v1/chat/completions', async (c) => {
+    const request = parseChatRequest(await readJsonBody(c.req.raw));
+    const identity = requestIdentity(c.req.raw.headers);
+    const target = catalog.resolve(request.model);
+    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, drainMs);
+  });
+
+  app.post('/v1/messages', async (c) => {
+    const request = parseMessagesRequest(await readJsonBody(c.req.raw));
+    const identity = requestIdentity(c.req.raw.headers);
+    const target = catalog.resolve(request.model);
+    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, drainMs);
+  });
+
+  // Counting makes no model call and spends nothing, so it is answered without a run.
+  app.post('/v1/messages/count_tokens', async (c) => {
+    const request = parseCountTokensRequest(await readJsonBody(c.req.raw));
+    const target = catalog.resolve(request.model);
+    return jsonResponse({ input_tokens: countPromptTokens(target.counting.provider, target.counting.modelId, request.options).tokens }, 200);
+  });
+
+  app.get('/v1/models', (c) => jsonResponse(speaksAnthropic(c) ? anthropicModelList(catalog.list(), started) : openAIModelList(catalog.list(), started), 200));
+
+  app.get('/v1/models/:model{.+}', (c) => {
+    const model = catalog.resolve(c.req.param('model'));
+    return jsonResponse(speaksAnthropic(c) ? anthropicModel(model, started) : openAIModel(model, started), 200);
+  });
+
+  app.notFound((c) =>
+    failureResponse(c, {
+      kind: 'not-found',
+      message: `Invalid URL (${c.req.method} ${c.req.path}): the Keel gateway serves POST /v1/chat/completions, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens`,
+      code: 'unknown_url',
+    }),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof GatewayRequestError) return failureResponse(c, error.failure);
+    const message = error.message.split('\n')[0] ?? '';
+    log?.(`keel gateway: internal error on ${c.req.method} ${c.req.path}: ${message}`);
+    return failureResponse(c, { kind: 'internal', message: `the gateway failed: ${message}`, code: 'internal' });
+  });
+
+  return app;
+}
+
+/** Anthropic's clients send `anthropic-version`; its endpoints are under /v1/messages. */
+function speaksAnthropic(c: Context): boolean {
+  return c.req.path.startsWith('/v1/messages') || c.req.header('anthropic-version') !== undefined;
+}
+
+function failureResponse(c: Context, failure: GatewayFailure): Response {
+  return speaksAnthropic(c) ? anthropicErrorResponse(failure) : openAIErrorResponse(failure);
+}

@@ -1,0 +1,12 @@
+/**
+ * The gateway: Keel behind an OpenAI- and Anthropic-compatible endpoint. Every request is one
+ * journaled run through the governed route (budget reserved before the call), answered whole or
+ * streamed, with failures in the calling API's own error shape.
+ */
+export type { Gateway, GatewayOptions } from './gateway.ts';
+export { createGateway } from './gateway.ts';
+export type { ListeningGateway } from './listen-gateway.ts';
+export { listenGateway } from './listen-gateway.ts';
+export { gatewaySimulatorScript } from './simulator-script.ts';
+export { principalHeader, tenantHeader } from './request-identity.ts';
+export { runIdHeader } from './serve-call.ts';

@@ -1,0 +1,43 @@
+import type { z } from 'zod';
+import type { GatewayRequestError } from './gateway-failure.ts';
+import { invalidRequest } from './gateway-failure.ts';
+
+/** How a provider writes the path of a request field: OpenAI `messages[0].role`, Anthropic `messages.0.role`. */
+export type PathStyle = 'openai' | 'anthropic';
+
+/**
+ * The first problem zod found in a request body, as one line in the provider's manner: a missing
+ * field, a field the API does not have, or a value of the wrong kind, naming the field.
+ */
+export function requestIssue(error: z.ZodError, body: unknown, style: PathStyle): GatewayRequestError {
+  const issue = error.issues[0];
+  if (issue === undefined) return invalidRequest('the request body is not valid');
+  const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const fields = issue.keys.map((key) => fieldName([...path, key], style));
+    const listed = fields.map((field) => `'${field}'`).join(', ');
+    const message = style === 'openai' ? `Unrecognized request argument supplied: ${fields.join(', ')}` : `${listed}: Extra inputs are not permitted`;
+    return invalidRequest(message, fields[0], 'unknown_parameter');
+  }
+  const field = fieldName(path, style);
+  if (path.length > 0 && valueAt(body, path) === undefined) {
+    return invalidRequest(style === 'openai' ? `Missing required parameter: '${field}'.` : `${field}: Field required`, field, 'missing_required_parameter');
+  }
+  const detail = issue.message.replace(/^Invalid input: /, '');
+  if (path.length === 0) return invalidRequest(`the request body is not valid: ${detail}`);
+  return invalidRequest(style === 'openai' ? `Invalid value for '${field}': ${detail}.` : `${field}: ${detail}`, field, 'invalid_value');
+}
+
+function fieldName(path: readonly (string | number)[], style: PathStyle): string {
+  if (style === 'anthropic') return path.join('.');
+  return path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : name === '' ? key : `${name}.${key}`), '');
+}
+
+function valueAt(body: unknown, path: readonly (string | number)[]): unknown {
+  let value = body;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}

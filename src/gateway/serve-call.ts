@@ -1,0 +1,73 @@
+import type { GenerateOptionsV1, GenerateResultV1, StreamPartV1 } from '../spec/index.ts';
+import type { GatewayFailure } from './gateway-failure.ts';
+import type { CallOutcome, GatewayApi, GatewayRuns } from './gateway-runs.ts';
+import { newRunId } from './gateway-runs.ts';
+import { jsonResponse } from './json-response.ts';
+import type { CatalogModel } from './model-catalog.ts';
+import type { RequestIdentity } from './request-identity.ts';
+import { SseRelay } from './sse-relay.ts';
+
+export const runIdHeader = 'keel-run-id';
+
+/** Server-sent events of one answer, in a provider's format. */
+export interface StreamEncoder {
+  part(part: StreamPartV1): string;
+  /** After the run ended as it should. */
+  end(): string;
+  /** After the stream began, when the run failed. */
+  error(failure: GatewayFailure): string;
+}
+
+/** What differs between OpenAI's and Anthropic's endpoints once a request is Keel's native call. */
+export interface WireFormat {
+  api: GatewayApi;
+  error(failure: GatewayFailure, runId: string | undefined): Response;
+  answer(result: GenerateResultV1, runId: string): unknown;
+  events(runId: string): StreamEncoder;
+}
+
+export interface NativeCall {
+  target: CatalogModel;
+  options: GenerateOptionsV1;
+  identity: RequestIdentity;
+  stream: boolean;
+}
+
+/**
+ * Runs a call and answers it: whole, once its run has ended; or streamed. A stream's status is
+ * decided by its first part: a failure before it (a budget stop, a policy denial, every model of the
+ * route failing) is an error response with its own status; after it, an error event ends the stream.
+ */
+export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, drainMs: number): Promise<Response> {
+  const runId = newRunId();
+  const base = { runId, api: wire.api, target: call.target, options: call.options, identity: call.identity };
+  if (!call.stream) {
+    const outcome = await runs.start(base);
+    if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);
+    return jsonResponse(wire.answer(outcome.result, outcome.runId), 200, { [runIdHeader]: outcome.runId });
+  }
+  const relay = new SseRelay(drainMs);
+  const encoder = wire.events(runId);
+  let opened: () => void = () => undefined;
+  const firstPart = new Promise<'streaming'>((resolve) => {
+    opened = () => resolve('streaming');
+  });
+  const done = runs.start({
+    ...base,
+    onPart: (part) => {
+      relay.check();
+      relay.write(encoder.part(part));
+      opened();
+    },
+  });
+  const first: 'streaming' | CallOutcome = await Promise.race([firstPart, done]);
+  if (first !== 'streaming' && 'failure' in first) return wire.error(first.failure, runId);
+  void done.then((outcome) => {
+    relay.write('failure' in outcome ? encoder.error(outcome.failure) : encoder.end());
+    relay.close();
+  });
+  return new Response(relay.body, {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', [runIdHeader]: runId },
+  });
+}
