@@ -10,9 +10,9 @@ export type PathStyle = 'openai' | 'anthropic';
  * field, a field the API does not have, or a value of the wrong kind, naming the field.
  */
 export function requestIssue(error: z.ZodError, body: unknown, style: PathStyle): GatewayRequestError {
-  const issue = error.issues[0];
-  if (issue === undefined) return invalidRequest('the request body is not valid');
-  const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
+  const first = error.issues[0];
+  if (first === undefined) return invalidRequest('the request body is not valid');
+  const { issue, path } = innermost(first, keys(first.path));
   if (issue.code === 'unrecognized_keys') {
     const fields = issue.keys.map((key) => fieldName([...path, key], style));
     const listed = fields.map((field) => `'${field}'`).join(', ');
@@ -26,6 +26,24 @@ export function requestIssue(error: z.ZodError, body: unknown, style: PathStyle)
   const detail = issue.message.replace(/^Invalid input: /, '');
   if (path.length === 0) return invalidRequest(`the request body is not valid: ${detail}`);
   return invalidRequest(style === 'openai' ? `Invalid value for '${field}': ${detail}.` : `${field}: ${detail}`, field, 'invalid_value');
+}
+
+/**
+ * A value that matched no alternative of a union (a string or a list of parts, say) is explained by
+ * the alternative it came closest to: the one whose problem lies deepest in the value.
+ */
+function innermost(issue: z.core.$ZodIssue, path: (string | number)[]): { issue: z.core.$ZodIssue; path: (string | number)[] } {
+  if (issue.code !== 'invalid_union') return { issue, path };
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    const candidate = branch[0];
+    if (candidate !== undefined && (best === undefined || candidate.path.length > best.path.length)) best = candidate;
+  }
+  return best === undefined ? { issue, path } : innermost(best, [...path, ...keys(best.path)]);
+}
+
+function keys(path: readonly PropertyKey[]): (string | number)[] {
+  return path.filter((key): key is string | number => typeof key !== 'symbol');
 }
 
 function fieldName(path: readonly (string | number)[], style: PathStyle): string {
