@@ -75,7 +75,7 @@ describe('gateway requests in process', () => {
       body: new Blob([big]).stream(),
       duplex: 'half',
       headers: { 'content-type': 'application/json' },
-    } as RequestInit);
+    });
     assert.equal(streamed.status, 413);
     assert.deepEqual(((await streamed.json()) as { error: unknown }).error, { type: 'request_too_large', message: "the request body is larger than the gateway's limit of 4096 bytes" });
   });
