@@ -2,3 +2,5 @@ export { runStoreConformance } from './store-conformance.ts';
 export type { StoreFactory, StoreUnderTest } from './store-conformance.ts';
 export { runOpeningConformance } from './opening-conformance.ts';
 export type { OpeningHarness, OpeningTarget } from './opening-conformance.ts';
+export { runBudgetConformance } from './budget-conformance.ts';
+export type { BudgetBooksFactory, BudgetBooksUnderTest } from './budget-conformance.ts';

@@ -84,6 +84,32 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'budgets',
+    sql: (schema) => `
+      -- Budget accounts shared by every process on this schema (src/spec/budget-store-v1.ts): one
+      -- row per scope key, locked by whoever reserves or settles in it, and one hold per scope a
+      -- live or expired reservation is in. Times are epoch milliseconds (a test may bring its clock).
+      CREATE TABLE ${schema}.budget_accounts (
+        scope_key text PRIMARY KEY,
+        spent_micros bigint NOT NULL DEFAULT 0,
+        spent_tokens bigint NOT NULL DEFAULT 0,
+        reserved_micros bigint NOT NULL DEFAULT 0,
+        reserved_tokens bigint NOT NULL DEFAULT 0
+      );
+      CREATE TABLE ${schema}.budget_holds (
+        reservation_id text NOT NULL,
+        scope_key text NOT NULL,
+        micros bigint NOT NULL,
+        tokens bigint NOT NULL,
+        expires_ms bigint NOT NULL,
+        expired boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (reservation_id, scope_key)
+      );
+      CREATE INDEX budget_holds_expiry ON ${schema}.budget_holds (scope_key, expired, expires_ms);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -22,6 +22,7 @@ import type {
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
+import { PostgresBudgetBook } from './postgres-budget-book.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
@@ -100,6 +101,8 @@ export class PostgresStore implements StoreV1 {
   readonly specificationVersion = 'v1';
   readonly dialect = 'postgres';
   readonly location: string;
+  /** Budget accounts shared by every process on this schema. */
+  readonly budgets: PostgresBudgetBook;
 
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statements>;
@@ -112,6 +115,7 @@ export class PostgresStore implements StoreV1 {
     this.location = location;
     this.#sql = statements(quoteIdentifier(schemaName));
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
+    this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
   }
 
   /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */

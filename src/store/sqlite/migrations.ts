@@ -74,6 +74,31 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'budgets',
+    sql: `
+      -- Budget accounts shared by every process on this file (src/spec/budget-store-v1.ts): one row
+      -- per scope key, and one hold per scope a live or expired reservation is in.
+      CREATE TABLE budget_accounts (
+        scope_key TEXT PRIMARY KEY,
+        spent_micros INTEGER NOT NULL DEFAULT 0,
+        spent_tokens INTEGER NOT NULL DEFAULT 0,
+        reserved_micros INTEGER NOT NULL DEFAULT 0,
+        reserved_tokens INTEGER NOT NULL DEFAULT 0
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE budget_holds (
+        reservation_id TEXT NOT NULL,
+        scope_key TEXT NOT NULL,
+        micros INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        expired INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (reservation_id, scope_key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX budget_holds_expiry ON budget_holds (scope_key, expired, expires_ms);
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

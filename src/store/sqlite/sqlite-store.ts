@@ -25,6 +25,7 @@ import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../
 import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
+import { SqliteBudgetBook } from './sqlite-budget-book.ts';
 import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
@@ -73,6 +74,8 @@ export class SqliteStore implements StoreV1 {
   readonly location: string;
   /** Counters for benchmarks and tests: how well group commit is batching. */
   readonly stats = { transactions: 0, writes: 0 };
+  /** Budget accounts shared by every process on this file. */
+  readonly budgets: SqliteBudgetBook;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -86,6 +89,7 @@ export class SqliteStore implements StoreV1 {
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
+    this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -442,7 +446,7 @@ export class SqliteStore implements StoreV1 {
     return { scope: entry.scope, seq, role: entry.role, text: entry.text, labels: { ...entry.labels }, createdAt: entry.createdAt, source: { ...entry.source }, contentHash: entry.contentHash, summarises };
   }
 
-  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves. */
+  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves. Memory and budgets write through it. */
   async #memoryWrite<T>(work: () => T): Promise<T> {
     const value = await this.#read(() => {
       this.#statements.begin.run();

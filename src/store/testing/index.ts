@@ -1,3 +1,5 @@
 // A PostgreSQL schema per test, for tests and benchmarks only: not part of the package's runtime
 // surface (the lint rule lets only tests and bench/ import this entry).
 export { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from '../postgres/test-database.ts';
+// The budget book suite, so the in-memory book outside this component is held to the same contract.
+export { runBudgetConformance } from '../conformance/budget-conformance.ts';

@@ -1,0 +1,122 @@
+/**
+ * Budget accounts in the SQLite file (src/spec/budget-store-v1.ts). Each reserve and settle is one
+ * IMMEDIATE transaction: SQLite admits one writer at a time, so processes sharing the file take
+ * turns, and none can check a limit while another is between its check and its reservation.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type {
+  BudgetAccountV1,
+  BudgetReserveOutcomeV1,
+  BudgetReserveRequestV1,
+  BudgetSettledScopeV1,
+  BudgetSettleRequestV1,
+  BudgetStoreV1,
+} from '../../spec/index.ts';
+
+// An expired reservation is kept this long for a late settle to correct, then deleted.
+const expiredRetentionMs = 24 * 60 * 60 * 1000;
+
+export interface SqliteBudgetAccess {
+  /** Runs `work` in one write transaction, resolving once it is durable. */
+  write: <T>(work: () => T) => Promise<T>;
+  /** Runs `work` outside any transaction (reads). */
+  read: <T>(work: () => T) => Promise<T>;
+}
+
+export class SqliteBudgetBook implements BudgetStoreV1 {
+  readonly budgetSpecificationVersion = 'v1';
+  readonly #sql: ReturnType<typeof prepareBudgetStatements>;
+  readonly #access: SqliteBudgetAccess;
+
+  constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
+    this.#sql = prepareBudgetStatements(database);
+    this.#access = access;
+  }
+
+  reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1> {
+    return this.#access.write((): BudgetReserveOutcomeV1 => {
+      const now = request.nowMs ?? Date.now();
+      const keys = [...new Set(request.limits.map((limit) => limit.key))];
+      for (const key of keys) {
+        this.#sql.openAccount.run(key);
+        this.#expire(key, now);
+      }
+      for (const limit of request.limits) {
+        const account = this.#sql.account.get(limit.key);
+        for (const field of ['micros', 'tokens'] as const) {
+          const bound = limit[field];
+          if (bound === null) continue;
+          const committed = Number(account?.[`spent_${field}`] ?? 0) + Number(account?.[`reserved_${field}`] ?? 0);
+          if (committed + request.amount[field] > bound) return { ok: false, key: limit.key, field, committed, limit: bound };
+        }
+      }
+      for (const key of keys) {
+        this.#sql.insertHold.run(request.reservationId, key, request.amount.micros, request.amount.tokens, now + request.expiresInMs);
+        this.#sql.addReserved.run(request.amount.micros, request.amount.tokens, key);
+      }
+      return { ok: true };
+    });
+  }
+
+  settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]> {
+    return this.#access.write(() =>
+      this.#sql.releaseHolds.all(request.reservationId).map((hold) => {
+        const key = String(hold.scope_key);
+        const expired = Number(hold.expired) === 1;
+        // An expired hold was booked as spent at its full amount: only the difference is added now.
+        const spentMicros = request.actual.micros - (expired ? Number(hold.micros) : 0);
+        const spentTokens = request.actual.tokens - (expired ? Number(hold.tokens) : 0);
+        const row = this.#sql.settle.get(spentMicros, spentTokens, expired ? 0 : Number(hold.micros), expired ? 0 : Number(hold.tokens), key);
+        const after = { micros: Number(row?.spent_micros ?? 0), tokens: Number(row?.spent_tokens ?? 0) };
+        return { key, before: { micros: after.micros - spentMicros, tokens: after.tokens - spentTokens }, after };
+      }),
+    );
+  }
+
+  readBudget(key: string, nowMs?: number): Promise<BudgetAccountV1> {
+    return this.#access.read(() => {
+      const account = this.#sql.account.get(key);
+      const lapsed = this.#sql.lapsed.get(key, nowMs ?? Date.now());
+      const lapsedMicros = Number(lapsed?.micros ?? 0);
+      const lapsedTokens = Number(lapsed?.tokens ?? 0);
+      return {
+        spent: { micros: Number(account?.spent_micros ?? 0) + lapsedMicros, tokens: Number(account?.spent_tokens ?? 0) + lapsedTokens },
+        reserved: { micros: Number(account?.reserved_micros ?? 0) - lapsedMicros, tokens: Number(account?.reserved_tokens ?? 0) - lapsedTokens },
+      };
+    });
+  }
+
+  /** Books the scope's reservations past their expiry as spent, and forgets long-expired ones. */
+  #expire(key: string, now: number): void {
+    const lapsed = this.#sql.markExpired.all(key, now);
+    if (lapsed.length > 0) {
+      const micros = lapsed.reduce((sum, hold) => sum + Number(hold.micros), 0);
+      const tokens = lapsed.reduce((sum, hold) => sum + Number(hold.tokens), 0);
+      this.#sql.bookExpired.run(micros, tokens, micros, tokens, key);
+    }
+    this.#sql.pruneExpired.run(key, now - expiredRetentionMs);
+  }
+}
+
+function prepareBudgetStatements(database: DatabaseSync) {
+  const prepare = (sql: string): StatementSync => database.prepare(sql);
+  return {
+    openAccount: prepare(`INSERT OR IGNORE INTO budget_accounts (scope_key) VALUES (?)`),
+    account: prepare(`SELECT spent_micros, spent_tokens, reserved_micros, reserved_tokens FROM budget_accounts WHERE scope_key = ?`),
+    markExpired: prepare(`UPDATE budget_holds SET expired = 1 WHERE scope_key = ? AND expired = 0 AND expires_ms < ? RETURNING micros, tokens`),
+    bookExpired: prepare(
+      `UPDATE budget_accounts SET spent_micros = spent_micros + ?, spent_tokens = spent_tokens + ?,
+       reserved_micros = reserved_micros - ?, reserved_tokens = reserved_tokens - ? WHERE scope_key = ?`,
+    ),
+    pruneExpired: prepare(`DELETE FROM budget_holds WHERE scope_key = ? AND expired = 1 AND expires_ms < ?`),
+    lapsed: prepare(`SELECT sum(micros) AS micros, sum(tokens) AS tokens FROM budget_holds WHERE scope_key = ? AND expired = 0 AND expires_ms < ?`),
+    insertHold: prepare(`INSERT INTO budget_holds (reservation_id, scope_key, micros, tokens, expires_ms) VALUES (?, ?, ?, ?, ?)`),
+    addReserved: prepare(`UPDATE budget_accounts SET reserved_micros = reserved_micros + ?, reserved_tokens = reserved_tokens + ? WHERE scope_key = ?`),
+    releaseHolds: prepare(`DELETE FROM budget_holds WHERE reservation_id = ? RETURNING scope_key, micros, tokens, expired`),
+    settle: prepare(
+      `UPDATE budget_accounts SET spent_micros = spent_micros + ?, spent_tokens = spent_tokens + ?,
+       reserved_micros = reserved_micros - ?, reserved_tokens = reserved_tokens - ? WHERE scope_key = ?
+       RETURNING spent_micros, spent_tokens`,
+    ),
+  };
+}
