@@ -20,6 +20,8 @@ export const optionNames = [
   'tenant',
   'concurrency',
   'enqueue',
+  'port',
+  'host',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -58,6 +60,12 @@ export const commandTable: Record<string, CommandEntry> = {
     // It prints a line per run as it settles; there is no one document to print as JSON.
     options: ['tasks', 'config', 'model', 'seed', 'concurrency'],
     load: async () => (await import('./commands/worker.ts')).workerCommand,
+  },
+  serve: {
+    usage: 'keel serve [--port 8787] [--host 127.0.0.1] [--config PATH]',
+    positionals: [],
+    options: ['config', 'port', 'host'],
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   runs: {
     usage: 'keel runs [--status S] [--limit N]',
@@ -120,6 +128,7 @@ const everywhere: OptionName[] = ['db'];
 const seedRange = { min: 0, max: 4_294_967_295 };
 const limitRange = { min: 1, max: 1_000_000_000 };
 const concurrencyRange = { min: 1, max: 10_000 };
+const portRange = { min: 0, max: 65_535 };
 
 /**
  * Refuses, in one line, whatever a command would otherwise ignore: arguments it does not take,
@@ -143,4 +152,5 @@ export function checkArguments(name: string, entry: CommandEntry, positionals: s
   if (typeof values.seed === 'string') checkWholeNumber('seed', values.seed, seedRange);
   if (typeof values.limit === 'string') checkWholeNumber('limit', values.limit, limitRange);
   if (typeof values.concurrency === 'string') checkWholeNumber('concurrency', values.concurrency, concurrencyRange);
+  if (typeof values.port === 'string') checkWholeNumber('port', values.port, portRange);
 }

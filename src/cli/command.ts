@@ -24,6 +24,8 @@ export interface CommandContext {
     tenant: string | undefined;
     concurrency: string | undefined;
     enqueue: boolean;
+    port: string | undefined;
+    host: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

@@ -12,6 +12,7 @@ commands:
   run TASK --input JSON    start a run of a served task and execute it here   [--principal P] [--tenant T]
   run TASK --enqueue       open the run for a worker; print its id
   worker                   serve runs until SIGTERM/SIGINT: claim queued runs, take over orphans   [--concurrency N]
+  serve                    the OpenAI- and Anthropic-compatible gateway; every request a journaled run   [--port 8787] [--host 127.0.0.1]
   demo                 run the support-agent demo end to end (creates the database if needed)
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
@@ -86,6 +87,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         tenant: values.tenant,
         concurrency: values.concurrency,
         enqueue: values.enqueue === true,
+        port: values.port,
+        host: values.host,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -128,6 +131,8 @@ function parseCommandLine(argv: string[]) {
         tenant: { type: 'string' },
         concurrency: { type: 'string' },
         enqueue: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,0 +1,47 @@
+import { KeelError } from '../../errors/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command } from '../command.ts';
+
+/**
+ * `keel serve`: Keel's OpenAI- and Anthropic-compatible gateway on `--host` (127.0.0.1) and
+ * `--port` (8787; 0 picks a free one). Every request is a journaled run in `--db`, through the
+ * routes, prices and budgets of `--config`. On SIGTERM or SIGINT it stops accepting connections,
+ * lets the runs in flight end, closes the store and exits 0.
+ */
+export const serveCommand: Command = async (context) => {
+  const port = context.options.port === undefined ? 8787 : Number(context.options.port);
+  const host = context.options.host ?? '127.0.0.1';
+  const { environment } = context;
+  const configPath = context.options.config ?? environment.KEEL_CONFIG;
+  // Checked before the store is opened: a bad config creates no database.
+  const config = configPath === undefined ? undefined : (await import('../../config/index.ts')).loadConfig(configPath);
+  // Loaded on demand, like the model SDKs behind it: other commands do not pay for the server.
+  const { createGateway, listenGateway } = await import('../../gateway/index.ts');
+  const store = await openStore({ database: context.options.db, create: true, environment });
+  try {
+    const gateway = await createGateway({ store, environment, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }) });
+    const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
+      await gateway.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new KeelError('usage-invalid', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`);
+    });
+    context.output.stdout(
+      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
+    );
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const stop = (received: NodeJS.Signals) => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve(received);
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    context.output.stdout(`keel gateway stopping (${signal}): no new connections; requests in flight finish\n`);
+    await listening.close();
+    context.output.stdout('keel gateway stopped\n');
+    return 0;
+  } finally {
+    await store.close();
+  }
+};
