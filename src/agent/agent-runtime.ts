@@ -36,9 +36,12 @@ export interface AgentRuntimeOptions {
 export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   const config: KeelConfig = options.config ?? { version: 1, routes: [] };
   const budgets = [...(config.budgets ?? []), ...(options.agentBudgets ?? [])];
-  // Routes are built (and so checked: keys, providers, prices) at start, with every budget in one ledger.
+  // Routes are built (and so checked: keys, providers, prices) at start, with every budget in one
+  // ledger whose accounts live in the store when it offers them, so every process on the store
+  // spends from the same budgets.
   const built = options.config === undefined ? undefined : buildGovernance(config, { environment: options.environment });
-  const ledger = budgets.length === 0 ? undefined : new BudgetLedger(budgets);
+  const book = options.store.budgets;
+  const ledger = budgets.length === 0 ? undefined : new BudgetLedger(budgets, book === undefined ? {} : { book });
   const governance: Omit<Governance, 'resolveModel'> = {
     prices: built?.prices ?? defaultPriceTable,
     guards: built?.guards ?? new SharedGuards(),
