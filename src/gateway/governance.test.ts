@@ -65,7 +65,7 @@ describe('governance through the gateway', () => {
       const error = await openai.chat.completions.create({ model: 'support', stream, messages: [{ role: 'user', content: 'hi' }] }, frugal).catch((caught: unknown) => caught);
       assert.ok(error instanceof OpenAI.RateLimitError, String(error));
       assert.equal(error.type, 'insufficient_quota');
-      assert.equal(error.code, 'budget-exceeded');
+      assert.equal(error.code, 'budget_exceeded');
       assert.match(error.message, /tenant:frugal has 5 of 5 micro-USD left/);
       const events = await journal(error.headers?.get('keel-run-id'));
       assert.ok(events.some((event) => event.type === 'budget-decision' && event.data.outcome === 'refused'));
@@ -85,7 +85,7 @@ describe('governance through the gateway', () => {
   test('a policy denial is a 403 for both clients, decided and journaled before the call', async () => {
     const denied = await openai.chat.completions.create({ model: 'sim:default', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'keel-principal': 'mallory' } }).catch((caught: unknown) => caught);
     assert.ok(denied instanceof OpenAI.PermissionDeniedError, String(denied));
-    assert.equal(denied.code, 'policy-denied');
+    assert.equal(denied.code, 'policy_denied');
     assert.match(denied.message, /mallory of tenant default may not call model sim:default: mallory is suspended/);
     const events = await journal(denied.headers?.get('keel-run-id'));
     const decision = events.find((event) => event.type === 'policy-decision');

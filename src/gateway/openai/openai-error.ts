@@ -28,7 +28,8 @@ export function openAIError(failure: GatewayFailure): OpenAIErrorResponse {
   const shape = shapes[failure.kind];
   return {
     status: shape.status,
-    body: { error: { message: failure.message, type: shape.type, param: failure.param ?? null, code: failure.code ?? null } },
+    // OpenAI's codes are snake_case; Keel's own (`budget-exceeded`) are written the same way here.
+    body: { error: { message: failure.message, type: shape.type, param: failure.param ?? null, code: failure.code?.replaceAll('-', '_') ?? null } },
     headers: failure.kind === 'budget' ? { 'x-should-retry': 'false' } : {},
   };
 }
