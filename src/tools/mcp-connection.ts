@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { KeelError } from '../errors/index.ts';
 
@@ -18,8 +16,10 @@ export interface McpServerConnection {
 
 /** Connects to an MCP server with the official SDK client; the server's tools can then be registered. */
 export async function connectMcpServer(options: { transport: McpTransportOptions; clientName?: string; clientVersion?: string }): Promise<McpServerConnection> {
+  // Loaded on first use: the SDK costs every `import 'keel'` most of a second, and most runs use no MCP server.
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
   const client = new Client({ name: options.clientName ?? 'keel', version: options.clientVersion ?? '0.1.0' });
-  const transport = transportFor(options.transport);
+  const transport = await transportFor(options.transport);
   try {
     await client.connect(transport);
   } catch (error) {
@@ -29,8 +29,9 @@ export async function connectMcpServer(options: { transport: McpTransportOptions
   return { client, close: () => client.close() };
 }
 
-function transportFor(options: McpTransportOptions): Transport {
+async function transportFor(options: McpTransportOptions): Promise<Transport> {
   if (options.type === 'stdio') {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     return new StdioClientTransport({
       command: options.command,
       ...(options.args === undefined ? {} : { args: options.args }),
@@ -40,6 +41,7 @@ function transportFor(options: McpTransportOptions): Transport {
     });
   }
   const url = typeof options.url === 'string' ? new URL(options.url) : options.url;
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
   return new StreamableHTTPClientTransport(url, options.headers === undefined ? undefined : { requestInit: { headers: options.headers } });
 }
 
