@@ -25,6 +25,11 @@ export interface GatewayCall {
 /** How a request's run ended: the answer, or what to tell the client. */
 export type CallOutcome = { runId: string; result: GenerateResultV1 } | { runId: string; failure: GatewayFailure };
 
+/** A run id made before the run starts, so a stream's first bytes can already name it. */
+export function newRunId(): string {
+  return `run_${randomUUID()}`;
+}
+
 /**
  * Every request is one journaled run of task `gateway:<model>`: the engine opens it, leases it and
  * ends it, and its one step is the durable `context.model(...)` call through the governed route, so
@@ -32,10 +37,6 @@ export type CallOutcome = { runId: string; result: GenerateResultV1 } | { runId:
  * and attempt decision, the answer, its usage and its cost. The request itself stays in memory
  * (the run's input names the API, the model and whether it streams); the model step journals it.
  */
-export function newRunId(): string {
-  return `run_${randomUUID()}`;
-}
-
 export class GatewayRuns {
   readonly #engine: Engine;
   readonly #policies: PolicyEngineV1 | undefined;
