@@ -50,7 +50,7 @@ describe('the packed package', { concurrency: true }, () => {
       readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' })
         .filter((file) => !file.endsWith('.ts') && !/(^|[\\/])(\.[^\\/]*|testing|fixtures|conformance)([\\/]|$)/.test(file) && statSync(join(repositoryRoot, folder, file)).isFile())
         .map((file) => `${into}/${file.split(sep).join('/')}`);
-    const expected = ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
+    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
     for (const file of [...expected, ...assets('src', 'dist'), ...assets('examples', 'dist/examples')]) {
       assert.ok(packed.files.includes(file), `${file} is missing from the tarball`);
     }
