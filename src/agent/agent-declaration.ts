@@ -11,7 +11,7 @@ import type { SimulatorOptions } from '../models/index.ts';
 /** The simulator settings an agent may fix; the profile comes from the model name (`sim:NAME`). */
 export type AgentSimulatorOptions = Omit<SimulatorOptions, 'profile' | 'onFault'>;
 import type { AnyToolV1, ToolCallContextV1 } from '../tools/index.ts';
-import type { JsonValue, StreamPartV1 } from '../spec/index.ts';
+import type { GrantV1, JsonValue, StreamPartV1 } from '../spec/index.ts';
 
 export type Classification = 'public' | 'internal' | 'confidential' | 'personal';
 export type Origin = 'user' | 'system' | 'untrusted';
@@ -122,6 +122,12 @@ export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
   tools?: AgentTool[];
   /** A policy engine (e.g. `await CedarPolicyEngine.load('policies')`) deciding every tool call before it runs. */
   policies?: PolicyEngine;
+  /**
+   * The run's task-scoped grants, from its input: named resources (this order, this ticket), never
+   * whole tables. Computed once when the run starts and journaled; policies see them as
+   * `resource in Grant::"<action>"`.
+   */
+  grants?: (input: AgentInput, run: { task: string; principal: string; tenant: string }) => readonly GrantV1[];
   /** How a refused call is handled: told to the model as a tool error (default), escalated, or failed. */
   onDenied?: DenialHandling;
   context?: AgentContextSource[];

@@ -164,6 +164,29 @@ describe('the governed agent loop', () => {
     assert.deepEqual(executed.slice(before).map((entry) => entry.tool), ['issue_refund']);
   });
 
+  test('task-scoped grants: the run may read the order its input names, and no other, even of its own tenant', async () => {
+    const granted = CedarPolicyEngine.fromSources({
+      schema: {
+        path: 'keel.cedarschema',
+        text: `entity Grant; entity User { tenant: String }; entity Tool in [Grant] { sideEffect: String, labels: Set<String> }; entity Order in [Grant] { tenant: String };
+          action "call-tool" appliesTo { principal: [User], resource: [Tool, Order], context: { task: String, tenant: String } };`,
+      },
+      policies: [{ path: 'granted.cedar', text: '@id("granted-orders-only") permit (principal, action == Action::"call-tool", resource) when { resource in Grant::"call-tool" };' }],
+    });
+    orders['A-2'] = { id: 'A-2', tenant: 'acme', totalCents: 1_000 };
+    const script = planned([{ toolName: 'lookup_order', input: { orderId: 'A-1' } }, { toolName: 'lookup_order', input: { orderId: 'A-2' } }], '{"answer":"Looked up.","refundCents":0}');
+    const { keel, journal } = await keelWith('grants', agent({ script, tools: [lookupOrder], policies: granted, grants: (input) => [{ action: 'call-tool', resource: { type: 'Order', id: typeof input.variables?.orderId === 'string' ? input.variables.orderId : '' } }] }));
+    const before = executed.length;
+    const outcome = await keel.run('refunds', { message: 'Look up my order', variables: { orderId: 'A-1' } }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.deepEqual(executed.slice(before).map((entry) => entry.args), [{ orderId: 'A-1' }], 'only the granted order was read');
+    const cedar = ofType(await journal(outcome.runId), 'policy-decision').filter((event) => event.data.engine === 'cedar');
+    assert.deepEqual(cedar.map((event) => [event.data.resource, event.data.effect]), [
+      ['Order::A-1', 'allow'],
+      ['Order::A-2', 'not-applicable'],
+    ]);
+  });
+
   test('a run continues only under the configuration it started with', async () => {
     const script = planned([{ toolName: 'issue_refund', input: { orderId: 'A-1', amountCents: 20_000 } }], '{"answer":"Refunded.","refundCents":20000}');
     const { keel, store } = await keelWith('config-changed', agent({ script }));

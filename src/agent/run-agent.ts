@@ -8,7 +8,7 @@
  */
 import type { ContextItem } from '../context/index.ts';
 import type { Labels } from '../access/index.ts';
-import { argumentLabels, checkIncoming, labels as makeLabels } from '../access/index.ts';
+import { argumentLabels, checkIncoming, computeGrants, labels as makeLabels } from '../access/index.ts';
 import type { AttemptOutcome } from '../contracts/index.ts';
 import { defineFailureContract, generateWithContract, requestWithParameters, withFailureContract } from '../contracts/index.ts';
 import type { RunContext } from '../engine/index.ts';
@@ -16,7 +16,7 @@ import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
 import { Handoff, SessionMemory, memorySource } from '../memory/index.ts';
 import { rememberTool } from './remember-tool.ts';
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
+import type { GrantV1, GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
 import { callTool, ToolRegistry } from '../tools/index.ts';
 import type { ToolCallOutcome } from '../tools/index.ts';
 import type { AgentDeclaration, AgentInput, AgentOutput, AgentTool } from './agent-declaration.ts';
@@ -79,6 +79,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const grantedScopes = [...new Set([...tools.values()].flatMap((tool) => tool.scopes))].sort();
   const offered = registry.definitionsFor(tools.keys());
 
+  const grants = declaration.grants === undefined ? undefined : await runGrants(context, input, declaration);
   const prepared = await buildAgentContext(context, input, declaration, runtime, limits.maxOutputTokens);
   const messages: MessageV1[] = prepared.messages;
   const provenance = prepared.items.map((item) => ({ source: `${item.source}:${item.id}`, text: item.text, labels: itemLabels(item, context.tenant) }));
@@ -86,7 +87,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const identicalCalls = new Map<string, number>();
   const toolCalls: AgentOutput['toolCalls'] = [];
   const authorize = (argumentsLabels: Record<string, Labels>) =>
-    toolGate({ context, argumentLabels: argumentsLabels, grantedScopes, policies: declaration.policies, shadowPolicies: declaration.shadowPolicies }, tools);
+    toolGate({ context, argumentLabels: argumentsLabels, grantedScopes, policies: declaration.policies, shadowPolicies: declaration.shadowPolicies, ...(grants === undefined ? {} : { grants }) }, tools);
 
   for (let turn = 1; turn <= limits.maxTurns; turn += 1) {
     const request: GenerateOptionsV1 = { messages, maxOutputTokens: limits.maxOutputTokens, temperature: 0 };
@@ -294,4 +295,15 @@ async function handOff(context: RunContext, declaration: AgentDeclaration, runti
     },
     { idempotent: true, input: { handoff: handoffId } },
   );
+}
+
+/** The run's grants, computed from its input once and journaled: a replay decides with the same list. */
+async function runGrants(context: RunContext, input: AgentInput, declaration: AgentDeclaration): Promise<GrantV1[]> {
+  const rule = declaration.grants;
+  if (rule === undefined) return [];
+  const scope = { task: context.task, principal: { type: 'User', id: context.principal }, tenant: context.tenant, input: input as JsonValue };
+  const computed = await context.step('grants', () => computeGrants([{ task: context.task, grants: () => rule(input, { task: context.task, principal: context.principal, tenant: context.tenant }) }], scope) as unknown as JsonValue, {
+    idempotent: true,
+  });
+  return computed as unknown as GrantV1[];
 }

@@ -8,7 +8,7 @@
 import type { Labels, PolicyEngine, PolicyRequest } from '../access/index.ts';
 import { checkFlow } from '../access/index.ts';
 import type { RunContext } from '../engine/index.ts';
-import type { JsonValue } from '../spec/index.ts';
+import type { GrantV1, JsonValue } from '../spec/index.ts';
 import type { AuthorizationDecisionV1, ToolAuthorizerV1 } from '../tools/index.ts';
 import type { AgentTool } from './agent-declaration.ts';
 
@@ -20,6 +20,8 @@ export interface ToolGateInput {
   grantedScopes: readonly string[];
   policies: PolicyEngine | undefined;
   shadowPolicies?: PolicyEngine | undefined;
+  /** The run's task-scoped grants, passed to every policy request. */
+  grants?: readonly GrantV1[];
 }
 
 function sideEffectAttribute(tool: AgentTool): string {
@@ -70,6 +72,7 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
       action: resource === undefined ? 'call-tool' : (access.action ?? 'call-tool'),
       resource: entity,
       context: { task: context.task, tenant: context.tenant, ...(access.policyContext?.(args) ?? {}) },
+      ...(input.grants === undefined ? {} : { grants: input.grants }),
     };
     const decision = input.policies.decide(request);
     const shadow = input.shadowPolicies?.decide(request);
