@@ -75,7 +75,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const tools = new Map<string, AgentTool>([...declared, ...(declaration.memory?.longTerm === true ? [rememberTool(runtime)] : [])].map((tool) => [tool.name, tool]));
   const registry = new ToolRegistry();
   for (const tool of tools.values()) registry.register(tool);
-  // The agent's grant is its declared tools: a tool outside it is refused by scope before any policy runs.
+  // The agent's grant is its declared tools: any other name is unknown to its registry and refused before any policy runs.
   const grantedScopes = [...new Set([...tools.values()].flatMap((tool) => tool.scopes))].sort();
   const offered = registry.definitionsFor(tools.keys());
 
