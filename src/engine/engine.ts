@@ -5,6 +5,7 @@ import type { JsonValue, RunRecordV1, StopRequestV1, StoreV1 } from '../spec/ind
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
 import type { RunOutcome } from './run-outcome.ts';
+import { stopEvents } from './stop-events.ts';
 import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
@@ -260,11 +261,7 @@ export class Engine {
       const { state } = await loadRun(this.store, runId);
       if (isTerminal(state.status) || (leaseOwner === undefined && state.status !== 'waiting')) return;
       const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, ...(leaseOwner === undefined ? {} : { leaseOwner }) });
-      const reason = `stopped by ${request.by}: ${request.reason}`;
-      const events = [
-        writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
-        writer.build('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } }),
-      ];
+      const events = stopEvents(writer, request);
       for (const event of events) applyEvent(state, event);
       await writer.commit(events, summaryOf(state));
     } catch (error) {

@@ -7,6 +7,7 @@ import { LeaseHeartbeat } from './lease-heartbeat.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import { RunDeadline, workingTimeMs } from './run-deadline.ts';
 import type { RunOutcome } from './run-outcome.ts';
+import { stopEvents } from './stop-events.ts';
 import { outcomeOf } from './run-outcome.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
@@ -92,11 +93,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   };
   // One append: the decision alone would leave a queued run queued, which hands its lease back.
   const endStopped = async (request: StopRequestV1) => {
-    const reason = `stopped by ${request.by}: ${request.reason}`;
-    const events = [
-      writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
-      writer.build('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } }),
-    ];
+    const events = stopEvents(writer, request);
     for (const event of events) applyEvent(state, event);
     await writer.commit(events, summaryOf(state));
     return outcomeOf(state) as RunOutcome;

@@ -5,3 +5,5 @@ export type { ResolveModelOptions } from './resolve-model.ts';
 export { ModelCallError, codeForStatus, parseRetryAfter } from './model-call-error.ts';
 export type { ModelCallErrorDetails } from './model-call-error.ts';
 // Local servers speaking the providers' wire formats, for tests of any component that calls a real adapter.
+// How tool-call arguments travel as text on the wire: the gateway speaks the same rule.
+export { parseToolArguments, toolArgumentsText } from './openai/tool-payload-text.ts';

@@ -1,6 +1,6 @@
 import type { StreamPartV1 } from '../../spec/index.ts';
 import type { GatewayFailure } from '../gateway-failure.ts';
-import { toolArgumentsText } from '../tool-arguments.ts';
+import { toolArgumentsText } from '../../models/index.ts';
 import { anthropicError } from './anthropic-error.ts';
 import type { MessageIdentity } from './messages-response.ts';
 import { messageUsage, stopReason } from './messages-response.ts';

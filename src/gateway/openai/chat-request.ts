@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { GenerateOptionsV1, MessageV1, ResponseFormatV1, TextPartV1, ToolCallPartV1, ToolChoiceV1, ToolResultPartV1 } from '../../spec/index.ts';
 import { invalidRequest } from '../gateway-failure.ts';
 import { requestIssue } from '../request-issue.ts';
-import { parseToolArguments } from '../tool-arguments.ts';
+import { parseToolArguments } from '../../models/index.ts';
 
 /** A Chat Completions request, as Keel's native call. */
 export interface ChatRequest {

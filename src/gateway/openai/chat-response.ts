@@ -1,5 +1,5 @@
 import type { FinishReasonV1, GenerateResultV1, UsageV1 } from '../../spec/index.ts';
-import { toolArgumentsText } from '../tool-arguments.ts';
+import { toolArgumentsText } from '../../models/index.ts';
 
 /** What names one completion: its id, the model the client asked for, its creation second. */
 export interface CompletionIdentity {

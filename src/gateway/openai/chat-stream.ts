@@ -1,6 +1,6 @@
 import type { StreamPartV1 } from '../../spec/index.ts';
 import type { GatewayFailure } from '../gateway-failure.ts';
-import { toolArgumentsText } from '../tool-arguments.ts';
+import { toolArgumentsText } from '../../models/index.ts';
 import type { CompletionIdentity } from './chat-response.ts';
 import { chatFinishReason, chatUsage } from './chat-response.ts';
 import { openAIError } from './openai-error.ts';
