@@ -110,6 +110,42 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX budget_holds_expiry ON ${schema}.budget_holds (scope_key, expired, expires_ms);
     `,
   },
+  {
+    version: 4,
+    name: 'shared-limits',
+    sql: (schema) => `
+      -- Rate-limit windows and circuit-breaker state shared by every process on this schema.
+      CREATE TABLE ${schema}.rate_limit_hits (
+        limit_key text NOT NULL,
+        hit_ms bigint NOT NULL,
+        hit_id text NOT NULL,
+        PRIMARY KEY (limit_key, hit_ms, hit_id)
+      );
+      CREATE TABLE ${schema}.breaker_states (
+        breaker_key text PRIMARY KEY,
+        state text NOT NULL,
+        consecutive_failures integer NOT NULL DEFAULT 0,
+        opened_until_ms bigint NOT NULL DEFAULT 0,
+        updated_ms bigint NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'api-keys',
+    sql: (schema) => `
+      -- Virtual keys for the gateway: only a hash of the secret is kept.
+      CREATE TABLE ${schema}.api_keys (
+        key_id text PRIMARY KEY,
+        secret_hash text NOT NULL UNIQUE,
+        tenant text NOT NULL,
+        principal text NOT NULL,
+        settings jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -99,6 +99,42 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX budget_holds_expiry ON budget_holds (scope_key, expired, expires_ms);
     `,
   },
+  {
+    version: 4,
+    name: 'shared-limits',
+    sql: `
+      -- Rate-limit windows and circuit-breaker state shared by every process on this file.
+      CREATE TABLE rate_limit_hits (
+        limit_key TEXT NOT NULL,
+        hit_ms INTEGER NOT NULL,
+        hit_id TEXT NOT NULL,
+        PRIMARY KEY (limit_key, hit_ms, hit_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE breaker_states (
+        breaker_key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        opened_until_ms INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 5,
+    name: 'api-keys',
+    sql: `
+      -- Virtual keys for the gateway: only a hash of the secret is kept.
+      CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL UNIQUE,
+        tenant TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;
