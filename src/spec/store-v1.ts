@@ -95,6 +95,11 @@ export interface RunQueryV1 {
   task?: string;
   /** Newest first; default 100. */
   limit?: number;
+  /**
+   * Keyset paging: only runs listed after this one (older, or as old with a smaller id). Pass the
+   * last run of the previous page to read every run, however many, one page at a time.
+   */
+  after?: Pick<RunRecordV1, 'createdAt' | 'id'>;
 }
 
 export interface ClaimRequestV1 {

@@ -4,17 +4,26 @@ import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { table } from '../format/text.ts';
 
+const pageSize = 500;
+
 /** The escalation queue: runs waiting, durably, for a person's decision. */
 export const escalationsCommand: Command = async (context) => {
   const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
-    const waiting = await store.listRuns({ statuses: ['waiting'], limit: 1_000 });
     const queue = [];
-    for (const run of waiting) {
-      const { state } = await loadRun(store, run.id);
-      const request = state.pendingApproval;
-      if (request === undefined) continue;
-      queue.push({ id: run.id, requestId: request.id, task: run.task, principal: run.principal, tenant: run.tenant, reason: request.reason, details: request.details, waitingSince: run.updatedAt });
+    // Every waiting run, a page at a time: a queue longer than one page is still the whole queue.
+    let after: { createdAt: string; id: string } | undefined;
+    for (;;) {
+      const waiting = await store.listRuns({ statuses: ['waiting'], limit: pageSize, ...(after === undefined ? {} : { after }) });
+      for (const run of waiting) {
+        const { state } = await loadRun(store, run.id);
+        const request = state.pendingApproval;
+        if (request === undefined) continue;
+        queue.push({ id: run.id, requestId: request.id, task: run.task, principal: run.principal, tenant: run.tenant, reason: request.reason, details: request.details, waitingSince: run.updatedAt });
+      }
+      const last = waiting.at(-1);
+      if (waiting.length < pageSize || last === undefined) break;
+      after = { createdAt: last.createdAt, id: last.id };
     }
     if (context.options.json) {
       printJson(context, { database: store.location, escalations: queue });

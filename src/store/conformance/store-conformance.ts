@@ -359,6 +359,31 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.ok(ids.indexOf(first.run.id) < ids.indexOf(second.run.id));
     });
 
+    test('pages through runs with `after`: every run once, newest first, runs created in the same millisecond included', async () => {
+      const task = `page-${randomUUID()}`;
+      const created: NewRunV1[] = [];
+      for (let index = 0; index < 7; index += 1) {
+        const run = newRun({ task, status: 'waiting' });
+        // Three runs share one creation time, so a page can end between runs with equal times.
+        if (index >= 2 && index <= 4 && created[1] !== undefined) run.first = { ...run.first, time: created[1].first.time };
+        created.push(run);
+        await store.createRun(run);
+      }
+      const whole = await store.listRuns({ task, limit: 100 });
+      const paged: string[] = [];
+      let after: { createdAt: string; id: string } | undefined;
+      // Bounded, so an adapter that ignores `after` fails here instead of looping.
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.listRuns({ task, statuses: ['waiting'], limit: 2, ...(after === undefined ? {} : { after }) });
+        paged.push(...page.map((run) => run.id));
+        const last = page.at(-1);
+        if (page.length < 2 || last === undefined) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      assert.deepEqual(paged, whole.map((run) => run.id));
+      assert.deepEqual([...paged].sort(), created.map((run) => run.run.id).sort());
+    });
+
     test('memory: appends get increasing seqs per scope and read back in order, with afterSeq and limit', async () => {
       const scope = sessionScope();
       const written = [];

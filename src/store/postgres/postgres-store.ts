@@ -251,6 +251,10 @@ export class PostgresStore implements StoreV1 {
       values.push(query.task);
       conditions.push(`task = $${values.length}`);
     }
+    if (query.after !== undefined) {
+      values.push(query.after.createdAt, query.after.id);
+      conditions.push(`(created_at, id) < ($${values.length - 1}::timestamptz, $${values.length})`);
+    }
     values.push(query.limit ?? 100);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const text = `SELECT ${runColumns} FROM ${this.#sql.runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;

@@ -309,6 +309,10 @@ export class SqliteStore implements StoreV1 {
         conditions.push('task = ?');
         parameters.push(query.task);
       }
+      if (query.after !== undefined) {
+        conditions.push('(created_at, id) < (?, ?)');
+        parameters.push(query.after.createdAt, query.after.id);
+      }
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
       parameters.push(query.limit ?? 100);
       return this.#database
