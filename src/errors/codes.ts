@@ -75,6 +75,10 @@ export const errorCodes = {
   'tasks-invalid': { retryable: false, httpStatus: 400 },
   // A Keel database older than this Keel, opened by a reader: reading never migrates.
   'db-too-old': { retryable: false, httpStatus: 409 },
+  // Virtual keys: an id or secret hash already taken, a key id nobody created, a secret that is no live key.
+  'key-exists': { retryable: false, httpStatus: 409 },
+  'key-not-found': { retryable: false, httpStatus: 404 },
+  'key-invalid': { retryable: false, httpStatus: 401 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;

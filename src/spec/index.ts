@@ -8,3 +8,4 @@ export type * from './run-context-v1.ts';
 export type * from './policy-engine-v1.ts';
 export type * from './memory-store-v1.ts';
 export type * from './budget-store-v1.ts';
+export type * from './key-store-v1.ts';

@@ -5,6 +5,7 @@
  * index, and arbitrate leases.
  */
 import type { BudgetStoreV1 } from './budget-store-v1.ts';
+import type { KeyStoreV1 } from './key-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
 
 /** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
@@ -123,6 +124,8 @@ export interface StoreV1 extends MemoryStoreV1 {
    * adapter without it still conforms, and its users keep budgets per process.
    */
   readonly budgets?: BudgetStoreV1;
+  /** The gateway's virtual keys (key-store-v1.ts). Optional: without it, a gateway has no keys. */
+  readonly keys?: KeyStoreV1;
 
   /** Fails with `run-exists` if the id is taken. */
   createRun(newRun: NewRunV1): Promise<void>;

@@ -23,6 +23,7 @@ import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
+import { PostgresKeyStore } from './postgres-key-store.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
@@ -103,6 +104,8 @@ export class PostgresStore implements StoreV1 {
   readonly location: string;
   /** Budget accounts shared by every process on this schema. */
   readonly budgets: PostgresBudgetBook;
+  /** The gateway's virtual keys, shared by every process on this schema. */
+  readonly keys: PostgresKeyStore;
 
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statements>;
@@ -116,6 +119,7 @@ export class PostgresStore implements StoreV1 {
     this.#sql = statements(quoteIdentifier(schemaName));
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
     this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
+    this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
   }
 
   /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */

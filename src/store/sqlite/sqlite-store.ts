@@ -26,6 +26,7 @@ import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
 import { SqliteBudgetBook } from './sqlite-budget-book.ts';
+import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
@@ -76,6 +77,8 @@ export class SqliteStore implements StoreV1 {
   readonly stats = { transactions: 0, writes: 0 };
   /** Budget accounts shared by every process on this file. */
   readonly budgets: SqliteBudgetBook;
+  /** The gateway's virtual keys. */
+  readonly keys: SqliteKeyStore;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -90,6 +93,7 @@ export class SqliteStore implements StoreV1 {
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
     this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
