@@ -41,7 +41,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   // spends from the same budgets.
   const built = options.config === undefined ? undefined : buildGovernance(config, { environment: options.environment });
   const book = options.store.budgets;
-  const ledger = budgets.length === 0 ? undefined : new BudgetLedger(budgets, book === undefined ? {} : { book });
+  const expiry = config.budgetReservationExpiryMs === undefined ? {} : { reservationExpiryMs: config.budgetReservationExpiryMs };
+  const ledger = budgets.length === 0 ? undefined : new BudgetLedger(budgets, book === undefined ? expiry : { book, ...expiry });
   const governance: Omit<Governance, 'resolveModel'> = {
     prices: built?.prices ?? defaultPriceTable,
     guards: built?.guards ?? new SharedGuards(),

@@ -38,7 +38,7 @@ export function buildGovernance(config: KeelConfig, options: BuildGovernanceOpti
   const prices = mergePrices(config.prices);
   const guards = new SharedGuards();
   const alertHooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
-  const ledger = config.budgets === undefined || config.budgets.length === 0 ? undefined : new BudgetLedger(config.budgets);
+  const ledger = config.budgets === undefined || config.budgets.length === 0 ? undefined : new BudgetLedger(config.budgets, config.budgetReservationExpiryMs === undefined ? {} : { reservationExpiryMs: config.budgetReservationExpiryMs });
   const latency = config.latencySlas === undefined || config.latencySlas.length === 0 ? undefined : new LatencyTracker(config.latencySlas);
   const resolveOptions: ResolveModelOptions = { environment: options.environment };
   if (options.simulator !== undefined) resolveOptions.simulator = options.simulator;

@@ -127,6 +127,14 @@ export const configSchema = z
     prices: pricesSchema.exactOptional(),
     routes: z.array(routeSchema),
     budgets: z.array(budgetSchema).exactOptional(),
+    /**
+     * How long a model call's budget reservation stays held when its process never settles it (the
+     * process died); then it is booked as spent at its full amount. Default 5 minutes. Longer than
+     * the slowest call, or a live call's hold is booked before it settles (a late settle corrects it).
+     */
+    budgetReservationExpiryMs: integerSetting('ms', 1_000)
+      .max(86_400_000, { error: (issue) => `must be ≤ 86400000 (ms, one day), got ${describeValue(issue.input)}` })
+      .exactOptional(),
     latencySlas: z.array(latencySlaSchema).exactOptional(),
     alerts: z.strictObject({ webhooks: z.array(webhookSchema).exactOptional() }).exactOptional(),
     /** The module whose agents and tasks `keel` serves, relative to the config file. */
