@@ -9,7 +9,7 @@ import type { CatalogModel } from './model-catalog.ts';
 import type { RequestIdentity } from './request-identity.ts';
 
 /** The wire format a request came in: also the name of its model step. */
-export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages';
+export type GatewayApi = 'openai.chat.completions' | 'openai.responses' | 'anthropic.messages';
 
 export interface GatewayCall {
   /** The run's id, from `newRunId()`: known before the run starts, so a stream can be named by it. */

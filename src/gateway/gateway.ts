@@ -19,6 +19,8 @@ import { anthropicModel, anthropicModelList, openAIModel, openAIModelList } from
 import { parseChatRequest } from './openai/chat-request.ts';
 import { chatWire } from './openai/chat-wire.ts';
 import { openAIErrorResponse } from './openai/openai-error.ts';
+import { parseResponsesRequest } from './openai/responses-request.ts';
+import { responsesWire } from './openai/responses-wire.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
 import { serveCall } from './serve-call.ts';
@@ -114,6 +116,13 @@ function gatewayApp({ catalog, runs, maxBodyBytes, drainMs, log }: AppParts): Ho
     return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, drainMs);
   });
 
+  app.post('/v1/responses', async (c) => {
+    const request = parseResponsesRequest(await readJsonBody(c.req.raw));
+    const identity = requestIdentity(c.req.raw.headers);
+    const target = catalog.resolve(request.model);
+    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, drainMs);
+  });
+
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
@@ -138,7 +147,7 @@ function gatewayApp({ catalog, runs, maxBodyBytes, drainMs, log }: AppParts): Ho
   app.notFound((c) =>
     failureResponse(c, {
       kind: 'not-found',
-      message: `Invalid URL (${c.req.method} ${c.req.path}): the Keel gateway serves POST /v1/chat/completions, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens`,
+      message: `Invalid URL (${c.req.method} ${c.req.path}): the Keel gateway serves POST /v1/chat/completions, POST /v1/responses, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens`,
       code: 'unknown_url',
     }),
   );
