@@ -12,6 +12,8 @@ export const errorCodes = {
   'db-foreign': { retryable: false, httpStatus: 409 },
   'db-too-new': { retryable: false, httpStatus: 409 },
   'db-unavailable': { retryable: true, httpStatus: 503 },
+  // KEEL_REDIS_URL names a server that cannot be reached (at start), or a command on it failed.
+  'redis-unavailable': { retryable: true, httpStatus: 503 },
   'run-not-found': { retryable: false, httpStatus: 404 },
   'run-exists': { retryable: false, httpStatus: 409 },
   'run-terminal': { retryable: false, httpStatus: 409 },

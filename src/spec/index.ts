@@ -9,3 +9,4 @@ export type * from './policy-engine-v1.ts';
 export type * from './memory-store-v1.ts';
 export type * from './budget-store-v1.ts';
 export type * from './key-store-v1.ts';
+export type * from './breaker-store-v1.ts';

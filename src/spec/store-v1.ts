@@ -4,9 +4,11 @@
  * (src/store/conformance) and never interpret event payloads: they persist records, keep the run
  * index, and arbitrate leases.
  */
+import type { BreakerStoreV1 } from './breaker-store-v1.ts';
 import type { BudgetStoreV1 } from './budget-store-v1.ts';
 import type { KeyStoreV1 } from './key-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
+import type { RateLimiterV1 } from './rate-limiter-v1.ts';
 
 /** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
 export type RunStatusV1 = 'queued' | 'running' | 'waiting' | 'ok' | 'degraded' | 'escalated' | 'failed';
@@ -126,6 +128,10 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly budgets?: BudgetStoreV1;
   /** The gateway's virtual keys (key-store-v1.ts). Optional: without it, a gateway has no keys. */
   readonly keys?: KeyStoreV1;
+  /** Rate-limit windows shared by every process on this store (rate-limiter-v1.ts). Optional, as budgets. */
+  readonly rateLimits?: RateLimiterV1;
+  /** Circuit-breaker state shared by every process on this store (breaker-store-v1.ts). Optional, as budgets. */
+  readonly breakers?: BreakerStoreV1;
 
   /** Fails with `run-exists` if the id is taken. */
   createRun(newRun: NewRunV1): Promise<void>;

@@ -6,3 +6,7 @@ export { runBudgetConformance } from './budget-conformance.ts';
 export type { BudgetBooksFactory, BudgetBooksUnderTest } from './budget-conformance.ts';
 export { runKeyConformance } from './key-conformance.ts';
 export type { KeyStoresFactory, KeyStoresUnderTest } from './key-conformance.ts';
+export { runRateLimitConformance } from './rate-limit-conformance.ts';
+export type { RateLimitersFactory, RateLimitersUnderTest } from './rate-limit-conformance.ts';
+export { runBreakerConformance } from './breaker-conformance.ts';
+export type { BreakerStoresFactory, BreakerStoresUnderTest } from './breaker-conformance.ts';

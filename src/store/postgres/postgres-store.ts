@@ -22,7 +22,9 @@ import type {
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
+import { PostgresBreakerStates } from './postgres-breaker-states.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
+import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
 import { PostgresKeyStore } from './postgres-key-store.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
@@ -104,6 +106,9 @@ export class PostgresStore implements StoreV1 {
   readonly location: string;
   /** Budget accounts shared by every process on this schema. */
   readonly budgets: PostgresBudgetBook;
+  /** Rate-limit windows and breaker state shared by every process on this schema. */
+  readonly rateLimits: PostgresRateLimiter;
+  readonly breakers: PostgresBreakerStates;
   /** The gateway's virtual keys, shared by every process on this schema. */
   readonly keys: PostgresKeyStore;
 
@@ -118,7 +123,10 @@ export class PostgresStore implements StoreV1 {
     this.location = location;
     this.#sql = statements(quoteIdentifier(schemaName));
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
-    this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
+    const connect = () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError()));
+    this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, connect);
+    this.rateLimits = new PostgresRateLimiter(quoteIdentifier(schemaName), location, connect);
+    this.breakers = new PostgresBreakerStates(quoteIdentifier(schemaName), location, connect);
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
   }
 

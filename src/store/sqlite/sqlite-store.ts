@@ -25,7 +25,9 @@ import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../
 import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
+import { SqliteBreakerStates } from './sqlite-breaker-states.ts';
 import { SqliteBudgetBook } from './sqlite-budget-book.ts';
+import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { WalSync } from './wal-sync.ts';
 
@@ -77,6 +79,9 @@ export class SqliteStore implements StoreV1 {
   readonly stats = { transactions: 0, writes: 0 };
   /** Budget accounts shared by every process on this file. */
   readonly budgets: SqliteBudgetBook;
+  /** Rate-limit windows and breaker state shared by every process on this file. */
+  readonly rateLimits: SqliteRateLimiter;
+  readonly breakers: SqliteBreakerStates;
   /** The gateway's virtual keys. */
   readonly keys: SqliteKeyStore;
 
@@ -93,6 +98,8 @@ export class SqliteStore implements StoreV1 {
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
     this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
+    this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
   }
 
