@@ -48,8 +48,8 @@ export { defineFailureContract, defineOutputContract } from './contracts/index.t
 export type { ContractValidation, ContractViolation, CrossFieldRule, FailureContract, FailureKind, OutputContract, OutputContractDefinition } from './contracts/index.ts';
 
 // Stores: SQLite file or PostgreSQL URL.
-export { openStore } from './store/index.ts';
-export type { OpenStoreOptions } from './store/index.ts';
+export { openStore, resolveDatabase } from './store/index.ts';
+export type { DatabaseTarget, OpenStoreOptions } from './store/index.ts';
 export type { JournalRecordV1, JsonValue, RunQueryV1, RunRecordV1, RunStatusV1, StoreV1 } from './spec/index.ts';
 
 // Errors: one class, stable codes.

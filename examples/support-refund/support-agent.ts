@@ -4,7 +4,8 @@ import type { AgentDefinition } from 'keel';
 import type { SupportAnswer } from './answer-contract.ts';
 import { supportAnswerContract, supportAnswerFailures } from './answer-contract.ts';
 import { dollars } from './orders.ts';
-import { PaymentsLedger } from './payments-ledger.ts';
+import type { Payments } from './payments-ledger.ts';
+import { openPayments } from './payments-ledger.ts';
 import { supportScript } from './simulator-script.ts';
 import { autoApprovalLimitCents, supportTools } from './tools.ts';
 
@@ -25,8 +26,11 @@ export interface SupportAgentOptions {
   model?: string;
   /** The simulator's seed (for `sim:` models). Default 7. */
   seed?: number;
-  /** Where refunds are paid; default `.keel/demo-payments.db` in the working directory. */
-  payments?: PaymentsLedger;
+  /**
+   * Where refunds are paid; default beside the run store KEEL_DB names (see openPayments), so
+   * `.keel/demo-payments.db` when KEEL_DB is unset.
+   */
+  payments?: Payments;
 }
 
 /**
@@ -41,7 +45,7 @@ export function supportRefundAgent(options: SupportAgentOptions = {}): AgentDefi
     description: 'Answers refund requests: looks the order up, applies the refund policy, refunds within it.',
     model: options.model ?? 'sim:default',
     instructions,
-    tools: supportTools(options.payments ?? new PaymentsLedger(join('.keel', 'demo-payments.db'))),
+    tools: supportTools(options.payments ?? openPayments()),
     policies,
     output: supportAnswerContract,
     failures: supportAnswerFailures,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineTool } from 'keel';
 import type { AgentTool, JsonValue, ResolvedResource, ToolAccessV1 } from 'keel';
 import { dollars, orders } from './orders.ts';
-import type { PaymentsLedger } from './payments-ledger.ts';
+import type { Payments } from './payments-ledger.ts';
 
 /** Refunds above this wait for a support lead: enforced by the tool's approval rule, not left to the model. */
 export const autoApprovalLimitCents = 50_000;
@@ -103,7 +103,7 @@ export function readRefundPolicy(category: string): PolicyRecord {
 }
 
 /** The tools of the support agent; refunds go to `payments`. */
-export function supportTools(payments: PaymentsLedger): AgentTool[] {
+export function supportTools(payments: Payments): AgentTool[] {
   const issueRefund = governed(
     defineTool({
       name: 'issue_refund',

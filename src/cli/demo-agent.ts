@@ -6,7 +6,6 @@ import type { KeelConfig } from '../config/index.ts';
 import type { RunOutcome } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
-import { defaultDatabasePath, resolveDatabase } from '../store/index.ts';
 import type { CommandContext } from './command.ts';
 
 /** One demo run as the example's `runDemo` reports it. */
@@ -26,14 +25,15 @@ export interface DemoRun {
   durationMs: number;
 }
 
-interface PaymentsLedger {
+interface Payments {
   close(): void;
 }
 
 /** What the CLI uses of examples/support-refund: its public exports, as a user's code would. */
 interface SupportRefundExample {
-  supportRefundAgent: (options: { model?: string; seed?: number; payments?: PaymentsLedger }) => AgentDefinition;
-  PaymentsLedger: new (path: string) => PaymentsLedger;
+  supportRefundAgent: (options: { model?: string; seed?: number; payments?: Payments }) => AgentDefinition;
+  PaymentsLedger: new (path: string) => Payments;
+  openPayments: (database: string | undefined, environment: NodeJS.ProcessEnv) => Payments;
   runDemo: (keel: Keel) => Promise<DemoRun[]>;
   supportScript: SimulatorScript;
 }
@@ -55,16 +55,11 @@ async function loadExample(): Promise<SupportRefundExample> {
     throw new KeelError('tasks-invalid', `the support-refund example is not in this installation (looked for ${locations.join(' and ')}); serve your own agents with --tasks`);
   }
   const example = (await import(pathToFileURL(location).href)) as Partial<SupportRefundExample>;
-  if (typeof example.supportRefundAgent !== 'function' || typeof example.PaymentsLedger !== 'function' || typeof example.runDemo !== 'function' || typeof example.supportScript !== 'function') {
-    throw new KeelError('tasks-invalid', `${location} does not export supportRefundAgent, PaymentsLedger, runDemo and supportScript`);
+  const exported = [example.supportRefundAgent, example.PaymentsLedger, example.openPayments, example.runDemo, example.supportScript];
+  if (exported.some((value) => typeof value !== 'function')) {
+    throw new KeelError('tasks-invalid', `${location} does not export supportRefundAgent, PaymentsLedger, openPayments, runDemo and supportScript`);
   }
   return example as SupportRefundExample;
-}
-
-/** Where the demo's payments system keeps its refunds: beside the embedded journal. */
-export function ledgerPath(database: string | undefined, environment: NodeJS.ProcessEnv): string {
-  const target = resolveDatabase(database, environment);
-  return target.dialect === 'sqlite' ? join(dirname(target.path), 'demo-payments.db') : join(dirname(defaultDatabasePath), 'demo-payments.db');
 }
 
 export interface DemoAgent {
@@ -91,7 +86,9 @@ export async function openDemoAgent(context: CommandContext, config: KeelConfig 
   const example = await loadExample();
   const route = config?.routes.find((candidate) => candidate.name === 'support');
   const model = route !== undefined ? route.name : options.replay === true ? 'sim:default' : (context.options.model ?? 'sim:default');
-  const payments = new example.PaymentsLedger(options.replay === true ? ':memory:' : ledgerPath(context.options.db, context.environment));
+  // The payments system lives beside the run store (a file in its folder, a schema of its
+  // PostgreSQL database), so a run resumed from another folder or machine pays on its key once.
+  const payments = options.replay === true ? new example.PaymentsLedger(':memory:') : example.openPayments(context.options.db, context.environment);
   return {
     agent: example.supportRefundAgent({ model, seed, payments }),
     model,
