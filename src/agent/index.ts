@@ -18,3 +18,6 @@ export type { AgentRuntime, AgentRuntimeOptions } from './agent-runtime.ts';
 export { createAgentRuntime } from './agent-runtime.ts';
 export type { Keel, KeelOptions, RunRequestOptions } from './create-keel.ts';
 export { createKeel } from './create-keel.ts';
+// The tool decision of the agent loop, for adapters that govern another framework's tools the same way.
+export { toolGate } from './tool-gate.ts';
+export type { ToolGateInput } from './tool-gate.ts';
