@@ -5,6 +5,7 @@ import { Engine } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { RunAbandoned, RunOutcome, TaskDefinition, WorkOptions } from '../engine/index.ts';
 import type { JsonValue, RunRecordV1, StoreV1 } from '../spec/index.ts';
+import type { RedisLimits } from '../redis/index.ts';
 import { openStore } from '../store/index.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { createAgentRuntime } from './agent-runtime.ts';
@@ -73,10 +74,19 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
   const agentBudgets: BudgetRule[] = agents.flatMap((agent) =>
     agent.declaration.limits?.budgetMicros === undefined ? [] : [{ scope: 'run' as const, match: agent.name, micros: agent.declaration.limits.budgetMicros }],
   );
-  const store = options.store ?? (await openStore({ database: options.database, create: true, environment }));
+  // Connected before the store is opened: an unreachable Redis stops the start before a database is created.
+  const redis = await connectSharedLimits(environment);
+  let store: StoreV1;
+  try {
+    store = options.store ?? (await openStore({ database: options.database, create: true, environment }));
+  } catch (error) {
+    await redis?.close();
+    throw error;
+  }
   const ownsStore = options.store === undefined;
   try {
-    const runtime = createAgentRuntime({ store, environment, agentBudgets, ...(config === undefined ? {} : { config }) });
+    const shared = redis === undefined ? {} : { rateLimiter: redis.rateLimiter, breakers: redis.breakers };
+    const runtime = createAgentRuntime({ store, environment, agentBudgets, ...shared, ...(config === undefined ? {} : { config }) });
     // Every agent's route is built now: an unknown provider, a missing key, an unpriced model or a
     // bad simulator setting stops the process at start, naming the agent, not at its first run.
     for (const agent of agents) {
@@ -106,11 +116,25 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
       serves: (task) => engine.tasks.serves(task),
       close: async () => {
         engine.shutdown();
+        await redis?.close();
         if (ownsStore) await store.close();
       },
     };
   } catch (error) {
+    await redis?.close();
     if (ownsStore) await store.close();
     throw error;
   }
+}
+
+/**
+ * Rate limits and breaker state on the Redis server KEEL_REDIS_URL names, when it is set: the
+ * whole deployment's, whatever store each process uses. Loaded on demand, so a process without it
+ * never loads the Redis client.
+ */
+async function connectSharedLimits(environment: Record<string, string | undefined>): Promise<RedisLimits | undefined> {
+  const url = environment.KEEL_REDIS_URL;
+  if (url === undefined || url === '') return undefined;
+  const { connectRedisLimits } = await import('../redis/index.ts');
+  return connectRedisLimits({ url });
 }

@@ -3,6 +3,8 @@ import { BudgetLedger, LatencyTracker } from '../cost/index.ts';
 import type { PriceTable } from '../cost/index.ts';
 import { GovernedModel, resiliencePolicy, resolveModel, SharedGuards } from '../models/index.ts';
 import type { AlertHook, Governance, ResolveModelOptions, RouteConfig } from '../models/index.ts';
+import type { BreakerStoreV1, RateLimiterV1 } from '../spec/index.ts';
+import { SlidingWindowRateLimiter } from '../tools/index.ts';
 import { configHash } from './config-hash.ts';
 import type { KeelConfig, RouteSetting } from './config-schema.ts';
 import { mergePrices } from './merge-prices.ts';
@@ -15,6 +17,10 @@ export interface BuildGovernanceOptions {
   simulator?: ResolveModelOptions['simulator'];
   /** Names the config in messages (its file path); omitted: messages start with the route. */
   source?: string;
+  /** Counts routes' per-tenant rate limits; default one in this process's memory. */
+  rateLimiter?: RateLimiterV1;
+  /** Breaker state shared by the deployment's processes; default each process its own. */
+  breakers?: BreakerStoreV1;
 }
 
 export interface BuiltGovernance {
@@ -25,6 +31,7 @@ export interface BuiltGovernance {
   ledger?: BudgetLedger;
   latency?: LatencyTracker;
   guards: SharedGuards;
+  rateLimiter: RateLimiterV1;
   alertHooks: AlertHook[];
   /** configHash of the config, to store with every run. */
   hash: string;
@@ -36,13 +43,14 @@ export interface BuiltGovernance {
  */
 export function buildGovernance(config: KeelConfig, options: BuildGovernanceOptions): BuiltGovernance {
   const prices = mergePrices(config.prices);
-  const guards = new SharedGuards();
+  const guards = new SharedGuards(options.breakers === undefined ? {} : { breakers: options.breakers });
+  const rateLimiter = options.rateLimiter ?? new SlidingWindowRateLimiter();
   const alertHooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
   const ledger = config.budgets === undefined || config.budgets.length === 0 ? undefined : new BudgetLedger(config.budgets, config.budgetReservationExpiryMs === undefined ? {} : { reservationExpiryMs: config.budgetReservationExpiryMs });
   const latency = config.latencySlas === undefined || config.latencySlas.length === 0 ? undefined : new LatencyTracker(config.latencySlas);
   const resolveOptions: ResolveModelOptions = { environment: options.environment };
   if (options.simulator !== undefined) resolveOptions.simulator = options.simulator;
-  const governance: Governance = { resolveModel: (name) => resolveModel(name, resolveOptions), prices, guards, alertHooks };
+  const governance: Governance = { resolveModel: (name) => resolveModel(name, resolveOptions), prices, guards, alertHooks, rateLimiter };
   if (ledger !== undefined) governance.ledger = ledger;
   if (latency !== undefined) governance.latency = latency;
 
@@ -57,7 +65,7 @@ export function buildGovernance(config: KeelConfig, options: BuildGovernanceOpti
     }
   });
 
-  const built: BuiltGovernance = { routes, prices, guards, alertHooks, hash: configHash(config) };
+  const built: BuiltGovernance = { routes, prices, guards, rateLimiter, alertHooks, hash: configHash(config) };
   if (ledger !== undefined) built.ledger = ledger;
   if (latency !== undefined) built.latency = latency;
   return built;

@@ -69,6 +69,12 @@ const resilienceSchema = z
     }
   });
 
+// A sliding window: at most `limit` calls per `windowMs`.
+const rateWindowSchema = z.strictObject({
+  limit: integerSetting('calls', 1),
+  windowMs: integerSetting('ms', 1),
+});
+
 const routeSchema = z
   .strictObject({
     name: z.string().min(1),
@@ -78,6 +84,8 @@ const routeSchema = z
     maxOutputTokens: integerSetting('tokens', 1).exactOptional(),
     resilience: resilienceSchema.exactOptional(),
     onBudgetExceeded: z.enum(['downgrade', 'stop', 'escalate']).exactOptional(),
+    /** Model calls per tenant through this route, counted across the deployment's processes. */
+    rateLimit: z.strictObject({ perTenant: rateWindowSchema }).exactOptional(),
   })
   .superRefine((route, context) => {
     route.models.forEach((model, index) => {

@@ -104,8 +104,8 @@ export interface EventData {
     step: number;
     attempt: number;
     waitMs: number;
-    /** `retry-after` when the provider asked for the wait, `backoff` otherwise. */
-    reason: 'retry-after' | 'backoff';
+    /** `retry-after` when the provider asked for the wait, `backoff` otherwise, `rate-limit` for the route's own per-tenant limit (before attempt 1). */
+    reason: 'retry-after' | 'backoff' | 'rate-limit';
   };
   'breaker-transition': {
     step: number;

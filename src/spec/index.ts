@@ -10,3 +10,4 @@ export type * from './memory-store-v1.ts';
 export type * from './budget-store-v1.ts';
 export type * from './key-store-v1.ts';
 export type * from './breaker-store-v1.ts';
+export type * from './audit-log-store-v1.ts';

@@ -5,6 +5,7 @@
  * index, and arbitrate leases.
  */
 import type { BreakerStoreV1 } from './breaker-store-v1.ts';
+import type { AuditLogStoreV1 } from './audit-log-store-v1.ts';
 import type { BudgetStoreV1 } from './budget-store-v1.ts';
 import type { KeyStoreV1 } from './key-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
@@ -126,6 +127,8 @@ export interface StoreV1 extends MemoryStoreV1 {
    * adapter without it still conforms, and its users keep budgets per process.
    */
   readonly budgets?: BudgetStoreV1;
+  /** The Merkle log of run checkpoints and its signed tree heads (audit-log-store-v1.ts). Optional, as budgets. */
+  readonly auditLog?: AuditLogStoreV1;
   /** The gateway's virtual keys (key-store-v1.ts). Optional: without it, a gateway has no keys. */
   readonly keys?: KeyStoreV1;
   /** Rate-limit windows shared by every process on this store (rate-limiter-v1.ts). Optional, as budgets. */

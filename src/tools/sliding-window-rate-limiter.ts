@@ -1,4 +1,4 @@
-import type { RateLimitDecisionV1, RateLimitRequestV1, RateLimiterV1 } from '../spec/index.ts';
+import type { RateLimitClockV1, RateLimitDecisionV1, RateLimitRequestV1, RateLimiterV1 } from '../spec/index.ts';
 
 interface KeyWindow {
   windowMs: number;
@@ -23,8 +23,8 @@ export class SlidingWindowRateLimiter implements RateLimiterV1 {
     this.#now = options.now ?? Date.now;
   }
 
-  acquire(requests: RateLimitRequestV1[]): RateLimitDecisionV1 {
-    const now = this.#now();
+  acquire(requests: RateLimitRequestV1[], clock?: RateLimitClockV1): RateLimitDecisionV1 {
+    const now = clock?.nowMs ?? this.#now();
     this.#sweepNowAndThen(now);
     for (const request of requests) {
       const times = this.#trimmed(request.key, request.windowMs, now);

@@ -1,9 +1,10 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
 import { currentStep } from '../../journal/index.ts';
 import type { Amount, BudgetAlert, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TokenCount } from '../../cost/index.ts';
 import { costOf, countPromptTokens, resolvePrice } from '../../cost/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, RateLimiterV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
 import type { AlertHook } from './alerts.ts';
 import { raiseAlert } from './alerts.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
@@ -23,6 +24,8 @@ export interface Governance {
   ledger?: BudgetLedger;
   latency?: LatencyTracker;
   alertHooks?: AlertHook[];
+  /** Counts routes' per-tenant rate limits (`RouteConfig.rateLimit`); required by a route that has one. */
+  rateLimiter?: RateLimiterV1;
 }
 
 interface Candidate {
@@ -57,6 +60,7 @@ export interface GovernedStreamResult extends StreamResultV1 {
 /**
  * A route as a model. Every call, whole answer or stream, goes through the governance stack in
  * `#call`, outermost first:
+ *   0. rate limit     the route's per-tenant limit; a call over it waits for a slot — journaled
  *   1. routing        choose the model for this request (rules, tier, cost) — journaled
  *   2. budget         reserve the worst case before sending; follow the contract when refused
  *   3. fallback       on failure, the next model of the route — journaled
@@ -87,6 +91,9 @@ export class GovernedModel implements LanguageModelV1 {
     this.#tier = tier;
     this.modelId = tier === undefined ? route.name : `${route.name}@${tier}`;
     // Resolve and price every model now: a missing key or an unpriced model fails at start.
+    if (route.rateLimit !== undefined && governance.rateLimiter === undefined) {
+      throw new KeelError('config-invalid', `route ${route.name} has a rateLimit, but no rate limiter was given to count it`);
+    }
     this.#models = models ?? new Map(route.models.map((name) => [name, governance.resolveModel(name)]));
     if (models === undefined) for (const model of this.#models.values()) resolvePrice(governance.prices, model.provider, model.modelId);
   }
@@ -124,6 +131,7 @@ export class GovernedModel implements LanguageModelV1 {
       );
     }
     const request = { ...options, maxOutputTokens: options.maxOutputTokens ?? this.#route.maxOutputTokens ?? 1024 };
+    await this.#awaitRateLimit(request.abortSignal);
     const order = this.#plan(request);
     const attempts: ErrorData[] = [];
     let refusal: { scope: string; reason: string } | undefined;
@@ -157,6 +165,32 @@ export class GovernedModel implements LanguageModelV1 {
     }
     if (attempts.length === 0 && refusal !== undefined) throw this.#budgetExceeded('stop');
     throw new KeelError('route-exhausted', `route ${this.#route.name}: every model failed; last: ${lastReason}`, { details: { attempts: attempts } });
+  }
+
+  /**
+   * Takes a slot of the route's per-tenant window, waiting (journaled as a `retry-wait`) as long as
+   * the limiter says until one frees; a wait the call's deadline cuts short ends it.
+   */
+  async #awaitRateLimit(signal: AbortSignal | undefined): Promise<void> {
+    const limit = this.#route.rateLimit?.perTenant;
+    const limiter = this.#governance.rateLimiter;
+    if (limit === undefined || limiter === undefined) return;
+    const step = currentStep();
+    if (step === undefined) {
+      throw new KeelError('model-call-outside-step', `route ${this.#route.name} has a per-tenant rate limit, which needs the run's tenant: call it through context.model(...) inside a run`);
+    }
+    const key = `model:${this.#route.name}:tenant:${step.tenant}`;
+    for (;;) {
+      const decision = await limiter.acquire([{ key, limit: limit.limit, windowMs: limit.windowMs }]);
+      if (decision.allowed) return;
+      step.record('retry-wait', { attempt: 0, waitMs: decision.retryAfterMs, reason: 'rate-limit' });
+      try {
+        await delay(decision.retryAfterMs, undefined, signal === undefined ? {} : { signal });
+      } catch (error) {
+        if (signal?.aborted !== true) throw error;
+        throw new KeelError('deadline-exceeded', `route ${this.#route.name}: the call's deadline passed while it waited for tenant ${step.tenant}'s rate limit (${limit.limit} per ${limit.windowMs} ms)`);
+      }
+    }
   }
 
   get #contract(): BudgetContract {

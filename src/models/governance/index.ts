@@ -6,3 +6,4 @@ export { defaultResiliencePolicy, resiliencePolicy } from './resilience-policy.t
 export { ModelAttemptsError } from './resilient-call.ts';
 export type { BudgetContract, RouteCondition, RouteConfig, RouteRule } from './route-config.ts';
 export { SharedGuards } from './shared-guards.ts';
+export type { SharedGuardsOptions } from './shared-guards.ts';

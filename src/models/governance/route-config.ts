@@ -34,6 +34,12 @@ export interface RouteConfig {
   resilience?: Partial<ResiliencePolicy>;
   /** Default `downgrade`: try cheaper models of the route, then stop. */
   onBudgetExceeded?: BudgetContract;
+  /**
+   * At most `limit` calls of one tenant through this route per sliding `windowMs`, counted by the
+   * governance's rate limiter (shared by the deployment's processes when it is a shared one). A call
+   * over it waits until a slot frees, within its deadline.
+   */
+  rateLimit?: { perTenant: { limit: number; windowMs: number } };
 }
 
 export interface RequestTraits {

@@ -10,3 +10,5 @@ export { runRateLimitConformance } from './rate-limit-conformance.ts';
 export type { RateLimitersFactory, RateLimitersUnderTest } from './rate-limit-conformance.ts';
 export { runBreakerConformance } from './breaker-conformance.ts';
 export type { BreakerStoresFactory, BreakerStoresUnderTest } from './breaker-conformance.ts';
+export { runAuditLogConformance } from './audit-log-conformance.ts';
+export type { AuditLogStoresFactory, AuditLogStoresUnderTest } from './audit-log-conformance.ts';

@@ -146,6 +146,33 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'audit-log',
+    sql: (schema) => `
+      -- The Merkle log of run checkpoints (src/spec/audit-log-store-v1.ts): one leaf per run head
+      -- anchored, and one signed tree head per append. No foreign key to runs: a deleted run must
+      -- leave its leaves behind for the verifier to notice. The primary keys serialise appends: two
+      -- appenders extending the same tree both insert its next leaf index, and the second fails.
+      -- Times are text: a tree head is signed over its issuedAt exactly as written.
+      CREATE TABLE ${schema}.audit_leaves (
+        leaf_index bigint PRIMARY KEY,
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        event_hash text NOT NULL,
+        anchored_at text NOT NULL
+      );
+      CREATE INDEX audit_leaves_run ON ${schema}.audit_leaves (run_id, seq);
+      CREATE TABLE ${schema}.audit_tree_heads (
+        tree_size bigint PRIMARY KEY,
+        root_hash text NOT NULL,
+        issued_at text NOT NULL,
+        key_id text NOT NULL,
+        signature text NOT NULL,
+        compact_range text NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -22,6 +22,7 @@ import type {
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
+import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresBreakerStates } from './postgres-breaker-states.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
 import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
@@ -106,6 +107,8 @@ export class PostgresStore implements StoreV1 {
   readonly location: string;
   /** Budget accounts shared by every process on this schema. */
   readonly budgets: PostgresBudgetBook;
+  /** The Merkle log of run checkpoints and its signed tree heads. */
+  readonly auditLog: PostgresAuditLog;
   /** Rate-limit windows and breaker state shared by every process on this schema. */
   readonly rateLimits: PostgresRateLimiter;
   readonly breakers: PostgresBreakerStates;
@@ -125,6 +128,7 @@ export class PostgresStore implements StoreV1 {
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
     const connect = () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError()));
     this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, connect);
+    this.auditLog = new PostgresAuditLog(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
     this.rateLimits = new PostgresRateLimiter(quoteIdentifier(schemaName), location, connect);
     this.breakers = new PostgresBreakerStates(quoteIdentifier(schemaName), location, connect);
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);

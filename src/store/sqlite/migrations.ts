@@ -135,6 +135,31 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: 'audit-log',
+    sql: `
+      -- The Merkle log of run checkpoints (src/spec/audit-log-store-v1.ts): one leaf per run head
+      -- anchored, and one signed tree head per append. No foreign key to runs: a deleted run must
+      -- leave its leaves behind for the verifier to notice.
+      CREATE TABLE audit_leaves (
+        leaf_index INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event_hash TEXT NOT NULL,
+        anchored_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_leaves_run ON audit_leaves (run_id, seq);
+      CREATE TABLE audit_tree_heads (
+        tree_size INTEGER PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        compact_range TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

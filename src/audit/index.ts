@@ -1,0 +1,11 @@
+export type { CompactRange, Hash } from './merkle-tree.ts';
+export { appendLeaf, emptyRange, emptyRoot, leafHash, MerkleTree, nodeHash, rangeRoot, verifyConsistency, verifyInclusion } from './merkle-tree.ts';
+export type { SigningKey, UnsignedTreeHead, VerifyingKey } from './tree-head.ts';
+export { generateSigningKeyPair, keyIdOf, loadSigningKey, loadVerifyingKey, signTreeHead, treeHeadMessage, verifyTreeHeadSignature } from './tree-head.ts';
+export { auditLeafHash, auditLeafInput } from './audit-leaf.ts';
+export type { AnchorOutcome, AuditLogOptions } from './audit-log.ts';
+export { AuditLog } from './audit-log.ts';
+export type { AuditFailure, AuditVerdict } from './verify-audit-log.ts';
+export { verifyAuditLog } from './verify-audit-log.ts';
+export type { RunInclusionProof } from './prove-run.ts';
+export { proveRun } from './prove-run.ts';

@@ -1,0 +1,26 @@
+import { runAuditLogConformance } from '../conformance/index.ts';
+import { PostgresStore } from './index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from './test-database.ts';
+
+const database = await openTestPostgres();
+const url = 'url' in database ? database.url : '';
+
+// Two stores on one schema: two pools, as two processes would hold.
+runAuditLogConformance(
+  'postgres',
+  'skipReason' in database
+    ? { skip: database.skipReason }
+    : async () => {
+        const schema = uniqueSchemaName('keel_audit');
+        const first = await PostgresStore.open({ url, schema, poolSize: 4 });
+        const second = await PostgresStore.open({ url, schema, poolSize: 4 });
+        return {
+          first,
+          second,
+          dispose: async () => {
+            await Promise.all([first.close(), second.close()]);
+            await dropSchema(url, schema);
+          },
+        };
+      },
+);
