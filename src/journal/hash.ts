@@ -34,6 +34,11 @@ export function hashRecord(record: Omit<JournalRecordV1, 'hash'>): string {
 export function hashWithData(record: Omit<JournalRecordV1, 'hash' | 'data'>, dataText: string): string {
   const text =
     `{"data":${dataText},"prevHash":${JSON.stringify(record.prevHash)},"runId":${JSON.stringify(record.runId)},` +
-    `"schemaVersion":${canonicalJson(record.schemaVersion)},"seq":${canonicalJson(record.seq)},"time":${JSON.stringify(record.time)},"type":${JSON.stringify(record.type)}}`;
+    `"schemaVersion":${integerText(record.schemaVersion)},"seq":${integerText(record.seq)},"time":${JSON.stringify(record.time)},"type":${JSON.stringify(record.type)}}`;
   return sha256(text);
+}
+
+// A safe integer's canonical JSON is its decimal digits; anything else takes the general path.
+function integerText(value: number): string {
+  return Number.isSafeInteger(value) ? String(value) : canonicalJson(value);
 }

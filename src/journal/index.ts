@@ -1,8 +1,8 @@
 export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, RunDetailType, StepDetailType, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
 export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
 export { canonicalJson, genesisHash, hashRecord, hashWithData, sha256 } from './hash.ts';
-export type { ChainVerdict } from './verify.ts';
-export { verifyChain } from './verify.ts';
+export type { ChainVerdict, StoredJournalRecord } from './verify.ts';
+export { verifyChain, verifyStoredChain } from './verify.ts';
 export { parseEvent, toRecord } from './parse.ts';
 export type { CheckpointRecord, RunState, StepRecord } from './fold.ts';
 export { applyEvent, foldEvents, lastVerifiedCheckpoint } from './fold.ts';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import canonicalize from 'canonicalize';
 import type { JournalRecordV1 } from '../spec/index.ts';
 import type { JournalEvent } from './index.ts';
-import { canonicalJson, foldEvents, sha256, genesisHash, hashRecord, lastVerifiedCheckpoint, sealEvent, toRecord, verifyChain } from './index.ts';
+import { canonicalJson, foldEvents, sha256, genesisHash, hashRecord, lastVerifiedCheckpoint, sealEvent, toRecord, verifyChain, verifyStoredChain } from './index.ts';
 
 function chain(): JournalEvent[] {
   const events: JournalEvent[] = [];
@@ -104,4 +104,27 @@ test('folding applies rollbacks: voided steps go, spent tokens stay', () => {
   assert.deepEqual(state.usage, { inputTokens: 200, outputTokens: 45 });
   assert.equal(lastVerifiedCheckpoint(state)?.label, 'loaded');
   assert.equal(state.attempts, 1);
+});
+
+test('a stored chain verifies from its stored text, and any altered byte of it is named', () => {
+  const records = chain().map(toRecord);
+  const stored = records.map(({ data, ...envelope }) => ({ ...envelope, dataText: canonicalJson(data) }));
+  assert.deepEqual(verifyStoredChain(stored), verifyChain(records));
+  const altered = stored.map((record) => ({ ...record }));
+  (altered[6] as { dataText: string }).dataText = (altered[6] as { dataText: string }).dataText.replace('"value":-1', '"value":-2');
+  const verdict = verifyStoredChain(altered);
+  assert.ok(!verdict.ok && verdict.seq === 7 && /altered/.test(verdict.problem), JSON.stringify(verdict));
+  const notJson = stored.map((record) => ({ ...record }));
+  (notJson[2] as { dataText: string }).dataText = '{"step":';
+  assert.ok(!verifyStoredChain(notJson).ok);
+});
+
+test('stored text in another spelling of the same data (integer-like keys in parse order) still verifies; other data does not', () => {
+  const event = sealEvent({ runId: 'run_1', seq: 1, prevHash: genesisHash }, 'run-start', { task: 't', taskVersion: '1', input: { '10': 'ten', '9': 'nine' }, principal: 'p', tenant: 't', configHash: 'c', config: null });
+  const { data, ...envelope } = toRecord(event);
+  // What JSON.stringify of the parsed data writes: integer-like keys in ascending numeric order, not canonical order.
+  const spelled = JSON.stringify(data);
+  assert.notEqual(spelled, canonicalJson(data));
+  assert.equal(verifyStoredChain([{ ...envelope, dataText: spelled }]).ok, true);
+  assert.equal(verifyStoredChain([{ ...envelope, dataText: spelled.replace('ten', 'TEN') }]).ok, false);
 });

@@ -1,5 +1,7 @@
-import { verifyChain } from '../../journal/index.ts';
-import { openStore } from '../../store/index.ts';
+import type { ChainVerdict } from '../../journal/index.ts';
+import { verifyChain, verifyStoredChain } from '../../journal/index.ts';
+import type { StoreV1 } from '../../spec/index.ts';
+import { openStore, SqliteStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { count } from '../format/text.ts';
@@ -12,15 +14,14 @@ export const auditVerifyCommand: Command = async (context) => {
     let events = 0;
     const runIds = await store.listRunIds();
     for (const runId of runIds) {
-      const records = await store.readJournal(runId);
-      const verdict = verifyChain(records);
-      events += records.length;
+      const verdict = await verifyRun(store, runId);
+      events += verdict.events;
       if (!verdict.ok) failures.push({ runId, seq: verdict.seq, type: verdict.type, problem: verdict.problem });
       else {
         // The run index must agree with the journal it summarises.
         const run = await store.getRun(runId);
-        if (run !== undefined && (run.lastSeq !== records.length || run.lastHash !== verdict.lastHash)) {
-          failures.push({ runId, seq: run.lastSeq, type: 'run-index', problem: `the run index says the journal ends at event ${run.lastSeq}, but it ends at ${records.length}` });
+        if (run !== undefined && (run.lastSeq !== verdict.events || run.lastHash !== verdict.lastHash)) {
+          failures.push({ runId, seq: run.lastSeq, type: 'run-index', problem: `the run index says the journal ends at event ${run.lastSeq}, but it ends at ${verdict.events}` });
         }
       }
     }
@@ -40,3 +41,8 @@ export const auditVerifyCommand: Command = async (context) => {
     await store.close();
   }
 };
+
+/** SQLite hands over the stored text, hashed as it is; other stores their parsed records. */
+async function verifyRun(store: StoreV1, runId: string): Promise<ChainVerdict> {
+  return store instanceof SqliteStore ? verifyStoredChain(await store.readJournalText(runId)) : verifyChain(await store.readJournal(runId));
+}

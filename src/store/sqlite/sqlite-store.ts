@@ -305,6 +305,25 @@ export class SqliteStore implements StoreV1 {
     );
   }
 
+  /**
+   * A run's journal with each event's data as the text stored, unparsed: whole-store verification
+   * hashes that text directly (see the journal's verifyStoredChain) instead of parsing it.
+   */
+  readJournalText(runId: string): Promise<{ runId: string; seq: number; time: string; type: string; schemaVersion: number; prevHash: string; hash: string; dataText: string }[]> {
+    return this.#read(() =>
+      (this.#statements.readJournalText.all(runId) as unknown as SQLInputValue[][]).map(([seq, time, type, schemaVersion, prevHash, hash, data]) => ({
+        runId,
+        seq: Number(seq),
+        time: text(time),
+        type: text(type),
+        schemaVersion: Number(schemaVersion),
+        prevHash: text(prevHash),
+        hash: text(hash),
+        dataText: text(data),
+      })),
+    );
+  }
+
   getRun(runId: string): Promise<RunRecordV1 | undefined> {
     return this.#read(() => {
       const row = this.#statements.getRun.get(runId);
@@ -529,6 +548,9 @@ function prepareStatements(database: DatabaseSync) {
     readJournal: prepare(
       `SELECT journal.* FROM journal JOIN runs ON runs.key = journal.run_key WHERE runs.id = ? AND journal.seq > ? ORDER BY journal.seq`,
     ),
+    readJournalText: rowsAsArrays(
+      prepare(`SELECT seq, time, type, schema_version, prev_hash, hash, data FROM journal WHERE run_key = (SELECT key FROM runs WHERE id = ?) ORDER BY seq`),
+    ),
     listRunIds: prepare(`SELECT id FROM runs ORDER BY created_at, id`),
     setLease: prepare(`UPDATE runs SET lease_owner = ?, lease_expires_ms = ? WHERE id = ?`),
     renewLease: prepare(`UPDATE runs SET lease_expires_ms = ? WHERE id = ? AND lease_owner = ? RETURNING stop_requested`),
@@ -546,6 +568,12 @@ function prepareStatements(database: DatabaseSync) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
+}
+
+// Rows as arrays, not objects: a bulk read then builds no per-row object keyed by column name.
+function rowsAsArrays(statement: StatementSync): StatementSync {
+  statement.setReturnArrays(true);
+  return statement;
 }
 
 // node:sqlite types a column as any SQL value; Keel's columns are declared STRICT, so these hold.
