@@ -1,14 +1,21 @@
-import { DatabaseError } from 'pg';
+import { createRequire } from 'node:module';
+import type * as Pg from 'pg';
+import type { DatabaseError } from 'pg';
 import { KeelError } from '../../errors/index.ts';
 import type { ErrorCode } from '../../errors/index.ts';
 
+// Required when first needed: a driver error exists only once PostgresStore.open has loaded pg, and
+// loading it with this module would cost every SQLite user's start-up. The same instance either way.
+const require = createRequire(import.meta.url);
+const isDatabaseError = (error: unknown): error is DatabaseError => error instanceof (require('pg') as typeof Pg).DatabaseError;
+
 /** True when the server answered with an error: the statement ran and was rolled back. */
 export function isServerError(error: unknown): error is DatabaseError {
-  return error instanceof DatabaseError && !isConnectionState(error.code);
+  return isDatabaseError(error) && !isConnectionState(error.code);
 }
 
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof DatabaseError && error.code === '23505';
+  return isDatabaseError(error) && error.code === '23505';
 }
 
 /** One line, whatever was thrown: AggregateErrors from a refused dual-stack connect carry no message. */
@@ -31,7 +38,7 @@ export function isCertificateError(error: unknown): boolean {
 /** Maps a driver failure to Keel's codes; `context` names what was being done, for the message. */
 export function toStoreError(error: unknown, context: string): KeelError {
   if (error instanceof KeelError) return error;
-  const code = error instanceof DatabaseError ? classify(error.code ?? '') : 'db-unavailable';
+  const code = isDatabaseError(error) ? classify(error.code ?? '') : 'db-unavailable';
   return new KeelError(code, `${context}: ${describeError(error)}`, { cause: error });
 }
 

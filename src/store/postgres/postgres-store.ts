@@ -1,5 +1,4 @@
-import { Pool } from 'pg';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { KeelError } from '../../errors/index.ts';
 import type {
   AppendBatchV1,
@@ -139,6 +138,9 @@ export class PostgresStore implements StoreV1 {
     const target = parseConnectionUrl(options.url);
     const schemaName = checkSchemaName(options.schema ?? 'keel');
     const readOnly = options.readOnly === true;
+    // The driver loads with the first PostgreSQL store: importing the store component (every CLI
+    // command does) must not cost SQLite users its start-up.
+    const { Pool } = await import('pg');
     const pool = new Pool({
       connectionString: target.url,
       max: options.poolSize ?? 10,
