@@ -22,7 +22,6 @@ import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
-import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresBreakerStates } from './postgres-breaker-states.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
 import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
@@ -109,8 +108,6 @@ export class PostgresStore implements StoreV1 {
   readonly budgets: PostgresBudgetBook;
   /** The Merkle log of run checkpoints and its signed tree heads. */
   readonly auditLog: PostgresAuditLog;
-  /** The Merkle log of run checkpoints and its signed tree heads. */
-  readonly auditLog: PostgresAuditLog;
   /** Rate-limit windows and breaker state shared by every process on this schema. */
   readonly rateLimits: PostgresRateLimiter;
   readonly breakers: PostgresBreakerStates;
@@ -130,7 +127,6 @@ export class PostgresStore implements StoreV1 {
     this.#queue = new WriteQueue((group) => this.#commitGroup(group));
     const connect = () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError()));
     this.budgets = new PostgresBudgetBook(pool, quoteIdentifier(schemaName), location, connect);
-    this.auditLog = new PostgresAuditLog(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
     this.auditLog = new PostgresAuditLog(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
     this.rateLimits = new PostgresRateLimiter(quoteIdentifier(schemaName), location, connect);
     this.breakers = new PostgresBreakerStates(quoteIdentifier(schemaName), location, connect);

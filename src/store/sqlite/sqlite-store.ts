@@ -26,7 +26,6 @@ import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
-import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteBreakerStates } from './sqlite-breaker-states.ts';
 import { SqliteBudgetBook } from './sqlite-budget-book.ts';
 import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
@@ -83,8 +82,6 @@ export class SqliteStore implements StoreV1 {
   readonly budgets: SqliteBudgetBook;
   /** The Merkle log of run checkpoints and its signed tree heads. */
   readonly auditLog: SqliteAuditLog;
-  /** The Merkle log of run checkpoints and its signed tree heads. */
-  readonly auditLog: SqliteAuditLog;
   /** Rate-limit windows and breaker state shared by every process on this file. */
   readonly rateLimits: SqliteRateLimiter;
   readonly breakers: SqliteBreakerStates;
@@ -104,7 +101,6 @@ export class SqliteStore implements StoreV1 {
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
     this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
-    this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
     this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
