@@ -67,7 +67,8 @@ if (outcome === undefined) {
   process.stderr.write(`run ${runId} was not resumed\n`);
   process.exit(1);
 }
-process.stdout.write(`${JSON.stringify({ status: 'status' in outcome ? outcome.status : `abandoned: ${outcome.abandoned}`, reason: 'reason' in outcome ? outcome.reason : outcome.detail, liveModelCalls: observations.liveModelCalls, lookups: observations.lookups })}\n`);
+const ended = 'abandoned' in outcome ? { status: `abandoned: ${outcome.abandoned}`, reason: outcome.detail } : { status: outcome.status, reason: outcome.reason ?? null };
+process.stdout.write(`${JSON.stringify({ ...ended, liveModelCalls: observations.liveModelCalls, lookups: observations.lookups })}\n`);
 await keel.close();
 await store.close();
 ledger.close();
