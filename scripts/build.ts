@@ -5,7 +5,7 @@
  * policies, policy documents). Run by `npm run build` and before every `npm pack`.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, relative, sep } from 'node:path';
 
@@ -53,9 +53,23 @@ function rewriteDeclarationSpecifiers(): number {
   return declarations.length;
 }
 
+/**
+ * Every entry point package.json exports (`keel`, `keel/ai-sdk`) is built from src/ by the first
+ * project; one missing from dist/ would install and then fail on import, so the build fails instead.
+ */
+function checkExportedEntries(): void {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>> };
+  const targets = Object.values(manifest.exports).flatMap((entry) => (typeof entry === 'string' ? [] : Object.values(entry))).filter((target) => target.startsWith('./dist/'));
+  const missing = targets.filter((target) => !existsSync(join(root, target)));
+  if (missing.length === 0) return;
+  process.stderr.write(`keel build: package.json exports ${missing.join(', ')}, which the build did not produce\n`);
+  process.exit(1);
+}
+
 rmSync(outputDirectory, { recursive: true, force: true });
 compile('tsconfig.build.json');
 const declarations = rewriteDeclarationSpecifiers();
+checkExportedEntries();
 compile('tsconfig.build-examples.json');
 const assets = copyAssets(join(root, 'src'), outputDirectory) + copyAssets(join(root, 'examples'), join(outputDirectory, 'examples'));
 
