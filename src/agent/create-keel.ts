@@ -129,12 +129,14 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
 
 /**
  * Rate limits and breaker state on the Redis server KEEL_REDIS_URL names, when it is set: the
- * whole deployment's, whatever store each process uses. Loaded on demand, so a process without it
- * never loads the Redis client.
+ * whole deployment's, whatever store each process uses; KEEL_REDIS_PREFIX (default `keel:`) keeps
+ * deployments sharing a server apart. Loaded on demand, so a process without it never loads the
+ * Redis client.
  */
 async function connectSharedLimits(environment: Record<string, string | undefined>): Promise<RedisLimits | undefined> {
   const url = environment.KEEL_REDIS_URL;
   if (url === undefined || url === '') return undefined;
+  const prefix = environment.KEEL_REDIS_PREFIX;
   const { connectRedisLimits } = await import('../redis/index.ts');
-  return connectRedisLimits({ url });
+  return connectRedisLimits({ url, ...(prefix === undefined || prefix === '' ? {} : { prefix }) });
 }
