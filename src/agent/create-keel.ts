@@ -27,6 +27,8 @@ export interface KeelOptions {
   environment?: Record<string, string | undefined>;
   workerId?: string;
   leaseMs?: number;
+  /** Keep a budget ledger even when no budget is configured, for budgets a call brings (the gateway's keys). */
+  callBudgets?: boolean;
 }
 
 export interface RunRequestOptions {
@@ -86,7 +88,7 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
   const ownsStore = options.store === undefined;
   try {
     const shared = redis === undefined ? {} : { rateLimiter: redis.rateLimiter, breakers: redis.breakers };
-    const runtime = createAgentRuntime({ store, environment, agentBudgets, ...shared, ...(config === undefined ? {} : { config }) });
+    const runtime = createAgentRuntime({ store, environment, agentBudgets, ...shared, ...(options.callBudgets === true ? { callBudgets: true } : {}), ...(config === undefined ? {} : { config }) });
     // Every agent's route is built now: an unknown provider, a missing key, an unpriced model or a
     // bad simulator setting stops the process at start, naming the agent, not at its first run.
     for (const agent of agents) {

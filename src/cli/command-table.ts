@@ -22,6 +22,13 @@ export const optionNames = [
   'enqueue',
   'port',
   'host',
+  'require-keys',
+  'allow-anonymous',
+  'budget-micros',
+  'per',
+  'models',
+  'rpm',
+  'tpm',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -62,9 +69,9 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/worker.ts')).workerCommand,
   },
   serve: {
-    usage: 'keel serve [--port 8787] [--host 127.0.0.1] [--config PATH]',
+    usage: 'keel serve [--port 8787] [--host 127.0.0.1] [--config PATH] [--require-keys] [--allow-anonymous]',
     positionals: [],
-    options: ['config', 'port', 'host'],
+    options: ['config', 'port', 'host', 'require-keys', 'allow-anonymous'],
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   runs: {
@@ -115,6 +122,24 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: ['RUN'],
     options: ['json', 'all', 'reason', 'as'],
     load: async () => (await import('./commands/stop.ts')).stopCommand,
+  },
+  'keys create': {
+    usage: 'keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]',
+    positionals: [],
+    options: ['json', 'tenant', 'principal', 'budget-micros', 'per', 'models', 'rpm', 'tpm'],
+    load: async () => (await import('./commands/keys.ts')).keysCreateCommand,
+  },
+  'keys list': {
+    usage: 'keel keys list',
+    positionals: [],
+    options: ['json'],
+    load: async () => (await import('./commands/keys.ts')).keysListCommand,
+  },
+  'keys revoke': {
+    usage: 'keel keys revoke KEY',
+    positionals: ['KEY'],
+    options: ['json'],
+    load: async () => (await import('./commands/keys.ts')).keysRevokeCommand,
   },
   'audit verify': {
     usage: 'keel audit verify',

@@ -26,6 +26,13 @@ export interface CommandContext {
     enqueue: boolean;
     port: string | undefined;
     host: string | undefined;
+    requireKeys: boolean;
+    allowAnonymous: boolean;
+    budgetMicros: string | undefined;
+    per: string | undefined;
+    models: string | undefined;
+    rpm: string | undefined;
+    tpm: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

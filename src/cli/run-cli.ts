@@ -13,6 +13,7 @@ commands:
   run TASK --enqueue       open the run for a worker; print its id
   worker                   serve runs until SIGTERM/SIGINT: claim queued runs, take over orphans   [--concurrency N]
   serve                    the OpenAI- and Anthropic-compatible gateway; every request a journaled run   [--port 8787] [--host 127.0.0.1]
+                           keys required once any exists, or [--require-keys]; [--allow-anonymous] off loopback
   demo                 run the support-agent demo end to end (creates the database if needed)
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
@@ -25,6 +26,9 @@ commands:
   deny RUN --reason …  deny it; the run ends failed with the reason         [--as NAME]
   stop RUN | --all     halt runs in a safe state within 2 s, journaled      [--reason …]
   audit verify         check every run's hash chain; exits 1 naming the first bad event
+  keys create --tenant T --principal P   a gateway key; its secret is printed once
+                       [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]
+  keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
 
 options:
   --tasks PATH         the module whose agents and tasks this process serves (or KEEL_TASKS, or the
@@ -61,7 +65,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     }
     const [first = '', second] = positionals;
     if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify');
-    const name = first === 'audit' ? `audit ${second}` : first;
+    if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
+    const name = first === 'audit' || first === 'keys' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);
@@ -89,6 +94,13 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         enqueue: values.enqueue === true,
         port: values.port,
         host: values.host,
+        requireKeys: values['require-keys'] === true,
+        allowAnonymous: values['allow-anonymous'] === true,
+        budgetMicros: values['budget-micros'],
+        per: values.per,
+        models: values.models,
+        rpm: values.rpm,
+        tpm: values.tpm,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -133,6 +145,13 @@ function parseCommandLine(argv: string[]) {
         enqueue: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'require-keys': { type: 'boolean' },
+        'allow-anonymous': { type: 'boolean' },
+        'budget-micros': { type: 'string' },
+        per: { type: 'string' },
+        models: { type: 'string' },
+        rpm: { type: 'string' },
+        tpm: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import type { BudgetLimitV1, BudgetReserveRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+import { currentCallBudgets } from './call-budgets.ts';
 import { MemoryBudgetBook } from './memory-budget-book.ts';
 
-export type BudgetScopeKind = 'run' | 'task' | 'tenant' | 'tenant-day';
+export type BudgetScopeKind = 'run' | 'task' | 'tenant' | 'tenant-day' | 'key';
+
+/** How long a `key` budget lasts before it starts again: the run, or a UTC day, month or minute. */
+export type KeyBudgetWindow = 'run' | 'day' | 'month' | 'minute';
 
 export interface BudgetRule {
   scope: BudgetScopeKind;
-  /** The task (run and task scopes) or tenant the rule applies to; omitted: every one (each with its own budget). */
+  /** The task (run and task scopes), tenant or key the rule applies to; omitted: every one (each with its own budget). */
   match?: string;
+  /** For `key` scopes: the window the budget is counted over (default `day`). */
+  window?: KeyBudgetWindow;
   /** Integer micro-USD. */
   micros?: number;
   tokens?: number;
@@ -20,6 +26,8 @@ export interface SpendContext {
   runId: string;
   task: string;
   tenant: string;
+  /** The gateway key that made the call, for `key` scopes. */
+  key?: string;
   /** Defaults to now; the UTC date keys daily budgets. */
   at?: Date;
 }
@@ -75,6 +83,23 @@ function scopeKey(rule: BudgetRule, context: SpendContext, at: Date): string | u
       return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}` : undefined;
     case 'tenant-day':
       return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}:day:${day}` : undefined;
+    case 'key':
+      if (context.key === undefined || (rule.match !== undefined && rule.match !== context.key)) return undefined;
+      return `key:${context.key}:${keyWindow(rule.window ?? 'day', context.runId, at)}`;
+  }
+}
+
+function keyWindow(window: KeyBudgetWindow, runId: string, at: Date): string {
+  const time = at.toISOString();
+  switch (window) {
+    case 'run':
+      return `run:${runId}`;
+    case 'day':
+      return `day:${time.slice(0, 10)}`;
+    case 'month':
+      return `month:${time.slice(0, 7)}`;
+    case 'minute':
+      return `minute:${time.slice(0, 16)}`;
   }
 }
 
@@ -92,15 +117,7 @@ export class BudgetLedger {
   readonly #clock: (() => Date) | undefined;
 
   constructor(rules: BudgetRule[], options: BudgetLedgerOptions = {}) {
-    for (const rule of rules) {
-      for (const field of ['micros', 'tokens'] as const) {
-        const value = rule[field];
-        if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
-          throw new KeelError('config-invalid', `budget for ${rule.scope}${rule.match === undefined ? '' : ` ${rule.match}`}: ${field} must be a non-negative integer, got ${value}`);
-        }
-      }
-      if (rule.micros === undefined && rule.tokens === undefined) throw new KeelError('config-invalid', `budget for ${rule.scope} sets neither micros nor tokens`);
-    }
+    for (const rule of rules) checkRule(rule);
     const expiryMs = options.reservationExpiryMs ?? defaultReservationExpiryMs;
     if (!Number.isSafeInteger(expiryMs) || expiryMs <= 0) throw new KeelError('config-invalid', `budget reservation expiry must be a positive integer of milliseconds, got ${expiryMs}`);
     this.#rules = rules;
@@ -114,8 +131,14 @@ export class BudgetLedger {
     return !(this.#book instanceof MemoryBudgetBook);
   }
 
+  /** Reserves under the ledger's rules and the call's own (call-budgets.ts), when it brings any. */
   async reserve(context: SpendContext, amount: Amount): Promise<ReserveOutcome> {
-    const { limits, rules } = this.#limits(context);
+    const brought = currentCallBudgets();
+    if (brought !== undefined) for (const rule of brought.rules) checkRule(rule);
+    const { limits, rules } = this.#limits(
+      brought === undefined || context.key !== undefined ? context : { ...context, key: brought.key },
+      brought === undefined ? this.#rules : [...this.#rules, ...brought.rules],
+    );
     const id = randomUUID();
     if (limits.length === 0) return { ok: true, reservation: { id, keys: [], amount, settled: false, rules } };
     const request: BudgetReserveRequestV1 = { reservationId: id, limits, amount: { micros: amount.micros, tokens: amount.tokens }, expiresInMs: this.#expiryMs };
@@ -152,11 +175,11 @@ export class BudgetLedger {
   }
 
   /** Every scope this spend falls under, with the tightest limit when several rules name one scope. */
-  #limits(context: SpendContext): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
+  #limits(context: SpendContext, ruleSet: readonly BudgetRule[]): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
     const at = context.at ?? this.#clock?.() ?? new Date();
     const limits = new Map<string, BudgetLimitV1>();
     const rules = new Map<string, BudgetRule[]>();
-    for (const rule of this.#rules) {
+    for (const rule of ruleSet) {
       const key = scopeKey(rule, context, at);
       if (key === undefined) continue;
       rules.set(key, [...(rules.get(key) ?? []), rule]);
@@ -169,6 +192,16 @@ export class BudgetLedger {
     }
     return { limits: [...limits.values()], rules };
   }
+}
+
+function checkRule(rule: BudgetRule): void {
+  for (const field of ['micros', 'tokens'] as const) {
+    const value = rule[field];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new KeelError('config-invalid', `budget for ${rule.scope}${rule.match === undefined ? '' : ` ${rule.match}`}: ${field} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (rule.micros === undefined && rule.tokens === undefined) throw new KeelError('config-invalid', `budget for ${rule.scope} sets neither micros nor tokens`);
 }
 
 /** Thresholds passed by one settlement. The book serialises a scope's settlements, so exactly one process sees each crossing. */

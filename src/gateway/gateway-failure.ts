@@ -7,7 +7,9 @@ import type { ErrorData } from '../errors/index.ts';
  */
 export type FailureKind =
   | 'invalid-request'
+  | 'authentication'
   | 'not-found'
+  | 'conflict'
   | 'too-large'
   | 'permission'
   | 'budget'
@@ -25,6 +27,8 @@ export interface GatewayFailure {
   param?: string;
   /** A stable code: Keel's error code, or the name of the request problem. */
   code?: string;
+  /** When a retry can succeed, for a rate limit: sent as `retry-after` (seconds) and `retry-after-ms`. */
+  retryAfterMs?: number;
 }
 
 /** A request refused before it became a run (bad body, unknown model): thrown, then rendered. */
@@ -36,6 +40,12 @@ export class GatewayRequestError extends Error {
     this.name = 'GatewayRequestError';
     this.failure = failure;
   }
+}
+
+/** A rate limit's wait, as both official clients read it: `retry-after-ms` first, then `retry-after`. */
+export function retryAfterHeaders(failure: GatewayFailure): Record<string, string> {
+  if (failure.retryAfterMs === undefined) return {};
+  return { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1_000))), 'retry-after-ms': String(Math.max(0, Math.ceil(failure.retryAfterMs))) };
 }
 
 export function invalidRequest(message: string, param?: string, code = 'invalid_request'): GatewayRequestError {

@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import type { BudgetRule, CallBudgets } from '../cost/index.ts';
+import { withCallBudgets } from '../cost/index.ts';
 import type { Engine, RunContext } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
+import type { ErrorData } from '../errors/index.ts';
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, PolicyEngineV1, StreamPartV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, JsonValue, PolicyEngineV1, RateLimiterV1, StreamPartV1 } from '../spec/index.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
 import { failureOfRun } from './gateway-failure.ts';
+import { keyModelPolicies, modelCallRequest } from './key-policy.ts';
 import type { CatalogModel } from './model-catalog.ts';
+import { OpenRun, Turn } from './open-run.ts';
 import type { RequestIdentity } from './request-identity.ts';
 
 /** The wire format a request came in: also the name of its model step. */
-export type GatewayApi = 'openai.chat.completions' | 'openai.responses' | 'anthropic.messages';
+export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages' | 'openai.responses';
 
 export interface GatewayCall {
   /** The run's id, from `newRunId()`: known before the run starts, so a stream can be named by it. */
@@ -22,7 +27,7 @@ export interface GatewayCall {
   onPart?: (part: StreamPartV1) => void;
 }
 
-/** How a request's run ended: the answer, or what to tell the client. */
+/** How a request's call ended: the answer, or what to tell the client. */
 export type CallOutcome = { runId: string; result: GenerateResultV1 } | { runId: string; failure: GatewayFailure };
 
 /** A run id made before the run starts, so a stream's first bytes can already name it. */
@@ -30,49 +35,141 @@ export function newRunId(): string {
   return `run_${randomUUID()}`;
 }
 
+export interface GatewayRunsOptions {
+  engine: Engine;
+  /** The deployment's policy set, deciding `call-model` for every request. */
+  policies: PolicyEngineV1 | undefined;
+  /** Counts a key's requests per minute; shared across processes when the runtime's limiter is. */
+  rateLimiter: RateLimiterV1;
+  /** How long a run opened with `keel-run-id: new` waits for its next call before it ends. */
+  idleMs: number;
+}
+
+const minuteMs = 60_000;
+const terminal = new Set(['ok', 'degraded', 'escalated', 'failed']);
+
 /**
  * Every request is one journaled run of task `gateway:<model>`: the engine opens it, leases it and
- * ends it, and its one step is the durable `context.model(...)` call through the governed route, so
+ * ends it, and its step is the durable `context.model(...)` call through the governed route, so
  * the budget is reserved before the call and the journal holds the request, every routing, budget
  * and attempt decision, the answer, its usage and its cost. The request itself stays in memory
  * (the run's input names the API, the model and whether it streams); the model step journals it.
+ *
+ * A request with `keel-run-id: new` opens a run that stays open for more calls: its task serves
+ * calls one after another, each a model step of the same run, until none comes for `idleMs` or
+ * the gateway closes; then it ends `ok`. A request naming such a run joins it, in the process
+ * that holds the run (a gateway run is served only where its request is). Each call's failure is
+ * its own: it is told to that call's client and the run takes the next one.
  */
 export class GatewayRuns {
   readonly #engine: Engine;
   readonly #policies: PolicyEngineV1 | undefined;
-  readonly #calls = new Map<string, GatewayCall & { result?: GenerateResultV1 }>();
+  readonly #rateLimiter: RateLimiterV1;
+  readonly #idleMs: number;
+  readonly #keyPolicies: PolicyEngineV1 = keyModelPolicies();
+  /** The first call of each run being started here, for its task to find. */
+  readonly #first = new Map<string, Turn>();
+  readonly #open = new Map<string, OpenRun>();
   readonly #inFlight = new Set<Promise<unknown>>();
 
-  constructor(engine: Engine, policies: PolicyEngineV1 | undefined) {
-    this.#engine = engine;
-    this.#policies = policies;
+  constructor(options: GatewayRunsOptions) {
+    this.#engine = options.engine;
+    this.#policies = options.policies;
+    this.#rateLimiter = options.rateLimiter;
+    this.#idleMs = options.idleMs;
   }
 
-  /** Opens the run and executes it here; resolves (never rejects) once it has ended. */
-  start(call: GatewayCall): Promise<CallOutcome> {
+  /**
+   * A key's requests per minute, counted before a run is opened: a refused request opens none.
+   * Returns the 429 to answer, or undefined to go on.
+   */
+  async admit(identity: RequestIdentity): Promise<GatewayFailure | undefined> {
+    const key = identity.key;
+    const rpm = key?.settings.rpm;
+    if (key === undefined || rpm === undefined) return undefined;
+    const decision = await this.#rateLimiter.acquire([{ key: `gateway-key:${key.keyId}:requests`, limit: rpm, windowMs: minuteMs }]);
+    if (decision.allowed) return undefined;
+    return {
+      kind: 'rate-limited',
+      message: `key ${key.keyId} allows ${rpm} requests per minute; retry in ${Math.max(1, Math.ceil(decision.retryAfterMs / 1_000))} s`,
+      code: 'rate_limit_exceeded',
+      retryAfterMs: decision.retryAfterMs,
+    };
+  }
+
+  /**
+   * Opens the run and executes it here; resolves (never rejects) once the call has its outcome: for
+   * a run of one call, once the run has ended; for an open run, once its first call is answered.
+   */
+  start(call: GatewayCall, open: boolean): Promise<CallOutcome> {
     this.#register(call.target);
     const { runId } = call;
-    this.#calls.set(runId, call);
-    const input = { api: call.api, model: call.target.name, stream: call.onPart !== undefined };
+    const first = new Turn(call);
+    this.#first.set(runId, first);
+    if (open) this.#open.set(runId, new OpenRun(call.identity.tenant, call.target.name));
+    const input = { api: call.api, model: call.target.name, stream: call.onPart !== undefined, ...(open ? { open: true } : {}) };
     const done = this.#engine
       .start(call.target.task, input, { principal: call.identity.principal, tenant: call.identity.tenant, runId })
       .then(
-        (outcome): CallOutcome => {
-          const result = this.#calls.get(runId)?.result;
-          if ((outcome.status === 'ok' || outcome.status === 'degraded') && result !== undefined) return { runId, result };
-          return { runId, failure: failureOfRun(outcome.error, outcome.reason ?? `the run ended ${outcome.status}`) };
+        (outcome) => {
+          // A run of one call answers once it has ended, so its journal is complete when the client hears.
+          if (!open && first.result !== undefined && (outcome.status === 'ok' || outcome.status === 'degraded')) first.settle({ runId, result: first.result });
+          // A call the run did not answer (it failed before, or ended under it) is told how the run ended.
+          const failure = this.#failureOf(outcome.error, outcome.reason ?? `the run ended ${outcome.status}`, call.identity);
+          for (const turn of [first, ...(this.#open.get(runId)?.drain() ?? [])]) turn.settle({ runId, failure });
         },
-        (error: unknown): CallOutcome => ({ runId, failure: failureOfRun(toErrorData(error), undefined) }),
+        (error: unknown) => {
+          const failure = this.#failureOf(toErrorData(error), undefined, call.identity);
+          for (const turn of [first, ...(this.#open.get(runId)?.drain() ?? [])]) turn.settle({ runId, failure });
+        },
       )
       .finally(() => {
-        this.#calls.delete(runId);
+        this.#first.delete(runId);
+        this.#open.delete(runId);
         this.#inFlight.delete(done);
       });
     this.#inFlight.add(done);
-    return done;
+    return first.outcome;
   }
 
-  /** Resolves once every run started so far has ended (streams whose client left included). */
+  /**
+   * Adds a call to an open run of the same tenant. A run that is unknown or another tenant's is a
+   * 404 (which of the two is not said); one that has ended, or is not open in this process, a 409.
+   */
+  async join(call: GatewayCall): Promise<CallOutcome> {
+    const { runId } = call;
+    const open = this.#open.get(runId);
+    if (open !== undefined && open.tenant === call.identity.tenant) {
+      if (open.model !== call.target.name) {
+        return { runId, failure: { kind: 'invalid-request', message: `run ${runId} calls model ${open.model}; a call joining it must name the same model, not ${call.target.name}`, param: 'keel-run-id', code: 'run_model_mismatch' } };
+      }
+      const turn = new Turn(call);
+      if (open.push(turn)) return turn.outcome;
+    }
+    const run = await this.#engine.store.getRun(runId);
+    if (run === undefined || run.tenant !== call.identity.tenant) {
+      return { runId, failure: { kind: 'not-found', message: `no run ${runId} of tenant ${call.identity.tenant}`, param: 'keel-run-id', code: 'run_not_found' } };
+    }
+    if (terminal.has(run.status) || open !== undefined) {
+      return { runId, failure: { kind: 'conflict', message: `run ${runId} has ended${terminal.has(run.status) ? ` (${run.status})` : ''}: start another with keel-run-id: new`, param: 'keel-run-id', code: 'run_ended' } };
+    }
+    return {
+      runId,
+      failure: {
+        kind: 'conflict',
+        message: `run ${runId} does not take calls here: only a run opened with keel-run-id: new takes more, in the gateway process that opened it`,
+        param: 'keel-run-id',
+        code: 'run_not_open',
+      },
+    };
+  }
+
+  /** Ends every open run once its call in progress is answered; calls after this open new runs only. */
+  closeOpenRuns(): void {
+    for (const open of this.#open.values()) open.end();
+  }
+
+  /** Resolves once every run started so far has ended (streams whose client left, open runs included). */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
@@ -90,29 +187,57 @@ export class GatewayRuns {
   }
 
   async #execute(context: RunContext): Promise<JsonValue> {
-    const call = this.#calls.get(context.runId);
+    const first = this.#first.get(context.runId);
     // Gateway runs are executed only by the process that received them, while it holds the request.
-    if (call === undefined) throw new KeelError('internal', `gateway run ${context.runId} has no request in this process: the client that sent it is gone`);
-    this.#authorize(context, call);
-    const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
-    const result = await context.model(call.api, call.target.model, call.options, streaming);
-    call.result = result;
-    return { finishReason: result.finishReason, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
+    if (first === undefined) throw new KeelError('internal', `gateway run ${context.runId} has no request in this process: the client that sent it is gone`);
+    const open = this.#open.get(context.runId);
+    if (open === undefined) {
+      const result = await this.#serve(context, first.call);
+      first.result = result;
+      return { finishReason: result.finishReason, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
+    }
+    let turn: Turn | undefined = first;
+    let calls = 0;
+    while (turn !== undefined) {
+      calls += 1;
+      try {
+        turn.settle({ runId: context.runId, result: await this.#serve(context, turn.call) });
+      } catch (error) {
+        // Losing the run (its lease, a shutdown) ends it; anything else was this call's failure alone.
+        if (error instanceof KeelError && (error.code === 'lease-lost' || error.code === 'deadline-exceeded')) throw error;
+        turn.settle({ runId: context.runId, failure: this.#failureOf(toErrorData(error), undefined, turn.call.identity) });
+      }
+      turn = await open.next(this.#idleMs);
+    }
+    return { calls };
   }
 
-  /** With a policy engine, `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */
-  #authorize(context: RunContext, call: GatewayCall): void {
-    const policies = this.#policies;
-    if (policies === undefined) return;
-    const request = {
-      principal: { type: 'User', id: context.principal, attributes: { tenant: context.tenant } },
-      action: 'call-model',
-      resource: { type: 'Model', id: call.target.name, attributes: { route: call.target.route } },
-      context: { task: context.task, tenant: context.tenant },
-    };
+  /** One call: journaled as received, decided by policy, then the model step, with the key's budgets in force. */
+  async #serve(context: RunContext, call: GatewayCall): Promise<GenerateResultV1> {
+    const { identity } = call;
+    context.record('request-receive', {
+      api: call.api,
+      model: call.target.name,
+      stream: call.onPart !== undefined,
+      principal: identity.principal,
+      ...(identity.key === undefined ? {} : { key: identity.key.keyId }),
+      ...(identity.traceparent === undefined ? {} : { traceparent: identity.traceparent }),
+    });
+    if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
+    if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);
+    const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
+    const budgets = keyBudgets(identity);
+    const model = () => context.model(call.api, call.target.model, call.options, streaming);
+    return budgets === undefined ? model() : withCallBudgets(budgets, model);
+  }
+
+  /** `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */
+  #authorize(context: RunContext, call: GatewayCall, policies: PolicyEngineV1, keyed: boolean): void {
+    const { identity } = call;
+    const request = modelCallRequest(identity, call.target, context.task, keyed);
     const decision = policies.decide(request);
     context.record('policy-decision', {
-      principal: context.principal,
+      principal: identity.principal,
       action: request.action,
       resource: `Model::${call.target.name}`,
       effect: decision.effect,
@@ -122,9 +247,33 @@ export class GatewayRuns {
       policySetVersion: decision.policySetVersion,
     });
     if (decision.effect !== 'allow') {
-      throw new KeelError('policy-denied', `${context.principal} of tenant ${context.tenant} may not call model ${call.target.name}: ${decision.reason}`, {
+      const by = keyed && identity.key !== undefined ? ` with key ${identity.key.keyId}` : '';
+      throw new KeelError('policy-denied', `${identity.principal} of tenant ${identity.tenant}${by} may not call model ${call.target.name}: ${decision.reason}`, {
         details: { policyIds: decision.policyIds, effect: decision.effect },
       });
     }
   }
+
+  /** A key's tokens-per-minute budget running out is a rate limit (429, retry-after), not a spent budget. */
+  #failureOf(error: ErrorData | undefined, reason: string | undefined, identity: RequestIdentity): GatewayFailure {
+    const failure = failureOfRun(error, reason);
+    const scope = error?.details?.scope;
+    const key = identity.key;
+    if (error?.code === 'budget-exceeded' && key !== undefined && typeof scope === 'string' && scope.startsWith(`key:${key.keyId}:minute:`)) {
+      const retryAfterMs = minuteMs - (Date.now() % minuteMs);
+      return { kind: 'rate-limited', message: `key ${key.keyId} allows ${key.settings.tpm ?? 0} tokens per minute: ${failure.message}`, code: 'rate_limit_exceeded', retryAfterMs };
+    }
+    return failure;
+  }
+}
+
+/** The key's budget and tokens per minute, as `key` scopes of the store's budget book. */
+function keyBudgets(identity: RequestIdentity): CallBudgets | undefined {
+  const key = identity.key;
+  if (key === undefined) return undefined;
+  const rules: BudgetRule[] = [];
+  const { budget, tpm } = key.settings;
+  if (budget !== undefined) rules.push({ scope: 'key', window: budget.per, micros: budget.micros });
+  if (tpm !== undefined) rules.push({ scope: 'key', window: 'minute', tokens: tpm });
+  return rules.length === 0 ? undefined : { key: key.keyId, rules };
 }

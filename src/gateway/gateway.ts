@@ -13,6 +13,7 @@ import { messagesWire } from './anthropic/messages-wire.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
 import { GatewayRequestError } from './gateway-failure.ts';
 import { GatewayRuns } from './gateway-runs.ts';
+import { KeyAuthentication } from './key-auth.ts';
 import { jsonResponse } from './json-response.ts';
 import { ModelCatalog } from './model-catalog.ts';
 import { anthropicModel, anthropicModelList, openAIModel, openAIModelList } from './model-list.ts';
@@ -46,6 +47,13 @@ export interface GatewayOptions {
   /** Told of failures that are the gateway's own (a 500), one line each. */
   log?: (line: string) => void;
   workerId?: string;
+  /**
+   * Every request must bring a virtual key (`keel keys create`). Without it, keys are required once
+   * the store holds one, and until then the `keel-principal` / `keel-tenant` headers name the caller.
+   */
+  requireKeys?: boolean;
+  /** How long a run opened with `keel-run-id: new` waits for its next call before it ends; default 60 s. */
+  runIdleMs?: number;
 }
 
 /** Keel's OpenAI- and Anthropic-compatible endpoint over one deployment. */
@@ -63,6 +71,7 @@ export interface Gateway {
 
 const defaultMaxBodyBytes = 8 * 1024 * 1024;
 const defaultDrainMs = 30_000;
+const defaultRunIdleMs = 60_000;
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config === undefined ? undefined : parseConfig(options.config, 'config');
@@ -72,16 +81,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     ...(config === undefined ? {} : { config }),
     ...(options.environment === undefined ? {} : { environment: options.environment }),
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+    // A key's budget is reserved by the ledger even where the config sets no budget.
+    callBudgets: true,
   });
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
-  const runs = new GatewayRuns(keel.engine, options.policies);
-  const app = gatewayApp({ catalog, runs, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
+  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs });
+  const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
+  const app = gatewayApp({ catalog, runs, keys, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
   return {
     keel,
     fetch: async (request) => app.fetch(request),
     request: async (path, init) => app.request(path, init),
     settled: () => runs.settled(),
     close: async () => {
+      runs.closeOpenRuns();
       await runs.settled();
       await keel.close();
     },
@@ -91,13 +104,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 interface AppParts {
   catalog: ModelCatalog;
   runs: GatewayRuns;
+  keys: KeyAuthentication;
   maxBodyBytes: number;
   drainMs: number;
   log: ((line: string) => void) | undefined;
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
-function gatewayApp({ catalog, runs, maxBodyBytes, drainMs, log }: AppParts): Hono {
+function gatewayApp({ catalog, runs, keys, maxBodyBytes, drainMs, log }: AppParts): Hono {
   const app = new Hono();
   const started = Math.floor(Date.now() / 1_000);
 
@@ -108,6 +122,12 @@ function gatewayApp({ catalog, runs, maxBodyBytes, drainMs, log }: AppParts): Ho
       onError: (c) => failureResponse(c, { kind: 'too-large', message: `the request body is larger than the gateway's limit of ${maxBodyBytes} bytes`, code: 'request_too_large' }),
     }),
   );
+
+  // The key is checked before any body is read; the routes read the identity it established.
+  app.use('*', async (c, next) => {
+    await keys.authenticate(c.req.raw.headers);
+    await next();
+  });
 
   app.post('/v1/chat/completions', async (c) => {
     const request = parseChatRequest(await readJsonBody(c.req.raw));

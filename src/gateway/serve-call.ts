@@ -1,13 +1,14 @@
 import type { GenerateOptionsV1, GenerateResultV1, StreamPartV1 } from '../spec/index.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
-import type { CallOutcome, GatewayApi, GatewayRuns } from './gateway-runs.ts';
+import type { CallOutcome, GatewayApi, GatewayCall, GatewayRuns } from './gateway-runs.ts';
 import { newRunId } from './gateway-runs.ts';
 import { jsonResponse } from './json-response.ts';
 import type { CatalogModel } from './model-catalog.ts';
 import type { RequestIdentity } from './request-identity.ts';
+import { runHeader } from './request-identity.ts';
 import { SseRelay } from './sse-relay.ts';
 
-export const runIdHeader = 'keel-run-id';
+export const runIdHeader = runHeader;
 
 /** Server-sent events of one answer, in a provider's format. */
 export interface StreamEncoder {
@@ -39,10 +40,16 @@ export interface NativeCall {
  * route failing) is an error response with its own status; after it, an error event ends the stream.
  */
 export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, drainMs: number): Promise<Response> {
-  const runId = newRunId();
+  const refused = await runs.admit(call.identity);
+  if (refused !== undefined) return wire.error(refused, undefined);
+  // `keel-run-id: new` opens a run for more calls; a run's id adds this call to it (gateway-runs.ts).
+  const requested = call.identity.run;
+  const joining = requested !== undefined && requested !== 'new';
+  const runId = joining ? requested : newRunId();
+  const begin = (gatewayCall: GatewayCall) => (joining ? runs.join(gatewayCall) : runs.start(gatewayCall, requested === 'new'));
   const base = { runId, api: wire.api, target: call.target, options: call.options, identity: call.identity };
   if (!call.stream) {
-    const outcome = await runs.start(base);
+    const outcome = await begin(base);
     if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);
     return jsonResponse(wire.answer(outcome.result, outcome.runId), 200, { [runIdHeader]: outcome.runId });
   }
@@ -52,7 +59,7 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
   const firstPart = new Promise<'streaming'>((resolve) => {
     opened = () => resolve('streaming');
   });
-  const done = runs.start({
+  const done = begin({
     ...base,
     onPart: (part) => {
       relay.check();

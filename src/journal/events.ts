@@ -164,6 +164,17 @@ export interface EventData {
     /** Shadow mode: evaluated, journaled, never enforced. */
     shadow?: { effect: 'allow' | 'deny' | 'require-approval' | 'not-applicable'; policyIds: string[]; reason: string; policySetVersion: string; agrees: boolean };
   };
+  /** A gateway request reached its run: who sent it (and with which key), for which model, under which trace. */
+  'request-receive': {
+    api: string;
+    model: string;
+    stream: boolean;
+    principal: string;
+    /** The virtual key's public id, when the request came with one. */
+    key?: string;
+    /** The W3C `traceparent` header the client sent, kept as sent. */
+    traceparent?: string;
+  };
   /** A failure contract decided what happens after a failure at one integration point. */
   'failure-decision': {
     point: string;
@@ -252,6 +263,7 @@ export const eventTypes: readonly EventType[] = [
   'context-assembly',
   'retrieval-signal',
   'policy-decision',
+  'request-receive',
   'failure-decision',
   'loop-guard',
   'approval-request',
@@ -262,7 +274,7 @@ export const eventTypes: readonly EventType[] = [
 ];
 
 /** Decisions a task records between steps (validations, context manifests, retrieval signals). */
-export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision' | 'failure-decision' | 'loop-guard';
+export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision' | 'request-receive' | 'failure-decision' | 'loop-guard';
 
 /** Events a step may record while it runs, between its start and its end. */
 export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';

@@ -156,6 +156,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'context-assembly':
     case 'retrieval-signal':
     case 'policy-decision':
+    case 'request-receive':
     case 'failure-decision':
     case 'loop-guard':
       // Detail of a step in progress: the step's end carries what replay needs.

@@ -6,7 +6,9 @@ import type { Command } from '../command.ts';
  * `keel serve`: Keel's OpenAI- and Anthropic-compatible gateway on `--host` (127.0.0.1) and
  * `--port` (8787; 0 picks a free one). Every request is a journaled run in `--db`, through the
  * routes, prices and budgets of `--config`. On SIGTERM or SIGINT it stops accepting connections,
- * lets the runs in flight end, closes the store and exits 0.
+ * lets the runs in flight end, closes the store and exits 0. Virtual keys (`keel keys`) are required
+ * once the store holds one, or with `--require-keys`; a host other than loopback without them is
+ * refused unless `--allow-anonymous` says so.
  */
 export const serveCommand: Command = async (context) => {
   const port = context.options.port === undefined ? 8787 : Number(context.options.port);
@@ -16,10 +18,12 @@ export const serveCommand: Command = async (context) => {
   // Checked before the store is opened: a bad config creates no database.
   const config = configPath === undefined ? undefined : (await import('../../config/index.ts')).loadConfig(configPath);
   // Loaded on demand, like the model SDKs behind it: other commands do not pay for the server.
-  const { createGateway, listenGateway } = await import('../../gateway/index.ts');
+  const { createGateway, listenGateway, checkExposure } = await import('../../gateway/index.ts');
   const store = await openStore({ database: context.options.db, create: true, environment });
   try {
-    const gateway = await createGateway({ store, environment, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }) });
+    const requireKeys = context.options.requireKeys;
+    await checkExposure({ host, keys: store.keys, requireKeys, allowAnonymous: context.options.allowAnonymous });
+    const gateway = await createGateway({ store, environment, requireKeys, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }) });
     const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
       await gateway.close();
       const code = (error as NodeJS.ErrnoException).code;

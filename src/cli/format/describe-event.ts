@@ -51,6 +51,8 @@ export function describeEvent(event: JournalEvent): string {
       return `${event.data.principal} ${event.data.action} ${event.data.resource}: ${event.data.effect} [${event.data.policyIds.join(', ')}] ${event.data.reason}${event.data.shadow === undefined ? '' : ` · shadow ${event.data.shadow.effect}${event.data.shadow.agrees ? '' : ' (disagrees)'}`}`;
     case 'failure-decision':
       return `${event.data.point} ${event.data.kind}: ${event.data.action}: ${event.data.detail}`;
+    case 'request-receive':
+      return `${event.data.api} ${event.data.model}${event.data.stream ? ' (stream)' : ''} from ${event.data.principal}${event.data.key === undefined ? '' : ` with key ${event.data.key}`}${event.data.traceparent === undefined ? '' : `, trace ${event.data.traceparent}`}`;
     case 'loop-guard':
       return `${event.data.guard} (limit ${event.data.limit})${event.data.tool === undefined ? '' : ` on ${event.data.tool}`}: ${event.data.action}: ${event.data.detail}`;
     case 'retrieval-signal':

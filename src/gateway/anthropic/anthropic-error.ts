@@ -1,4 +1,5 @@
 import type { FailureKind, GatewayFailure } from '../gateway-failure.ts';
+import { retryAfterHeaders } from '../gateway-failure.ts';
 import { jsonResponse } from '../json-response.ts';
 
 /** A failure as Anthropic reports it: status, `{type: 'error', error: {type, message}, request_id}`, headers. */
@@ -11,7 +12,10 @@ export interface AnthropicErrorResponse {
 // Anthropic's own table (docs: API errors): a budget stop is its `billing_error`, a 402.
 const shapes: Record<FailureKind, { status: number; type: string }> = {
   'invalid-request': { status: 400, type: 'invalid_request_error' },
+  authentication: { status: 401, type: 'authentication_error' },
   'not-found': { status: 404, type: 'not_found_error' },
+  // Anthropic has no conflict type of its own: a 409 is an invalid request in its table.
+  conflict: { status: 409, type: 'invalid_request_error' },
   'too-large': { status: 413, type: 'request_too_large' },
   permission: { status: 403, type: 'permission_error' },
   budget: { status: 402, type: 'billing_error' },
@@ -27,7 +31,7 @@ export function anthropicError(failure: GatewayFailure, requestId: string | null
   return {
     status: shape.status,
     body: { type: 'error', error: { type: shape.type, message: failure.message }, request_id: requestId },
-    headers: failure.kind === 'budget' ? { 'x-should-retry': 'false' } : {},
+    headers: { ...(failure.kind === 'budget' ? { 'x-should-retry': 'false' } : {}), ...retryAfterHeaders(failure) },
   };
 }
 

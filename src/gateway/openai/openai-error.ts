@@ -1,4 +1,5 @@
 import type { FailureKind, GatewayFailure } from '../gateway-failure.ts';
+import { retryAfterHeaders } from '../gateway-failure.ts';
 import { jsonResponse } from '../json-response.ts';
 
 /** A failure as OpenAI reports it: status, `{error: {message, type, param, code}}`, headers. */
@@ -13,7 +14,10 @@ export interface OpenAIErrorResponse {
 // the official clients from retrying what cannot succeed.
 const shapes: Record<FailureKind, { status: number; type: string }> = {
   'invalid-request': { status: 400, type: 'invalid_request_error' },
+  // OpenAI answers a wrong key with a 401 of this type and code `invalid_api_key`.
+  authentication: { status: 401, type: 'invalid_request_error' },
   'not-found': { status: 404, type: 'invalid_request_error' },
+  conflict: { status: 409, type: 'invalid_request_error' },
   'too-large': { status: 413, type: 'invalid_request_error' },
   permission: { status: 403, type: 'permission_error' },
   budget: { status: 429, type: 'insufficient_quota' },
@@ -30,7 +34,7 @@ export function openAIError(failure: GatewayFailure): OpenAIErrorResponse {
     status: shape.status,
     // OpenAI's codes are snake_case; Keel's own (`budget-exceeded`) are written the same way here.
     body: { error: { message: failure.message, type: shape.type, param: failure.param ?? null, code: failure.code?.replaceAll('-', '_') ?? null } },
-    headers: failure.kind === 'budget' ? { 'x-should-retry': 'false' } : {},
+    headers: { ...(failure.kind === 'budget' ? { 'x-should-retry': 'false' } : {}), ...retryAfterHeaders(failure) },
   };
 }
 

@@ -1,0 +1,104 @@
+import { KeelError } from '../../errors/index.ts';
+import type { ApiKeyRecordV1, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, StoreV1 } from '../../spec/index.ts';
+import { openStore } from '../../store/index.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { printJson } from '../command.ts';
+import { micros, table } from '../format/text.ts';
+import { checkWholeNumber } from '../whole-number-option.ts';
+
+const periods: KeyBudgetPeriodV1[] = ['run', 'day', 'month'];
+const positiveRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
+
+/**
+ * `keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b]
+ * [--rpm N] [--tpm N]`: a virtual key for the gateway. The secret is printed once; the store keeps
+ * only its hash. Once a store holds a key, `keel serve` on it requires one on every request.
+ */
+export const keysCreateCommand: Command = async (context) => {
+  const { tenant, principal } = context.options;
+  if (tenant === undefined || principal === undefined) throw new KeelError('usage-invalid', 'keel keys create needs --tenant T and --principal P: the key acts for them');
+  const settings = keySettings(context);
+  const { createVirtualKey } = await import('../../gateway/index.ts');
+  return withKeys(context, 'create', async (keys, store) => {
+    const { secret, key } = await createVirtualKey(keys, { tenant, principal, settings });
+    if (context.options.json) {
+      printJson(context, { database: store.location, secret, key });
+      return 0;
+    }
+    context.output.stdout(`${secret}\n`);
+    context.output.stderr(`keel: created ${key.keyId} for ${principal} of tenant ${tenant} (${describeSettings(key.settings)}); the secret above is shown once and stored only as a hash\n`);
+    return 0;
+  });
+};
+
+/** `keel keys list`: every key, revoked ones included; never a secret. */
+export const keysListCommand: Command = async (context) =>
+  withKeys(context, 'read', async (keys, store) => {
+    const list = await keys.listKeys();
+    if (context.options.json) {
+      printJson(context, { database: store.location, keys: list });
+      return 0;
+    }
+    if (list.length === 0) {
+      context.output.stdout(`No keys in ${store.location}.\n`);
+      return 0;
+    }
+    const { paint } = context;
+    const rows = [['KEY', 'TENANT', 'PRINCIPAL', 'LIMITS', 'CREATED', 'REVOKED'].map((heading) => paint('dim', heading))];
+    for (const key of list) rows.push([key.keyId, key.tenant, key.principal, describeSettings(key.settings), day(key.createdAt), key.revokedAt === null ? '-' : day(key.revokedAt)]);
+    context.output.stdout(`${table(rows)}\n`);
+    return 0;
+  });
+
+/** `keel keys revoke KEY`: the key is refused from its next request on, by every gateway on the store. */
+export const keysRevokeCommand: Command = async (context) => {
+  const keyId = context.positionals[0] ?? '';
+  return withKeys(context, 'write', async (keys, store) => {
+    const key = await keys.revokeKey(keyId, new Date().toISOString());
+    if (key === undefined) throw new KeelError('key-not-found', `no key ${keyId} in ${store.location} (keel keys list shows them)`);
+    if (context.options.json) printJson(context, { database: store.location, key });
+    else context.output.stdout(`${key.keyId} revoked at ${key.revokedAt ?? ''}\n`);
+    return 0;
+  });
+};
+
+/** The settings from the options, every one checked before the store is opened. */
+function keySettings(context: CommandContext): KeySettingsV1 {
+  const { budgetMicros, per, models, rpm, tpm } = context.options;
+  const settings: KeySettingsV1 = { models: [] };
+  if (models !== undefined) {
+    settings.models = models.split(',').map((model) => model.trim());
+    if (settings.models.some((model) => model === '')) throw new KeelError('usage-invalid', `--models is a comma-separated list of route or provider:model names; got ${JSON.stringify(models)}`);
+  }
+  if ((budgetMicros === undefined) !== (per === undefined)) throw new KeelError('usage-invalid', '--budget-micros and --per go together: --budget-micros N --per run|day|month');
+  if (budgetMicros !== undefined && per !== undefined) {
+    if (!periods.includes(per as KeyBudgetPeriodV1)) throw new KeelError('usage-invalid', `--per must be one of ${periods.join(', ')}; got ${JSON.stringify(per)}`);
+    settings.budget = { micros: checkWholeNumber('budget-micros', budgetMicros, positiveRange), per: per as KeyBudgetPeriodV1 };
+  }
+  if (rpm !== undefined) settings.rpm = checkWholeNumber('rpm', rpm, positiveRange);
+  if (tpm !== undefined) settings.tpm = checkWholeNumber('tpm', tpm, positiveRange);
+  return settings;
+}
+
+/** `list` reads (opened read-only, as `keel runs` is); `create` may make the database; `revoke` needs it. */
+async function withKeys(context: CommandContext, access: 'read' | 'write' | 'create', work: (keys: KeyStoreV1, store: StoreV1) => Promise<number>): Promise<number> {
+  const store = await openStore({ database: context.options.db, create: access === 'create', readOnly: access === 'read', environment: context.environment });
+  try {
+    if (store.keys === undefined) throw new KeelError('runtime-unsupported', `the store at ${store.location} keeps no keys`);
+    return await work(store.keys, store);
+  } finally {
+    await store.close();
+  }
+}
+
+function describeSettings(settings: ApiKeyRecordV1['settings']): string {
+  const parts = [settings.models.length === 0 ? 'every model' : `models ${settings.models.join(',')}`];
+  if (settings.budget !== undefined) parts.push(`${micros(settings.budget.micros)} per ${settings.budget.per}`);
+  if (settings.rpm !== undefined) parts.push(`${settings.rpm} rpm`);
+  if (settings.tpm !== undefined) parts.push(`${settings.tpm} tpm`);
+  return parts.join(', ');
+}
+
+function day(time: string): string {
+  return time.replace('T', ' ').slice(0, 19);
+}
