@@ -1,3 +1,5 @@
+import { openAuditLog } from '../audit/index.ts';
+import type { OpenedAuditLog } from '../audit/index.ts';
 import { loadConfig, parseConfig } from '../config/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import type { BudgetRule } from '../cost/index.ts';
@@ -44,6 +46,8 @@ export interface Keel {
   readonly engine: Engine;
   readonly store: StoreV1;
   readonly runtime: AgentRuntime;
+  /** The audit log runs are anchored in at their end, when a signing key is configured (config `audit`, KEEL_AUDIT_SIGNING_KEY_FILE). */
+  readonly audit: OpenedAuditLog | undefined;
   /** Starts a run and executes it here to its end (or until it waits for a person). */
   run(task: string, input: JsonValue, request?: RunRequestOptions): Promise<RunOutcome>;
   /** Opens a run for any worker to pick up. */
@@ -98,9 +102,11 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
         throw new KeelError('config-invalid', `agent ${agent.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
+    const audit = openAuditLog(store, config?.audit, environment);
     const engine = new Engine({
       store,
       tasks: [...tasks, ...agents.map((agent) => agent.task(runtime))],
+      ...(audit === undefined ? {} : { afterRun: (runId: string) => audit.log.anchor([runId]) }),
       ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
@@ -109,6 +115,7 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
       engine,
       store,
       runtime,
+      audit,
       run: (task, input, values) => engine.start(task, input, request(values)),
       enqueue: (task, input, values) => engine.enqueue(task, input, request(values)),
       resume: (runId) => engine.resume(runId),

@@ -9,3 +9,5 @@ export type { AuditFailure, AuditVerdict } from './verify-audit-log.ts';
 export { verifyAuditLog } from './verify-audit-log.ts';
 export type { RunInclusionProof } from './prove-run.ts';
 export { proveRun } from './prove-run.ts';
+export type { AuditSettings, OpenedAuditLog } from './audit-settings.ts';
+export { openAuditLog, openVerifyingKey } from './audit-settings.ts';

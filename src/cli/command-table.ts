@@ -22,6 +22,9 @@ export const optionNames = [
   'enqueue',
   'port',
   'host',
+  'public-key',
+  'strict',
+  'out',
   'require-keys',
   'allow-anonymous',
   'budget-micros',
@@ -142,10 +145,22 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/keys.ts')).keysRevokeCommand,
   },
   'audit verify': {
-    usage: 'keel audit verify',
+    usage: 'keel audit verify [--public-key PATH] [--strict]',
     positionals: [],
-    options: ['json'],
+    options: ['json', 'public-key', 'strict', 'config'],
     load: async () => (await import('./commands/audit-verify.ts')).auditVerifyCommand,
+  },
+  'audit prove': {
+    usage: 'keel audit prove RUN [--json]',
+    positionals: ['RUN'],
+    options: ['json'],
+    load: async () => (await import('./commands/audit-prove.ts')).auditProveCommand,
+  },
+  'audit keygen': {
+    usage: 'keel audit keygen --out DIR',
+    positionals: [],
+    options: ['out'],
+    load: async () => (await import('./commands/audit-keygen.ts')).auditKeygenCommand,
   },
 };
 

@@ -26,6 +26,9 @@ export interface CommandContext {
     enqueue: boolean;
     port: string | undefined;
     host: string | undefined;
+    publicKey: string | undefined;
+    strict: boolean;
+    out: string | undefined;
     requireKeys: boolean;
     allowAnonymous: boolean;
     budgetMicros: string | undefined;

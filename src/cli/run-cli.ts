@@ -25,7 +25,10 @@ commands:
   approve RUN          approve what the run waits for; it resumes          [--as NAME] [--reason …]
   deny RUN --reason …  deny it; the run ends failed with the reason         [--as NAME]
   stop RUN | --all     halt runs in a safe state within 2 s, journaled      [--reason …]
-  audit verify         check every run's hash chain; exits 1 naming the first bad event
+  audit verify         check every run's hash chain and the signed audit log; exits 1 naming each bad run
+                       [--public-key PATH] (or config audit.publicKeyFile, KEEL_AUDIT_PUBLIC_KEY_FILE) [--strict]
+  audit prove RUN      the run's latest audit leaf, its inclusion proof and the signed tree head
+  audit keygen --out DIR   write an Ed25519 key pair for signing tree heads (private key 0600)
   keys create --tenant T --principal P   a gateway key; its secret is printed once
                        [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
@@ -64,7 +67,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return positionals.length === 0 && values.help !== true ? 2 : 0;
     }
     const [first = '', second] = positionals;
-    if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify');
+    if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify, prove or keygen');
     if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
     const name = first === 'audit' || first === 'keys' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
@@ -94,6 +97,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         enqueue: values.enqueue === true,
         port: values.port,
         host: values.host,
+        publicKey: values['public-key'],
+        strict: values.strict === true,
+        out: values.out,
         requireKeys: values['require-keys'] === true,
         allowAnonymous: values['allow-anonymous'] === true,
         budgetMicros: values['budget-micros'],
@@ -145,6 +151,9 @@ function parseCommandLine(argv: string[]) {
         enqueue: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'public-key': { type: 'string' },
+        strict: { type: 'boolean' },
+        out: { type: 'string' },
         'require-keys': { type: 'boolean' },
         'allow-anonymous': { type: 'boolean' },
         'budget-micros': { type: 'string' },

@@ -6,5 +6,8 @@ import type { KeelConfig } from './config-schema.ts';
  * Canonical JSON makes it independent of key order and formatting in the file.
  */
 export function configHash(config: KeelConfig): string {
-  return sha256(canonicalJson(config));
+  // Where the audit keys live changes how runs are recorded, not what they do: a run started
+  // before a key was configured still resumes under the same identity.
+  const { audit: _audit, ...governing } = config;
+  return sha256(canonicalJson(governing));
 }

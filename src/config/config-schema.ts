@@ -147,6 +147,18 @@ export const configSchema = z
     alerts: z.strictObject({ webhooks: z.array(webhookSchema).exactOptional() }).exactOptional(),
     /** The module whose agents and tasks `keel` serves, relative to the config file. */
     tasks: z.string().min(1).exactOptional(),
+    /**
+     * Tamper-evident audit (src/audit): key files (PEM) outside the database, paths relative to the
+     * working directory. With a signing key, runs are anchored at their end and `keel worker`
+     * anchors every `anchorIntervalSeconds` (default 60); the public key is what `keel audit verify` checks.
+     */
+    audit: z
+      .strictObject({
+        signingKeyFile: z.string().min(1).exactOptional(),
+        publicKeyFile: z.string().min(1).exactOptional(),
+        anchorIntervalSeconds: integerSetting('seconds', 1).exactOptional(),
+      })
+      .exactOptional(),
   })
   .superRefine((config, context) => {
     const routeNames = config.routes.map((route) => route.name);

@@ -30,6 +30,11 @@ export interface EngineOptions {
   leaseMs?: number;
   /** Rollbacks allowed per execution before the run fails. Default 3. */
   maxRollbacks?: number;
+  /**
+   * Called when a run executed here ends or parks waiting, its last event durable (the audit log
+   * anchors it then). Awaited, but its failure never fails the run.
+   */
+  afterRun?: (runId: string) => Promise<unknown>;
 }
 
 export interface RunRequest {
@@ -56,6 +61,7 @@ export class Engine {
   readonly leaseMs: number;
   readonly tasks: TaskCatalog;
   readonly #maxRollbacks: number;
+  readonly #afterRun: ((runId: string) => Promise<unknown>) | undefined;
   readonly #shutdown = new AbortController();
   readonly #registry: LocalWorkerRegistry | undefined;
   #registration: Promise<LocalRegistration | undefined> | undefined;
@@ -67,6 +73,7 @@ export class Engine {
     this.workerId = options.workerId ?? newWorkerId();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.#maxRollbacks = options.maxRollbacks ?? 3;
+    this.#afterRun = options.afterRun;
     this.tasks = new TaskCatalog(options.tasks);
     this.#registry = options.workerRegistry === false ? undefined : (options.workerRegistry ?? new LocalWorkerRegistry());
   }
@@ -277,8 +284,8 @@ export class Engine {
   }
 
   #execute(runId: string, leasedAt: number): Promise<RunOutcome | RunAbandoned> {
-    return this.#leasing(() =>
-      executeRun({
+    return this.#leasing(async () => {
+      const result = await executeRun({
         store: this.store,
         runId,
         tasks: this.tasks,
@@ -287,8 +294,10 @@ export class Engine {
         leasedAt,
         maxRollbacks: this.#maxRollbacks,
         shutdown: this.#shutdown.signal,
-      }),
-    );
+      });
+      if (!('abandoned' in result) && this.#afterRun !== undefined) await this.#afterRun(runId).catch(() => undefined);
+      return result;
+    });
   }
 
   /**

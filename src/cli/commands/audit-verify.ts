@@ -2,12 +2,14 @@ import type { ChainVerdict } from '../../journal/index.ts';
 import { verifyChain, verifyStoredChain } from '../../journal/index.ts';
 import type { StoreV1 } from '../../spec/index.ts';
 import { openStore, SqliteStore } from '../../store/index.ts';
+import { checkAuditLog, loadAuditVerifyingKey } from '../audit-log-check.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { count } from '../format/text.ts';
 
 /** Recomputes every run's hash chain; exits 1 naming the first event of each run that fails. */
 export const auditVerifyCommand: Command = async (context) => {
+  const verifyingKey = await loadAuditVerifyingKey(context);
   const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const failures: { runId: string; seq: number; type: string; problem: string }[] = [];
@@ -25,16 +27,20 @@ export const auditVerifyCommand: Command = async (context) => {
         }
       }
     }
-    const ok = failures.length === 0;
+    const audit = await checkAuditLog(context, store, verifyingKey);
+    const ok = failures.length === 0 && audit.ok;
     if (context.options.json) {
-      printJson(context, { database: store.location, ok, runs: runIds.length, events, failures });
+      printJson(context, { database: store.location, ok, runs: runIds.length, events, failures, audit: audit.report });
     } else if (ok) {
       context.output.stdout(`verified ${count(runIds.length)} runs, ${count(events)} events: every hash chain is intact\n`);
+      audit.print();
     } else {
       for (const failure of failures) {
         context.output.stderr(`keel: audit failed: run ${failure.runId} event ${failure.seq} (${failure.type}): ${failure.problem}\n`);
       }
-      context.output.stdout(`${failures.length} of ${count(runIds.length)} runs do not verify\n`);
+      audit.print();
+      const failedRuns = new Set([...failures.map((failure) => failure.runId), ...audit.failedRuns]).size;
+      context.output.stdout(`${failedRuns} of ${count(runIds.length)} runs do not verify${audit.logFailures > 0 ? '; the audit log does not verify' : ''}\n`);
     }
     return ok ? 0 : 1;
   } finally {

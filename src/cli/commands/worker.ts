@@ -1,3 +1,4 @@
+import type { OpenedAuditLog } from '../../audit/index.ts';
 import type { RunAbandoned, RunOutcome } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -35,6 +36,9 @@ export const workerCommand: Command = async (context) => {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Runs are anchored at their end; the schedule catches long runs' progress and any anchoring that failed.
+  const audit = deployment.keel.audit;
+  const anchorTimer = audit === undefined ? undefined : setInterval(() => void anchorRuns(context, audit), audit.anchorIntervalMs);
   try {
     // Runs of this machine's dead processes are taken over at once, not when their lease expires.
     await engine.reclaimFromDeadLocalWorkers();
@@ -45,11 +49,22 @@ export const workerCommand: Command = async (context) => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     clearTimeout(drainTimer);
+    clearInterval(anchorTimer);
+    if (audit !== undefined) await anchorRuns(context, audit);
     await deployment.close();
   }
   context.output.stdout(`keel worker ${engine.workerId} stopped\n`);
   return 0;
 };
+
+async function anchorRuns(context: CommandContext, audit: OpenedAuditLog): Promise<void> {
+  try {
+    const { anchored, treeHead } = await audit.log.anchor();
+    if (anchored > 0) context.output.stdout(`audit   anchored ${anchored} run(s): tree size ${treeHead?.treeSize ?? 0}\n`);
+  } catch (error) {
+    context.output.stdout(`audit   anchoring failed, retried in ${audit.anchorIntervalMs / 1000} s: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}\n`);
+  }
+}
 
 /** One line per task this process does not serve that has open runs: they are left alone. */
 async function reportUnserved(context: CommandContext, deployment: Deployment): Promise<void> {
