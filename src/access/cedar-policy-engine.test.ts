@@ -13,7 +13,7 @@ describe('the starter policy set', () => {
   });
 
   test('loads, validates against the schema and names policies by @id', async () => {
-    assert.deepEqual(engine.policyIds, ['customer-reads-own-order', 'customer-reads-refund-policies', 'customer-refunds-own-order', 'refund-over-limit', 'tenant-isolation']);
+    assert.deepEqual(engine.policyIds, ['customer-reads-own-order', 'customer-reads-refund-policies', 'customer-refunds-own-order', 'key-models', 'refund-over-limit', 'tenant-isolation']);
     assert.match(engine.policySetVersion, /^[0-9a-f]{64}$/);
     const again = CedarPolicyEngine.fromSources(await readPolicySources(starterPolicyDirectory));
     assert.equal(again.policySetVersion, engine.policySetVersion, 'the version depends on the files only');

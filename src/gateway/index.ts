@@ -10,6 +10,6 @@ export { listenGateway } from './listen-gateway.ts';
 export { gatewaySimulatorScript } from './simulator-script.ts';
 export { principalHeader, tenantHeader } from './request-identity.ts';
 export { runIdHeader } from './serve-call.ts';
-export { createVirtualKey, hashKeySecret } from './virtual-keys.ts';
+export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys.ts';
 export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { checkExposure } from './exposure.ts';

@@ -18,7 +18,8 @@ export const keysCreateCommand: Command = async (context) => {
   const { tenant, principal } = context.options;
   if (tenant === undefined || principal === undefined) throw new KeelError('usage-invalid', 'keel keys create needs --tenant T and --principal P: the key acts for them');
   const settings = keySettings(context);
-  const { createVirtualKey } = await import('../../gateway/index.ts');
+  const { checkVirtualKey, createVirtualKey } = await import('../../gateway/index.ts');
+  checkVirtualKey({ tenant, principal, settings });
   return withKeys(context, 'create', async (keys, store) => {
     const { secret, key } = await createVirtualKey(keys, { tenant, principal, settings });
     if (context.options.json) {

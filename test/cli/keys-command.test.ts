@@ -1,0 +1,164 @@
+/**
+ * End to end: the real `keel keys` and `keel serve` processes (bin/keel.js, on this Node) on a
+ * SQLite file in a temporary folder, and the official OpenAI client against the served gateway.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import OpenAI from 'openai';
+
+const launcher = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
+const folder = mkdtempSync(join(tmpdir(), 'keel-keys-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+
+// No provider keys and no KEEL_ settings reach the children.
+const environment = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OPENAI_|ANTHROPIC_|KEEL_)/.test(name))), NO_COLOR: '1' };
+
+function keel(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [launcher, ...args], { encoding: 'utf8', env: environment, cwd: folder });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface CreatedKey {
+  secret: string;
+  key: { keyId: string; tenant: string; principal: string; settings: { models: string[]; budget?: { micros: number; per: string }; rpm?: number }; revokedAt: string | null };
+}
+
+describe('keel keys', () => {
+  const database = join(folder, 'keys.db');
+
+  test('create prints the secret once, stores only its hash; list shows keys without secrets; revoke marks one', () => {
+    const created = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'svc-support', '--budget-micros', '5000', '--per', 'day', '--models', 'support, sim:default', '--rpm', '10', '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const first = JSON.parse(created.stdout) as CreatedKey;
+    assert.match(first.secret, /^keel_[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(first.key.settings, { models: ['support', 'sim:default'], budget: { micros: 5000, per: 'day' }, rpm: 10 });
+
+    const plain = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'batch-job']);
+    assert.equal(plain.status, 0, plain.stderr);
+    const secret = plain.stdout.trim();
+    assert.match(secret, /^keel_[A-Za-z0-9_-]{43}$/, 'stdout is the secret and nothing else, for $(keel keys create …)');
+    assert.match(plain.stderr, /created key_[0-9a-f]{12} for batch-job of tenant acme \(every model\); the secret above is shown once/);
+
+    const listed = keel(['keys', 'list', '--db', database, '--json']);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok(!listed.stdout.includes(first.secret) && !listed.stdout.includes(secret), 'no secret is ever listed');
+    const keys = (JSON.parse(listed.stdout) as { keys: CreatedKey['key'][] }).keys;
+    assert.deepEqual(
+      keys.map((key) => [key.principal, key.revokedAt]),
+      [
+        ['svc-support', null],
+        ['batch-job', null],
+      ],
+    );
+    const bytes = readFileSync(database).toString('latin1') + (existsSync(`${database}-wal`) ? readFileSync(`${database}-wal`).toString('latin1') : '');
+    assert.ok(!bytes.includes(first.secret.slice(5)) && !bytes.includes(secret.slice(5)), 'the database holds no secret');
+
+    const revoked = keel(['keys', 'revoke', first.key.keyId, '--db', database]);
+    assert.equal(revoked.status, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`^${first.key.keyId} revoked at \\d{4}-`));
+    const table = keel(['keys', 'list', '--db', database]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, new RegExp(`${first.key.keyId}\\s+acme\\s+svc-support\\s+models support,sim:default, .* per day, 10 rpm\\s+\\S+ \\S+\\s+\\d{4}-`));
+
+    const unknown = keel(['keys', 'revoke', 'key_000000000000', '--db', database]);
+    assert.equal(unknown.status, 1);
+    assert.equal(unknown.stderr.trim().split('\n').length, 1);
+    assert.match(unknown.stderr, /^keel: error \[key-not-found\]: no key key_000000000000 in /);
+  });
+
+  test('bad arguments are one line and exit 2, before any database is made', () => {
+    const fresh = join(folder, 'never.db');
+    const cases: [string[], RegExp][] = [
+      [['keys'], /keel keys needs a sub-command/],
+      [['keys', 'create', '--principal', 'p'], /needs --tenant T and --principal P/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--budget-micros', '100'], /--budget-micros and --per go together/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--budget-micros', '100', '--per', 'week'], /--per must be one of run, day, month; got "week"/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--rpm', '0'], /--rpm must be a whole number from 1/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--models', 'a,,b'], /--models is a comma-separated list/],
+      [['keys', 'create', '--tenant', 'bad tenant', '--principal', 'p'], /key tenant must be 1 to 200 letters/],
+      [['keys', 'list', '--rpm', '3'], /keel keys list does not take --rpm/],
+      [['keys', 'revoke'], /keel keys revoke needs KEY/],
+    ];
+    for (const [args, message] of cases) {
+      const result = keel([...args, '--db', fresh]);
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, message);
+    }
+    assert.ok(!existsSync(fresh), 'no database was created');
+    const missing = keel(['keys', 'list', '--db', fresh]);
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.ok(!existsSync(fresh), 'listing opens read-only and creates nothing');
+  });
+});
+
+describe('keel serve with keys', () => {
+  function serve(args: string[]) {
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', ...args], { env: environment, cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const address = /listening on (http:\/\/\S+:\d+):/.exec(stdout)?.[1];
+        if (address !== undefined) resolve(address);
+      });
+      void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
+    });
+    return { child, url, exited, stderr: () => stderr };
+  }
+
+  test('once the store holds a key, requests need one: the key works, none is a 401', async () => {
+    const database = join(folder, 'serve.db');
+    const created = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'svc-support', '--json']);
+    assert.equal(created.status, 0, created.stderr);
+    const { secret, key } = JSON.parse(created.stdout) as CreatedKey;
+    const served = serve(['--db', database]);
+    try {
+      const url = await served.url;
+      const answer = await new OpenAI({ baseURL: `${url}/v1`, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: 'sim:default', messages: [{ role: 'user', content: 'Hello' }] });
+      assert.equal(answer.choices[0]?.message.content, 'Acknowledged: Hello');
+      const refused = await new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sk-not-a-keel-key', maxRetries: 0 }).models.list().catch((caught: unknown) => caught);
+      assert.ok(refused instanceof OpenAI.AuthenticationError, String(refused));
+    } finally {
+      served.child.kill('SIGTERM');
+    }
+    assert.equal(await served.exited, 0, served.stderr());
+    const runs = keel(['runs', '--json', '--db', database]);
+    const listed = (JSON.parse(runs.stdout) as { runs: { tenant: string; principal: string }[] }).runs;
+    assert.deepEqual(listed.map((run) => [run.tenant, run.principal]), [[key.tenant, key.principal]]);
+  });
+
+  test('a host other than loopback without keys is refused in one line, unless --allow-anonymous', async () => {
+    const database = join(folder, 'open.db');
+    const refused = keel(['serve', '--port', '0', '--host', '0.0.0.0', '--db', database]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.match(refused.stderr, /keel serve on 0\.0\.0\.0 would answer other machines without keys: create one with keel keys create \(or pass --require-keys\), or pass --allow-anonymous/);
+
+    const anonymous = serve(['--host', '0.0.0.0', '--allow-anonymous', '--db', database]);
+    try {
+      assert.match(await anonymous.url, /^http:\/\/0\.0\.0\.0:\d+$/);
+    } finally {
+      anonymous.child.kill('SIGTERM');
+    }
+    assert.equal(await anonymous.exited, 0, anonymous.stderr());
+
+    const required = serve(['--require-keys', '--db', database]);
+    try {
+      const url = await required.url;
+      const response = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(response.status, 401);
+      assert.deepEqual(((await response.json()) as { error: { type: string } }).error.type, 'authentication_error');
+    } finally {
+      required.child.kill('SIGTERM');
+    }
+    assert.equal(await required.exited, 0, required.stderr());
+  });
+});
