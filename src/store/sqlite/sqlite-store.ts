@@ -52,14 +52,20 @@ type Pending =
   | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void };
 
 const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
+// Runs being written at once by this process; past this the remembered heads start over.
+const headCacheLimit = 4_096;
 
-/** A run as the group being committed has left it. */
-interface RunCursor {
+/** What an append checks a run against: its key, status, last seq and lease, as committed. */
+interface RunHead {
   key: number;
   storedStatus: string;
   lastSeq: number;
   leaseOwner: string | null;
   leaseExpiresMs: number | null;
+}
+
+/** A run as the group being committed has left it. */
+interface RunCursor extends RunHead {
   /** An append of the group handed the run back (see lease-handback.ts): clear its lease. */
   endLease: boolean;
   /** The group's summaries for this run, later fields overriding earlier ones. */
@@ -93,6 +99,14 @@ export class SqliteStore implements StoreV1 {
   readonly #walSync: WalSync | undefined;
   #pending: Pending[] = [];
   #flushScheduled = false;
+  /**
+   * The heads of runs this connection is appending to, as its last commit left them, so a group
+   * need not read each run's row again. Trusted only while no other connection has committed
+   * (SQLite's data_version, read under the write lock) and dropped by this connection's own lease
+   * and claim updates; a run that ends, waits or is handed back is forgotten.
+   */
+  readonly #heads = new Map<string, RunHead>();
+  #dataVersion = -1;
   #closed = false;
 
   private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined) {
@@ -178,15 +192,22 @@ export class SqliteStore implements StoreV1 {
     const cursors = new Map<string, RunCursor>();
     this.#statements.begin.run();
     try {
+      const dataVersion = Number(this.#statements.dataVersion.get()?.data_version);
+      if (dataVersion !== this.#dataVersion) {
+        this.#heads.clear();
+        this.#dataVersion = dataVersion;
+      }
       for (const pending of group) {
         outcomes.push(pending.kind === 'append' ? this.#applyAppend(pending.batch, cursors) : this.#applyCreate(pending.newRun));
       }
       for (const cursor of cursors.values()) this.#saveCursor(cursor);
       this.#statements.commit.run();
     } catch (error) {
+      this.#heads.clear();
       if (this.#database.isTransaction) this.#statements.rollback.run();
       throw error;
     }
+    for (const [runId, cursor] of cursors) this.#rememberHead(runId, cursor);
     this.stats.transactions += 1;
     this.stats.writes += group.length;
     return outcomes;
@@ -216,18 +237,9 @@ export class SqliteStore implements StoreV1 {
     const { runId, records, summary } = batch;
     let cursor = cursors.get(runId);
     if (cursor === undefined) {
-      const head = this.#statements.runHead.get(runId);
+      const head = this.#heads.get(runId) ?? this.#readHead(runId);
       if (head === undefined) return new KeelError('run-not-found', `run ${runId} not found`);
-      cursor = {
-        key: Number(head.key),
-        storedStatus: text(head.status),
-        lastSeq: Number(head.last_seq),
-        leaseOwner: nullableText(head.lease_owner),
-        leaseExpiresMs: head.lease_expires_ms === null ? null : Number(head.lease_expires_ms),
-        endLease: false,
-        summary: {},
-        last: undefined,
-      };
+      cursor = { ...head, endLease: false, summary: {}, last: undefined };
       cursors.set(runId, cursor);
     }
     if (batch.fence !== undefined) {
@@ -256,24 +268,48 @@ export class SqliteStore implements StoreV1 {
     return undefined;
   }
 
+  #readHead(runId: string): RunHead | undefined {
+    const head = this.#statements.runHead.get(runId);
+    if (head === undefined) return undefined;
+    return {
+      key: Number(head.key),
+      storedStatus: text(head.status),
+      lastSeq: Number(head.last_seq),
+      leaseOwner: nullableText(head.lease_owner),
+      leaseExpiresMs: head.lease_expires_ms === null ? null : Number(head.lease_expires_ms),
+    };
+  }
+
+  /** After a commit: the run's head as the group left it, or nothing once it has left this writer. */
+  #rememberHead(runId: string, cursor: RunCursor): void {
+    const storedStatus = cursor.summary.status ?? cursor.storedStatus;
+    if (cursor.endLease || appendEndsLease(storedStatus as RunStatusV1)) {
+      this.#heads.delete(runId);
+      return;
+    }
+    if (this.#heads.size >= headCacheLimit && !this.#heads.has(runId)) this.#heads.clear();
+    this.#heads.set(runId, { key: cursor.key, storedStatus, lastSeq: cursor.lastSeq, leaseOwner: cursor.leaseOwner, leaseExpiresMs: cursor.leaseExpiresMs });
+  }
+
   #saveCursor(cursor: RunCursor): void {
     const { last, summary } = cursor;
     if (last === undefined) return;
-    const progress = {
-      key: cursor.key,
-      last_seq: last.seq,
-      last_hash: last.hash,
-      updated_at: last.time,
-      set_reason: summary.reason === undefined ? 0 : 1,
-      reason: summary.reason ?? null,
-      step_count: summary.stepCount ?? null,
-      input_tokens: summary.inputTokens ?? null,
-      output_tokens: summary.outputTokens ?? null,
-      cost_micros: summary.costMicros ?? null,
-    };
+    // Positional parameters, in progressColumns' order: binding by name costs a lookup per column.
+    const progress = [
+      last.seq,
+      last.hash,
+      last.time,
+      summary.reason === undefined ? 0 : 1,
+      summary.reason ?? null,
+      summary.stepCount ?? null,
+      summary.inputTokens ?? null,
+      summary.outputTokens ?? null,
+      summary.costMicros ?? null,
+      cursor.key,
+    ];
     // Status is indexed (claims scan by it): touch it only when it changes.
-    if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(progress);
-    else this.#statements.updateProgressAndStatus.run({ ...progress, status: summary.status });
+    if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(...progress);
+    else this.#statements.updateProgressAndStatus.run(summary.status, ...progress);
     if (cursor.endLease) this.#statements.endLease.run(cursor.key);
   }
 
@@ -376,6 +412,7 @@ export class SqliteStore implements StoreV1 {
           .all(...statuses, ...tasks, now, request.limit)
           .map((row) => text(row.id));
         const claimed: RunRecordV1[] = [];
+        this.#heads.clear();
         for (const id of candidates) {
           this.#statements.setLease.run(request.owner, now + request.leaseMs, id);
           const row = this.#statements.getRun.get(id);
@@ -392,6 +429,7 @@ export class SqliteStore implements StoreV1 {
 
   renewLease(runId: string, owner: string, leaseMs: number): Promise<LeaseRenewalV1> {
     return this.#read(() => {
+      this.#heads.delete(runId);
       const row = this.#statements.renewLease.get(Date.now() + leaseMs, runId, owner);
       return { held: row !== undefined, stopRequested: parseStop(row?.stop_requested) };
     });
@@ -399,6 +437,7 @@ export class SqliteStore implements StoreV1 {
 
   claimRun(runId: string, request: { owner: string; leaseMs: number; statuses: RunStatusV1[] }): Promise<RunRecordV1 | undefined> {
     return this.#read(() => {
+      this.#heads.delete(runId);
       const now = Date.now();
       const changed = this.#database
         .prepare(
@@ -422,12 +461,16 @@ export class SqliteStore implements StoreV1 {
 
   releaseLease(runId: string, owner: string): Promise<void> {
     return this.#read(() => {
+      this.#heads.delete(runId);
       this.#statements.clearLease.run(runId, owner);
     });
   }
 
   breakLease(runId: string, expectedOwner: string): Promise<boolean> {
-    return this.#read(() => this.#statements.clearLease.run(runId, expectedOwner).changes > 0);
+    return this.#read(() => {
+      this.#heads.delete(runId);
+      return this.#statements.clearLease.run(runId, expectedOwner).changes > 0;
+    });
   }
 
   appendMemory(entry: NewMemoryEntryV1): Promise<MemoryEntryV1> {
@@ -521,12 +564,14 @@ export class SqliteStore implements StoreV1 {
   }
 }
 
-const progressColumns = `last_seq = :last_seq, last_hash = :last_hash, updated_at = :updated_at,
-  reason = CASE WHEN :set_reason = 1 THEN :reason ELSE reason END,
-  step_count = COALESCE(:step_count, step_count),
-  input_tokens = COALESCE(:input_tokens, input_tokens),
-  output_tokens = COALESCE(:output_tokens, output_tokens),
-  cost_micros = COALESCE(:cost_micros, cost_micros)`;
+// Bound in this order: last seq, hash and time, whether to set the reason, the reason, step count,
+// input and output tokens, cost; then the run's key.
+const progressColumns = `last_seq = ?, last_hash = ?, updated_at = ?,
+  reason = CASE WHEN ? = 1 THEN ? ELSE reason END,
+  step_count = COALESCE(?, step_count),
+  input_tokens = COALESCE(?, input_tokens),
+  output_tokens = COALESCE(?, output_tokens),
+  cost_micros = COALESCE(?, cost_micros)`;
 
 function prepareStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
@@ -540,8 +585,10 @@ function prepareStatements(database: DatabaseSync) {
       `INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash, lease_owner, lease_expires_ms)
        VALUES (:id, :task, :task_version, :principal, :tenant, :status, :created_at, :created_at, :last_seq, :last_hash, :lease_owner, :lease_expires_ms)`,
     ),
-    updateProgress: prepare(`UPDATE runs SET ${progressColumns} WHERE key = :key`),
-    updateProgressAndStatus: prepare(`UPDATE runs SET status = :status, ${progressColumns} WHERE key = :key`),
+    updateProgress: prepare(`UPDATE runs SET ${progressColumns} WHERE key = ?`),
+    updateProgressAndStatus: prepare(`UPDATE runs SET status = ?, ${progressColumns} WHERE key = ?`),
+    // Changes when another connection commits to the file: the remembered run heads may be stale.
+    dataVersion: prepare('PRAGMA data_version'),
     insertRecord: prepare(
       `INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
