@@ -44,3 +44,24 @@ export function attemptFailure(error: unknown, timer: AttemptTimer, callerSignal
   if (!timer.fired || callerSignal?.aborted === true) return error;
   return new ModelCallError('model-timeout', `no answer within the ${timer.timeoutMs} ms attempt timeout`, { provider: model.provider, modelId: model.modelId });
 }
+
+/**
+ * A signal aborted when any source aborts, for one attempt. Not `AbortSignal.any`: a composite
+ * signal given a listener that is never removed (the OpenAI SDK adds one per request) is kept
+ * alive by its sources until they abort, and the engine's sources live as long as the process,
+ * so every attempt would stay in memory. This one is released with `unlink` at the attempt's end.
+ */
+export function linkedSignal(sources: readonly AbortSignal[]): { signal: AbortSignal; unlink: () => void } {
+  const controller = new AbortController();
+  const unlink = () => {
+    for (const source of sources) source.removeEventListener('abort', abort);
+  };
+  function abort(this: AbortSignal) {
+    unlink();
+    controller.abort(this.reason);
+  }
+  const aborted = sources.find((source) => source.aborted);
+  if (aborted !== undefined) controller.abort(aborted.reason);
+  else for (const source of sources) source.addEventListener('abort', abort);
+  return { signal: controller.signal, unlink };
+}

@@ -6,7 +6,7 @@ import { currentStep } from '../../journal/index.ts';
 import type { GenerateOptionsV1, LanguageModelV1 } from '../../spec/index.ts';
 import { ModelCallError } from '../model-call-error.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
-import { AttemptTimer, attemptFailure } from './attempt-timer.ts';
+import { AttemptTimer, attemptFailure, linkedSignal } from './attempt-timer.ts';
 import type { ResiliencePolicy } from './resilience-policy.ts';
 import type { SharedGuards } from './shared-guards.ts';
 
@@ -100,7 +100,8 @@ export async function callResiliently<Opened>(options: {
       const began = performance.now();
       const timer = new AttemptTimer(policy.attemptTimeoutMs);
       const sources = request.abortSignal === undefined ? [signal, timer.signal] : [signal, timer.signal, request.abortSignal];
-      const attemptRequest = { ...request, abortSignal: AbortSignal.any(sources) };
+      const attemptSignal = linkedSignal(sources);
+      const attemptRequest = { ...request, abortSignal: attemptSignal.signal };
       const failed = (error: unknown): KeelError => {
         const failure = classify(attemptFailure(error, timer, request.abortSignal, model), name);
         step?.record('model-attempt-end', { attempt: number, provider: model.provider, modelId: model.modelId, latencyMs: Math.round(performance.now() - began), outcome: 'error', error: failure.toData() });
@@ -136,6 +137,7 @@ export async function callResiliently<Opened>(options: {
       try {
         value = await opening;
       } catch (error) {
+        attemptSignal.unlink();
         const failure = failed(error);
         attempts.push(failure.toData());
         noteTransition();
@@ -148,6 +150,7 @@ export async function callResiliently<Opened>(options: {
         )
         .then((end) => {
           timer.disarm();
+          attemptSignal.unlink();
           if (end.ok) {
             step?.record('model-attempt-end', {
               attempt: number,
