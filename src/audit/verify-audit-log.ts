@@ -109,13 +109,14 @@ async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[])
     const missing = bySeq.find((leaf) => !events.has(leaf.seq));
     const changed = bySeq.find((leaf) => events.has(leaf.seq) && events.get(leaf.seq) !== leaf.eventHash);
     if (missing !== undefined) {
-      const lastSeq = events.size === 0 ? 0 : Math.max(...events.keys());
+      // Only on failure: where the journal now ends, read whole.
+      const lastSeq = events.size === 0 ? ((await store.readJournal(runId)).at(-1)?.seq ?? 0) : Math.max(...events.keys());
       failures.push({
         runId,
         problem:
           lastSeq > missing.seq
             ? `run ${runId} lost event ${missing.seq} after it was anchored: the event was removed`
-            : `run ${runId} was truncated after it was anchored at event ${last.seq}: its journal now ends ${lastSeq === 0 ? `before event ${first}` : `at event ${lastSeq}`}`,
+            : `run ${runId} was truncated after it was anchored at event ${last.seq}: its journal now ${lastSeq === 0 ? 'has no events' : `ends at event ${lastSeq}`}`,
       });
     } else if (changed !== undefined) {
       failures.push({ runId, problem: `run ${runId} was rewritten after it was anchored at event ${changed.seq}: that event's hash is not the anchored one` });
