@@ -143,17 +143,39 @@ export class Engine {
     const pollMs = options.pollMs ?? 200;
     const active = new Set<Promise<void>>();
     const givenUp = new Set<string>();
+    // Runs whose execution failed on the store (it stopped answering, e.g. a database restart):
+    // their lease could not be handed back then, so it is once the store answers again, and any
+    // worker goes on with them at once instead of after the lease expires.
+    const unreleased = new Set<string>();
     const stopped = () => options.signal?.aborted === true || this.#shutdown.signal.aborted;
     while (!stopped()) {
+      for (const runId of unreleased) {
+        try {
+          await this.store.releaseLease(runId, this.workerId);
+          unreleased.delete(runId);
+        } catch {
+          break;
+        }
+      }
       const free = concurrency - active.size;
-      const claimed = free > 0 ? await this.#claim(free, givenUp) : [];
+      let claimed: { id: string; leasedAt: number }[] = [];
+      try {
+        if (free > 0) claimed = await this.#claim(free, givenUp);
+      } catch (error) {
+        // The store did not answer for a moment (a database restart): claiming resumes when it
+        // does, after the usual wait below. Anything that is not transient stops the worker.
+        if (!(error instanceof KeelError && error.isRetryable)) throw error;
+      }
       for (const run of claimed) {
         const job = this.#execute(run.id, run.leasedAt).then(
           (result) => {
             if ('abandoned' in result && result.abandoned === 'task-unknown') givenUp.add(run.id);
             options.onSettled?.(result);
           },
-          (error: unknown) => options.onSettled?.({ runId: run.id, abandoned: 'shutdown', detail: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => {
+            unreleased.add(run.id);
+            options.onSettled?.({ runId: run.id, abandoned: 'shutdown', detail: error instanceof Error ? error.message : String(error) });
+          },
         );
         const tracked = job.finally(() => active.delete(tracked));
         active.add(tracked);

@@ -156,6 +156,10 @@ export class PostgresStore implements StoreV1 {
     // An idle connection dropped by the server emits here; without a listener it would crash the
     // process. The next query on the pool reports the problem instead.
     pool.on('error', () => undefined);
+    // A connection checked out for a transaction (budgets, rate limits, breakers, memory) has no
+    // pool listener while out; the server dropping it then (a restart) would emit an unhandled
+    // 'error' and crash the process. Its queries fail instead, and the pool discards it on release.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     let client: PoolClient;
     try {
       client = await pool.connect();

@@ -1,0 +1,332 @@
+/**
+ * The fleet drill: real `keel worker` processes on one PostgreSQL database (a private cluster, so
+ * it can be restarted under them) drain a queue of runs of the fleet agent under one tenant-day
+ * budget that runs out part-way. Disruptions are driven by progress, never by the clock: a worker
+ * is SIGKILLed, and the server restarted, once given fractions of the runs have settled (counted
+ * from the lines the workers print). The report holds what the checks need: every run's status,
+ * the ledger's account, the journals' model-call costs, what reservations expired unsettled.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { createKeel } from '../../src/agent/index.ts';
+import type { KeelConfig } from '../../src/config/index.ts';
+import { loadRun } from '../../src/journal/index.ts';
+import type { RunRecordV1, StoreV1 } from '../../src/spec/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { fleetAgent, fleetMessage, fleetTask, fleetTenant } from './fleet-agent.ts';
+import { PrivatePostgres } from './private-postgres.ts';
+
+const launcher = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
+const tasksModule = join(import.meta.dirname, 'fleet-agent.ts');
+
+export interface FleetOptions {
+  /** Where the server binaries are (findPostgresBinaries). */
+  postgresBin: string;
+  runs: number;
+  workers: number;
+  /** Runs each worker executes at once. */
+  concurrency: number;
+  /** The tenant-day budget, micro-USD. */
+  budgetMicros: number;
+  /** SIGKILL one worker once this fraction of the runs has settled. */
+  killAt?: number;
+  /** Start a fresh worker in its place (it takes the dead worker's runs over at once); otherwise the others wait out its leases. */
+  replaceKilled?: boolean;
+  /** Restart PostgreSQL (`pg_ctl restart -m fast`) once this fraction of the runs has settled. */
+  restartAt?: number;
+  /** Extra config settings (shared rate limits, breakers). */
+  config?: Partial<KeelConfig>;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface WorkerExit {
+  name: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  settled: number;
+  stderr: string;
+}
+
+export interface ModelCallEvent {
+  runId: string;
+  /** When the step started, by the worker's clock (epoch ms). */
+  startedMs: number;
+  costMicros: number;
+}
+
+export interface FleetReport {
+  enqueued: number;
+  /** Runs in the store at the end. */
+  runs: number;
+  wallMs: number;
+  /** From the first worker's start to the last run settled. */
+  drainMs: number;
+  statuses: Record<string, number>;
+  /** Runs that ended failed, with their reasons (a failed run must name why). */
+  failedReasons: string[];
+  /** Runs that ended or wait for a reason, by the reason's kind (digits blanked). */
+  reasons: Record<string, number>;
+  budgetMicros: number;
+  /** The ledger's spend over the drill's UTC days, expired reservations booked. */
+  ledgerSpentMicros: number;
+  ledgerReservedMicros: number;
+  /** The greatest spend of any one day's account. */
+  maxDaySpentMicros: number;
+  /** Sum of the model-call step costs in every journal. */
+  journalMicros: number;
+  modelCalls: ModelCallEvent[];
+  /** Reservations nobody settled (a dead process, a settle the database lost), booked at their full amount. */
+  unsettledHolds: { count: number; micros: number };
+  /** Model-call steps begun in a journal that never ended there (their process died or lost the database). */
+  interruptedModelSteps: { count: number; reservedMicros: number };
+  /** The largest reservation any call made: what one call can have cost at most. */
+  maxReservedMicros: number;
+  /** Runs a killed worker could have been executing. */
+  killedConcurrency: number;
+  chainsVerified: number;
+  chainFailures: string[];
+  workerExits: WorkerExit[];
+  /** Runs a worker gave up on (`left` lines), for another to take over. */
+  abandoned: string[];
+  killed: string | undefined;
+  restartedAfterSettled: number | undefined;
+}
+
+interface Worker {
+  name: string;
+  child: ChildProcessWithoutNullStreams;
+  ready: Promise<void>;
+  exited: Promise<WorkerExit>;
+}
+
+function childEnvironment(): NodeJS.ProcessEnv {
+  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, KEEL_PG_SCHEMA: _schema, NODE_TEST_CONTEXT: _test, ...rest } = process.env;
+  return { ...rest, NO_COLOR: '1' };
+}
+
+/** Reads every run, a page at a time. */
+async function allRuns(store: StoreV1): Promise<RunRecordV1[]> {
+  const runs: RunRecordV1[] = [];
+  let after: { createdAt: string; id: string } | undefined;
+  for (;;) {
+    const page = await store.listRuns({ limit: 500, ...(after === undefined ? {} : { after }) });
+    runs.push(...page);
+    const last = page.at(-1);
+    if (page.length < 500 || last === undefined) return runs;
+    after = { createdAt: last.createdAt, id: last.id };
+  }
+}
+
+export async function runFleet(options: FleetOptions): Promise<FleetReport> {
+  const log = options.log ?? (() => undefined);
+  const began = performance.now();
+  const folder = mkdtempSync(join(tmpdir(), 'keel-fleet-'));
+  const cluster = await PrivatePostgres.start(options.postgresBin);
+  const workers: Worker[] = [];
+  try {
+    const config: KeelConfig = {
+      version: 1,
+      routes: [{ name: 'fleet', models: ['sim:fast'], onBudgetExceeded: 'stop' }],
+      budgets: [{ scope: 'tenant-day', match: fleetTenant, micros: options.budgetMicros }],
+      // Short, so a dead worker's reservations are booked within the drill.
+      budgetReservationExpiryMs: 3_000,
+      ...options.config,
+    };
+    const configPath = join(folder, 'keel.config.json');
+    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    const dayBefore = new Date().toISOString().slice(0, 10);
+
+    // The queue, written by a Keel that only enqueues (same agent and config, so the same config hash).
+    const enqueuer = await createKeel({ database: cluster.url, config: configPath, agents: [fleetAgent], environment: childEnvironment() });
+    try {
+      for (let start = 0; start < options.runs; start += 100) {
+        const batch = Array.from({ length: Math.min(100, options.runs - start) }, (_, offset) => start + offset);
+        await Promise.all(batch.map((index) => enqueuer.enqueue(fleetTask, { message: fleetMessage(index) }, { principal: `user:${index % 40}`, tenant: fleetTenant })));
+      }
+    } finally {
+      await enqueuer.close();
+    }
+    log(`enqueued ${options.runs} runs in ${Math.round(performance.now() - began)} ms`);
+
+    let settled = 0;
+    const abandoned: string[] = [];
+    let killed: string | undefined;
+    let restartedAfterSettled: number | undefined;
+    let restart: Promise<void> | undefined;
+    const disruptions = () => {
+      const fraction = settled / options.runs;
+      if (options.killAt !== undefined && killed === undefined && fraction >= options.killAt) {
+        const victim = workers[1] ?? workers[0];
+        if (victim === undefined) return;
+        killed = victim.name;
+        victim.child.kill('SIGKILL');
+        log(`SIGKILL ${victim.name} after ${settled} settled`);
+        if (options.replaceKilled === true) workers.push(startWorker(`worker-${workers.length + 1}`));
+      }
+      if (options.restartAt !== undefined && restart === undefined && fraction >= options.restartAt) {
+        restartedAfterSettled = settled;
+        log(`restarting PostgreSQL after ${settled} settled`);
+        const restartBegan = performance.now();
+        restart = cluster.restart('fast').then(() => log(`PostgreSQL back after ${Math.round(performance.now() - restartBegan)} ms`));
+      }
+    };
+    const startWorker = (name: string): Worker => {
+      const args = [launcher, 'worker', '--db', cluster.url, '--tasks', tasksModule, '--config', configPath, '--concurrency', String(options.concurrency)];
+      const child = spawn(process.execPath, args, { cwd: folder, env: childEnvironment() });
+      let stdout = '';
+      let stderr = '';
+      let count = 0;
+      let announce: () => void = () => undefined;
+      const ready = new Promise<void>((resolve) => (announce = resolve));
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        const lines = stdout.split('\n');
+        stdout = lines.pop() ?? '';
+        for (const line of lines) {
+          if (/^keel worker \S+ serving/.test(line)) announce();
+          if (line.startsWith('left ')) abandoned.push(`${name}: ${line}`);
+          if (/^(ok|degraded|escalated|failed|waiting) +\S+/.test(line)) {
+            count += 1;
+            settled += 1;
+            disruptions();
+          }
+        }
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const exited = new Promise<WorkerExit>((resolve) => child.once('close', (code, signal) => resolve({ name, code, signal, settled: count, stderr })));
+      return { name, child, ready, exited };
+    };
+
+    const drainBegan = performance.now();
+    for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(`worker-${index + 1}`));
+    await Promise.all(workers.map((worker) => Promise.race([worker.ready, worker.exited])));
+
+    // Done when no run is queued or running: every run is in an end state or waiting for a person.
+    const store = await openStore({ database: cluster.url, create: false, environment: {} });
+    try {
+      let open = options.runs;
+      let polls = 0;
+      while (open > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        polls += 1;
+        try {
+          open = (await store.listRuns({ statuses: ['queued', 'running'], limit: options.runs })).length;
+        } catch {
+          // The server is restarting; ask again.
+        }
+        if (polls % 20 === 0) log(`${settled} settled lines, ${open} runs open`);
+        if (workers.every((worker) => worker.child.exitCode !== null || worker.child.signalCode !== null)) throw new Error(`every worker ended with ${open} runs open`);
+      }
+      const drainMs = performance.now() - drainBegan;
+      await restart;
+      for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+      const workerExits = await Promise.all(workers.map((worker) => worker.exited));
+
+      const runs = await allRuns(store);
+      const statuses: Record<string, number> = {};
+      const failedReasons: string[] = [];
+      const reasons: Record<string, number> = {};
+      const modelCalls: ModelCallEvent[] = [];
+      const chainFailures: string[] = [];
+      let journalMicros = 0;
+      let chainsVerified = 0;
+      const interruptedModelSteps = { count: 0, reservedMicros: 0 };
+      let maxReservedMicros = 0;
+      for (const run of runs) {
+        statuses[run.status] = (statuses[run.status] ?? 0) + 1;
+        if (run.status === 'failed') failedReasons.push(run.reason ?? '');
+        if (run.reason !== null) {
+          const kind = `${run.status}: ${run.reason.slice(0, 200)}`;
+          reasons[kind] = (reasons[kind] ?? 0) + 1;
+        }
+        let events;
+        try {
+          events = (await loadRun(store, run.id)).events;
+          chainsVerified += 1;
+        } catch (error) {
+          chainFailures.push(`${run.id}: ${error instanceof Error ? error.message : String(error)}`);
+          continue;
+        }
+        // Model steps by (epoch, step): started, ended, and what their budget decision reserved.
+        const open = new Map<string, { startedMs: number; reservedMicros: number }>();
+        for (const event of events) {
+          if (event.type === 'step-start' && event.data.kind === 'model-call') open.set(`${event.data.epoch}:${event.data.step}`, { startedMs: Date.parse(event.time), reservedMicros: 0 });
+          if (event.type === 'budget-decision' && event.data.outcome === 'reserved') {
+            maxReservedMicros = Math.max(maxReservedMicros, event.data.reservedMicros);
+            for (const [key, step] of open) if (key.endsWith(`:${event.data.step}`)) step.reservedMicros = event.data.reservedMicros;
+          }
+          if (event.type === 'step-end' && event.data.kind === 'model-call') {
+            const key = `${event.data.epoch}:${event.data.step}`;
+            const started = open.get(key);
+            open.delete(key);
+            const cost = event.data.cost?.micros ?? 0;
+            journalMicros += cost;
+            modelCalls.push({ runId: run.id, startedMs: started?.startedMs ?? Date.parse(event.time), costMicros: cost });
+          }
+        }
+        for (const step of open.values()) {
+          interruptedModelSteps.count += 1;
+          interruptedModelSteps.reservedMicros += step.reservedMicros;
+        }
+      }
+
+      const dayAfter = new Date().toISOString().slice(0, 10);
+      // Read past every expiry, so reservations nobody will settle count as the spend they became.
+      const readAt = Date.now() + 60_000;
+      const book = store.budgets;
+      if (book === undefined) throw new Error(`${store.location} keeps no budget accounts`);
+      const accounts = await Promise.all([...new Set([dayBefore, dayAfter])].map((day) => book.readBudget(`tenant:${fleetTenant}:day:${day}`, readAt)));
+      const unsettledHolds = await unsettledReservations(cluster.url);
+      return {
+        enqueued: options.runs,
+        runs: runs.length,
+        wallMs: Math.round(performance.now() - began),
+        drainMs: Math.round(drainMs),
+        statuses,
+        failedReasons,
+        reasons,
+        budgetMicros: options.budgetMicros,
+        ledgerSpentMicros: accounts.reduce((sum, account) => sum + account.spent.micros, 0),
+        ledgerReservedMicros: accounts.reduce((sum, account) => sum + account.reserved.micros, 0),
+        maxDaySpentMicros: Math.max(...accounts.map((account) => account.spent.micros)),
+        journalMicros,
+        modelCalls,
+        unsettledHolds,
+        interruptedModelSteps,
+        maxReservedMicros,
+        killedConcurrency: killed === undefined ? 0 : options.concurrency,
+        chainsVerified,
+        chainFailures,
+        workerExits,
+        abandoned,
+        killed,
+        restartedAfterSettled,
+      };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((worker) => worker.exited));
+    await cluster.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** Holds still in the book (schema `keel`): a settled hold is deleted, so these were never settled. */
+async function unsettledReservations(url: string): Promise<{ count: number; micros: number }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // A hold is one row per scope; the drill's calls fall under one scope (the tenant's day).
+    const { rows } = await client.query<{ count: string; micros: string | null }>('SELECT count(*) AS count, sum(micros) AS micros FROM keel.budget_holds');
+    return { count: Number(rows[0]?.count ?? 0), micros: Number(rows[0]?.micros ?? 0) };
+  } finally {
+    await client.end();
+  }
+}
