@@ -3,6 +3,8 @@ export { checkPriceTable, costOf, resolvePrice } from './price-table.ts';
 export { defaultPriceTable } from './default-prices.ts';
 export type { TextTokenCounter, TokenCount } from './token-count.ts';
 export { countPromptTokens, textTokenCounter } from './token-count.ts';
+export type { Encoding, EncodingName } from './encodings.ts';
+export { loadEncoding } from './encodings.ts';
 export type { Amount, BudgetAlert, BudgetLedgerOptions, BudgetRule, BudgetScopeKind, KeyBudgetWindow, Reservation, ReserveOutcome, SpendContext } from './budget-ledger.ts';
 export type { CallBudgets } from './call-budgets.ts';
 export { currentCallBudgets, withCallBudgets } from './call-budgets.ts';

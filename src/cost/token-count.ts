@@ -1,6 +1,6 @@
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import type { GenerateOptionsV1, MessageV1 } from '../spec/index.ts';
+import type { EncodingName } from './encodings.ts';
+import { loadEncoding } from './encodings.ts';
 
 export interface TokenCount {
   tokens: number;
@@ -14,6 +14,9 @@ export interface TextTokenCounter {
   name: string;
   estimated: boolean;
   count(text: string): number;
+  /** Tokens of the encoding it counts with (for an estimate, the encoding it scales), to cut text at token boundaries. */
+  encode(text: string): number[];
+  decode(tokens: number[]): string;
 }
 
 // Chat framing adds a few tokens per message (role and separators), as OpenAI documents.
@@ -24,12 +27,14 @@ const anthropicFactor = 1.1;
 const asPlainText = { disallowedSpecial: new Set<string>() };
 const cacheLimit = 20_000;
 
-function cachedCounter(name: string, estimated: boolean, raw: (text: string) => number): TextTokenCounter {
+function cachedCounter(name: string, estimated: boolean, encodingName: EncodingName, raw: (text: string) => number): TextTokenCounter {
   // A conversation is counted again on every turn; its earlier messages should cost a lookup.
   const cache = new Map<string, number>();
   return {
     name,
     estimated,
+    encode: (text) => loadEncoding(encodingName).encode(text, asPlainText),
+    decode: (tokens) => loadEncoding(encodingName).decode(tokens),
     count(text) {
       let tokens = cache.get(text);
       if (tokens === undefined) {
@@ -42,9 +47,10 @@ function cachedCounter(name: string, estimated: boolean, raw: (text: string) => 
   };
 }
 
-const o200k = cachedCounter('o200k_base', false, (text) => countO200k(text, asPlainText));
-const cl100k = cachedCounter('cl100k_base', false, (text) => countCl100k(text, asPlainText));
-const anthropicEstimate = cachedCounter('o200k_base×1.1', true, (text) => Math.ceil(countO200k(text, asPlainText) * anthropicFactor));
+// Each encoding loads when a counter first counts with it: a route of GPT-4o models never loads cl100k.
+const o200k = cachedCounter('o200k_base', false, 'o200k_base', (text) => loadEncoding('o200k_base').countTokens(text, asPlainText));
+const cl100k = cachedCounter('cl100k_base', false, 'cl100k_base', (text) => loadEncoding('cl100k_base').countTokens(text, asPlainText));
+const anthropicEstimate = cachedCounter('o200k_base×1.1', true, 'o200k_base', (text) => Math.ceil(loadEncoding('o200k_base').countTokens(text, asPlainText) * anthropicFactor));
 const otherEstimate: TextTokenCounter = { ...o200k, estimated: true };
 
 /** The counter for a model: its own tokenizer where one is published, else a labelled estimate. */
