@@ -7,6 +7,7 @@ import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/tes
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchAiSdkMiddleware } from './ai-sdk-bench.ts';
 import { benchAssembly } from '../src/context/index.ts';
 
 const measures: Measure[] = [];
@@ -14,6 +15,7 @@ const notes: string[] = [];
 process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}\n`);
 measures.push(benchSeal());
 measures.push(...(await benchModelCall()));
+measures.push(...(await benchAiSdkMiddleware()));
 const assembly = benchAssembly();
 const assemblyDetail = `${assembly.candidateItems} items, ${assembly.candidateTokens} candidate tokens cut to ${assembly.promptTokens} prompt tokens (8k budget); median of ${assembly.runs}; first, uncached run ${assembly.coldMs} ms`;
 measures.push({ name: 'context: assembly, 100k-token candidate set to an 8k budget', value: assembly.medianMs, unit: 'ms', detail: assemblyDetail });
