@@ -29,7 +29,7 @@ export function keyModelPolicies(): PolicyEngineV1 {
 }
 
 /** `call-model` on `Model::"<name>"`: the key's model list rides in the context, as `context.key`. */
-export function modelCallRequest(identity: RequestIdentity, target: CatalogModel, task: string, withKey: boolean): PolicyRequestV1 {
+export function modelCallRequest(identity: RequestIdentity, target: Pick<CatalogModel, 'name' | 'route'>, task: string, withKey: boolean): PolicyRequestV1 {
   const key = identity.key;
   return {
     principal: { type: 'User', id: identity.principal, attributes: { tenant: identity.tenant } },

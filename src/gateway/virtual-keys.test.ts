@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { CedarPolicyEngine } from '../access/index.ts';
 import type { JournalEvent } from '../journal/index.ts';
 import { loadRun } from '../journal/index.ts';
 import type { KeySettingsV1 } from '../spec/index.ts';
@@ -14,6 +16,7 @@ import { startTestGateway } from './testing/index.ts';
 import { createGateway } from './gateway.ts';
 import { listenGateway } from './listen-gateway.ts';
 import { createVirtualKey } from './virtual-keys.ts';
+import { keyModelPolicies, modelCallRequest } from './key-policy.ts';
 
 // Virtual keys with the official clients against a real gateway on a loopback port. Once the store
 // holds a key, every request needs one.
@@ -82,6 +85,10 @@ describe('virtual keys', () => {
     const bare = await fetch(`${served.url}/v1/models`);
     assert.equal(bare.status, 401);
     assert.deepEqual(((await bare.json()) as { error: { code: string } }).error.code, 'invalid_api_key');
+    // The key is checked before the body is read: a body that is not even JSON is still a 401.
+    const unread = await fetch(`${served.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'keel_wrong', 'content-type': 'application/json' }, body: 'not json' });
+    assert.equal(unread.status, 401);
+    assert.deepEqual(await unread.json(), { type: 'error', error: { type: 'authentication_error', message: 'the key is not a Keel key of this gateway' }, request_id: null });
     assert.equal((await served.gateway.keel.store.listRuns({ limit: 10_000 })).length, runsBefore);
   });
 
@@ -105,6 +112,19 @@ describe('virtual keys', () => {
       (event) => event.type === 'policy-decision',
     );
     assert.deepEqual(allowed?.data.policyIds, ['key-models']);
+  });
+
+  test('the gateway\'s key policy decides as policies/gateway-keys.cedar does under the repository\'s schema', async () => {
+    const repository = await CedarPolicyEngine.load(fileURLToPath(new URL('../../policies/', import.meta.url)));
+    const builtIn = keyModelPolicies();
+    const target = { name: 'support', route: true };
+    for (const models of [['support'], ['other'], []]) {
+      const { key } = await newKey({ models });
+      const request = modelCallRequest({ principal: 'svc-support', tenant: 'acme', key }, target, 'gateway:support', true);
+      const expected = repository.decide(request);
+      const decided = builtIn.decide(request);
+      assert.deepEqual([decided.effect, decided.policyIds], [expected.effect, expected.policyIds], `models ${models.join(',')}`);
+    }
   });
 
   test('a key\'s daily budget stops calls with a 429 (OpenAI) or 402 (Anthropic), and the ledger equals the journals', async () => {
