@@ -1,0 +1,81 @@
+/**
+ * Read commands load only what they use: `keel runs`, `show`, `escalations`, `audit verify` and
+ * `--help` on a SQLite store must not load the model SDKs, the PostgreSQL driver, Cedar, the
+ * tokenizer tables, the gateway's server or Redis. Each case runs the real `keel` with a preload
+ * that records every module file the process loads. (How fast they start is measured in bench/.)
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SqliteStore } from '../../src/store/index.ts';
+
+const repositoryRoot = join(import.meta.dirname, '..', '..');
+const bin = join(repositoryRoot, 'bin', 'keel.js');
+const recorder = join(import.meta.dirname, 'record-modules.ts');
+const heavy = /\/node_modules\/(openai|@anthropic-ai\/sdk|pg|pg-[a-z-]+|@cedar-policy\/cedar-wasm|gpt-tokenizer|hono|@hono\/node-server|redis|@redis\/[a-z-]+|@modelcontextprotocol\/sdk|cockatiel|minisearch|zod)\//;
+
+let folder = '';
+let database = '';
+let runId = '';
+
+/** Runs node with the recorder preloaded; returns the module files it loaded and its exit code. */
+function loadedBy(args: string[], cwd: string): { code: number | null; modules: string[]; stderr: string } {
+  const output = join(folder, `modules-${Math.random().toString(36).slice(2)}.txt`);
+  const result = spawnSync(process.execPath, ['--import', recorder, ...args], { cwd, encoding: 'utf8', env: { ...process.env, KEEL_RECORD_MODULES: output } });
+  const modules = readFileSync(output, 'utf8')
+    .split('\n')
+    .filter((url) => url.startsWith('file:'));
+  return { code: result.status, modules, stderr: result.stderr };
+}
+
+describe('read commands', () => {
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'keel-imports-'));
+    database = join(folder, 'keel.db');
+    // The demo's store: ended runs and one waiting for a person, so escalations reads a journal.
+    const demo = spawnSync(process.execPath, [bin, 'demo', '--db', database], { cwd: folder, encoding: 'utf8' });
+    assert.equal(demo.status, 0, demo.stderr);
+    const store = SqliteStore.open({ path: database, readOnly: true });
+    runId = (await store.listRuns({ limit: 1 }))[0]?.id ?? '';
+    assert.equal((await store.listRuns({ statuses: ['waiting'] })).length, 1, 'the demo leaves one run waiting');
+    await store.close();
+  });
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  for (const command of [['--help'], ['runs'], ['show', 'RUN'], ['escalations'], ['audit', 'verify'], ['runs', '--json']]) {
+    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis`, () => {
+      const args = command.map((argument) => (argument === 'RUN' ? runId : argument));
+      const { code, modules, stderr } = loadedBy([bin, ...args, ...(command[0] === '--help' ? [] : ['--db', database])], folder);
+      assert.equal(code, 0, stderr);
+      // It did load Keel's own modules: the recorder saw the process.
+      assert.ok(modules.some((url) => url.includes('/cli/')), `no CLI module recorded: ${modules.join('\n')}`);
+      assert.deepEqual(modules.filter((url) => heavy.test(url)), []);
+    });
+  }
+});
+
+describe('tokenizer tables', () => {
+  before(() => {
+    folder = mkdtempSync(join(tmpdir(), 'keel-encodings-'));
+  });
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  const cost = join(repositoryRoot, 'src', 'cost', 'index.ts');
+  const encodings = (modules: string[]) => modules.filter((url) => /gpt-tokenizer\/esm\/(encoding|bpeRanks)\//.test(url)).map((url) => url.replace(/^.*gpt-tokenizer\/esm\//, ''));
+
+  test('importing the cost component loads none; counting for GPT-4o loads o200k and not cl100k; for GPT-4, cl100k', () => {
+    const script = (count: string) => `const cost = await import(${JSON.stringify(cost)}); ${count}`;
+    const imported = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script('')], folder);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.deepEqual(encodings(imported.modules), []);
+    const gpt4o = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script(`if (cost.countPromptTokens('openai', 'gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }).tokens !== 8) process.exit(3);`)], folder);
+    assert.equal(gpt4o.code, 0, gpt4o.stderr);
+    assert.deepEqual(encodings(gpt4o.modules).sort(), ['bpeRanks/o200k_base.js', 'encoding/o200k_base.js']);
+    const gpt4 = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script(`cost.countPromptTokens('openai', 'gpt-4', { messages: [{ role: 'user', content: 'hello' }] });`)], folder);
+    assert.equal(gpt4.code, 0, gpt4.stderr);
+    assert.deepEqual(encodings(gpt4.modules).sort(), ['bpeRanks/cl100k_base.js', 'encoding/cl100k_base.js']);
+  });
+});
