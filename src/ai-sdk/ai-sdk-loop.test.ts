@@ -39,7 +39,7 @@ const policies = CedarPolicyEngine.fromSources({
   ],
 });
 
-async function deployment(name: string, options: { plan: PlannedCall[]; policies?: PolicyEngine; stream?: boolean; config?: KeelConfig }) {
+async function deployment(name: string, options: { plan: PlannedCall[]; policies?: PolicyEngine; stream?: boolean; config?: KeelConfig; approvalAboveCents?: number }) {
   const store = SqliteStore.open({ path: join(folder, `${name}.db`), durability: 'normal' });
   const ledger = new RefundLedger(join(folder, `${name}-refunds.db`));
   const observations = newObservations();
@@ -54,6 +54,7 @@ async function deployment(name: string, options: { plan: PlannedCall[]; policies
       maxOutputTokens: 200,
       ...(options.policies === undefined ? {} : { policies: options.policies }),
       ...(options.stream === undefined ? {} : { stream: options.stream }),
+      ...(options.approvalAboveCents === undefined ? {} : { approvalAboveCents: options.approvalAboveCents }),
     }),
   );
   after(async () => {
@@ -125,6 +126,24 @@ describe('keel/ai-sdk inside a Keel run', () => {
     const denial = ofType(events, 'policy-decision').find((event) => event.data.tool === 'issue_refund');
     assert.equal(denial?.data.effect, 'deny');
     assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order']);
+  });
+
+  test('a refund that needs approval parks the run; once approved, the resumed loop replays to it and it runs once', async () => {
+    const { keel, ledger, observations, journal } = await deployment('approval', { plan: lookupThenRefund, approvalAboveCents: 1_000 });
+    const waiting = await keel.run('ai-sdk-refunds', { message: 'Refund order A-1' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(waiting.status, 'waiting', waiting.reason);
+    assert.match(waiting.reason ?? '', /issue_refund: a refund of 5000 cents is above 1000/);
+    assert.equal(ledger.refunds().length, 0, 'nothing is refunded before a person decides');
+    assert.equal(observations.liveModelCalls, 2, 'the loop stopped at the approval: no third model call');
+
+    const resumed = await keel.decide(waiting.runId, { decision: 'approve', decider: 'lead' });
+    assert.ok('status' in resumed && resumed.status === 'ok', JSON.stringify(resumed));
+    assert.equal(ledger.refunds().length, 1);
+    assert.deepEqual((resumed.output as LoopOutput).toolErrors, []);
+    assert.equal(observations.liveModelCalls, 3, 'the two calls before the wait were replayed, not sent again');
+    const events = await journal(waiting.runId);
+    assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order', 'issue_refund']);
+    assert.equal(ofType(events, 'human-decision')[0]?.data.decider, 'lead');
   });
 
   test('a budget stop ends the loop with the AI SDK APICallError, and the run ends as a budget stop', async () => {

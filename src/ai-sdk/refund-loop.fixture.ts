@@ -61,6 +61,8 @@ export interface RefundLoopOptions {
   policies?: PolicyEngine;
   stream?: boolean;
   maxOutputTokens?: number;
+  /** Refunds above this many cents wait for a person's approval. */
+  approvalAboveCents?: number;
   /** Runs inside `lookup_order` before it answers (the durable test's child stops there). */
   onLookup?: () => Promise<void>;
   observations: LoopObservations;
@@ -112,7 +114,14 @@ export function refundLoopTask(options: RefundLoopOptions): TaskDefinition<{ mes
           run: context,
           runtime,
           ...(options.policies === undefined ? {} : { policies: options.policies }),
-          declarations: { lookup_order: { sideEffect: 'read', scopes: ['orders:read'] }, issue_refund: { sideEffect: 'write', scopes: ['refunds:write'] } },
+          declarations: {
+            lookup_order: { sideEffect: 'read', scopes: ['orders:read'] },
+            issue_refund: {
+              sideEffect: 'write',
+              scopes: ['refunds:write'],
+              ...(options.approvalAboveCents === undefined ? {} : { approval: { when: (args) => approvalReason(args, options.approvalAboveCents ?? 0) } }),
+            },
+          },
         },
       );
       const settings = { model, tools, prompt: input.message, stopWhen: stepCountIs(6), maxRetries: 0, ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }) };
@@ -140,4 +149,9 @@ export function refundLoopTask(options: RefundLoopOptions): TaskDefinition<{ mes
       return { text, steps: steps.length, toolErrors };
     },
   };
+}
+
+function approvalReason(args: JsonValue, aboveCents: number): string | undefined {
+  const amount = typeof args === 'object' && args !== null && !Array.isArray(args) ? args.amountCents : undefined;
+  return typeof amount === 'number' && amount > aboveCents ? `a refund of ${amount} cents is above ${aboveCents}` : undefined;
 }
