@@ -169,6 +169,14 @@ export class GatewayRuns {
     for (const open of this.#open.values()) open.end();
   }
 
+  /**
+   * Stops every run still going here (a shutdown whose grace is over): each ends `failed`
+   * (run-stopped), journaled, and its calls are told so. A run that ends meanwhile is left as it ended.
+   */
+  async stopInFlight(reason: string): Promise<void> {
+    await Promise.all([...this.#first.keys()].map((runId) => this.#engine.stop(runId, { by: 'keel-gateway', reason }).catch(() => undefined)));
+  }
+
   /** Resolves once every run started so far has ended (streams whose client left, open runs included). */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
@@ -200,13 +208,17 @@ export class GatewayRuns {
     let calls = 0;
     while (turn !== undefined) {
       calls += 1;
+      let outcome: CallOutcome;
       try {
-        turn.settle({ runId: context.runId, result: await this.#serve(context, turn.call) });
+        outcome = { runId: context.runId, result: await this.#serve(context, turn.call) };
       } catch (error) {
         // Losing the run (its lease, a shutdown) ends it; anything else was this call's failure alone.
         if (error instanceof KeelError && (error.code === 'lease-lost' || error.code === 'deadline-exceeded')) throw error;
-        turn.settle({ runId: context.runId, failure: this.#failureOf(toErrorData(error), undefined, turn.call.identity) });
+        outcome = { runId: context.runId, failure: this.#failureOf(toErrorData(error), undefined, turn.call.identity) };
       }
+      // A checkpoint commits the call's events: durable before its client hears, as a one-call run's are at its end.
+      await context.checkpoint(`call-${calls}`, { calls });
+      turn.settle(outcome);
       turn = await open.next(this.#idleMs);
     }
     return { calls };

@@ -203,6 +203,11 @@ describe('keel-run-id', () => {
     const steps = events.filter((event) => event.type === 'step-end');
     assert.equal(steps.length, 3, 'three calls, three model steps of one run');
     assert.ok(steps.every((event) => event.data.outcome.ok));
+    assert.deepEqual(
+      events.filter((event) => event.type === 'checkpoint').map((event) => event.data.label),
+      ['call-1', 'call-2', 'call-3'],
+      'each call was committed before its client was answered',
+    );
     const received = events.filter((event) => event.type === 'request-receive');
     assert.deepEqual(
       received.map((event) => [event.data.stream, event.data.traceparent]),
