@@ -68,7 +68,8 @@ function kindOf(code: string): FailureKind {
   if (code === 'policy-denied' || code === 'tool-denied' || code === 'approval-denied') return 'permission';
   if (requestFaults.has(code)) return 'invalid-request';
   if (code === 'model-rate-limited') return 'rate-limited';
-  if (code === 'model-overloaded' || code === 'breaker-open' || code === 'bulkhead-full') return 'overloaded';
+  // A run stopped by a person or by the gateway's shutdown: the service could not finish it.
+  if (code === 'model-overloaded' || code === 'breaker-open' || code === 'bulkhead-full' || code === 'run-stopped') return 'overloaded';
   if (code === 'model-timeout' || code === 'deadline-exceeded') return 'timeout';
   if (code.startsWith('model-') || code === 'route-exhausted') return 'upstream';
   return 'internal';

@@ -25,6 +25,7 @@ import { responsesWire } from './openai/responses-wire.ts';
 import { readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
 import { serveCall } from './serve-call.ts';
+import { endRunsInFlight } from './shutdown-grace.ts';
 import { gatewaySimulatorScript } from './simulator-script.ts';
 
 export interface GatewayOptions {
@@ -65,8 +66,11 @@ export interface Gateway {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Resolves once every run started so far has ended, streams whose client left included. */
   settled(): Promise<void>;
-  /** Waits for the runs in flight, then closes the deployment (and the store it opened). */
-  close(): Promise<void>;
+  /**
+   * Refuses new requests (503), waits for the runs in flight (for up to `graceMs`, then stops the
+   * rest: each ends `failed`, journaled), then closes the deployment (and the store it opened).
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 const defaultMaxBodyBytes = 8 * 1024 * 1024;
@@ -87,15 +91,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
   const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
-  const app = gatewayApp({ catalog, runs, keys, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
+  let closing = false;
+  const app = gatewayApp({ catalog, runs, keys, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
   return {
     keel,
     fetch: async (request) => app.fetch(request),
     request: async (path, init) => app.request(path, init),
     settled: () => runs.settled(),
-    close: async () => {
+    close: async (closeOptions) => {
+      closing = true;
       runs.closeOpenRuns();
-      await runs.settled();
+      await endRunsInFlight(runs, closeOptions?.graceMs);
       await keel.close();
     },
   };
@@ -105,15 +111,22 @@ interface AppParts {
   catalog: ModelCatalog;
   runs: GatewayRuns;
   keys: KeyAuthentication;
+  isClosing: () => boolean;
   maxBodyBytes: number;
   drainMs: number;
   log: ((line: string) => void) | undefined;
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
-function gatewayApp({ catalog, runs, keys, maxBodyBytes, drainMs, log }: AppParts): Hono {
+function gatewayApp({ catalog, runs, keys, isClosing, maxBodyBytes, drainMs, log }: AppParts): Hono {
   const app = new Hono();
   const started = Math.floor(Date.now() / 1_000);
+
+  // A gateway shutting down finishes what it has and takes nothing new.
+  app.use('*', async (c: Context, next) => {
+    if (isClosing()) return failureResponse(c, { kind: 'overloaded', message: 'the gateway is shutting down: send the request to another instance or retry later', code: 'shutting_down' });
+    await next();
+  });
 
   app.use(
     '*',

@@ -1,22 +1,56 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Gateway } from './gateway.ts';
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  /**
+   * Longest wait for a request's headers, in ms; default 20 s. A client slower than that (a
+   * slow-loris holding connections open a byte at a time) gets a 408 and its connection closed.
+   */
+  headersTimeoutMs?: number;
+  /** Longest wait for a whole request, headers and body, in ms; default 60 s; then a 408, as above. */
+  requestTimeoutMs?: number;
+  /** How long `close()` lets requests in flight finish by default, in ms; default 30 s. */
+  graceMs?: number;
+}
 
 export interface ListeningGateway {
   /** `http://host:port`, for a client's base URL. */
   url: string;
   port: number;
-  /** Stops accepting connections, waits for the runs in flight, then closes the gateway. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and refuses new requests (503), lets the requests in flight finish
+   * for up to `graceMs`, then stops the runs still going (each ends `failed`, journaled, and its
+   * client is told), closes the gateway and, last, any connection still open.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
+
+const defaultHeadersTimeoutMs = 20_000;
+const defaultRequestTimeoutMs = 60_000;
+const defaultGraceMs = 30_000;
+/** How long answers already decided may take to reach their clients once the runs have ended. */
+const deliveryMs = 1_000;
 
 /**
  * Serves the gateway over HTTP on `host:port` (port 0: any free port). The Node adapter is told
  * not to replace the process's global Request and Response, so an embedding program's own fetch
- * calls are untouched.
+ * calls are untouched. Request bodies are limited by the gateway (a 413 while the body streams in);
+ * the server bounds how long a request may take to arrive. Answers may stream for as long as they take.
  */
-export async function listenGateway(gateway: Gateway, options: { port: number; host: string }): Promise<ListeningGateway> {
-  const server = createAdaptorServer({ fetch: (request) => gateway.fetch(request), overrideGlobalObjects: false });
+export async function listenGateway(gateway: Gateway, options: ListenOptions): Promise<ListeningGateway> {
+  const headersTimeout = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
+  const requestTimeout = Math.max(headersTimeout, options.requestTimeoutMs ?? defaultRequestTimeoutMs);
+  const server = createAdaptorServer({
+    fetch: (request) => gateway.fetch(request),
+    overrideGlobalObjects: false,
+    // Node checks these timeouts on an interval (30 s by default), which would let a slow client
+    // hold its connection well past them; checking at a quarter of the shortest keeps them close.
+    serverOptions: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeout / 4))) },
+  }) as Server; // node:http's, the adapter's default
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -26,15 +60,25 @@ export async function listenGateway(gateway: Gateway, options: { port: number; h
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     port,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections would hold close() open; connections with a request in flight finish.
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
-      await gateway.close();
-      await closed;
+    close: (closeOptions) => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Idle keep-alive connections would hold close() open; connections with a request in flight finish.
+        server.closeIdleConnections();
+        await gateway.close({ graceMs: closeOptions?.graceMs ?? options.graceMs ?? defaultGraceMs });
+        // Every run has ended, so every answer is decided; a client that does not read its own is cut.
+        server.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, deliveryMs)))]);
+        clearTimeout(timer);
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
     },
   };
 }

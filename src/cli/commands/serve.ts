@@ -2,11 +2,15 @@ import { KeelError } from '../../errors/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 
+/** How long requests in flight may take to finish once the gateway is told to stop. */
+const graceMs = 30_000;
+
 /**
  * `keel serve`: Keel's OpenAI- and Anthropic-compatible gateway on `--host` (127.0.0.1) and
  * `--port` (8787; 0 picks a free one). Every request is a journaled run in `--db`, through the
- * routes, prices and budgets of `--config`. On SIGTERM or SIGINT it stops accepting connections,
- * lets the runs in flight end, closes the store and exits 0. Virtual keys (`keel keys`) are required
+ * routes, prices and budgets of `--config`. On SIGTERM or SIGINT it stops accepting connections and
+ * refuses new requests (503), gives the runs in flight 30 s to end, stops the rest (each ends
+ * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
  * refused unless `--allow-anonymous` says so.
  */
@@ -30,7 +34,7 @@ export const serveCommand: Command = async (context) => {
       throw new KeelError('usage-invalid', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`);
     });
     context.output.stdout(
-      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
+      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
     );
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       const stop = (received: NodeJS.Signals) => {
@@ -41,8 +45,8 @@ export const serveCommand: Command = async (context) => {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
-    context.output.stdout(`keel gateway stopping (${signal}): no new connections; requests in flight finish\n`);
-    await listening.close();
+    context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
+    await listening.close({ graceMs });
     context.output.stdout('keel gateway stopped\n');
     return 0;
   } finally {
