@@ -9,10 +9,13 @@ import type { StoreV1 } from '../spec/index.ts';
 import type { CommandContext } from './command.ts';
 import { count } from './format/text.ts';
 
-/** --public-key, else the config's `audit.publicKeyFile` (--config or KEEL_CONFIG), else KEEL_AUDIT_PUBLIC_KEY_FILE. */
+/**
+ * --public-key, else the config's `audit.publicKeyFile` (KEEL_CONFIG: read commands take no
+ * --config), else KEEL_AUDIT_PUBLIC_KEY_FILE.
+ */
 export async function loadAuditVerifyingKey(context: CommandContext): Promise<VerifyingKey | undefined> {
   const { openVerifyingKey } = await import('../audit/index.ts');
-  const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
+  const configPath = context.environment.KEEL_CONFIG;
   const config = context.options.publicKey !== undefined || configPath === undefined ? undefined : (await import('../config/index.ts')).loadConfig(configPath);
   return openVerifyingKey(context.options.publicKey, config?.audit, context.environment);
 }
@@ -60,7 +63,7 @@ export async function checkAuditLog(context: CommandContext, store: StoreV1, ver
     }
     const signatures = verdict.signaturesChecked
       ? 'every signature checked'
-      : 'signatures NOT checked: no public key (give --public-key PATH, config audit.publicKeyFile or KEEL_AUDIT_PUBLIC_KEY_FILE)';
+      : 'signatures NOT checked: no public key (give --public-key PATH, KEEL_AUDIT_PUBLIC_KEY_FILE, or audit.publicKeyFile in the KEEL_CONFIG file)';
     context.output.stdout(`audit log: ${count(verdict.leaves)} leaves under ${count(verdict.treeHeads)} signed tree heads (tree size ${report.treeSize}); ${signatures}\n`);
     if (verdict.unanchored.length > 0) context.output.stdout(`audit log: ${count(verdict.unanchored.length)} runs have events not yet anchored (not a failure without --strict)\n`);
   };

@@ -147,7 +147,7 @@ export const commandTable: Record<string, CommandEntry> = {
   'audit verify': {
     usage: 'keel audit verify [--public-key PATH] [--strict]',
     positionals: [],
-    options: ['json', 'public-key', 'strict', 'config'],
+    options: ['json', 'public-key', 'strict'],
     load: async () => (await import('./commands/audit-verify.ts')).auditVerifyCommand,
   },
   'audit prove': {

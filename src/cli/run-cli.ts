@@ -26,7 +26,7 @@ commands:
   deny RUN --reason …  deny it; the run ends failed with the reason         [--as NAME]
   stop RUN | --all     halt runs in a safe state within 2 s, journaled      [--reason …]
   audit verify         check every run's hash chain and the signed audit log; exits 1 naming each bad run
-                       [--public-key PATH] (or config audit.publicKeyFile, KEEL_AUDIT_PUBLIC_KEY_FILE) [--strict]
+                       [--public-key PATH] (or KEEL_CONFIG's audit.publicKeyFile, KEEL_AUDIT_PUBLIC_KEY_FILE) [--strict]
   audit prove RUN      the run's latest audit leaf, its inclusion proof and the signed tree head
   audit keygen --out DIR   write an Ed25519 key pair for signing tree heads (private key 0600)
   keys create --tenant T --principal P   a gateway key; its secret is printed once
