@@ -11,6 +11,7 @@ import { findUnsupportedNode, installPackage, nodeBinaries, packKeel, repository
 
 const consumerScript = join(import.meta.dirname, 'consumer.ts');
 const quickstartScript = join(repositoryRoot, 'examples', 'quickstart', 'agent.ts');
+const aiSdkScript = join(repositoryRoot, 'examples', 'ai-sdk', 'refund-loop.ts');
 
 interface ConsumerReport {
   runId: string;
@@ -39,8 +40,8 @@ describe('the packed package', { concurrency: true }, () => {
   before(async () => {
     packed = await packKeel();
     const { peerDependencies } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
-    // The project asks for zod itself, as a user defining schemas would.
-    installation = await installPackage(packed.tarball, [`zod@${peerDependencies.zod}`]);
+    // The project asks for zod itself, as a user defining schemas would, and for the AI SDK, as a user of keel/ai-sdk would.
+    installation = await installPackage(packed.tarball, [`zod@${peerDependencies.zod}`, `ai@${peerDependencies.ai}`, `@ai-sdk/provider@${peerDependencies['@ai-sdk/provider']}`]);
   });
   after(() => installation?.remove());
 
@@ -50,7 +51,7 @@ describe('the packed package', { concurrency: true }, () => {
       readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' })
         .filter((file) => !file.endsWith('.ts') && !/(^|[\\/])(\.[^\\/]*|testing|fixtures|conformance)([\\/]|$)/.test(file) && statSync(join(repositoryRoot, folder, file)).isFile())
         .map((file) => `${into}/${file.split(sep).join('/')}`);
-    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
+    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/ai-sdk/index.js', 'dist/ai-sdk/index.d.ts', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
     for (const file of [...expected, ...assets('src', 'dist'), ...assets('examples', 'dist/examples')]) {
       assert.ok(packed.files.includes(file), `${file} is missing from the tarball`);
     }
@@ -100,6 +101,17 @@ describe('the packed package', { concurrency: true }, () => {
         assert.deepEqual(runs.map(({ id, task, status }) => ({ id, task, status })), [{ id: report.id, task: 'refund-agent', status: report.status }]);
       });
 
+      test('the AI SDK example (examples/ai-sdk/refund-loop.ts) runs its generateText loop under keel/ai-sdk from the package', async () => {
+        const database = join(installed().directory, `ai-sdk-${label.replace(' ', '-')}.db`);
+        const ran = await installed().runScript(aiSdkScript, node, [], { environment: { KEEL_DB: database } });
+        assert.equal(ran.code, 0, ran.stderr);
+        const report = singleJsonLine(ran.stdout) as { runs: { principal: string; status: string; costMicros: number; output: { text: string } }[]; refunds: number };
+        assert.deepEqual(report.runs.map((run) => [run.principal, run.status]), [['ada', 'ok'], ['guest', 'ok']]);
+        assert.equal(report.refunds, 1, 'the guest\'s refund was refused by policy and never ran');
+        assert.match(report.runs[1]?.output.text ?? '', /refused/);
+        for (const run of report.runs) assert.ok(run.costMicros > 0, 'each run is priced');
+      });
+
       test('`keel --help` prints the usage', async () => {
         // npx on one Node is enough to show the bin is wired; the other runs the linked bin directly.
         const help = label === 'Node 24' ? await installed().runNpx('keel', node, ['--help']) : await installed().runBin('keel', node, ['--help']);
@@ -114,6 +126,11 @@ describe('the packed package', { concurrency: true }, () => {
     assert.ok(text.trimEnd().split('\n').length <= 80, 'examples/quickstart/agent.ts is longer than 80 lines');
     const imported = [...text.matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
     assert.deepEqual([...new Set(imported)].sort(), ['keel', 'zod']);
+  });
+
+  test('the AI SDK example imports only keel, keel/ai-sdk, ai and zod', () => {
+    const imported = [...readFileSync(aiSdkScript, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
+    assert.deepEqual([...new Set(imported)].sort(), ['ai', 'keel', 'keel/ai-sdk', 'zod']);
   });
 
   test('`keel demo` runs from the package', async () => {
@@ -179,6 +196,15 @@ describe('the packed package', { concurrency: true }, () => {
     assert.deepEqual(JSON.parse(source.stdout), names);
     for (const name of ['defineTask', 'Engine', 'defineTool', 'ToolRegistry', 'defineOutputContract', 'defineFailureContract', 'openStore', 'KeelError', 'errorCodes', 'SimulatorModel', 'resolveModel', 'GovernedModel', 'loadConfig', 'parseConfig', 'CedarPolicyEngine']) {
       assert.ok(names.includes(name), `${name} is not exported from 'keel'`);
+    }
+    const listAiSdkNames = "import('keel/ai-sdk').then((adapter) => console.log(JSON.stringify(Object.keys(adapter).sort())))";
+    const builtAdapter = await runCommand(nodeBinaries.node24, ['--input-type=module', '-e', listAiSdkNames], { cwd: installed().directory });
+    assert.equal(builtAdapter.code, 0, builtAdapter.stderr);
+    const sourceAdapter = await runCommand(nodeBinaries.node24, ['--conditions=keel-source', '--input-type=module', '-e', listAiSdkNames], { cwd: join(repositoryRoot, 'examples') });
+    assert.equal(sourceAdapter.code, 0, sourceAdapter.stderr);
+    assert.deepEqual(JSON.parse(sourceAdapter.stdout), JSON.parse(builtAdapter.stdout));
+    for (const name of ['keelModel', 'createKeelProvider', 'keelMiddleware', 'governTools', 'throwIfRunInterrupted']) {
+      assert.ok((JSON.parse(builtAdapter.stdout) as string[]).includes(name), `${name} is not exported from 'keel/ai-sdk'`);
     }
   });
 });
