@@ -52,7 +52,7 @@ describe('keelMiddleware on an AI SDK provider model', () => {
     });
     const outcome = await keel.run('capital', {});
     assert.equal(outcome.status, 'ok', outcome.reason);
-    const output = outcome.output as { text: string; keel: KeelCallMetadata; inputTokens: number };
+    const output = outcome.output as unknown as { text: string; keel: KeelCallMetadata; inputTokens: number };
     assert.equal(output.text, 'The capital of France is Paris.');
     assert.equal(output.inputTokens, 1310);
     assert.equal(wire.requests.length, 2, 'the 429, then the retry: both sent by Keel, none by the AI SDK');
