@@ -7,6 +7,7 @@ import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/tes
 import type { Measure } from './journal-bench.ts';
 import { benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchSharedLimits } from './shared-limits-bench.ts';
 import { benchAiSdkMiddleware } from './ai-sdk-bench.ts';
 import { benchAssembly } from '../src/context/index.ts';
 
@@ -41,6 +42,8 @@ if ('skipReason' in postgres) {
   await store.close();
   await dropSchema(postgres.url, schema);
 }
+
+measures.push(...(await benchSharedLimits(notes)));
 
 const results = { date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, measures, notes };
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });

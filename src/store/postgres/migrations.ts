@@ -128,6 +128,40 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         opened_until_ms bigint NOT NULL DEFAULT 0,
         updated_ms bigint NOT NULL
       );
+      -- One rate-limit acquisition (postgres-rate-limiter.ts) in one round trip: the keys' advisory
+      -- locks (in hash order, 'klim' as their namespace) first, then each statement reads the rows
+      -- the previous holder committed; a full window returns its position and when it frees, and
+      -- the call is added to every key only when none is full. Its commit does not wait for the
+      -- WAL flush: a hit lost to a crash lets one more call into its window.
+      CREATE FUNCTION ${schema}.rate_limit_acquire(request_keys text[], request_sizes integer[], request_windows bigint[], clock_ms bigint, request_hit text)
+      RETURNS TABLE (full_position integer, wait_ms bigint)
+      LANGUAGE plpgsql VOLATILE AS $acquire$
+      DECLARE
+        now_value bigint;
+        freeing_ms bigint;
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        PERFORM pg_advisory_xact_lock(1802267757, hashed)
+          FROM (SELECT DISTINCT hashtext(request_key) AS hashed FROM unnest(request_keys) AS request_key ORDER BY hashed OFFSET 0) AS ordered;
+        now_value := coalesce(clock_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        FOR position_index IN 1 .. coalesce(array_length(request_keys, 1), 0) LOOP
+          DELETE FROM ${schema}.rate_limit_hits AS hit
+            WHERE hit.limit_key = request_keys[position_index] AND hit.hit_ms <= now_value - request_windows[position_index];
+          -- The call whose expiry frees a slot is the one \`limit\` places from the newest.
+          SELECT hit.hit_ms INTO freeing_ms FROM ${schema}.rate_limit_hits AS hit
+            WHERE hit.limit_key = request_keys[position_index] AND hit.hit_ms > now_value - request_windows[position_index]
+            ORDER BY hit.hit_ms DESC OFFSET request_sizes[position_index] - 1 LIMIT 1;
+          IF FOUND THEN
+            full_position := position_index;
+            wait_ms := greatest(1, freeing_ms + request_windows[position_index] - now_value);
+            RETURN NEXT;
+            RETURN;
+          END IF;
+        END LOOP;
+        INSERT INTO ${schema}.rate_limit_hits (limit_key, hit_ms, hit_id)
+          SELECT DISTINCT request_key, now_value, request_hit FROM unnest(request_keys) AS request_key;
+      END
+      $acquire$;
     `,
   },
   {
