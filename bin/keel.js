@@ -3,7 +3,6 @@
 // types); when started by an older Node there (this image ships 20), it re-runs the same command with
 // the Node 24 that `npm install` placed in node_modules, so `npx keel …` works from a fresh clone.
 // Installed from the package, it runs the compiled dist/ on the current Node, which must be >= 22.18.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +29,8 @@ if (supported) {
     process.stderr.write(`keel: error [runtime-unsupported]: Node ${process.versions.node} is too old (need >= 22.18); ${remedy}\n`);
     process.exit(1);
   }
+  // Imported here: loading child_process costs every other start-up several milliseconds.
+  const { spawnSync } = await import('node:child_process');
   const child = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(child.status ?? 1);
 }
