@@ -128,8 +128,9 @@ describe('keel/ai-sdk inside a Keel run', () => {
     assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order']);
   });
 
-  test('a refund that needs approval parks the run; once approved, the resumed loop replays to it and it runs once', async () => {
-    const { keel, ledger, observations, journal } = await deployment('approval', { plan: lookupThenRefund, approvalAboveCents: 1_000 });
+  for (const stream of [false, true]) {
+  test(`a refund that needs approval parks the ${stream ? 'streamText' : 'generateText'} loop's run; once approved, the resumed loop replays to it and it runs once`, async () => {
+    const { keel, ledger, observations, journal } = await deployment(stream ? 'approval-stream' : 'approval', { plan: lookupThenRefund, approvalAboveCents: 1_000, stream });
     const waiting = await keel.run('ai-sdk-refunds', { message: 'Refund order A-1' }, { principal: 'ada', tenant: 'acme' });
     assert.equal(waiting.status, 'waiting', waiting.reason);
     assert.match(waiting.reason ?? '', /issue_refund: a refund of 5000 cents is above 1000/);
@@ -145,6 +146,7 @@ describe('keel/ai-sdk inside a Keel run', () => {
     assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order', 'issue_refund']);
     assert.equal(ofType(events, 'human-decision')[0]?.data.decider, 'lead');
   });
+  }
 
   test('a budget stop ends the loop with the AI SDK APICallError, and the run ends as a budget stop', async () => {
     // A run budget of exactly the first call's reservation: the second (a longer prompt) cannot fit beside what the first spent.
