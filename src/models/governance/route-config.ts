@@ -37,7 +37,8 @@ export interface RouteConfig {
   /**
    * At most `limit` calls of one tenant through this route per sliding `windowMs`, counted by the
    * governance's rate limiter (shared by the deployment's processes when it is a shared one). A call
-   * over it waits until a slot frees, within its deadline.
+   * counts once, its retries and fallbacks included; one over the limit waits until a slot frees,
+   * within its deadline.
    */
   rateLimit?: { perTenant: { limit: number; windowMs: number } };
 }
