@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
 import { defineTask, Engine } from '../engine/index.ts';
-import { SqliteStore } from '../store/index.ts';
+import { PostgresStore, SqliteStore } from '../store/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from '../store/testing/index.ts';
 import { AuditLog, auditLeafHash, generateSigningKeyPair, keyIdOf, MerkleTree, verifyAuditLog } from './index.ts';
 import type { SigningKey, VerifyingKey } from './index.ts';
 
@@ -132,5 +133,35 @@ test('a run ends ok when anchoring at its end fails; verify then counts it unanc
     );
   } finally {
     await close();
+  }
+});
+
+test('on PostgreSQL: two processes anchoring at once both land, the log verifies, and a rewritten run is caught', async (context) => {
+  const server = await openTestPostgres();
+  if ('skipReason' in server) {
+    context.skip(server.skipReason);
+    return;
+  }
+  const schema = uniqueSchemaName('keel_audit_log');
+  const first = await PostgresStore.open({ url: server.url, schema, poolSize: 4 });
+  const second = await PostgresStore.open({ url: server.url, schema, poolSize: 4 });
+  try {
+    const engine = new Engine({ store: first, tasks: [steps], workerRegistry: false });
+    const runIds = [];
+    for (let run = 0; run < 6; run += 1) runIds.push((await engine.start('steps', { count: 2 }, who)).runId);
+    const logs = [first, second].map((store) => new AuditLog({ log: store.auditLog, signingKey }));
+    const outcomes = await Promise.all(runIds.map((runId, index) => (logs[index % 2] as AuditLog).anchor([runId])));
+    assert.equal((await first.auditLog.latestTreeHead())?.treeSize, 6);
+    assert.ok(outcomes.every((outcome) => outcome.treeHead !== undefined));
+    assert.deepEqual((await verifyAuditLog(second, { verifyingKey })).failures, []);
+    // Someone edits the anchored last event's hash in place (as a rehash would leave it).
+    const victim = runIds[2] as string;
+    const lastSeq = (await first.getRun(victim))?.lastSeq;
+    await withClient(server.url, (client) => client.query(`UPDATE "${schema}".journal SET hash = repeat('a', 64) WHERE run_id = $1 AND seq = $2`, [victim, lastSeq]));
+    const problems = (await verifyAuditLog(first, { verifyingKey })).failures.map((failure) => failure.problem);
+    assert.deepEqual(problems, [`run ${victim} was rewritten after it was anchored at event ${lastSeq}: that event's hash is not the anchored one`]);
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+    await dropSchema(server.url, schema);
   }
 });
