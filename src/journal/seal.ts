@@ -3,6 +3,14 @@ import type { EventData, EventOf, EventType } from './events.ts';
 import { journalSchemaVersion } from './events.ts';
 import { canonicalJson, hashWithData } from './hash.ts';
 
+/**
+ * Where a sealed event keeps the canonical text of its data, hidden (not enumerable: not part of
+ * the event's JSON or of comparisons). A store writes this text instead of serialising the data
+ * again, so the stored bytes are exactly the hashed bytes. A registered symbol: stores cannot
+ * import the journal, and a record without it (built elsewhere) is serialised as before.
+ */
+const canonicalDataText = Symbol.for('keel.journal.canonical-data-text');
+
 /** Stamps an event with its place in the chain: seq, time, predecessor hash and its own hash. */
 export function sealEvent<Type extends EventType>(
   position: { runId: string; seq: number; prevHash: string },
@@ -14,5 +22,7 @@ export function sealEvent<Type extends EventType>(
   const dataText = canonicalJson(data);
   // The event keeps a copy parsed back from the hashed text: exactly what the hash covers, and
   // beyond the reach of a caller that goes on mutating its objects before the append is written.
-  return { ...envelope, data: JSON.parse(dataText) as JsonValue, hash: hashWithData(envelope, dataText) } as unknown as EventOf<Type>;
+  const event = { ...envelope, data: JSON.parse(dataText) as JsonValue, hash: hashWithData(envelope, dataText) };
+  Object.defineProperty(event, canonicalDataText, { value: dataText });
+  return event as unknown as EventOf<Type>;
 }

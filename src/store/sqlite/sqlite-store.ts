@@ -52,6 +52,9 @@ type Pending =
   | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void };
 
 const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
+// The journal's sealEvent keeps the canonical text of an event's data under this registered symbol:
+// written as it is, the stored bytes are the hashed bytes and the data is not serialised twice.
+const canonicalDataText = Symbol.for('keel.journal.canonical-data-text');
 // Runs being written at once by this process; past this the remembered heads start over.
 const headCacheLimit = 4_096;
 
@@ -322,7 +325,7 @@ export class SqliteStore implements StoreV1 {
       record.schemaVersion,
       record.prevHash,
       record.hash,
-      JSON.stringify(record.data),
+      (record as { [canonicalDataText]?: string })[canonicalDataText] ?? JSON.stringify(record.data),
     );
   }
 
