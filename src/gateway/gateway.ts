@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AgentSimulatorOptions, Keel } from '../agent/index.ts';
 import { createKeel } from '../agent/index.ts';
 import type { KeelConfig } from '../config/index.ts';
@@ -22,7 +21,7 @@ import { chatWire } from './openai/chat-wire.ts';
 import { openAIErrorResponse } from './openai/openai-error.ts';
 import { parseResponsesRequest } from './openai/responses-request.ts';
 import { responsesWire } from './openai/responses-wire.ts';
-import { readJsonBody } from './read-json-body.ts';
+import { limitBody, readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
 import { serveCall } from './serve-call.ts';
 import { endRunsInFlight } from './shutdown-grace.ts';
@@ -130,10 +129,7 @@ function gatewayApp({ catalog, runs, keys, isClosing, maxBodyBytes, drainMs, log
 
   app.use(
     '*',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) => failureResponse(c, { kind: 'too-large', message: `the request body is larger than the gateway's limit of ${maxBodyBytes} bytes`, code: 'request_too_large' }),
-    }),
+    limitBody(maxBodyBytes, (c) => failureResponse(c, { kind: 'too-large', message: `the request body is larger than the gateway's limit of ${maxBodyBytes} bytes`, code: 'request_too_large' })),
   );
 
   // The key is checked before any body is read; the routes read the identity it established.

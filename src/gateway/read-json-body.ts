@@ -1,3 +1,4 @@
+import type { Context, MiddlewareHandler } from 'hono';
 import { invalidRequest } from './gateway-failure.ts';
 
 /**
@@ -8,16 +9,62 @@ import { invalidRequest } from './gateway-failure.ts';
 export const maxBodyDepth = 64;
 
 /**
+ * Refuses a body larger than `maxBytes` as it arrives: at once when its declared length is larger,
+ * otherwise as soon as the bytes read pass the limit, without reading the rest. The refusal closes
+ * the connection, so the server does not read on through an upload nobody will use. A body that
+ * breaks off (the client went away mid-upload) is a 400, not a failure of the gateway's.
+ */
+export function limitBody(maxBytes: number, tooLarge: (c: Context) => Response): MiddlewareHandler {
+  const refuse = (c: Context) => {
+    const response = tooLarge(c);
+    response.headers.set('connection', 'close');
+    return response;
+  };
+  return async (c, next) => {
+    const request = c.req.raw;
+    if (request.body === null) return next();
+    const declared = request.headers.get('content-length');
+    if (declared !== null && !request.headers.has('transfer-encoding')) return Number(declared) > maxBytes ? refuse(c) : next();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = request.body.getReader();
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        const bytes = chunk.value as Uint8Array;
+        size += bytes.byteLength;
+        if (size > maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          return refuse(c);
+        }
+        chunks.push(bytes);
+      }
+    } catch (error) {
+      throw unreadable(error);
+    }
+    const body = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    c.req.raw = new Request(request, { body });
+    return next();
+  };
+}
+
+/**
  * The request body as a JSON object, or a 400 saying why not: a body that could not be read (the
  * client went away mid-upload), no body, text that is not JSON, nesting deeper than
- * `maxBodyDepth`, or JSON that is not an object. Its size was already limited (see gateway.ts).
+ * `maxBodyDepth`, or JSON that is not an object. Its size was already limited (`limitBody`).
  */
 export async function readJsonBody(request: Request): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await request.text();
   } catch (error) {
-    throw invalidRequest(`the request body could not be read: ${oneLine(error)}`, undefined, 'body_unreadable');
+    throw unreadable(error);
   }
   if (text.trim() === '') throw invalidRequest('the request has no body: send a JSON object', undefined, 'body_missing');
   const depth = nestingDepth(text);
@@ -57,6 +104,10 @@ function nestingDepth(text: string): number {
     }
   }
   return deepest;
+}
+
+function unreadable(error: unknown) {
+  return invalidRequest(`the request body could not be read: ${oneLine(error)}`, undefined, 'body_unreadable');
 }
 
 function oneLine(error: unknown): string {
