@@ -39,7 +39,7 @@ const policies = CedarPolicyEngine.fromSources({
   ],
 });
 
-async function deployment(name: string, options: { plan: PlannedCall[]; policies?: PolicyEngine; stream?: boolean; config?: KeelConfig; approvalAboveCents?: number }) {
+async function deployment(name: string, options: { plan: (PlannedCall | PlannedCall[])[]; policies?: PolicyEngine; stream?: boolean; config?: KeelConfig; approvalAboveCents?: number }) {
   const store = SqliteStore.open({ path: join(folder, `${name}.db`), durability: 'normal' });
   const ledger = new RefundLedger(join(folder, `${name}-refunds.db`));
   const observations = newObservations();
@@ -107,6 +107,16 @@ describe('keel/ai-sdk inside a Keel run', () => {
       assert.equal(run?.inputTokens, models.reduce((sum, event) => sum + (event.data.usage?.inputTokens ?? 0), 0));
     });
   }
+
+  test('two tool calls the model makes at once are decided and run one after the other, in the order the AI SDK started them', async () => {
+    const { keel, ledger, journal } = await deployment('parallel', { plan: [lookupThenRefund] });
+    const outcome = await keel.run('ai-sdk-refunds', { message: 'Refund order A-1' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.equal((outcome.output as LoopOutput).steps, 2);
+    assert.equal(ledger.refunds().length, 1);
+    const steps = ofType(await journal(outcome.runId), 'step-start').map((event) => event.data.name);
+    assert.deepEqual(steps, ['ai-sdk:sim:default', 'tool-decision:lookup_order', 'lookup_order', 'tool-decision:issue_refund', 'issue_refund', 'ai-sdk:sim:default']);
+  });
 
   test('a tool call the policy denies never executes; the model sees the error and the loop goes on', async () => {
     const { keel, ledger, observations, journal } = await deployment('denied', { plan: lookupThenRefund, policies });

@@ -55,8 +55,8 @@ export interface RefundLoopOptions {
   /** The deployment, once it exists (the task is registered on it). */
   runtime: () => AgentRuntime;
   ledger: RefundLedger;
-  /** The calls the model makes, one a turn, then it answers. */
-  plan: PlannedCall[];
+  /** The calls the model makes, a turn each (several at once when a turn lists them), then it answers. */
+  plan: (PlannedCall | PlannedCall[])[];
   answer?: string;
   policies?: PolicyEngine;
   stream?: boolean;
@@ -80,8 +80,8 @@ export function refundLoopTask(options: RefundLoopOptions): TaskDefinition<{ mes
     seen.liveModelCalls += 1;
     const results = request.messages.flatMap((message) => (message.role === 'tool' ? message.content.map((part) => ({ output: part.output, isError: part.isError ?? false })) : []));
     seen.toolResultsSeen.push(results);
-    const next = options.plan[results.length];
-    return next === undefined ? { type: 'text', text: options.answer ?? 'Done.' } : { type: 'tool-calls', calls: [next] };
+    const next = options.plan[request.messages.filter((message) => message.role === 'tool').length];
+    return next === undefined ? { type: 'text', text: options.answer ?? 'Done.' } : { type: 'tool-calls', calls: Array.isArray(next) ? next : [next] };
   };
   return {
     name: options.name ?? 'ai-sdk-refunds',
