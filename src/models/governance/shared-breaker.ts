@@ -11,7 +11,6 @@ export interface ModelBreaker {
 /** This process's view of the shared state, with times on the local clock. */
 interface BreakerView {
   state: BreakerStateNameV1;
-  failures: number;
   /** Open: when a probe may be tried. Half-open: when the probe's lease lapses. */
   untilMs: number;
 }
@@ -20,10 +19,12 @@ const stateOf: Record<BreakerStateNameV1, CircuitState> = { closed: CircuitState
 
 /**
  * A breaker whose state lives in a shared store (src/spec/breaker-store-v1.ts), so a provider that
- * fails for one process is shed by every process of the deployment. Failures are counted in the
- * store; a success writes only when there is something to clear, so a healthy provider costs one
- * read per `refreshMs` and no writes. The view is refreshed at most `refreshMs` after another
- * process changed the state, and at once after this process's own failures. If the store cannot be
+ * fails for one process is shed by every process of the deployment. Each process counts its own
+ * consecutive failures, as an in-memory breaker does (another process's successes do not reset
+ * them: a provider can fail for one process only, and that is still worth shedding everywhere);
+ * reaching the threshold opens the shared breaker for everyone. Only the half-open probe's holder
+ * closes it. A healthy provider costs one read per `refreshMs` and no writes. A process learns
+ * of a change another made within `refreshMs`, and of its own at once. If the store cannot be
  * reached the call goes on with the view it has: the breaker protects the provider, and an
  * unreachable store is no news about the provider.
  */
@@ -34,7 +35,9 @@ export class SharedBreaker implements ModelBreaker {
   readonly #refreshMs: number;
   readonly #now: () => number;
   readonly #countsAgainst: (error: Error) => boolean;
-  #view: BreakerView = { state: 'closed', failures: 0, untilMs: 0 };
+  #view: BreakerView = { state: 'closed', untilMs: 0 };
+  /** This process's consecutive failures since its last success. */
+  #localFailures = 0;
   #readAt = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | undefined;
 
@@ -58,16 +61,25 @@ export class SharedBreaker implements ModelBreaker {
     try {
       value = await work();
     } catch (error) {
-      if (error instanceof Error && this.#countsAgainst(error)) {
-        await this.#adoptFrom(this.#store.recordFailure({ key: this.#key, threshold: this.#policy.breaker.consecutiveFailures, openForMs: this.#policy.breaker.halfOpenAfterMs }));
-      } else if (probing) {
-        // The provider answered (a bad request, say): it is up.
-        await this.#adoptFrom(this.#store.recordSuccess(this.#key));
-      }
+      if (error instanceof Error && this.#countsAgainst(error)) await this.#failed(probing);
+      // The provider answered (a bad request, say): it is up.
+      else if (probing) await this.#adoptFrom(this.#store.recordSuccess(this.#key));
       throw error;
     }
-    if (probing || this.#view.state !== 'closed' || this.#view.failures > 0) await this.#adoptFrom(this.#store.recordSuccess(this.#key));
+    this.#localFailures = 0;
+    if (probing) await this.#adoptFrom(this.#store.recordSuccess(this.#key));
     return value;
+  }
+
+  /** A failure that says something about the provider: a failed probe reopens, the threshold opens. */
+  async #failed(probing: boolean): Promise<void> {
+    this.#localFailures += 1;
+    if (!probing && this.#localFailures < this.#policy.breaker.consecutiveFailures) return;
+    this.#localFailures = 0;
+    const openForMs = this.#policy.breaker.halfOpenAfterMs;
+    // Open here at once, whatever the store answers (or if it cannot be reached).
+    this.#view = { ...this.#view, state: 'open', untilMs: this.#now() + openForMs };
+    await this.#adoptFrom(this.#store.recordFailure({ key: this.#key, threshold: 1, openForMs }));
   }
 
   /** Whether this call may go to the provider: throws to shed it; true when it is the half-open probe. */
@@ -79,8 +91,10 @@ export class SharedBreaker implements ModelBreaker {
     try {
       const probe = await this.#store.tryProbe(this.#key, this.#policy.attemptTimeoutMs);
       this.#adopt(probe.state);
-      if (!probe.granted) throw new BrokenCircuitError();
-      return true;
+      if (probe.granted) return true;
+      // Closed meanwhile by another process's probe: an ordinary call.
+      if (probe.state.state === 'closed') return false;
+      throw new BrokenCircuitError();
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw error;
       return false;
@@ -107,7 +121,7 @@ export class SharedBreaker implements ModelBreaker {
 
   #adopt(state: BreakerStateV1): void {
     const now = this.#now();
-    this.#view = { state: state.state, failures: state.consecutiveFailures, untilMs: now + state.remainingMs };
+    this.#view = { state: state.state, untilMs: now + state.remainingMs };
     this.#readAt = now;
   }
 }

@@ -87,6 +87,19 @@ describe('a breaker shared through the store', () => {
     await processA.breakers.recordSuccess('model:sim:smart');
   });
 
+  test("another process's successes do not reset this process's count of consecutive failures", async () => {
+    const route: RouteConfig = { name: 'interleaved', models: ['sim:realistic', 'sim:fast'], resilience: { maxAttempts: 1, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 } } };
+    const inA = governedOn(route, new SharedGuards({ breakers: processA.breakers }), { 'sim:realistic': [{ on: { every: 1 }, fault: { type: 'server-error' } }] });
+    const inB = governedOn(route, new SharedGuards({ breakers: processB.breakers }));
+    await runOn(processA, inA, { calls: 2 });
+    const healthy = await runOn(processB, inB, { calls: 1 });
+    assert.deepEqual(attemptsOf(healthy.journal), ['realistic:ok']);
+    const third = await runOn(processA, inA, { calls: 1 });
+    assert.deepEqual(attemptsOf(third.journal), ['realistic:model-server-error', 'fast:ok']);
+    assert.equal((await processB.breakers.readBreaker('model:sim:realistic')).state, 'open', "A's third failure in a row opened it for both");
+    await processA.breakers.recordSuccess('model:sim:realistic');
+  });
+
   test('once its time is up one process probes, and its success closes the breaker for all', async () => {
     const route: RouteConfig = { name: 'probe', models: ['sim:default', 'sim:fast'], resilience: { maxAttempts: 1, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 0 } } };
     const inA = governedOn(route, new SharedGuards({ breakers: processA.breakers }), { 'sim:default': [{ on: { calls: [1] }, fault: { type: 'server-error' } }] });
