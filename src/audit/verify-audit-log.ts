@@ -104,7 +104,8 @@ async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[])
       continue;
     }
     const first = Math.min(...runLeaves.map((leaf) => leaf.seq));
-    const events = new Map((await store.readJournal(runId, first - 1)).map((record) => [record.seq, record.hash]));
+    const records = await store.readJournal(runId, first - 1);
+    const events = new Map(records.map((record) => [record.seq, record.hash]));
     const bySeq = [...runLeaves].sort((left, right) => left.seq - right.seq);
     const missing = bySeq.find((leaf) => !events.has(leaf.seq));
     const changed = bySeq.find((leaf) => events.has(leaf.seq) && events.get(leaf.seq) !== leaf.eventHash);
@@ -120,6 +121,13 @@ async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[])
       });
     } else if (changed !== undefined) {
       failures.push({ runId, problem: `run ${runId} was rewritten after it was anchored at event ${changed.seq}: that event's hash is not the anchored one` });
+    } else {
+      // Keel appends nothing after a run's end: events past an anchored end were added by hand.
+      const endSeq = records.find((record) => record.seq === last.seq && record.type === 'run-end')?.seq;
+      const lastSeq = records.at(-1)?.seq ?? 0;
+      if (endSeq !== undefined && lastSeq > endSeq) {
+        failures.push({ runId, problem: `run ${runId} had ended at event ${endSeq} when it was anchored, but its journal now goes on to event ${lastSeq}: events were added after its end` });
+      }
     }
   }
   return failures;

@@ -196,6 +196,25 @@ describe('keel audit verify against a tampered database', () => {
     assert.match(result.stdout, /^1 of 5 runs do not verify$/m);
   });
 
+  test('an event appended after the anchored end, its hash chained correctly and the run row fixed up, is caught', () => {
+    const path = copyOfOriginal();
+    const run = victim(path);
+    withDatabase(path, (database) => {
+      const last = events(database, run.key).at(-1);
+      assert.equal(last?.type, 'run-end');
+      const record = { runId: run.id, seq: run.lastSeq + 1, time: last.time, type: 'checkpoint', schemaVersion: last.schema_version, prevHash: last.hash, data: { note: 'added later' } };
+      const hash = hashRecord(record);
+      database
+        .prepare(`INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(run.key, record.seq, record.time, record.type, record.schemaVersion, record.prevHash, hash, canonicalJson(record.data));
+      database.prepare(`UPDATE runs SET last_seq = ?, last_hash = ? WHERE key = ?`).run(record.seq, hash, run.key);
+    });
+    const result = verify(path, '--public-key', publicKey);
+    assert.equal(result.code, 1, result.stdout);
+    assert.doesNotMatch(result.stderr, /event \d+ \(/, 'every hash chain is intact');
+    assert.match(result.stderr, new RegExp(`^keel: audit failed: run ${run.id} had ended at event ${run.lastSeq} when it was anchored, but its journal now goes on to event ${run.lastSeq + 1}: events were added after its end$`, 'm'));
+  });
+
   test('...and when the attacker also rewrites the leaves and re-signs every tree head with a key of their own, the signatures fail', () => {
     const path = copyOfOriginal();
     const run = rewriteAndRehash(path);
