@@ -144,11 +144,25 @@ export async function benchGovernedCall(options: { heapCalls?: number } = {}): P
     ] as const) {
       const sdk: number[] = [];
       const keel: number[] = [];
+      // This process's CPU time per call on each side (the server's is in its own process): less
+      // sensitive than latency to other work on the machine.
+      const cpu = { sdk: 0, keel: 0 };
+      const cpuMicros = async (work: () => Promise<unknown>): Promise<number> => {
+        const before = process.cpuUsage();
+        await work();
+        const used = process.cpuUsage(before);
+        return used.user + used.system;
+      };
       // Alternating blocks, so drift in the machine's load touches both sides alike.
       for (let round = 0; round < rounds; round += 1) {
-        await Promise.all(Array.from({ length: concurrency }, () => direct(perRun, sdk)));
-        await governed(concurrency, perRun, keel);
+        cpu.sdk += await cpuMicros(() => Promise.all(Array.from({ length: concurrency }, () => direct(perRun, sdk))));
+        cpu.keel += await cpuMicros(() => governed(concurrency, perRun, keel));
       }
+      const calls = rounds * concurrency * perRun;
+      const addedCpu = (cpu.keel - cpu.sdk) / calls;
+      const cpuDetail = `CPU time of this process per call: governed ${Math.round(cpu.keel / calls)} µs vs the openai SDK alone ${Math.round(cpu.sdk / calls)} µs (${calls} calls each, ${concurrency} at a time; run start and end included on Keel's side)`;
+      measures.push({ name: `governed call: added CPU per call over the openai SDK, c=${concurrency}`, value: Math.round(addedCpu), unit: 'µs', detail: cpuDetail });
+      process.stdout.write(`  governed call: added CPU per call, c=${concurrency}: ${Math.round(addedCpu)} µs  (${cpuDetail})\n`);
       for (const [label, fraction] of [
         ['p50', 0.5],
         ['p99', 0.99],
