@@ -65,6 +65,10 @@ export type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, MessageV1, U
 export { loadConfig, parseConfig } from './config/index.ts';
 export type { KeelConfig } from './config/index.ts';
 
+// Audit evidence: check a `keel audit prove --json` proof without the database.
+export { loadVerifyingKey, verifyRunInclusionProof } from './audit/index.ts';
+export type { RunInclusionProof, VerifyingKey } from './audit/index.ts';
+
 // Access policies in Cedar.
 export { CedarPolicyEngine } from './access/index.ts';
 export type { PolicyDecision, PolicyEngine, PolicyRequest } from './access/index.ts';

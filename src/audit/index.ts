@@ -8,6 +8,6 @@ export { AuditLog } from './audit-log.ts';
 export type { AuditFailure, AuditVerdict } from './verify-audit-log.ts';
 export { verifyAuditLog } from './verify-audit-log.ts';
 export type { RunInclusionProof } from './prove-run.ts';
-export { proveRun } from './prove-run.ts';
+export { proveRun, verifyRunInclusionProof } from './prove-run.ts';
 export type { AuditSettings, OpenedAuditLog } from './audit-settings.ts';
 export { openAuditLog, openVerifyingKey } from './audit-settings.ts';

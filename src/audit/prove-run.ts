@@ -6,7 +6,9 @@
 import { KeelError } from '../errors/index.ts';
 import type { AuditLeafV1, AuditTreeHeadV1, StoreV1 } from '../spec/index.ts';
 import { auditLeafHash, auditLeafInput } from './audit-leaf.ts';
-import { MerkleTree } from './merkle-tree.ts';
+import { MerkleTree, verifyInclusion } from './merkle-tree.ts';
+import type { VerifyingKey } from './tree-head.ts';
+import { verifyTreeHeadSignature } from './tree-head.ts';
 
 export interface RunInclusionProof {
   runId: string;
@@ -36,4 +38,18 @@ export async function proveRun(store: StoreV1, runId: string): Promise<RunInclus
     treeHead,
     inclusionProof: tree.inclusionProof(leaf.index, head.treeSize).map((hash) => hash.toString('hex')),
   };
+}
+
+/**
+ * Checks a proof as `keel audit prove --json` prints it, without the database: the leaf recomputed
+ * from its run id, seq and event hash is in the tree the head names, and the head is signed by
+ * this key. True only if both hold.
+ */
+export function verifyRunInclusionProof(proof: RunInclusionProof, key: VerifyingKey): boolean {
+  const { leaf, treeHead } = proof;
+  const path = proof.inclusionProof.map((hash) => Buffer.from(hash, 'hex'));
+  return (
+    verifyInclusion(auditLeafHash(leaf), leaf.index, treeHead.treeSize, path, Buffer.from(treeHead.rootHash, 'hex')) &&
+    verifyTreeHeadSignature({ ...treeHead, compactRange: [] }, key)
+  );
 }

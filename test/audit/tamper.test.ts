@@ -24,6 +24,7 @@ import {
   rangeRoot,
   signTreeHead,
   verifyInclusion,
+  verifyRunInclusionProof,
   verifyTreeHeadSignature,
 } from '../../src/audit/index.ts';
 import type { RunInclusionProof } from '../../src/audit/index.ts';
@@ -272,6 +273,10 @@ describe('keel audit prove', () => {
     const head: AuditTreeHeadV1 = { ...proof.treeHead, compactRange: [] };
     assert.equal(verifyTreeHeadSignature(head, loadVerifyingKey(publicKey)), true);
     assert.equal(verifyTreeHeadSignature({ ...head, treeSize: head.treeSize + 1 }, loadVerifyingKey(publicKey)), false);
+    // The package's one-call check: both of the above.
+    assert.equal(verifyRunInclusionProof(proof, loadVerifyingKey(publicKey)), true);
+    assert.equal(verifyRunInclusionProof(proof, loadVerifyingKey(join(folder, 'attacker-keys', 'audit-public-key.pem'))), false, 'another key');
+    assert.equal(verifyRunInclusionProof({ ...proof, leaf: { ...proof.leaf, eventHash: '0'.repeat(64) } }, loadVerifyingKey(publicKey)), false, 'another event');
   });
 
   test('a run nobody anchored, and a run that does not exist, are refused in one line', () => {
