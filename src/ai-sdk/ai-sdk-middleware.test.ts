@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
+import { APICallError } from '@ai-sdk/provider';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { createKeel } from '../agent/index.ts';
 import type { Keel } from '../agent/index.ts';
@@ -67,6 +68,43 @@ describe('keelMiddleware on an AI SDK provider model', () => {
     assert.equal(output.keel.costMicros, ends[0]?.data.cost?.micros, 'the framework sees the cost Keel journaled');
     assert.equal(events.filter((event) => event.type === 'model-attempt-end').length, 2);
     assert.equal(events.filter((event) => event.type === 'retry-wait').length, 1);
+  });
+});
+
+describe('keelMiddleware on a stream that fails part-way', () => {
+  test('the framework reads the text so far, then the stream fails with an APICallError; the failed step is journaled and billed its reservation', async () => {
+    const store = SqliteStore.open({ path: join(folder, 'truncated.db'), durability: 'normal' });
+    const keel: Keel = await createKeel({ store });
+    after(async () => {
+      await keel.close();
+      await store.close();
+    });
+    const seen: { parts: string[]; error: unknown } = { parts: [], error: undefined };
+    keel.engine.tasks.register({
+      name: 'truncated',
+      version: '1',
+      run: async (context) => {
+        const simulated = keelModel('sim:default', { simulator: { faults: [{ on: { calls: [1] }, fault: { type: 'truncated-stream', afterParts: 3 } }] } });
+        const model = wrapLanguageModel({ model: simulated, middleware: keelMiddleware({ run: context, runtime: keel.runtime }) });
+        const result = streamText({ model, prompt: 'Tell me a long story about a rain jacket.', maxRetries: 0 });
+        try {
+          for await (const part of result.fullStream) seen.parts.push(part.type);
+        } catch (error) {
+          // As when a provider's connection drops mid-stream: the stream itself fails.
+          seen.error = error;
+        }
+        return null;
+      },
+    });
+    const outcome = await keel.run('truncated', {});
+    assert.equal(outcome.status, 'ok', `${outcome.reason ?? ''} ${seen.parts.join(', ')}`);
+    assert.ok(seen.parts.includes('text-delta'), `text reached the framework before the failure: ${seen.parts.join(', ')}`);
+    assert.ok(APICallError.isInstance(seen.error), `the framework saw its APICallError, got ${String(seen.error)}`);
+    assert.equal((seen.error as { code?: string }).code, 'model-stream-truncated');
+    const events: JournalEvent[] = (await store.readJournal(outcome.runId)).map(parseEvent);
+    const end = events.find((event): event is Extract<JournalEvent, { type: 'step-end' }> => event.type === 'step-end');
+    assert.equal(end?.data.outcome.ok, false);
+    assert.ok((end?.data.cost?.micros ?? 0) > 0, 'a stream cut short is billed its reservation');
   });
 });
 

@@ -92,9 +92,14 @@ async function governedStream(options: KeelMiddlewareOptions, model: LanguageMod
   let cost: GenerateResultV1['cost'];
   const writer = new AiSdkStreamWriter(() => cost);
   let controller!: ReadableStreamDefaultController<LanguageModelV4StreamPart>;
+  // A reader that stops early does not stop the step: it is read to its end, journaled and billed.
+  let cancelled = false;
   const stream = new ReadableStream<LanguageModelV4StreamPart>({
     start: (streamController) => {
       controller = streamController;
+    },
+    cancel: () => {
+      cancelled = true;
     },
   });
   for (const part of writer.start([])) controller.enqueue(part);
@@ -102,7 +107,7 @@ async function governedStream(options: KeelMiddlewareOptions, model: LanguageMod
   let streamed = false;
   let finish: StreamPartV1 | undefined;
   const write = (part: StreamPartV1) => {
-    for (const converted of writer.write(part)) controller.enqueue(converted);
+    for (const converted of writer.write(part)) if (!cancelled) controller.enqueue(converted);
   };
   const answered = options.run.model(call.stepName, call.governed, keelRequestOf(params), {
     onPart: (part) => {
@@ -119,13 +124,13 @@ async function governedStream(options: KeelMiddlewareOptions, model: LanguageMod
       // A replayed step is not streamed again: its recorded answer is written out whole.
       if (!streamed) for (const part of streamPartsOf(result)) write(part);
       else if (finish !== undefined) write(finish);
-      controller.close();
+      if (!cancelled) controller.close();
       opened.resolve();
     },
     (error: unknown) => {
       const failure = aiSdkErrorOf(error, { url: call.url, keepRetryable: false });
-      if (streamed) controller.error(failure);
-      else opened.reject(failure);
+      if (!streamed) opened.reject(failure);
+      else if (!cancelled) controller.error(failure);
     },
   );
   await opened.promise;
