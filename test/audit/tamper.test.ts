@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -254,6 +254,15 @@ describe('keel audit verify against a tampered database', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^keel: error \[config-invalid\]: .*holds a private key; the verifier takes the public key only\n$/);
   });
+});
+
+test('keel audit keygen writes the private key 0600 and never overwrites a key', () => {
+  assert.equal(statSync(join(folder, 'keys', 'audit-signing-key.pem')).mode & 0o777, 0o600);
+  const before = readFileSync(join(folder, 'keys', 'audit-signing-key.pem'), 'utf8');
+  const again = keel('audit', 'keygen', '--out', 'keys');
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /^keel: error \[usage-invalid\]: .*audit-signing-key\.pem exists; keel audit keygen never overwrites a key \(choose another --out\)\n$/);
+  assert.equal(readFileSync(join(folder, 'keys', 'audit-signing-key.pem'), 'utf8'), before);
 });
 
 describe('keel audit prove', () => {
