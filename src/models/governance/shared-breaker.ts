@@ -40,6 +40,10 @@ export class SharedBreaker implements ModelBreaker {
   #localFailures = 0;
   #readAt = Number.NEGATIVE_INFINITY;
   #refreshing: Promise<void> | undefined;
+  // Store answers can arrive out of order (a read begun before a failure was recorded may end
+  // after it): each request is numbered, and an answer older than the view's is dropped.
+  #issued = 0;
+  #applied = 0;
 
   constructor(options: { key: string; store: BreakerStoreV1; policy: ResiliencePolicy; refreshMs: number; countsAgainst: (error: Error) => boolean; now?: () => number }) {
     this.#countsAgainst = options.countsAgainst;
@@ -78,7 +82,8 @@ export class SharedBreaker implements ModelBreaker {
     this.#localFailures = 0;
     const openForMs = this.#policy.breaker.halfOpenAfterMs;
     // Open here at once, whatever the store answers (or if it cannot be reached).
-    this.#view = { ...this.#view, state: 'open', untilMs: this.#now() + openForMs };
+    this.#applied = ++this.#issued;
+    this.#view = { state: 'open', untilMs: this.#now() + openForMs };
     await this.#adoptFrom(this.#store.recordFailure({ key: this.#key, threshold: 1, openForMs }));
   }
 
@@ -89,8 +94,9 @@ export class SharedBreaker implements ModelBreaker {
     // Open and not yet due, or another caller's probe still running: shed without asking the store.
     if (this.#now() < view.untilMs) throw new BrokenCircuitError();
     try {
+      const order = ++this.#issued;
       const probe = await this.#store.tryProbe(this.#key, this.#policy.attemptTimeoutMs);
-      this.#adopt(probe.state);
+      this.#adopt(probe.state, order);
       if (probe.granted) return true;
       // Closed meanwhile by another process's probe: an ordinary call.
       if (probe.state.state === 'closed') return false;
@@ -112,14 +118,17 @@ export class SharedBreaker implements ModelBreaker {
   }
 
   async #adoptFrom(reading: Promise<BreakerStateV1>): Promise<void> {
+    const order = ++this.#issued;
     try {
-      this.#adopt(await reading);
+      this.#adopt(await reading, order);
     } catch {
       // Kept as it was: see the class comment.
     }
   }
 
-  #adopt(state: BreakerStateV1): void {
+  #adopt(state: BreakerStateV1, order: number): void {
+    if (order < this.#applied) return;
+    this.#applied = order;
     const now = this.#now();
     this.#view = { state: state.state, untilMs: now + state.remainingMs };
     this.#readAt = now;
