@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, cli, verify, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, cli, verify, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { benchAssembly } from '../src/context/index.ts';
 import { PostgresStore, SqliteStore } from '../src/store/index.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/testing/index.ts';
+import { benchAiSdkMiddleware } from './ai-sdk-bench.ts';
 import { benchAuditVerify } from './audit-verify-bench.ts';
 import { benchCliStart } from './cli-start-bench.ts';
 import { benchGovernedCall } from './governed-call-bench.ts';
@@ -27,6 +28,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
     return [{ name: 'context: assembly, 100k-token candidate set to an 8k budget', value: assembly.medianMs, unit: 'ms', detail }];
   },
   'governed-call': () => benchGovernedCall(),
+  'ai-sdk': () => benchAiSdkMiddleware(),
   cli: () => benchCliStart(),
   verify: async () => [await benchAuditVerify()],
   appends: async () => {
