@@ -80,7 +80,7 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
   const agentBudgets: BudgetRule[] = agents.flatMap((agent) =>
     agent.declaration.limits?.budgetMicros === undefined ? [] : [{ scope: 'run' as const, match: agent.name, micros: agent.declaration.limits.budgetMicros }],
   );
-  // Connected before the store is opened: an unreachable Redis stops the start before a database is created.
+  // Connected first: an unreachable Redis stops the start before createKeel opens a database of its own.
   const redis = await connectSharedLimits(environment);
   let store: StoreV1;
   try {
