@@ -50,6 +50,7 @@ function problemWith(request: HostileRequest, status: number, text: string): str
   const error = (body as { error?: { message?: unknown; type?: unknown } }).error;
   if (typeof error?.message !== 'string' || error.message === '' || typeof error.type !== 'string') return `no {error: {message, type}}: ${text.slice(0, 300)}`;
   if (error.message.includes('\n')) return `a message of more than one line: ${error.message.slice(0, 300)}`;
+  if (request.kind === 'thousands of unknown fields' && error.message.length > 300) return `a message of ${error.message.length} characters: ${error.message.slice(0, 300)}`;
   if (!speaksOpenAI(request.route) && (body as { type?: unknown }).type !== 'error') return `not Anthropic's {type: 'error', …}: ${text.slice(0, 300)}`;
   if (speaksOpenAI(request.route) && !('param' in error && 'code' in error)) return `not OpenAI's {error: {message, type, param, code}}: ${text.slice(0, 300)}`;
   return undefined;

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { GatewayRequestError } from './gateway-failure.ts';
 import { invalidRequest } from './gateway-failure.ts';
 
+const maxListed = 5;
+
 /** How a provider writes the path of a request field: OpenAI `messages[0].role`, Anthropic `messages.0.role`. */
 export type PathStyle = 'openai' | 'anthropic';
 
@@ -14,9 +16,11 @@ export function requestIssue(error: z.ZodError, body: unknown, style: PathStyle)
   if (first === undefined) return invalidRequest('the request body is not valid');
   const { issue, path } = innermost(first, keys(first.path));
   if (issue.code === 'unrecognized_keys') {
-    const fields = issue.keys.map((key) => fieldName([...path, key], style));
+    // A body of many thousand unknown keys is told by its first few: the answer stays one short line.
+    const fields = issue.keys.slice(0, maxListed).map((key) => fieldName([...path, key.length > 100 ? `${key.slice(0, 100)}…` : key], style));
+    const more = issue.keys.length > maxListed ? ` (and ${issue.keys.length - maxListed} more)` : '';
     const listed = fields.map((field) => `'${field}'`).join(', ');
-    const message = style === 'openai' ? `Unrecognized request argument supplied: ${fields.join(', ')}` : `${listed}: Extra inputs are not permitted`;
+    const message = style === 'openai' ? `Unrecognized request argument supplied: ${fields.join(', ')}${more}` : `${listed}${more}: Extra inputs are not permitted`;
     return invalidRequest(message, fields[0], 'unknown_parameter');
   }
   const field = fieldName(path, style);

@@ -108,6 +108,10 @@ export function* hostileRequests(count: number, seed: number, options: { maxBody
       return { kind: `huge string (${where})`, headers: json, body: JSON.stringify(body) };
     },
     (route) => {
+      const keys = Array.from({ length: 2_000 }, (_, index) => `"k${index}":${index}`).join(',');
+      return { kind: 'thousands of unknown fields', headers: json, body: JSON.stringify(validBody(route)).replace(/}$/, `,${keys}}`) };
+    },
+    (route) => {
       const key = pick(unknownKeys);
       // Written as text: an object literal would make `__proto__` a prototype, not a key.
       const text = JSON.stringify(validBody(route)).replace(/}$/, `,${JSON.stringify(key)}:${JSON.stringify(pick([1, 'x', null, {}, [], { polluted: true }]))}}`);
