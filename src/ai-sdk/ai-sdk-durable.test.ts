@@ -2,7 +2,8 @@
  * Durable mode: an AI SDK loop inside a Keel run is killed with SIGKILL in the middle (after its
  * refund, inside the next tool) and resumed in a new process. The resumed loop gets its recorded
  * model answers and the refund's recorded output back: the refund happened once, and only the
- * model call after the crash reached the model.
+ * model call after the crash reached the model. Killed inside the refund itself, the resumed run
+ * does not run it again: it is escalated for a person to check the downstream system.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -83,4 +84,25 @@ test('SIGKILL in the middle of a durable AI SDK loop, then resume: the refund ra
   const modelEnds = events.filter((event) => event.type === 'step-end' && event.data.kind === 'model-call');
   assert.equal(modelEnds.length, 3, 'each model call journaled once');
   assert.equal(events.filter((event) => event.type === 'run-resume').length, 2);
+});
+
+test('SIGKILL inside the refund itself, then resume: the refund is not run again, the run is escalated for a person to check', async () => {
+  const journalPath = join(folder, 'in-refund.db');
+  const refundsPath = join(folder, 'in-refund-refunds.db');
+  const runId = 'ai-sdk-durable-2';
+
+  const first = child([journalPath, refundsPath, 'start-in-refund', runId]);
+  assert.equal(await first.firstLine, 'blocked');
+  first.kill();
+  assert.equal((await first.exited).signal, 'SIGKILL');
+
+  const second = child([journalPath, refundsPath, 'resume', runId]);
+  const report = JSON.parse(await second.firstLine) as { status: string; reason: string | null; liveModelCalls: number };
+  assert.equal((await second.exited).code, 0);
+  assert.equal(report.status, 'escalated');
+  assert.match(report.reason ?? '', /issue_refund.*not idempotent/);
+  assert.equal(report.liveModelCalls, 0, 'the first call was replayed, and the loop stopped before another');
+  const ledger = new RefundLedger(refundsPath);
+  after(() => ledger.close());
+  assert.equal(ledger.refunds().length, 1, 'the refund the kill interrupted did not run again');
 });

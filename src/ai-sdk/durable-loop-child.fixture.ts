@@ -2,10 +2,11 @@
  * The durable test's child process: one AI SDK refund loop (refund, then look the order up, then
  * answer) in a Keel run on a SQLite file.
  *
- * Usage: node --conditions=keel-source durable-loop-child.fixture.ts <journal.db> <refunds.db> start|resume <runId>
+ * Usage: node --conditions=keel-source durable-loop-child.fixture.ts <journal.db> <refunds.db> start|start-in-refund|resume <runId>
  *
  * `start` begins the run and, inside `lookup_order` (after the refund), waits until everything
  * before it is in the journal on disk, prints `blocked` and waits for ever: the test kills it there.
+ * `start-in-refund` stops the same way inside `issue_refund`, after the refund is recorded.
  * `resume` continues the run and prints one JSON line: the outcome and how many model calls the
  * simulator answered live.
  */
@@ -15,8 +16,8 @@ import { SqliteStore } from '../store/index.ts';
 import { newObservations, RefundLedger, refundLoopTask } from './refund-loop.fixture.ts';
 
 const [journalPath, refundsPath, mode, runId] = process.argv.slice(2);
-if (journalPath === undefined || refundsPath === undefined || (mode !== 'start' && mode !== 'resume') || runId === undefined) {
-  process.stderr.write('usage: durable-loop-child.fixture.ts <journal.db> <refunds.db> start|resume <runId>\n');
+if (journalPath === undefined || refundsPath === undefined || (mode !== 'start' && mode !== 'start-in-refund' && mode !== 'resume') || runId === undefined) {
+  process.stderr.write('usage: durable-loop-child.fixture.ts <journal.db> <refunds.db> start|start-in-refund|resume <runId>\n');
   process.exit(2);
 }
 
@@ -53,10 +54,19 @@ keel.engine.tasks.register(
           },
         }
       : {}),
+    ...(mode === 'start-in-refund'
+      ? {
+          // The refund's step start was committed before it ran (it is not idempotent): nothing to wait for.
+          onRefund: async () => {
+            process.stdout.write('blocked\n');
+            await new Promise(() => undefined);
+          },
+        }
+      : {}),
   }),
 );
 
-if (mode === 'start') {
+if (mode !== 'resume') {
   await keel.run('ai-sdk-refunds', { message: 'Refund order A-1, then check it' }, { principal: 'ada', tenant: 'acme', runId });
   process.stderr.write('the run ended instead of blocking\n');
   process.exit(1);

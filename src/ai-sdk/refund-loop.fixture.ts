@@ -65,6 +65,8 @@ export interface RefundLoopOptions {
   approvalAboveCents?: number;
   /** Runs inside `lookup_order` before it answers (the durable test's child stops there). */
   onLookup?: () => Promise<void>;
+  /** Runs inside `issue_refund` once the refund is recorded, before it answers. */
+  onRefund?: () => Promise<void>;
   observations: LoopObservations;
 }
 
@@ -103,9 +105,10 @@ export function refundLoopTask(options: RefundLoopOptions): TaskDefinition<{ mes
           issue_refund: tool({
             description: 'Refund an order.',
             inputSchema: z.object({ orderId: z.string(), amountCents: z.number().int().positive() }),
-            execute: ({ orderId, amountCents }, executionOptions) => {
+            execute: async ({ orderId, amountCents }, executionOptions) => {
               const key = idempotencyKeyOf(executionOptions);
               options.ledger.record(orderId, amountCents, key);
+              await options.onRefund?.();
               return { refundId: `rf-${key}` };
             },
           }),
