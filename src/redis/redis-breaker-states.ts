@@ -34,11 +34,14 @@ save()
 return {state, failures, untilMs, now}
 `;
 
+// A success leaves an open breaker open: the call was let through before its process knew.
 const successScript = `${preamble}
-state = 'closed'
-failures = 0
-untilMs = 0
-save()
+if state ~= 'open' then
+  state = 'closed'
+  failures = 0
+  untilMs = 0
+  save()
+end
 return {state, failures, untilMs, now}
 `;
 

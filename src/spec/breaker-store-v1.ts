@@ -41,7 +41,11 @@ export interface BreakerStoreV1 {
    * count grows, the time left does not change. Returns the state after.
    */
   recordFailure(failure: BreakerFailureV1): Promise<BreakerStateV1>;
-  /** Closes the breaker and clears its failures. Returns the state after. */
+  /**
+   * Counts one success. Closed: clears the failures. Half-open: closes (the probe went well). Open:
+   * changes nothing, since the call was let through before its process learnt another had opened
+   * the breaker, and says nothing against the failures that opened it. Returns the state after.
+   */
   recordSuccess(key: string): Promise<BreakerStateV1>;
   /** The state now; a breaker never used is closed with no failures. */
   readBreaker(key: string): Promise<BreakerStateV1>;

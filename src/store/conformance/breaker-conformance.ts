@@ -64,6 +64,20 @@ export function runBreakerConformance(label: string, factory: BreakerStoresFacto
       });
     });
 
+    void test('a success while open (a call let through before its process knew) leaves the breaker open', async () => {
+      await withStores(factory, async ({ first, second }) => {
+        const key = `sim:straggler:${randomUUID()}`;
+        await first.recordFailure({ key, threshold: 2, openForMs: minute });
+        const opened = await first.recordFailure({ key, threshold: 2, openForMs: minute });
+        assert.equal(opened.state, 'open');
+        const after = await second.recordSuccess(key);
+        assert.equal(after.state, 'open', 'the success says the breaker is open, so its process learns it');
+        assert.equal(after.consecutiveFailures, 2);
+        assert.ok(after.remainingMs > 0 && after.remainingMs <= opened.remainingMs);
+        assert.equal((await first.readBreaker(key)).state, 'open');
+      });
+    });
+
     void test('once its time is up exactly one caller of many takes the probe, and its outcome decides', async () => {
       await withStores(factory, async ({ first, second }) => {
         const key = `sim:recovering:${randomUUID()}`;

@@ -71,6 +71,8 @@ function breakerStatements(schema: string) {
   const columns = `breaker.state, breaker.consecutive_failures, breaker.opened_until_ms`;
   // A half-open breaker reopens on any failure; a closed one opens when the count reaches the threshold.
   const opens = `(breaker.state = 'half-open' OR (breaker.state = 'closed' AND breaker.consecutive_failures + 1 >= $2))`;
+  // A success leaves an open breaker open: the call was let through before its process knew.
+  const open = `breaker.state = 'open'`;
   return {
     failure: `
       INSERT INTO ${breakers} AS breaker (breaker_key, state, consecutive_failures, opened_until_ms, updated_ms)
@@ -84,7 +86,11 @@ function breakerStatements(schema: string) {
     success: `
       INSERT INTO ${breakers} AS breaker (breaker_key, state, consecutive_failures, opened_until_ms, updated_ms)
       SELECT $1, 'closed', 0, 0, now FROM ${clock} AS clock
-      ON CONFLICT (breaker_key) DO UPDATE SET state = 'closed', consecutive_failures = 0, opened_until_ms = 0, updated_ms = excluded.updated_ms
+      ON CONFLICT (breaker_key) DO UPDATE SET
+        state = CASE WHEN ${open} THEN breaker.state ELSE 'closed' END,
+        consecutive_failures = CASE WHEN ${open} THEN breaker.consecutive_failures ELSE 0 END,
+        opened_until_ms = CASE WHEN ${open} THEN breaker.opened_until_ms ELSE 0 END,
+        updated_ms = excluded.updated_ms
       RETURNING ${columns}, breaker.updated_ms AS now`,
     read: `SELECT ${columns}, clock.now FROM ${breakers} AS breaker, ${clock} AS clock WHERE breaker.breaker_key = $1`,
     // The update locks the row; a concurrent prober re-checks the condition on the row the first

@@ -48,6 +48,9 @@ export class SqliteBreakerStates implements BreakerStoreV1 {
   recordSuccess(key: string): Promise<BreakerStateV1> {
     return this.#access.write(() => {
       const now = Date.now();
+      const row = this.#row(key);
+      // A success leaves an open breaker open: the call was let through before its process knew.
+      if (row.state === 'open') return view(row, now);
       this.#save(key, closed, now);
       return view(closed, now);
     });
