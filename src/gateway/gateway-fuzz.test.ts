@@ -204,6 +204,22 @@ describe('the gateway under hostile clients, over a socket', () => {
     assert.equal(body.status, 408);
   });
 
+  test('the request timeout bounds how long a request takes to arrive, not how long its answer streams', async () => {
+    // Some 50 tokens at 40 ms each: the answer streams for longer than the 600 ms request timeout.
+    const slow = await createGateway({ database: join(folder, 'slow.db'), environment: {}, simulator: { latency: { firstTokenMs: 0, perOutputTokenMs: 40, jitter: 0 } } });
+    const slowListening = await listenGateway(slow, { port: 0, host: '127.0.0.1', headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    try {
+      const began = performance.now();
+      const body = JSON.stringify({ model: 'sim:default', input: `Repeat: ${'parcels '.repeat(40)}`, stream: true });
+      const response = await fetch(`${slowListening.url}/v1/responses`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const events = await response.text();
+      assert.ok(performance.now() - began > 600, 'the answer took longer than the request timeout');
+      assert.match(events, /event: response\.completed\n[^\n]*\n\n$/);
+    } finally {
+      await slowListening.close({ graceMs: 0 });
+    }
+  });
+
   test('bodies cut short by a client that leaves, oversized headers and bytes that are not HTTP end in a 4xx and a closed connection', async () => {
     const truncated = [
       'POST /v1/responses HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":',
