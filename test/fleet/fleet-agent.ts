@@ -6,7 +6,14 @@
  */
 import { z } from 'zod';
 import { defineAgent, defineOutputContract, defineTool } from 'keel';
-import type { AgentTool, JsonValue, MessageV1, ScriptInput, SimulatedTurn } from 'keel';
+import type { AgentTool, FaultPlan, JsonValue, MessageV1, ScriptInput, SimulatedTurn } from 'keel';
+
+/**
+ * A fault plan for this process's simulator only (JSON in KEEL_FLEET_FAULTS): how the drill makes
+ * one worker's calls fail. Faults are not part of the agent's configuration hash, so every worker
+ * still continues every other's runs.
+ */
+const faults = process.env.KEEL_FLEET_FAULTS === undefined || process.env.KEEL_FLEET_FAULTS === '' ? undefined : (JSON.parse(process.env.KEEL_FLEET_FAULTS) as FaultPlan);
 
 export const fleetTask = 'fleet-agent';
 export const fleetTenant = 'fleet-tenant';
@@ -76,5 +83,5 @@ export const fleetAgent = defineAgent({
   tools: [lookupAccount as AgentTool, creditTool as AgentTool],
   output: defineOutputContract({ name: 'credit-answer', version: '1', schema: z.object({ answer: z.string().min(1), credited: z.number().int() }) }),
   limits: { maxTurns: 5, maxOutputTokens: 120 },
-  simulator: { script },
+  simulator: faults === undefined ? { script } : { script, faults },
 });

@@ -4,7 +4,49 @@
  */
 import type { FleetReport } from './fleet-harness.ts';
 
+/** The drill's per-tenant model-call limit: about the pace four workers reach unthrottled, so it bites. */
+export const fleetRateLimit = { limit: 20, windowMs: 500 };
+
+/**
+ * Worker-1's simulator fails its 3rd to 8th calls, which it makes at once when it starts (eight
+ * runs at a time): failures in a row open sim:fast's breaker, for every worker, for 1.5 s.
+ */
+export const fleetFailingWorker = {
+  faults: [{ on: { calls: [3, 4, 5, 6, 7, 8] }, fault: { type: 'server-error' as const } }],
+  breaker: { consecutiveFailures: 3, halfOpenAfterMs: 1_500 },
+};
+
 const settledStatuses = new Set(['ok', 'degraded', 'escalated', 'failed', 'waiting']);
+
+/** The most calls granted in any window of `windowMs` (sorted grant times). */
+function mostInWindow(grantedMs: readonly number[], windowMs: number): number {
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < grantedMs.length; last += 1) {
+    while ((grantedMs[last] ?? 0) - (grantedMs[first] ?? 0) >= windowMs) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
+interface BreakerFigures {
+  /** When the failing worker first opened the first model's breaker. */
+  openedMs: number;
+  /** How long until another worker shed a call to that model. */
+  shedLagMs: number | undefined;
+  /** Calls another worker still got through to that model from 1 s after the opening until it could half-open. */
+  reachedAfterOneSecond: number;
+}
+
+function breakerFigures(report: FleetReport): BreakerFigures | undefined {
+  if (report.breaker === undefined) return undefined;
+  const opened = report.breakerOpens.find((open) => open.worker === report.failingWorker && open.breaker.includes('fast'));
+  if (opened === undefined) return undefined;
+  const others = report.attempts.filter((attempt) => attempt.worker !== report.failingWorker && attempt.modelId === 'fast' && attempt.timeMs >= opened.timeMs);
+  const shed = others.find((attempt) => attempt.errorCode === 'breaker-open');
+  const reached = others.filter((attempt) => attempt.outcome === 'ok' && attempt.timeMs > opened.timeMs + 1_000 && attempt.timeMs < opened.timeMs + (report.breaker?.halfOpenAfterMs ?? 0));
+  return { openedMs: opened.timeMs, shedLagMs: shed === undefined ? undefined : shed.timeMs - opened.timeMs, reachedAfterOneSecond: reached.length };
+}
 
 export function checkFleet(report: FleetReport, options: { disrupted: boolean }): string[] {
   const problems: string[] = [];
@@ -34,6 +76,26 @@ export function checkFleet(report: FleetReport, options: { disrupted: boolean })
     if (report.ledgerSpentMicros !== report.journalMicros) problems.push(`the ledger (${report.ledgerSpentMicros}) and the journals (${report.journalMicros}) disagree`);
     if (report.abandoned.length > 0) problems.push(`${report.abandoned.length} runs given up with nothing disrupted: ${report.abandoned.slice(0, 3).join(' | ')}`);
   }
+  if (report.rateLimit !== undefined) {
+    const { limit, windowMs } = report.rateLimit;
+    // By the limiter's clock, across every process: never more than the limit in any window.
+    const exact = mostInWindow(report.limiterGrantsMs, windowMs);
+    if (exact > limit) problems.push(`the limiter granted ${exact} calls of one tenant in one ${windowMs} ms window, over its limit of ${limit}`);
+    // Every journaled call was granted; interrupted executions may have been granted calls whose
+    // events never reached a journal (they counted against the limit all the same).
+    const granted = `the limiter granted ${report.limiterGrantsMs.length} calls, the journals show ${report.grantedMs.length}`;
+    if (options.disrupted ? report.limiterGrantsMs.length < report.grantedMs.length : report.limiterGrantsMs.length !== report.grantedMs.length) problems.push(granted);
+    // The journals' times are not checked against the window: each is taken when its worker gets
+    // to it after the grant, up to a couple of hundred ms late on two busy cores (see limitLines).
+    if (report.grantedMs.length === 0) problems.push('no model call was granted');
+  }
+  if (report.breaker !== undefined) {
+    const breaker = breakerFigures(report);
+    if (breaker === undefined) problems.push(`${report.failingWorker} never opened the breaker of sim:fast`);
+    else if (breaker.shedLagMs === undefined) problems.push('no other worker shed a call to sim:fast after its breaker opened');
+    else if (breaker.shedLagMs >= 1_000) problems.push(`another worker shed its first call ${breaker.shedLagMs} ms after the breaker opened (over 1 s)`);
+    if (breaker !== undefined && breaker.reachedAfterOneSecond > 0) problems.push(`${breaker.reachedAfterOneSecond} calls of other workers reached sim:fast more than 1 s after its breaker opened`);
+  }
   for (const exit of report.workerExits) {
     if (exit.name === report.killed) {
       if (exit.signal !== 'SIGKILL') problems.push(`${exit.name} was to be SIGKILLed, ended with code ${exit.code} signal ${exit.signal}`);
@@ -55,6 +117,7 @@ export function describeFleet(report: FleetReport): string {
     `  runs: ${statuses} (${settled} ended, ${report.statuses.waiting ?? 0} waiting for a person)`,
     `  spend: ledger ${report.ledgerSpentMicros} of a ${report.budgetMicros} micro-USD tenant-day budget (max day ${report.maxDaySpentMicros}); journals ${report.journalMicros} over ${report.modelCalls.length} model calls`,
     `  ledger − journals: ${report.ledgerSpentMicros - report.journalMicros} (unsettled reservations: ${report.unsettledHolds.count}, ${report.unsettledHolds.micros} micro-USD; model steps begun and never ended: ${report.interruptedModelSteps.count}, ${report.interruptedModelSteps.reservedMicros} reserved)`,
+    ...limitLines(report),
     `  chains verified: ${report.chainsVerified}/${report.runs}; killed: ${report.killed ?? 'none'}; PostgreSQL restarted: ${report.restartedAfterSettled === undefined ? 'no' : `after ${report.restartedAfterSettled} settled`}`,
     `  workers: ${report.workerExits.map((exit) => `${exit.name} ${exit.settled} settled, ${exit.signal ?? `exit ${exit.code}`}`).join('; ')}`,
     `  given up by a worker for another to take over: ${report.abandoned.length}${report.abandoned.length === 0 ? '' : ` (${report.abandoned.slice(0, 3).join(' | ')})`}`,
@@ -62,4 +125,34 @@ export function describeFleet(report: FleetReport): string {
       .map(([reason, count]) => `${count}× ${reason}`)
       .join(' | ')}`,
   ].join('\n');
+}
+
+function limitLines(report: FleetReport): string[] {
+  const lines: string[] = [];
+  if (report.rateLimit !== undefined) {
+    const { limit, windowMs } = report.rateLimit;
+    const tightest = (apart: number) => Math.min(...report.grantedMs.slice(apart).map((time, index) => time - (report.grantedMs[index] ?? 0)));
+    lines.push(
+      `  rate limit ${limit} per ${windowMs} ms per tenant, across all workers: by the limiter's clock at most ${mostInWindow(report.limiterGrantsMs, windowMs)} calls in any window; ` +
+        `by the journals' times (taken when each worker got to it) ${mostInWindow(report.grantedMs, windowMs)} in ${windowMs} ms, ${mostInWindow(report.grantedMs, windowMs - 100)} in ${windowMs - 100} ms ` +
+        `(${report.grantedMs.length} calls granted; tightest span of ${limit + 1} journaled calls ${tightest(limit)} ms)`,
+    );
+  }
+  const breaker = breakerFigures(report);
+  if (report.breaker !== undefined) {
+    const byWorker = new Map<string, Record<string, number>>();
+    for (const attempt of report.attempts) {
+      const counts = byWorker.get(attempt.worker) ?? {};
+      const kind = `${attempt.modelId} ${attempt.errorCode ?? attempt.outcome}`;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      byWorker.set(attempt.worker, counts);
+    }
+    lines.push(`  model attempts: ${[...byWorker].map(([worker, counts]) => `${worker} ${JSON.stringify(counts)}`).join('; ')}`);
+    lines.push(
+      breaker === undefined
+        ? `  breaker: ${report.failingWorker} never opened it`
+        : `  breaker: opened by ${report.failingWorker}'s failures; first call shed by another worker ${breaker.shedLagMs ?? 'never'} ms later; ${breaker.reachedAfterOneSecond} calls of others reached sim:fast 1 s after (${report.breakerOpens.length} openings in all)`,
+    );
+  }
+  return lines;
 }

@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createKeel } from '../../src/agent/index.ts';
-import type { KeelConfig } from '../../src/config/index.ts';
+import type { KeelConfig, RouteSetting } from '../../src/config/index.ts';
 import { loadRun } from '../../src/journal/index.ts';
+import type { FaultPlan } from 'keel';
 import type { RunRecordV1, StoreV1 } from '../../src/spec/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { fleetAgent, fleetMessage, fleetTask, fleetTenant } from './fleet-agent.ts';
@@ -38,8 +39,14 @@ export interface FleetOptions {
   replaceKilled?: boolean;
   /** Restart PostgreSQL (`pg_ctl restart -m fast`) once this fraction of the runs has settled. */
   restartAt?: number;
-  /** Extra config settings (shared rate limits, breakers). */
-  config?: Partial<KeelConfig>;
+  /** The route's per-tenant model-call limit, shared by every worker through the store. */
+  rateLimit?: { limit: number; windowMs: number };
+  /**
+   * Make worker-1's simulator fail calls (a fault plan for that process only) on a route with this
+   * breaker: its failures open the breaker of sim:fast for every worker, whose calls it then sheds
+   * (the runs they belong to fail, naming the open breaker) until a probe finds the model well.
+   */
+  failingWorker?: { faults: FaultPlan; breaker: { consecutiveFailures: number; halfOpenAfterMs: number } };
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -57,6 +64,15 @@ export interface ModelCallEvent {
   /** When the step started, by the worker's clock (epoch ms). */
   startedMs: number;
   costMicros: number;
+}
+
+/** One model attempt as a journal shows it, with the worker that made it. */
+export interface AttemptEvent {
+  timeMs: number;
+  worker: string;
+  modelId: string;
+  outcome: 'ok' | 'error';
+  errorCode: string | undefined;
 }
 
 export interface FleetReport {
@@ -80,6 +96,17 @@ export interface FleetReport {
   /** Sum of the model-call step costs in every journal. */
   journalMicros: number;
   modelCalls: ModelCallEvent[];
+  rateLimit: { limit: number; windowMs: number } | undefined;
+  /** When each model call was granted, by the journals: its route decision, journaled right after the grant, by its worker's clock. */
+  grantedMs: number[];
+  /** When each call was granted, by the limiter's own clock (the database's), from an audit copy of its window rows. */
+  limiterGrantsMs: number[];
+  breaker: { consecutiveFailures: number; halfOpenAfterMs: number } | undefined;
+  /** The worker whose simulator fails calls. */
+  failingWorker: string | undefined;
+  breakerOpens: { timeMs: number; worker: string; breaker: string }[];
+  breakerTransitions: { timeMs: number; worker: string; breaker: string; from: string; to: string }[];
+  attempts: AttemptEvent[];
   /** Reservations nobody settled (a dead process, a settle the database lost), booked at their full amount. */
   unsettledHolds: { count: number; micros: number };
   /** Model-call steps begun in a journal that never ended there (their process died or lost the database). */
@@ -99,13 +126,15 @@ export interface FleetReport {
 
 interface Worker {
   name: string;
+  /** The id it printed when it started serving. */
+  id: string | undefined;
   child: ChildProcessWithoutNullStreams;
   ready: Promise<void>;
   exited: Promise<WorkerExit>;
 }
 
 function childEnvironment(): NodeJS.ProcessEnv {
-  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, KEEL_PG_SCHEMA: _schema, NODE_TEST_CONTEXT: _test, ...rest } = process.env;
+  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, KEEL_PG_SCHEMA: _schema, KEEL_REDIS_URL: _redis, KEEL_REDIS_PREFIX: _prefix, KEEL_FLEET_FAULTS: _faults, NODE_TEST_CONTEXT: _test, ...rest } = process.env;
   return { ...rest, NO_COLOR: '1' };
 }
 
@@ -129,13 +158,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const cluster = await PrivatePostgres.start(options.postgresBin);
   const workers: Worker[] = [];
   try {
+    const route: RouteSetting = { name: 'fleet', models: ['sim:fast'], onBudgetExceeded: 'stop' };
+    if (options.rateLimit !== undefined) route.rateLimit = { perTenant: options.rateLimit };
+    if (options.failingWorker !== undefined) route.resilience = { maxAttempts: 1, breaker: options.failingWorker.breaker };
     const config: KeelConfig = {
       version: 1,
-      routes: [{ name: 'fleet', models: ['sim:fast'], onBudgetExceeded: 'stop' }],
+      routes: [route],
       budgets: [{ scope: 'tenant-day', match: fleetTenant, micros: options.budgetMicros }],
       // Short, so a dead worker's reservations are booked within the drill.
       budgetReservationExpiryMs: 3_000,
-      ...options.config,
     };
     const configPath = join(folder, 'keel.config.json');
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
@@ -152,6 +183,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       await enqueuer.close();
     }
     log(`enqueued ${options.runs} runs in ${Math.round(performance.now() - began)} ms`);
+    if (options.rateLimit !== undefined) await auditRateLimitGrants(cluster.url);
 
     let settled = 0;
     const abandoned: string[] = [];
@@ -177,7 +209,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     };
     const startWorker = (name: string): Worker => {
       const args = [launcher, 'worker', '--db', cluster.url, '--tasks', tasksModule, '--config', configPath, '--concurrency', String(options.concurrency)];
-      const child = spawn(process.execPath, args, { cwd: folder, env: childEnvironment() });
+      const faults = name === 'worker-1' && options.failingWorker !== undefined ? { KEEL_FLEET_FAULTS: JSON.stringify(options.failingWorker.faults) } : {};
+      const child = spawn(process.execPath, args, { cwd: folder, env: { ...childEnvironment(), ...faults } });
       let stdout = '';
       let stderr = '';
       let count = 0;
@@ -188,7 +221,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         const lines = stdout.split('\n');
         stdout = lines.pop() ?? '';
         for (const line of lines) {
-          if (/^keel worker \S+ serving/.test(line)) announce();
+          const serving = /^keel worker (\S+) serving/.exec(line);
+          if (serving !== null) {
+            worker.id = serving[1];
+            announce();
+          }
           if (line.startsWith('left ')) abandoned.push(`${name}: ${line}`);
           if (/^(ok|degraded|escalated|failed|waiting) +\S+/.test(line)) {
             count += 1;
@@ -199,7 +236,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const exited = new Promise<WorkerExit>((resolve) => child.once('close', (code, signal) => resolve({ name, code, signal, settled: count, stderr })));
-      return { name, child, ready, exited };
+      const worker: Worker = { name, id: undefined, child, ready, exited };
+      return worker;
     };
 
     const drainBegan = performance.now();
@@ -237,6 +275,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       let chainsVerified = 0;
       const interruptedModelSteps = { count: 0, reservedMicros: 0 };
       let maxReservedMicros = 0;
+      const grantedMs: number[] = [];
+      const breakerOpens: FleetReport['breakerOpens'] = [];
+      const breakerTransitions: FleetReport['breakerTransitions'] = [];
+      const attempts: AttemptEvent[] = [];
+      const workerNames = new Map(workers.map((worker) => [worker.id ?? worker.name, worker.name]));
       for (const run of runs) {
         statuses[run.status] = (statuses[run.status] ?? 0) + 1;
         if (run.status === 'failed') failedReasons.push(run.reason ?? '');
@@ -254,7 +297,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         }
         // Model steps by (epoch, step): started, ended, and what their budget decision reserved.
         const open = new Map<string, { startedMs: number; reservedMicros: number }>();
+        // Events belong to the worker of the last run-resume before them.
+        let executor = '';
         for (const event of events) {
+          const timeMs = Date.parse(event.time);
+          if (event.type === 'run-resume') executor = workerNames.get(event.data.worker) ?? event.data.worker;
+          if (event.type === 'route-decision') grantedMs.push(timeMs);
+          if (event.type === 'breaker-transition') breakerTransitions.push({ timeMs, worker: executor, breaker: event.data.breaker, from: event.data.from, to: event.data.to });
+          if (event.type === 'breaker-transition' && event.data.to === 'open') breakerOpens.push({ timeMs, worker: executor, breaker: event.data.breaker });
+          if (event.type === 'model-attempt-end') attempts.push({ timeMs, worker: executor, modelId: event.data.modelId, outcome: event.data.outcome, errorCode: event.data.error?.code });
           if (event.type === 'step-start' && event.data.kind === 'model-call') open.set(`${event.data.epoch}:${event.data.step}`, { startedMs: Date.parse(event.time), reservedMicros: 0 });
           if (event.type === 'budget-decision' && event.data.outcome === 'reserved') {
             maxReservedMicros = Math.max(maxReservedMicros, event.data.reservedMicros);
@@ -282,6 +333,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       if (book === undefined) throw new Error(`${store.location} keeps no budget accounts`);
       const accounts = await Promise.all([...new Set([dayBefore, dayAfter])].map((day) => book.readBudget(`tenant:${fleetTenant}:day:${day}`, readAt)));
       const unsettledHolds = await unsettledReservations(cluster.url);
+      const limiterGrantsMs = options.rateLimit === undefined ? [] : await rateLimitGrants(cluster.url);
       return {
         enqueued: options.runs,
         runs: runs.length,
@@ -296,6 +348,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         maxDaySpentMicros: Math.max(...accounts.map((account) => account.spent.micros)),
         journalMicros,
         modelCalls,
+        rateLimit: options.rateLimit,
+        grantedMs: grantedMs.sort((left, right) => left - right),
+        limiterGrantsMs,
+        breaker: options.failingWorker?.breaker,
+        failingWorker: options.failingWorker === undefined ? undefined : 'worker-1',
+        breakerOpens: breakerOpens.sort((left, right) => left.timeMs - right.timeMs),
+        breakerTransitions: breakerTransitions.sort((left, right) => left.timeMs - right.timeMs),
+        attempts: attempts.sort((left, right) => left.timeMs - right.timeMs),
         unsettledHolds,
         interruptedModelSteps,
         maxReservedMicros,
@@ -318,15 +378,43 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   }
 }
 
-/** Holds still in the book (schema `keel`): a settled hold is deleted, so these were never settled. */
-async function unsettledReservations(url: string): Promise<{ count: number; micros: number }> {
+/**
+ * A copy of every call the store's rate limiter grants, with the limiter's own time: its window
+ * rows are pruned as they age out, so the drill keeps them in a table of its own to check the
+ * limit by the clock that enforced it.
+ */
+async function auditRateLimitGrants(url: string): Promise<void> {
+  await withClient(url, async (client) => {
+    await client.query(`CREATE SCHEMA fleet_audit;
+      CREATE TABLE fleet_audit.grants (limit_key text NOT NULL, hit_ms bigint NOT NULL);
+      CREATE FUNCTION fleet_audit.copy_grant() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO fleet_audit.grants VALUES (NEW.limit_key, NEW.hit_ms); RETURN NEW; END $$;
+      CREATE TRIGGER copy_grant AFTER INSERT ON keel.rate_limit_hits FOR EACH ROW EXECUTE FUNCTION fleet_audit.copy_grant();`);
+  });
+}
+
+async function rateLimitGrants(url: string): Promise<number[]> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ hit_ms: string }>(`SELECT hit_ms FROM fleet_audit.grants WHERE limit_key = $1 ORDER BY hit_ms`, [`model:fleet:tenant:${fleetTenant}`]);
+    return rows.map((row) => Number(row.hit_ms));
+  });
+}
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    // A hold is one row per scope; the drill's calls fall under one scope (the tenant's day).
-    const { rows } = await client.query<{ count: string; micros: string | null }>('SELECT count(*) AS count, sum(micros) AS micros FROM keel.budget_holds');
-    return { count: Number(rows[0]?.count ?? 0), micros: Number(rows[0]?.micros ?? 0) };
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** Holds still in the book (schema `keel`): a settled hold is deleted, so these were never settled. */
+async function unsettledReservations(url: string): Promise<{ count: number; micros: number }> {
+  return withClient(url, async (client) => {
+    // A hold is one row per scope; the drill's calls fall under one scope (the tenant's day).
+    const { rows } = await client.query<{ count: string; micros: string | null }>('SELECT count(*) AS count, sum(micros) AS micros FROM keel.budget_holds');
+    return { count: Number(rows[0]?.count ?? 0), micros: Number(rows[0]?.micros ?? 0) };
+  });
 }

@@ -1,9 +1,11 @@
 /**
  * The fleet drill, reduced to fit the suite (the full 2,000-run drill is `npm run fleet`): four
  * real `keel worker` processes on one PostgreSQL database of their own drain 200 runs of an agent
- * under one tenant-day budget that runs out part-way.
+ * under one tenant-day budget that runs out part-way and one per-tenant model-call rate limit.
  *  - calm: the budget holds, the ledger equals the journals' model-call costs to the micro-dollar,
- *    every run ends or waits for a person, every chain verifies, every worker exits 0 on SIGTERM;
+ *    the rate limit holds across the workers by the limiter's own clock, failures in worker-1 open
+ *    sim:fast's breaker and the others shed their calls to it within 1 s, every run ends or waits
+ *    for a person, every chain verifies, every worker exits 0 on SIGTERM;
  *  - disrupted: one worker SIGKILLed once 30% of the runs have settled (a fresh one started in its
  *    place), PostgreSQL restarted at 60%: still no overspend, the ledger never below the journals
  *    and above them only by what interrupted work explains, every run ends or waits, and the
@@ -11,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkFleet, describeFleet } from './fleet-checks.ts';
+import { checkFleet, describeFleet, fleetFailingWorker, fleetRateLimit } from './fleet-checks.ts';
 import { runFleet } from './fleet-harness.ts';
 import { findPostgresBinaries } from './private-postgres.ts';
 
@@ -22,8 +24,8 @@ const runs = 200;
 // About 65 micro-USD a run: a third of what the queue would spend.
 const budgetMicros = runs * 22;
 
-test(`four workers drain ${runs} runs under one tenant-day budget: no overspend, the ledger equals the journals`, { skip, timeout: 120_000 }, async () => {
-  const report = await runFleet({ postgresBin, runs, workers: 4, concurrency: 8, budgetMicros });
+test(`four workers drain ${runs} runs under one budget, rate limit and breaker: no overspend, the ledger equals the journals, the limit and breaker hold across workers`, { skip, timeout: 120_000 }, async () => {
+  const report = await runFleet({ postgresBin, runs, workers: 4, concurrency: 8, budgetMicros, rateLimit: fleetRateLimit, failingWorker: fleetFailingWorker });
   process.stdout.write(`${describeFleet(report).replace(/^/gm, '# ')}\n`);
   assert.deepEqual(checkFleet(report, { disrupted: false }), []);
   assert.equal(report.ledgerSpentMicros, report.journalMicros);
@@ -31,7 +33,7 @@ test(`four workers drain ${runs} runs under one tenant-day budget: no overspend,
 });
 
 test(`a worker SIGKILLed and PostgreSQL restarted mid-drill: no overspend, every run ends or waits, the others ride it out`, { skip, timeout: 120_000 }, async () => {
-  const report = await runFleet({ postgresBin, runs, workers: 4, concurrency: 8, budgetMicros, killAt: 0.3, replaceKilled: true, restartAt: 0.6 });
+  const report = await runFleet({ postgresBin, runs, workers: 4, concurrency: 8, budgetMicros, rateLimit: fleetRateLimit, killAt: 0.3, replaceKilled: true, restartAt: 0.6 });
   process.stdout.write(`${describeFleet(report).replace(/^/gm, '# ')}\n`);
   assert.deepEqual(checkFleet(report, { disrupted: true }), []);
   assert.equal(report.killed, 'worker-2');
