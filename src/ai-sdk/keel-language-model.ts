@@ -69,6 +69,7 @@ export function aiSdkModelOf(model: LanguageModelV1): LanguageModelV4 {
   return adapted;
 }
 
-function warningsFor(options: LanguageModelV4CallOptions): SharedV4Warning[] {
+/** What a Keel model leaves out of an AI SDK call, as the framework's `unsupported` warnings. */
+export function warningsFor(options: LanguageModelV4CallOptions): SharedV4Warning[] {
   return settingsKeelIgnores(options).map((feature) => ({ type: 'unsupported', feature, details: 'Keel models have no such setting; it was not sent' }));
 }

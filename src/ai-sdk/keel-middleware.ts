@@ -15,14 +15,14 @@
  * it can carry the cost. A failure before the first part rejects the call (as a provider's HTTP
  * error would); after it, it errors the stream.
  */
-import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4Middleware, LanguageModelV4StreamPart, LanguageModelV4StreamResult } from '@ai-sdk/provider';
+import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4Middleware, LanguageModelV4StreamPart, LanguageModelV4StreamResult, SharedV4Warning } from '@ai-sdk/provider';
 import type { AgentRuntime } from '../agent/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import type { GenerateResultV1, LanguageModelV1, StreamPartV1 } from '../spec/index.ts';
 import { aiSdkErrorOf } from './ai-sdk-error.ts';
 import { keelRequestOf } from './call-options.ts';
 import { aiSdkResultOf } from './generate-result.ts';
-import { keelModelBehind } from './keel-language-model.ts';
+import { keelModelBehind, warningsFor } from './keel-language-model.ts';
 import { AiSdkKeelModel, keelNameOf } from './keel-model-of.ts';
 import { throwIfRunInterrupted } from './run-session.ts';
 import { AiSdkStreamWriter, streamPartsOf } from './stream-parts.ts';
@@ -58,6 +58,8 @@ interface PreparedCall {
   governed: LanguageModelV1;
   stepName: string;
   url: string;
+  /** Settings a Keel model has no field for; an AI SDK model gets the framework's call whole, so none. */
+  warnings: SharedV4Warning[];
 }
 
 function prepare(options: KeelMiddlewareOptions, model: LanguageModelV4, params: LanguageModelV4CallOptions): PreparedCall {
@@ -68,7 +70,7 @@ function prepare(options: KeelMiddlewareOptions, model: LanguageModelV4, params:
   const name = options.name ?? `${derived.provider}:${derived.modelId}`;
   const keelModel = behind ?? new AiSdkKeelModel(model, splitName(name), params);
   const governed = options.runtime.governedRoute(options.route ?? name, new Map([[name, keelModel]]));
-  return { governed, stepName: options.stepName ?? `ai-sdk:${name}`, url: `keel:${options.route ?? name}` };
+  return { governed, stepName: options.stepName ?? `ai-sdk:${name}`, url: `keel:${options.route ?? name}`, warnings: behind === undefined ? [] : warningsFor(params) };
 }
 
 function splitName(name: string): { provider: string; modelId: string } {
@@ -84,7 +86,7 @@ async function governedGenerate(options: KeelMiddlewareOptions, model: LanguageM
   } catch (error) {
     throw aiSdkErrorOf(error, { url: call.url, keepRetryable: false });
   }
-  return aiSdkResultOf(result);
+  return { ...aiSdkResultOf(result), warnings: call.warnings };
 }
 
 async function governedStream(options: KeelMiddlewareOptions, model: LanguageModelV4, params: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
@@ -102,7 +104,7 @@ async function governedStream(options: KeelMiddlewareOptions, model: LanguageMod
       cancelled = true;
     },
   });
-  for (const part of writer.start([])) controller.enqueue(part);
+  for (const part of writer.start(call.warnings)) controller.enqueue(part);
   const opened = Promise.withResolvers<void>();
   let streamed = false;
   let finish: StreamPartV1 | undefined;
