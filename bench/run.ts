@@ -4,7 +4,7 @@
  * Sections: seal, model-call, context, governed-call, ai-sdk, cli, verify, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchAssembly } from '../src/context/index.ts';
 import { PostgresStore, SqliteStore } from '../src/store/index.ts';
@@ -81,19 +81,21 @@ if (unknown.length > 0) {
 const chosen = wanted.length === 0 ? Object.keys(sections) : wanted;
 
 const measures: Measure[] = [];
-process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}\n`);
+// Other work on the machine moves absolute figures; the ratios are measured side by side for that reason.
+const loadAtStart = loadavg()[0] ?? 0;
+process.stdout.write(`Keel benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.versions.node}, load average ${loadAtStart.toFixed(1)}\n`);
 for (const name of chosen) measures.push(...(await (sections[name] as () => Promise<Measure[]>)()));
 
 if (wanted.length === 0) {
   measures.push(...(await benchSharedLimits(notes)));
 
-const results = { date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, measures, notes };
+const results = { date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 }, measures, notes };
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const table = measures.map((measure) => `| ${measure.name} | ${measure.value.toLocaleString('en-US')} ${measure.unit} | ${measure.detail} |`).join('\n');
   writeFileSync(
     join(import.meta.dirname, 'results', 'latest.md'),
-    `# Keel benchmarks\n\n${results.date}, Node ${results.node}, ${results.cores} cores.\n\n| measure | result | what |\n| --- | --- | --- |\n${table}\n${notes.map((note) => `\n${note}\n`).join('')}`,
+    `# Keel benchmarks\n\n${results.date}, Node ${results.node}, ${results.cores} cores, load average ${results.loadAverage.start.toFixed(1)} at the start and ${results.loadAverage.end.toFixed(1)} at the end.\n\n| measure | result | what |\n| --- | --- | --- |\n${table}\n${notes.map((note) => `\n${note}\n`).join('')}`,
   );
   process.stdout.write('wrote bench/results/latest.json and bench/results/latest.md\n');
 } else {
