@@ -4,6 +4,14 @@
  */
 import type { FleetReport } from './fleet-harness.ts';
 
+/**
+ * The tenant-day budget for `runs` runs: a run spends about 65 micro-USD, so this runs out about
+ * three quarters of the way through, after the drill's disruptions (at 30% and 60% of the runs).
+ */
+export function fleetBudgetMicros(runs: number): number {
+  return runs * 50;
+}
+
 /** The drill's per-tenant model-call limit: about the pace four workers reach unthrottled, so it bites. */
 export const fleetRateLimit = { limit: 20, windowMs: 500 };
 
@@ -120,6 +128,7 @@ export function describeFleet(report: FleetReport): string {
     ...limitLines(report),
     `  chains verified: ${report.chainsVerified}/${report.runs}; killed: ${report.killed ?? 'none'}; PostgreSQL restarted: ${report.restartedAfterSettled === undefined ? 'no' : `after ${report.restartedAfterSettled} settled`}`,
     `  workers: ${report.workerExits.map((exit) => `${exit.name} ${exit.settled} settled, ${exit.signal ?? `exit ${exit.code}`}`).join('; ')}`,
+    `  failed runs' reasons: ${report.failedReasons.length === 0 ? 'none' : [...new Set(report.failedReasons)].slice(0, 3).join(' | ')}`,
     `  given up by a worker for another to take over: ${report.abandoned.length}${report.abandoned.length === 0 ? '' : ` (${report.abandoned.slice(0, 3).join(' | ')})`}`,
     `  reasons: ${Object.entries(report.reasons)
       .map(([reason, count]) => `${count}× ${reason}`)

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkFleet, describeFleet, fleetFailingWorker, fleetRateLimit } from './fleet-checks.ts';
+import { checkFleet, describeFleet, fleetBudgetMicros, fleetFailingWorker, fleetRateLimit } from './fleet-checks.ts';
 import { runFleet } from './fleet-harness.ts';
 import { findPostgresBinaries } from './private-postgres.ts';
 
@@ -21,8 +21,7 @@ const binaries = findPostgresBinaries();
 const skip = 'skipReason' in binaries ? binaries.skipReason : false;
 const postgresBin = 'bin' in binaries ? binaries.bin : '';
 const runs = 200;
-// About 65 micro-USD a run: a third of what the queue would spend.
-const budgetMicros = runs * 22;
+const budgetMicros = fleetBudgetMicros(runs);
 
 test(`four workers drain ${runs} runs under one budget, rate limit and breaker: no overspend, the ledger equals the journals, the limit and breaker hold across workers`, { skip, timeout: 120_000 }, async () => {
   const report = await runFleet({ postgresBin, runs, workers: 4, concurrency: 8, budgetMicros, rateLimit: fleetRateLimit, failingWorker: fleetFailingWorker });

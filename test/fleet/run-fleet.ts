@@ -4,12 +4,12 @@
  * breaker; then with one worker SIGKILLed at 30% and PostgreSQL restarted at 60%. Each is checked
  * as test/fleet/fleet.test.ts checks its reduced fleet, and its figures printed. Exit 1 when a
  * check fails.
- * Options: --runs N (2000), --workers N (4), --concurrency N (8), --budget MICROS (a third of what
- * the runs would spend), --only calm|disrupted, --no-replace (the others wait out the killed
+ * Options: --runs N (2000), --workers N (4), --concurrency N (8), --budget MICROS (about three
+ * quarters of what the runs would spend), --only calm|disrupted, --no-replace (the others wait out the killed
  * worker's 30 s leases instead of a fresh worker taking them over at once).
  */
 import { parseArgs } from 'node:util';
-import { checkFleet, describeFleet, fleetFailingWorker, fleetRateLimit } from './fleet-checks.ts';
+import { checkFleet, describeFleet, fleetBudgetMicros, fleetFailingWorker, fleetRateLimit } from './fleet-checks.ts';
 import type { FleetOptions } from './fleet-harness.ts';
 import { runFleet } from './fleet-harness.ts';
 import { findPostgresBinaries } from './private-postgres.ts';
@@ -44,8 +44,7 @@ function wholeNumber(name: string, text: string, minimum: number): number {
 const runs = wholeNumber('runs', values.runs, 1);
 const workers = wholeNumber('workers', values.workers, 2);
 const concurrency = wholeNumber('concurrency', values.concurrency, 1);
-// About 65 micro-USD a run: a third of the queue's need, so the budget runs out part-way.
-const budgetMicros = values.budget === undefined ? runs * 22 : wholeNumber('budget', values.budget, 1);
+const budgetMicros = values.budget === undefined ? fleetBudgetMicros(runs) : wholeNumber('budget', values.budget, 1);
 if (values.only !== undefined && values.only !== 'calm' && values.only !== 'disrupted') fail(`--only must be calm or disrupted, got ${values.only}`);
 const binaries = findPostgresBinaries();
 if ('skipReason' in binaries) fail(`cannot run: ${binaries.skipReason}`);
