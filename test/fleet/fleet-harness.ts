@@ -205,6 +205,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         log(`restarting PostgreSQL after ${settled} settled`);
         const restartBegan = performance.now();
         restart = cluster.restart('fast').then(() => log(`PostgreSQL back after ${Math.round(performance.now() - restartBegan)} ms`));
+        // Awaited once the runs are done; marked handled now, so a failed restart fails the drill there.
+        void restart.catch(() => undefined);
       }
     };
     const startWorker = (name: string): Worker => {
