@@ -33,10 +33,8 @@ export const serveCommand: Command = async (context) => {
       const code = (error as NodeJS.ErrnoException).code;
       throw new KeelError('usage-invalid', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`);
     });
-    context.output.stdout(
-      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
-    );
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // Listening for signals before saying so: a supervisor may stop us the moment it reads the line.
+    const signalled = new Promise<NodeJS.Signals>((resolve) => {
       const stop = (received: NodeJS.Signals) => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
@@ -45,6 +43,10 @@ export const serveCommand: Command = async (context) => {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+    context.output.stdout(
+      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
+    );
+    const signal = await signalled;
     context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
     await listening.close({ graceMs });
     context.output.stdout('keel gateway stopped\n');
