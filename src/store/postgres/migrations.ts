@@ -207,6 +207,33 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'telemetry-cursors',
+    sql: (schema) => `
+      -- Where each telemetry exporter stands in the journal, so a restarted exporter neither loses
+      -- nor repeats what it sent. The cursor's shape belongs to the exporter (JSON text).
+      CREATE TABLE ${schema}.telemetry_cursors (
+        exporter text PRIMARY KEY,
+        cursor text NOT NULL,
+        updated_at text NOT NULL
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'datasets',
+    sql: (schema) => `
+      -- Evaluation datasets pinned from the journal: the items are fixed under a content hash.
+      CREATE TABLE ${schema}.datasets (
+        name text PRIMARY KEY,
+        content_hash text NOT NULL,
+        definition text NOT NULL,
+        items text NOT NULL,
+        created_at text NOT NULL
+      );
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

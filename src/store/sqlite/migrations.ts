@@ -160,6 +160,33 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'telemetry-cursors',
+    sql: `
+      -- Where each telemetry exporter stands in the journal, so a restarted exporter neither loses
+      -- nor repeats what it sent. The cursor's shape belongs to the exporter (JSON text).
+      CREATE TABLE telemetry_cursors (
+        exporter TEXT PRIMARY KEY,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 8,
+    name: 'datasets',
+    sql: `
+      -- Evaluation datasets pinned from the journal: the items are fixed under a content hash.
+      CREATE TABLE datasets (
+        name TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        items TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;
