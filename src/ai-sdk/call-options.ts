@@ -6,6 +6,7 @@
  */
 import type { LanguageModelV4CallOptions, LanguageModelV4Message, LanguageModelV4ToolResultOutput } from '@ai-sdk/provider';
 import { UnsupportedFunctionalityError } from '@ai-sdk/provider';
+import { jsonOf } from '../framework/index.ts';
 import type { GenerateOptionsV1, JsonValue, MessageV1, TextPartV1, ToolCallPartV1, ToolChoiceV1, ToolResultPartV1 } from '../spec/index.ts';
 
 export function keelRequestOf(options: LanguageModelV4CallOptions): GenerateOptionsV1 {
@@ -97,12 +98,6 @@ function toolOutputOf(output: LanguageModelV4ToolResultOutput): { output: JsonVa
 function toolChoiceOf(choice: LanguageModelV4CallOptions['toolChoice']): ToolChoiceV1 | undefined {
   if (choice === undefined) return undefined;
   return choice.type === 'tool' ? { toolName: choice.toolName } : choice.type;
-}
-
-/** The journal holds JSON only: `undefined` becomes null, anything else goes through JSON text. */
-export function jsonOf(value: unknown): JsonValue {
-  const text = JSON.stringify(value) as string | undefined;
-  return text === undefined ? null : (JSON.parse(text) as JsonValue);
 }
 
 function unsupported(what: string): UnsupportedFunctionalityError {

@@ -13,50 +13,14 @@
  * returns as JSON.
  */
 import type { ToolExecutionOptions, ToolSet } from 'ai';
-import type { LabeledText, PolicyEngine } from '../access/index.ts';
-import { argumentLabels, checkIncoming, labels as makeLabels } from '../access/index.ts';
-import type { AgentRuntime, AgentTool, ToolAccessV1 } from '../agent/index.ts';
-import { toolGate } from '../agent/index.ts';
-import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
-import { canonicalJson } from '../journal/index.ts';
-import type { GrantV1, JsonValue, ToolExecutionContextV1 } from '../spec/index.ts';
-import type { SideEffectClassV1, ToolApprovalRuleV1, ToolCallOutcome, ToolConstraintV1, ToolRateLimitV1 } from '../tools/index.ts';
-import { callTool, ToolRegistry } from '../tools/index.ts';
-import { jsonOf } from './call-options.ts';
-import { inTurn, sessionOf, throwIfRunInterrupted } from './run-session.ts';
+import type { FrameworkTool, ToolGovernanceOptions } from '../framework/index.ts';
+import { governToolCalls } from '../framework/index.ts';
+import type { ToolExecutionContextV1 } from '../spec/index.ts';
 
-/** How Keel governs one AI SDK tool, beyond what the tool itself says. */
-export interface GovernedToolDeclaration {
-  /** Default `write`: a call found started but unfinished after a crash is not run again, the run is escalated. */
-  sideEffect?: SideEffectClassV1;
-  /** The downstream system deduplicates on the idempotency key, so a call may run again after a crash. */
-  deduplicatesOnKey?: boolean;
-  /** Scopes the tool needs; the run is granted every scope its governed tools declare. */
-  scopes?: string[];
-  version?: string;
-  owner?: string;
-  /** Default 30 000. */
-  timeoutMs?: number;
-  rateLimit?: ToolRateLimitV1;
-  constraints?: ToolConstraintV1<JsonValue>[];
-  approval?: ToolApprovalRuleV1<JsonValue>;
-  /** The resource, Cedar action and context, egress, sensitive arguments and result labels, as for an agent's tool. */
-  access?: ToolAccessV1;
-}
+export type { GovernedToolDeclaration } from '../framework/index.ts';
 
-export interface GovernToolsOptions {
-  run: RunContext;
-  /** The deployment: `keel.runtime` (its rate limiter is shared by every run of the process). */
-  runtime: AgentRuntime;
-  /** Decides every call (`call-tool` on `Tool::"<name>"`, or the declared action on the resolved resource). */
-  policies?: PolicyEngine;
-  shadowPolicies?: PolicyEngine;
-  /** The run's task-scoped grants, given to every policy request. */
-  grants?: readonly GrantV1[];
-  /** Per tool name; a tool without one is governed as a `write` tool with no scopes. */
-  declarations?: { [toolName: string]: GovernedToolDeclaration };
-}
+export type GovernToolsOptions = ToolGovernanceOptions;
 
 /** What a governed tool's `execute` is handed: the AI SDK's options plus Keel's. */
 export type GovernedToolExecutionOptions = ToolExecutionOptions<unknown> & {
@@ -75,126 +39,30 @@ export function idempotencyKeyOf(options: ToolExecutionOptions<unknown>): string
 type AnyExecute = (input: unknown, options: ToolExecutionOptions<unknown>) => unknown;
 
 export function governTools<Tools extends ToolSet>(tools: Tools, options: GovernToolsOptions): Tools {
-  const { run, runtime } = options;
-  const registry = new ToolRegistry();
-  const agentTools = new Map<string, AgentTool>();
-  // The AI SDK's options for the call under way; calls of a run take turns (run-session.ts), so there is one at a time.
-  let current: ToolExecutionOptions<unknown> | undefined;
-  const governed: Record<string, unknown> = {};
+  const frameworkTools: FrameworkTool<ToolExecutionOptions<unknown>>[] = [];
+  const executed = new Map<string, unknown>();
   for (const [name, tool] of Object.entries(tools)) {
     const execute = (tool as { execute?: AnyExecute }).execute;
-    if (execute === undefined) {
-      // A tool without execute runs nowhere here (the client runs it, or a provider does): nothing to govern.
-      governed[name] = tool;
-      continue;
-    }
-    const declaration = options.declarations?.[name] ?? {};
-    const agentTool: AgentTool = {
+    // A tool without execute runs nowhere here (the client runs it, or a provider does): nothing to govern.
+    if (execute === undefined) continue;
+    frameworkTools.push({
       name,
-      version: declaration.version ?? '1',
-      owner: declaration.owner ?? 'ai-sdk',
       description: typeof tool.description === 'string' ? tool.description : '',
-      inputSchema: {},
-      outputSchema: {},
-      scopes: declaration.scopes ?? [],
-      sideEffect: declaration.sideEffect ?? 'write',
-      timeoutMs: declaration.timeoutMs ?? 30_000,
-      ...(declaration.deduplicatesOnKey === undefined ? {} : { deduplicatesOnKey: declaration.deduplicatesOnKey }),
-      ...(declaration.rateLimit === undefined ? {} : { rateLimit: declaration.rateLimit }),
-      ...(declaration.constraints === undefined ? {} : { constraints: declaration.constraints }),
-      ...(declaration.approval === undefined ? {} : { approval: declaration.approval }),
-      ...(declaration.access === undefined ? {} : { access: declaration.access }),
-      execute: async (args: unknown, context: ToolExecutionContextV1) => {
+      execute: async (args, context, current) => {
         const framework = current ?? { toolCallId: context.idempotencyKey, messages: [], context: undefined };
         const signals = [context.signal, framework.abortSignal].filter((signal) => signal !== undefined);
         const handed: GovernedToolExecutionOptions = { ...framework, abortSignal: AbortSignal.any(signals), idempotencyKey: context.idempotencyKey, keel: context };
-        return jsonOf(await lastValue(execute(args, handed)));
+        return await lastValue(execute(args, handed));
       },
-    };
-    registry.register(agentTool);
-    agentTools.set(name, agentTool);
-    governed[name] = { ...tool, execute: (input: unknown, executionOptions: ToolExecutionOptions<unknown>) => inTurn(run, () => governedCall(name, input, executionOptions)) };
+    });
+    executed.set(name, tool);
   }
-  const grantedScopes = [...new Set([...agentTools.values()].flatMap((tool) => tool.scopes))].sort();
-
-  async function governedCall(name: string, input: unknown, executionOptions: ToolExecutionOptions<unknown>): Promise<JsonValue> {
-    throwIfRunInterrupted(run);
-    const session = sessionOf(run);
-    const args = jsonOf(input);
-    const gate = toolGate(
-      {
-        context: run,
-        argumentLabels: argumentLabels(session.provenance, args),
-        grantedScopes,
-        policies: options.policies,
-        shadowPolicies: options.shadowPolicies,
-        ...(options.grants === undefined ? {} : { grants: options.grants }),
-      },
-      agentTools,
-    );
-    const request = { registry, rateLimiter: runtime.rateLimiter, run, name, args, grantedScopes, authorize: gate };
-    let outcome: ToolCallOutcome;
-    current = executionOptions;
-    try {
-      outcome = await callTool(request);
-      if (outcome.status === 'approval-required') {
-        const approval = await awaitApproval(run, name, args, outcome.reason);
-        outcome = approval.approved
-          ? await callTool({ ...request, approvedBy: approval.decider })
-          : { status: 'denied', tool: name, reason: 'policy-denied', policyIds: ['human-decision'], message: approval.message };
-      }
-    } catch (error) {
-      // Only failures of the run itself get here (callTool returns every policy outcome): keep it for the loop's next turn.
-      session.interruption = { error };
-      throw error;
-    } finally {
-      current = undefined;
-    }
-    return settle(run, session.provenance, agentTools.get(name), args, outcome);
+  const call = governToolCalls(frameworkTools, options, 'ai-sdk');
+  const governed: Record<string, unknown> = {};
+  for (const [name, tool] of Object.entries(tools)) {
+    governed[name] = executed.has(name) ? { ...tool, execute: (input: unknown, executionOptions: ToolExecutionOptions<unknown>) => call(name, input, executionOptions) } : tool;
   }
-
   return governed as Tools;
-}
-
-/** An allowed call's output (its labels recorded for later calls' flow checks), or the refusal or failure thrown for the model to see. */
-function settle(run: RunContext, provenance: LabeledText[], tool: AgentTool | undefined, input: JsonValue, outcome: ToolCallOutcome): JsonValue {
-  switch (outcome.status) {
-    case 'ok': {
-      const access = tool?.access;
-      const args = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
-      const scope = { runId: run.runId, task: run.task, tenant: run.tenant, principal: run.principal };
-      const declared = access?.resultLabels?.(outcome.output, args, scope) ?? {};
-      const resultLabels = makeLabels({
-        tenants: declared.tenants ?? [access?.resource?.(args, scope)?.tenant ?? run.tenant],
-        classification: declared.classification ?? 'internal',
-        origins: declared.origins ?? [tool?.sideEffect === 'read' ? 'untrusted' : 'system'],
-      });
-      const incoming = checkIncoming(resultLabels, run.tenant, `tool-result:${outcome.tool}`);
-      if (incoming.effect !== 'allow') run.escalate(`blocked by policy [${incoming.policyIds.join(', ')}]: ${incoming.reason}`);
-      provenance.push({ text: canonicalJson(outcome.output), labels: resultLabels });
-      return outcome.output;
-    }
-    case 'denied': {
-      const policies = outcome.policyIds === undefined || outcome.policyIds.length === 0 ? '' : `: ${outcome.policyIds.join(', ')}`;
-      throw new KeelError('tool-denied', `${outcome.tool} was refused (${outcome.reason}${policies}): ${outcome.message}`, { details: { reason: outcome.reason } });
-    }
-    case 'arguments-invalid':
-      throw new KeelError('tool-denied', outcome.message, { details: { reason: 'arguments-invalid' } });
-    case 'approval-required':
-      throw new KeelError('tool-denied', `${outcome.tool} needs approval: ${outcome.reason}`, { details: { reason: 'approval-required' } });
-    case 'failed':
-      throw new KeelError(outcome.error.code === 'tool-timeout' ? 'tool-timeout' : 'tool-error', `${outcome.tool} failed: ${outcome.error.message}`);
-  }
-}
-
-async function awaitApproval(run: RunContext, name: string, args: JsonValue, reason: string): Promise<{ approved: true; decider: string } | { approved: false; message: string }> {
-  try {
-    const approval = await run.approval(`approval:${name}`, { reason: `${name}: ${reason}`, details: { tool: name, arguments: args } });
-    return { approved: true, decider: approval.decider };
-  } catch (error) {
-    if (error instanceof KeelError && error.code === 'approval-denied') return { approved: false, message: error.message };
-    throw error;
-  }
 }
 
 /** A tool may stream preliminary results; the last one is its output. */

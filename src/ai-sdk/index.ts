@@ -20,6 +20,6 @@ export { keelMiddleware } from './keel-middleware.ts';
 export type { KeelMiddlewareOptions } from './keel-middleware.ts';
 export { governTools, idempotencyKeyOf } from './govern-tools.ts';
 export type { GovernedToolDeclaration, GovernedToolExecutionOptions, GovernToolsOptions } from './govern-tools.ts';
-export { throwIfRunInterrupted } from './run-session.ts';
+export { throwIfRunInterrupted } from '../framework/index.ts';
 export { KeelApiCallError } from './ai-sdk-error.ts';
 export type { KeelCallMetadata } from './generate-result.ts';

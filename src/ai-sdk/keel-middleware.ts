@@ -24,7 +24,7 @@ import { keelRequestOf } from './call-options.ts';
 import { aiSdkResultOf } from './generate-result.ts';
 import { keelModelBehind, warningsFor } from './keel-language-model.ts';
 import { AiSdkKeelModel, keelNameOf } from './keel-model-of.ts';
-import { throwIfRunInterrupted } from './run-session.ts';
+import { throwIfRunInterrupted } from '../framework/index.ts';
 import { AiSdkStreamWriter, streamPartsOf } from './stream-parts.ts';
 
 export interface KeelMiddlewareOptions {

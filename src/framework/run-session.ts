@@ -1,11 +1,11 @@
 /**
- * What the middleware and the governed tools of one run share. The AI SDK turns anything a tool's
- * `execute` throws into a tool error for the model, so a failure of the run itself inside a tool
- * (an approval wait, an escalation, a lost lease, a divergent replay) would be talked past; it is
- * kept here instead, and the run's next model call, next tool call or `throwIfRunInterrupted`
- * rethrows it, so the engine sees it. Tool calls of one run are decided and run one at a time, in
- * the order the framework started them: step numbers follow call order, so a resumed run must
- * meet its steps in the same order it recorded them.
+ * What a framework adapter's model middleware and governed tools of one run share. A framework
+ * may turn anything a tool throws into a tool error for the model (the AI SDK does), so a failure
+ * of the run itself inside a tool (an approval wait, an escalation, a lost lease, a divergent
+ * replay) would be talked past; it is kept here instead, and the run's next model call, next tool
+ * call or `throwIfRunInterrupted` rethrows it, so the engine sees it. Tool calls of one run are
+ * decided and run one at a time, in the order the framework started them: step numbers follow
+ * call order, so a resumed run must meet its steps in the same order it recorded them.
  */
 import type { LabeledText } from '../access/index.ts';
 
@@ -28,8 +28,8 @@ export function sessionOf(run: object): RunSession {
 }
 
 /**
- * Call after a `generateText` / `streamText` loop that used governed tools: when the run was
- * stopped inside a tool (the AI SDK saw only a tool error), this throws what stopped it.
+ * Call after a framework's loop that used governed tools (`generateText`, `agent.invoke`): when
+ * the run was stopped inside a tool (the framework saw only a tool error), this throws what stopped it.
  */
 export function throwIfRunInterrupted(run: object): void {
   const interruption = sessions.get(run)?.interruption;
