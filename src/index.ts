@@ -19,6 +19,7 @@ export type {
   Keel,
   KeelOptions,
   ResolvedResource,
+  ResourceResolver,
   ResultLabels,
   RunRequestOptions,
   ToolAccessV1,

@@ -13,3 +13,5 @@ export type { Classification, LabeledText, Labels, Origin } from './labels.ts';
 export { argumentLabels, classificationOrder, classificationRank, contextLabels, isTrustedOrigin, itemsContaining, labels, leafLabels, mergeLabels, valueLabels } from './labels.ts';
 export type { Egress, FlowCheckInput, FlowDecision, FlowRule, FlowViolation, ToolFlowDeclaration } from './flow-policy.ts';
 export { checkFlow, checkIncoming, egressOf, flowRules, maxExternalClassification } from './flow-policy.ts';
+export type { ControlFlowDecision, ControlFlowDeclaration, ControlFlowInput, ControlFlowViolation, InfluenceEffect } from './control-flow.ts';
+export { checkControlFlow, defaultRequestWords, defaultTargetArgs, isConsequential, isDestructiveName, nameWords } from './control-flow.ts';

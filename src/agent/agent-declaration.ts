@@ -53,6 +53,41 @@ export interface ToolAccessV1 {
   tenantArg?: string;
   /** Labels of the result; default see ResultLabels. */
   resultLabels?: (output: JsonValue, args: Record<string, JsonValue>, run: ToolCallContextV1) => ResultLabels;
+  /**
+   * Arguments that choose whom the call reaches or what it acts on; they must be justified by
+   * trusted input (control.untrusted-target). Default: `sensitiveArgs` plus arguments named like a
+   * target (`to`, `recipient`, `email`, `account`, `payee`, `user`, `folder`, `…Id`).
+   */
+  targetArgs?: string[];
+  /**
+   * Words by which a user's request asks for this tool (control.untrusted-tool). Default: the
+   * verbs of the tool's name and their synonyms (`transfer_funds`: pay, transfer, wire, …).
+   */
+  requestedBy?: string[];
+  /** Deletes, purges, disables, revokes, exports or raises privileges: runs only when the request asks for it. Default from the name's verb. */
+  destructive?: boolean;
+  /**
+   * A consequential call whose tool or target was chosen under untrusted influence: refused and
+   * told to the model (`deny`, default), or parked for a person (`require-approval`).
+   */
+  onInfluenced?: 'deny' | 'require-approval';
+}
+
+/**
+ * Resolves, before any tool runs, the resource and tenant an argument names, for every tool that
+ * has an argument of that name and no resolver of its own: an account id to its tenant, an e-mail
+ * address to the tenant of its domain, a workspace or store to its owner. A call naming another
+ * tenant's resource never runs, reads included.
+ */
+export interface ResourceResolver {
+  /** The argument name (`accountId`), or a pattern over argument names. */
+  argument: string | RegExp;
+  /** The resource type (`Account`). */
+  type: string;
+  /** The resource's tenant, or undefined when the value names nothing this resolver knows (then the call is refused: unknown resources fail closed unless `unknown: 'allow'`). */
+  tenant: (value: JsonValue, run: ToolCallContextV1) => string | undefined;
+  /** What an unresolvable value does: refuse the call (default) or let it through unresolved. */
+  unknown?: 'deny' | 'allow';
 }
 
 /** A tool as an agent holds it: the one tool type, plus how the loop governs it. */
@@ -130,6 +165,13 @@ export interface AgentDeclaration<Output extends JsonValue = JsonValue> {
   grants?: (input: AgentInput, run: { task: string; principal: string; tenant: string }) => readonly GrantV1[];
   /** How a refused call is handled: told to the model as a tool error (default), escalated, or failed. */
   onDenied?: DenialHandling;
+  /** Resolvers from argument values to resources and their tenants, decided before every call (see ResourceResolver). */
+  resolvers?: ResourceResolver[];
+  /**
+   * The reference monitor over which consequential tool is called and on what (src/access/control-flow.ts):
+   * `enforce` (default) or `off`, the ungoverned baseline a security suite compares against.
+   */
+  controlFlow?: 'enforce' | 'off';
   context?: AgentContextSource[];
   /** The final answer must be JSON meeting this contract; it is asked for natively and repaired when broken. */
   output?: OutputContract<Output>;

@@ -9,6 +9,7 @@ export type {
   AgentTool,
   DenialHandling,
   ResolvedResource,
+  ResourceResolver,
   ResultLabels,
   ToolAccessV1,
 } from './agent-declaration.ts';

@@ -87,7 +87,21 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const identicalCalls = new Map<string, number>();
   const toolCalls: AgentOutput['toolCalls'] = [];
   const authorize = (argumentsLabels: Record<string, Labels>) =>
-    toolGate({ context, argumentLabels: argumentsLabels, grantedScopes, policies: declaration.policies, shadowPolicies: declaration.shadowPolicies, ...(grants === undefined ? {} : { grants }) }, tools);
+    toolGate(
+      {
+        context,
+        argumentLabels: argumentsLabels,
+        grantedScopes,
+        policies: declaration.policies,
+        shadowPolicies: declaration.shadowPolicies,
+        ...(grants === undefined ? {} : { grants }),
+        // A snapshot: the monitor judges the call on what the model had read when it proposed it.
+        provenance: [...provenance],
+        controlFlow: declaration.controlFlow ?? 'enforce',
+        ...(declaration.resolvers === undefined ? {} : { resolvers: declaration.resolvers }),
+      },
+      tools,
+    );
 
   for (let turn = 1; turn <= limits.maxTurns; turn += 1) {
     const request: GenerateOptionsV1 = { messages, maxOutputTokens: limits.maxOutputTokens, temperature: 0 };

@@ -118,6 +118,7 @@ export function caseAgent(item: SecurityCase, options: CaseAgentOptions): AgentD
     instructions: systemPrompt,
     tools,
     onDenied: options.onDenied,
+    controlFlow: options.enforcement ? 'enforce' : 'off',
     ...(options.enforcement && options.policies !== undefined ? { policies: options.policies } : {}),
     ...(options.enforcement && options.shadowPolicies !== undefined ? { shadowPolicies: options.shadowPolicies } : {}),
     limits: { maxTurns: item.plan.length + 4, maxOutputTokens: 400 },

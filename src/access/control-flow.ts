@@ -1,0 +1,231 @@
+/**
+ * Control flow the attacker cannot steer: a reference monitor, outside the model, over WHICH
+ * consequential tool is called and ON WHAT, in the spirit of CaMeL and FIDES. The model may read
+ * anything; what it may not do is let text of untrusted origin choose a consequential effect.
+ *
+ * A call is consequential when it writes, is irreversible, or sends outside the company. Such a
+ * call must be justified by trusted input: the user's request, the task's declaration (its grants,
+ * its instructions) or system data.
+ *
+ * - `control.untrusted-tool`: once untrusted content is in the model's context, a consequential
+ *   tool must be one the user's request asks for (by one of the words that name it: its own verb
+ *   and the verb's synonyms, or the words the tool declares) or one the task's grants name.
+ * - `control.untrusted-target`: every target argument (whom it reaches, what it acts on) must be
+ *   traceable to trusted input. A value found in the user's request, the instructions or the
+ *   grants is justified; a value found in untrusted content is not, even when system data holds it
+ *   too (an attacker who names another saved payee picked a trusted value, but picked it); a value
+ *   found nowhere was made by the model and carries its context (untrusted once untrusted text is in it).
+ * - `control.destructive-unrequested`: a destructive tool (delete, purge, disable, revoke, export…)
+ *   runs only when the user's request asks for it or the grants name it, untrusted context or not.
+ *
+ * Limits (deliberate): the tool-choice rule reads only trusted text (the user's request), by
+ * words, so a request that asks for an effect in words no tool declares is refused or sent for
+ * approval rather than guessed at. The attacker's text is never parsed.
+ */
+import type { GrantV1, JsonValue } from '../spec/index.ts';
+import type { Egress } from './flow-policy.ts';
+import type { LabeledText } from './labels.ts';
+import { itemsContaining, isTrustedOrigin } from './labels.ts';
+
+export type InfluenceEffect = 'deny' | 'require-approval';
+
+/** What the monitor knows of a tool. */
+export interface ControlFlowDeclaration {
+  name: string;
+  sideEffect: 'read' | 'write' | 'irreversible';
+  egress: Egress;
+  /** Arguments that choose whom the call reaches or what it acts on. */
+  targetArgs: readonly string[];
+  /** Words by which a user's request asks for this tool. */
+  requestedBy: readonly string[];
+  destructive: boolean;
+  /** What happens to a call whose choice was influenced: refused, or sent to a person. */
+  onInfluenced: InfluenceEffect;
+}
+
+export interface ControlFlowInput {
+  tool: ControlFlowDeclaration;
+  args: Record<string, JsonValue>;
+  /** The resource the call acts on, resolved from its arguments. */
+  resource?: { type: string; id: string };
+  /** Everything the model has read so far, with labels; the user's request is the item of origin `user`. */
+  provenance: readonly LabeledText[];
+  grants: readonly GrantV1[];
+}
+
+export interface ControlFlowViolation {
+  rule: 'control.untrusted-tool' | 'control.untrusted-target' | 'control.destructive-unrequested';
+  argument?: string;
+  reason: string;
+}
+
+export interface ControlFlowDecision {
+  effect: 'allow' | InfluenceEffect;
+  policyIds: string[];
+  reason: string;
+  engine: 'keel-control';
+  violations: ControlFlowViolation[];
+}
+
+/** Verbs a user asks for effects with, by group; a tool named by one word of a group is asked for by any of them. */
+const verbGroups: readonly (readonly string[])[] = [
+  ['send', 'email', 'mail', 'e-mail', 'forward', 'write', 'message', 'notify', 'tell', 'let', 'contact', 'inform', 'remind'],
+  ['reply', 'respond', 'answer', 'tell', 'let', 'write', 'follow'],
+  ['pay', 'payment', 'transfer', 'wire', 'remit', 'settle', 'send'],
+  ['refund', 'reimburse', 'credit', 'return'],
+  ['create', 'schedule', 'book', 'invite', 'add', 'set', 'plan', 'arrange', 'organise', 'organize', 'put'],
+  ['share', 'send', 'give', 'grant', 'invite'],
+  ['post', 'publish', 'announce', 'share', 'tell', 'message', 'let'],
+  ['update', 'change', 'edit', 'modify', 'set', 'correct', 'fix', 'amend', 'adjust', 'rename'],
+  ['delete', 'remove', 'erase', 'drop', 'discard', 'trash', 'clear'],
+  ['purge', 'empty', 'wipe', 'clean', 'delete', 'clear'],
+  ['archive', 'file', 'move', 'tidy', 'clean'],
+  ['cancel', 'call', 'stop', 'abort', 'withdraw'],
+  ['disable', 'deactivate', 'turn', 'switch', 'suspend', 'pause'],
+  ['enable', 'activate', 'turn', 'switch'],
+  ['grant', 'give', 'promote', 'assign', 'elevate', 'add'],
+  ['revoke', 'remove', 'withdraw'],
+  ['reset', 'rotate', 'regenerate'],
+  ['export', 'download', 'dump', 'extract', 'copy', 'send'],
+  ['deploy', 'release', 'ship', 'roll', 'push'],
+  ['rollback', 'revert', 'roll', 'undo'],
+  ['restart', 'reboot', 'bounce', 'recycle'],
+  ['scale', 'resize', 'grow', 'shrink'],
+  ['close', 'resolve', 'finish', 'complete'],
+  ['assign', 'reassign', 'hand', 'route', 'escalate'],
+  ['approve', 'accept', 'confirm', 'sign'],
+  ['submit', 'file', 'lodge', 'raise', 'open', 'log'],
+  ['order', 'request', 'reorder', 'buy', 'purchase'],
+  ['prescribe', 'renew', 'refill'],
+  ['note', 'record', 'log', 'document', 'add', 'write'],
+  ['invite', 'add', 'include'],
+  ['remember', 'note', 'keep', 'save'],
+  ['comment', 'note', 'reply', 'respond'],
+  ['upload', 'attach', 'save', 'store'],
+];
+
+const destructiveVerbs: ReadonlySet<string> = new Set(['delete', 'remove', 'purge', 'wipe', 'erase', 'drop', 'destroy', 'disable', 'deactivate', 'revoke', 'reset', 'terminate', 'export', 'dump', 'truncate', 'suspend', 'grant', 'promote', 'elevate']);
+
+/** Argument names that choose a target, when a tool declares none. */
+const targetNamePattern = /^(?:to|cc|bcc|recipients?|email|emails|address|attendees?|with|payee|payees|iban|account|accounts|user|users|member|members|owner|assignee|channel|destination|target|role|folder|path|url|webhook|phone)$|(?:Id|Ids|_id|_ids|Email|Address|Account|Recipient|Payee|Iban)$/;
+
+/** The words of a tool's name, lower-cased: `transfer_funds` and `transferFunds` give transfer, funds. */
+export function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .map((word) => word.toLowerCase())
+    .filter((word) => word.length > 0);
+}
+
+function stem(word: string): string {
+  return word.replace(/(?:ing|ed|es|s)$/, '');
+}
+
+/** The verbs of a tool's name and their synonyms: the words a user's request asks for it by. */
+export function defaultRequestWords(name: string): string[] {
+  const words = nameWords(name);
+  const found = new Set<string>();
+  for (const word of words) {
+    for (const group of verbGroups) if (group.includes(word) || group.includes(stem(word))) for (const synonym of group) found.add(synonym);
+  }
+  return [...found].sort();
+}
+
+/** Whether the tool's name says it destroys, disables, exports or raises privileges. */
+export function isDestructiveName(name: string): boolean {
+  return nameWords(name).some((word) => destructiveVerbs.has(word) || destructiveVerbs.has(stem(word)));
+}
+
+/** The target arguments of a tool by its schema's property names, when it declares none. */
+export function defaultTargetArgs(propertyNames: readonly string[], sensitiveArgs: readonly string[] = []): string[] {
+  return [...new Set([...sensitiveArgs, ...propertyNames.filter((name) => targetNamePattern.test(name))])];
+}
+
+function textWords(text: string): Set<string> {
+  const words = new Set<string>();
+  for (const word of text.toLowerCase().split(/[^a-z0-9-]+/)) {
+    if (word === '') continue;
+    words.add(word);
+    words.add(stem(word));
+  }
+  return words;
+}
+
+function trustedText(provenance: readonly LabeledText[], origin: 'user' | 'system'): LabeledText[] {
+  return provenance.filter((item) => item.labels.origins.length > 0 && item.labels.origins.every((entry) => entry === origin));
+}
+
+/** Whether the user's request (or the grants) asks for this tool. */
+function isRequested(tool: ControlFlowDeclaration, userTexts: readonly LabeledText[], grants: readonly GrantV1[]): boolean {
+  if (grants.some((grant) => grant.action === tool.name || (grant.resource.type === 'Tool' && grant.resource.id === tool.name))) return true;
+  const words = new Set<string>();
+  for (const item of userTexts) for (const word of textWords(item.text)) words.add(word);
+  const requested = tool.requestedBy.map((word) => word.toLowerCase());
+  return requested.some((word) => words.has(word) || words.has(stem(word)) || (word.includes(' ') && userTexts.some((item) => item.text.toLowerCase().includes(word))));
+}
+
+function leafValues(value: JsonValue): (string | number)[] {
+  if (typeof value === 'string' || typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.flatMap(leafValues);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(leafValues);
+  return [];
+}
+
+/** Why one target value is not justified, or undefined when it is. */
+function unjustifiedTarget(value: string | number, trusted: readonly LabeledText[], untrusted: readonly LabeledText[], grantIds: ReadonlySet<string>, contextUntrusted: boolean): string | undefined {
+  if (typeof value === 'string' && grantIds.has(value)) return undefined;
+  if (itemsContaining(trusted.filter((item) => item.labels.origins.includes('user') || item.labels.origins.includes('system')).filter((item) => isDeclaration(item)), value).length > 0) return undefined;
+  const fromUntrusted = itemsContaining(untrusted, value);
+  if (fromUntrusted.length > 0) return `it comes from untrusted content (${fromUntrusted.map((item) => sourceOf(item)).join(', ')})`;
+  if (itemsContaining(trusted, value).length > 0) return undefined;
+  if (typeof value === 'string' && value.trim().length < 3) return undefined;
+  return contextUntrusted ? 'the model wrote it after reading untrusted content, and no trusted input holds it' : undefined;
+}
+
+/** The user's request and the task's instructions: what declares the task, as opposed to data a tool returned. */
+function isDeclaration(item: LabeledText): boolean {
+  const source = sourceOf(item);
+  return source === undefined || source.startsWith('user') || source.startsWith('instructions') || source.startsWith('grants');
+}
+
+function sourceOf(item: LabeledText): string | undefined {
+  const source = (item as LabeledText & { source?: unknown }).source;
+  return typeof source === 'string' ? source : undefined;
+}
+
+export function isConsequential(tool: Pick<ControlFlowDeclaration, 'sideEffect' | 'egress'>): boolean {
+  return tool.sideEffect !== 'read' || tool.egress === 'external';
+}
+
+/** Every control-flow rule over one proposed call; allowed only when none objects. */
+export function checkControlFlow(input: ControlFlowInput): ControlFlowDecision {
+  const { tool, provenance } = input;
+  const violations: ControlFlowViolation[] = [];
+  if (isConsequential(tool)) {
+    const untrusted = provenance.filter((item) => item.labels.origins.includes('untrusted') || item.labels.origins.length === 0);
+    const trusted = provenance.filter((item) => item.labels.origins.length > 0 && item.labels.origins.every(isTrustedOrigin));
+    const contextUntrusted = untrusted.length > 0;
+    const userTexts = trustedText(provenance, 'user');
+    const requested = isRequested(tool, userTexts, input.grants);
+    if (tool.destructive && !requested) {
+      violations.push({ rule: 'control.destructive-unrequested', reason: `${tool.name} is destructive and the user's request does not ask for it (words that would: ${tool.requestedBy.slice(0, 6).join(', ') || 'none declared'})` });
+    } else if (contextUntrusted && !requested) {
+      violations.push({ rule: 'control.untrusted-tool', reason: `${tool.name} was chosen after reading untrusted content, and neither the user's request nor the task's grants ask for it` });
+    }
+    const grantIds = new Set(input.grants.map((grant) => grant.resource.id));
+    const targets: [string, JsonValue][] = tool.targetArgs.filter((name) => input.args[name] !== undefined).map((name) => [name, input.args[name] as JsonValue]);
+    if (input.resource !== undefined && input.resource.type !== 'Tool' && !targets.some(([, value]) => leafValues(value).includes(input.resource?.id ?? ''))) targets.push([`resource ${input.resource.type}`, input.resource.id]);
+    for (const [name, value] of targets) {
+      for (const leaf of leafValues(value)) {
+        const why = unjustifiedTarget(leaf, trusted, untrusted, grantIds, contextUntrusted);
+        if (why !== undefined) {
+          violations.push({ rule: 'control.untrusted-target', argument: name, reason: `${tool.name}.${name} = ${JSON.stringify(leaf)} is not justified by trusted input: ${why}` });
+          break;
+        }
+      }
+    }
+  }
+  if (violations.length === 0) return { effect: 'allow', policyIds: [], reason: `${tool.name}: tool and targets justified by trusted input`, engine: 'keel-control', violations };
+  return { effect: tool.onInfluenced, policyIds: [...new Set(violations.map((violation) => violation.rule))], reason: violations.map((violation) => violation.reason).join('; '), engine: 'keel-control', violations };
+}
