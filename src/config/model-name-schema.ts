@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { knownProviders } from '../models/index.ts';
+import { knownProviders, parseSimulatorName } from '../models/index.ts';
 
 const example = '(e.g. openai:gpt-4o-mini, sim:default)';
 
@@ -25,6 +25,13 @@ function checkName(providers: readonly string[], allowWildcard: boolean) {
       context.addIssue({ code: 'custom', input: name, message: `unknown provider '${parts.provider}' in '${name}' (known: ${providers.join(', ')})` });
     } else if (parts.modelId === '*' && !allowWildcard) {
       context.addIssue({ code: 'custom', input: name, message: `must name one model, got the wildcard '${name}' (wildcards belong in prices.free)` });
+    } else if (parts.provider === 'sim' && parts.modelId.includes('@')) {
+      // `sim:NAME@Q`, the simulator at a known lower quality: Q is checked where it is written.
+      try {
+        parseSimulatorName(parts.modelId);
+      } catch (error) {
+        context.addIssue({ code: 'custom', input: name, message: error instanceof Error ? error.message : String(error) });
+      }
     }
   };
 }

@@ -3,7 +3,7 @@ import { currentStep } from '../journal/index.ts';
 import type { LanguageModelV1 } from '../spec/index.ts';
 import { createAnthropicModel } from './anthropic/index.ts';
 import { createOpenAIModel } from './openai/index.ts';
-import { SimulatorModel } from './simulator/index.ts';
+import { echoScript, parseSimulatorName, SimulatorModel, withQuality } from './simulator/index.ts';
 import type { SimulatorOptions } from './simulator/index.ts';
 
 export interface ResolveModelOptions {
@@ -28,9 +28,13 @@ export function resolveModel(name: string, options: ResolveModelOptions = {}): L
   switch (provider) {
     case 'sim': {
       const onFault = options.simulator?.onFault;
+      // `sim:NAME@Q`: NAME answering wrongly on a seeded share 1 − Q of items (quality-model.ts).
+      const { profile, quality } = parseSimulatorName(modelId === '' ? 'default' : modelId);
+      const script = options.simulator?.script;
       return new SimulatorModel({
         ...options.simulator,
-        profile: modelId === '' ? 'default' : modelId,
+        ...(quality === undefined ? {} : { script: withQuality(script ?? echoScript, quality, options.simulator?.seed ?? 0) }),
+        profile,
         // Injected faults are part of the record: a drill's journal says what was done to it.
         onFault: (fault, call) => {
           currentStep()?.record('fault-injection', { fault: fault, call });

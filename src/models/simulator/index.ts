@@ -10,7 +10,8 @@
  * ~20% of calls fail with 429/500/529 or hang) and `compromised` (see below). A profile sets time
  * to first token, per-token time, seeded jitter and the context window; prices live in the cost
  * table; the `latency` option overrides a profile's timings. What the model says comes from a
- * `SimulatorScript`, a plain function of the conversation.
+ * `SimulatorScript`, a plain function of the conversation. `sim:NAME@Q` (e.g. `sim:default@0.85`)
+ * is NAME with a known lower quality: wrong on a seeded share 1 − Q of items (quality-model.ts).
  *
  * Faults on demand. `new SimulatorModel({ faults })` takes a JSON FaultPlan, checked on
  * construction (`parseFaultPlan`):
@@ -58,3 +59,4 @@ export { parseInstructions, pendingInstruction } from './injected-instructions.t
 export type { ScriptInput, SimulatedTurn, SimulatorScript } from './simulator-script.ts';
 export { echoScript } from './simulator-script.ts';
 export { seededRandom, seedFrom } from './seeded-random.ts';
+export { isWrongItem, parseSimulatorName, withQuality } from './quality-model.ts';
