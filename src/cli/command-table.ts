@@ -32,6 +32,12 @@ export const optionNames = [
   'models',
   'rpm',
   'tpm',
+  'http',
+  'once',
+  'metrics-port',
+  'fault',
+  'runs',
+  'html',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -65,10 +71,10 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   worker: {
-    usage: 'keel worker [--concurrency N] [--tasks PATH]',
+    usage: 'keel worker [--concurrency N] [--tasks PATH] [--metrics-port N [--host 127.0.0.1]]',
     positionals: [],
     // It prints a line per run as it settles; there is no one document to print as JSON.
-    options: ['tasks', 'config', 'model', 'seed', 'concurrency'],
+    options: ['tasks', 'config', 'model', 'seed', 'concurrency', 'metrics-port', 'host'],
     load: async () => (await import('./commands/worker.ts')).workerCommand,
   },
   serve: {
@@ -76,6 +82,12 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: [],
     options: ['config', 'port', 'host', 'require-keys', 'allow-anonymous'],
     load: async () => (await import('./commands/serve.ts')).serveCommand,
+  },
+  'mcp-proxy': {
+    usage: 'keel mcp-proxy --config PATH [--http [--port 8788] [--host 127.0.0.1] [--allow-anonymous]]',
+    positionals: [],
+    options: ['config', 'http', 'port', 'host', 'allow-anonymous'],
+    load: async () => (await import('./commands/mcp-proxy.ts')).mcpProxyCommand,
   },
   runs: {
     usage: 'keel runs [--status S] [--limit N]',
@@ -126,6 +138,12 @@ export const commandTable: Record<string, CommandEntry> = {
     options: ['json', 'all', 'reason', 'as'],
     load: async () => (await import('./commands/stop.ts')).stopCommand,
   },
+  drill: {
+    usage: 'keel drill TASK --fault F [--runs N] [--json] [--html PATH] [--input JSON] [--principal P] [--tenant T]',
+    positionals: ['TASK'],
+    options: [...serving, 'fault', 'runs', 'html', 'input', 'principal', 'tenant'],
+    load: async () => (await import('./commands/drill.ts')).drillCommand,
+  },
   'keys create': {
     usage: 'keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]',
     positionals: [],
@@ -155,6 +173,12 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: ['RUN'],
     options: ['json'],
     load: async () => (await import('./commands/audit-prove.ts')).auditProveCommand,
+  },
+  'telemetry export': {
+    usage: 'keel telemetry export [--once]  (OTEL_EXPORTER_OTLP_ENDPOINT names the receiver)',
+    positionals: [],
+    options: ['once'],
+    load: async () => (await import('./commands/telemetry.ts')).telemetryExportCommand,
   },
   'audit keygen': {
     usage: 'keel audit keygen --out DIR',
@@ -193,4 +217,6 @@ export function checkArguments(name: string, entry: CommandEntry, positionals: s
   if (typeof values.limit === 'string') checkWholeNumber('limit', values.limit, limitRange);
   if (typeof values.concurrency === 'string') checkWholeNumber('concurrency', values.concurrency, concurrencyRange);
   if (typeof values.port === 'string') checkWholeNumber('port', values.port, portRange);
+  if (typeof values['metrics-port'] === 'string') checkWholeNumber('metrics-port', values['metrics-port'], portRange);
+  if (typeof values.runs === 'string') checkWholeNumber('runs', values.runs, { min: 1, max: 1_000 });
 }

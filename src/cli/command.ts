@@ -36,6 +36,12 @@ export interface CommandContext {
     models: string | undefined;
     rpm: string | undefined;
     tpm: string | undefined;
+    http: boolean;
+    once: boolean;
+    metricsPort: string | undefined;
+    fault: string | undefined;
+    runs: string | undefined;
+    html: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

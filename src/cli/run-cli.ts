@@ -12,8 +12,12 @@ commands:
   run TASK --input JSON    start a run of a served task and execute it here   [--principal P] [--tenant T]
   run TASK --enqueue       open the run for a worker; print its id
   worker                   serve runs until SIGTERM/SIGINT: claim queued runs, take over orphans   [--concurrency N]
+                           [--metrics-port N [--host H]] Prometheus metrics at /metrics (keel serve: always)
   serve                    the OpenAI- and Anthropic-compatible gateway; every request a journaled run   [--port 8787] [--host 127.0.0.1]
                            keys required once any exists, or [--require-keys]; [--allow-anonymous] off loopback
+  mcp-proxy --config PATH  an MCP server fronting the config's upstream MCP servers over stdio; every call
+                       decided by policy, rate-limited, approval-gated and journaled, a run per session
+                       [--http [--port 8788] [--host 127.0.0.1]] serves Streamable HTTP at /mcp instead
   demo                 run the support-agent demo end to end (creates the database if needed)
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
@@ -31,7 +35,12 @@ commands:
   audit keygen --out DIR   write an Ed25519 key pair for signing tree heads (private key 0600)
   keys create --tenant T --principal P   a gateway key; its secret is printed once
                        [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]
+  drill TASK --fault F  run the task under a fault (retrieval-down, malformed-output, provider-timeout,
+                       rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model);
+                       judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
+  telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
+                       kept in the store, until SIGTERM/SIGINT   [--once]
 
 options:
   --tasks PATH         the module whose agents and tasks this process serves (or KEEL_TASKS, or the
@@ -69,7 +78,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     const [first = '', second] = positionals;
     if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify, prove or keygen');
     if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
-    const name = first === 'audit' || first === 'keys' ? `${first} ${second}` : first;
+    if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');
+    const name = first === 'audit' || first === 'keys' || first === 'telemetry' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);
@@ -107,6 +117,12 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         models: values.models,
         rpm: values.rpm,
         tpm: values.tpm,
+        http: values.http === true,
+        once: values.once === true,
+        metricsPort: values['metrics-port'],
+        fault: values.fault,
+        runs: values.runs,
+        html: values.html,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -161,6 +177,12 @@ function parseCommandLine(argv: string[]) {
         models: { type: 'string' },
         rpm: { type: 'string' },
         tpm: { type: 'string' },
+        http: { type: 'boolean' },
+        once: { type: 'boolean' },
+        'metrics-port': { type: 'string' },
+        fault: { type: 'string' },
+        runs: { type: 'string' },
+        html: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultResiliencePolicy } from '../models/index.ts';
 import { integerSetting } from './integer-setting.ts';
+import { mcpProxySchema } from './mcp-proxy-schema.ts';
 import { describeValue } from './issue-wording.ts';
 import { freeModelSchema, modelNameSchema, pricedModelSchema } from './model-name-schema.ts';
 
@@ -159,6 +160,8 @@ export const configSchema = z
         anchorIntervalSeconds: integerSetting('seconds', 1).exactOptional(),
       })
       .exactOptional(),
+    /** What `keel mcp-proxy` fronts: upstream MCP servers and how each of their tools is governed (mcp-proxy-schema.ts). */
+    mcpProxy: mcpProxySchema.exactOptional(),
   })
   .superRefine((config, context) => {
     const routeNames = config.routes.map((route) => route.name);

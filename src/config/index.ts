@@ -1,5 +1,6 @@
 export { configSchema } from './config-schema.ts';
 export type { KeelConfig, RouteSetting } from './config-schema.ts';
+export type { McpProxyServerSetting, McpProxySetting, McpProxyToolSetting } from './mcp-proxy-schema.ts';
 export { loadConfig, parseConfig } from './load-config.ts';
 export { configHash } from './config-hash.ts';
 export { buildGovernance } from './build-governance.ts';
