@@ -81,6 +81,16 @@ export const errorCodes = {
   'key-exists': { retryable: false, httpStatus: 409 },
   'key-not-found': { retryable: false, httpStatus: 404 },
   'key-invalid': { retryable: false, httpStatus: 401 },
+  // The admin API (keel serve's /admin): a request without the admin token, a path it does not serve.
+  'admin-token-invalid': { retryable: false, httpStatus: 401 },
+  'admin-route-unknown': { retryable: false, httpStatus: 404 },
+  // Evaluation datasets: a name already pinned, a name nobody pinned; two evaluations that cannot be compared.
+  'dataset-exists': { retryable: false, httpStatus: 409 },
+  'dataset-not-found': { retryable: false, httpStatus: 404 },
+  'evaluation-incomparable': { retryable: false, httpStatus: 409 },
+  // Telemetry: an OTLP receiver that did not acknowledge a batch (sent again later); another exporter moved the cursor.
+  'telemetry-export-failed': { retryable: true, httpStatus: 502 },
+  'telemetry-cursor-conflict': { retryable: false, httpStatus: 409 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;

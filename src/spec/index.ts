@@ -11,3 +11,5 @@ export type * from './budget-store-v1.ts';
 export type * from './key-store-v1.ts';
 export type * from './breaker-store-v1.ts';
 export type * from './audit-log-store-v1.ts';
+export type * from './telemetry-cursor-store-v1.ts';
+export type * from './dataset-store-v1.ts';

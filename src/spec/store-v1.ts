@@ -7,9 +7,11 @@
 import type { BreakerStoreV1 } from './breaker-store-v1.ts';
 import type { AuditLogStoreV1 } from './audit-log-store-v1.ts';
 import type { BudgetStoreV1 } from './budget-store-v1.ts';
+import type { DatasetStoreV1 } from './dataset-store-v1.ts';
 import type { KeyStoreV1 } from './key-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
 import type { RateLimiterV1 } from './rate-limiter-v1.ts';
+import type { TelemetryCursorStoreV1 } from './telemetry-cursor-store-v1.ts';
 
 /** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
 export type RunStatusV1 = 'queued' | 'running' | 'waiting' | 'ok' | 'degraded' | 'escalated' | 'failed';
@@ -92,6 +94,13 @@ export interface NewRunV1 {
   first: JournalRecordV1;
   /** Create the run already leased to this owner (the creator executes it right away). */
   lease?: { owner: string; leaseMs: number };
+  /**
+   * Resolve once the run is committed, without waiting for it to reach stable storage: it becomes
+   * durable with the next write that waits (an append, a budget reservation), which a store must
+   * order after it. For a creator that executes the run at once and reports nothing before its end.
+   * Stores whose commits are durable already (PostgreSQL) ignore it.
+   */
+  deferSync?: boolean;
 }
 
 export interface RunQueryV1 {
@@ -135,6 +144,10 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly rateLimits?: RateLimiterV1;
   /** Circuit-breaker state shared by every process on this store (breaker-store-v1.ts). Optional, as budgets. */
   readonly breakers?: BreakerStoreV1;
+  /** Evaluation datasets pinned from the journal (dataset-store-v1.ts). Optional, as budgets. */
+  readonly datasets?: DatasetStoreV1;
+  /** Where telemetry exporters keep their place in the journal (telemetry-cursor-store-v1.ts). Optional, as budgets. */
+  readonly telemetryCursors?: TelemetryCursorStoreV1;
 
   /** Fails with `run-exists` if the id is taken. */
   createRun(newRun: NewRunV1): Promise<void>;

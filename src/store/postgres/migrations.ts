@@ -218,6 +218,8 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         cursor text NOT NULL,
         updated_at text NOT NULL
       );
+      -- The exporters tail runs in the order their latest events were dated.
+      CREATE INDEX runs_updated ON ${schema}.runs (updated_at, id);
     `,
   },
   {

@@ -171,6 +171,8 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
         cursor TEXT NOT NULL,
         updated_at TEXT NOT NULL
       ) STRICT, WITHOUT ROWID;
+      -- The exporters tail runs in the order their latest events were dated.
+      CREATE INDEX runs_updated ON runs (updated_at, id);
     `,
   },
   {
