@@ -161,7 +161,7 @@ export class McpProxy implements SessionHost {
               method: 'elicitation/create',
               params: {
                 mode: 'form',
-                message: `Keel: ${name} needs approval (${reason}). Approve this call? (run ${runId})`,
+                message: `Keel: ${name} needs approval (${reason}). Approve ${name} with ${canonicalJson(args)}? (run ${runId})`,
                 requestedSchema: { type: 'object', properties: { approve: { type: 'boolean', title: 'Approve', description: `Let ${name} run with ${canonicalJson(args)}` } }, required: ['approve'] },
               },
             },

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ProxyFolder } from './proxy-harness.ts';
+import { childEnvironment, keel, launcher, proxyFolder, showRun, textOf } from './proxy-harness.ts';
+
+// The real `keel mcp-proxy --http` process, the official client over Streamable HTTP.
+let files: ProxyFolder;
+let proxy: ChildProcessWithoutNullStreams;
+let exited: Promise<number | null>;
+let url: URL;
+let stdout = '';
+let stderr = '';
+
+before(async () => {
+  files = proxyFolder({ elicitation: true });
+  proxy = spawn(process.execPath, [launcher, 'mcp-proxy', '--config', files.config, '--db', files.database, '--http', '--port', '0'], { env: childEnvironment() });
+  proxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  exited = new Promise((resolve) => proxy.once('exit', (code) => resolve(code)));
+  url = await new Promise<URL>((resolve, reject) => {
+    proxy.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const found = /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(stdout);
+      if (found?.[1] !== undefined) resolve(new URL(found[1]));
+    });
+    void exited.then((code) => reject(new Error(`keel mcp-proxy exited ${code} before listening: ${stderr}`)));
+  });
+});
+after(async () => {
+  if (proxy.exitCode === null) proxy.kill('SIGKILL');
+  await exited;
+  files.remove();
+});
+
+type CallResult = { content: unknown; isError?: boolean; _meta?: Record<string, unknown> };
+
+async function connect(name: string, options: { elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: { approve: boolean } } } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name, version: '1.0.0' }, options.elicit === undefined ? {} : { capabilities: { elicitation: { form: {} } } });
+  const elicit = options.elicit;
+  if (elicit !== undefined) client.setRequestHandler(ElicitRequestSchema, (request) => elicit(request.params.message));
+  const transport = new StreamableHTTPClientTransport(url);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+test('over Streamable HTTP: allowed calls pass, a denied call names its policy, an approval waits for keel approve; each session is its own run, ended when the client ends it', async () => {
+  const first = await connect('http-client-one');
+  const second = await connect('http-client-two');
+  const call = (client: Client, name: string, args: Record<string, unknown> = {}, options: Parameters<Client['callTool']>[2] = {}) => client.callTool({ name, arguments: args }, undefined, options) as Promise<CallResult>;
+
+  const written = await call(first.client, 'notes__write_note', { name: 'draft', text: 'over http' });
+  assert.equal(textOf(written), 'saved draft');
+  const read = await call(second.client, 'notes__read_note', { name: 'welcome' });
+  assert.equal(textOf(read), 'Hello from the notes server');
+  const firstRun = String(written._meta?.['keel.dev/run-id']);
+  const secondRun = String(read._meta?.['keel.dev/run-id']);
+  assert.notEqual(firstRun, secondRun, 'two sessions, two runs');
+
+  const denied = await call(first.client, 'notes__delete_note', { name: 'draft' });
+  assert.equal(denied.isError, true);
+  assert.match(textOf(denied), /policy-denied by policy no-destructive-tools/);
+
+  let waitingMessage = '';
+  let seen: () => void = () => undefined;
+  const waiting = new Promise<void>((resolve) => (seen = resolve));
+  const published = call(first.client, 'notes__publish_note', { name: 'draft' }, { timeout: 30_000, onprogress: (progress) => ((waitingMessage = progress.message ?? ''), seen()) });
+  await waiting;
+  assert.match(waitingMessage, new RegExp(`keel approve ${firstRun}`));
+  // The other session is not held up by the first one's wait.
+  assert.equal(textOf(await call(second.client, 'notes__read_note', { name: 'welcome' })), 'Hello from the notes server');
+  assert.equal(files.effects().filter((effect) => effect.tool === 'publish_note').length, 0);
+  const approved = await keel(['approve', firstRun, '--as', 'lead', '--db', files.database]);
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.equal(textOf(await published), 'published draft');
+  assert.equal(files.effects().filter((effect) => effect.tool === 'publish_note').length, 1);
+
+  await first.transport.terminateSession();
+  await first.client.close();
+  const shown = await showRun(files.database, firstRun);
+  assert.equal(shown.run.status, 'ok');
+  assert.equal(shown.chain.ok, true);
+  assert.deepEqual(
+    shown.events.filter((event) => event.type === 'step-start' && event.data.kind === 'tool-call').map((event) => event.data.name),
+    ['notes__write_note', 'notes__publish_note'],
+  );
+  assert.deepEqual(
+    shown.events.filter((event) => event.type === 'human-decision').map((event) => event.data.decider),
+    ['user:lead'],
+  );
+  await second.client.close();
+});
+
+test('a client that supports elicitation is asked; its user’s answer is journaled as the decision', async () => {
+  const asked: string[] = [];
+  const approving = await connect('eliciting-client', {
+    elicit: (message) => {
+      asked.push(message);
+      return { action: 'accept', content: { approve: !message.includes('"secret"') } };
+    },
+  });
+  const call = (name: string, args: Record<string, unknown>) => approving.client.callTool({ name, arguments: args }, undefined, { timeout: 30_000 }) as Promise<CallResult>;
+  const published = await call('notes__publish_note', { name: 'welcome' });
+  assert.equal(textOf(published), 'published welcome');
+  const refused = await call('notes__publish_note', { name: 'secret' });
+  assert.equal(refused.isError, true);
+  assert.match(textOf(refused), /a person denied it/);
+  assert.equal(asked.length, 2);
+  assert.match(asked[0] ?? '', /notes__publish_note needs approval/);
+  const runId = String(published._meta?.['keel.dev/run-id']);
+  await approving.transport.terminateSession();
+  await approving.client.close();
+  const shown = await showRun(files.database, runId);
+  assert.deepEqual(
+    shown.events.filter((event) => event.type === 'human-decision').map((event) => [event.data.decision, event.data.decider]),
+    [
+      ['approve', 'mcp-client:user:ada'],
+      ['deny', 'mcp-client:user:ada'],
+    ],
+  );
+});
+
+test('requests without a session are refused in JSON-RPC shape; SIGTERM ends the sessions and the process exits 0', async () => {
+  const stray = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+  assert.equal(stray.status, 400);
+  assert.match(((await stray.json()) as { error: { message: string } }).error.message, /no mcp-session-id/);
+  const unknown = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'nope' }, body: '{}' });
+  assert.equal(unknown.status, 404);
+  const open = await connect('left-open');
+  const runId = String(((await open.client.callTool({ name: 'notes__read_note', arguments: { name: 'welcome' } })) as CallResult)._meta?.['keel.dev/run-id']);
+  proxy.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.match(stdout, /keel mcp-proxy stopped/);
+  assert.equal((await showRun(files.database, runId)).run.status, 'ok');
+  await open.client.close().catch(() => undefined);
+});
