@@ -354,7 +354,9 @@ export class Engine {
     await this.store.createRun({
       run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: 'queued' },
       first: toRecord(first),
-      ...(leased ? { lease: { owner: this.workerId, leaseMs: this.leaseMs } } : {}),
+      // A run executed here reports nothing before its end, so its creation need not wait for a
+      // sync of its own: the first write that waits (a reservation, a side effect's start, the end) covers it.
+      ...(leased ? { lease: { owner: this.workerId, leaseMs: this.leaseMs }, deferSync: true } : {}),
     });
     return runId;
   }

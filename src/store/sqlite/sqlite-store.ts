@@ -175,14 +175,30 @@ export class SqliteStore implements StoreV1 {
         }
       });
     }
-    const settle = (failure?: unknown) =>
+    // A run created with deferSync is answered on commit: every later write's sync covers it (one WAL).
+    const deferred = (index: number) => {
+      const pending = group[index];
+      return this.#walSync !== undefined && pending?.kind === 'create' && pending.newRun.deferSync === true;
+    };
+    const settle = (after: 'commit' | 'sync', failure?: unknown) =>
       group.forEach((pending, index) => {
-        const outcome = outcomes[index] ?? failure;
-        if (outcome === undefined) pending.resolve();
-        else pending.reject(outcome);
+        const outcome = outcomes[index];
+        if (outcome !== undefined) {
+          if (after === 'commit') pending.reject(outcome);
+        } else if (deferred(index) === (after === 'commit')) {
+          if (failure === undefined) pending.resolve();
+          else pending.reject(failure);
+        }
       });
-    if (this.#walSync === undefined || outcomes.every((outcome) => outcome !== undefined)) settle();
-    else this.#walSync.whenDurable().then(() => settle(), settle);
+    settle('commit');
+    if (this.#walSync === undefined || outcomes.every((outcome, index) => outcome !== undefined || deferred(index))) {
+      if (this.#walSync === undefined) settle('sync');
+      return;
+    }
+    this.#walSync.whenDurable().then(
+      () => settle('sync'),
+      (failure: unknown) => settle('sync', failure),
+    );
   }
 
   /**
