@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, ai-sdk, cli, verify, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, gateway, cli, verify, monitor, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -12,10 +12,12 @@ import { dropSchema, openTestPostgres, uniqueSchemaName } from '../src/store/tes
 import { benchAiSdkMiddleware } from './ai-sdk-bench.ts';
 import { benchAuditVerify } from './audit-verify-bench.ts';
 import { benchCliStart } from './cli-start-bench.ts';
+import { benchGateway } from './gateway-bench.ts';
 import { benchGovernedCall } from './governed-call-bench.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchAppendRatio, benchSeal, benchStore } from './journal-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
 
 const sections: Record<string, () => Promise<Measure[]>> = {
@@ -29,8 +31,10 @@ const sections: Record<string, () => Promise<Measure[]>> = {
   },
   'governed-call': () => benchGovernedCall(),
   'ai-sdk': () => benchAiSdkMiddleware(),
+  gateway: () => benchGateway(),
   cli: () => benchCliStart(),
   verify: async () => [await benchAuditVerify()],
+  monitor: () => benchMonitorCalibration(),
   appends: async () => {
     const folder = mkdtempSync(join(tmpdir(), 'keel-bench-appends-'));
     try {

@@ -12,6 +12,22 @@ export type TerminalStatus = 'ok' | 'degraded' | 'escalated' | 'failed';
 
 export type StepKind = 'step' | 'model-call' | 'tool-call' | 'approval';
 
+/** What an `alert-raise` is about: governance thresholds, a provider's model update, each fault class a run can show, a quality drop. */
+export type AlertKind =
+  | 'budget-threshold'
+  | 'latency-sla'
+  | 'model-version-change'
+  | 'quality-drop'
+  | 'provider-timeout'
+  | 'rate-limit-storm'
+  | 'stream-cut'
+  | 'malformed-output'
+  | 'schema-drift'
+  | 'retrieval-down'
+  | 'tool-down'
+  | 'budget-exhausted'
+  | 'compromised-model';
+
 /** How sure the run is of one part of its output; any marker makes the run end `degraded`. */
 export type ConfidenceMarker = ConfidenceMarkerV1;
 
@@ -120,13 +136,18 @@ export interface EventData {
     to: string;
     reason: string;
   };
-  /** A budget threshold or a latency SLA was crossed; alert hooks were called. */
+  /**
+   * Something someone must hear about: a budget threshold or latency SLA crossed, a provider's model
+   * version changed, a fault class seen in a run (src/monitor), a pass-rate drop; hooks were called.
+   */
   'alert-raise': {
-    kind: 'budget-threshold' | 'latency-sla';
+    kind: AlertKind;
     scope: string;
     message: string;
     threshold: number;
     value: number;
+    /** The run the alert is about, when it is raised in another run (a monitor's or a drill's). */
+    about?: string;
   };
   /** An output was checked against its contract (one event per check, repairs included). */
   'output-validation': {
@@ -215,6 +236,43 @@ export interface EventData {
     fault: JsonValue;
     call: number;
   };
+  /**
+   * A span of a framework's own trace ended (keel/openai-agents' trace processor): what the
+   * framework did (its agent turns, tool calls, guardrails, handoffs) beside the run's steps.
+   */
+  'span-end': {
+    /** The framework that traced it: `openai-agents`. */
+    source: string;
+    traceId: string;
+    spanId: string;
+    parentId?: string;
+    /** The framework's span type: `agent`, `generation`, `function`, `guardrail`, `handoff`, `custom`, … */
+    kind: string;
+    name: string;
+    startedAt?: string;
+    endedAt?: string;
+    error?: { message: string; data?: JsonValue };
+    /** The span's own data, less the prompts and answers the run's model steps journal already. */
+    data: JsonValue;
+  };
+  /**
+   * Scores of one evaluated item: an evaluation's scorers on the candidate and the baseline
+   * (`keel eval run`), or a person's label of a recorded run (`keel label`). Journaled in the
+   * scoring run, never in the run scored, so a scored run's journal is never rewritten.
+   */
+  'score-record': {
+    /** The item: a recorded run's id (or `RUN#STEP` for one decision of it). */
+    item: string;
+    /** The recorded run the item comes from. */
+    run: string;
+    /** What the item is resampled with (a conversation, a source document); the run when alone. */
+    cluster: string;
+    source: 'evaluation' | 'human';
+    scores: { scorer: string; version: string; subject: 'candidate' | 'baseline' | 'recorded'; score: number; detail?: string }[];
+    /** A person's label: who gave it and what they noted. */
+    by?: string;
+    note?: string;
+  };
   checkpoint: {
     label: string;
     /** The last step index covered by this checkpoint. */
@@ -266,15 +324,17 @@ export const eventTypes: readonly EventType[] = [
   'request-receive',
   'failure-decision',
   'loop-guard',
+  'span-end',
   'approval-request',
   'human-decision',
+  'score-record',
   'checkpoint',
   'rollback',
   'run-end',
 ];
 
 /** Decisions a task records between steps (validations, context manifests, retrieval signals). */
-export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision' | 'request-receive' | 'failure-decision' | 'loop-guard';
+export type RunDetailType = 'output-validation' | 'context-assembly' | 'retrieval-signal' | 'policy-decision' | 'request-receive' | 'failure-decision' | 'loop-guard' | 'span-end' | 'score-record';
 
 /** Events a step may record while it runs, between its start and its end. */
 export type StepDetailType = 'route-decision' | 'budget-decision' | 'model-attempt-end' | 'retry-wait' | 'breaker-transition' | 'model-fallback' | 'alert-raise' | 'fault-injection';

@@ -1,4 +1,4 @@
-export type { ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, RunDetailType, StepDetailType, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
+export type { AlertKind, ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, RunDetailType, StepDetailType, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
 export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
 export { canonicalJson, genesisHash, hashRecord, hashWithData, sha256 } from './hash.ts';
 export type { ChainVerdict, StoredJournalRecord } from './verify.ts';

@@ -1,12 +1,15 @@
 import { currentStep } from '../../journal/index.ts';
+import type { AlertKind } from '../../journal/index.ts';
 
 export interface Alert {
-  kind: 'budget-threshold' | 'latency-sla';
+  kind: AlertKind;
   scope: string;
   message: string;
   threshold: number;
   value: number;
   runId?: string;
+  /** The run the alert is about, when it is raised in another (a monitor's or a drill's). */
+  about?: string;
 }
 
 /** Called for every alert, after it is journaled. A failing hook is reported, never fatal. */

@@ -1,0 +1,12 @@
+/**
+ * Online monitoring (docs/drills-and-monitoring.md): per-task pass rates, escalation rates and
+ * latency percentiles of production runs as they end, a sequential drop test that stays valid under
+ * continuous looking, alerts for every fault class a run's journal shows, and the provider-reported
+ * model versions each route has answered with.
+ */
+export { baselineLowerBound, bernoulliDivergence, defaultDropGrid, PassRateDropTest } from './pass-rate-drop.ts';
+export type { DropTestOptions, DropTestState } from './pass-rate-drop.ts';
+export { alertDescriptions, faultAlerts } from './fault-alerts.ts';
+export type { FaultAlert } from './fault-alerts.ts';
+export { monitorTask, monitorTaskName, raiseAndDeliver, raiseInMonitorRun } from './raise-alerts.ts';
+export type { AlertDelivery, AlertToRaise } from './raise-alerts.ts';
