@@ -5,7 +5,9 @@ import { createKeel } from '../agent/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import { loadConfig, parseConfig } from '../config/index.ts';
 import { countPromptTokens } from '../cost/index.ts';
+import { dashboardRoutes } from '../dashboard/index.ts';
 import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
+import { adminRoutes, checkAdminToken } from './admin/index.ts';
 import { anthropicErrorResponse } from './anthropic/anthropic-error.ts';
 import { parseCountTokensRequest, parseMessagesRequest } from './anthropic/messages-request.ts';
 import { messagesWire } from './anthropic/messages-wire.ts';
@@ -54,6 +56,13 @@ export interface GatewayOptions {
   requireKeys?: boolean;
   /** How long a run opened with `keel-run-id: new` waits for its next call before it ends; default 60 s. */
   runIdleMs?: number;
+  /**
+   * Serves the admin API at /admin (bearer this token; docs/admin-api.md) and the dashboard at
+   * /dashboard/. Without it both are off: their paths answer 404.
+   */
+  adminToken?: string;
+  /** Prometheus metrics served at GET /metrics (what `keel serve` passes); without it, /metrics is not served. */
+  metrics?: { contentType: string; render: () => Promise<string> };
 }
 
 /** Keel's OpenAI- and Anthropic-compatible endpoint over one deployment. */
@@ -63,6 +72,8 @@ export interface Gateway {
   fetch(request: Request): Promise<Response>;
   /** Sends a request in process, without a port: `await gateway.request('/v1/models')`. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** Every route the server answers, as method and path: what a test of "every route" walks. */
+  readonly routes: readonly { method: string; path: string }[];
   /** Resolves once every run started so far has ended, streams whose client left included. */
   settled(): Promise<void>;
   /**
@@ -77,6 +88,7 @@ const defaultDrainMs = 30_000;
 const defaultRunIdleMs = 60_000;
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const adminToken = options.adminToken === undefined ? undefined : checkAdminToken(options.adminToken, 'the adminToken option');
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config === undefined ? undefined : parseConfig(options.config, 'config');
   const keel = await createKeel({
     ...(options.store === undefined ? {} : { store: options.store }),
@@ -91,11 +103,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   let closing = false;
-  const app = gatewayApp({ catalog, runs, keys, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log });
+  const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });
+  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log, metrics: options.metrics });
   return {
     keel,
     fetch: async (request) => app.fetch(request),
     request: async (path, init) => app.request(path, init),
+    routes: app.routes.filter((route) => route.method !== 'ALL').map((route) => ({ method: route.method, path: route.path })),
     settled: () => runs.settled(),
     close: async (closeOptions) => {
       closing = true;
@@ -110,14 +124,17 @@ interface AppParts {
   catalog: ModelCatalog;
   runs: GatewayRuns;
   keys: KeyAuthentication;
+  /** The admin API, when an admin token is configured; the dashboard is served with it. */
+  admin: Hono | undefined;
   isClosing: () => boolean;
   maxBodyBytes: number;
   drainMs: number;
   log: ((line: string) => void) | undefined;
+  metrics: GatewayOptions['metrics'];
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
-function gatewayApp({ catalog, runs, keys, isClosing, maxBodyBytes, drainMs, log }: AppParts): Hono {
+function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, drainMs, log, metrics }: AppParts): Hono {
   const app = new Hono();
   const started = Math.floor(Date.now() / 1_000);
 
@@ -131,6 +148,15 @@ function gatewayApp({ catalog, runs, keys, isClosing, maxBodyBytes, drainMs, log
     '*',
     limitBody(maxBodyBytes, (c) => failureResponse(c, { kind: 'too-large', message: `the request body is larger than the gateway's limit of ${maxBodyBytes} bytes`, code: 'request_too_large' })),
   );
+
+  // Scraped without a key, as Prometheus scrapes: counts by task, route and model, no content.
+  if (metrics !== undefined) app.get('/metrics', async () => new Response(await metrics.render(), { status: 200, headers: { 'content-type': metrics.contentType } }));
+
+  // Mounted before the virtual-key check: the admin API has its own token, the dashboard's files none.
+  if (admin !== undefined) {
+    app.route('/admin', admin);
+    app.route('/dashboard', dashboardRoutes());
+  }
 
   // The key is checked before any body is read; the routes read the identity it established.
   app.use('*', async (c, next) => {

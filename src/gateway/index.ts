@@ -13,3 +13,4 @@ export { runIdHeader } from './serve-call.ts';
 export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys.ts';
 export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { checkExposure } from './exposure.ts';
+export { adminTokenFromEnvironment } from './admin/index.ts';

@@ -12,7 +12,8 @@ const graceMs = 30_000;
  * refuses new requests (503), gives the runs in flight 30 s to end, stops the rest (each ends
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
- * refused unless `--allow-anonymous` says so.
+ * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
+ * also serves the admin API at /admin and the dashboard at /dashboard/.
  */
 export const serveCommand: Command = async (context) => {
   const port = context.options.port === undefined ? 8787 : Number(context.options.port);
@@ -22,12 +23,18 @@ export const serveCommand: Command = async (context) => {
   // Checked before the store is opened: a bad config creates no database.
   const config = configPath === undefined ? undefined : (await import('../../config/index.ts')).loadConfig(configPath);
   // Loaded on demand, like the model SDKs behind it: other commands do not pay for the server.
-  const { createGateway, listenGateway, checkExposure } = await import('../../gateway/index.ts');
+  const { createGateway, listenGateway, checkExposure, adminTokenFromEnvironment } = await import('../../gateway/index.ts');
+  const adminToken = adminTokenFromEnvironment(environment);
   const store = await openStore({ database: context.options.db, create: true, environment });
   try {
     const requireKeys = context.options.requireKeys;
     await checkExposure({ host, keys: store.keys, requireKeys, allowAnonymous: context.options.allowAnonymous });
-    const gateway = await createGateway({ store, environment, requireKeys, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }) });
+    // Metrics of what this process journals at /metrics; spans too when OTEL_EXPORTER_OTLP_ENDPOINT says where.
+    const telemetry = await import('../../telemetry/index.ts');
+    const metrics = new telemetry.KeelMetrics({ store });
+    const spans = telemetry.otlpTracesConfigured(environment) ? await telemetry.openSpanExport({ store, environment }) : undefined;
+    spans?.start({ onError: (error) => context.output.stderr(`keel telemetry: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again\n`) });
+    const gateway = await createGateway({ store: telemetry.observeStore(store, metrics), metrics, environment, requireKeys, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }), ...(adminToken === undefined ? {} : { adminToken }) });
     const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
       await gateway.close();
       const code = (error as NodeJS.ErrnoException).code;
@@ -46,9 +53,11 @@ export const serveCommand: Command = async (context) => {
     context.output.stdout(
       `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
     );
+    if (adminToken !== undefined) context.output.stdout(`keel admin API at ${listening.url}/admin (bearer the admin token), dashboard at ${listening.url}/dashboard/\n`);
     const signal = await signalled;
     context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
     await listening.close({ graceMs });
+    await spans?.stop();
     context.output.stdout('keel gateway stopped\n');
     return 0;
   } finally {

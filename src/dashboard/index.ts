@@ -1,0 +1,2 @@
+/** The dashboard (docs/dashboard.md): static pages over the admin API, served by `keel serve` at /dashboard/. */
+export { dashboardContentSecurityPolicy, dashboardRoutes } from './dashboard-routes.ts';
