@@ -47,7 +47,9 @@ export class AnthropicModel implements LanguageModelV1 {
     const { body, responseTool } = toAnthropicRequest(this.modelId, options);
     let response;
     try {
-      response = await this.#client.messages.create(body, perCall(options)).withResponse();
+      // An explicit timeout (the SDK's own default) stops the SDK refusing a large max_tokens
+      // without streaming before it sends anything; Keel's attempt timeout still bounds the call.
+      response = await this.#client.messages.create(body, { ...perCall(options), timeout: nonStreamingTimeoutMs }).withResponse();
     } catch (error) {
       // A body cut off while it was read is the likeliest failure the SDK does not classify.
       throw this.#failure(error, options.abortSignal, 'model-connection-failed');
@@ -73,6 +75,9 @@ export class AnthropicModel implements LanguageModelV1 {
     return toModelCallError(error, context, fallbackCode);
   }
 }
+
+/** The Anthropic SDK's default for a call that does not stream: ten minutes. */
+const nonStreamingTimeoutMs = 600_000;
 
 function perCall(options: GenerateOptionsV1): PerCallOptions {
   const perCallOptions: PerCallOptions = {};
