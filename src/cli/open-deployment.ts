@@ -1,6 +1,7 @@
 import type { Keel } from '../agent/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
+import type { StoreV1 } from '../spec/index.ts';
 import { openStore } from '../store/index.ts';
 import type { CommandContext } from './command.ts';
 import { loadTasksModule, tasksModulePath } from './tasks-module.ts';
@@ -21,7 +22,11 @@ export interface Deployment {
  * first, so a bad one stops the command before a database is created. Without a tasks module the
  * demo's agent is served (examples/support-refund; see demo-agent.ts).
  */
-export async function openDeployment(context: CommandContext, options: { create: boolean; replay?: boolean; task?: string }): Promise<Deployment> {
+export async function openDeployment(
+  context: CommandContext,
+  // `observe`: what the deployment writes through instead of the store itself (keel worker's metrics).
+  options: { create: boolean; replay?: boolean; task?: string; observe?: (store: StoreV1) => StoreV1 },
+): Promise<Deployment> {
   const { environment } = context;
   const configPath = context.options.config ?? environment.KEEL_CONFIG;
   // Loaded on demand, like the rest of what serves tasks: a bad --tasks path fails before the model SDKs load.
@@ -40,7 +45,7 @@ export async function openDeployment(context: CommandContext, options: { create:
     const store = await openStore({ database: context.options.db, create: options.create, readOnly: options.replay === true, environment });
     try {
       const keel = await createKeel({
-        store,
+        store: options.observe === undefined ? store : options.observe(store),
         environment,
         agents: served ?? (demo === undefined ? [] : [demo.agent]),
         ...(config === undefined ? {} : { config }),

@@ -1,6 +1,8 @@
 import type { OpenedAuditLog } from '../../audit/index.ts';
 import type { RunAbandoned, RunOutcome } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
+import type { StoreV1 } from '../../spec/index.ts';
+import type { KeelMetrics, MetricsServer, SpanExport } from '../../telemetry/index.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { paintStatus } from '../format/text.ts';
 import type { Deployment } from '../open-deployment.ts';
@@ -20,7 +22,22 @@ export const workerCommand: Command = async (context) => {
   if (context.positionals.length > 0) throw new KeelError('usage-invalid', 'usage: keel worker [--concurrency N] [--tasks PATH]');
   const concurrency = context.options.concurrency === undefined ? 8 : Number(context.options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('usage-invalid', `--concurrency must be a whole number of at least 1, got ${context.options.concurrency}`);
-  const deployment = await openDeployment(context, { create: true });
+  const { environment } = context;
+  // Loaded only when asked for: metrics with --metrics-port, spans with an OTLP endpoint.
+  const wantsSpans = Boolean(environment.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || environment.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+  const telemetry = context.options.metricsPort !== undefined || wantsSpans ? await import('../../telemetry/index.ts') : undefined;
+  let metrics: KeelMetrics | undefined;
+  const deployment = await openDeployment(context, {
+    create: true,
+    ...(telemetry === undefined || context.options.metricsPort === undefined
+      ? {}
+      : {
+          observe: (store: StoreV1) => {
+            metrics = new telemetry.KeelMetrics({ store });
+            return telemetry.observeStore(store, metrics);
+          },
+        }),
+  });
   const { engine } = deployment.keel;
   const stopping = new AbortController();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -39,7 +56,17 @@ export const workerCommand: Command = async (context) => {
   // Runs are anchored at their end; the schedule catches long runs' progress and any anchoring that failed.
   const audit = deployment.keel.audit;
   const anchorTimer = audit === undefined ? undefined : setInterval(() => void anchorRuns(context, audit), audit.anchorIntervalMs);
+  let metricsServer: MetricsServer | undefined;
+  let spans: SpanExport | undefined;
   try {
+    if (telemetry !== undefined && metrics !== undefined) {
+      metricsServer = await telemetry.listenMetrics(metrics, { port: Number(context.options.metricsPort), host: context.options.host ?? '127.0.0.1' });
+      context.output.stdout(`keel worker ${engine.workerId} metrics at ${metricsServer.url}\n`);
+    }
+    if (telemetry?.otlpTracesConfigured(environment) === true) {
+      spans = await telemetry.openSpanExport({ store: deployment.keel.store, environment });
+      spans.start({ onError: (error) => context.output.stderr(`keel telemetry: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again\n`) });
+    }
     // Runs of this machine's dead processes are taken over at once, not when their lease expires.
     await engine.reclaimFromDeadLocalWorkers();
     await reportUnserved(context, deployment);
@@ -51,6 +78,8 @@ export const workerCommand: Command = async (context) => {
     clearTimeout(drainTimer);
     clearInterval(anchorTimer);
     if (audit !== undefined) await anchorRuns(context, audit);
+    await spans?.stop();
+    await metricsServer?.close();
     await deployment.close();
   }
   context.output.stdout(`keel worker ${engine.workerId} stopped\n`);
