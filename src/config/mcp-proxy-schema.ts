@@ -10,31 +10,35 @@ const serverName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
   error: (issue) => `must be a server name of lower-case letters, digits and '-' (at most 31, starting with a letter), got ${describeValue(issue.input)}`,
 });
 
-const startTimeoutMs = integerSetting('ms', 1).max(300_000, { error: (issue) => `must be ≤ 300000 (ms), got ${describeValue(issue.input)}` });
-
-const stdioServerSchema = z.strictObject({
-  /** The program to start; it speaks MCP on its stdin and stdout. */
-  command: z.string().min(1),
-  args: z.array(z.string()).exactOptional(),
-  /** Added to the proxy's own environment for this server only. Never journaled. */
-  env: z.record(z.string(), z.string()).exactOptional(),
-  /** Default: the config file's folder. */
-  cwd: z.string().min(1).exactOptional(),
-  /** How long connecting and listing its tools may take before the server is reported down. Default 10 000. */
-  startTimeoutMs: startTimeoutMs.exactOptional(),
-});
-
-const httpServerSchema = z.strictObject({
-  /** A Streamable HTTP endpoint. */
-  url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : `must be an http(s) URL, got ${describeValue(issue.input)}`) }),
-  /** Sent with every request (an API key, say). Never journaled. */
-  headers: z.record(z.string(), z.string()).exactOptional(),
-  startTimeoutMs: startTimeoutMs.exactOptional(),
-});
-
-const upstreamSchema = z.union([stdioServerSchema, httpServerSchema], {
-  error: (issue) => (issue.input === undefined ? undefined : 'must be { command, args?, env?, cwd? } (a server Keel starts) or { url, headers? } (a Streamable HTTP server)'),
-});
+/**
+ * One upstream: a program Keel starts and talks to over stdio (`command`), or a Streamable HTTP
+ * endpoint (`url`). One object with both shapes' settings, so a misspelt one is named as unknown.
+ */
+const upstreamSchema = z
+  .strictObject({
+    /** The program to start; it speaks MCP on its stdin and stdout. */
+    command: z.string().min(1).exactOptional(),
+    args: z.array(z.string()).exactOptional(),
+    /** Added to the safe default environment (PATH, HOME, ...) for this server only. Never journaled. */
+    env: z.record(z.string(), z.string()).exactOptional(),
+    /** Default: the config file's folder. */
+    cwd: z.string().min(1).exactOptional(),
+    /** A Streamable HTTP endpoint. */
+    url: z.url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : `must be an http(s) URL, got ${describeValue(issue.input)}`) }).exactOptional(),
+    /** Sent with every request (an API key, say). Never journaled. */
+    headers: z.record(z.string(), z.string()).exactOptional(),
+    /** How long starting it and listing its tools may take before it is reported down. Default 10 000. */
+    startTimeoutMs: integerSetting('ms', 1)
+      .max(300_000, { error: (issue) => `must be ≤ 300000 (ms), got ${describeValue(issue.input)}` })
+      .exactOptional(),
+  })
+  .superRefine((server, context) => {
+    if ((server.command === undefined) === (server.url === undefined)) {
+      context.addIssue({ code: 'custom', message: 'must give either command (a server Keel starts over stdio) or url (a Streamable HTTP server), not both or neither' });
+    }
+    const misplaced = server.url === undefined ? (server.headers === undefined ? [] : ['headers']) : (['args', 'env', 'cwd'] as const).filter((key) => server[key] !== undefined);
+    for (const key of misplaced) context.addIssue({ code: 'custom', path: [key], message: server.url === undefined ? 'applies to url servers only' : 'applies to command servers only' });
+  });
 
 const rateWindowSchema = z.strictObject({
   limit: integerSetting('calls', 1),

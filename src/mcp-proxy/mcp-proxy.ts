@@ -39,6 +39,13 @@ export interface McpProxyOptions {
   folder: string;
   /** Where the proxy says what it is doing (never stdout: over stdio that is the protocol). */
   log?: (line: string) => void;
+  /** The policy set, when loaded beforehand (`loadProxyPolicies`); otherwise loaded from `setting.policies`. */
+  policies?: PolicyEngine;
+}
+
+/** The Cedar policy set the section names (relative to the config's folder), or undefined when it names none. */
+export async function loadProxyPolicies(setting: McpProxySetting, folder: string): Promise<PolicyEngine | undefined> {
+  return setting.policies === undefined ? undefined : CedarPolicyEngine.load(isAbsolute(setting.policies) ? setting.policies : join(folder, setting.policies));
 }
 
 /** An upstream as the proxy found it at start. */
@@ -101,7 +108,7 @@ export class McpProxy implements SessionHost {
   static async start(options: McpProxyOptions): Promise<McpProxy> {
     const { setting, folder } = options;
     // Checked first: a bad policy set stops the proxy before any upstream is started.
-    const policies = setting.policies === undefined ? undefined : await CedarPolicyEngine.load(isAbsolute(setting.policies) ? setting.policies : join(folder, setting.policies));
+    const policies = options.policies ?? (await loadProxyPolicies(setting, folder));
     if (options.keel.engine.tasks.serves(mcpProxyTask)) throw new KeelError('usage-invalid', `this deployment already serves ${mcpProxyTask}: start one proxy per Keel`);
     const upstreams = Object.entries(setting.servers).map(([name, server]) => new Upstream(name, server, folder));
     const listed = await Promise.all(upstreams.map((upstream) => upstream.start()));

@@ -49,7 +49,7 @@ export class Upstream {
   /** Where it runs, without its environment or headers (which may hold secrets): what a run's configuration records. */
   get description(): JsonValue {
     const setting = this.#setting;
-    return 'url' in setting ? { url: setting.url } : { command: setting.command, args: setting.args ?? [] };
+    return setting.url === undefined ? { command: setting.command ?? '', args: setting.args ?? [] } : { url: setting.url };
   }
 
   get problem(): string | undefined {
@@ -126,13 +126,13 @@ export class Upstream {
 
   async #transport(): Promise<Transport> {
     const setting = this.#setting;
-    if ('url' in setting) {
+    if (setting.url !== undefined) {
       const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
       return new StreamableHTTPClientTransport(new URL(setting.url), setting.headers === undefined ? undefined : { requestInit: { headers: setting.headers } });
     }
     const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     return new StdioClientTransport({
-      command: setting.command,
+      command: setting.command ?? '',
       args: setting.args ?? [],
       // The SDK passes only a safe default environment (PATH, HOME, ...); `env` adds to it.
       env: { ...getDefaultEnvironment(), ...(setting.env ?? {}) },

@@ -30,13 +30,16 @@ export const mcpProxyCommand: Command = async (context) => {
   if (setting === undefined) throw new KeelError('config-invalid', `${configPath}: mcpProxy: is required for keel mcp-proxy (the upstream servers and how their tools are governed)`);
   const log = (line: string) => context.output.stderr(`${line}\n`);
 
-  const { McpProxy, listenHttp, serveStdio } = await import('../../mcp-proxy/index.ts');
+  const { McpProxy, listenHttp, loadProxyPolicies, serveStdio } = await import('../../mcp-proxy/index.ts');
+  const folder = dirname(resolve(configPath));
+  // So is the policy set: a bad one stops the proxy before the store is opened.
+  const policies = await loadProxyPolicies(setting, folder);
   const { createKeel } = await import('../../agent/index.ts');
   const store = await openStore({ database: options.db, create: true, environment });
   try {
     const keel = await createKeel({ store, environment, config });
     try {
-      const proxy = await McpProxy.start({ keel, setting, folder: dirname(resolve(configPath)), log });
+      const proxy = await McpProxy.start({ keel, setting, folder, log, ...(policies === undefined ? {} : { policies }) });
       for (const status of proxy.status) {
         const hidden = status.hidden.length === 0 ? '' : `; not governed, so not served: ${status.hidden.join(', ')}`;
         log(status.up ? `keel mcp-proxy: ${status.server}: serving ${status.tools.join(', ') || 'no tools'}${hidden}` : `keel mcp-proxy: ${status.server} is down, its tools are not served: ${status.problem ?? 'unknown'}`);
