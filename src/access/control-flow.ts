@@ -67,47 +67,77 @@ export interface ControlFlowDecision {
   violations: ControlFlowViolation[];
 }
 
-/** Verbs a user asks for effects with, by group; a tool named by one word of a group is asked for by any of them. */
-const verbGroups: readonly (readonly string[])[] = [
-  ['send', 'email', 'mail', 'e-mail', 'forward', 'write', 'message', 'notify', 'tell', 'let', 'contact', 'inform', 'remind'],
-  ['reply', 'respond', 'answer', 'tell', 'let', 'write', 'follow'],
-  ['pay', 'payment', 'transfer', 'wire', 'remit', 'settle', 'send'],
-  ['refund', 'reimburse', 'credit', 'return'],
-  ['create', 'schedule', 'book', 'invite', 'add', 'set', 'plan', 'arrange', 'organise', 'organize', 'put'],
-  ['share', 'send', 'give', 'grant', 'invite'],
-  ['post', 'publish', 'announce', 'share', 'tell', 'message', 'let'],
-  ['update', 'change', 'edit', 'modify', 'set', 'correct', 'fix', 'amend', 'adjust', 'rename'],
-  ['delete', 'remove', 'erase', 'drop', 'discard', 'trash', 'clear'],
-  ['purge', 'empty', 'wipe', 'clean', 'delete', 'clear'],
-  ['archive', 'file', 'move', 'tidy', 'clean'],
-  ['cancel', 'call', 'stop', 'abort', 'withdraw'],
-  ['disable', 'deactivate', 'turn', 'switch', 'suspend', 'pause'],
-  ['enable', 'activate', 'turn', 'switch'],
-  ['grant', 'give', 'promote', 'assign', 'elevate', 'add'],
-  ['revoke', 'remove', 'withdraw'],
-  ['reset', 'rotate', 'regenerate'],
-  ['export', 'download', 'dump', 'extract', 'copy', 'send'],
-  ['deploy', 'release', 'ship', 'roll', 'push'],
-  ['rollback', 'revert', 'roll', 'undo'],
-  ['restart', 'reboot', 'bounce', 'recycle'],
-  ['scale', 'resize', 'grow', 'shrink'],
-  ['close', 'resolve', 'finish', 'complete'],
-  ['assign', 'reassign', 'hand', 'route', 'escalate'],
-  ['approve', 'accept', 'confirm', 'sign'],
-  ['submit', 'file', 'lodge', 'raise', 'open', 'log'],
-  ['order', 'request', 'reorder', 'buy', 'purchase'],
-  ['prescribe', 'renew', 'refill'],
-  ['note', 'record', 'log', 'document', 'add', 'write'],
-  ['invite', 'add', 'include'],
-  ['remember', 'note', 'keep', 'save'],
-  ['comment', 'note', 'reply', 'respond'],
-  ['upload', 'attach', 'save', 'store'],
-];
+/**
+ * The words a user's request asks for a tool by, keyed by a verb of tool names: `send_email` is asked
+ * for by "send", "email", "mail", "forward"…; `transfer_funds` by "pay", "transfer", "wire"…
+ * Directional on purpose: "pay" asks for a transfer, but a transfer's "send" does not ask for an e-mail.
+ */
+const requestWords: Readonly<Record<string, readonly string[]>> = {
+  send: ['send', 'email', 'e-mail', 'mail', 'forward', 'message', 'notify', 'contact', 'inform', 'remind', 'write'],
+  email: ['email', 'e-mail', 'mail', 'send', 'forward', 'write', 'notify', 'inform', 'remind'],
+  mail: ['mail', 'email', 'e-mail', 'send', 'forward'],
+  forward: ['forward', 'send', 'share'],
+  reply: ['reply', 'respond', 'answer', 'tell', 'let', 'write', 'follow'],
+  respond: ['respond', 'reply', 'answer'],
+  pay: ['pay', 'payment', 'transfer', 'wire', 'remit', 'settle'],
+  transfer: ['transfer', 'pay', 'payment', 'wire', 'remit', 'settle', 'move'],
+  refund: ['refund', 'reimburse', 'credit', 'money back'],
+  credit: ['credit', 'refund', 'reimburse'],
+  create: ['create', 'schedule', 'book', 'add', 'set up', 'plan', 'arrange', 'organise', 'organize', 'put', 'open', 'new'],
+  schedule: ['schedule', 'book', 'set up', 'arrange', 'plan', 'put'],
+  book: ['book', 'schedule', 'reserve', 'arrange'],
+  invite: ['invite', 'add', 'include'],
+  share: ['share', 'give', 'send', 'grant', 'invite'],
+  post: ['post', 'publish', 'announce', 'share', 'tell', 'let'],
+  publish: ['publish', 'post', 'announce', 'release'],
+  update: ['update', 'change', 'edit', 'modify', 'set', 'correct', 'fix', 'amend', 'adjust', 'rename'],
+  change: ['change', 'update', 'edit', 'modify', 'set', 'correct', 'fix', 'amend', 'adjust'],
+  edit: ['edit', 'update', 'change', 'modify', 'correct', 'fix', 'amend'],
+  set: ['set', 'change', 'update', 'adjust'],
+  add: ['add', 'create', 'register', 'save', 'new', 'enroll'],
+  delete: ['delete', 'remove', 'erase', 'drop', 'discard', 'trash'],
+  remove: ['remove', 'delete', 'drop', 'take off'],
+  purge: ['purge', 'empty', 'wipe', 'clear out', 'clean out'],
+  archive: ['archive', 'file away', 'tidy', 'clean up'],
+  move: ['move', 'file', 'transfer', 'relocate'],
+  cancel: ['cancel', 'call off', 'abort', 'withdraw'],
+  disable: ['disable', 'deactivate', 'turn off', 'switch off', 'suspend'],
+  enable: ['enable', 'activate', 'turn on', 'switch on'],
+  grant: ['grant', 'give', 'promote', 'elevate'],
+  revoke: ['revoke', 'withdraw', 'take away'],
+  reset: ['reset', 'rotate', 'regenerate'],
+  rotate: ['rotate', 'reset', 'regenerate', 'renew'],
+  export: ['export', 'download', 'dump', 'extract'],
+  deploy: ['deploy', 'release', 'ship', 'roll out'],
+  rollback: ['rollback', 'roll back', 'revert', 'undo'],
+  restart: ['restart', 'reboot', 'bounce', 'recycle'],
+  scale: ['scale', 'resize'],
+  close: ['close', 'resolve', 'finish', 'complete'],
+  resolve: ['resolve', 'close', 'finish'],
+  assign: ['assign', 'reassign', 'hand', 'route'],
+  escalate: ['escalate', 'raise', 'hand'],
+  approve: ['approve', 'accept', 'confirm', 'sign off'],
+  submit: ['submit', 'file', 'lodge', 'raise'],
+  file: ['file', 'submit', 'lodge'],
+  order: ['order', 'reorder', 'buy', 'purchase'],
+  prescribe: ['prescribe', 'renew', 'refill'],
+  renew: ['renew', 'refill', 'extend'],
+  note: ['note', 'record', 'log', 'document', 'add'],
+  record: ['record', 'note', 'log', 'document'],
+  log: ['log', 'record', 'note'],
+  comment: ['comment', 'note', 'reply'],
+  remember: ['remember', 'note', 'keep in mind', 'save'],
+  upload: ['upload', 'attach', 'save', 'store'],
+  terminate: ['terminate', 'offboard', 'end'],
+  run: ['run', 'execute', 'trigger', 'start'],
+  issue: ['issue', 'give', 'grant', 'refund'],
+};
 
 const destructiveVerbs: ReadonlySet<string> = new Set(['delete', 'remove', 'purge', 'wipe', 'erase', 'drop', 'destroy', 'disable', 'deactivate', 'revoke', 'reset', 'terminate', 'export', 'dump', 'truncate', 'suspend', 'grant', 'promote', 'elevate']);
 
 /** Argument names that choose a target, when a tool declares none. */
-const targetNamePattern = /^(?:to|cc|bcc|recipients?|email|emails|address|attendees?|with|payee|payees|iban|account|accounts|user|users|member|members|owner|assignee|channel|destination|target|role|folder|path|url|webhook|phone)$|(?:Id|Ids|_id|_ids|Email|Address|Account|Recipient|Payee|Iban)$/;
+const targetNamePattern =
+  /^(?:to|cc|bcc|recipients?|emails?|address|attendees?|invitees?|with|payee|payees|iban|account|accounts|users?|members?|owner|assignee|channel|destination|target|role|folder|path|url|webhook|phone|service|host|cluster|database|secret|repo|repository|branch|project|workspace|store|ticket|order|invoice|event|thread|document|file|patient|employee|customer)$|(?:Id|Ids|_id|_ids|Email|Emails|Address|Account|Recipient|Payee|Iban)$/;
 
 /** The words of a tool's name, lower-cased: `transfer_funds` and `transferFunds` give transfer, funds. */
 export function nameWords(name: string): string[] {
@@ -124,11 +154,8 @@ function stem(word: string): string {
 
 /** The verbs of a tool's name and their synonyms: the words a user's request asks for it by. */
 export function defaultRequestWords(name: string): string[] {
-  const words = nameWords(name);
   const found = new Set<string>();
-  for (const word of words) {
-    for (const group of verbGroups) if (group.includes(word) || group.includes(stem(word))) for (const synonym of group) found.add(synonym);
-  }
+  for (const word of nameWords(name)) for (const synonym of requestWords[word] ?? requestWords[stem(word)] ?? []) found.add(synonym);
   return [...found].sort();
 }
 
@@ -137,9 +164,12 @@ export function isDestructiveName(name: string): boolean {
   return nameWords(name).some((word) => destructiveVerbs.has(word) || destructiveVerbs.has(stem(word)));
 }
 
-/** The target arguments of a tool by its schema's property names, when it declares none. */
-export function defaultTargetArgs(propertyNames: readonly string[], sensitiveArgs: readonly string[] = []): string[] {
-  return [...new Set([...sensitiveArgs, ...propertyNames.filter((name) => targetNamePattern.test(name))])];
+/** Amounts: a target of an irreversible call (a payment's sum), not of a reversible one. */
+const amountNamePattern = /amount|cents|price|total|sum|quantity|limit/i;
+
+/** The target arguments of a tool by its arguments' names, when it declares none. */
+export function defaultTargetArgs(propertyNames: readonly string[], sensitiveArgs: readonly string[] = [], irreversible = false): string[] {
+  return [...new Set([...sensitiveArgs, ...propertyNames.filter((name) => targetNamePattern.test(name) || (irreversible && amountNamePattern.test(name)))])];
 }
 
 function textWords(text: string): Set<string> {

@@ -93,12 +93,15 @@ function numberSpellings(value: number): string[] {
   if (Number.isInteger(value)) {
     const units = value / 100;
     spellings.push(units.toFixed(2), units.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+    // Whole amounts are typed without cents too: `$1,250` and `1250 USD` are 125000 cents.
+    if (Number.isInteger(units) && units >= 100) spellings.push(units.toLocaleString('en-US'), String(units));
+    if (value >= 1_000) spellings.push(value.toLocaleString('en-US'));
   }
   return [...new Set(spellings)];
 }
 
 function containsNumber(text: string, value: number): boolean {
-  return numberSpellings(value).some((spelling) => new RegExp(`(?<![\\d.,])${spelling.replace(/[.,]/g, '\\$&')}(?![\\d]|[.,]\\d)`).test(text));
+  return numberSpellings(value).some((spelling) => new RegExp(`(?<![\\w.,-])${spelling.replace(/[.,]/g, '\\$&')}(?![\\w]|[.,]\\d)`).test(text));
 }
 
 /** The context items that contain `value` verbatim (case- and whitespace-insensitive for strings). */

@@ -151,7 +151,7 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
         name: tool.name,
         sideEffect: tool.sideEffect,
         egress: egressOf({ name: tool.name, scopes: tool.scopes, egress: access.egress ?? (tool.sideEffect === 'read' ? 'none' : 'internal') }, args),
-        targetArgs: access.targetArgs ?? defaultTargetArgs(Object.keys(args), access.sensitiveArgs),
+        targetArgs: access.targetArgs ?? defaultTargetArgs(Object.keys(args), access.sensitiveArgs, tool.sideEffect === 'irreversible'),
         requestedBy: access.requestedBy ?? defaultRequestWords(tool.name),
         destructive: access.destructive ?? isDestructiveName(tool.name),
         onInfluenced: access.onInfluenced ?? 'deny',

@@ -42,6 +42,8 @@ export interface CaseAgentOptions {
   policies?: PolicyEngine;
   /** Evaluated beside `policies` and journaled, never enforced (enforcement on only). */
   shadowPolicies?: PolicyEngine;
+  /** With enforcement on: the agent holds only the task's tools (`minimal`, default) or every tool of the world (`all`), each governed. */
+  grants?: 'minimal' | 'all';
 }
 
 const outputSchema = z.record(z.string(), z.string());
@@ -72,6 +74,9 @@ function worldTool(item: SecurityCase, spec: CaseToolSpec, ledger: SideEffectLed
     timeoutMs: 5_000,
     execute: (args, run) => {
       ledger.entries.push({ runId: run.runId, tenant: run.tenant, tool: spec.name, sideEffect: spec.sideEffect, args });
+      const record = Object.values(args).map((value) => (typeof value === 'string' ? item.records?.[value] : undefined)).find((found) => found !== undefined);
+      // Another tenant's record is what the world holds under that id; the task's own reads are the case's text.
+      if (record !== undefined && (record.tenant !== item.tenant || read === undefined)) return { tenant: record.tenant, content: record.text };
       if (read === undefined) return { receipt: `${spec.name}:${run.idempotencyKey}` };
       const named = namedTenant(spec, args);
       return named !== undefined && named !== item.tenant ? { tenant: named, content: `Records of tenant ${named}: ${read.text}` } : { content: read.text };
@@ -105,7 +110,15 @@ function accessOf(item: SecurityCase, spec: CaseToolSpec): ToolAccessV1 {
 
 /** The case's agent in one mode; its name is the case id. */
 export function caseAgent(item: SecurityCase, options: CaseAgentOptions): AgentDefinition<JsonValue> {
-  const declared = options.enforcement ? item.tools.filter((spec) => item.granted.includes(spec.name)) : item.tools;
+  const declared = options.enforcement && options.grants !== 'all' ? item.tools.filter((spec) => item.granted.includes(spec.name)) : item.tools;
+  const records = item.records ?? {};
+  const resolvers = (item.recordArgs ?? []).map((argument) => ({
+    argument,
+    type: 'Record',
+    // Ids the world does not hold are the task's own (a new event, a draft): they resolve to no tenant and pass.
+    tenant: (value: JsonValue) => (typeof value === 'string' ? records[value]?.tenant : undefined),
+    unknown: 'allow' as const,
+  }));
   const tools = declared.map((spec) => {
     const tool = worldTool(item, spec, options.ledger);
     return options.enforcement ? { ...tool, access: accessOf(item, spec) } : tool;
@@ -119,6 +132,7 @@ export function caseAgent(item: SecurityCase, options: CaseAgentOptions): AgentD
     tools,
     onDenied: options.onDenied,
     controlFlow: options.enforcement ? 'enforce' : 'off',
+    ...(options.enforcement && resolvers.length > 0 ? { resolvers } : {}),
     ...(options.enforcement && options.policies !== undefined ? { policies: options.policies } : {}),
     ...(options.enforcement && options.shadowPolicies !== undefined ? { shadowPolicies: options.shadowPolicies } : {}),
     limits: { maxTurns: item.plan.length + 4, maxOutputTokens: 400 },

@@ -31,8 +31,8 @@ export interface CaseRun {
   /** Tool executions in the side-effect ledger, reads included. */
   executed: number;
   forbiddenExecuted: number;
-  /** Every call the agent loop refused, with the rules that refused it (from the run's tool decisions). */
-  refusals: { tool: string; rules: string }[];
+  /** Every call the agent loop refused (or held for a person), with the rules that refused it and why (from the run's tool decisions). */
+  refusals: { tool: string; rules: string; message: string }[];
   /** The user's task done: the run completed, every expected side effect happened, no forbidden one did. */
   completed: boolean;
 }
@@ -40,6 +40,8 @@ export interface CaseRun {
 export interface Mode {
   compromised: boolean;
   enforcement: boolean;
+  /** With enforcement on: the task's tools only (default) or every tool of the world, governed. */
+  grants?: 'minimal' | 'all';
 }
 
 export interface ModeResult extends Mode {
@@ -71,10 +73,11 @@ async function refusalsOf(store: SqliteStore, runId: string): Promise<CaseRun['r
   const refusals: CaseRun['refusals'] = [];
   for (const record of await store.readJournal(runId)) {
     if (record.type !== 'step-end') continue;
-    const data = record.data as { name: string; outcome: { ok: boolean; value?: { status?: string; tool?: string; reason?: string; policyIds?: string[] } } };
+    const data = record.data as { name: string; outcome: { ok: boolean; value?: { status?: string; tool?: string; reason?: string; policyIds?: string[]; message?: string } } };
     const decision = data.outcome.value;
-    if (!data.name.startsWith('tool-decision:') || decision?.status !== 'denied') continue;
-    refusals.push({ tool: decision.tool ?? data.name.slice('tool-decision:'.length), rules: [decision.reason ?? 'denied', ...(decision.policyIds ?? [])].join(', ') });
+    if (!data.name.startsWith('tool-decision:') || (decision?.status !== 'denied' && decision?.status !== 'approval-required')) continue;
+    const rules = decision.status === 'denied' ? [decision.reason ?? 'denied', ...(decision.policyIds ?? [])].join(', ') : 'approval-required';
+    refusals.push({ tool: decision.tool ?? data.name.slice('tool-decision:'.length), rules, message: decision.message ?? decision.reason ?? '' });
   }
   return refusals;
 }
@@ -93,6 +96,7 @@ export async function runMode(
       seed: index,
       ledger,
       onDenied,
+      grants: mode.grants ?? 'minimal',
       ...(options.policies === undefined ? {} : { policies: options.policies }),
       ...(options.shadowPolicies === undefined ? {} : { shadowPolicies: options.shadowPolicies }),
     }),
