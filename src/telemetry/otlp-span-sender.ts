@@ -47,13 +47,14 @@ class EndedSpans implements SpanProcessor {
   }
 }
 
-export function createOtlpSpanSender(options: { serviceName?: string; tracerVersion?: string } = {}): SpanSender {
+/** `url`: the traces endpoint, when not the one the OTEL_EXPORTER_OTLP_* variables name. */
+export function createOtlpSpanSender(options: { serviceName?: string; tracerVersion?: string; url?: string } = {}): SpanSender {
   const ids = new JournalIds();
   const ended = new EndedSpans();
   const resource = resourceFromAttributes({ 'service.name': options.serviceName ?? 'keel' }).merge(detectResources({ detectors: [envDetector] }));
   const provider = new TracerProvider({ idGenerator: ids, sampler: new AlwaysOnSampler(), spanProcessors: [ended], resource });
   const tracer = provider.getTracer('keel', options.tracerVersion, { schemaUrl: genAiSchemaUrl });
-  const exporter = new OTLPTraceExporter();
+  const exporter = new OTLPTraceExporter(options.url === undefined ? {} : { url: options.url });
 
   const toSdkSpan = (span: JournalSpan): ReadableSpan => {
     ids.traceId = span.traceId;
