@@ -120,7 +120,10 @@ describe('the AI SDK through the gateway, backed by the providers\' wire formats
 
   test('@ai-sdk/openai .chat() streaming a tool call from openai:gpt-4o', async () => {
     openaiWire.reply({ fixture: 'chat-tool-calls-stream.sse' });
-    const tools = { get_weather: tool({ inputSchema: z.object({ city: z.string(), unit: z.string() }) }), get_time: tool({ inputSchema: z.object({ timezone: z.string() }) }) };
+    const tools = {
+      get_weather: tool({ inputSchema: z.object({ city: z.string(), unit: z.string() }), execute: ({ city }) => `${city}: 18 C` }),
+      get_time: tool({ inputSchema: z.object({ timezone: z.string() }), execute: ({ timezone }) => `${timezone}: 09:00` }),
+    };
     const result = streamText({ model: openai(wired).chat('openai:gpt-4o'), prompt: 'Weather in Paris, time in Tokyo?', tools, maxRetries: 0 });
     await result.consumeStream();
     const calls = await result.toolCalls;
