@@ -123,6 +123,41 @@ test('a client that supports elicitation is asked; its user’s answer is journa
   );
 });
 
+test('results are labelled: once a session has read confidential data, a call sending data outside is refused by the flow rule', async () => {
+  const session = await connect('labelled-client');
+  const call = (name: string, args: Record<string, unknown>) => session.client.callTool({ name, arguments: args }) as Promise<CallResult>;
+  assert.equal(textOf(await call('flaky__write_note', { name: 'memo', text: 'nothing secret yet' })), 'saved memo');
+  assert.equal(textOf(await call('flaky__read_note', { name: 'welcome' })), 'Hello from the notes server');
+  const leaked = await call('flaky__write_note', { name: 'memo', text: 'Hello from the notes server' });
+  assert.equal(leaked.isError, true);
+  assert.match(textOf(leaked), /policy-denied by policy flow\.no-confidential-egress/);
+  assert.deepEqual(
+    files.effects().filter((effect) => effect.server === 'flaky').map((effect) => effect.args),
+    [{ name: 'memo', text: 'nothing secret yet' }],
+  );
+  await session.transport.terminateSession();
+  await session.client.close();
+});
+
+test('keel stop ends an idle session’s run, journaled as a person’s decision; the session’s next call is told so', async () => {
+  const session = await connect('stopped-client');
+  const call = (name: string, args: Record<string, unknown>) => session.client.callTool({ name, arguments: args }) as Promise<CallResult>;
+  const runId = String((await call('notes__read_note', { name: 'welcome' }))._meta?.['keel.dev/run-id']);
+  const stopped = await keel(['stop', runId, '--reason', 'done for today', '--as', 'ops', '--db', files.database]);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  const shown = await showRun(files.database, runId);
+  assert.equal(shown.run.status, 'failed');
+  assert.deepEqual(
+    shown.events.filter((event) => event.type === 'human-decision').map((event) => [event.data.decision, event.data.decider, event.data.reason]),
+    [['stop', 'user:ops', 'done for today']],
+  );
+  const after = await call('notes__read_note', { name: 'welcome' });
+  assert.equal(after.isError, true);
+  assert.match(textOf(after), /the session's run ended failed: stopped by user:ops: done for today/);
+  await session.transport.terminateSession();
+  await session.client.close();
+});
+
 test('requests without a session are refused in JSON-RPC shape; SIGTERM ends the sessions and the process exits 0', async () => {
   const stray = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
   assert.equal(stray.status, 400);

@@ -29,7 +29,7 @@ const call = (name: string, args: Record<string, unknown> = {}, options: Paramet
 
 test('the proxy lists the governed tools of the upstreams that started, namespaced; a server that cannot start is reported, not fatal', async () => {
   const { tools } = await client.listTools();
-  assert.deepEqual(tools.map((tool) => tool.name).sort(), ['flaky__crash', 'flaky__hang', 'flaky__read_note', 'notes__delete_note', 'notes__publish_note', 'notes__read_note', 'notes__write_note']);
+  assert.deepEqual(tools.map((tool) => tool.name).sort(), ['flaky__crash', 'flaky__hang', 'flaky__read_note', 'flaky__write_note', 'notes__delete_note', 'notes__publish_note', 'notes__read_note', 'notes__write_note']);
   const read = tools.find((tool) => tool.name === 'notes__read_note');
   assert.equal(read?.description, 'Read a note by name.');
   assert.deepEqual(read?.inputSchema.required, ['name']);

@@ -53,7 +53,9 @@ export function proxyFolder(options: { elicitation?: boolean } = {}): ProxyFolde
         'notes.publish_note': { sideEffect: 'irreversible', approval: { reason: 'publishing makes a note public' } },
         'flaky.hang': { sideEffect: 'read', timeoutMs: 300 },
         'flaky.crash': { sideEffect: 'read' },
-        'flaky.read_note': { sideEffect: 'read' },
+        // The same server standing in for one outside the company: what it reads is confidential, what it writes leaves.
+        'flaky.read_note': { sideEffect: 'read', labels: { classification: 'confidential' } },
+        'flaky.write_note': { sideEffect: 'write', egress: 'external' },
         'broken.anything': { sideEffect: 'read' },
       },
       policies: 'policies',
