@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Hono } from 'hono';
 import type { Keel } from '../../agent/index.ts';
 import { KeelError } from '../../errors/index.ts';
@@ -23,7 +25,9 @@ const defaultPageSize = 50;
 const maxPageSize = 500;
 /** A tenant filter reads runs the store cannot select by tenant; one request reads at most this many. */
 const maxRunsScanned = 5_000;
-const endpoints = 'GET /admin/runs, GET /admin/runs/{id}, GET /admin/runs/{id}/journal, GET /admin/escalations, POST /admin/runs/{id}/approve, POST /admin/runs/{id}/deny, POST /admin/runs/{id}/stop, GET /admin/keys, POST /admin/keys, POST /admin/keys/{id}/revoke';
+/** The OpenAPI 3.1 document of this API, beside this module (shipped with the package). */
+export const adminOpenApiPath = join(import.meta.dirname, 'admin-openapi.json');
+const endpoints = 'GET /admin/openapi.json, GET /admin/runs, GET /admin/runs/{id}, GET /admin/runs/{id}/journal, GET /admin/escalations, POST /admin/runs/{id}/approve, POST /admin/runs/{id}/deny, POST /admin/runs/{id}/stop, GET /admin/keys, POST /admin/keys, POST /admin/keys/{id}/revoke';
 
 /**
  * The admin API, mounted at /admin by the gateway when an admin token is configured: runs and
@@ -146,6 +150,12 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     const key = await keyStore(keel).revokeKey(keyId, new Date().toISOString());
     if (key === undefined) throw new KeelError('key-not-found', `no key ${keyId} (GET /admin/keys lists them)`);
     return jsonResponse({ key }, 200);
+  });
+
+  let openApi: string | undefined;
+  admin.get('/openapi.json', () => {
+    openApi ??= readFileSync(adminOpenApiPath, 'utf8');
+    return new Response(openApi, { status: 200, headers: { 'content-type': 'application/json' } });
   });
 
   admin.all('*', (c) => adminFailure(new KeelError('admin-route-unknown', `no admin endpoint ${c.req.method} ${c.req.path}; the admin API serves ${endpoints}`), log, ''));

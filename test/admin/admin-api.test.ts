@@ -1,0 +1,331 @@
+/**
+ * The admin API of a real gateway over HTTP, every endpoint called and every answer (status and
+ * body) validated against the OpenAPI 3.1 document the server itself serves, with a JSON Schema
+ * 2020-12 validator. The runs are the demo's (examples/support-refund) on the same store; a worker
+ * serving the demo's task continues what the API approves or denies.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { demoRequests, PaymentsLedger, runDemo, supportRefundAgent, supportRefundTask } from '../../examples/support-refund/index.ts';
+import type { Keel } from '../../src/agent/index.ts';
+import { createKeel } from '../../src/agent/index.ts';
+import type { Gateway, ListeningGateway } from '../../src/gateway/index.ts';
+import { createGateway, listenGateway } from '../../src/gateway/index.ts';
+import type { StoreV1 } from '../../src/spec/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
+
+const token = 'admin-test-token-0123456789abcdef';
+const folder = mkdtempSync(join(tmpdir(), 'keel-admin-api-'));
+
+interface OpenApiOperation {
+  operationId: string;
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+}
+
+let store: StoreV1;
+let payments: PaymentsLedger;
+let demo: Keel;
+let gateway: Gateway;
+let server: ListeningGateway;
+let document: OpenApiDocument;
+let ajv: Ajv2020;
+/** operationId → the statuses this test has seen it answer, each validated. */
+const seen = new Map<string, Set<number>>();
+let demoRunIds: string[] = [];
+
+function operation(operationId: string): OpenApiOperation {
+  for (const methods of Object.values(document.paths)) for (const candidate of Object.values(methods)) if (candidate.operationId === operationId) return candidate;
+  throw new Error(`the OpenAPI document has no operation ${operationId}`);
+}
+
+/** The JSON schema the document gives an operation's answer with this status (following a response $ref). */
+function responsePointer(operationId: string, status: number): string {
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, candidate] of Object.entries(methods)) {
+      if (candidate.operationId !== operationId) continue;
+      const response = candidate.responses[String(status)];
+      assert.ok(response !== undefined, `${operationId} answered ${status}, which the OpenAPI document does not list (it lists ${Object.keys(candidate.responses).join(', ')})`);
+      if (response.$ref !== undefined) return `${response.$ref}/content/application~1json/schema`;
+      return `#/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}/responses/${status}/content/application~1json/schema`;
+    }
+  }
+  throw new Error(`no operation ${operationId}`);
+}
+
+/** Calls the server, checks the answer against the document, and returns its body. */
+async function call(operationId: string, method: string, path: string, options: { body?: unknown; token?: string | null; expect: number }): Promise<Record<string, unknown>> {
+  operation(operationId);
+  const headers: Record<string, string> = {};
+  const bearer = options.token === undefined ? token : options.token;
+  if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${server.url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }) });
+  const text = await response.text();
+  assert.equal(response.status, options.expect, `${method} ${path}: ${text.slice(0, 300)}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const body = JSON.parse(text) as Record<string, unknown>;
+  const validate = ajv.getSchema(`https://keel.invalid/admin-openapi.json${responsePointer(operationId, response.status)}`);
+  assert.ok(validate !== undefined);
+  assert.ok(validate(body), `${operationId} ${response.status} does not match its schema: ${ajv.errorsText(validate.errors)}\n${text.slice(0, 500)}`);
+  if (!seen.has(operationId)) seen.set(operationId, new Set());
+  seen.get(operationId)?.add(response.status);
+  return body;
+}
+
+/** Runs the demo's task to the end of whatever is queued (what `keel worker` does). */
+async function workQueue(): Promise<void> {
+  await demo.work({ untilDrained: true, pollMs: 10 });
+}
+
+before(async () => {
+  store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
+  payments = new PaymentsLedger(join(folder, 'payments.db'));
+  demo = await createKeel({ store, agents: [supportRefundAgent({ payments })] });
+  demoRunIds = (await runDemo(demo)).map((run) => run.id);
+  gateway = await createGateway({ store, adminToken: token });
+  server = await listenGateway(gateway, { port: 0, host: '127.0.0.1' });
+  const served = await fetch(`${server.url}/admin/openapi.json`, { headers: { authorization: `Bearer ${token}` } });
+  document = (await served.json()) as OpenApiDocument;
+  // The document served is the one shipped beside the module.
+  assert.deepEqual(document, JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'src', 'gateway', 'admin', 'admin-openapi.json'), 'utf8')));
+  ajv = new Ajv2020({ allErrors: true, strict: false });
+  ajv.addFormat('date-time', (value: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value) && !Number.isNaN(Date.parse(value)));
+  ajv.addSchema(document, 'https://keel.invalid/admin-openapi.json');
+});
+
+after(async () => {
+  await server.close({ graceMs: 1_000 });
+  await demo.close();
+  payments.close();
+  await store.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('the admin API against its OpenAPI document', () => {
+  test('the document is OpenAPI 3.1, served to a client with the token', async () => {
+    assert.equal(document.openapi, '3.1.0');
+    assert.ok(ajv.getSchema('https://keel.invalid/admin-openapi.json#/components/schemas/Run') !== undefined);
+    await call('getOpenApi', 'GET', '/admin/openapi.json', { expect: 200 });
+  });
+
+  test('without the admin token, or with another, every endpoint answers 401 and changes nothing', async () => {
+    const waitingId = demoRunIds[2] ?? '';
+    const wrongTokens = [null, `${token}x`, token.slice(0, -1), '', 'Basic abc'];
+    let index = 0;
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, candidate] of Object.entries(methods)) {
+        const wrong = wrongTokens[index % wrongTokens.length] ?? null;
+        index += 1;
+        const body = await call(candidate.operationId, method.toUpperCase(), path.replace('{id}', waitingId), { token: wrong, expect: 401, ...(method === 'post' ? { body: { as: 'mallory', reason: 'x' } } : {}) });
+        assert.equal((body.error as { code: string }).code, 'admin-token-invalid');
+      }
+    }
+    assert.equal((await store.getRun(waitingId))?.status, 'waiting');
+  });
+
+  test('runs: listed newest first, filtered by status, task and tenant, paged by cursor to the last run', async () => {
+    const all = await call('listRuns', 'GET', '/admin/runs', { expect: 200 });
+    const runs = all.runs as { id: string; status: string; tenant: string; createdAt: string }[];
+    assert.deepEqual(new Set(runs.map((run) => run.id)), new Set(demoRunIds));
+    assert.equal(all.next, null);
+    const waiting = await call('listRuns', 'GET', '/admin/runs?status=waiting', { expect: 200 });
+    assert.deepEqual((waiting.runs as { id: string }[]).map((run) => run.id), [demoRunIds[2]]);
+    const ended = await call('listRuns', 'GET', '/admin/runs?status=ok,failed&task=support-refund', { expect: 200 });
+    assert.equal((ended.runs as unknown[]).length, 3);
+    const otherTenant = await call('listRuns', 'GET', '/admin/runs?tenant=nobody', { expect: 200 });
+    assert.deepEqual(otherTenant, { runs: [], next: null });
+    const tenant = runs[0]?.tenant ?? '';
+    const byTenant = await call('listRuns', 'GET', `/admin/runs?tenant=${encodeURIComponent(tenant)}&limit=2`, { expect: 200 });
+    assert.equal((byTenant.runs as unknown[]).length, 2);
+    // Two at a time, the cursor walks every run once, in the same order as one page.
+    const walked: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = await call('listRuns', 'GET', `/admin/runs?limit=2${next === null ? '' : `&after=${next}`}`, { expect: 200 });
+      walked.push(...(page.runs as { id: string }[]).map((run) => run.id));
+      next = page.next as string | null;
+    } while (next !== null);
+    assert.deepEqual(walked, runs.map((run) => run.id));
+  });
+
+  test('runs: a bad filter, limit or cursor is a 400 naming it', async () => {
+    const cases: [string, RegExp][] = [
+      ['/admin/runs?status=done', /status must be one or more/],
+      ['/admin/runs?limit=0', /limit must be a whole number from 1 to 500/],
+      ['/admin/runs?limit=501', /limit must be/],
+      ['/admin/runs?after=not-a-cursor', /after must be the `next` cursor/],
+      ['/admin/runs?sort=asc', /unknown query parameter "sort"/],
+    ];
+    for (const [path, message] of cases) {
+      const body = await call('listRuns', 'GET', path, { expect: 400 });
+      assert.equal((body.error as { code: string }).code, 'usage-invalid');
+      assert.match((body.error as { message: string }).message, message);
+    }
+  });
+
+  test('a run, its journal with the chain verified, and the escalation queue with what the run waits for', async () => {
+    const waitingId = demoRunIds[2] ?? '';
+    const detail = await call('getRun', 'GET', `/admin/runs/${waitingId}`, { expect: 200 });
+    const approval = detail.approval as { id: string; reason: string; details: { tool: string } };
+    assert.equal(approval.id.split(':')[0], waitingId);
+    assert.equal(approval.details.tool, 'issue_refund');
+    assert.match(approval.reason, /exceeds the \$500\.00 auto-approval limit/);
+    const ended = await call('getRun', 'GET', `/admin/runs/${demoRunIds[0]}`, { expect: 200 });
+    assert.equal(ended.approval, null);
+    const journal = await call('getRunJournal', 'GET', `/admin/runs/${demoRunIds[0]}/journal`, { expect: 200 });
+    const events = journal.events as { type: string; seq: number }[];
+    assert.deepEqual(journal.chain, { ok: true, events: events.length, lastHash: (journal.events as { hash: string }[]).at(-1)?.hash });
+    assert.equal(events[0]?.type, 'run-start');
+    assert.equal(events.at(-1)?.type, 'run-end');
+    assert.deepEqual((await store.readJournal(demoRunIds[0] ?? '')).length, events.length);
+    const queue = await call('listEscalations', 'GET', '/admin/escalations', { expect: 200 });
+    assert.deepEqual((queue.escalations as { run: { id: string }; approval: unknown }[]).map((item) => [item.run.id, item.approval]), [[waitingId, detail.approval]]);
+    for (const path of ['/admin/runs/run_nope', '/admin/runs/run_nope/journal']) {
+      const missing = await call(path.endsWith('journal') ? 'getRunJournal' : 'getRun', 'GET', path, { expect: 404 });
+      assert.equal((missing.error as { code: string }).code, 'run-not-found');
+    }
+  });
+
+  test('a journal whose chain was altered is still shown, flagged where it breaks', async () => {
+    const runId = demoRunIds[1] ?? '';
+    // Tampering with the stored journal directly, as someone with the database file would.
+    const raw = new DatabaseSync(store.location);
+    try {
+      const changed = raw.prepare(`UPDATE journal SET data = replace(data, 'A-1002', 'A-9999') WHERE run_key = (SELECT key FROM runs WHERE id = ?) AND seq = 1`).run(runId);
+      assert.equal(changed.changes, 1);
+    } finally {
+      raw.close();
+    }
+    const journal = await call('getRunJournal', 'GET', `/admin/runs/${runId}/journal`, { expect: 200 });
+    const chain = journal.chain as { ok: boolean; seq: number; problem: string };
+    assert.equal(chain.ok, false);
+    assert.equal(chain.seq, 1);
+    assert.match(chain.problem, /does not match its hash/);
+  });
+
+  test('approve: journaled under the name given, the run queued for a worker serving its task, which takes it to ok', async () => {
+    const runId = demoRunIds[2] ?? '';
+    const missingName = await call('approveRun', 'POST', `/admin/runs/${runId}/approve`, { body: {}, expect: 400 });
+    assert.match((missingName.error as { message: string }).message, /as is required/);
+    const extra = await call('approveRun', 'POST', `/admin/runs/${runId}/approve`, { body: { as: 'dana', amount: 1 }, expect: 400 });
+    assert.match((extra.error as { message: string }).message, /unknown field "amount"/);
+    await call('approveRun', 'POST', `/admin/runs/${runId}/approve`, { body: '{"as":', expect: 400 });
+    await call('approveRun', 'POST', '/admin/runs/run_nope/approve', { body: { as: 'dana' }, expect: 404 });
+    const approved = await call('approveRun', 'POST', `/admin/runs/${runId}/approve`, { body: { as: 'dana', reason: 'damaged on arrival, photos attached' }, expect: 200 });
+    assert.deepEqual(approved.decision, { runId, decision: 'approve', decider: 'user:dana', reason: 'damaged on arrival, photos attached' });
+    // The gateway does not serve support-refund: the run waits, queued, for a worker that does.
+    assert.equal(approved.continued, 'queued-for-a-worker');
+    assert.equal((approved.run as { status: string }).status, 'queued');
+    const again = await call('approveRun', 'POST', `/admin/runs/${runId}/approve`, { body: { as: 'eve' }, expect: 409 });
+    assert.equal((again.error as { code: string }).code, 'run-not-waiting');
+    assert.ok(!payments.refunds().some((refund) => refund.orderId === 'A-1003'));
+    await workQueue();
+    const after = await call('getRun', 'GET', `/admin/runs/${runId}`, { expect: 200 });
+    assert.equal((after.run as { status: string }).status, 'ok');
+    assert.deepEqual(payments.refunds().filter((refund) => refund.orderId === 'A-1003').map((refund) => refund.amountCents), [125_000]);
+    const journal = await call('getRunJournal', 'GET', `/admin/runs/${runId}/journal`, { expect: 200 });
+    const decision = (journal.events as { type: string; data: Record<string, unknown> }[]).find((event) => event.type === 'human-decision');
+    assert.deepEqual(decision?.data, { decision: 'approve', decider: 'user:dana', reason: 'damaged on arrival, photos attached', requestId: `${runId}:${decision?.data.step as number}`, step: decision?.data.step });
+    assert.deepEqual((await call('listEscalations', 'GET', '/admin/escalations', { expect: 200 })).escalations, []);
+  });
+
+  test('deny: needs a reason; the run goes on with the denial, and no refund is paid', async () => {
+    const lena = demoRequests[2];
+    assert.ok(lena !== undefined);
+    const outcome = await demo.run(supportRefundTask, { message: lena.message }, { principal: lena.customer, tenant: 'acme-shop' });
+    assert.equal(outcome.status, 'waiting');
+    const noReason = await call('denyRun', 'POST', `/admin/runs/${outcome.runId}/deny`, { body: { as: 'team:support' }, expect: 400 });
+    assert.match((noReason.error as { message: string }).message, /reason is required/);
+    const refundsBefore = payments.refunds().length;
+    const denied = await call('denyRun', 'POST', `/admin/runs/${outcome.runId}/deny`, { body: { as: 'team:support', reason: 'duplicate of an approved refund' }, expect: 200 });
+    assert.deepEqual(denied.decision, { runId: outcome.runId, decision: 'deny', decider: 'team:support', reason: 'duplicate of an approved refund' });
+    await workQueue();
+    const run = await store.getRun(outcome.runId);
+    assert.ok(run !== undefined && ['ok', 'degraded', 'escalated', 'failed'].includes(run.status), run?.status);
+    assert.equal(payments.refunds().length, refundsBefore);
+    await call('denyRun', 'POST', `/admin/runs/${outcome.runId}/deny`, { body: { as: 'dana', reason: 'late' }, expect: 409 });
+    await call('denyRun', 'POST', '/admin/runs/run_nope/deny', { body: { as: 'dana', reason: 'x' }, expect: 404 });
+  });
+
+  test('stop: a queued run ends failed, stopped, under the name given; an ended run is left as it was', async () => {
+    const queued = await demo.enqueue(supportRefundTask, { message: 'Refund order A-1001 please.' }, { principal: 'user:maya', tenant: 'acme-shop' });
+    await call('stopRun', 'POST', `/admin/runs/${queued}/stop`, { body: { reason: 'no name' }, expect: 400 });
+    const stopped = await call('stopRun', 'POST', `/admin/runs/${queued}/stop`, { body: { as: 'dana', reason: 'customer withdrew the request' }, expect: 200 });
+    assert.equal(stopped.alreadyEnded, false);
+    assert.equal(stopped.stopped, true);
+    const run = stopped.run as { status: string; reason: string; stopRequested: { by: string; reason: string } };
+    assert.equal(run.status, 'failed');
+    assert.deepEqual(run.stopRequested, { by: 'user:dana', reason: 'customer withdrew the request' });
+    const ended = await call('stopRun', 'POST', `/admin/runs/${demoRunIds[0]}/stop`, { body: { as: 'dana' }, expect: 200 });
+    assert.equal(ended.alreadyEnded, true);
+    assert.equal((ended.run as { status: string }).status, 'ok');
+    await call('stopRun', 'POST', '/admin/runs/run_nope/stop', { body: { as: 'dana' }, expect: 404 });
+  });
+
+  test('keys: created with their limits (the secret once, working at once on the gateway), listed without secrets, revoked', async () => {
+    await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', budget: { micros: 0, per: 'day' } }, expect: 400 });
+    await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme' }, expect: 400 });
+    await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'bad tenant!', principal: 'svc:bot' }, expect: 400 });
+    const created = await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', models: ['sim:default'], budget: { micros: 2_000_000, per: 'day' }, rpm: 60 }, expect: 201 });
+    const key = created.key as { keyId: string; settings: unknown; revokedAt: null };
+    assert.deepEqual(key.settings, { models: ['sim:default'], budget: { micros: 2_000_000, per: 'day' }, rpm: 60 });
+    const secret = created.secret as string;
+    const list = await call('listKeys', 'GET', '/admin/keys', { expect: 200 });
+    assert.deepEqual((list.keys as { keyId: string }[]).map((item) => item.keyId), [key.keyId]);
+    assert.ok(!JSON.stringify(list).includes(secret));
+    // The store now holds a key, so the model API requires one; the admin API keeps its own token.
+    assert.equal((await fetch(`${server.url}/v1/models`)).status, 401);
+    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 200);
+    const revoked = await call('revokeKey', 'POST', `/admin/keys/${key.keyId}/revoke`, { expect: 200 });
+    assert.match((revoked.key as { revokedAt: string }).revokedAt, /^\d{4}-/);
+    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
+    const unknown = await call('revokeKey', 'POST', '/admin/keys/key_000000000000/revoke', { expect: 404 });
+    assert.equal((unknown.error as { code: string }).code, 'key-not-found');
+    await call('listRuns', 'GET', '/admin/runs?limit=1', { expect: 200 });
+  });
+
+  test('an admin path it does not serve is a 404 in the same error shape', async () => {
+    const response = await fetch(`${server.url}/admin/nothing`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'admin-route-unknown');
+  });
+
+  test('every operation in the document was called, and answered each of its documented statuses', () => {
+    for (const methods of Object.values(document.paths)) {
+      for (const candidate of Object.values(methods)) {
+        const statuses = seen.get(candidate.operationId);
+        assert.ok(statuses !== undefined, `${candidate.operationId} was never called`);
+        assert.deepEqual([...statuses].sort(), Object.keys(candidate.responses).map(Number).sort(), `${candidate.operationId}: statuses seen vs documented`);
+      }
+    }
+  });
+});
+
+describe('the admin API switched off', () => {
+  test('without an admin token, /admin and /dashboard are not served', async () => {
+    // A store of its own: the other one holds a key by now, and keys are checked before any route.
+    const own = SqliteStore.open({ path: join(folder, 'plain.db'), durability: 'normal' });
+    const plain = await createGateway({ store: own });
+    try {
+      assert.equal((await plain.request('/admin/runs', { headers: { authorization: `Bearer ${token}` } })).status, 404);
+      assert.equal((await plain.request('/dashboard/')).status, 404);
+    } finally {
+      await plain.close();
+      await own.close();
+    }
+  });
+
+  test('an admin token shorter than 16 characters is refused at start', async () => {
+    await assert.rejects(createGateway({ store, adminToken: 'short' }), (error: Error & { code?: string }) => error.code === 'usage-invalid' && /at least 16/.test(error.message));
+  });
+});
