@@ -152,10 +152,21 @@ function stem(word: string): string {
   return word.replace(/(?:ing|ed|es|s)$/, '');
 }
 
-/** The verbs of a tool's name and their synonyms: the words a user's request asks for it by. */
+/** Verbs that say what a tool does only with the word after them (`issue_refund` is a refund). */
+const genericVerbs: ReadonlySet<string> = new Set(['issue', 'run', 'process', 'do', 'make', 'perform', 'execute', 'handle', 'apply']);
+
+/**
+ * The verb of a tool's name and its synonyms: the words a user's request asks for it by. Names are
+ * verb first, and only the verb counts (`forward_all_mail` is asked for by "forward", not by "email"),
+ * unless the verb is generic; a name without a known verb is asked for by any of its words' synonyms.
+ */
 export function defaultRequestWords(name: string): string[] {
+  const words = nameWords(name);
+  const first = words[0] ?? '';
+  const known = (word: string) => requestWords[word] ?? requestWords[stem(word)];
+  const verbs = known(first) !== undefined && !genericVerbs.has(first) ? [first] : words;
   const found = new Set<string>();
-  for (const word of nameWords(name)) for (const synonym of requestWords[word] ?? requestWords[stem(word)] ?? []) found.add(synonym);
+  for (const word of verbs) for (const synonym of known(word) ?? []) found.add(synonym);
   return [...found].sort();
 }
 
