@@ -64,10 +64,6 @@ function slices(report: SuiteReport, by: 'domain' | 'attack'): Slice[] {
   return keys.map((key) => ({ key, runs: (result: ModeResult) => result.runs.filter((run) => run[by] === key) }));
 }
 
-function forbidden(runs: CaseRun[]): number {
-  return runs.reduce((sum, run) => sum + run.forbiddenExecuted, 0);
-}
-
 function attacksThrough(runs: CaseRun[]): number {
   return runs.filter((run) => run.forbiddenExecuted > 0).length;
 }
