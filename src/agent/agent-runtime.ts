@@ -16,6 +16,7 @@ import type { LanguageModelV1, StoreV1 } from '../spec/index.ts';
 import type { AgentSimulatorOptions } from './agent-declaration.ts';
 import type { BreakerStoreV1 } from '../spec/index.ts';
 import { SlidingWindowRateLimiter } from '../tools/index.ts';
+import { JournalVersionBook } from '../monitor/index.ts';
 import type { RateLimiterV1 } from '../tools/index.ts';
 
 export interface AgentRuntime {
@@ -66,6 +67,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     guards: built?.guards ?? new SharedGuards(breakers === undefined ? {} : { breakers }),
     alertHooks: built?.alertHooks ?? [],
     rateLimiter,
+    // Each answer's reported model version against the last the journal shows: a provider's silent update raises an alert.
+    versions: new JournalVersionBook(options.store),
   };
   if (ledger !== undefined) governance.ledger = ledger;
   if (built?.latency !== undefined) governance.latency = built.latency;

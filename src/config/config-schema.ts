@@ -87,12 +87,20 @@ const routeSchema = z
     onBudgetExceeded: z.enum(['downgrade', 'stop', 'escalate']).exactOptional(),
     /** Model calls per tenant through this route, counted across the deployment's processes. */
     rateLimit: z.strictObject({ perTenant: rateWindowSchema }).exactOptional(),
+    /**
+     * A model of the route → the provider's version to ask for (`"openai:gpt-4o": "gpt-4o-2024-08-06"`);
+     * prices, breakers and the journal keep the listed name. Rolling back a model update is pinning the version it answered with before.
+     */
+    pin: z.record(z.string(), z.string().min(1)).exactOptional(),
   })
   .superRefine((route, context) => {
     route.models.forEach((model, index) => {
       const first = route.models.indexOf(model);
       if (first !== index) context.addIssue({ code: 'custom', path: ['models', index], message: `'${model}' is listed twice (also models[${first}])` });
     });
+    for (const model of Object.keys(route.pin ?? {})) {
+      if (!route.models.includes(model)) context.addIssue({ code: 'custom', path: ['pin', model], message: `'${model}' is not one of route ${route.name}'s models (${route.models.join(', ')})` });
+    }
     route.rules?.forEach((rule, index) => {
       if (!route.models.includes(rule.use)) {
         context.addIssue({ code: 'custom', path: ['rules', index, 'use'], message: `'${rule.use}' is not one of route ${route.name}'s models (${route.models.join(', ')})` });

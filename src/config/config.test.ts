@@ -155,7 +155,7 @@ test('route names are unique', () => {
 test('an unknown key is an error, not a silent default', () => {
   assertConfigError(
     () => parseConfig(withSetting(['routes', 0, 'maxOuputTokens'], 100), source),
-    'keel.config.json: routes[0].maxOuputTokens: unknown setting (allowed here: name, models, strategy, rules, maxOutputTokens, resilience, onBudgetExceeded, rateLimit)',
+    'keel.config.json: routes[0].maxOuputTokens: unknown setting (allowed here: name, models, strategy, rules, maxOutputTokens, resilience, onBudgetExceeded, rateLimit, pin)',
   );
   assertConfigError(
     () => parseConfig(withSetting(['routes', 0, 'resilience', 'breaker', 'threshold'], 3), source),

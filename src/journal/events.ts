@@ -114,6 +114,10 @@ export interface EventData {
     error?: ErrorData;
     usage?: Usage;
     responseId?: string;
+    /** The model the provider says answered (OpenAI's and Anthropic's response `model`: a dated version). */
+    responseModel?: string;
+    /** OpenAI's `system_fingerprint`: the backend configuration that answered. */
+    systemFingerprint?: string;
   };
   /** A pause before the next attempt. */
   'retry-wait': {

@@ -10,3 +10,4 @@ export { alertDescriptions, faultAlerts } from './fault-alerts.ts';
 export type { FaultAlert } from './fault-alerts.ts';
 export { monitorTask, monitorTaskName, raiseAndDeliver, raiseInMonitorRun } from './raise-alerts.ts';
 export type { AlertDelivery, AlertToRaise } from './raise-alerts.ts';
+export { JournalVersionBook } from './journal-version-book.ts';

@@ -79,6 +79,8 @@ export interface ResponseInfoV1 {
   modelId: string;
   /** The HTTP request id header (x-request-id, request-id), when there is one. */
   requestId?: string;
+  /** OpenAI's `system_fingerprint`: the backend configuration that served the call, when reported. */
+  systemFingerprint?: string;
 }
 
 export interface GenerateResultV1 {

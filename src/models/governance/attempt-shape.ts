@@ -1,8 +1,9 @@
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, UsageV1 } from '../../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, ResponseInfoV1, UsageV1 } from '../../spec/index.ts';
 import type { AttemptTimer } from './attempt-timer.ts';
 
 /** How an attempt that got as far as the caller ended: with the provider's usage, or a failure. */
-export type AttemptEnd = { ok: true; usage: UsageV1; responseId: string } | { ok: false; error: unknown };
+/** `response`: the model and backend the provider says answered, for the journal and the version watch. */
+export type AttemptEnd = { ok: true; usage: UsageV1; responseId: string; response?: ResponseInfoV1 } | { ok: false; error: unknown };
 
 /**
  * What differs between a whole answer and a stream, as one attempt at one model: the governance
@@ -20,5 +21,5 @@ export interface AttemptShape<Opened> {
 
 export const generateShape: AttemptShape<GenerateResultV1> = {
   open: (model, request) => model.doGenerate(request),
-  ended: (result) => Promise.resolve({ ok: true, usage: result.usage, responseId: result.response.id }),
+  ended: (result) => Promise.resolve({ ok: true, usage: result.usage, responseId: result.response.id, response: result.response }),
 };

@@ -8,6 +8,8 @@ import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, RateLimiterV
 import type { AlertHook } from './alerts.ts';
 import { raiseAlert } from './alerts.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
+import type { ModelVersionBook } from './model-versions.ts';
+import { pinnedModel, reportedVersion } from './model-versions.ts';
 import { generateShape } from './attempt-shape.ts';
 import { resiliencePolicy } from './resilience-policy.ts';
 import type { ResiliencePolicy } from './resilience-policy.ts';
@@ -26,6 +28,8 @@ export interface Governance {
   alertHooks?: AlertHook[];
   /** Counts routes' per-tenant rate limits (`RouteConfig.rateLimit`); required by a route that has one. */
   rateLimiter?: RateLimiterV1;
+  /** The versions provider models last answered with; an answer from another version raises `model-version-change`. */
+  versions?: ModelVersionBook;
 }
 
 interface Candidate {
@@ -94,7 +98,7 @@ export class GovernedModel implements LanguageModelV1 {
     if (route.rateLimit !== undefined && governance.rateLimiter === undefined) {
       throw new KeelError('config-invalid', `route ${route.name} has a rateLimit, but no rate limiter was given to count it`);
     }
-    this.#models = models ?? new Map(route.models.map((name) => [name, governance.resolveModel(name)]));
+    this.#models = models ?? new Map(route.models.map((name) => [name, resolvePinned(route, name, governance)]));
     if (models === undefined) for (const model of this.#models.values()) resolvePrice(governance.prices, model.provider, model.modelId);
   }
 
@@ -268,6 +272,7 @@ export class GovernedModel implements LanguageModelV1 {
       const slow = this.#governance.latency?.record(step.task, Math.round(latencyMs));
       if (slow !== undefined) raiseAlert({ kind: 'latency-sla', ...slow }, hooks);
     }
+    if (end.ok && end.response !== undefined) await this.#watchVersion(candidate, reportedVersion(end.response), step?.runId, hooks);
     const settlement: CallSettlement = {
       provider: candidate.model.provider,
       modelId: candidate.model.modelId,
@@ -291,10 +296,38 @@ export class GovernedModel implements LanguageModelV1 {
     }
   }
 
+  /** Compares the answer's reported version with the last one seen; a book that cannot be read says nothing, and fails no call. */
+  async #watchVersion(candidate: Candidate, version: string, runId: string | undefined, hooks: readonly AlertHook[]): Promise<void> {
+    const book = this.#governance.versions;
+    if (book === undefined) return;
+    const { provider, modelId } = candidate.model;
+    const previous = await book.observe({ route: this.#route.name, provider, modelId, version, runId }).catch(() => undefined);
+    if (previous === undefined) return;
+    raiseAlert(
+      {
+        kind: 'model-version-change',
+        scope: `model:${provider}:${modelId}`,
+        message: `${provider}:${modelId} (route ${this.#route.name}) answered as ${version}; it last answered as ${previous}. To roll back, pin the route: "pin": { "${candidate.name}": "${previous.split(' (')[0] ?? previous}" }`,
+        threshold: 0,
+        value: 1,
+      },
+      hooks,
+    );
+  }
+
   #budgetExceeded(contract: BudgetContract): KeelError {
     const refusal = this.#lastRefusal;
     return new KeelError('budget-exceeded', `route ${this.#route.name}: ${refusal?.reason ?? 'budget exhausted'}`, {
       details: { contract: contract === 'downgrade' ? 'stop' : contract, scope: refusal?.scope ?? null },
     });
   }
+}
+
+/** The route's model, or its pinned version (`RouteConfig.pin`) under the route's name for it. */
+function resolvePinned(route: RouteConfig, name: string, governance: Governance): LanguageModelV1 {
+  const pin = route.pin?.[name];
+  if (pin === undefined) return governance.resolveModel(name);
+  const separator = name.indexOf(':');
+  const listed = governance.resolveModel(name);
+  return pinnedModel(governance.resolveModel(`${name.slice(0, separator)}:${pin}`), { provider: listed.provider, modelId: listed.modelId });
 }

@@ -7,3 +7,5 @@ export { ModelAttemptsError } from './resilient-call.ts';
 export type { BudgetContract, RouteCondition, RouteConfig, RouteRule } from './route-config.ts';
 export { SharedGuards } from './shared-guards.ts';
 export type { SharedGuardsOptions } from './shared-guards.ts';
+export type { ModelVersionBook, ModelVersionObservation } from './model-versions.ts';
+export { pinnedModel, reportedVersion } from './model-versions.ts';

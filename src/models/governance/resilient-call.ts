@@ -160,6 +160,8 @@ export async function callResiliently<Opened>(options: {
               outcome: 'ok',
               usage: { inputTokens: end.usage.inputTokens, outputTokens: end.usage.outputTokens },
               responseId: end.responseId,
+              ...(end.response === undefined ? {} : { responseModel: end.response.modelId }),
+              ...(end.response?.systemFingerprint === undefined ? {} : { systemFingerprint: end.response.systemFingerprint }),
             });
           } else {
             failed(end.error);

@@ -41,6 +41,12 @@ export interface RouteConfig {
    * within its deadline.
    */
   rateLimit?: { perTenant: { limit: number; windowMs: number } };
+  /**
+   * Model → the provider's version to call it by (`{ "openai:gpt-4o": "gpt-4o-2024-08-06" }`): the
+   * provider is asked for the pinned version, while prices, breakers and the journal keep the name
+   * the route lists. Rolling back a model update is pinning its previous version.
+   */
+  pin?: Record<string, string>;
 }
 
 export interface RequestTraits {

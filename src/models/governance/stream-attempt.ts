@@ -1,4 +1,4 @@
-import type { LanguageModelV1, StreamPartV1, UsageV1 } from '../../spec/index.ts';
+import type { LanguageModelV1, ResponseInfoV1, StreamPartV1, UsageV1 } from '../../spec/index.ts';
 import { ModelCallError } from '../model-call-error.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
 import type { AttemptTimer } from './attempt-timer.ts';
@@ -56,9 +56,13 @@ export const streamShape: AttemptShape<OpenedStream> = {
 export async function* readOpenedStream(opened: OpenedStream): AsyncGenerator<StreamPartV1> {
   let finish: { usage: UsageV1 } | undefined;
   let responseId = '';
+  let response: ResponseInfoV1 | undefined;
   let failure: { error: unknown } | undefined;
   const note = (part: StreamPartV1) => {
-    if (part.type === 'response-start') responseId = part.response.id;
+    if (part.type === 'response-start') {
+      responseId = part.response.id;
+      response = part.response;
+    }
     if (part.type === 'finish') finish = { usage: part.usage };
   };
   try {
@@ -88,7 +92,7 @@ export async function* readOpenedStream(opened: OpenedStream): AsyncGenerator<St
   } finally {
     opened.timer.disarm();
     if (failure !== undefined && finish === undefined) opened.end({ ok: false, error: failure.error });
-    else if (finish !== undefined) opened.end({ ok: true, usage: finish.usage, responseId });
+    else if (finish !== undefined) opened.end({ ok: true, usage: finish.usage, responseId, ...(response === undefined ? {} : { response }) });
     else {
       // The caller stopped reading before the finish part: close the provider's stream too.
       closeQuietly(opened.rest);

@@ -37,7 +37,7 @@ describe('OpenAIChatModel over the Chat Completions wire format', () => {
       content: [{ type: 'text', text: 'The capital of France is Paris.' }],
       finishReason: 'stop',
       usage: { inputTokens: 1310, outputTokens: 8, cachedInputTokens: 1152 },
-      response: { id: 'chatcmpl-BXkT6mVz0qHJf8aE2sN4rP1cLwQ9d', modelId: 'gpt-4o-2024-08-06', requestId: 'req_8f2a1c' },
+      response: { id: 'chatcmpl-BXkT6mVz0qHJf8aE2sN4rP1cLwQ9d', modelId: 'gpt-4o-2024-08-06', requestId: 'req_8f2a1c', systemFingerprint: 'fp_a288987b44' },
     });
     const request = server.lastRequest;
     assert.equal(request.method, 'POST');
@@ -170,7 +170,7 @@ describe('OpenAIChatModel over the Chat Completions wire format', () => {
       server.reply({ fixture: 'chat-text-stream.sse', headers: { 'x-request-id': 'req_stream1' } });
       const parts = await collectParts(await model.doStream(question));
 
-      assert.deepEqual(parts[0], { type: 'response-start', response: { id: 'chatcmpl-BXkY2qW4eR6tY8uI0oP2aS4dF6gH8', modelId: 'gpt-4o-2024-08-06', requestId: 'req_stream1' } });
+      assert.deepEqual(parts[0], { type: 'response-start', response: { id: 'chatcmpl-BXkY2qW4eR6tY8uI0oP2aS4dF6gH8', modelId: 'gpt-4o-2024-08-06', requestId: 'req_stream1', systemFingerprint: 'fp_a288987b44' } });
       const text = parts.flatMap((part) => (part.type === 'text-delta' ? [part.delta] : [])).join('');
       assert.equal(text, 'Hello! How can I help you today?');
       assert.equal(parts.filter((part) => part.type === 'text-delta').length, 9);

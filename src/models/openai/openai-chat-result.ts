@@ -30,7 +30,7 @@ export function chatResult(completion: ChatCompletion, requestId: string | null,
     content,
     finishReason: chatFinishReason(choice.finish_reason, refusal !== undefined),
     usage: chatUsage(completion.usage),
-    response: responseInfo(completion.id, completion.model, requestId),
+    response: responseInfo(completion.id, completion.model, requestId, completion.system_fingerprint),
   };
   if (refusal !== undefined) result.refusal = refusal;
   return result;

@@ -30,7 +30,7 @@ export async function* chatStreamParts(chunks: AsyncIterable<ChatCompletionChunk
     for await (const chunk of chunks) {
       if (!started) {
         started = true;
-        yield { type: 'response-start', response: responseInfo(chunk.id, chunk.model, requestId) };
+        yield { type: 'response-start', response: responseInfo(chunk.id, chunk.model, requestId, chunk.system_fingerprint) };
       }
       if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
       const choice = chunk.choices[0];

@@ -20,6 +20,10 @@ export interface WireReply {
   cutAfterEvents?: number;
   /** `destroy` (default) kills the socket mid-body, as a dropped connection does; `end` closes the response cleanly but early. */
   cutMode?: 'destroy' | 'end';
+  /** Answer as this model (the body's `model`, in every chunk of a stream): a provider's silent update, or a pinned version. */
+  model?: string;
+  /** Answer with this `system_fingerprint` (in every chunk of a stream). */
+  systemFingerprint?: string;
 }
 
 /** One request as the server received it, for asserting exactly what an adapter sent. */
@@ -117,7 +121,7 @@ export class OpenAIWireServer {
         return;
       }
     }
-    const fixture = await readFile(new URL(reply.fixture, fixturesDirectory), 'utf8');
+    const fixture = answeredAs(await readFile(new URL(reply.fixture, fixturesDirectory), 'utf8'), reply);
     const headers: Record<string, string> = {
       'x-request-id': `req_wire${String(this.#requestCount).padStart(4, '0')}`,
       'openai-processing-ms': '42',
@@ -160,4 +164,20 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** The fixture with its `model` and `system_fingerprint` replaced as the reply asks (each `data:` line of a stream). */
+function answeredAs(fixture: string, reply: WireReply): string {
+  if (reply.model === undefined && reply.systemFingerprint === undefined) return fixture;
+  const rewrite = (text: string): string => {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    if (reply.model !== undefined && 'model' in body) body.model = reply.model;
+    if (reply.systemFingerprint !== undefined && 'system_fingerprint' in body) body.system_fingerprint = reply.systemFingerprint;
+    return JSON.stringify(body);
+  };
+  if (!reply.fixture.endsWith('.sse')) return rewrite(fixture);
+  return fixture
+    .split('\n')
+    .map((line) => (line.startsWith('data: {') ? `data: ${rewrite(line.slice('data: '.length))}` : line))
+    .join('\n');
 }
