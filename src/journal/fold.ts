@@ -159,6 +159,8 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
     case 'request-receive':
     case 'failure-decision':
     case 'loop-guard':
+    case 'span-end':
+    case 'score-record':
       // Detail of a step in progress: the step's end carries what replay needs.
       break;
     case 'run-end':

@@ -55,6 +55,10 @@ export function describeEvent(event: JournalEvent): string {
       return `${event.data.api} ${event.data.model}${event.data.stream ? ' (stream)' : ''} from ${event.data.principal}${event.data.key === undefined ? '' : ` with key ${event.data.key}`}${event.data.traceparent === undefined ? '' : `, trace ${event.data.traceparent}`}`;
     case 'loop-guard':
       return `${event.data.guard} (limit ${event.data.limit})${event.data.tool === undefined ? '' : ` on ${event.data.tool}`}: ${event.data.action}: ${event.data.detail}`;
+    case 'span-end':
+      return `${event.data.source} ${event.data.kind} ${event.data.name}${event.data.error === undefined ? '' : ` error: ${event.data.error.message}`}`;
+    case 'score-record':
+      return `${event.data.source === 'human' ? `label by ${event.data.by ?? 'someone'} of` : 'scored'} ${event.data.item}: ${event.data.scores.map((score) => `${score.subject} ${score.scorer} ${score.score}`).join(', ')}${event.data.note === undefined ? '' : ` · ${event.data.note}`}`;
     case 'retrieval-signal':
       return `${event.data.kind}: ${event.data.detail}`;
     case 'checkpoint':
