@@ -8,7 +8,7 @@ import type { EventData } from '../journal/index.ts';
 import type { JournalRecordV1, JsonValue } from '../spec/index.ts';
 import { genAi, operation } from './gen-ai-attributes.ts';
 import type { RemoteParent } from './span-ids.ts';
-import { parseTraceparent, spanIdOf, traceIdOf } from './span-ids.ts';
+import { frameworkSpanIdOf, parseTraceparent, spanIdOf, traceIdOf } from './span-ids.ts';
 
 export type SpanAttributeValue = string | number | boolean | string[];
 export type SpanAttributes = Record<string, SpanAttributeValue>;
@@ -104,6 +104,9 @@ export function journalSpans(records: readonly JournalRecordV1[], options: Journ
         runEvents.push({ name: 'keel.request_receive', time: record.time, attributes: { 'keel.api': data.api, 'keel.principal': data.principal, ...(data.key === undefined ? {} : { 'keel.key.id': data.key }) } });
         break;
       }
+      case 'span-end':
+        spans.push(frameworkSpan(record, { traceId, runSpanId, common }));
+        break;
       case 'run-resume':
         // A step started and never ended before a worker took the run over was cut short by a crash.
         closeInterrupted(record);
@@ -315,6 +318,37 @@ function policySpan(record: JournalRecordV1, context: { traceId: string; parentS
     events: [],
     links: [],
     status: { code: 'unset' },
+    seq: record.seq,
+  };
+}
+
+/**
+ * A span of a framework's own trace (keel/openai-agents), journaled as `span-end`: it joins the run's
+ * trace under the run's span, with an id derived from the framework's, so its children find it.
+ */
+function frameworkSpan(record: JournalRecordV1, context: { traceId: string; runSpanId: string; common: SpanAttributes }): JournalSpan {
+  const data = record.data as unknown as Data<'span-end'>;
+  const timeOf = (value: string | undefined) => (value !== undefined && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : record.time);
+  return {
+    traceId: context.traceId,
+    spanId: frameworkSpanIdOf(record.runId, data.source, data.spanId),
+    parentSpanId: data.parentId === undefined ? context.runSpanId : frameworkSpanIdOf(record.runId, data.source, data.parentId),
+    name: data.name,
+    kind: 'internal',
+    startTime: timeOf(data.startedAt),
+    endTime: timeOf(data.endedAt),
+    attributes: {
+      ...context.common,
+      'keel.framework.source': data.source,
+      'keel.framework.kind': data.kind,
+      'keel.framework.trace_id': data.traceId,
+      'keel.framework.span_id': data.spanId,
+      'keel.journal.seq': record.seq,
+      'keel.journal.hash': record.hash,
+    },
+    events: [],
+    links: [],
+    status: data.error === undefined ? { code: 'unset' } : { code: 'error', message: data.error.message },
     seq: record.seq,
   };
 }

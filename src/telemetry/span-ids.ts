@@ -8,6 +8,11 @@ export function spanIdOf(runId: string, seq: number): string {
   return nonZero(createHash('sha256').update(`keel-span\n${runId}\n${seq}`).digest('hex').slice(0, 16));
 }
 
+/** A framework's span (journaled as `span-end`) by the framework's own id, so parents and children agree. */
+export function frameworkSpanIdOf(runId: string, source: string, frameworkSpanId: string): string {
+  return nonZero(createHash('sha256').update(`keel-framework-span\n${runId}\n${source}\n${frameworkSpanId}`).digest('hex').slice(0, 16));
+}
+
 /** The trace of a run no caller traced. */
 export function traceIdOf(runId: string): string {
   return nonZero(createHash('sha256').update(`keel-trace\n${runId}`).digest('hex').slice(0, 32));
