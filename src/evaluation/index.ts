@@ -2,3 +2,16 @@ export { bootstrapMeans, clusterTotals, minimumDetectableEffect, normalQuantile,
 export type { PairedScore, Verdict, VerdictReport, VerdictSettings } from './paired-statistics.ts';
 export { calibrate, trialScores } from './calibration-trials.ts';
 export type { CalibrationResult, TrialSettings } from './calibration-trials.ts';
+export { checkDatasetName, createDataset, datasetStoreOf, endStatuses, parseKind, parseSince, parseStatuses, parseWhere, readDataset, recordedAnswer } from './dataset.ts';
+export type { DatasetDefinition, DatasetItem, DatasetItemKind, RecordedAnswer } from './dataset.ts';
+export { humanScorer, labelInputFor, labelTask, labelTaskName, parseLabelScore, readHumanLabels } from './human-labels.ts';
+export type { HumanLabel, LabelInput } from './human-labels.ts';
+export { defaultScorers, parseScorers, valueAt } from './scorers.ts';
+export type { Answer, Scorer, ScoreResult } from './scorers.ts';
+export { defaultRubric, judgeAgreement, judgeRequest, judgeScript, readJudgeAnswer } from './judge.ts';
+export type { Agreement, Rubric } from './judge.ts';
+export { earlierEvaluation, evaluationTask, evaluationTaskName, judgeScorerVersion } from './evaluate.ts';
+export type { EvaluationInput, EvaluationReport, EvaluationServices, ItemResult } from './evaluate.ts';
+export { chatLine, chatLineProblems, exportLines, parseExportFormat } from './export-dataset.ts';
+export type { ExportFormat } from './export-dataset.ts';
+export { renderHtmlReport } from './html-report.ts';

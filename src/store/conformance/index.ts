@@ -12,3 +12,5 @@ export { runBreakerConformance } from './breaker-conformance.ts';
 export type { BreakerStoresFactory, BreakerStoresUnderTest } from './breaker-conformance.ts';
 export { runAuditLogConformance } from './audit-log-conformance.ts';
 export type { AuditLogStoresFactory, AuditLogStoresUnderTest } from './audit-log-conformance.ts';
+export { runDatasetConformance } from './dataset-conformance.ts';
+export type { DatasetStoresFactory, DatasetStoresUnderTest } from './dataset-conformance.ts';

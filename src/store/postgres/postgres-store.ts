@@ -26,6 +26,8 @@ import { PostgresBreakerStates } from './postgres-breaker-states.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
 import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
 import { PostgresKeyStore } from './postgres-key-store.ts';
+import { PostgresDatasets } from './postgres-datasets.ts';
+import { PostgresTelemetryCursors } from './postgres-telemetry-cursors.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
@@ -113,6 +115,10 @@ export class PostgresStore implements StoreV1 {
   readonly breakers: PostgresBreakerStates;
   /** The gateway's virtual keys, shared by every process on this schema. */
   readonly keys: PostgresKeyStore;
+  /** Evaluation datasets pinned from the journal, shared by every process on this schema. */
+  readonly datasets: PostgresDatasets;
+  /** Where telemetry exporters keep their place in the journal, shared by every process on this schema. */
+  readonly telemetryCursors: PostgresTelemetryCursors;
 
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statements>;
@@ -131,6 +137,8 @@ export class PostgresStore implements StoreV1 {
     this.rateLimits = new PostgresRateLimiter(quoteIdentifier(schemaName), location, connect);
     this.breakers = new PostgresBreakerStates(quoteIdentifier(schemaName), location, connect);
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
+    this.datasets = new PostgresDatasets(pool, quoteIdentifier(schemaName), location);
+    this.telemetryCursors = new PostgresTelemetryCursors(pool, quoteIdentifier(schemaName), location);
   }
 
   /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */

@@ -28,8 +28,10 @@ import type { SqliteDurability } from './open-database.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteBreakerStates } from './sqlite-breaker-states.ts';
 import { SqliteBudgetBook } from './sqlite-budget-book.ts';
+import { SqliteDatasets } from './sqlite-datasets.ts';
 import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
+import { SqliteTelemetryCursors } from './sqlite-telemetry-cursors.ts';
 import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
@@ -96,6 +98,10 @@ export class SqliteStore implements StoreV1 {
   readonly breakers: SqliteBreakerStates;
   /** The gateway's virtual keys. */
   readonly keys: SqliteKeyStore;
+  /** Evaluation datasets pinned from the journal. */
+  readonly datasets: SqliteDatasets;
+  /** Where telemetry exporters keep their place in the journal. */
+  readonly telemetryCursors: SqliteTelemetryCursors;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -122,6 +128,8 @@ export class SqliteStore implements StoreV1 {
     this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
     this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {

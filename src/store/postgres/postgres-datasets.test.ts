@@ -1,0 +1,26 @@
+import { runDatasetConformance } from '../conformance/index.ts';
+import { PostgresStore } from './index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from './test-database.ts';
+
+const database = await openTestPostgres();
+const url = 'url' in database ? database.url : '';
+
+// Two stores on one schema: two pools, as `keel dataset create` and `keel eval run` would hold.
+runDatasetConformance(
+  'postgres',
+  'skipReason' in database
+    ? { skip: database.skipReason }
+    : async () => {
+        const schema = uniqueSchemaName('keel_datasets');
+        const first = await PostgresStore.open({ url, schema });
+        const second = await PostgresStore.open({ url, schema });
+        return {
+          first: first.datasets,
+          second: second.datasets,
+          dispose: async () => {
+            await Promise.all([first.close(), second.close()]);
+            await dropSchema(url, schema);
+          },
+        };
+      },
+);
