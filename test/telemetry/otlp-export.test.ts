@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -229,4 +229,13 @@ test('the demo runs reach an OTLP receiver with GenAI attributes; a SIGKILL mid-
     receiver.server.closeAllConnections();
     receiver.server.close();
   }
+});
+
+test('keel telemetry export without an OTLP endpoint is refused in one line, before the store is opened', () => {
+  const database = join(folder, 'never-created.db');
+  const result = spawnSync(process.execPath, [launcher, 'telemetry', 'export', '--once', '--db', database], { encoding: 'utf8', env: baseEnvironment });
+  assert.equal(result.status, 2);
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.match(result.stderr, /needs OTEL_EXPORTER_OTLP_ENDPOINT/);
+  assert.equal(existsSync(database), false, 'no database created');
 });
