@@ -8,7 +8,7 @@
  */
 import type { AIMessage } from '@langchain/core/messages';
 import { KeelError } from '../errors/index.ts';
-import { codeForStatus, ModelCallError } from '../models/index.ts';
+import { codeForStatus, ModelCallError, parseRetryAfter } from '../models/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1, StreamResultV1 } from '../spec/index.ts';
 import { KeelChatModel } from './keel-chat-model.ts';
 import { keelResultOf } from './message-translation.ts';
@@ -61,7 +61,8 @@ export class HandlerKeelModel<Request extends HandledRequest> implements Languag
 
 /**
  * A LangChain model's failure, classified as Keel's adapters classify theirs: a KeelError as it is,
- * an HTTP status (the OpenAI and Anthropic SDKs put it on `status`) by its code, the attempt's
+ * an HTTP status (the OpenAI and Anthropic SDKs put it on `status`, and the response's headers on
+ * `headers`, read for retry-after) by its code, the attempt's
  * signal as a timeout or an abort, anything else as a model error not worth retrying.
  */
 export function modelCallErrorOf(error: unknown, model: { provider: string; modelId: string }, signal: AbortSignal | undefined): KeelError {
@@ -73,6 +74,10 @@ export function modelCallErrorOf(error: unknown, model: { provider: string; mode
     return new ModelCallError(timedOut ? 'model-timeout' : 'model-aborted', `${model.provider}:${model.modelId}: ${message}`, model, { cause: error });
   }
   const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : undefined;
-  if (status !== undefined) return new ModelCallError(codeForStatus(status), `${model.provider}:${model.modelId}: ${message}`, { ...model, status }, { cause: error });
+  if (status !== undefined) {
+    const headers = typeof error === 'object' && error !== null && 'headers' in error && error.headers instanceof Headers ? error.headers : undefined;
+    const retryAfterMs = headers === undefined ? undefined : parseRetryAfter(headers);
+    return new ModelCallError(codeForStatus(status), `${model.provider}:${model.modelId}: ${message}`, { ...model, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }, { cause: error });
+  }
   return new ModelCallError('model-error', `${model.provider}:${model.modelId}: ${message}`, model, { retryable: false, cause: error });
 }

@@ -138,6 +138,19 @@ describe('keel/langchain: a createAgent loop inside a Keel run', () => {
     assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order']);
   });
 
+  test('a tool that throws is a tool error told to the model, as a ToolMessage with the error; the loop goes on', async () => {
+    const { keel, observations, journal } = await deployment('tool-error', { plan: [lookupThenRefund[0] as PlannedCall], answer: 'The order service is down.', failingLookup: true });
+    const outcome = await keel.run('langchain-refunds', { message: 'Refund order A-1' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.equal(observations.lookups, 1);
+    const failure = observations.messages.find((message): message is ToolMessage => ToolMessage.isInstance(message) && message.name === 'lookup_order');
+    assert.equal(failure?.status, 'error');
+    assert.match(failure?.text ?? '', /lookup_order failed: .*the order service is down/);
+    assert.deepEqual(observations.toolResultsSeen.at(-1)?.map((result) => result.isError), [true]);
+    const step = stepEnds(await journal(outcome.runId), 'tool-call')[0];
+    assert.equal(step?.data.outcome.ok, false, 'the failed call is journaled as failed');
+  });
+
   test('a budget stop ends the agent loop with LangChain\'s MiddlewareError, and the run ends as a budget stop', async () => {
     // A run budget of exactly the first call's reservation: the second (a longer prompt) cannot fit beside what the first spent.
     const probe = await deployment('budget-probe', { plan: lookupThenRefund, config: { version: 1, routes: [], budgets: [{ scope: 'run', micros: 1_000_000 }] } });
@@ -177,6 +190,21 @@ describe('keel/langchain: a createAgent loop inside a Keel run', () => {
     const events = await journal(waiting.runId);
     assert.deepEqual(stepEnds(events, 'tool-call').map((event) => event.data.name), ['lookup_order', 'issue_refund']);
     assert.equal(ofType(events, 'human-decision')[0]?.data.decider, 'lead');
+  });
+
+  test("ChatOpenAI's 429 is retried by Keel as the route says (retry-after honoured), inside the same journaled step", async () => {
+    const wire = await OpenAIWireServer.start();
+    after(() => wire.close());
+    wire.reply({ fixture: 'error-rate-limit.json', status: 429, headers: { 'retry-after-ms': '5' } }, { fixture: 'chat-text.json' });
+    const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', maxRetries: 0, configuration: { baseURL: wire.baseURL } });
+    const { keel, journal } = await deployment('chat-openai-429', { plan: [], model, weatherTools: true });
+    const outcome = await keel.run('langchain-refunds', { message: 'Capital of France?' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.equal(wire.requests.length, 2, 'one retry, by Keel (the client itself does not retry)');
+    const events = await journal(outcome.runId);
+    assert.deepEqual(ofType(events, 'model-attempt-end').map((event) => event.data.outcome), ['error', 'ok']);
+    assert.deepEqual(ofType(events, 'retry-wait').map((event) => event.data.reason), ['retry-after'], 'the wait the provider asked for reached Keel');
+    assert.equal(stepEnds(events, 'model-call').length, 1);
   });
 
   test('ChatOpenAI (@langchain/openai) against the loopback OpenAI wire server is governed the same way: priced as openai:gpt-4o in one run', async () => {

@@ -49,6 +49,8 @@ export interface RefundAgentOptions {
   /** Another LangChain model instead of the simulator (it answers on its own; `plan` is not used). */
   model?: BaseChatModel;
   middleware?: Partial<KeelMiddlewareOptions>;
+  /** `lookup_order` throws instead of answering. */
+  failingLookup?: boolean;
   /** Give the agent the OpenAI wire server fixtures' `get_weather` tool instead of the refund tools. */
   weatherTools?: boolean;
   approvalAboveCents?: number;
@@ -72,6 +74,7 @@ export function refundAgentTask(options: RefundAgentOptions): TaskDefinition<{ m
   const lookupOrder = tool(
     ({ orderId }) => {
       seen.lookups += 1;
+      if (options.failingLookup === true) throw new Error('the order service is down');
       return { orderId, status: 'delivered', totalCents: 5_000 };
     },
     { name: 'lookup_order', description: 'Look an order up.', schema: z.object({ orderId: z.string() }) },
