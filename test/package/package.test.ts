@@ -12,6 +12,8 @@ import { findUnsupportedNode, installPackage, nodeBinaries, packKeel, repository
 const consumerScript = join(import.meta.dirname, 'consumer.ts');
 const quickstartScript = join(repositoryRoot, 'examples', 'quickstart', 'agent.ts');
 const aiSdkScript = join(repositoryRoot, 'examples', 'ai-sdk', 'refund-loop.ts');
+const langChainScript = join(repositoryRoot, 'examples', 'langchain', 'refund-agent.ts');
+const openAiAgentsScript = join(repositoryRoot, 'examples', 'openai-agents', 'refund-agent.ts');
 
 interface ConsumerReport {
   runId: string;
@@ -40,8 +42,8 @@ describe('the packed package', { concurrency: true }, () => {
   before(async () => {
     packed = await packKeel();
     const { peerDependencies } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
-    // The project asks for zod itself, as a user defining schemas would, and for the AI SDK, as a user of keel/ai-sdk would.
-    installation = await installPackage(packed.tarball, [`zod@${peerDependencies.zod}`, `ai@${peerDependencies.ai}`, `@ai-sdk/provider@${peerDependencies['@ai-sdk/provider']}`]);
+    // The project asks for zod itself, as a user defining schemas would, and for the AI SDK and LangChain, as users of keel/ai-sdk and keel/langchain would.
+    installation = await installPackage(packed.tarball, [`zod@${peerDependencies.zod}`, `ai@${peerDependencies.ai}`, `@ai-sdk/provider@${peerDependencies['@ai-sdk/provider']}`, `langchain@${peerDependencies.langchain}`, `@langchain/core@${peerDependencies['@langchain/core']}`, `@openai/agents@${peerDependencies['@openai/agents']}`]);
   });
   after(() => installation?.remove());
 
@@ -51,7 +53,7 @@ describe('the packed package', { concurrency: true }, () => {
       readdirSync(join(repositoryRoot, folder), { recursive: true, encoding: 'utf8' })
         .filter((file) => !file.endsWith('.ts') && !/(^|[\\/])(\.[^\\/]*|testing|fixtures|conformance)([\\/]|$)/.test(file) && statSync(join(repositoryRoot, folder, file)).isFile())
         .map((file) => `${into}/${file.split(sep).join('/')}`);
-    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/ai-sdk/index.js', 'dist/ai-sdk/index.d.ts', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
+    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/ai-sdk/index.js', 'dist/ai-sdk/index.d.ts', 'dist/langchain/index.js', 'dist/langchain/index.d.ts', 'dist/openai-agents/index.js', 'dist/openai-agents/index.d.ts', 'bin/keel.js', 'policies/keel.cedarschema', 'dist/examples/support-refund/index.js'];
     for (const file of [...expected, ...assets('src', 'dist'), ...assets('examples', 'dist/examples')]) {
       assert.ok(packed.files.includes(file), `${file} is missing from the tarball`);
     }
@@ -112,6 +114,31 @@ describe('the packed package', { concurrency: true }, () => {
         for (const run of report.runs) assert.ok(run.costMicros > 0, 'each run is priced');
       });
 
+      test('the LangChain example (examples/langchain/refund-agent.ts) runs its createAgent loop under keel/langchain from the package', async () => {
+        const database = join(installed().directory, `langchain-${label.replace(' ', '-')}.db`);
+        const ran = await installed().runScript(langChainScript, node, [], { environment: { KEEL_DB: database } });
+        assert.equal(ran.code, 0, ran.stderr);
+        const report = singleJsonLine(ran.stdout) as { runs: { principal: string; status: string; costMicros: number; output: { text: string } }[]; refunds: number };
+        assert.deepEqual(report.runs.map((run) => [run.principal, run.status]), [['ada', 'ok'], ['guest', 'ok']]);
+        assert.equal(report.refunds, 1, "the guest's refund was refused by policy and never ran");
+        assert.match(report.runs[1]?.output.text ?? '', /refused/);
+        for (const run of report.runs) assert.ok(run.costMicros > 0, 'each run is priced');
+      });
+
+      test('the OpenAI Agents example (examples/openai-agents/refund-agent.ts) runs the SDK loop with Keel as its model provider from the package', async () => {
+        const database = join(installed().directory, `openai-agents-${label.replace(' ', '-')}.db`);
+        const ran = await installed().runScript(openAiAgentsScript, node, [], { environment: { KEEL_DB: database } });
+        assert.equal(ran.code, 0, ran.stderr);
+        const report = singleJsonLine(ran.stdout) as { runs: { principal: string; status: string; costMicros: number; spans: number; output: { text: string; turns: number } }[]; refunds: number };
+        assert.deepEqual(report.runs.map((run) => [run.principal, run.status, run.output.turns]), [['ada', 'ok', 3], ['guest', 'ok', 3]]);
+        assert.equal(report.refunds, 1, "the guest's refund was refused by policy and never ran");
+        assert.match(report.runs[1]?.output.text ?? '', /refused/);
+        for (const run of report.runs) {
+          assert.ok(run.costMicros > 0, 'each run is priced');
+          assert.ok(run.spans >= 6, `the SDK's spans are in each run's journal (got ${run.spans})`);
+        }
+      });
+
       test('`keel --help` prints the usage', async () => {
         // npx on one Node is enough to show the bin is wired; the other runs the linked bin directly.
         const help = label === 'Node 24' ? await installed().runNpx('keel', node, ['--help']) : await installed().runBin('keel', node, ['--help']);
@@ -128,6 +155,16 @@ describe('the packed package', { concurrency: true }, () => {
     assert.deepEqual([...new Set(imported)].sort(), ['keel', 'zod']);
   });
 
+  test('the LangChain example imports only keel, keel/langchain, langchain and zod', () => {
+    const imported = [...readFileSync(langChainScript, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
+    assert.deepEqual([...new Set(imported)].sort(), ['keel', 'keel/langchain', 'langchain', 'zod']);
+  });
+
+  test('the OpenAI Agents example imports only keel, keel/openai-agents, @openai/agents and zod', () => {
+    const imported = [...readFileSync(openAiAgentsScript, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
+    assert.deepEqual([...new Set(imported)].sort(), ['@openai/agents', 'keel', 'keel/openai-agents', 'zod']);
+  });
+
   test('the AI SDK example imports only keel, keel/ai-sdk, ai and zod', () => {
     const imported = [...readFileSync(aiSdkScript, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((match) => match[1]);
     assert.deepEqual([...new Set(imported)].sort(), ['ai', 'keel', 'keel/ai-sdk', 'zod']);
@@ -140,6 +177,39 @@ describe('the packed package', { concurrency: true }, () => {
     const runs = await installed().runNpx('keel', nodeBinaries.node24, ['runs', '--db', database, '--json']);
     const statuses = (JSON.parse(runs.stdout) as { runs: { status: string }[] }).runs.map((run) => run.status).sort();
     assert.deepEqual(statuses, ['degraded', 'failed', 'ok', 'ok', 'waiting']);
+  });
+
+  test('`keel serve` from the package serves the dashboard and the admin API with its OpenAPI document', async () => {
+    const { spawn } = await import('node:child_process');
+    const database = join(installed().directory, 'admin', 'keel.db');
+    const token = 'package-test-admin-token-8c1f';
+    const serve = spawn(nodeBinaries.node24, [join(installed().directory, 'node_modules', 'keel', 'bin', 'keel.js'), 'serve', '--port', '0', '--db', database], {
+      cwd: installed().directory,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KEEL_ADMIN_TOKEN: token },
+    });
+    const exited = new Promise<number | null>((resolve) => serve.once('close', resolve));
+    try {
+      let stdout = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        serve.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk;
+          const found = /dashboard at (http:\/\/\S+)\/dashboard\//.exec(stdout);
+          if (found?.[1] !== undefined) resolve(found[1]);
+        });
+        void exited.then((code) => reject(new Error(`keel serve exited (${code}) before listening: ${stdout}`)));
+      });
+      const page = await fetch(`${url}/dashboard/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script type="module" src="app.js">/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      for (const file of ['app.js', 'api.js', 'timeline.js', 'views/escalations.js', 'dashboard.css']) assert.equal((await fetch(`${url}/dashboard/${file}`)).status, 200, file);
+      const openApi = await fetch(`${url}/admin/openapi.json`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(((await openApi.json()) as { openapi: string }).openapi, '3.1.0');
+      assert.equal((await fetch(`${url}/admin/runs`)).status, 401);
+    } finally {
+      serve.kill('SIGTERM');
+      await exited;
+    }
   });
 
   test('the bin refuses a Node older than 22.18 in one line', async (context) => {
