@@ -42,6 +42,9 @@ export interface CommandContext {
     fault: string | undefined;
     runs: string | undefined;
     html: string | undefined;
+    from: string | undefined;
+    to: string | undefined;
+    policies: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

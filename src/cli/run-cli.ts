@@ -39,6 +39,10 @@ commands:
                        rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model);
                        judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
+  evidence export --from DATE --to DATE --out DIR   a self-contained bundle of the period's journals, signed
+                       tree heads and proofs, snapshots, approvals, retention and record-keeping statements,
+                       and verify.mjs (plain Node)   [--public-key PATH] [--config PATH] [--policies DIR]
+  evidence verify DIR  check a bundle as its verify.mjs does   [--public-key PATH] [--strict] [--json]
   telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
                        kept in the store, until SIGTERM/SIGINT   [--once]
 
@@ -79,7 +83,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify, prove or keygen');
     if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
     if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');
-    const name = first === 'audit' || first === 'keys' || first === 'telemetry' ? `${first} ${second}` : first;
+    if (first === 'evidence' && second === undefined) throw new KeelError('usage-invalid', 'keel evidence needs a sub-command: keel evidence export or verify');
+    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'evidence' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);
@@ -123,6 +128,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         fault: values.fault,
         runs: values.runs,
         html: values.html,
+        from: values.from,
+        to: values.to,
+        policies: values.policies,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -183,6 +191,9 @@ function parseCommandLine(argv: string[]) {
         fault: { type: 'string' },
         runs: { type: 'string' },
         html: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        policies: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
