@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { JournalWriter, genesisHash, sealEvent, toRecord } from '../../src/journal/index.ts';
 import type { StoreV1 } from '../../src/spec/index.ts';
-import { openStore } from '../../src/store/index.ts';
+import { PostgresStore, openStore } from '../../src/store/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from '../../src/store/testing/index.ts';
 import { JournalSpanExporter, createOtlpSpanSender } from '../../src/telemetry/index.ts';
 
 // The exporter's bookkeeping, in process, against a SQLite store and a real OTLP/HTTP receiver:
@@ -57,30 +58,59 @@ async function end(writer: JournalWriter, at: number): Promise<void> {
   await writer.commit([writer.build('run-end', { status: 'ok' }, new Date(at))], { status: 'ok' });
 }
 
-test('each pass sends only spans the cursor has not passed; a run dated behind the last pass, within the look-behind, is still sent', async () => {
-  const store = await openStore({ database: join(folder, 'passes.db'), create: true, environment: {} });
-  const sink = await receiver();
-  const sender = createOtlpSpanSender({ url: sink.url });
-  try {
-    const exporter = new JournalSpanExporter({ store, sender, holder: 'exporter-a', lagMs: 60_000 });
-    const now = Date.now();
-    const growing = await writeRun(store, 'run_growing', now - 10_000, { call: true });
-    await writeRun(store, 'run_done', now - 9_000, { call: true, end: true });
-    assert.deepEqual(await exporter.exportOnce(), { spans: 3, batches: 1, standby: false });
+const postgres = await openTestPostgres();
+const stores: { name: string; skip?: string; open: () => Promise<{ store: StoreV1; dispose: () => Promise<void> }> }[] = [
+  {
+    name: 'sqlite',
+    open: async () => {
+      const store = await openStore({ database: join(folder, 'passes.db'), create: true, environment: {} });
+      return { store, dispose: () => store.close() };
+    },
+  },
+  {
+    name: 'postgres',
+    ...('skipReason' in postgres ? { skip: postgres.skipReason } : {}),
+    open: async () => {
+      const url = 'url' in postgres ? postgres.url : '';
+      const schema = uniqueSchemaName('keel_span_export');
+      const store = await PostgresStore.open({ url, schema });
+      return {
+        store,
+        dispose: async () => {
+          await store.close();
+          await dropSchema(url, schema);
+        },
+      };
+    },
+  },
+];
 
-    // The open run ends; a run dated before everything already seen commits only now.
-    await end(growing, now - 5_000);
-    await writeRun(store, 'run_late', now - 20_000, { call: true, end: true });
-    assert.deepEqual(await exporter.exportOnce(), { spans: 3, batches: 1, standby: false });
-    assert.deepEqual(await exporter.exportOnce(), { spans: 0, batches: 0, standby: false });
-    assert.equal(new Set(sink.spanIds).size, sink.spanIds.length, 'no span twice');
-    assert.equal(sink.spanIds.length, 6);
-  } finally {
-    await sender.close();
-    sink.close();
-    await store.close();
-  }
-});
+for (const entry of stores) {
+  test(`${entry.name}: each pass sends only spans the cursor has not passed; a run dated behind the last pass, within the look-behind, is still sent`, { ...(entry.skip === undefined ? {} : { skip: entry.skip }) }, async () => {
+    const { store, dispose } = await entry.open();
+    const sink = await receiver();
+    const sender = createOtlpSpanSender({ url: sink.url });
+    try {
+      const exporter = new JournalSpanExporter({ store, sender, holder: 'exporter-a', lagMs: 60_000 });
+      const now = Date.now();
+      const growing = await writeRun(store, 'run_growing', now - 10_000, { call: true });
+      await writeRun(store, 'run_done', now - 9_000, { call: true, end: true });
+      assert.deepEqual(await exporter.exportOnce(), { spans: 3, batches: 1, standby: false });
+
+      // The open run ends; a run dated before everything already seen commits only now.
+      await end(growing, now - 5_000);
+      await writeRun(store, 'run_late', now - 20_000, { call: true, end: true });
+      assert.deepEqual(await exporter.exportOnce(), { spans: 3, batches: 1, standby: false });
+      assert.deepEqual(await exporter.exportOnce(), { spans: 0, batches: 0, standby: false });
+      assert.equal(new Set(sink.spanIds).size, sink.spanIds.length, 'no span twice');
+      assert.equal(sink.spanIds.length, 6);
+    } finally {
+      await sender.close();
+      sink.close();
+      await dispose();
+    }
+  });
+}
 
 test('two exporters under one name: the second stands by while the first holds the cursor, then takes over when it gives it up', async () => {
   const store = await openStore({ database: join(folder, 'holders.db'), create: true, environment: {} });
