@@ -25,6 +25,12 @@ export interface ToolFlowDeclaration {
   sensitiveArgs?: string[];
   /** The argument naming whose data the tool touches: it must be the run's tenant. */
   tenantArg?: string;
+  /**
+   * Arguments naming whom the call's data reaches (an address, a patient, a ticket): personal or
+   * confidential data may go out to its own subjects. Default: arguments named like an address
+   * (`to`, `email`, `recipient`, `attendees`, …), else the resource the call acts on.
+   */
+  recipientArgs?: string[];
 }
 
 export interface FlowCheckInput {
@@ -33,6 +39,19 @@ export interface FlowCheckInput {
   argLabels: Record<string, Labels>;
   runTenant: string;
   grantedScopes: readonly string[];
+  /** The resource the call acts on, resolved from its arguments: the recipient when no argument names one. */
+  resourceId?: string;
+}
+
+const recipientNamePattern = /^(?:to|cc|bcc|recipients?|emails?|address|attendees?|invitees?|with)$|(?:Email|Emails|Recipient|Recipients|Address)$/;
+
+/** Whom a call sends to: its recipient arguments' values, else the resource it acts on, else the values of its `…Id` arguments. */
+export function recipientsOf(tool: ToolFlowDeclaration, args: Record<string, JsonValue>, resourceId?: string): string[] {
+  const values = (names: string[]) => names.flatMap((name) => [args[name]].flat()).filter((value): value is string | number => typeof value === 'string' || typeof value === 'number').map(String);
+  const named = tool.recipientArgs ?? Object.keys(args).filter((name) => recipientNamePattern.test(name));
+  if (named.length > 0) return values(named);
+  if (resourceId !== undefined) return [resourceId];
+  return values(Object.keys(args).filter((name) => /(?:Id|_id)$/.test(name)));
 }
 
 export interface FlowViolation {
@@ -75,11 +94,18 @@ export const flowRules: readonly FlowRule[] = [
   {
     id: 'flow.no-confidential-egress',
     description: 'Confidential or personal data may not flow into a tool that sends outside the company.',
-    check: ({ tool, args, argLabels }) => {
+    check: ({ tool, args, argLabels, resourceId }) => {
       if (egressOf(tool, args) !== 'external') return [];
+      const recipients = recipientsOf(tool, args, resourceId);
+      // Data about someone may go to that someone: every recipient must be a subject of every sensitive part.
+      const toItsSubjects = (labels: Labels) => recipients.length > 0 && recipients.every((recipient) => (labels.subjects ?? []).some((subject) => subject.toLowerCase() === recipient.toLowerCase()));
       return Object.entries(argLabels)
-        .filter(([, labels]) => classificationRank(labels.classification) > classificationRank(maxExternalClassification))
-        .map(([argument, labels]) => ({ rule: 'flow.no-confidential-egress', argument, reason: `argument ${argument} carries ${labels.classification} data and ${tool.name} sends outside the company` }));
+        .filter(([, labels]) => classificationRank(labels.classification) > classificationRank(maxExternalClassification) && !toItsSubjects(labels))
+        .map(([argument, labels]) => ({
+          rule: 'flow.no-confidential-egress',
+          argument,
+          reason: `argument ${argument} carries ${labels.classification} data${labels.subjects === undefined || labels.subjects.length === 0 ? '' : ` about ${labels.subjects.join(', ')}`} and ${tool.name} sends it outside the company${recipients.length === 0 ? '' : ` to ${recipients.join(', ')}`}`,
+        }));
     },
   },
   {

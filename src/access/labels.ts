@@ -18,7 +18,13 @@
  *      origin is `untrusted` and its classification the highest of those items;
  *    - found nowhere (the model wrote it): it carries the model output's labels, i.e. the merge of
  *      the whole context (rule 2), so a context holding untrusted or confidential items taints it.
- *    Numbers also match their cents rendering (`125000` matches `1,250.00` and `1250.00`).
+ *    Numbers also match their cents rendering (`125000` matches `1,250.00`, `1250.00`, `$1,250`),
+ *    ISO dates their written forms (`2026-12-08` matches `December 8, 2026`, `8 Dec 2026`,
+ *    `12/08/2026`), and identifiers their spellings without separators (`INV-3301`, `inv 3301`).
+ *    Constants (currency and country codes, yes/no, true/false) carry no one's labels: they are
+ *    system values wherever they also appear.
+ * 4. Subjects. Confidential or personal data may name its subjects (whom it is about); a merge keeps
+ *    only the subjects all its sensitive parts share, so data about two people goes to neither.
  *
  * Limits (deliberate, documented): matching is textual, so a value the model transforms (re-encodes,
  * paraphrases, splits, translates) is not traced to its source and falls back to rule 2, which is
@@ -56,20 +62,38 @@ export function classificationRank(classification: Classification | undefined): 
 }
 
 export function labels(partial: Partial<LabelsV1> = {}): Labels {
-  return { tenants: [...(partial.tenants ?? [])].sort(), classification: partial.classification ?? 'public', origins: [...(partial.origins ?? [])].sort() };
+  const made: Labels = { tenants: [...(partial.tenants ?? [])].sort(), classification: partial.classification ?? 'public', origins: [...(partial.origins ?? [])].sort() };
+  if (partial.subjects !== undefined) made.subjects = [...new Set(partial.subjects)].sort();
+  return made;
 }
 
-/** Union of tenants and origins, the highest classification. No labels at all merges to public, no tenant, no origin. */
+/** Above internal: data whose recipients matter. */
+function isSensitive(classification: Classification | undefined): boolean {
+  return classificationRank(classification) > classificationRank('internal');
+}
+
+/**
+ * Union of tenants and origins, the highest classification; the subjects every sensitive part
+ * shares (a sensitive part naming none leaves none). No labels at all merges to public, no tenant, no origin.
+ */
 export function mergeLabels(...all: LabelsV1[]): Labels {
   const tenants = new Set<string>();
   const origins = new Set<Origin>();
   let rank = 0;
+  let subjects: Set<string> | undefined;
   for (const item of all) {
     for (const tenant of item.tenants) tenants.add(tenant);
     for (const origin of item.origins) origins.add(origin);
     rank = Math.max(rank, classificationRank(item.classification));
+    if (isSensitive(item.classification)) {
+      const own = new Set(item.subjects ?? []);
+      subjects = subjects === undefined ? own : new Set([...subjects].filter((subject) => own.has(subject)));
+    }
   }
-  return { tenants: [...tenants].sort(), classification: classificationOrder[rank] ?? 'public', origins: [...origins].sort() };
+  const merged: Labels = { tenants: [...tenants].sort(), classification: classificationOrder[rank] ?? 'public', origins: [...origins].sort() };
+  // Left out when no part names subjects: absent and empty mean the same (nobody), and most data names none.
+  if (subjects !== undefined && all.some((item) => item.subjects !== undefined)) merged.subjects = [...subjects].sort();
+  return merged;
 }
 
 export function isTrustedOrigin(origin: Origin): boolean {
@@ -104,16 +128,49 @@ function containsNumber(text: string, value: number): boolean {
   return numberSpellings(value).some((spelling) => new RegExp(`(?<![\\w.,-])${spelling.replace(/[.,]/g, '\\$&')}(?![\\w]|[.,]\\d)`).test(text));
 }
 
-/** The context items that contain `value` verbatim (case- and whitespace-insensitive for strings). */
+const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** The written forms of an ISO date (`2026-12-08`, with or without a time). */
+function dateSpellings(value: string): string[] {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(value);
+  if (match === null) return [];
+  const [year, month, day] = [match[1] ?? '', Number(match[2]), Number(match[3])];
+  const name = months[month - 1];
+  if (name === undefined || day < 1 || day > 31) return [];
+  const short = name.slice(0, 3);
+  const pad = (number: number) => String(number).padStart(2, '0');
+  return [`${year}-${pad(month)}-${pad(day)}`, `${name} ${day}, ${year}`, `${short} ${day}, ${year}`, `${day} ${name} ${year}`, `${day} ${short} ${year}`, `${pad(month)}/${pad(day)}/${year}`, `${pad(day)}.${pad(month)}.${year}`];
+}
+
+/** An identifier's letters and digits, without separators: `INV-3301` and `inv 3301` are one id. */
+function compactIdentifier(value: string): string | undefined {
+  if (!/^[A-Za-z]+[-_ ./]?\d[\w-]*$/.test(value) && !/^[A-Za-z]+(?:[-_ ][A-Za-z0-9]+)+$/.test(value)) return undefined;
+  const compact = value.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return compact.length >= 5 && /\d/.test(compact) ? compact : undefined;
+}
+
+/** Codes and words any system uses: they carry nobody's labels. */
+export function isConstant(value: string | number): boolean {
+  return typeof value === 'string' && (/^[A-Z]{2,3}$/.test(value) || /^(?:true|false|yes|no|none|n\/a)$/i.test(value));
+}
+
+/** The context items that contain `value`: verbatim (case- and whitespace-insensitive for strings), or in another format of the same value. */
 export function itemsContaining<Item extends LabeledText>(context: readonly Item[], value: string | number): Item[] {
   if (typeof value === 'number') return context.filter((item) => containsNumber(item.text, value));
   const needle = normalise(value);
   if (needle.length < minimumMatchLength) return [];
-  return context.filter((item) => normalise(item.text).includes(needle));
+  const dates = dateSpellings(value.trim()).map(normalise);
+  const compact = compactIdentifier(value.trim());
+  return context.filter((item) => {
+    const text = normalise(item.text);
+    if (text.includes(needle) || dates.some((date) => text.includes(date))) return true;
+    return compact !== undefined && text.replace(/[^a-z0-9]/g, '').includes(compact);
+  });
 }
 
 /** Rule 3 for one leaf value. */
 export function leafLabels(context: readonly LabeledText[], value: string | number): Labels {
+  if (isConstant(value)) return labels({ origins: ['system'] });
   const sources = itemsContaining(context, value);
   if (sources.length === 0) return contextLabels(context);
   const trusted = sources.filter((item) => item.labels.origins.some(isTrustedOrigin));

@@ -24,6 +24,18 @@ export interface ResultLabels {
   classification?: Classification;
   /** Default `untrusted` for read tools (their text is data, never instructions), `system` otherwise. */
   origins?: Origin[];
+  /**
+   * Whom confidential or personal data is about (a customer's address, a patient or ticket id): it
+   * may go out to them, and to nobody else.
+   */
+  subjects?: string[];
+  /**
+   * Labels of parts of the result, by path (`['records', 0]`, `['note']`): a record or a field of
+   * its own sensitivity, subjects or origin, in place of the whole result's labels for that part.
+   * A trusted origin on data a read returns is an endorsement, a lower classification a
+   * declassification: both are journaled (`policy-decision`, actions `endorse` and `declassify`).
+   */
+  parts?: { path: (string | number)[]; labels: Omit<ResultLabels, 'parts'> }[];
 }
 
 /** The resource a call acts on, resolved from its arguments before it runs. */
@@ -51,6 +63,8 @@ export interface ToolAccessV1 {
   sensitiveArgs?: string[];
   /** The argument naming whose data the tool touches: it must be the run's tenant. */
   tenantArg?: string;
+  /** Arguments naming whom the data reaches; default see flow-policy.ts `recipientsOf` (address-like arguments, else the resource). */
+  recipientArgs?: string[];
   /** Labels of the result; default see ResultLabels. */
   resultLabels?: (output: JsonValue, args: Record<string, JsonValue>, run: ToolCallContextV1) => ResultLabels;
   /**

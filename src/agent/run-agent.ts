@@ -19,7 +19,7 @@ import { rememberTool } from './remember-tool.ts';
 import type { GrantV1, GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
 import { callTool, ToolRegistry } from '../tools/index.ts';
 import type { ToolCallOutcome } from '../tools/index.ts';
-import type { AgentDeclaration, AgentInput, AgentOutput, AgentTool } from './agent-declaration.ts';
+import type { AgentDeclaration, AgentInput, AgentOutput, AgentTool, ResultLabels } from './agent-declaration.ts';
 import { buildAgentContext } from './agent-context.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { toolGate } from './tool-gate.ts';
@@ -195,15 +195,25 @@ async function settleCall(
       const run = { runId: context.runId, task: context.task, tenant: context.tenant, principal: context.principal };
       const declared = tool?.access?.resultLabels?.(outcome.output, args, run) ?? {};
       const resource = tool?.access?.resource?.(args, run);
-      const resultLabels = makeLabels({
-        tenants: declared.tenants ?? [resource?.tenant ?? context.tenant],
-        classification: declared.classification ?? 'internal',
-        origins: declared.origins ?? [tool?.sideEffect === 'read' ? 'untrusted' : 'system'],
-      });
+      const defaultOrigin = tool?.sideEffect === 'read' ? 'untrusted' : 'system';
+      const labelsOf = (partLabels: ResultLabels) =>
+        makeLabels({
+          tenants: partLabels.tenants ?? declared.tenants ?? [resource?.tenant ?? context.tenant],
+          classification: partLabels.classification ?? declared.classification ?? 'internal',
+          origins: partLabels.origins ?? declared.origins ?? [defaultOrigin],
+          ...((partLabels.subjects ?? declared.subjects) === undefined ? {} : { subjects: partLabels.subjects ?? declared.subjects ?? [] }),
+        });
+      const resultLabels = labelsOf({});
       const source = `tool-result:${call.toolName}#${turn}`;
-      const incoming = checkIncoming(resultLabels, context.tenant, source);
-      if (incoming.effect !== 'allow') context.escalate(`blocked by policy [${incoming.policyIds.join(', ')}]: ${incoming.reason}`);
-      provenance.push({ source, text: canonicalJson(outcome.output), labels: resultLabels });
+      const parts = (declared.parts ?? []).map((part) => ({ path: part.path, labels: labelsOf(part.labels) }));
+      for (const labels of [resultLabels, ...parts.map((part) => part.labels)]) {
+        const incoming = checkIncoming(labels, context.tenant, source);
+        if (incoming.effect !== 'allow') context.escalate(`blocked by policy [${incoming.policyIds.join(', ')}]: ${incoming.reason}`);
+      }
+      recordRelabelling(context, call.toolName, source, defaultOrigin, [{ path: [], labels: resultLabels }, ...parts]);
+      // Each labelled part is its own provenance item; the rest of the result keeps the whole result's labels.
+      provenance.push({ source, text: canonicalJson(withoutParts(outcome.output, parts.map((part) => part.path))), labels: resultLabels });
+      for (const part of parts) provenance.push({ source: `${source}/${part.path.join('/')}`, text: canonicalJson(valueAt(outcome.output, part.path) ?? null), labels: part.labels });
       return { ...base, output: outcome.output };
     }
     case 'arguments-invalid':
@@ -320,4 +330,40 @@ async function runGrants(context: RunContext, input: AgentInput, declaration: Ag
     idempotent: true,
   });
   return computed as unknown as GrantV1[];
+}
+
+function valueAt(value: JsonValue, path: readonly (string | number)[]): JsonValue | undefined {
+  let current: JsonValue | undefined = value;
+  for (const key of path) {
+    if (Array.isArray(current) && typeof key === 'number') current = current[key];
+    else if (typeof current === 'object' && current !== null && !Array.isArray(current) && typeof key === 'string') current = current[key];
+    else return undefined;
+  }
+  return current;
+}
+
+/** The result with its separately labelled parts cut out, so their text is traced under their own labels only. */
+function withoutParts(value: JsonValue, paths: readonly (readonly (string | number)[])[]): JsonValue {
+  if (paths.length === 0) return value;
+  const copy = JSON.parse(JSON.stringify(value)) as JsonValue;
+  for (const path of paths) {
+    const parent = valueAt(copy, path.slice(0, -1));
+    const last = path.at(-1);
+    if (Array.isArray(parent) && typeof last === 'number') parent[last] = null;
+    else if (typeof parent === 'object' && parent !== null && !Array.isArray(parent) && typeof last === 'string') delete parent[last];
+  }
+  return copy;
+}
+
+/** Endorsement (a read's data declared trusted) and declassification (declared public) are explicit in the declaration and journaled here. */
+function recordRelabelling(context: RunContext, tool: string, source: string, defaultOrigin: 'untrusted' | 'system', parts: { path: (string | number)[]; labels: Labels }[]): void {
+  for (const part of parts) {
+    const where = part.path.length === 0 ? source : `${source}/${part.path.join('/')}`;
+    if (defaultOrigin === 'untrusted' && part.labels.origins.length > 0 && part.labels.origins.every((origin) => origin !== 'untrusted')) {
+      context.record('policy-decision', { principal: context.principal, action: 'endorse', resource: where, effect: 'allow', policyIds: ['labels.endorse'], reason: `${tool} declares ${where} of origin ${part.labels.origins.join(', ')}: its values may choose targets`, engine: 'keel-labels', policySetVersion: 'builtin', tool });
+    }
+    if (part.labels.classification === 'public') {
+      context.record('policy-decision', { principal: context.principal, action: 'declassify', resource: where, effect: 'allow', policyIds: ['labels.declassify'], reason: `${tool} declares ${where} public: it may leave the company`, engine: 'keel-labels', policySetVersion: 'builtin', tool });
+    }
+  }
 }

@@ -6,10 +6,11 @@
  * callTool. Every decision is a `policy-decision` event with the policy ids and the labels.
  */
 import type { LabeledText, Labels, PolicyEngine, PolicyRequest } from '../access/index.ts';
-import { checkControlFlow, checkFlow, defaultRequestWords, defaultTargetArgs, egressOf, isDestructiveName } from '../access/index.ts';
+import { checkControlFlow, checkFlow, defaultRequestWords, defaultTargetArgs, egressOf, isDestructiveName, labels as makeLabels } from '../access/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import type { GrantV1, JsonValue } from '../spec/index.ts';
 import type { AuthorizationDecisionV1, ToolAuthorizerV1 } from '../tools/index.ts';
+import { inputJsonSchemaOf } from '../tools/index.ts';
 import type { AgentTool, ResolvedResource, ResourceResolver } from './agent-declaration.ts';
 
 export interface ToolGateInput {
@@ -125,11 +126,13 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
       egress: access.egress ?? (tool.sideEffect === 'read' ? 'none' : 'internal'),
       ...(access.sensitiveArgs === undefined ? {} : { sensitiveArgs: access.sensitiveArgs }),
       ...(access.tenantArg === undefined ? {} : { tenantArg: access.tenantArg }),
+      ...(access.recipientArgs === undefined ? {} : { recipientArgs: access.recipientArgs }),
     },
     args,
-    argLabels: input.argumentLabels,
+    argLabels: withoutEnumTaint(tool, args, input.argumentLabels),
     runTenant: context.tenant,
     grantedScopes: input.grantedScopes,
+    ...(resource === undefined || resource.type === 'Tool' ? {} : { resourceId: resource.id }),
   });
   context.record('policy-decision', {
     principal: context.principal,
@@ -216,4 +219,29 @@ function grantScopeViolation(tool: AgentTool, args: Record<string, JsonValue>, r
   const values = new Set(Object.values(args).flatMap((value) => (Array.isArray(value) ? value : [value])).filter((value) => typeof value === 'string' || typeof value === 'number').map(String));
   if (relevant.some((grant) => values.has(grant.resource.id))) return undefined;
   return `${tool.name} names none of the resources this task's grants allow it (granted: ${relevant.map((grant) => `${grant.resource.type}::${grant.resource.id}`).join(', ')})`;
+}
+
+/** The enum values of each argument, from the tool's schema: constants the schema offers, never anyone's data. */
+function enumValues(tool: AgentTool): Map<string, Set<JsonValue>> {
+  const found = new Map<string, Set<JsonValue>>();
+  let schema: JsonValue;
+  try {
+    schema = inputJsonSchemaOf(tool);
+  } catch {
+    return found;
+  }
+  const properties = typeof schema === 'object' && schema !== null && !Array.isArray(schema) ? schema.properties : undefined;
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return found;
+  for (const [name, property] of Object.entries(properties)) {
+    const values = typeof property === 'object' && property !== null && !Array.isArray(property) ? property.enum : undefined;
+    if (Array.isArray(values)) found.set(name, new Set(values));
+  }
+  return found;
+}
+
+/** An argument whose value is one the schema enumerates carries system labels, not those of a record that happens to contain it. */
+function withoutEnumTaint(tool: AgentTool, args: Record<string, JsonValue>, argumentLabels: Record<string, Labels>): Record<string, Labels> {
+  const enums = enumValues(tool);
+  if (enums.size === 0) return argumentLabels;
+  return Object.fromEntries(Object.entries(argumentLabels).map(([name, labels]) => [name, enums.get(name)?.has(args[name] ?? null) === true ? makeLabels({ origins: ['system'] }) : labels]));
 }

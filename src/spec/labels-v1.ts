@@ -19,4 +19,9 @@ export type LabelsV1 = {
   classification?: ClassificationV1;
   /** Every origin that contributed to it (a merge holds the union); empty when unknown. */
   origins: OriginV1[];
+  /**
+   * Whom confidential or personal data is about and may go to (a customer's address, a patient or
+   * ticket id). A merge keeps only the subjects every sensitive part shares; absent, nobody.
+   */
+  subjects?: string[];
 };

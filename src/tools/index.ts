@@ -38,5 +38,6 @@ export { SlidingWindowRateLimiter } from './sliding-window-rate-limiter.ts';
 export { callTool } from './governed-tool-call.ts';
 export { isSafeToRepeat } from './execute-within-limits.ts';
 export { toolResultPart } from './tool-result-part.ts';
+export { inputJsonSchemaOf } from './tool-schema.ts';
 export { connectMcpServer } from './mcp-connection.ts';
 export { mcpIdempotencyMetaKey, registerMcpTools } from './mcp-tools.ts';

@@ -103,6 +103,7 @@ function accessOf(item: SecurityCase, spec: CaseToolSpec): ToolAccessV1 {
       classification: read.labels.classification ?? 'internal',
       origins: read.labels.origins ?? ['untrusted'],
       ...(read.labels.tenants === undefined ? {} : { tenants: read.labels.tenants }),
+      ...(read.labels.subjects === undefined ? {} : { subjects: read.labels.subjects }),
     });
   }
   return access;
