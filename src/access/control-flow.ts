@@ -73,7 +73,7 @@ export interface ControlFlowDecision {
  * Directional on purpose: "pay" asks for a transfer, but a transfer's "send" does not ask for an e-mail.
  */
 const requestWords: Readonly<Record<string, readonly string[]>> = {
-  send: ['send', 'email', 'e-mail', 'mail', 'forward', 'message', 'notify', 'contact', 'inform', 'remind', 'write'],
+  send: ['send', 'email', 'e-mail', 'mail', 'forward', 'notify', 'contact', 'inform', 'remind', 'write'],
   email: ['email', 'e-mail', 'mail', 'send', 'forward', 'write', 'notify', 'inform', 'remind'],
   mail: ['mail', 'email', 'e-mail', 'send', 'forward'],
   forward: ['forward', 'send', 'share'],
