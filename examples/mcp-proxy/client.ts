@@ -24,13 +24,16 @@ console.log('write_note:', textOf(saved));
 console.log('read_note:', textOf(await client.callTool({ name: 'notes__read_note', arguments: { name: 'plan' } })));
 console.log('delete_note:', textOf(await client.callTool({ name: 'notes__delete_note', arguments: { name: 'plan' } })));
 
-// The call waits, durably, for a person; the proxy says which run to approve through a progress notification.
+// The call waits, durably, for a person; the proxy says which run to approve through progress notifications.
+let approved = false;
 const published = await client.callTool({ name: 'notes__publish_note', arguments: { name: 'plan' } }, undefined, {
   timeout: 120_000,
   onprogress: ({ message }) => {
-    console.log('publish_note:', message);
     const runId = /keel approve (\S+)/.exec(message ?? '')?.[1];
-    if (runId !== undefined) console.log('keel approve:', keel(['approve', runId, '--as', 'example-lead']).stdout.trim());
+    if (runId === undefined || approved) return;
+    approved = true;
+    console.log('publish_note:', message);
+    console.log('keel approve:', keel(['approve', runId, '--as', 'example-lead']).stdout.trim());
   },
 });
 console.log('publish_note:', textOf(published));

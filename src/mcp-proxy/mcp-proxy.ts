@@ -156,9 +156,12 @@ export class McpProxy implements SessionHost {
       const progressToken = request.params._meta?.progressToken;
       const hooks: CallHooks = {};
       if (progressToken !== undefined) {
+        // Progress must increase with every notification: it counts them.
+        let progress = 0;
         hooks.onWaiting = (runId, reason) => {
+          progress += 1;
           const message = `waiting for a person's approval (${reason}): keel approve ${runId}`;
-          extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 0, message } }).catch(() => undefined);
+          extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => undefined);
         };
       }
       if (this.#setting.elicitation === true && server.getClientCapabilities()?.elicitation !== undefined) {

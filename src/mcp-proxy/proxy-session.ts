@@ -24,7 +24,7 @@ export interface ProxyCallResult {
 
 /** How a waiting call can reach its client while it waits. */
 export interface CallHooks {
-  /** The call waits for a person: told once per wait, with the run to approve. */
+  /** The call waits for a person: told when the wait starts and every 10 s after, with the run to approve. */
   onWaiting?: (runId: string, reason: string) => void;
   /** Asks the client's user to decide (MCP elicitation); undefined when the client cannot be asked. */
   askUser?: (runId: string, reason: string, signal: AbortSignal) => Promise<'approve' | 'deny' | undefined>;
@@ -70,6 +70,8 @@ export interface SessionHost {
 }
 
 const terminal: ReadonlySet<string> = new Set(['ok', 'degraded', 'escalated', 'failed']);
+
+const waitingReminderMs = 10_000;
 
 /** How often an idle session's run looks for a stop request (`keel stop`): the lease heartbeat's pace. */
 const stopCheckMs = 1_000;
@@ -231,18 +233,27 @@ export class ProxySession {
       })
       .catch(() => undefined);
     try {
-      return await this.#pollDecision(() => {
-        const given = answer;
-        answer = undefined;
-        return given;
-      });
+      return await this.#pollDecision(
+        () => {
+          const given = answer;
+          answer = undefined;
+          return given;
+        },
+        () => waiting?.hooks.onWaiting?.(this.runId, reason),
+      );
     } finally {
       asking.abort();
     }
   }
 
-  async #pollDecision(answered: () => 'approve' | 'deny' | undefined): Promise<RunOutcome | RunAbandoned | undefined> {
+  async #pollDecision(answered: () => 'approve' | 'deny' | undefined, remind: () => void): Promise<RunOutcome | RunAbandoned | undefined> {
+    // Repeated so a client that resets its request timeout on progress keeps waiting.
+    let remindAt = Date.now() + waitingReminderMs;
     for (;;) {
+      if (Date.now() >= remindAt) {
+        remind();
+        remindAt = Date.now() + waitingReminderMs;
+      }
       const answer = answered();
       if (answer !== undefined) {
         try {

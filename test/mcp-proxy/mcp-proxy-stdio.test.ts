@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { openStore } from '../../src/store/index.ts';
 import type { ProxyFolder } from './proxy-harness.ts';
 import { childEnvironment, keel, launcher, proxyFolder, showRun, textOf } from './proxy-harness.ts';
 
@@ -80,8 +81,13 @@ test('an approval-gated call waits, durably, until keel approve from another pro
   await waiting;
   const runId = /keel approve (run_[0-9a-f-]+)/.exec(waitingMessage ?? '')?.[1];
   assert.ok(runId !== undefined, waitingMessage);
-  const listed = await keel(['runs', '--status', 'waiting', '--json', '--db', files.database]);
-  assert.deepEqual((JSON.parse(listed.stdout) as { runs: { id: string }[] }).runs.map((run) => run.id), [runId]);
+  // Parked in the store, not just in the proxy's memory: read by this process, beside the proxy.
+  const store = await openStore({ database: files.database, create: false, readOnly: true, environment: {} });
+  try {
+    assert.deepEqual((await store.listRuns({ statuses: ['waiting'], limit: 10 })).map((run) => run.id), [runId]);
+  } finally {
+    await store.close();
+  }
   assert.equal(files.effects().filter((effect) => effect.tool === 'publish_note').length, 0, 'nothing published before the approval');
 
   const approved = await keel(['approve', runId, '--as', 'lead', '--db', files.database]);
@@ -92,8 +98,9 @@ test('an approval-gated call waits, durably, until keel approve from another pro
   assert.equal(files.effects().filter((effect) => effect.tool === 'publish_note').length, 1);
 
   // The session goes on after the wait; the next publish is denied by a person.
-  const refusedCall = call('notes__publish_note', { name: 'secret' }, { timeout: 30_000, onprogress: () => void keel(['deny', runId, '--reason', 'not for the public', '--db', files.database]) });
-  const refused = await refusedCall;
+  let denial: ReturnType<typeof keel> | undefined;
+  const refused = await call('notes__publish_note', { name: 'secret' }, { timeout: 30_000, onprogress: () => void (denial ??= keel(['deny', runId, '--reason', 'not for the public', '--db', files.database])) });
+  assert.equal((await denial)?.code, 0);
   assert.equal(refused.isError, true);
   assert.match(textOf(refused), /a person denied it .*user:tester: not for the public/);
   assert.equal(files.effects().filter((effect) => effect.tool === 'publish_note').length, 1);
