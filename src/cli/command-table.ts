@@ -38,9 +38,21 @@ export const optionNames = [
   'fault',
   'runs',
   'html',
-  'from',
-  'to',
-  'policies',
+  'task',
+  'since',
+  'where',
+  'kind',
+  'format',
+  'score',
+  'note',
+  'dataset',
+  'baseline-model',
+  'baseline-run',
+  'scorer',
+  'judge',
+  'count',
+  'margin',
+  'effect-size',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -62,9 +74,9 @@ const serving: OptionName[] = ['json', 'tasks', 'config', 'model', 'seed'];
 // Loaded when named: a command pays start-up only for what it uses (the model SDKs are heavy).
 export const commandTable: Record<string, CommandEntry> = {
   demo: {
-    usage: 'keel demo [--model P:M] [--seed N] [--config PATH]',
+    usage: 'keel demo [--model P:M] [--seed N] [--config PATH] [--count N]',
     positionals: [],
-    options: ['json', 'config', 'model', 'seed'],
+    options: ['json', 'config', 'model', 'seed', 'count'],
     load: async () => (await import('./commands/demo.ts')).demoCommand,
   },
   run: {
@@ -165,6 +177,43 @@ export const commandTable: Record<string, CommandEntry> = {
     options: ['json'],
     load: async () => (await import('./commands/keys.ts')).keysRevokeCommand,
   },
+  'dataset create': {
+    usage: 'keel dataset create NAME --task T [--kind run|model-call|tool-call] [--status S,…] [--since 30d] [--where label=good] [--limit N]',
+    positionals: ['NAME'],
+    options: ['json', 'task', 'kind', 'status', 'since', 'where', 'limit'],
+    load: async () => (await import('./commands/dataset.ts')).datasetCreateCommand,
+  },
+  'dataset list': {
+    usage: 'keel dataset list',
+    positionals: [],
+    options: ['json'],
+    load: async () => (await import('./commands/dataset.ts')).datasetListCommand,
+  },
+  'dataset show': {
+    usage: 'keel dataset show NAME',
+    positionals: ['NAME'],
+    options: ['json'],
+    load: async () => (await import('./commands/dataset.ts')).datasetShowCommand,
+  },
+  'dataset export': {
+    usage: 'keel dataset export NAME --format jsonl|openai-chat --out FILE',
+    positionals: ['NAME'],
+    options: ['format', 'out'],
+    load: async () => (await import('./commands/dataset.ts')).datasetExportCommand,
+  },
+  label: {
+    usage: 'keel label RUN --score 0..1 [--note "…"] [--as NAME]',
+    positionals: ['RUN'],
+    options: ['json', 'score', 'note', 'as'],
+    load: async () => (await import('./commands/label.ts')).labelCommand,
+  },
+  'eval run': {
+    usage:
+      'keel eval run --dataset NAME --model P:M [--baseline-model P:M | --baseline-run RUN] [--scorer exact,…] [--judge P:M] [--margin X] [--effect-size X] [--config PATH] [--json] [--out FILE]',
+    positionals: [],
+    options: [...serving, 'dataset', 'baseline-model', 'baseline-run', 'scorer', 'judge', 'margin', 'effect-size', 'out'],
+    load: async () => (await import('./commands/eval.ts')).evalRunCommand,
+  },
   'audit verify': {
     usage: 'keel audit verify [--public-key PATH] [--strict]',
     positionals: [],
@@ -183,18 +232,6 @@ export const commandTable: Record<string, CommandEntry> = {
     options: ['once'],
     load: async () => (await import('./commands/telemetry.ts')).telemetryExportCommand,
   },
-  'evidence export': {
-    usage: 'keel evidence export --from DATE --to DATE --out DIR [--public-key PATH] [--config PATH] [--policies DIR]',
-    positionals: [],
-    options: ['json', 'from', 'to', 'out', 'public-key', 'config', 'policies'],
-    load: async () => (await import('./commands/evidence.ts')).evidenceExportCommand,
-  },
-  'evidence verify': {
-    usage: 'keel evidence verify DIR [--public-key PATH] [--strict] [--json]',
-    positionals: ['DIR'],
-    options: ['json', 'public-key', 'strict'],
-    load: async () => (await import('./commands/evidence.ts')).evidenceVerifyCommand,
-  },
   'audit keygen': {
     usage: 'keel audit keygen --out DIR',
     positionals: [],
@@ -208,6 +245,7 @@ const seedRange = { min: 0, max: 4_294_967_295 };
 const limitRange = { min: 1, max: 1_000_000_000 };
 const concurrencyRange = { min: 1, max: 10_000 };
 const portRange = { min: 0, max: 65_535 };
+const countRange = { min: 1, max: 100_000 };
 
 /**
  * Refuses, in one line, whatever a command would otherwise ignore: arguments it does not take,
@@ -232,6 +270,7 @@ export function checkArguments(name: string, entry: CommandEntry, positionals: s
   if (typeof values.limit === 'string') checkWholeNumber('limit', values.limit, limitRange);
   if (typeof values.concurrency === 'string') checkWholeNumber('concurrency', values.concurrency, concurrencyRange);
   if (typeof values.port === 'string') checkWholeNumber('port', values.port, portRange);
+  if (typeof values.count === 'string') checkWholeNumber('count', values.count, countRange);
   if (typeof values['metrics-port'] === 'string') checkWholeNumber('metrics-port', values['metrics-port'], portRange);
   if (typeof values.runs === 'string') checkWholeNumber('runs', values.runs, { min: 1, max: 1_000 });
 }

@@ -39,10 +39,13 @@ commands:
                        rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model);
                        judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
-  evidence export --from DATE --to DATE --out DIR   a self-contained bundle of the period's journals, signed
-                       tree heads and proofs, snapshots, approvals, retention and record-keeping statements,
-                       and verify.mjs (plain Node)   [--public-key PATH] [--config PATH] [--policies DIR]
-  evidence verify DIR  check a bundle as its verify.mjs does   [--public-key PATH] [--strict] [--json]
+  dataset create NAME --task T   pin recorded runs (or their model/tool decisions) under a content hash
+                       [--kind run|model-call|tool-call] [--status S,…] [--since 30d] [--where label=good] [--limit N]
+  dataset list | show NAME | export NAME --format jsonl|openai-chat --out FILE
+  label RUN --score 0..1   a person's label of a run, recorded as its own run   [--note …] [--as NAME]
+  eval run --dataset NAME --model P:M   replay the dataset against a model, score it, and say whether it
+                       regressed (exit 1), improved, shows no evidence of a change, or is inconclusive
+                       [--baseline-model P:M | --baseline-run RUN] [--scorer exact,contract,tools,…] [--judge P:M]
   telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
                        kept in the store, until SIGTERM/SIGINT   [--once]
 
@@ -82,9 +85,10 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     const [first = '', second] = positionals;
     if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify, prove or keygen');
     if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
+    if (first === 'dataset' && second === undefined) throw new KeelError('usage-invalid', 'keel dataset needs a sub-command: keel dataset create, list, show or export');
+    if (first === 'eval' && second === undefined) throw new KeelError('usage-invalid', 'keel eval needs a sub-command: keel eval run');
     if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');
-    if (first === 'evidence' && second === undefined) throw new KeelError('usage-invalid', 'keel evidence needs a sub-command: keel evidence export or verify');
-    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'evidence' ? `${first} ${second}` : first;
+    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'dataset' || first === 'eval' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);
@@ -128,9 +132,21 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         fault: values.fault,
         runs: values.runs,
         html: values.html,
-        from: values.from,
-        to: values.to,
-        policies: values.policies,
+        task: values.task,
+        since: values.since,
+        where: values.where,
+        kind: values.kind,
+        format: values.format,
+        score: values.score,
+        note: values.note,
+        dataset: values.dataset,
+        baselineModel: values['baseline-model'],
+        baselineRun: values['baseline-run'],
+        scorer: values.scorer,
+        judge: values.judge,
+        count: values.count,
+        margin: values.margin,
+        effectSize: values['effect-size'],
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -191,9 +207,21 @@ function parseCommandLine(argv: string[]) {
         fault: { type: 'string' },
         runs: { type: 'string' },
         html: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        policies: { type: 'string' },
+        task: { type: 'string' },
+        since: { type: 'string' },
+        where: { type: 'string' },
+        kind: { type: 'string' },
+        format: { type: 'string' },
+        score: { type: 'string' },
+        note: { type: 'string' },
+        dataset: { type: 'string' },
+        'baseline-model': { type: 'string' },
+        'baseline-run': { type: 'string' },
+        scorer: { type: 'string' },
+        judge: { type: 'string' },
+        count: { type: 'string' },
+        margin: { type: 'string' },
+        'effect-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

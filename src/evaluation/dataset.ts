@@ -164,7 +164,7 @@ function modelStepItems(state: RunState, base: Omit<DatasetItem, 'id' | 'kind' |
     const calls = content.filter((part) => part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'tool-call');
     if (kind === 'tool-call' && calls.length === 0) continue;
     const request = expandModelRequest(state, step.step) ?? null;
-    items.push({ ...base, id: `${state.runId}#${step.step}`, kind, step: step.step, input: request as JsonValue, response, conversation: null });
+    items.push({ ...base, id: `${state.runId}#${step.step}`, kind, step: step.step, input: request, response, conversation: null });
   }
   return items;
 }

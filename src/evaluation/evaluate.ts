@@ -96,14 +96,14 @@ function referenceOf(item: DatasetItem): RecordedAnswer {
 
 function responseSummary(response: JsonValue): JsonValue {
   const content = response !== null && typeof response === 'object' && !Array.isArray(response) && Array.isArray(response.content) ? response.content : [];
-  const text = content.map((part) => (part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'text' ? String(part.text) : '')).join('');
+  const text = content.map((part) => (part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('');
   return { text, toolCalls: toolCallsOf(response).map((call) => ({ name: call.name, args: call.args })) };
 }
 
 function toolCallsOf(response: JsonValue): { name: string; args: JsonValue }[] {
   const content = response !== null && typeof response === 'object' && !Array.isArray(response) && Array.isArray(response.content) ? response.content : [];
   return content.flatMap((part) =>
-    part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'tool-call' ? [{ name: String(part.toolName), args: part.input ?? null }] : [],
+    part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'tool-call' ? [{ name: typeof part.toolName === 'string' ? part.toolName : '', args: part.input ?? null }] : [],
   );
 }
 

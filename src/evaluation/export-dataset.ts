@@ -20,12 +20,16 @@ type ChatMessage =
   | { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }
   | { role: 'tool'; tool_call_id: string; content: string };
 
+function textOf(value: JsonValue | undefined): string {
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+}
+
 function assistantMessage(content: JsonValue): ChatMessage {
   const parts = Array.isArray(content) ? content : [];
-  const text = parts.map((part) => (part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'text' ? String(part.text) : '')).join('');
+  const text = parts.map((part) => (part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'text' ? textOf(part.text) : '')).join('');
   const calls = parts.flatMap((part) =>
     part !== null && typeof part === 'object' && !Array.isArray(part) && part.type === 'tool-call'
-      ? [{ id: String(part.toolCallId), type: 'function' as const, function: { name: String(part.toolName), arguments: typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {}) } }]
+      ? [{ id: textOf(part.toolCallId), type: 'function' as const, function: { name: textOf(part.toolName), arguments: typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {}) } }]
       : [],
   );
   return calls.length === 0 ? { role: 'assistant', content: text } : { role: 'assistant', content: text === '' ? null : text, tool_calls: calls };
@@ -57,7 +61,7 @@ export function chatLine(item: DatasetItem): JsonValue | undefined {
   if (request.tools !== undefined && request.tools.length > 0) {
     line.tools = request.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } }));
   }
-  return line as unknown as JsonValue;
+  return line;
 }
 
 /** Problems of one line against the chat fine-tuning format; empty when it conforms. */

@@ -3,7 +3,9 @@ import { buildGovernance, loadConfig } from '../../config/index.ts';
 import { resolveModel } from '../../models/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command, CommandContext } from '../command.ts';
+import type { Keel } from '../../agent/index.ts';
 import type { DemoRun } from '../demo-agent.ts';
+import { demoRequests } from '../demo-requests.ts';
 import { openDemoAgent } from '../demo-agent.ts';
 import { printJson } from '../command.ts';
 import { count, dollars, duration, micros, paintStatus, table, truncate } from '../format/text.ts';
@@ -23,8 +25,8 @@ export const demoCommand: Command = async (context) => {
     try {
       const keel = await createKeel({ store, environment, agents: [demo.agent], ...(config === undefined ? {} : { config }) });
       try {
-        const runs = await demo.runDemo(keel);
-        printRuns(context, store.location, model, demo.route, runs);
+        if (context.options.count === undefined) printRuns(context, store.location, model, demo.route, await demo.runDemo(keel));
+        else printCounted(context, store.location, model, await runCounted(keel, demo.agent.name, Number(context.options.count), seedOf(context)));
       } finally {
         await keel.close();
       }
@@ -36,6 +38,35 @@ export const demoCommand: Command = async (context) => {
   }
   return 0;
 };
+
+function seedOf(context: CommandContext): number {
+  return context.options.seed === undefined ? 7 : Number(context.options.seed);
+}
+
+/** `--count N`: N varied, seeded requests (demo-requests.ts), one run each, one after the other. */
+async function runCounted(keel: Keel, task: string, count: number, seed: number): Promise<{ id: string; customer: string; session: string; status: string }[]> {
+  const runs: { id: string; customer: string; session: string; status: string }[] = [];
+  for (const request of demoRequests(count, seed)) {
+    const outcome = await keel.run(task, { message: request.message, session: request.session }, { principal: request.customer, tenant: 'acme-shop' });
+    runs.push({ id: outcome.runId, customer: request.customer, session: request.session, status: outcome.status });
+  }
+  return runs;
+}
+
+function printCounted(context: CommandContext, location: string, model: string, runs: { id: string; status: string }[]): void {
+  if (context.options.json) {
+    printJson(context, { database: location, model, runs });
+    return;
+  }
+  const byStatus = new Map<string, number>();
+  for (const run of runs) byStatus.set(run.status, (byStatus.get(run.status) ?? 0) + 1);
+  context.output.stdout(`${context.paint('bold', 'Keel demo')}: ${runs.length} support requests on ${model}, journaled in ${location}
+`);
+  context.output.stdout(`${[...byStatus].map(([status, number]) => `${number} ${paintStatus(context.paint, status as DemoRun['status'])}`).join(', ')}
+`);
+  context.output.stdout(`Pin them: keel dataset create NAME --task support-refund · then keel eval run --dataset NAME --model sim:default@0.85
+`);
+}
 
 function printRuns(context: CommandContext, location: string, model: string, route: { name: string; models: string[] } | undefined, runs: DemoRun[]): void {
   if (context.options.json) {
