@@ -158,6 +158,28 @@ test('keel stop ends an idle session’s run, journaled as a person’s decision
   await session.client.close();
 });
 
+test('a session that ends while a call waits for approval has its run stopped, so nothing is left waiting', async () => {
+  const session = await connect('impatient-client');
+  let runId = '';
+  let seen: () => void = () => undefined;
+  const waiting = new Promise<void>((resolve) => (seen = resolve));
+  const pending = session.client.callTool({ name: 'notes__publish_note', arguments: { name: 'welcome' } }, undefined, {
+    timeout: 30_000,
+    onprogress: ({ message }) => ((runId = /keel approve (\S+)/.exec(message ?? '')?.[1] ?? ''), seen()),
+  });
+  pending.catch(() => undefined);
+  await waiting;
+  await session.transport.terminateSession();
+  await session.client.close();
+  const shown = await showRun(files.database, runId);
+  assert.equal(shown.run.status, 'failed');
+  assert.deepEqual(
+    shown.events.filter((event) => event.type === 'human-decision').map((event) => [event.data.decision, event.data.decider]),
+    [['stop', 'keel-mcp-proxy']],
+  );
+  assert.match(String(shown.events.at(-1)?.data.reason), /the client ended its session while a call waited for approval/);
+});
+
 test('requests without a session are refused in JSON-RPC shape; SIGTERM ends the sessions and the process exits 0', async () => {
   const stray = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream' } });
   assert.equal(stray.status, 400);
