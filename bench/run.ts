@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, ai-sdk, gateway, cli, verify, monitor, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, cli, verify, monitor, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -16,7 +16,9 @@ import { benchGateway } from './gateway-bench.ts';
 import { benchGovernedCall } from './governed-call-bench.ts';
 import type { Measure } from './journal-bench.ts';
 import { benchAppendRatio, benchSeal, benchStore } from './journal-bench.ts';
+import { benchLangChainMiddleware } from './langchain-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchOpenAiAgentsProvider } from './openai-agents-bench.ts';
 import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
 
@@ -31,6 +33,8 @@ const sections: Record<string, () => Promise<Measure[]>> = {
   },
   'governed-call': () => benchGovernedCall(),
   'ai-sdk': () => benchAiSdkMiddleware(),
+  langchain: () => benchLangChainMiddleware(),
+  'openai-agents': () => benchOpenAiAgentsProvider(),
   gateway: () => benchGateway(),
   cli: () => benchCliStart(),
   verify: async () => [await benchAuditVerify()],
