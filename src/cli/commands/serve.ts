@@ -54,6 +54,7 @@ export const serveCommand: Command = async (context) => {
       `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
     );
     if (adminToken !== undefined) context.output.stdout(`keel admin API at ${listening.url}/admin (bearer the admin token), dashboard at ${listening.url}/dashboard/\n`);
+    context.output.stdout(`keel metrics at ${listening.url}/metrics${spans === undefined ? '' : `; spans to ${telemetry.otlpTracesEndpoint(environment)}`}\n`);
     const signal = await signalled;
     context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
     await listening.close({ graceMs });
