@@ -159,11 +159,13 @@ describe('the dashboard in Chromium', () => {
     await card.waitFor();
     assert.match(await card.locator('h2').innerText(), /refund of \$1250\.00 for order A-1003 exceeds the \$500\.00 auto-approval limit/);
     await page.screenshot({ path: join(screenshots, 'escalations.png'), fullPage: true });
+    await page.locator('#waiting-count', { hasText: /^1$/ }).waitFor();
     await card.locator('textarea[name=reason]').fill('Damaged on arrival; photos checked.');
     await card.locator('button.approve').click();
     // The gateway records the decision; the worker serving support-refund takes the run on to its end.
     await card.locator('.decided [data-status="ok"]').waitFor({ timeout: 20_000 });
     assert.match(await card.locator('.decided').innerText(), /user:dana approved run_/);
+    await page.locator('#waiting-count:empty').waitFor({ state: 'attached' });
     await page.screenshot({ path: join(screenshots, 'approved.png'), fullPage: true });
     await worker.line(new RegExp(`ok\\s+${waiting.id}`));
     const store = await openStore({ database, create: false, readOnly: true, environment: {} });

@@ -61,4 +61,5 @@ document.getElementById('sign-out').addEventListener('click', () => {
   location.hash = '#/login';
 });
 window.addEventListener('hashchange', route);
+window.addEventListener('keel-decided', () => void refreshWaitingCount());
 route();

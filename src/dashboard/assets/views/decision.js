@@ -28,6 +28,8 @@ export function decisionForm(runId) {
     try {
       const result = await api(`/runs/${encodeURIComponent(runId)}/${decision}`, { method: 'POST', body: { as: session.name, ...(text === '' ? {} : { reason: text }) } });
       showDecided(result);
+      // The count of waiting runs beside Escalations is one less now.
+      window.dispatchEvent(new Event('keel-decided'));
     } catch (error) {
       replace(message, failure(error));
       approve.disabled = false;
