@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, cli, verify, monitor, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, cli, verify, monitor, eval, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { benchLangChainMiddleware } from './langchain-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
 import { benchOpenAiAgentsProvider } from './openai-agents-bench.ts';
 import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
+import { benchEvalCalibration } from './eval-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
 
 const sections: Record<string, () => Promise<Measure[]>> = {
@@ -39,6 +40,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
   cli: () => benchCliStart(),
   verify: async () => [await benchAuditVerify()],
   monitor: () => benchMonitorCalibration(),
+  eval: () => benchEvalCalibration(),
   appends: async () => {
     const folder = mkdtempSync(join(tmpdir(), 'keel-bench-appends-'));
     try {
