@@ -89,10 +89,12 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
   let approval: string | undefined;
   const policyIds: string[] = [];
   if (input.policies !== undefined) {
-    const { tenant: _tenant, ...entity } = resource ?? { type: 'Tool', id: tool.name, attributes: { sideEffect: sideEffectAttribute(tool), labels: [] } };
+    // Cedar sees the tool's own resource; one found by the agent's resolvers may be of a type its schema does not declare.
+    const cedarResource = access.resource === undefined ? undefined : resource;
+    const { tenant: _tenant, ...entity } = cedarResource ?? { type: 'Tool', id: tool.name, attributes: { sideEffect: sideEffectAttribute(tool), labels: [] } };
     const request: PolicyRequest = {
       principal,
-      action: resource === undefined ? 'call-tool' : (access.action ?? 'call-tool'),
+      action: cedarResource === undefined ? 'call-tool' : (access.action ?? 'call-tool'),
       resource: entity,
       context: { task: context.task, tenant: context.tenant, ...(access.policyContext?.(args) ?? {}) },
       ...(input.grants === undefined ? {} : { grants: input.grants }),
@@ -102,7 +104,7 @@ export function decideToolCall(input: ToolGateInput): AuthorizationDecisionV1 {
     context.record('policy-decision', {
       principal: context.principal,
       action: request.action,
-      resource: resourceName,
+      resource: cedarResource === undefined ? `Tool::${tool.name}` : resourceName,
       effect: decision.effect,
       policyIds: decision.policyIds,
       reason: decision.reason,

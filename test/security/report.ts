@@ -166,7 +166,14 @@ export function reportMarkdown(report: SuiteReport): string {
 }
 
 export function reportJson(report: SuiteReport): JsonValue {
-  const mode = (result: ModeResult): JsonValue => ({ forbiddenExecuted: result.forbiddenExecuted, completed: result.completed, utility: result.utility, blockedBy: blockedCount(result), runs: result.runs.map((run) => ({ ...run })) });
+  // Only the runs worth reading: something was refused, something forbidden ran, or the task was not done.
+  const mode = (result: ModeResult): JsonValue => ({
+    forbiddenExecuted: result.forbiddenExecuted,
+    completed: result.completed,
+    utility: result.utility,
+    blockedBy: blockedCount(result),
+    runs: result.runs.filter((run) => run.refusals.length > 0 || run.forbiddenExecuted > 0 || !run.completed).map((run) => ({ caseId: run.caseId, status: run.status, forbiddenExecuted: run.forbiddenExecuted, completed: run.completed, refusals: run.refusals })),
+  });
   return {
     name: report.name,
     cases: report.cases.length,
