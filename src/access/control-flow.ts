@@ -155,6 +155,8 @@ function stem(word: string): string {
 /** Verbs that say what a tool does only with the word after them (`issue_refund` is a refund). */
 const genericVerbs: ReadonlySet<string> = new Set(['issue', 'run', 'process', 'do', 'make', 'perform', 'execute', 'handle', 'apply']);
 
+const effectNouns: ReadonlySet<string> = new Set(['transfer', 'payment', 'refund', 'invite', 'booking', 'deployment', 'rollback', 'export', 'reply']);
+
 /**
  * The verb of a tool's name and its synonyms: the words a user's request asks for it by. Names are
  * verb first, and only the verb counts (`forward_all_mail` is asked for by "forward", not by "email"),
@@ -164,7 +166,8 @@ export function defaultRequestWords(name: string): string[] {
   const words = nameWords(name);
   const first = words[0] ?? '';
   const known = (word: string) => requestWords[word] ?? requestWords[stem(word)];
-  const verbs = known(first) !== undefined && !genericVerbs.has(first) ? [first] : words;
+  // Nouns that name an effect themselves (`send_transfer` is a transfer) count beside the verb; nouns that name a thing (`mail`) do not.
+  const verbs = known(first) !== undefined && !genericVerbs.has(first) ? [first, ...words.slice(1).filter((word) => effectNouns.has(word))] : words;
   const found = new Set<string>();
   for (const word of verbs) for (const synonym of known(word) ?? []) found.add(synonym);
   return [...found].sort();
