@@ -49,6 +49,12 @@ export interface RefundAgentOptions {
   /** Another LangChain model instead of the simulator (it answers on its own; `plan` is not used). */
   model?: BaseChatModel;
   middleware?: Partial<KeelMiddlewareOptions>;
+  /** Runs inside `lookup_order` before it answers (the durable test's child stops there). */
+  onLookup?: () => Promise<void>;
+  /** Runs inside `issue_refund` once the refund is recorded, before it answers. */
+  onRefund?: () => Promise<void>;
+  /** Where a refund is recorded besides the observations (the durable test keeps them in a file). */
+  recordRefund?: (orderId: string, idempotencyKey: string) => void;
   /** `lookup_order` throws instead of answering. */
   failingLookup?: boolean;
   /** Give the agent the OpenAI wire server fixtures' `get_weather` tool instead of the refund tools. */
@@ -72,17 +78,20 @@ export function refundAgentTask(options: RefundAgentOptions): TaskDefinition<{ m
     return next === undefined ? { type: 'text', text: options.answer ?? 'Done.' } : { type: 'tool-calls', calls: Array.isArray(next) ? next : [next] };
   };
   const lookupOrder = tool(
-    ({ orderId }) => {
+    async ({ orderId }) => {
       seen.lookups += 1;
+      await options.onLookup?.();
       if (options.failingLookup === true) throw new Error('the order service is down');
       return { orderId, status: 'delivered', totalCents: 5_000 };
     },
     { name: 'lookup_order', description: 'Look an order up.', schema: z.object({ orderId: z.string() }) },
   );
   const issueRefund = tool(
-    ({ orderId }, config) => {
+    async ({ orderId }, config) => {
       const key = idempotencyKeyOf(config);
       seen.refunds.push({ orderId, key });
+      options.recordRefund?.(orderId, key);
+      await options.onRefund?.();
       return { refundId: `rf-${key}` };
     },
     { name: 'issue_refund', description: 'Refund an order.', schema: z.object({ orderId: z.string(), amountCents: z.number().int().positive() }) },
