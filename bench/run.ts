@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, cli, verify, monitor, eval, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, mcp-proxy, cli, verify, monitor, eval, appends, sqlite, postgres.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import type { Measure } from './journal-bench.ts';
 import { benchAppendRatio, benchSeal, benchStore } from './journal-bench.ts';
 import { benchLangChainMiddleware } from './langchain-bench.ts';
 import { benchModelCall } from './model-call-bench.ts';
+import { benchMcpProxy } from './mcp-proxy-bench.ts';
 import { benchOpenAiAgentsProvider } from './openai-agents-bench.ts';
 import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchEvalCalibration } from './eval-calibration-bench.ts';
@@ -37,6 +38,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
   langchain: () => benchLangChainMiddleware(),
   'openai-agents': () => benchOpenAiAgentsProvider(),
   gateway: () => benchGateway(),
+  'mcp-proxy': () => benchMcpProxy(),
   cli: () => benchCliStart(),
   verify: async () => [await benchAuditVerify()],
   monitor: () => benchMonitorCalibration(),

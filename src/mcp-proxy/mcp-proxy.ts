@@ -21,7 +21,7 @@ import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
 import type { JsonSchemaV1, JsonValue } from '../spec/index.ts';
 import type { ToolCallOutcome } from '../tools/index.ts';
-import { callTool, ToolRegistry } from '../tools/index.ts';
+import { callTool, isSafeToRepeat, ToolRegistry } from '../tools/index.ts';
 import { proxiedTool } from './proxied-tool.ts';
 import type { CallHooks, ProxyCall, ProxyCallResult, SessionHost } from './proxy-session.ts';
 import { errorResult, ProxySession } from './proxy-session.ts';
@@ -197,8 +197,11 @@ export class McpProxy implements SessionHost {
     this.#log(line);
   }
 
-  /** One call, decided and (when allowed) forwarded, inside the session's run. */
-  async serveCall(context: RunContext, call: ProxyCall, session: ProxySession): Promise<ProxyCallResult> {
+  /**
+   * One call, decided and (when allowed) forwarded, inside the session's run. `durable` says its
+   * last event was committed, not pipelined: an effect's step end, or a person's denial.
+   */
+  async serveCall(context: RunContext, call: ProxyCall, session: ProxySession): Promise<{ result: ProxyCallResult; durable: boolean }> {
     const { name, args } = call;
     const gate = toolGate({ context, argumentLabels: argumentLabels(session.provenance, args), grantedScopes: [], policies: this.#policies }, this.#tools);
     const request = { registry: this.#registry, rateLimiter: this.#keel.runtime.rateLimiter, run: context, name, args, grantedScopes: [], authorize: gate };
@@ -210,10 +213,13 @@ export class McpProxy implements SessionHost {
         outcome = await callTool({ ...request, approvedBy: approval.decider });
       } catch (error) {
         if (!(error instanceof KeelError && error.code === 'approval-denied')) throw error;
-        return errorResult(`Keel refused ${name}: a person denied it (${error.message})`, context.runId, { 'keel.dev/decision': { status: 'denied', reason: 'approval-denied', policyIds: ['human-decision'] } });
+        const result = errorResult(`Keel refused ${name}: a person denied it (${error.message})`, context.runId, { 'keel.dev/decision': { status: 'denied', reason: 'approval-denied', policyIds: ['human-decision'] } });
+        return { result, durable: true };
       }
     }
-    return this.#resultOf(context, session.provenance, outcome);
+    const tool = this.#tools.get(name);
+    const ran = outcome.status === 'ok' || outcome.status === 'failed';
+    return { result: this.#resultOf(context, session.provenance, outcome), durable: ran && tool !== undefined && !isSafeToRepeat(tool) };
   }
 
   #resultOf(context: RunContext, provenance: LabeledText[], outcome: ToolCallOutcome): ProxyCallResult {

@@ -65,7 +65,8 @@ export interface SessionHost {
   readonly task: string;
   /** How often a waiting run's status is read from the store. */
   readonly pollMs: number;
-  serveCall(context: RunContext, call: ProxyCall, session: ProxySession): Promise<ProxyCallResult>;
+  /** The call's answer, and whether its events are already durable (its last one was committed). */
+  serveCall(context: RunContext, call: ProxyCall, session: ProxySession): Promise<{ result: ProxyCallResult; durable: boolean }>;
   log(line: string): void;
 }
 
@@ -132,9 +133,11 @@ export class ProxySession {
         this.#history.push(call);
       }
       served += 1;
-      const result = await this.#host.serveCall(context, call, this);
-      // Committed before the client hears: the call's events are durable when it has its answer.
-      await context.checkpoint(`call-${served}`, { calls: served });
+      const { result, durable } = await this.#host.serveCall(context, call, this);
+      // The client hears once the call's events are durable: a checkpoint commits them, unless the
+      // call's last event (an effect's end, a person's denial) was committed already. The store
+      // applies a run's appends in order, so everything before a committed event is durable too.
+      if (!durable) await context.checkpoint(`call-${served}`, { calls: served });
       call.settle(result);
     }
   }
