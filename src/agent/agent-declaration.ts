@@ -85,6 +85,8 @@ export interface ToolAccessV1 {
    * told to the model (`deny`, default), or parked for a person (`require-approval`).
    */
   onInfluenced?: 'deny' | 'require-approval';
+  /** What a refusal of this tool does, over the agent's `onDenied`: told to the model, escalated, or failed. */
+  onDenied?: DenialHandling;
 }
 
 /**

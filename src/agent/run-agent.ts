@@ -221,7 +221,8 @@ async function settleCall(
     case 'denied':
     case 'approval-required': {
       const message = outcome.status === 'denied' ? `${call.toolName} was refused (${outcome.reason}${outcome.policyIds === undefined || outcome.policyIds.length === 0 ? '' : `: ${outcome.policyIds.join(', ')}`}): ${outcome.message}` : `${call.toolName} needs approval: ${outcome.reason}`;
-      const handling = declaration.onDenied ?? 'tell-model';
+      // The tool's own failure contract for a refusal first, then the agent's.
+      const handling = tools.get(call.toolName)?.access?.onDenied ?? declaration.onDenied ?? 'tell-model';
       if (handling === 'escalate') context.escalate(`blocked by policy: ${message}`);
       if (handling === 'fail') throw new KeelError('tool-denied', message);
       return { ...base, output: { error: message }, isError: true };

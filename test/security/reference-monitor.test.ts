@@ -159,6 +159,16 @@ describe('the reference monitor decides before every effect', () => {
     assert.equal(calls.sendTransfer, 0);
   });
 
+  test('a tool’s own denial handling overrides the agent’s: its refusal escalates the run while others are told to the model', async () => {
+    calls.deleteAccount = 0;
+    const strictDelete = Object.assign({ ...deleteAccount }, { access: { onDenied: 'escalate' as const } });
+    const { keel } = await keelFor(agent([{ toolName: 'delete_account', input: { accountId: 'ACC-100' } }], { tools: [readAccount, sendTransfer, strictDelete] }));
+    const outcome = await keel.run('banking', { message: 'Tidy up ACC-100 for me.' }, { principal: 'ada', tenant: 'acme' });
+    assert.equal(outcome.status, 'escalated');
+    assert.match(outcome.reason ?? '', /control\.destructive-unrequested/);
+    assert.equal(calls.deleteAccount, 0);
+  });
+
   test('the same payment to a payee the user named runs without a person', async () => {
     calls.sendTransfer = 0;
     const { keel } = await keelFor(agent([{ toolName: 'read_account', input: { accountId: 'ACC-100' } }, { toolName: 'send_transfer', input: { payeeId: 'PAYEE-LANDLORD', amountCents: 150_000 } }]));
