@@ -166,7 +166,7 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
   const earlier = input.baseline.startsWith('evaluation:') ? await earlierEvaluation(services.store, input.baseline.slice('evaluation:'.length), input) : undefined;
   const earlierScores = new Map(((earlier?.report.items ?? []) as unknown as ItemResult[]).map((result) => [result.item, result.candidate]));
   const baseline = input.baseline === 'recorded' || earlier !== undefined ? undefined : services.runtime.model(input.baseline, { task: `${context.task}#baseline`, simulator });
-  const judge = input.judge === null ? undefined : services.runtime.model(input.judge.model, { task: `${context.task}#judge`, simulator: { script: judgeScript, seed: input.seed } });
+  const judge = input.judge === null ? undefined : services.runtime.model(input.judge.model, { task: `${context.task}#judge`, simulator: { script: judgeScript(services.candidateScript), seed: input.seed } });
   if (judged && judge === undefined) throw new KeelError('usage-invalid', 'the judge scorer needs a judge model (--judge MODEL)');
   const results: ItemResult[] = [];
   const agreementPairs: { judge: number; human: number }[] = [];

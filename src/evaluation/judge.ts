@@ -21,9 +21,10 @@ export const defaultRubric: Rubric = {
   name: 'matches-reference',
   version: '1',
   text:
-    'You grade an AI agent. You are given the request it handled, the reference answer (what a correct run ended with) and the answer under test. ' +
-    'Answer pass when the answer under test ends the same way and says the same facts as the reference (amounts, ids, decisions, the policy applied); ' +
-    'wording may differ. Answer fail when a fact differs, the decision differs, or it ended differently. Reply with JSON: {"verdict": "pass" | "fail", "reason": "…"}.',
+    'You grade an AI agent. You are given the request it handled, the conversation it had (its tool calls and their results: the evidence), ' +
+    'the answer a recorded run gave, and the answer under test. Answer pass when the answer under test is what the evidence supports ' +
+    '(amounts, ids, decisions, the policy applied); wording may differ. Answer fail when a fact or decision is not supported by the evidence. ' +
+    'The recorded answer may itself be wrong. Reply with JSON: {"verdict": "pass" | "fail", "reason": "…"}.',
 };
 
 const verdictSchema: JsonValue = {
@@ -36,12 +37,15 @@ const verdictSchema: JsonValue = {
 /** What the judge is shown, as JSON in the user message (a simulated judge reads it back). */
 interface JudgeCase {
   request: JsonValue;
+  /** The messages before the recorded run's last answer: what the agent knew. */
+  evidence: JsonValue;
   reference: { status: string; output: JsonValue };
   answer: { status: string; output: JsonValue };
 }
 
 export function judgeRequest(rubric: Rubric, item: DatasetItem, answer: Answer): GenerateOptionsV1 {
-  const shown: JudgeCase = { request: item.input, reference: { status: item.reference.status, output: item.reference.output }, answer: { status: answer.status, output: answer.output } };
+  const evidence = (item.conversation?.request as { messages?: JsonValue } | null | undefined)?.messages ?? null;
+  const shown: JudgeCase = { request: item.input, evidence, reference: { status: item.reference.status, output: item.reference.output }, answer: { status: answer.status, output: answer.output } };
   return {
     messages: [
       { role: 'system', content: `Rubric ${rubric.name} v${rubric.version}. ${rubric.text}` },
@@ -65,21 +69,55 @@ export function readJudgeAnswer(result: GenerateResultV1): { score: number; reas
   }
 }
 
+/** The facts of an answer: its leaves that are not prose (ids, amounts, names), by path. */
+function facts(value: JsonValue, path = ''): Map<string, string> {
+  const found = new Map<string, string>();
+  if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) for (const [at, fact] of facts(child ?? null, path === '' ? key : `${path}.${key}`)) found.set(at, fact);
+  } else if (!(typeof value === 'string' && value.includes(' '))) found.set(path, canonicalJson(value));
+  return found;
+}
+
+/** The agent's own structured answer inside a run's output (`output.output` for an agent), else the output. */
+function answerValue(output: JsonValue): JsonValue {
+  return output !== null && typeof output === 'object' && !Array.isArray(output) && output.output !== undefined ? (output.output ?? null) : output;
+}
+
 /**
- * How a simulated judge (`sim:` models) grades: pass exactly when the answer ends as the reference
- * did with the same output. A deterministic stand-in for a model that follows the rubric well.
+ * How a simulated judge (`sim:` models) grades, given the simulated agent's own script as its
+ * knowledge of the task: it works out, from the evidence, what the answer should have been (the
+ * script's turn on that conversation) and passes the answer under test when every fact of it (ids,
+ * amounts, names; not prose) agrees. Without evidence to work from it compares with the recorded
+ * answer. A deterministic stand-in for a capable judge that follows the rubric.
  */
-export const judgeScript: SimulatorScript = ({ request }) => {
-  const user = request.messages.find((message) => message.role === 'user');
-  const text = user?.role === 'user' ? user.content.map((part) => part.text).join('') : '';
-  try {
-    const shown = JSON.parse(text) as JudgeCase;
-    const pass = shown.answer.status === shown.reference.status && canonicalJson(shown.answer.output) === canonicalJson(shown.reference.output);
-    return { type: 'text', text: JSON.stringify({ verdict: pass ? 'pass' : 'fail', reason: pass ? 'same ending and facts as the reference' : 'the ending or a fact differs from the reference' }) };
-  } catch {
-    return { type: 'text', text: JSON.stringify({ verdict: 'fail', reason: 'the case could not be read' }) };
-  }
-};
+export function judgeScript(taskScript: SimulatorScript | undefined): SimulatorScript {
+  return ({ request }) => {
+    const user = request.messages.find((message) => message.role === 'user');
+    const text = user?.role === 'user' ? user.content.map((part) => part.text).join('') : '';
+    const verdict = (pass: boolean, reason: string) => ({ type: 'text' as const, text: JSON.stringify({ verdict: pass ? 'pass' : 'fail', reason }) });
+    let shown: JudgeCase;
+    try {
+      shown = JSON.parse(text) as JudgeCase;
+    } catch {
+      return verdict(false, 'the case could not be read');
+    }
+    const evidence = Array.isArray(shown.evidence) ? (shown.evidence as unknown as GenerateOptionsV1['messages']) : undefined;
+    const turn = taskScript === undefined || evidence === undefined ? undefined : taskScript({ request: { messages: evidence, responseFormat: { type: 'json' } }, random: () => 0, call: 1 });
+    let expected: JsonValue | undefined;
+    try {
+      expected = turn?.type === 'text' ? (JSON.parse(turn.text) as JsonValue) : undefined;
+    } catch {
+      expected = undefined;
+    }
+    if (expected === undefined || expected === null || typeof expected !== 'object') {
+      const same = shown.answer.status === shown.reference.status && canonicalJson(shown.answer.output) === canonicalJson(shown.reference.output);
+      return verdict(same, same ? 'ends as the recorded run did' : 'ends differently from the recorded run');
+    }
+    const given = facts(answerValue(shown.answer.output));
+    const wrong = [...facts(expected)].filter(([path, fact]) => given.get(path) !== fact).map(([path]) => path);
+    return verdict(wrong.length === 0, wrong.length === 0 ? 'every fact is supported by the evidence' : `not supported by the evidence: ${wrong.join(', ')}`);
+  };
+}
 
 export interface Agreement {
   /** Items with both a human label and a judge verdict. */

@@ -35,8 +35,8 @@ export const evalRunCommand: Command = async (context) => {
   const effectOfInterest = share('effect-size', context.options.effectSize, 0.1);
   if (context.options.effectSize !== undefined && effectOfInterest === 0) throw new KeelError('usage-invalid', '--effect-size must be above 0');
   const seed = context.options.seed === undefined ? 7 : Number(context.options.seed);
-  // Bad model names stop here, before the database is opened.
-  for (const name of [candidate, context.options.baselineModel, judgeModel]) if (name !== undefined) resolveModel(name, { environment: context.environment });
+  // Bad model names stop here, before the database is opened; a name without a provider is a route of the config.
+  for (const name of [candidate, context.options.baselineModel, judgeModel]) if (name?.includes(':') === true) resolveModel(name, { environment: context.environment });
   // The recorded agent is served as it was recorded; --model is the candidate here, not the agent's model.
   const served: CommandContext = { ...context, options: { ...context.options, model: undefined } };
   const deployment = await openDeployment(served, { create: false });
