@@ -90,7 +90,8 @@ export class ProxySession {
   readonly #history: ProxyCall[] = [];
   readonly #queue: ProxyCall[] = [];
   #wake: (() => void) | undefined;
-  #closing = false;
+  /** Why the session takes no more calls, once it is closing. */
+  #closing: string | undefined;
   /** Why the session takes no more calls, once its run has ended. */
   #ended: string | undefined;
   #driving: Promise<void> | undefined;
@@ -105,15 +106,10 @@ export class ProxySession {
     this.#transport = options.transport;
   }
 
-  /** Whether the session has started its run (its first call). */
-  get started(): boolean {
-    return this.#driving !== undefined;
-  }
-
   /** Queues a call on the session's run (starting the run on the first); resolves with the answer for the client. */
   call(name: string, args: { [key: string]: JsonValue }, hooks: CallHooks = {}): Promise<ProxyCallResult> {
     if (this.#ended !== undefined) return Promise.resolve(errorResult(this.#ended, this.runId));
-    if (this.#closing) return Promise.resolve(errorResult('the session is closing', this.runId));
+    if (this.#closing !== undefined) return Promise.resolve(errorResult('the session is closing', this.runId));
     const call = new ProxyCall(name, args, hooks);
     this.#queue.push(call);
     this.#wake?.();
@@ -144,15 +140,18 @@ export class ProxySession {
 
   /** Takes no more calls; the run ends `ok` once the call under way is answered. A run waiting for a person is stopped. */
   async close(reason: string): Promise<void> {
-    this.#closing = true;
+    this.#closing = reason;
     this.#wake?.();
     const run = this.#driving === undefined ? undefined : await this.#host.engine.store.getRun(this.runId);
-    if (run?.status === 'waiting') {
-      await this.#host.engine.stop(this.runId, { by: 'keel-mcp-proxy', reason: `${reason} while a call waited for approval` }).catch((error: unknown) => {
-        this.#host.log(`keel mcp-proxy: could not stop run ${this.runId}: ${error instanceof Error ? error.message : String(error)}`);
-      });
-    }
+    if (run?.status === 'waiting') await this.#stopWaiting(reason);
     await this.#driving;
+  }
+
+  /** Nobody is left to hear the decision: the run is stopped rather than left waiting. */
+  async #stopWaiting(reason: string): Promise<void> {
+    await this.#host.engine.stop(this.runId, { by: 'keel-mcp-proxy', reason: `${reason} while a call waited for approval` }).catch((error: unknown) => {
+      this.#host.log(`keel mcp-proxy: could not stop run ${this.runId}: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }
 
   async #next(): Promise<ProxyCall | undefined> {
@@ -160,7 +159,7 @@ export class ProxySession {
     for (;;) {
       const queued = this.#queue.shift();
       if (queued !== undefined) return queued;
-      if (this.#closing) return undefined;
+      if (this.#closing !== undefined) return undefined;
       let timer: NodeJS.Timeout | undefined;
       const woken = await new Promise<boolean>((resolve) => {
         this.#wake = () => resolve(true);
@@ -198,7 +197,7 @@ export class ProxySession {
           this.#end(`the session's run ended ${run.status}${run.reason === null ? '' : `: ${run.reason}`}`);
           return;
         }
-        if (outcome.abandoned !== 'lease-lost' || this.#closing) {
+        if (outcome.abandoned !== 'lease-lost' || this.#closing !== undefined) {
           this.#end(`the session's run was not finished here: ${outcome.detail}`);
           return;
         }
@@ -269,7 +268,8 @@ export class ProxySession {
       }
       const run = await this.#host.engine.store.getRun(this.runId);
       if (run === undefined || run.status !== 'waiting') return undefined;
-      if (this.#closing) return undefined;
+      // The session closed after the call parked (close() found the run still running): stop it here.
+      if (this.#closing !== undefined) await this.#stopWaiting(this.#closing);
       await delay(this.#host.pollMs);
     }
   }
