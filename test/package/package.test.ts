@@ -276,5 +276,14 @@ describe('the packed package', { concurrency: true }, () => {
     for (const name of ['keelModel', 'createKeelProvider', 'keelMiddleware', 'governTools', 'throwIfRunInterrupted']) {
       assert.ok((JSON.parse(builtAdapter.stdout) as string[]).includes(name), `${name} is not exported from 'keel/ai-sdk'`);
     }
+    const listLangChainNames = "import('keel/langchain').then((adapter) => console.log(JSON.stringify(Object.keys(adapter).sort())))";
+    const builtLangChain = await runCommand(nodeBinaries.node24, ['--input-type=module', '-e', listLangChainNames], { cwd: installed().directory });
+    assert.equal(builtLangChain.code, 0, builtLangChain.stderr);
+    const sourceLangChain = await runCommand(nodeBinaries.node24, ['--conditions=keel-source', '--input-type=module', '-e', listLangChainNames], { cwd: join(repositoryRoot, 'examples') });
+    assert.equal(sourceLangChain.code, 0, sourceLangChain.stderr);
+    assert.deepEqual(JSON.parse(sourceLangChain.stdout), JSON.parse(builtLangChain.stdout));
+    for (const name of ['keelMiddleware', 'keelChatModel', 'KeelChatModel', 'runAgentLoop', 'idempotencyKeyOf']) {
+      assert.ok((JSON.parse(builtLangChain.stdout) as string[]).includes(name), `${name} is not exported from 'keel/langchain'`);
+    }
   });
 });
