@@ -4,7 +4,7 @@
  * support lead: a $1,250 refund over the $500 limit), `keel serve` with an admin token serves the
  * dashboard and the admin API over it, and `keel worker` serves the demo's task. A support lead
  * signs in, approves the refund from the page and watches the run end `ok`; the timeline of a
- * demo run renders; journal text that is markup stays text. Screenshots go to test-output/dashboard/.
+ * demo run renders; journal text that is markup (a gateway request's message) stays text. Screenshots go to test-output/dashboard/.
  * Every wait is on the page's state or a process's output, never on the clock.
  */
 import assert from 'node:assert/strict';
@@ -26,8 +26,8 @@ const screenshots = join(root, 'test-output', 'dashboard');
 const folder = mkdtempSync(join(tmpdir(), 'keel-dashboard-'));
 const database = join(folder, 'keel.db');
 const token = 'dashboard-test-token-4f9a1c27e3b8';
-/** What the XSS run's customer writes: markup that would run if the page ever parsed journal text as HTML. */
-const hostileMessage = '<script>window.keelXss = 1</script><img src=x onerror="window.keelXss = 2"> is my order A-1001 refundable?';
+/** What a client sends the gateway: markup that would run if the page ever parsed journal text as HTML. */
+const hostileMessage = '<script>window.keelXss = 1</script><img src=x onerror="window.keelXss = 2"> is my order refundable?';
 
 /** The child's environment: nothing of ours leaks in (no KEEL_DB, KEEL_TASKS or KEEL_CONFIG from outside). */
 function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -86,7 +86,6 @@ interface DemoRunLine {
 }
 
 let demoRuns: DemoRunLine[] = [];
-let hostileRunId = '';
 let serve: Service;
 let worker: Service;
 let url = '';
@@ -102,13 +101,10 @@ before(async () => {
   launched = chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-background-networking'] });
   demoRuns = (JSON.parse(await keel(['demo', '--json'])) as { runs: DemoRunLine[] }).runs;
   assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'waiting', 'degraded', 'failed']);
-  const hostile = keel(['run', 'support-refund', '--json', '--principal', 'user:mallory', '--tenant', 'acme-shop', '--input', JSON.stringify({ message: hostileMessage })]);
   serve = service(['serve', '--port', '0'], { KEEL_ADMIN_TOKEN: token });
   worker = service(['worker']);
-  const [listening, hostileOutput, opened] = await Promise.all([serve.line(/dashboard at (http:\/\/\S+)\/dashboard\//), hostile, launched, worker.line(/serving tasks support-refund/)]);
+  const [listening, opened] = await Promise.all([serve.line(/dashboard at (http:\/\/\S+)\/dashboard\//), launched, worker.line(/serving tasks support-refund/)]);
   browser = opened;
-  hostileRunId = (JSON.parse(hostileOutput) as { runId: string }).runId;
-  assert.match(hostileRunId, /^run_/);
   url = listening[1] ?? '';
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -182,8 +178,9 @@ describe('the dashboard in Chromium', () => {
 
   test('the runs page lists the runs, filters by status, and opens a run by its id', async () => {
     await page.click('nav a[data-page=runs]');
-    await page.locator('table.runs tbody tr').nth(demoRuns.length).waitFor();
-    assert.equal(await page.locator('table.runs tbody tr').count(), demoRuns.length + 1);
+    await page.locator('table.runs tbody tr').nth(demoRuns.length - 1).waitFor();
+    const listed = await Promise.all((await page.locator('table.runs tbody tr').all()).map((row) => row.getAttribute('data-run-id')));
+    assert.deepEqual(listed, demoRuns.map((run) => run.id).reverse());
     await page.screenshot({ path: join(screenshots, 'runs.png'), fullPage: true });
     await page.selectOption('#status-filter', 'failed');
     await page.waitForURL(/#\/runs\?status=failed$/);
@@ -215,10 +212,15 @@ describe('the dashboard in Chromium', () => {
   });
 
   test('journal text that is markup is shown as text and never runs', async () => {
-    await page.goto(`${url}/dashboard/#/runs/${hostileRunId}`);
-    const start = page.locator('.timeline li[data-type="run-start"] .detail');
-    await start.waitFor();
-    assert.ok((await start.innerText()).includes('<script>window.keelXss = 1</script><img src=x onerror=\\"window.keelXss = 2\\">'));
+    // A request through the gateway is a journaled run; its message and the simulator's echo of it are in the journal.
+    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim:default', messages: [{ role: 'user', content: hostileMessage }] }) });
+    assert.equal(response.status, 200, await response.clone().text());
+    const runId = response.headers.get('keel-run-id') ?? '';
+    assert.match(runId, /^run_/);
+    await page.goto(`${url}/dashboard/#/runs/${runId}`);
+    await page.locator('.timeline li[data-type="run-end"]').waitFor();
+    const shown = await page.locator('.timeline').innerText();
+    assert.ok(shown.includes('<script>window.keelXss = 1</script><img src=x onerror=\\"window.keelXss = 2\\">'), shown);
     assert.equal(await page.locator('main script, main img').count(), 0);
     assert.equal(await page.evaluate(() => (globalThis as { keelXss?: number }).keelXss), undefined);
     await page.screenshot({ path: join(screenshots, 'xss-as-text.png'), fullPage: true });
