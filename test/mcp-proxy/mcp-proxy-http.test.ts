@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ProxyFolder } from './proxy-harness.ts';
-import { childEnvironment, keel, launcher, proxyFolder, showRun, textOf } from './proxy-harness.ts';
+import { childEnvironment, keel, launcher, proxyFolder, showRun, startNotesHttpServer, textOf } from './proxy-harness.ts';
 
 // The real `keel mcp-proxy --http` process, the official client over Streamable HTTP.
 let files: ProxyFolder;
@@ -16,8 +19,14 @@ let url: URL;
 let stdout = '';
 let stderr = '';
 
+// An upstream served over Streamable HTTP from this process, its effects in a file of its own.
+const remoteFolder = mkdtempSync(join(tmpdir(), 'keel-mcp-remote-'));
+const remoteEffects = join(remoteFolder, 'effects.jsonl');
+let remote: { url: string; close: () => Promise<void> };
+
 before(async () => {
-  files = proxyFolder({ elicitation: true });
+  remote = await startNotesHttpServer({ effectsFile: remoteEffects, serverName: 'remote' });
+  files = proxyFolder({ elicitation: true, remoteUrl: remote.url });
   proxy = spawn(process.execPath, [launcher, 'mcp-proxy', '--config', files.config, '--db', files.database, '--http', '--port', '0'], { env: childEnvironment() });
   proxy.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   exited = new Promise((resolve) => proxy.once('exit', (code) => resolve(code)));
@@ -33,7 +42,9 @@ before(async () => {
 after(async () => {
   if (proxy.exitCode === null) proxy.kill('SIGKILL');
   await exited;
+  await remote.close();
   files.remove();
+  rmSync(remoteFolder, { recursive: true, force: true });
 });
 
 type CallResult = { content: unknown; isError?: boolean; _meta?: Record<string, unknown> };
@@ -121,6 +132,21 @@ test('a client that supports elicitation is asked; its user’s answer is journa
       ['deny', 'mcp-client:user:ada'],
     ],
   );
+});
+
+test('an upstream served over Streamable HTTP is fronted the same way, the idempotency key reaching it', async () => {
+  const session = await connect('remote-client');
+  const { tools } = await session.client.listTools();
+  assert.deepEqual(tools.map((tool) => tool.name).filter((name) => name.startsWith('remote__')), ['remote__read_note', 'remote__write_note']);
+  const read = (await session.client.callTool({ name: 'remote__read_note', arguments: { name: 'welcome' } })) as CallResult & { structuredContent?: unknown };
+  assert.deepEqual(read.structuredContent, { name: 'welcome', text: 'Hello from the notes server' });
+  const written = (await session.client.callTool({ name: 'remote__write_note', arguments: { name: 'far', text: 'away' } })) as CallResult;
+  assert.equal(textOf(written), 'saved far');
+  const effects = readFileSync(remoteEffects, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { tool: string; idempotencyKey: string });
+  assert.deepEqual(effects.map((effect) => effect.tool), ['write_note']);
+  assert.match(effects[0]?.idempotencyKey ?? '', new RegExp(`^${String(written._meta?.['keel.dev/run-id'])}:0:\\d+$`));
+  await session.transport.terminateSession();
+  await session.client.close();
 });
 
 test('results are labelled: once a session has read confidential data, a call sending data outside is refused by the flow rule', async () => {

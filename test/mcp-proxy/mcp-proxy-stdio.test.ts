@@ -34,7 +34,8 @@ test('the proxy lists the governed tools of the upstreams that started, namespac
   const read = tools.find((tool) => tool.name === 'notes__read_note');
   assert.equal(read?.description, 'Read a note by name.');
   assert.deepEqual(read?.inputSchema.required, ['name']);
-  assert.match(stderr, /broken is down, its tools are not served/);
+  assert.match(stderr, /broken is down, its tools are not served: could not start broken: spawn .*ENOENT/);
+  assert.match(stderr, /stalled is down, its tools are not served: could not start stalled: .*timed out/i);
   assert.match(stderr, /notes: serving .*; not governed, so not served: hang, crash, internal_admin/);
 });
 

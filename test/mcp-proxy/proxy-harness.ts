@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 export const launcher = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 const notesServer = join(import.meta.dirname, 'fixtures', 'notes-server.ts');
+export { startNotesHttpServer } from './fixtures/notes-http.ts';
 const keelSchema = join(import.meta.dirname, '..', '..', 'policies', 'keel.cedarschema');
 
 const proxyPolicies = `
@@ -34,7 +35,8 @@ export interface ProxyFolder {
   remove(): void;
 }
 
-export function proxyFolder(options: { elicitation?: boolean } = {}): ProxyFolder {
+/** `remoteUrl`: a Streamable HTTP upstream (fixtures/notes-http.ts), served as `remote`. */
+export function proxyFolder(options: { elicitation?: boolean; remoteUrl?: string } = {}): ProxyFolder {
   const folder = mkdtempSync(join(tmpdir(), 'keel-mcp-proxy-'));
   const effectsFile = join(folder, 'effects.jsonl');
   mkdirSync(join(folder, 'policies'));
@@ -45,7 +47,14 @@ export function proxyFolder(options: { elicitation?: boolean } = {}): ProxyFolde
     version: 1,
     routes: [],
     mcpProxy: {
-      servers: { notes: server('notes'), flaky: server('flaky'), broken: { command: join(folder, 'no-such-program'), startTimeoutMs: 5_000 } },
+      servers: {
+        notes: server('notes'),
+        flaky: server('flaky'),
+        broken: { command: join(folder, 'no-such-program'), startTimeoutMs: 5_000 },
+        // Starts, and never answers initialize.
+        stalled: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], startTimeoutMs: 1_000 },
+        ...(options.remoteUrl === undefined ? {} : { remote: { url: options.remoteUrl } }),
+      },
       tools: {
         'notes.read_note': { sideEffect: 'read', labels: { classification: 'internal' } },
         'notes.write_note': { sideEffect: 'write', deduplicatesOnKey: true, rateLimit: { perTenant: { limit: 3, windowMs: 600_000 } } },
@@ -57,6 +66,7 @@ export function proxyFolder(options: { elicitation?: boolean } = {}): ProxyFolde
         'flaky.read_note': { sideEffect: 'read', labels: { classification: 'confidential' } },
         'flaky.write_note': { sideEffect: 'write', egress: 'external' },
         'broken.anything': { sideEffect: 'read' },
+        ...(options.remoteUrl === undefined ? {} : { 'remote.read_note': { sideEffect: 'read' }, 'remote.write_note': { sideEffect: 'write' } }),
       },
       policies: 'policies',
       principal: 'user:ada',
