@@ -207,6 +207,23 @@ describe('keel/langchain: a createAgent loop inside a Keel run', () => {
     assert.equal(stepEnds(events, 'model-call').length, 1);
   });
 
+  test('agent.stream with ChatOpenAI: the provider\'s tokens stream through the middleware to the agent\'s stream, and the step is journaled whole with usage and cost', async () => {
+    const wire = await OpenAIWireServer.start();
+    after(() => wire.close());
+    wire.reply({ fixture: 'chat-text-stream.sse' });
+    const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', maxRetries: 0, configuration: { baseURL: wire.baseURL } });
+    const { keel, observations, journal } = await deployment('chat-openai-stream', { plan: [], model, weatherTools: true, stream: true });
+    const outcome = await keel.run('langchain-refunds', { message: 'Say hello' });
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.equal((wire.requests[0]?.body as { stream?: boolean }).stream, true, 'LangChain asked the provider for a stream');
+    const text = (outcome.output as AgentOutput).text;
+    assert.ok(observations.streamedText.length > 1, `streamed in chunks, got ${observations.streamedText.length}`);
+    assert.equal(observations.streamedText.join(''), text);
+    const [step] = stepEnds(await journal(outcome.runId), 'model-call');
+    assert.deepEqual([step?.data.usage?.inputTokens, step?.data.usage?.outputTokens], [19, 10]);
+    assert.ok((step?.data.cost?.micros ?? 0) > 0);
+  });
+
   test('ChatOpenAI (@langchain/openai) against the loopback OpenAI wire server is governed the same way: priced as openai:gpt-4o in one run', async () => {
     const wire = await OpenAIWireServer.start();
     after(() => wire.close());
