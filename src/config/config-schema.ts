@@ -136,6 +136,35 @@ const webhookSchema = z.url({
   error: (issue) => (issue.input === undefined ? undefined : `must be an http(s) URL, got ${describeValue(issue.input)}`),
 });
 
+// Online monitoring of one task's runs as they end (docs/drills-and-monitoring.md).
+const monitorSchema = z.strictObject({
+  task: z.string().min(1),
+  /** The share of ended runs scored, chosen by run id (the same runs in every process). Default 1. */
+  sample: z
+    .number()
+    .refine((value) => value > 0 && value <= 1, { error: (issue) => `must be a share of runs in (0, 1], got ${describeValue(issue.input)}` })
+    .exactOptional(),
+  /** End states that count as a pass. Default ["ok"]. */
+  pass: z.array(z.enum(['ok', 'degraded', 'escalated', 'failed'])).min(1).exactOptional(),
+  /** Scored runs in the baseline window the live pass rate is compared with. Default 200. */
+  baselineRuns: integerSetting('runs', 10).exactOptional(),
+  /** False-alarm probability of the drop test over an unbounded stream. Default 0.05. */
+  alpha: z
+    .number()
+    .refine((value) => value > 0 && value <= 0.2, { error: (issue) => `must be a probability in (0, 0.2], got ${describeValue(issue.input)}` })
+    .exactOptional(),
+  /** Alert on every fault class a watched run's journal shows (timeouts, 429s, tools down, …). Default true. */
+  faultAlerts: z.boolean().exactOptional(),
+});
+
+// A drill `keel worker` runs on a schedule: `keel drill TASK --fault F --runs N`, every `every` seconds.
+const drillScheduleSchema = z.strictObject({
+  task: z.string().min(1),
+  fault: z.string().min(1),
+  every: integerSetting('seconds', 1),
+  runs: integerSetting('runs', 1).exactOptional(),
+});
+
 /** The Keel configuration file, version 1. */
 export const configSchema = z
   .strictObject({
@@ -154,6 +183,10 @@ export const configSchema = z
       .exactOptional(),
     latencySlas: z.array(latencySlaSchema).exactOptional(),
     alerts: z.strictObject({ webhooks: z.array(webhookSchema).exactOptional() }).exactOptional(),
+    /** Tasks whose ended runs `keel worker` scores: pass rate, escalation rate, latency percentiles, a drop test, fault alerts. */
+    monitors: z.array(monitorSchema).exactOptional(),
+    /** Failure drills `keel worker` runs on a schedule; each report is journaled as a `drill:<task>` run. */
+    drills: z.array(drillScheduleSchema).exactOptional(),
     /** The module whose agents and tasks `keel` serves, relative to the config file. */
     tasks: z.string().min(1).exactOptional(),
     /**

@@ -11,3 +11,7 @@ export type { FaultAlert } from './fault-alerts.ts';
 export { monitorTask, monitorTaskName, raiseAndDeliver, raiseInMonitorRun } from './raise-alerts.ts';
 export type { AlertDelivery, AlertToRaise } from './raise-alerts.ts';
 export { JournalVersionBook } from './journal-version-book.ts';
+export { percentile, TaskStats } from './task-stats.ts';
+export type { TaskStatsSnapshot } from './task-stats.ts';
+export { RunWatcher } from './run-watcher.ts';
+export type { MonitorSetting, RunWatcherOptions, WatchResult } from './run-watcher.ts';

@@ -1,6 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import type { AgentDefinition } from '../../agent/index.ts';
-import { isAgentDefinition } from '../../agent/index.ts';
 import type { KeelConfig } from '../../config/index.ts';
 import { drillFaultNames, drillReportHtml, isDrillFaultName, runDrill } from '../../drill/index.ts';
 import type { DrillReport } from '../../drill/index.ts';
@@ -9,14 +7,10 @@ import type { JsonValue } from '../../spec/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson } from '../command.ts';
-import { loadTasksModule, tasksModulePath } from '../tasks-module.ts';
+import { demoDrillRequest, demoPlantedCall, servedAgent } from '../served-agent.ts';
 
 const usage = 'usage: keel drill TASK --fault F [--runs N] [--json] [--html PATH] [--input JSON] [--principal P] [--tenant T]';
 
-// The demo's first customer: a refund within the policy, so every seam (lookup, policy, refund, answer) is reached.
-const demoRequest = { message: "Hi, the jacket from order A-1001 doesn't fit. Can I get a refund?", principal: 'user:maya', tenant: 'acme-shop' };
-// What a prompt injection in the demo would want: a refund far above the order's total, chosen by the text.
-const demoPlanted = { tool: 'issue_refund', input: { orderId: 'A-1001', amountCents: 999_999 } };
 
 /**
  * `keel drill TASK --fault F`: runs the served agent under one fault at one seam, judges what the
@@ -50,10 +44,10 @@ export const drillCommand: Command = async (context) => {
         store,
         environment,
         hooks,
-        message: message ?? (demo ? demoRequest.message : 'Hello.'),
-        principal: context.options.principal ?? (demo ? demoRequest.principal : 'keel:drill'),
-        tenant: context.options.tenant ?? (demo ? demoRequest.tenant : 'default'),
-        ...(demo ? { planted: demoPlanted } : {}),
+        message: message ?? (demo ? demoDrillRequest.message : 'Hello.'),
+        principal: context.options.principal ?? (demo ? demoDrillRequest.principal : 'keel:drill'),
+        tenant: context.options.tenant ?? (demo ? demoDrillRequest.tenant : 'default'),
+        ...(demo ? { planted: demoPlantedCall } : {}),
         ...(config === undefined ? {} : { config }),
       });
     } finally {
@@ -79,24 +73,6 @@ function parseMessage(text: string | undefined): string | undefined {
   const message = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.message : undefined;
   if (typeof message !== 'string' || message.trim() === '') throw new KeelError('usage-invalid', '--input must be an agent input such as {"message": "…"}');
   return message;
-}
-
-async function servedAgent(context: CommandContext, task: string, config: KeelConfig | undefined): Promise<{ agent: AgentDefinition; demo: boolean; close: () => void }> {
-  const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
-  const modulePath = tasksModulePath(context.options.tasks, context.environment, configPath === undefined || config === undefined ? undefined : { path: configPath, value: config });
-  if (modulePath === undefined) {
-    const demo = await (await import('../demo-agent.ts')).openDemoAgent(context, config);
-    if (demo.agent.name !== task) {
-      demo.close();
-      throw new KeelError('task-unknown', `this process does not serve task ${task} (serving ${demo.agent.name}, the demo's; name a tasks module with --tasks)`);
-    }
-    return { agent: demo.agent, demo: true, close: () => demo.close() };
-  }
-  const definitions = await loadTasksModule(modulePath);
-  const found = definitions.find((definition) => definition.name === task);
-  if (found === undefined) throw new KeelError('task-unknown', `this process does not serve task ${task} (serving ${definitions.map((definition) => definition.name).join(', ')} from ${modulePath})`);
-  if (!isAgentDefinition(found)) throw new KeelError('usage-invalid', `task ${task} is a plain task; drills put faults at an agent's seams (its model, tools, retrievers, budget)`);
-  return { agent: found, demo: false, close: () => undefined };
 }
 
 function printReport(context: CommandContext, report: DrillReport): void {

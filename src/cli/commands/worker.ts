@@ -8,6 +8,8 @@ import { paintStatus } from '../format/text.ts';
 import type { Deployment } from '../open-deployment.ts';
 import { openDeployment } from '../open-deployment.ts';
 import { servedFrom, unservedRuns } from '../unserved-runs.ts';
+import type { WorkerOversight } from '../worker-oversight.ts';
+import { startWorkerOversight } from '../worker-oversight.ts';
 
 /** How long in-flight runs get to finish after SIGTERM/SIGINT before their steps are aborted and their runs released. */
 const drainMs = 10_000;
@@ -58,7 +60,10 @@ export const workerCommand: Command = async (context) => {
   const anchorTimer = audit === undefined ? undefined : setInterval(() => void anchorRuns(context, audit), audit.anchorIntervalMs);
   let metricsServer: MetricsServer | undefined;
   let spans: SpanExport | undefined;
+  let oversight: WorkerOversight | undefined;
   try {
+    // The config's monitors (scored runs, drop test, fault alerts) and scheduled drills.
+    oversight = await startWorkerOversight(context, deployment);
     if (telemetry !== undefined && metrics !== undefined) {
       metricsServer = await telemetry.listenMetrics(metrics, { port: Number(context.options.metricsPort), host: context.options.host ?? '127.0.0.1' });
       context.output.stdout(`keel worker ${engine.workerId} metrics at ${metricsServer.url}\n`);
@@ -71,12 +76,20 @@ export const workerCommand: Command = async (context) => {
     await engine.reclaimFromDeadLocalWorkers();
     await reportUnserved(context, deployment);
     context.output.stdout(`keel worker ${engine.workerId} serving tasks ${deployment.taskNames.join(', ')} from ${deployment.keel.store.location} (concurrency ${concurrency})\n`);
-    await deployment.keel.work({ concurrency, signal: stopping.signal, onSettled: (result) => printSettled(context, result) });
+    await deployment.keel.work({
+      concurrency,
+      signal: stopping.signal,
+      onSettled: (result) => {
+        printSettled(context, result);
+        oversight?.settled(result);
+      },
+    });
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     clearTimeout(drainTimer);
     clearInterval(anchorTimer);
+    await oversight?.close();
     if (audit !== undefined) await anchorRuns(context, audit);
     await spans?.stop();
     await metricsServer?.close();

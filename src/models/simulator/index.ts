@@ -20,6 +20,7 @@
  *   Trigger   = { calls: [1, 2] }        these call indexes (1-based, per model instance)
  *             | { every: 3 }              calls 3, 6, 9…
  *             | { afterCall: 5 }          calls 6, 7, 8…
+ *             | { afterCall: 5, probability: 0.4 }   a seeded 40% of calls 6, 7, 8… (degrading)
  *             | { probability: 0.2 }      a seeded draw per (seed, conversation, call index, rule)
  *   Fault     = { type: 'timeout', hangMs? }              no answer until abortSignal fires → model-timeout
  *             | { type: 'slow-first-token', delayMs }     extra delay before the first token

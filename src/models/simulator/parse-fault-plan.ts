@@ -21,17 +21,21 @@ function parseRule(value: unknown, where: string): FaultRule {
 function parseTrigger(value: unknown, where: string): FaultTrigger {
   const trigger = record(value, where, ['calls', 'every', 'probability', 'afterCall']);
   const keys = Object.keys(trigger);
-  if (keys.length !== 1) fail(where, 'expected exactly one of calls, every, probability, afterCall');
+  const degrading = keys.length === 2 && 'afterCall' in trigger && 'probability' in trigger;
+  if (keys.length !== 1 && !degrading) fail(where, 'expected exactly one of calls, every, probability, afterCall (or afterCall with probability)');
   if ('calls' in trigger) {
     const calls = trigger.calls;
     if (!Array.isArray(calls) || !calls.every((call) => Number.isInteger(call) && (call as number) >= 1)) fail(`${where}.calls`, 'expected an array of call indexes (1-based integers)');
     return { calls: calls as number[] };
   }
   if ('every' in trigger) return { every: integer(trigger.every, `${where}.every`, 1) };
-  if ('afterCall' in trigger) return { afterCall: integer(trigger.afterCall, `${where}.afterCall`, 0) };
   const probability = trigger.probability;
-  if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) fail(`${where}.probability`, 'expected a number from 0 to 1');
-  return { probability };
+  if (probability !== undefined && (typeof probability !== 'number' || !(probability >= 0 && probability <= 1))) fail(`${where}.probability`, 'expected a number from 0 to 1');
+  if ('afterCall' in trigger) {
+    const afterCall = integer(trigger.afterCall, `${where}.afterCall`, 0);
+    return probability === undefined ? { afterCall } : { afterCall, probability };
+  }
+  return { probability: probability as number };
 }
 
 function parseFault(value: unknown, where: string): Fault {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { GenerateOptionsV1, JsonValue, StreamPartV1 } from '../../spec/index.ts';
 import type { Fault, FaultPlan, SimulatorOptions } from './index.ts';
 import { parseFaultPlan, SimulatorModel } from './index.ts';
+import { faultForCall } from './simulator-faults.ts';
 
 const question: GenerateOptionsV1 = { messages: [{ role: 'user', content: [{ type: 'text', text: 'Is order A-1001 refundable?' }] }] };
 
@@ -193,4 +194,16 @@ test('a fault plan from JSON is checked: typos and bad values are config-invalid
   assert.throws(() => parseFaultPlan([{ on: { probability: 2 }, fault: { type: 'overloaded' } }]), /probability/);
   assert.throws(() => parseFaultPlan([{ on: { calls: [1] }, fault: { type: 'meteor' } }]), /fault\.type: expected one of/);
   assert.throws(() => new SimulatorModel({ faults: [{ on: { calls: [0] }, fault: { type: 'overloaded' } }] }), { code: 'config-invalid' });
+});
+
+test('afterCall with probability: a seeded share of the calls after N, none before, and the same calls on every run of the scenario', () => {
+  const plan = parseFaultPlan([{ on: { afterCall: 20, probability: 0.5 }, fault: { type: 'overloaded' } }]);
+  const fired = (call: number) => faultForCall(plan, call, `scenario:${call}`) !== undefined;
+  const calls = Array.from({ length: 220 }, (_, index) => index + 1);
+  assert.deepEqual(calls.filter((call) => call <= 20 && fired(call)), []);
+  const after = calls.filter((call) => call > 20 && fired(call)).length;
+  assert.ok(after > 70 && after < 130, `${after} of 200 calls after call 20 faulted`);
+  assert.deepEqual(calls.filter(fired), calls.filter(fired));
+  assert.throws(() => parseFaultPlan([{ on: { every: 2, probability: 0.5 }, fault: { type: 'overloaded' } }]), /exactly one/);
+  assert.throws(() => parseFaultPlan([{ on: { afterCall: 2, probability: 2 }, fault: { type: 'overloaded' } }]), /probability: expected a number from 0 to 1/);
 });

@@ -10,7 +10,8 @@ export type FaultTrigger =
   | { calls: number[] }
   | { every: number }
   | { probability: number }
-  | { afterCall: number };
+  /** Calls after this one; with `probability`, a seeded share of them: a model that degrades from some point on. */
+  | { afterCall: number; probability?: number };
 
 /** One thing that goes wrong, modelled on what hosted providers actually do. */
 export type Fault =
@@ -75,6 +76,6 @@ export function faultForCall(plan: FaultPlan, call: number, drawKey: string): Fa
 function triggers(on: FaultTrigger, call: number, draw: () => number): boolean {
   if ('calls' in on) return on.calls.includes(call);
   if ('every' in on) return call % on.every === 0;
-  if ('afterCall' in on) return call > on.afterCall;
+  if ('afterCall' in on) return call > on.afterCall && (on.probability === undefined || draw() < on.probability);
   return draw() < on.probability;
 }

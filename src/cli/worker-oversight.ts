@@ -1,0 +1,98 @@
+import type { KeelConfig } from '../config/index.ts';
+import { drillFaultNames, isDrillFaultName, runDrill } from '../drill/index.ts';
+import { Engine } from '../engine/index.ts';
+import type { RunAbandoned, RunOutcome } from '../engine/index.ts';
+import { KeelError } from '../errors/index.ts';
+import { monitorTask, RunWatcher } from '../monitor/index.ts';
+import type { CommandContext } from './command.ts';
+import type { Deployment } from './open-deployment.ts';
+import { demoDrillRequest, demoPlantedCall, servedAgent } from './served-agent.ts';
+
+/** What `keel worker` does beside serving runs: online monitoring of its runs, and scheduled drills. */
+export interface WorkerOversight {
+  /** Called for every run the worker settles. */
+  settled(result: RunOutcome | RunAbandoned): void;
+  /** Stops the drill schedule and waits for the monitoring and drills in flight. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the config's `monitors` (a RunWatcher fed by the worker's settled runs, its alerts
+ * journaled as `keel-monitor` runs and sent to the webhooks) and `drills` (each on its own timer,
+ * one at a time). Returns undefined when the config asks for neither.
+ */
+export async function startWorkerOversight(context: CommandContext, deployment: Deployment): Promise<WorkerOversight | undefined> {
+  const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
+  if (configPath === undefined) return undefined;
+  const { loadConfig, webhookAlertHook } = await import('../config/index.ts');
+  const config: KeelConfig = loadConfig(configPath);
+  const monitors = config.monitors ?? [];
+  const drills = config.drills ?? [];
+  if (monitors.length === 0 && drills.length === 0) return undefined;
+  drills.forEach((drill, index) => {
+    if (!isDrillFaultName(drill.fault)) throw new KeelError('config-invalid', `${configPath}: drills[${index}].fault: unknown fault '${drill.fault}' (known: ${drillFaultNames.join(', ')})`);
+  });
+  const { store, audit } = deployment.keel;
+  const hooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
+  // Alerts are runs of their own task on this store, anchored like every run; this engine never claims work.
+  const engine = new Engine({ store, tasks: [monitorTask], workerRegistry: false, ...(audit === undefined ? {} : { afterRun: (runId: string) => audit.log.anchor([runId]) }) });
+  const watcher = new RunWatcher({ store, engine, monitors, hooks });
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+  const say = (line: string) => context.output.stdout(`${line}\n`);
+  const timers: NodeJS.Timeout[] = [];
+  let drilling = Promise.resolve();
+  for (const drill of drills) {
+    const fault = drill.fault;
+    if (!isDrillFaultName(fault)) continue;
+    const run = async () => {
+      const served = await servedAgent(context, drill.task, config);
+      try {
+        const report = await runDrill({
+          agent: served.agent,
+          fault,
+          runs: drill.runs ?? 1,
+          store,
+          config,
+          environment: context.environment,
+          hooks,
+          message: served.demo ? demoDrillRequest.message : 'Hello.',
+          principal: served.demo ? demoDrillRequest.principal : 'keel:drill',
+          tenant: served.demo ? demoDrillRequest.tenant : 'default',
+          ...(served.demo ? { planted: demoPlantedCall } : {}),
+        });
+        say(`drill   ${fault} on ${drill.task}: ${report.pass ? 'PASS' : 'FAIL'}  report ${report.reportRunId}${report.pass ? '' : `  failed: ${report.expectations.filter((item) => !item.pass).map((item) => item.name).join('; ')}`}`);
+      } finally {
+        served.close();
+      }
+    };
+    // Drills take turns: two at once would contend for the same budget book and breakers.
+    const schedule = () => {
+      drilling = drilling.then(run).catch((error: unknown) => say(`drill   ${fault} on ${drill.task} could not run: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`));
+      track(drilling);
+    };
+    timers.push(setInterval(schedule, drill.every * 1_000));
+  }
+  if (monitors.length > 0) say(`monitor ${monitors.map((monitor) => monitor.task).join(', ')}: pass rate, escalations, latency p50/p95/p99, drop test, fault alerts`);
+  return {
+    settled(result) {
+      if ('abandoned' in result || result.status === 'waiting' || !watcher.watches(result.task)) return;
+      track(
+        watcher.watch(result.runId, result.task).then(
+          (watched) => {
+            for (const alert of watched.alerts) say(`alert   ${alert.kind}  ${alert.message}  (journaled in ${watched.monitorRunId ?? '?'})`);
+          },
+          (error: unknown) => say(`monitor could not watch ${result.runId}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+        ),
+      );
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await Promise.all([...inFlight]);
+      engine.shutdown();
+    },
+  };
+}
