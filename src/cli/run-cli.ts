@@ -19,6 +19,7 @@ commands:
                        decided by policy, rate-limited, approval-gated and journaled, a run per session
                        [--http [--port 8788] [--host 127.0.0.1]] serves Streamable HTTP at /mcp instead
   demo                 run the support-agent demo end to end (creates the database if needed)
+                       [--count N]: N varied, seeded support requests instead of the five
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
   resume               resume every run of a served task that is not in an end state
