@@ -100,6 +100,17 @@ test('people label runs; the judge grades them through a budgeted route, and its
   const judgeEnds = shown.events.filter((event) => event.type === 'step-end' && event.data.name?.startsWith('judge ') === true);
   assert.ok(judgeEnds.every((event) => (event.data.cost?.micros ?? 0) > 0), 'every judge call is priced');
 
+  // A baseline model re-run the same way: the recorded model's own mistakes, against the full-quality
+  // candidate. By `exact` (agreement with the recorded answers) the candidate differs where they were
+  // wrong; by the judge, which checks the evidence, it is better by exactly those items.
+  const rerun = json<EvaluationReport & { statistics: { meanDifference: number } }>(
+    await keel(['eval', 'run', '--dataset', 'labelled', '--model', 'sim:default', '--baseline-model', 'sim:default@0.7', '--scorer', 'judge,exact', '--judge', 'judge', '--config', config, '--json']),
+  );
+  assert.equal(rerun.baseline, 'sim:default@0.7');
+  assert.equal(rerun.verdict, 'improved');
+  assert.equal(rerun.scorers.exact?.baselineMean, 1, 'the recorded model reproduces its recorded answers');
+  assert.ok(Math.abs(rerun.statistics.meanDifference - wrong / ended.length) < 1e-9, `${rerun.statistics.meanDifference} vs ${wrong}/${ended.length}`);
+
   // An earlier evaluation as the baseline: comparable only with the same scorers.
   const again = json<EvaluationReport>(await keel(['eval', 'run', '--dataset', 'labelled', '--model', 'sim:default', '--scorer', 'exact,judge', '--judge', 'judge', '--config', config, '--baseline-run', evaluated.evaluation, '--json']));
   assert.equal(again.verdict, 'no-evidence');
