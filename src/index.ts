@@ -73,3 +73,9 @@ export type { RunInclusionProof, VerifyingKey } from './audit/index.ts';
 // Access policies in Cedar.
 export { CedarPolicyEngine } from './access/index.ts';
 export type { PolicyDecision, PolicyEngine, PolicyRequest } from './access/index.ts';
+
+// Failure drills and online monitoring (docs/drills-and-monitoring.md).
+export { drillFaultNames, runDrill } from './drill/index.ts';
+export type { DrillFaultName, DrillOptions, DrillReport } from './drill/index.ts';
+export { faultAlerts, PassRateDropTest, RunWatcher } from './monitor/index.ts';
+export type { FaultAlert, MonitorSetting, TaskStatsSnapshot } from './monitor/index.ts';
