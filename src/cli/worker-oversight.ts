@@ -3,7 +3,10 @@ import { drillFaultNames, isDrillFaultName, runDrill } from '../drill/index.ts';
 import { Engine } from '../engine/index.ts';
 import type { RunAbandoned, RunOutcome } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
+import type { OpenedAuditLog } from '../audit/index.ts';
+import type { AlertHook } from '../models/index.ts';
 import { monitorTask, RunWatcher } from '../monitor/index.ts';
+import type { StoreV1 } from '../spec/index.ts';
 import type { CommandContext } from './command.ts';
 import type { Deployment } from './open-deployment.ts';
 import { demoDrillRequest, demoPlantedCall, servedAgent } from './served-agent.ts';
@@ -34,15 +37,13 @@ export async function startWorkerOversight(context: CommandContext, deployment: 
   });
   const { store, audit } = deployment.keel;
   const hooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
-  // Alerts are runs of their own task on this store, anchored like every run; this engine never claims work.
-  const engine = new Engine({ store, tasks: [monitorTask], workerRegistry: false, ...(audit === undefined ? {} : { afterRun: (runId: string) => audit.log.anchor([runId]) }) });
-  const watcher = new RunWatcher({ store, engine, monitors, hooks });
+  const say = (line: string) => context.output.stdout(`${line}\n`);
+  const monitoring = startRunMonitoring({ store, audit, config, hooks, say });
   const inFlight = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   };
-  const say = (line: string) => context.output.stdout(`${line}\n`);
   const timers: NodeJS.Timeout[] = [];
   let drilling = Promise.resolve();
   for (const drill of drills) {
@@ -76,21 +77,38 @@ export async function startWorkerOversight(context: CommandContext, deployment: 
     };
     timers.push(setInterval(schedule, drill.every * 1_000));
   }
+  return {
+    settled: (result) => monitoring.settled(result),
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await Promise.all([...inFlight]);
+      await monitoring.close();
+    },
+  };
+}
+
+/** The config's monitors over a store: `keel worker` feeds them its settled runs, `keel serve` its gateway runs. */
+export function startRunMonitoring(options: { store: StoreV1; audit: OpenedAuditLog | undefined; config: KeelConfig; hooks: readonly AlertHook[]; say: (line: string) => void }): WorkerOversight {
+  const { store, audit, say } = options;
+  const monitors = options.config.monitors ?? [];
+  // Alerts are runs of their own task on this store, anchored like every run; this engine never claims work.
+  const engine = new Engine({ store, tasks: [monitorTask], workerRegistry: false, ...(audit === undefined ? {} : { afterRun: (runId: string) => audit.log.anchor([runId]) }) });
+  const watcher = new RunWatcher({ store, engine, monitors, hooks: options.hooks });
+  const inFlight = new Set<Promise<void>>();
   if (monitors.length > 0) say(`monitor ${monitors.map((monitor) => monitor.task).join(', ')}: pass rate, escalations, latency p50/p95/p99, drop test, fault alerts`);
   return {
     settled(result) {
       if ('abandoned' in result || result.status === 'waiting' || !watcher.watches(result.task)) return;
-      track(
-        watcher.watch(result.runId, result.task).then(
-          (watched) => {
-            for (const alert of watched.alerts) say(`alert   ${alert.kind}  ${alert.message}  (journaled in ${watched.monitorRunId ?? '?'})`);
-          },
-          (error: unknown) => say(`monitor could not watch ${result.runId}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
-        ),
+      const work = watcher.watch(result.runId, result.task).then(
+        (watched) => {
+          for (const alert of watched.alerts) say(`alert   ${alert.kind}  ${alert.message}  (journaled in ${watched.monitorRunId ?? '?'})`);
+        },
+        (error: unknown) => say(`monitor could not watch ${result.runId}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
       );
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
     },
     async close() {
-      for (const timer of timers) clearInterval(timer);
       await Promise.all([...inFlight]);
       engine.shutdown();
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BudgetRule, CallBudgets } from '../cost/index.ts';
 import { withCallBudgets } from '../cost/index.ts';
-import type { Engine, RunContext } from '../engine/index.ts';
+import type { Engine, RunContext, RunOutcome } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
 import type { ErrorData } from '../errors/index.ts';
 import { KeelError, toErrorData } from '../errors/index.ts';
@@ -43,6 +43,8 @@ export interface GatewayRunsOptions {
   rateLimiter: RateLimiterV1;
   /** How long a run opened with `keel-run-id: new` waits for its next call before it ends. */
   idleMs: number;
+  /** Told of every run that ends or parks (the monitors of `keel serve` watch them). */
+  onRunEnd?: (outcome: RunOutcome) => void;
 }
 
 const minuteMs = 60_000;
@@ -77,7 +79,10 @@ export class GatewayRuns {
     this.#policies = options.policies;
     this.#rateLimiter = options.rateLimiter;
     this.#idleMs = options.idleMs;
+    this.#onRunEnd = options.onRunEnd;
   }
+
+  readonly #onRunEnd: ((outcome: RunOutcome) => void) | undefined;
 
   /**
    * A key's requests per minute, counted before a run is opened: a refused request opens none.
@@ -112,6 +117,7 @@ export class GatewayRuns {
       .start(call.target.task, input, { principal: call.identity.principal, tenant: call.identity.tenant, runId })
       .then(
         (outcome) => {
+          this.#onRunEnd?.(outcome);
           // A run of one call answers once it has ended, so its journal is complete when the client hears.
           if (!open && first.result !== undefined && (outcome.status === 'ok' || outcome.status === 'degraded')) first.settle({ runId, result: first.result });
           // A call the run did not answer (it failed before, or ended under it) is told how the run ended.

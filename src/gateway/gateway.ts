@@ -6,6 +6,7 @@ import type { KeelConfig } from '../config/index.ts';
 import { loadConfig, parseConfig } from '../config/index.ts';
 import { countPromptTokens } from '../cost/index.ts';
 import { dashboardRoutes } from '../dashboard/index.ts';
+import type { RunOutcome } from '../engine/index.ts';
 import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
 import { adminRoutes, checkAdminToken } from './admin/index.ts';
 import { anthropicErrorResponse } from './anthropic/anthropic-error.ts';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   drainMs?: number;
   /** Told of failures that are the gateway's own (a 500), one line each. */
   log?: (line: string) => void;
+  /** Told of every run that ends (or parks waiting): `keel serve`'s monitors watch them. */
+  onRunEnd?: (outcome: RunOutcome) => void;
   workerId?: string;
   /**
    * Every request must bring a virtual key (`keel keys create`). Without it, keys are required once
@@ -100,7 +103,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     callBudgets: true,
   });
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
-  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs });
+  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   let closing = false;
   const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });

@@ -1,6 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
+import type { WorkerOversight } from '../worker-oversight.ts';
 
 /** How long requests in flight may take to finish once the gateway is told to stop. */
 const graceMs = 30_000;
@@ -34,7 +35,23 @@ export const serveCommand: Command = async (context) => {
     const metrics = new telemetry.KeelMetrics({ store });
     const spans = telemetry.otlpTracesConfigured(environment) ? await telemetry.openSpanExport({ store, environment }) : undefined;
     spans?.start({ onError: (error) => context.output.stderr(`keel telemetry: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again\n`) });
-    const gateway = await createGateway({ store: telemetry.observeStore(store, metrics), metrics, environment, requireKeys, log: (line) => context.output.stderr(`${line}\n`), ...(config === undefined ? {} : { config }), ...(adminToken === undefined ? {} : { adminToken }) });
+    // The config's monitors watch the gateway's runs as they end; started once the gateway (and its audit log) exists.
+    let monitoring: WorkerOversight | undefined;
+    const gateway = await createGateway({
+      store: telemetry.observeStore(store, metrics),
+      metrics,
+      environment,
+      requireKeys,
+      log: (line) => context.output.stderr(`${line}\n`),
+      onRunEnd: (outcome) => monitoring?.settled(outcome),
+      ...(config === undefined ? {} : { config }),
+      ...(adminToken === undefined ? {} : { adminToken }),
+    });
+    if ((config?.monitors ?? []).length > 0 && config !== undefined) {
+      const { webhookAlertHook } = await import('../../config/index.ts');
+      const { startRunMonitoring } = await import('../worker-oversight.ts');
+      monitoring = startRunMonitoring({ store, audit: gateway.keel.audit, config, hooks: (config.alerts?.webhooks ?? []).map(webhookAlertHook), say: (line) => context.output.stdout(`${line}\n`) });
+    }
     const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
       await gateway.close();
       const code = (error as NodeJS.ErrnoException).code;
@@ -58,6 +75,7 @@ export const serveCommand: Command = async (context) => {
     const signal = await signalled;
     context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
     await listening.close({ graceMs });
+    await monitoring?.close();
     await spans?.stop();
     context.output.stdout('keel gateway stopped\n');
     return 0;
