@@ -53,6 +53,9 @@ export const optionNames = [
   'count',
   'margin',
   'effect-size',
+  'from',
+  'to',
+  'policies',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -231,6 +234,18 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: [],
     options: ['once'],
     load: async () => (await import('./commands/telemetry.ts')).telemetryExportCommand,
+  },
+  'evidence export': {
+    usage: 'keel evidence export --from DATE --to DATE --out DIR [--public-key PATH] [--config PATH] [--policies DIR]',
+    positionals: [],
+    options: ['json', 'from', 'to', 'out', 'public-key', 'config', 'policies'],
+    load: async () => (await import('./commands/evidence.ts')).evidenceExportCommand,
+  },
+  'evidence verify': {
+    usage: 'keel evidence verify DIR [--public-key PATH] [--strict] [--json]',
+    positionals: ['DIR'],
+    options: ['json', 'public-key', 'strict'],
+    load: async () => (await import('./commands/evidence.ts')).evidenceVerifyCommand,
   },
   'audit keygen': {
     usage: 'keel audit keygen --out DIR',

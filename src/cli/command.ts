@@ -57,6 +57,9 @@ export interface CommandContext {
     count: string | undefined;
     margin: string | undefined;
     effectSize: string | undefined;
+    from: string | undefined;
+    to: string | undefined;
+    policies: string | undefined;
   };
   output: CliOutput;
   paint: Painter;

@@ -47,6 +47,10 @@ commands:
   eval run --dataset NAME --model P:M   replay the dataset against a model, score it, and say whether it
                        regressed (exit 1), improved, shows no evidence of a change, or is inconclusive
                        [--baseline-model P:M | --baseline-run RUN] [--scorer exact,contract,tools,…] [--judge P:M]
+  evidence export --from DATE --to DATE --out DIR   a self-contained bundle of the period's journals, signed
+                       tree heads and proofs, snapshots, approvals, retention and record-keeping statements,
+                       and verify.mjs (plain Node)   [--public-key PATH] [--config PATH] [--policies DIR]
+  evidence verify DIR  check a bundle as its verify.mjs does   [--public-key PATH] [--strict] [--json]
   telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
                        kept in the store, until SIGTERM/SIGINT   [--once]
 
@@ -89,7 +93,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     if (first === 'dataset' && second === undefined) throw new KeelError('usage-invalid', 'keel dataset needs a sub-command: keel dataset create, list, show or export');
     if (first === 'eval' && second === undefined) throw new KeelError('usage-invalid', 'keel eval needs a sub-command: keel eval run');
     if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');
-    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'dataset' || first === 'eval' ? `${first} ${second}` : first;
+    if (first === 'evidence' && second === undefined) throw new KeelError('usage-invalid', 'keel evidence needs a sub-command: keel evidence export or verify');
+    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'dataset' || first === 'eval' || first === 'evidence' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);
@@ -148,6 +153,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         count: values.count,
         margin: values.margin,
         effectSize: values['effect-size'],
+        from: values.from,
+        to: values.to,
+        policies: values.policies,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -223,6 +231,9 @@ function parseCommandLine(argv: string[]) {
         count: { type: 'string' },
         margin: { type: 'string' },
         'effect-size': { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        policies: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
