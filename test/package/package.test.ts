@@ -276,6 +276,13 @@ describe('the packed package', { concurrency: true }, () => {
     for (const name of ['keelModel', 'createKeelProvider', 'keelMiddleware', 'governTools', 'throwIfRunInterrupted']) {
       assert.ok((JSON.parse(builtAdapter.stdout) as string[]).includes(name), `${name} is not exported from 'keel/ai-sdk'`);
     }
+    const listAgentsNames = "import('keel/openai-agents').then((adapter) => console.log(JSON.stringify(Object.keys(adapter).sort())))";
+    const builtAgents = await runCommand(nodeBinaries.node24, ['--input-type=module', '-e', listAgentsNames], { cwd: installed().directory });
+    assert.equal(builtAgents.code, 0, builtAgents.stderr);
+    const sourceAgents = await runCommand(nodeBinaries.node24, ['--conditions=keel-source', '--input-type=module', '-e', listAgentsNames], { cwd: join(repositoryRoot, 'examples') });
+    assert.equal(sourceAgents.code, 0, sourceAgents.stderr);
+    assert.deepEqual(JSON.parse(sourceAgents.stdout), JSON.parse(builtAgents.stdout));
+    assert.deepEqual(JSON.parse(builtAgents.stdout), ['KeelAgentsModel', 'KeelTraceProcessor', 'governTools', 'idempotencyKeyOf', 'keelModelProvider', 'throwIfRunInterrupted', 'toolExecutionOf']);
     const listLangChainNames = "import('keel/langchain').then((adapter) => console.log(JSON.stringify(Object.keys(adapter).sort())))";
     const builtLangChain = await runCommand(nodeBinaries.node24, ['--input-type=module', '-e', listLangChainNames], { cwd: installed().directory });
     assert.equal(builtLangChain.code, 0, builtLangChain.stderr);
