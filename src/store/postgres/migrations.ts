@@ -236,6 +236,20 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'concurrency-slots',
+    sql: (schema) => `
+      -- Concurrency limits (bulkheads) shared by every process on this schema: one row per slot
+      -- held, until its holder releases it or its lease runs out (a holder that died).
+      CREATE TABLE ${schema}.concurrency_slots (
+        limit_key text NOT NULL,
+        holder text NOT NULL,
+        expires_ms bigint NOT NULL,
+        PRIMARY KEY (limit_key, holder)
+      );
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -189,6 +189,20 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: 'concurrency-slots',
+    sql: `
+      -- Concurrency limits (bulkheads) shared by every process on this file: one row per slot held,
+      -- until its holder releases it or its lease runs out (a holder that died).
+      CREATE TABLE concurrency_slots (
+        limit_key TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        PRIMARY KEY (limit_key, holder)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;
