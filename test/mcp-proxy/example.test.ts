@@ -24,7 +24,7 @@ test('examples/mcp-proxy runs: its client lists the tools, is refused by the pol
   assert.match(output, /^tools: notes__read_note, notes__write_note, notes__delete_note, notes__publish_note$/m);
   assert.match(output, /^read_note: ship it$/m);
   assert.match(output, /^delete_note: Keel refused notes__delete_note \(policy-denied by policy no-destructive-tools\)/m);
-  assert.match(output, /^keel approve: user:example-lead approved run_/m);
+  assert.match(output, /^keel approve: user:example-lead approved run_\S+; the keel mcp-proxy session holding it continues the call$/m);
   assert.match(output, /^publish_note: published plan: ship it$/m);
   const runId = /keel show (run_\S+)/.exec(output)?.[1] ?? '';
   const runs = await keel(['runs', '--json', '--db', database]);

@@ -18,7 +18,12 @@ function decideCommand(decision: 'approve' | 'deny'): Command {
       const verb = decision === 'approve' ? 'approved' : 'denied';
       if (context.options.json) printJson(context, { decided: { runId, decision, decider: who }, result });
       else if ('status' in result) context.output.stdout(`${who} ${verb} ${runId}; the run is now ${paintStatus(context.paint, result.status)}${result.reason === undefined ? '' : `: ${result.reason}`}\n`);
-      else context.output.stdout(`${who} ${verb} ${runId}; it will resume on the next worker (${result.detail})\n`);
+      else {
+        // A proxy session's run is continued by the keel mcp-proxy process holding the session, not by a worker.
+        const task = (await deployment.keel.store.getRun(runId))?.task;
+        const next = task === 'mcp-proxy' ? 'the keel mcp-proxy session holding it continues the call' : `it will resume on the next worker (${result.detail})`;
+        context.output.stdout(`${who} ${verb} ${runId}; ${next}\n`);
+      }
       return 0;
     } finally {
       await deployment.close();
