@@ -3,11 +3,11 @@
  * there the way a user would (import 'keel', run the `keel` bin) on Node 24 and Node 22.18+.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { InstalledPackage, PackedKeel } from './installed-package.ts';
-import { findUnsupportedNode, installPackage, nodeBinaries, packKeel, repositoryRoot, runCommand } from './installed-package.ts';
+import { cleanEnvironment, findUnsupportedNode, installPackage, nodeBinaries, packKeel, pathWithNode, repositoryRoot, runCommand } from './installed-package.ts';
 
 const consumerScript = join(import.meta.dirname, 'consumer.ts');
 const quickstartScript = join(repositoryRoot, 'examples', 'quickstart', 'agent.ts');
@@ -137,6 +137,21 @@ describe('the packed package', { concurrency: true }, () => {
           assert.ok(run.costMicros > 0, 'each run is priced');
           assert.ok(run.spans >= 6, `the SDK's spans are in each run's journal (got ${run.spans})`);
         }
+      });
+
+      test('the MCP proxy example (examples/mcp-proxy) runs the installed `keel mcp-proxy` in front of its MCP server: allowed, refused by policy, approved by `keel approve`', async () => {
+        const folder = join(installed().directory, `mcp-proxy-${label.replace(' ', '-')}`);
+        cpSync(join(repositoryRoot, 'examples', 'mcp-proxy'), folder, { recursive: true });
+        const ran = await runCommand(node, [join(folder, 'client.ts')], {
+          cwd: installed().directory,
+          environment: cleanEnvironment({ PATH: pathWithNode(node), KEEL_BIN: join(installed().directory, 'node_modules', 'keel', 'bin', 'keel.js'), KEEL_DB: join(folder, 'keel.db') }),
+        });
+        assert.equal(ran.code, 0, `${ran.stdout}${ran.stderr}`);
+        assert.match(ran.stdout, /^tools: notes__read_note, notes__write_note, notes__delete_note, notes__publish_note$/m);
+        assert.match(ran.stdout, /^read_note: ship it$/m);
+        assert.match(ran.stdout, /^delete_note: Keel refused notes__delete_note \(policy-denied by policy no-destructive-tools\)/m);
+        assert.match(ran.stdout, /^keel approve: user:example-lead approved run_/m);
+        assert.match(ran.stdout, /^publish_note: published plan: ship it$/m);
       });
 
       test('`keel --help` prints the usage', async () => {
