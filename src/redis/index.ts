@@ -4,3 +4,4 @@ export { connectRedisLimits, redisLocation } from './redis-limits.ts';
 export type { RedisLimits, RedisLimitsOptions } from './redis-limits.ts';
 export { RedisRateLimiter } from './redis-rate-limiter.ts';
 export { RedisBreakerStates } from './redis-breaker-states.ts';
+export { RedisConcurrencySlots } from './redis-concurrency-slots.ts';

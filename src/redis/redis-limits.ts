@@ -7,6 +7,7 @@
 import { createClient } from 'redis';
 import { KeelError } from '../errors/index.ts';
 import { RedisBreakerStates } from './redis-breaker-states.ts';
+import { RedisConcurrencySlots } from './redis-concurrency-slots.ts';
 import { RedisRateLimiter } from './redis-rate-limiter.ts';
 import { redisFailure } from './redis-scripts.ts';
 import type { RedisScripts } from './redis-scripts.ts';
@@ -23,6 +24,7 @@ export interface RedisLimitsOptions {
 export interface RedisLimits {
   readonly rateLimiter: RedisRateLimiter;
   readonly breakers: RedisBreakerStates;
+  readonly concurrency: RedisConcurrencySlots;
   /** Host and port, safe to print (no credentials). */
   readonly location: string;
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export async function connectRedisLimits(options: RedisLimitsOptions): Promise<R
   return {
     rateLimiter: new RedisRateLimiter(scripts, prefix),
     breakers: new RedisBreakerStates(scripts, prefix),
+    concurrency: new RedisConcurrencySlots(scripts, prefix),
     location,
     close: () => {
       closing ??= client.close().catch(() => client.destroy());

@@ -10,6 +10,7 @@ export type * from './memory-store-v1.ts';
 export type * from './budget-store-v1.ts';
 export type * from './key-store-v1.ts';
 export type * from './breaker-store-v1.ts';
+export type * from './concurrency-store-v1.ts';
 export type * from './audit-log-store-v1.ts';
 export type * from './telemetry-cursor-store-v1.ts';
 export type * from './dataset-store-v1.ts';

@@ -5,6 +5,7 @@
  * index, and arbitrate leases.
  */
 import type { BreakerStoreV1 } from './breaker-store-v1.ts';
+import type { ConcurrencyStoreV1 } from './concurrency-store-v1.ts';
 import type { AuditLogStoreV1 } from './audit-log-store-v1.ts';
 import type { BudgetStoreV1 } from './budget-store-v1.ts';
 import type { DatasetStoreV1 } from './dataset-store-v1.ts';
@@ -144,6 +145,8 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly rateLimits?: RateLimiterV1;
   /** Circuit-breaker state shared by every process on this store (breaker-store-v1.ts). Optional, as budgets. */
   readonly breakers?: BreakerStoreV1;
+  /** Concurrency-limit (bulkhead) slots shared by every process on this store (concurrency-store-v1.ts). Optional, as budgets. */
+  readonly concurrency?: ConcurrencyStoreV1;
   /** Evaluation datasets pinned from the journal (dataset-store-v1.ts). Optional, as budgets. */
   readonly datasets?: DatasetStoreV1;
   /** Where telemetry exporters keep their place in the journal (telemetry-cursor-store-v1.ts). Optional, as budgets. */

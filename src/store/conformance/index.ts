@@ -10,6 +10,8 @@ export { runRateLimitConformance } from './rate-limit-conformance.ts';
 export type { RateLimitersFactory, RateLimitersUnderTest } from './rate-limit-conformance.ts';
 export { runBreakerConformance } from './breaker-conformance.ts';
 export type { BreakerStoresFactory, BreakerStoresUnderTest } from './breaker-conformance.ts';
+export { runConcurrencyConformance } from './concurrency-conformance.ts';
+export type { ConcurrencyStoresFactory, ConcurrencyStoresUnderTest } from './concurrency-conformance.ts';
 export { runAuditLogConformance } from './audit-log-conformance.ts';
 export type { AuditLogStoresFactory, AuditLogStoresUnderTest } from './audit-log-conformance.ts';
 export { runDatasetConformance } from './dataset-conformance.ts';

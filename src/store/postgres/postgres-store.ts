@@ -23,6 +23,7 @@ import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
 import { PostgresBreakerStates } from './postgres-breaker-states.ts';
+import { PostgresConcurrencySlots } from './postgres-concurrency-slots.ts';
 import { PostgresBudgetBook } from './postgres-budget-book.ts';
 import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
 import { PostgresKeyStore } from './postgres-key-store.ts';
@@ -113,6 +114,8 @@ export class PostgresStore implements StoreV1 {
   /** Rate-limit windows and breaker state shared by every process on this schema. */
   readonly rateLimits: PostgresRateLimiter;
   readonly breakers: PostgresBreakerStates;
+  /** Concurrency-limit (bulkhead) slots shared by every process on this schema. */
+  readonly concurrency: PostgresConcurrencySlots;
   /** The gateway's virtual keys, shared by every process on this schema. */
   readonly keys: PostgresKeyStore;
   /** Evaluation datasets pinned from the journal, shared by every process on this schema. */
@@ -136,6 +139,7 @@ export class PostgresStore implements StoreV1 {
     this.auditLog = new PostgresAuditLog(pool, quoteIdentifier(schemaName), location, () => (this.#closing === undefined ? pool.connect() : Promise.reject(this.#closedError())));
     this.rateLimits = new PostgresRateLimiter(quoteIdentifier(schemaName), location, connect);
     this.breakers = new PostgresBreakerStates(quoteIdentifier(schemaName), location, connect);
+    this.concurrency = new PostgresConcurrencySlots(quoteIdentifier(schemaName), location, connect);
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
     this.datasets = new PostgresDatasets(pool, quoteIdentifier(schemaName), location);
     this.telemetryCursors = new PostgresTelemetryCursors(pool, quoteIdentifier(schemaName), location);

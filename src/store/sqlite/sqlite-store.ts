@@ -27,6 +27,7 @@ import { openDatabase } from './open-database.ts';
 import type { SqliteDurability } from './open-database.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { SqliteBreakerStates } from './sqlite-breaker-states.ts';
+import { SqliteConcurrencySlots } from './sqlite-concurrency-slots.ts';
 import { SqliteBudgetBook } from './sqlite-budget-book.ts';
 import { SqliteDatasets } from './sqlite-datasets.ts';
 import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
@@ -96,6 +97,8 @@ export class SqliteStore implements StoreV1 {
   /** Rate-limit windows and breaker state shared by every process on this file. */
   readonly rateLimits: SqliteRateLimiter;
   readonly breakers: SqliteBreakerStates;
+  /** Concurrency-limit (bulkhead) slots shared by every process on this file. */
+  readonly concurrency: SqliteConcurrencySlots;
   /** The gateway's virtual keys. */
   readonly keys: SqliteKeyStore;
   /** Evaluation datasets pinned from the journal. */
@@ -127,6 +130,7 @@ export class SqliteStore implements StoreV1 {
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
     this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.concurrency = new SqliteConcurrencySlots(database, { write: (work) => this.#memoryWrite(work) });
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });

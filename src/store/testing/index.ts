@@ -6,3 +6,6 @@ export { runBudgetConformance } from '../conformance/budget-conformance.ts';
 // The shared-limits suites, so the Redis limiter and breaker state are held to the stores' contract.
 export { runBreakerConformance, runRateLimitConformance } from '../conformance/index.ts';
 export type { BreakerStoresFactory, RateLimitersFactory } from '../conformance/index.ts';
+// The concurrency-slot suite, so Redis's slots are held to the stores' contract.
+export { runConcurrencyConformance } from '../conformance/index.ts';
+export type { ConcurrencyStoresFactory } from '../conformance/index.ts';
