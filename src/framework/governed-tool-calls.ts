@@ -11,9 +11,9 @@
  * the run itself (an approval wait, an escalation, a lost lease) is kept in the run's session and
  * rethrown by its next call (run-session.ts).
  */
-import type { LabeledText, PolicyEngine } from '../access/index.ts';
+import type { PolicyEngine } from '../access/index.ts';
 import { argumentLabels, checkIncoming, labels as makeLabels } from '../access/index.ts';
-import type { AgentRuntime, AgentTool, ToolAccessV1 } from '../agent/index.ts';
+import type { AgentRuntime, AgentTool, ResourceResolver, ToolAccessV1 } from '../agent/index.ts';
 import { toolGate } from '../agent/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
@@ -21,6 +21,7 @@ import { canonicalJson } from '../journal/index.ts';
 import type { GrantV1, JsonValue, ToolExecutionContextV1 } from '../spec/index.ts';
 import type { SideEffectClassV1, ToolApprovalRuleV1, ToolCallOutcome, ToolConstraintV1, ToolRateLimitV1 } from '../tools/index.ts';
 import { callTool, ToolRegistry } from '../tools/index.ts';
+import type { SourcedText } from './run-session.ts';
 import { inTurn, sessionOf, throwIfRunInterrupted } from './run-session.ts';
 
 /** How Keel governs one framework tool, beyond what the tool itself says. */
@@ -53,6 +54,19 @@ export interface ToolGovernanceOptions {
   grants?: readonly GrantV1[];
   /** Per tool name; a tool without one is governed as a `write` tool with no scopes. */
   declarations?: { [toolName: string]: GovernedToolDeclaration };
+  /**
+   * The user's trusted request: the message(s) the run's input gives, not anything a tool returned.
+   * Given, the control-flow monitor decides every consequential call (write, irreversible, sends
+   * outside) as in an agent's loop: after an untrusted result was read, the tool must be one this
+   * request asks for, its targets must come from trusted input, and a destructive tool runs only
+   * when requested. A function is read at each call (a chat whose request grows). Left out, the
+   * framework gives Keel no trusted request to judge by, and only the argument labels are checked.
+   */
+  request?: string | readonly string[] | (() => string | readonly string[]);
+  /** `off` turns the control-flow monitor off even when `request` is given. Default `enforce`. */
+  controlFlow?: 'enforce' | 'off';
+  /** Resolvers from argument values to resources and tenants, for tools whose access declares no resource. */
+  resolvers?: readonly ResourceResolver[];
 }
 
 /** A framework's tool as Keel sees it; `Call` is what the framework hands the tool for one call. */
@@ -109,6 +123,8 @@ export function governToolCalls<Call>(tools: readonly FrameworkTool<Call>[], opt
         policies: options.policies,
         shadowPolicies: options.shadowPolicies,
         ...(options.grants === undefined ? {} : { grants: options.grants }),
+        ...(options.request === undefined ? {} : { provenance: [...requestItems(run, options.request), ...session.provenance], controlFlow: options.controlFlow ?? 'enforce' }),
+        ...(options.resolvers === undefined ? {} : { resolvers: options.resolvers }),
       },
       agentTools,
     );
@@ -136,8 +152,15 @@ export function governToolCalls<Call>(tools: readonly FrameworkTool<Call>[], opt
   return (name, input, call) => inTurn(run, () => governedCall(name, input, call));
 }
 
+/** The user's request as the monitor reads it: trusted text of origin `user`, the run's tenant. */
+function requestItems(run: RunContext, request: NonNullable<ToolGovernanceOptions['request']>): SourcedText[] {
+  const given = typeof request === 'function' ? request() : request;
+  const texts = typeof given === 'string' ? [given] : given;
+  return texts.map((text, index) => ({ source: `user:request#${index + 1}`, text, labels: makeLabels({ tenants: [run.tenant], classification: 'internal', origins: ['user'] }) }));
+}
+
 /** An allowed call's output (its labels recorded for later calls' flow checks), or the refusal or failure thrown for the model to see. */
-function settle(run: RunContext, provenance: LabeledText[], tool: AgentTool | undefined, input: JsonValue, outcome: ToolCallOutcome): JsonValue {
+function settle(run: RunContext, provenance: SourcedText[], tool: AgentTool | undefined, input: JsonValue, outcome: ToolCallOutcome): JsonValue {
   switch (outcome.status) {
     case 'ok': {
       const access = tool?.access;
@@ -151,7 +174,8 @@ function settle(run: RunContext, provenance: LabeledText[], tool: AgentTool | un
       });
       const incoming = checkIncoming(resultLabels, run.tenant, `tool-result:${outcome.tool}`);
       if (incoming.effect !== 'allow') run.escalate(`blocked by policy [${incoming.policyIds.join(', ')}]: ${incoming.reason}`);
-      provenance.push({ text: canonicalJson(outcome.output), labels: resultLabels });
+      // Named as a tool's result, so the monitor never takes it for the task's declaration.
+      provenance.push({ source: `tool-result:${outcome.tool}#${provenance.length + 1}`, text: canonicalJson(outcome.output), labels: resultLabels });
       return outcome.output;
     }
     case 'denied': {

@@ -9,11 +9,14 @@
  */
 import type { LabeledText } from '../access/index.ts';
 
+/** A text the run has read, named by where it came from (`tool-result:<tool>#<n>`, `user:request#<n>`). */
+export type SourcedText = LabeledText & { readonly source: string };
+
 interface RunSession {
   interruption: { error: unknown } | undefined;
   queue: Promise<unknown>;
   /** Where tool results came from, so a later call's arguments carry their labels (flow rules). */
-  provenance: LabeledText[];
+  provenance: SourcedText[];
 }
 
 const sessions = new WeakMap<object, RunSession>();
