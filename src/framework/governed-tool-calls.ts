@@ -6,6 +6,9 @@
  * resumed run a recorded call returns its recorded output and does not run again. Each framework
  * adapter (keel/ai-sdk, keel/langchain) wraps its own tool shape around this.
  *
+ * Given the user's request (`request`), the gate also runs the control-flow monitor over that
+ * request and the session's earlier tool results, as run-agent.ts does for an agent's loop.
+ *
  * A refusal throws a `tool-denied` KeelError for the adapter to hand the model as the tool's
  * error; the tool's code never ran. A person's approval parks the run (`waiting`). A failure of
  * the run itself (an approval wait, an escalation, a lost lease) is kept in the run's session and
