@@ -67,6 +67,24 @@ test('a work loop does not claim again a run it gave up on, even from a store th
   await new Engine({ store, tasks: [elsewhere] }).resumeAll();
 });
 
+test('a work loop gives up once on a run that started under another configuration of its task, and does not claim it again', async () => {
+  const before = defineTask({ name: 'configured', version: '1', config: { prompt: 'before' }, run: (context) => context.step('work', () => 'done') });
+  const after = defineTask({ name: 'configured', version: '1', config: { prompt: 'after' }, run: (context) => context.step('work', () => 'done') });
+  const queued = await new Engine({ store, tasks: [before] }).enqueue('configured', null, who);
+  const wrapped = ignoringTaskFilter(store);
+  const settled = await new Engine({ store: wrapped.store, tasks: [after] }).resumeAll({ pollMs: 1 });
+  const mentions = settled.filter((result) => result.runId === queued);
+  assert.equal(mentions.length, 1, 'given up once');
+  assert.ok('abandoned' in mentions[0]! && mentions[0].abandoned === 'config-changed');
+  assert.ok(wrapped.claims() <= 3, `claimed ${wrapped.claims()} times`);
+  const left = await store.getRun(queued);
+  assert.equal(left?.status, 'queued', 'left as it was, for a process with the configuration it started with');
+  assert.equal(left?.leaseOwner, null);
+  // Leave the store as the other tests expect it: the process with the first configuration finishes it.
+  await new Engine({ store, tasks: [before] }).resumeAll();
+  assert.equal((await store.getRun(queued))?.status, 'ok');
+});
+
 test('stop ends a run of a task this process does not serve, journaled, without its code', async () => {
   const other = await new Engine({ store, tasks: [elsewhere] }).enqueue('elsewhere', null, who);
   const stopped = await new Engine({ store, tasks: [] }).stop(other, { by: 'user:ops', reason: 'decommissioned' });

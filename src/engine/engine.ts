@@ -169,7 +169,8 @@ export class Engine {
       for (const run of claimed) {
         const job = this.#execute(run.id, run.leasedAt).then(
           (result) => {
-            if ('abandoned' in result && result.abandoned === 'task-unknown') givenUp.add(run.id);
+            // Neither changes while this loop runs: claiming such a run again would only give it up again.
+            if ('abandoned' in result && (result.abandoned === 'task-unknown' || result.abandoned === 'config-changed')) givenUp.add(run.id);
             options.onSettled?.(result);
           },
           (error: unknown) => {
