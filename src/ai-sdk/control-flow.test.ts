@@ -123,15 +123,15 @@ describe('keel/ai-sdk: the control-flow monitor', () => {
     assert.deepEqual(decisions.map((event) => [event.data.tool, event.data.effect]), [['lookup_order', 'allow'], ['issue_refund', 'allow']]);
   });
 
-  test("with onInfluenced 'require-approval' the injected call parks the run for a person; a rejection leaves it unrun", async () => {
+  test("with onInfluenced 'require-approval' the injected call parks the run for a person; a denial leaves it unrun", async () => {
     const { keel, refunds, run } = await deployment('approval', { injected: true, onInfluenced: 'require-approval' });
     const waiting = await run();
     assert.equal(waiting.status, 'waiting', waiting.reason);
     assert.match(waiting.reason ?? '', /control\.untrusted-target/);
     assert.equal(refunds.length, 0);
-    const decided = await keel.decide(waiting.runId, { decision: 'reject', decider: 'lead' });
+    const decided = await keel.decide(waiting.runId, { decision: 'deny', decider: 'lead', reason: 'not that order' });
     assert.ok('status' in decided && decided.status === 'ok', JSON.stringify(decided));
-    assert.equal(refunds.length, 0, 'a rejected call never runs');
+    assert.equal(refunds.length, 0, 'a denied call never runs');
     assert.match((decided.output as Output).toolErrors[0] ?? '', /issue_refund was refused/);
   });
 
