@@ -14,7 +14,7 @@ import type { Governance, RouteConfig } from '../models/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { LanguageModelV1, StoreV1 } from '../spec/index.ts';
 import type { AgentSimulatorOptions } from './agent-declaration.ts';
-import type { BreakerStoreV1 } from '../spec/index.ts';
+import type { BreakerStoreV1, ConcurrencyStoreV1 } from '../spec/index.ts';
 import { SlidingWindowRateLimiter } from '../tools/index.ts';
 import { JournalVersionBook } from '../monitor/index.ts';
 import type { RateLimiterV1 } from '../tools/index.ts';
@@ -45,6 +45,8 @@ export interface AgentRuntimeOptions {
   rateLimiter?: RateLimiterV1;
   /** Default the store's shared breaker state (StoreV1.breakers), else breakers in this process's memory. */
   breakers?: BreakerStoreV1;
+  /** Default the store's shared bulkhead slots (StoreV1.concurrency), else bulkheads in this process's memory. */
+  concurrency?: ConcurrencyStoreV1;
   /** Keep a ledger even without budget rules, for budgets a call brings with it (a gateway key's). */
   callBudgets?: boolean;
 }
@@ -57,14 +59,16 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   // spends from the same budgets.
   const rateLimiter = options.rateLimiter ?? options.store.rateLimits ?? new SlidingWindowRateLimiter();
   const breakers = options.breakers ?? options.store.breakers;
-  const shared = { rateLimiter, ...(breakers === undefined ? {} : { breakers }) };
+  const concurrency = options.concurrency ?? options.store.concurrency;
+  const guarded = { ...(breakers === undefined ? {} : { breakers }), ...(concurrency === undefined ? {} : { concurrency }) };
+  const shared = { rateLimiter, ...guarded };
   const built = options.config === undefined ? undefined : buildGovernance(config, { environment: options.environment, ...shared });
   const book = options.store.budgets;
   const expiry = config.budgetReservationExpiryMs === undefined ? {} : { reservationExpiryMs: config.budgetReservationExpiryMs };
   const ledger = budgets.length === 0 && options.callBudgets !== true ? undefined : new BudgetLedger(budgets, book === undefined ? expiry : { book, ...expiry });
   const governance: Omit<Governance, 'resolveModel'> = {
     prices: built?.prices ?? defaultPriceTable,
-    guards: built?.guards ?? new SharedGuards(breakers === undefined ? {} : { breakers }),
+    guards: built?.guards ?? new SharedGuards(guarded),
     alertHooks: built?.alertHooks ?? [],
     rateLimiter,
     // Each answer's reported model version against the last the journal shows: a provider's silent update raises an alert.

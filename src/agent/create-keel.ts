@@ -91,7 +91,7 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
   }
   const ownsStore = options.store === undefined;
   try {
-    const shared = redis === undefined ? {} : { rateLimiter: redis.rateLimiter, breakers: redis.breakers };
+    const shared = redis === undefined ? {} : { rateLimiter: redis.rateLimiter, breakers: redis.breakers, concurrency: redis.concurrency };
     const runtime = createAgentRuntime({ store, environment, agentBudgets, ...shared, ...(options.callBudgets === true ? { callBudgets: true } : {}), ...(config === undefined ? {} : { config }) });
     // Every agent's route is built now: an unknown provider, a missing key, an unpriced model or a
     // bad simulator setting stops the process at start, naming the agent, not at its first run.

@@ -3,7 +3,7 @@ import { BudgetLedger, LatencyTracker } from '../cost/index.ts';
 import type { PriceTable } from '../cost/index.ts';
 import { GovernedModel, resiliencePolicy, resolveModel, SharedGuards } from '../models/index.ts';
 import type { AlertHook, Governance, ResolveModelOptions, RouteConfig } from '../models/index.ts';
-import type { BreakerStoreV1, RateLimiterV1 } from '../spec/index.ts';
+import type { BreakerStoreV1, ConcurrencyStoreV1, RateLimiterV1 } from '../spec/index.ts';
 import { SlidingWindowRateLimiter } from '../tools/index.ts';
 import { configHash } from './config-hash.ts';
 import type { KeelConfig, RouteSetting } from './config-schema.ts';
@@ -21,6 +21,8 @@ export interface BuildGovernanceOptions {
   rateLimiter?: RateLimiterV1;
   /** Breaker state shared by the deployment's processes; default each process its own. */
   breakers?: BreakerStoreV1;
+  /** Bulkhead slots shared by the deployment's processes; default each process its own. */
+  concurrency?: ConcurrencyStoreV1;
 }
 
 export interface BuiltGovernance {
@@ -43,7 +45,7 @@ export interface BuiltGovernance {
  */
 export function buildGovernance(config: KeelConfig, options: BuildGovernanceOptions): BuiltGovernance {
   const prices = mergePrices(config.prices);
-  const guards = new SharedGuards(options.breakers === undefined ? {} : { breakers: options.breakers });
+  const guards = new SharedGuards({ ...(options.breakers === undefined ? {} : { breakers: options.breakers }), ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
   const rateLimiter = options.rateLimiter ?? new SlidingWindowRateLimiter();
   const alertHooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
   const ledger = config.budgets === undefined || config.budgets.length === 0 ? undefined : new BudgetLedger(config.budgets, config.budgetReservationExpiryMs === undefined ? {} : { reservationExpiryMs: config.budgetReservationExpiryMs });

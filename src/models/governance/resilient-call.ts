@@ -131,6 +131,8 @@ export async function callResiliently<Opened>(options: {
           if (!end.ok) throw classify(end.error, name);
           return end;
         }),
+        // A call waiting for a slot gives up with its caller.
+        signal,
       );
       over.catch(notOpened);
       let value: Opened;
