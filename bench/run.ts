@@ -23,6 +23,7 @@ import { benchOpenAiAgentsProvider } from './openai-agents-bench.ts';
 import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchEvalCalibration } from './eval-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
+import { benchSharedBulkhead } from './shared-bulkhead-bench.ts';
 
 const sections: Record<string, () => Promise<Measure[]>> = {
   seal: async () => [benchSeal()],
@@ -43,6 +44,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
   verify: async () => [await benchAuditVerify()],
   monitor: () => benchMonitorCalibration(),
   eval: () => benchEvalCalibration(),
+  'shared-bulkhead': () => benchSharedBulkhead(notes),
   appends: async () => {
     const folder = mkdtempSync(join(tmpdir(), 'keel-bench-appends-'));
     try {

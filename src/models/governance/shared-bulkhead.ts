@@ -46,6 +46,7 @@ export class SharedBulkhead implements ModelBulkhead {
 
   async execute<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const { key, store, leaseMs } = this.#options;
+    if (signal?.aborted === true) throw new TaskCancelledError();
     const holder = randomUUID();
     await this.#acquire(holder, signal);
     // Renewal failures are not the call's: the slot may lapse and be counted free early, no worse.

@@ -5,7 +5,7 @@
  * counting and adding slots for that key until it commits, and two processes cannot both take the
  * last slot. Times are the database's clock (clock_timestamp()); callers see durations only.
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import type { ConcurrencyStoreV1, SlotGrantV1, SlotRequestV1 } from '../../spec/index.ts';
 import { toStoreError } from './postgres-errors.ts';
 
@@ -25,23 +25,21 @@ export class PostgresConcurrencySlots implements ConcurrencyStoreV1 {
   }
 
   async acquireSlot(request: SlotRequestV1): Promise<SlotGrantV1> {
+    if (!Number.isSafeInteger(request.limit) || !Number.isSafeInteger(request.leaseMs)) throw new TypeError('a slot limit and lease are whole numbers');
     return this.#with('acquire a concurrency slot', async (client) => {
-      await client.query('BEGIN');
+      // One round trip: the statements go together (simple protocol, values quoted by the client),
+      // and each after the lock reads what the holder before it committed (read committed).
+      const key = client.escapeLiteral(request.key);
+      const holder = client.escapeLiteral(request.holder);
+      const text = this.#sql.acquire(key, holder, request.limit, request.leaseMs);
       try {
-        const now = Number((await client.query<{ now: string }>(this.#sql.lock, [request.key])).rows[0]?.now);
-        await client.query(this.#sql.expire, [request.key, now]);
-        const held = Number((await client.query<{ held: string }>(this.#sql.count, [request.key])).rows[0]?.held ?? 0);
-        let grant: SlotGrantV1;
-        if ((await client.query(this.#sql.renew, [request.key, request.holder, now + request.leaseMs])).rowCount !== 0) grant = { granted: true, held };
-        else if (held < request.limit) {
-          await client.query(this.#sql.insert, [request.key, request.holder, now + request.leaseMs]);
-          grant = { granted: true, held: held + 1 };
-        } else {
-          const earliest = Number((await client.query<{ earliest: string | null }>(this.#sql.earliest, [request.key])).rows[0]?.earliest ?? now);
-          grant = { granted: false, held, retryAfterMs: Math.max(0, earliest - now) };
-        }
-        await client.query('COMMIT');
-        return grant;
+        const results = (await client.query(text)) as unknown as QueryResult[];
+        const taken = results[3];
+        const after = results[4]?.rows[0] as { held: string; earliest: string | null; now: string } | undefined;
+        const held = Number(after?.held ?? 0);
+        if ((taken?.rowCount ?? 0) > 0) return { granted: true, held };
+        const now = Number(after?.now ?? 0);
+        return { granted: false, held, retryAfterMs: Math.max(0, Number(after?.earliest ?? now) - now) };
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -73,13 +71,19 @@ export class PostgresConcurrencySlots implements ConcurrencyStoreV1 {
 function slotStatements(schema: string) {
   const slots = `${schema}.concurrency_slots`;
   return {
-    // The lock is the transaction's; 'concurrency:' keeps it apart from other users of advisory locks on the same key.
-    lock: `SELECT pg_advisory_xact_lock(hashtextextended('concurrency:' || $1::text, 0)), ${clock} AS now`,
-    expire: `DELETE FROM ${slots} WHERE limit_key = $1 AND expires_ms <= $2`,
-    count: `SELECT count(*) AS held FROM ${slots} WHERE limit_key = $1`,
-    earliest: `SELECT min(expires_ms) AS earliest FROM ${slots} WHERE limit_key = $1`,
-    renew: `UPDATE ${slots} SET expires_ms = $3 WHERE limit_key = $1 AND holder = $2`,
-    insert: `INSERT INTO ${slots} (limit_key, holder, expires_ms) VALUES ($1, $2, $3)`,
+    /** BEGIN; lock the key; drop its lapsed slots; take (or renew) one if there is room; count; COMMIT. */
+    acquire: (key: string, holder: string, limit: number, leaseMs: number) => `
+      BEGIN;
+      SELECT pg_advisory_xact_lock(hashtextextended('concurrency:' || ${key}, 0));
+      DELETE FROM ${slots} WHERE limit_key = ${key} AND expires_ms <= ${clock};
+      INSERT INTO ${slots} AS slot (limit_key, holder, expires_ms)
+        SELECT ${key}, ${holder}, ${clock} + ${leaseMs}
+        FROM (SELECT count(*) AS held, coalesce(bool_or(holder = ${holder}), false) AS mine FROM ${slots} WHERE limit_key = ${key}) AS counted
+        WHERE counted.mine OR counted.held < ${limit}
+        ON CONFLICT (limit_key, holder) DO UPDATE SET expires_ms = excluded.expires_ms
+        RETURNING slot.expires_ms;
+      SELECT count(*) AS held, min(expires_ms) AS earliest, ${clock} AS now FROM ${slots} WHERE limit_key = ${key};
+      COMMIT;`,
     // A lapsed slot is not renewed: another may count its place as free already.
     renewLive: `UPDATE ${slots} SET expires_ms = ${clock} + $3 WHERE limit_key = $1 AND holder = $2 AND expires_ms > ${clock}`,
     release: `DELETE FROM ${slots} WHERE limit_key = $1 AND holder = $2`,
