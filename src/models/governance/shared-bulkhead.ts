@@ -49,7 +49,8 @@ export class SharedBulkhead implements ModelBulkhead {
     if (signal?.aborted === true) throw new TaskCancelledError();
     const holder = randomUUID();
     await this.#acquire(holder, signal);
-    // Renewal failures are not the call's: the slot may lapse and be counted free early, no worse.
+    // A failed renewal does not fail the call: its slot may lapse while it runs, letting one call
+    // more in for the rest of it. The call itself is worth more than that brief excess.
     const renewal = setInterval(() => void store.renewSlot(key, holder, leaseMs).catch(() => false), Math.max(1, Math.floor(leaseMs / 2)));
     renewal.unref();
     try {
