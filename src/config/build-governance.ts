@@ -79,5 +79,6 @@ function routeConfig(route: RouteSetting): RouteConfig {
   if (resilience === undefined) return rest;
   const { breaker, bulkhead, ...flat } = resilience;
   const policy = resiliencePolicy(flat);
-  return { ...rest, resilience: { ...policy, breaker: { ...policy.breaker, ...breaker }, bulkhead: { ...policy.bulkhead, ...bulkhead } } };
+  // A bulkhead the config declares is a deployment's limit, held across processes; the default one is a per-process safety cap.
+  return { ...rest, resilience: { ...policy, breaker: { ...policy.breaker, ...breaker }, bulkhead: bulkhead === undefined ? policy.bulkhead : { ...policy.bulkhead, shared: true, ...bulkhead } } };
 }

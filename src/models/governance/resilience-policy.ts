@@ -7,7 +7,11 @@ export interface ResiliencePolicy {
   /** Each attempt's own time limit. */
   attemptTimeoutMs: number;
   breaker: { consecutiveFailures: number; halfOpenAfterMs: number };
-  bulkhead: { maxConcurrent: number; maxQueued: number };
+  /**
+   * `shared`: the cap holds across every process on the store (a bulkhead the config declares);
+   * otherwise it is this process's own, as the default safety cap is, which costs no store write.
+   */
+  bulkhead: { maxConcurrent: number; maxQueued: number; shared?: boolean };
 }
 
 export const defaultResiliencePolicy: ResiliencePolicy = {
@@ -24,6 +28,7 @@ export function resiliencePolicy(overrides: Partial<ResiliencePolicy> = {}): Res
     ...defaultResiliencePolicy,
     ...overrides,
     breaker: { ...defaultResiliencePolicy.breaker, ...overrides.breaker },
-    bulkhead: { ...defaultResiliencePolicy.bulkhead, ...overrides.bulkhead },
+    // A bulkhead someone declared is a deployment's limit, held across processes; the default is a per-process safety cap.
+    bulkhead: overrides.bulkhead === undefined ? { ...defaultResiliencePolicy.bulkhead } : { ...defaultResiliencePolicy.bulkhead, shared: true, ...overrides.bulkhead },
   };
 }

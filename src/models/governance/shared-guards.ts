@@ -69,7 +69,7 @@ export class SharedGuards {
     if (guard === undefined) {
       const { maxConcurrent, maxQueued } = policy.bulkhead;
       guard =
-        this.#concurrency === undefined
+        this.#concurrency === undefined || policy.bulkhead.shared !== true
           ? bulkhead(maxConcurrent, maxQueued)
           : new SharedBulkhead({ key: `bulkhead:${key}`, store: this.#concurrency, maxConcurrent, maxQueued, leaseMs: Math.max(minimumLeaseMs, policy.attemptTimeoutMs) });
       this.#bulkheads.set(key, guard);

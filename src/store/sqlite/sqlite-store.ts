@@ -130,7 +130,8 @@ export class SqliteStore implements StoreV1 {
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
     this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
-    this.concurrency = new SqliteConcurrencySlots(database, { write: (work) => this.#memoryWrite(work) });
+    // Slots are leases that lapse on their own: a power loss that drops one loses nothing, so they wait for no sync.
+    this.concurrency = new SqliteConcurrencySlots(database, { write: (work) => this.#memoryWrite(work, { sync: false }) });
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
@@ -558,8 +559,8 @@ export class SqliteStore implements StoreV1 {
     return { scope: entry.scope, seq, role: entry.role, text: entry.text, labels: { ...entry.labels }, createdAt: entry.createdAt, source: { ...entry.source }, contentHash: entry.contentHash, summarises };
   }
 
-  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves. Memory and budgets write through it. */
-  async #memoryWrite<T>(work: () => T): Promise<T> {
+  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves unless `sync` is false. Memory, budgets and slots write through it. */
+  async #memoryWrite<T>(work: () => T, options: { sync: boolean } = { sync: true }): Promise<T> {
     const value = await this.#read(() => {
       this.#statements.begin.run();
       try {
@@ -571,7 +572,7 @@ export class SqliteStore implements StoreV1 {
         throw error;
       }
     });
-    await this.#walSync?.whenDurable();
+    if (options.sync) await this.#walSync?.whenDurable();
     return value;
   }
 
