@@ -6,7 +6,9 @@ import { after, test } from 'node:test';
 import { BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import type { ConcurrencyStoreV1, SlotGrantV1, SlotRequestV1 } from '../../spec/index.ts';
 import { SqliteStore } from '../../store/index.ts';
+import { resiliencePolicy } from './resilience-policy.ts';
 import { SharedBulkhead } from './shared-bulkhead.ts';
+import { SharedGuards } from './shared-guards.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-shared-bulkhead-'));
 const path = join(folder, 'keel.db');
@@ -111,4 +113,11 @@ test('a long call renews its lease, so its slot is still held after the first le
   holding.release();
   await running;
   assert.equal((await second.concurrency.acquireSlot({ key, holder: 'other', limit: 1, leaseMs })).granted, true, 'released at the end');
+});
+
+test('only a declared bulkhead is held in the store: the default per-route cap stays in the process and writes nothing', () => {
+  const guards = new SharedGuards({ concurrency: first.concurrency });
+  assert.ok(!(guards.bulkheadFor('plain', 'sim:default', resiliencePolicy()) instanceof SharedBulkhead), 'the default cap is per process');
+  assert.ok(guards.bulkheadFor('declared', 'sim:default', resiliencePolicy({ bulkhead: { maxConcurrent: 2, maxQueued: 0 } })) instanceof SharedBulkhead, 'a declared bulkhead is shared');
+  assert.ok(!(guards.bulkheadFor('opted-out', 'sim:default', resiliencePolicy({ bulkhead: { maxConcurrent: 2, maxQueued: 0, shared: false } })) instanceof SharedBulkhead), 'shared: false keeps it per process');
 });
