@@ -130,7 +130,7 @@ describe('the packed package', { concurrency: true }, () => {
         const ran = await installed().runScript(openAiAgentsScript, node, [], { environment: { KEEL_DB: database } });
         assert.equal(ran.code, 0, ran.stderr);
         const report = singleJsonLine(ran.stdout) as { runs: { principal: string; status: string; costMicros: number; spans: number; output: { text: string; turns: number } }[]; refunds: number };
-        assert.deepEqual(report.runs.map((run) => [run.principal, run.status, run.output.turns]), [['ada', 'ok', 3], ['guest', 'ok', 3]]);
+        assert.deepEqual(report.runs.map((run) => [run.principal, run.status, run.output.turns]), [['ada', 'ok', 3], ['guest', 'ok', 3]], `the example printed: ${ran.stdout}`);
         assert.equal(report.refunds, 1, "the guest's refund was refused by policy and never ran");
         assert.match(report.runs[1]?.output.text ?? '', /refused/);
         for (const run of report.runs) {
