@@ -51,7 +51,7 @@ if ('skipReason' in binaries) fail(`cannot run: ${binaries.skipReason}`);
 
 const base: FleetOptions = { postgresBin: binaries.bin, runs, workers, concurrency, budgetMicros, rateLimit: fleetRateLimit, log: (line) => process.stdout.write(`# ${line}\n`) };
 const variants: { name: 'calm' | 'disrupted'; options: FleetOptions }[] = [
-  { name: 'calm', options: { ...base, failingWorker: fleetFailingWorker } },
+  { name: 'calm', options: { ...base, ...(values.budget === undefined ? { budgetMicros: fleetBudgetMicros(runs, { failingWorker: true }) } : {}), failingWorker: fleetFailingWorker } },
   { name: 'disrupted', options: { ...base, killAt: 0.3, restartAt: 0.6, replaceKilled: !values['no-replace'] } },
 ];
 let failures = 0;
