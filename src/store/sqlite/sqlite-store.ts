@@ -128,8 +128,10 @@ export class SqliteStore implements StoreV1 {
     this.#statements = prepareStatements(database);
     this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
-    this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work) });
-    this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    // Rate-limit hits and breaker states guard a provider, not money or records: a power loss that
+    // drops the last few costs at most a few calls too many, so their commits wait for no fdatasync.
+    this.rateLimits = new SqliteRateLimiter(database, { write: (work) => this.#memoryWrite(work, { sync: false }) });
+    this.breakers = new SqliteBreakerStates(database, { write: (work) => this.#memoryWrite(work, { sync: false }), read: (work) => this.#read(work) });
     // Slots are leases that lapse on their own: a power loss that drops one loses nothing, so they wait for no sync.
     this.concurrency = new SqliteConcurrencySlots(database, { write: (work) => this.#memoryWrite(work, { sync: false }) });
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
