@@ -190,6 +190,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     let killed: string | undefined;
     let restartedAfterSettled: number | undefined;
     let restart: Promise<void> | undefined;
+    let replacementUp = true;
     const disruptions = () => {
       const fraction = settled / options.runs;
       if (options.killAt !== undefined && killed === undefined && fraction >= options.killAt) {
@@ -198,9 +199,16 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         killed = victim.name;
         victim.child.kill('SIGKILL');
         log(`SIGKILL ${victim.name} after ${settled} settled`);
-        if (options.replaceKilled === true) workers.push(startWorker(`worker-${workers.length + 1}`));
+        if (options.replaceKilled === true) {
+          const replacement = startWorker(`worker-${workers.length + 1}`);
+          workers.push(replacement);
+          // A worker that starts while the database is down stops at once, as it should; the drill
+          // restarts PostgreSQL only once the replacement has connected, so it rides the restart out.
+          replacementUp = false;
+          void Promise.race([replacement.ready, replacement.exited]).then(() => (replacementUp = true));
+        }
       }
-      if (options.restartAt !== undefined && restart === undefined && fraction >= options.restartAt) {
+      if (options.restartAt !== undefined && restart === undefined && fraction >= options.restartAt && replacementUp) {
         restartedAfterSettled = settled;
         log(`restarting PostgreSQL after ${settled} settled`);
         const restartBegan = performance.now();
