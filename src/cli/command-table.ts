@@ -56,6 +56,8 @@ export const optionNames = [
   'from',
   'to',
   'policies',
+  'subject',
+  'dry-run',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -246,6 +248,12 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: ['DIR'],
     options: ['json', 'public-key', 'strict'],
     load: async () => (await import('./commands/evidence.ts')).evidenceVerifyCommand,
+  },
+  redact: {
+    usage: 'keel redact --subject ID [--reason "…"] [--as NAME] [--json]',
+    positionals: [],
+    options: ['json', 'subject', 'reason', 'as'],
+    load: async () => (await import('./commands/redact.ts')).redactCommand,
   },
   'audit keygen': {
     usage: 'keel audit keygen --out DIR',

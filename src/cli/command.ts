@@ -60,6 +60,8 @@ export interface CommandContext {
     from: string | undefined;
     to: string | undefined;
     policies: string | undefined;
+    subject: string | undefined;
+    dryRun: boolean;
   };
   output: CliOutput;
   paint: Painter;

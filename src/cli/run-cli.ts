@@ -51,6 +51,8 @@ commands:
                        tree heads and proofs, snapshots, approvals, retention and record-keeping statements,
                        and verify.mjs (plain Node)   [--public-key PATH] [--config PATH] [--policies DIR]
   evidence verify DIR  check a bundle as its verify.mjs does   [--public-key PATH] [--strict] [--json]
+  redact --subject ID  destroy the subject's key: every field sealed for it reads as redacted, and every
+                       chain and tree head still verifies; journaled   [--reason …] [--as NAME] [--json]
   telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
                        kept in the store, until SIGTERM/SIGINT   [--once]
 
@@ -156,6 +158,8 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         from: values.from,
         to: values.to,
         policies: values.policies,
+        subject: values.subject,
+        dryRun: values['dry-run'] === true,
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -234,6 +238,8 @@ function parseCommandLine(argv: string[]) {
         from: { type: 'string' },
         to: { type: 'string' },
         policies: { type: 'string' },
+        subject: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });

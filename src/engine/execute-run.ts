@@ -3,6 +3,7 @@ import type { ConfidenceMarker, EventData, JournalEvent, RunState } from '../jou
 import type { JsonValue, StopRequestV1 } from '../spec/index.ts';
 import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
+import { openSealedFieldsIn, RunSealer } from '../redaction/index.ts';
 import { LeaseHeartbeat } from './lease-heartbeat.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import { RunDeadline, workingTimeMs } from './run-deadline.ts';
@@ -42,7 +43,14 @@ export interface RunAbandoned {
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId } = options;
   try {
-    const { state, events } = await loadRun(store, runId);
+    // The run goes on with its sealed fields opened: a resumed step returns what it returned.
+    let stored: readonly JournalEvent[] = [];
+    const { state, events } = await loadRun(store, runId, {
+      open: (loaded) => {
+        stored = loaded;
+        return openSealedFieldsIn(store, loaded);
+      },
+    });
     const finished = outcomeOf(state);
     if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
@@ -57,13 +65,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
           '(a changed prompt, model, tool, limit or config file): continue it with the configuration it started with, or give the changed task a new version; the run is left as it is',
       );
     }
-    return await drive(options, task, state, events);
+    return await drive(options, task, state, events, stored);
   } finally {
     await store.releaseLease(runId, workerId).catch(() => undefined);
   }
 }
 
-async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState, events: readonly JournalEvent[]): Promise<RunOutcome | RunAbandoned> {
+async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState, events: readonly JournalEvent[], stored: readonly JournalEvent[]): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId, leaseMs } = options;
   const lease = new AbortController();
   const halt = new AbortController();
@@ -85,10 +93,12 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     },
   });
   heartbeat.start();
-  const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId });
+  // Its subjects come from the stored (sealed) form: a resumed run goes on sealing what it sealed.
+  const sealer = await RunSealer.forRun(store, stored);
+  const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId, ...(sealer === undefined ? {} : { seal: (type, data) => sealer.seal(type, data) }) });
   const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end' | 'human-decision'>(type: Type, data: EventData[Type]) => {
     const event = writer.build(type, data);
-    applyEvent(state, event);
+    applyEvent(state, writer.readable(event));
     await writer.commit([event], summaryOf(state));
   };
   // One append: the decision alone would leave a queued run queued, which hands its lease back.
@@ -116,7 +126,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     runDeadline = task.deadlineMs === undefined ? undefined : new RunDeadline(task.deadlineMs, workingTimeMs(events, Date.now()));
     const deadline = runDeadline?.signal;
     for (;;) {
-      const context = new DurableRunContext(deadline === undefined ? { state, writer, signal: stop } : { state, writer, signal: stop, deadline });
+      const context = new DurableRunContext({ state, writer, signal: stop, ...(deadline === undefined ? {} : { deadline }), ...(sealer === undefined ? {} : { sealer }) });
       let end: EventData['run-end'];
       try {
         const output = await task.run(context, state.input);

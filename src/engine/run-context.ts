@@ -3,6 +3,7 @@ import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind,
 import { applyEvent, canonicalJson, encodeModelRequest, runInStep, sha256 } from '../journal/index.ts';
 import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
+import type { RunSealer } from '../redaction/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import { collectStream, costOfFailedStream } from './collect-stream.ts';
@@ -40,7 +41,11 @@ export class DurableRunContext implements RunContext {
   /** What steps see: aborted by a lost lease, a shutdown, or the deadline. */
   readonly #stepSignal: AbortSignal;
 
-  constructor(options: { state: RunState; writer: JournalWriter; signal: AbortSignal; deadline?: AbortSignal }) {
+  /** Seals the run's payload fields once it holds data about subjects (src/redaction); absent for a store without subject keys. */
+  readonly #sealer: RunSealer | undefined;
+
+  constructor(options: { state: RunState; writer: JournalWriter; signal: AbortSignal; deadline?: AbortSignal; sealer?: RunSealer }) {
+    this.#sealer = options.sealer;
     this.#state = options.state;
     this.#writer = options.writer;
     this.#signal = options.signal;
@@ -144,6 +149,17 @@ export class DurableRunContext implements RunContext {
     return unwrap(outcome) as unknown as { approved: true; decider: string; reason: string | null };
   }
 
+  /**
+   * The run now holds data about these subjects (a tool result labelled personal or confidential
+   * naming them): every payload field journaled from now on is sealed under their keys. False when
+   * the store keeps no subject keys, so nothing can be sealed.
+   */
+  async sealSubjects(subjects: readonly string[]): Promise<boolean> {
+    if (this.#sealer === undefined) return false;
+    await this.#sealer.include(subjects);
+    return true;
+  }
+
   setPartialOutput(output: JsonValue): void {
     this.partialOutput = output;
   }
@@ -221,12 +237,12 @@ export class DurableRunContext implements RunContext {
   }
 
   #pipeline(events: JournalEvent[]): void {
-    for (const event of events) applyEvent(this.#state, event);
+    for (const event of events) applyEvent(this.#state, this.#writer.readable(event));
     this.#writer.pipeline(events, summaryOf(this.#state));
   }
 
   async #commit(events: JournalEvent[]): Promise<void> {
-    for (const event of events) applyEvent(this.#state, event);
+    for (const event of events) applyEvent(this.#state, this.#writer.readable(event));
     await this.#writer.commit(events, summaryOf(this.#state));
   }
 }

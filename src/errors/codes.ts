@@ -91,6 +91,9 @@ export const errorCodes = {
   // Telemetry: an OTLP receiver that did not acknowledge a batch (sent again later); another exporter moved the cursor.
   'telemetry-export-failed': { retryable: true, httpStatus: 502 },
   'telemetry-cursor-conflict': { retryable: false, httpStatus: 409 },
+  // Redaction: a subject the store never held a key for; data about subjects and a store that cannot seal it.
+  'subject-unknown': { retryable: false, httpStatus: 404 },
+  'redaction-unavailable': { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorCodes;

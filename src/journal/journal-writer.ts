@@ -3,6 +3,9 @@ import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
 import { toRecord } from './parse.ts';
 import { sealEvent } from './seal.ts';
 
+/** Returns the event's data with its labelled payload fields sealed (src/redaction/run-sealer.ts). */
+export type FieldSealer = <Type extends EventType>(type: Type, data: EventData[Type]) => EventData[Type];
+
 /**
  * Builds a run's next events and appends them, fenced by the writer's lease. One writer per run
  * at a time: the store rejects a seq another writer already used, and a lease it no longer holds.
@@ -15,21 +18,34 @@ export class JournalWriter {
   readonly #leaseOwner: string | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #failure: Error | undefined;
+  /** Seals labelled payload fields before the event is hashed (src/redaction), so the chain covers the sealed form. */
+  readonly #seal: FieldSealer | undefined;
+  /** The data of events built here before sealing: what the run itself goes on working with. */
+  readonly #unsealed = new WeakMap<JournalEvent, unknown>();
 
-  constructor(options: { store: StoreV1; runId: string; lastSeq: number; lastHash: string; leaseOwner?: string }) {
+  constructor(options: { store: StoreV1; runId: string; lastSeq: number; lastHash: string; leaseOwner?: string; seal?: FieldSealer }) {
     this.#store = options.store;
     this.runId = options.runId;
     this.#lastSeq = options.lastSeq;
     this.#lastHash = options.lastHash;
     this.#leaseOwner = options.leaseOwner;
+    this.#seal = options.seal;
   }
 
   /** Seals the next event into the chain. It is not durable until `commit` resolves. */
   build<Type extends EventType>(type: Type, data: EventData[Type], time?: Date): EventOf<Type> {
-    const event = sealEvent({ runId: this.runId, seq: this.#lastSeq + 1, prevHash: this.#lastHash }, type, data, time);
+    const sealed = this.#seal === undefined ? data : this.#seal(type, data);
+    const event = sealEvent({ runId: this.runId, seq: this.#lastSeq + 1, prevHash: this.#lastHash }, type, sealed, time);
+    if (sealed !== data) this.#unsealed.set(event, data);
     this.#lastSeq = event.seq;
     this.#lastHash = event.hash;
     return event;
+  }
+
+  /** The event as the run works with it: its own data where payload fields were sealed for the journal. */
+  readable<Event extends JournalEvent>(event: Event): Event {
+    const data = this.#unsealed.get(event);
+    return data === undefined ? event : { ...event, data };
   }
 
   /** Appends and resolves once these events, and every event before them, are durable. */

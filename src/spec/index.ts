@@ -13,4 +13,5 @@ export type * from './breaker-store-v1.ts';
 export type * from './concurrency-store-v1.ts';
 export type * from './audit-log-store-v1.ts';
 export type * from './telemetry-cursor-store-v1.ts';
+export type * from './subject-key-store-v1.ts';
 export type * from './dataset-store-v1.ts';

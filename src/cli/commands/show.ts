@@ -1,5 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
 import { parseEvent, verifyChain } from '../../journal/index.ts';
+import { openSealedFieldsIn } from '../../redaction/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
@@ -16,12 +17,14 @@ export const showCommand: Command = async (context) => {
     if (run === undefined) throw new KeelError('run-not-found', `no run ${runId} in ${store.location} (list them with \`keel runs\`)`);
     const records = await store.readJournal(runId);
     const verdict = verifyChain(records);
+    // Verified on the stored form; shown with sealed fields opened, or marked redacted.
+    const opened = await openSealedFieldsIn(store, records);
     if (context.options.json) {
-      printJson(context, { run: runSummary(run), chain: verdict, events: records });
+      printJson(context, { run: runSummary(run), chain: verdict, events: opened });
       return 0;
     }
     // A journal that does not verify is still shown (that is when people need to read it), flagged.
-    const events = records.map(parseEvent);
+    const events = opened.map(parseEvent);
     const { paint } = context;
     const start = Date.parse(records[0]?.time ?? run.createdAt);
     context.output.stdout(

@@ -250,6 +250,28 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'subject-keys',
+    sql: (schema) => `
+      -- Per-subject keys sealing labelled payload fields (src/redaction): one live key per subject.
+      -- Redaction deletes the row, then VACUUMs the table, and keeps who, why and when beside it.
+      CREATE TABLE ${schema}.subject_keys (
+        key_id text PRIMARY KEY,
+        subject text NOT NULL UNIQUE,
+        material text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE TABLE ${schema}.subject_redactions (
+        key_id text PRIMARY KEY,
+        subject text NOT NULL,
+        redacted_at timestamptz NOT NULL,
+        redacted_by text NOT NULL,
+        reason text NOT NULL
+      );
+      CREATE INDEX subject_redactions_subject ON ${schema}.subject_redactions (subject);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

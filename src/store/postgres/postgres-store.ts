@@ -29,6 +29,7 @@ import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
 import { PostgresKeyStore } from './postgres-key-store.ts';
 import { PostgresDatasets } from './postgres-datasets.ts';
 import { PostgresTelemetryCursors } from './postgres-telemetry-cursors.ts';
+import { PostgresSubjectKeys } from './postgres-subject-keys.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
@@ -122,6 +123,8 @@ export class PostgresStore implements StoreV1 {
   readonly datasets: PostgresDatasets;
   /** Where telemetry exporters keep their place in the journal, shared by every process on this schema. */
   readonly telemetryCursors: PostgresTelemetryCursors;
+  /** Per-subject keys sealing labelled payload fields, and their redactions, shared by every process on this schema. */
+  readonly subjectKeys: PostgresSubjectKeys;
 
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statements>;
@@ -143,6 +146,7 @@ export class PostgresStore implements StoreV1 {
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
     this.datasets = new PostgresDatasets(pool, quoteIdentifier(schemaName), location);
     this.telemetryCursors = new PostgresTelemetryCursors(pool, quoteIdentifier(schemaName), location);
+    this.subjectKeys = new PostgresSubjectKeys(pool, quoteIdentifier(schemaName), location);
   }
 
   /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */

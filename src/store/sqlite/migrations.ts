@@ -203,6 +203,28 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'subject-keys',
+    sql: `
+      -- Per-subject keys sealing labelled payload fields (src/redaction): one live key per subject.
+      -- Redaction deletes the row (under secure_delete) and keeps who, why and when beside it.
+      CREATE TABLE subject_keys (
+        key_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL UNIQUE,
+        material TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE subject_redactions (
+        key_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        redacted_at TEXT NOT NULL,
+        redacted_by TEXT NOT NULL,
+        reason TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX subject_redactions_subject ON subject_redactions (subject);
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

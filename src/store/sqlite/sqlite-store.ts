@@ -33,6 +33,7 @@ import { SqliteDatasets } from './sqlite-datasets.ts';
 import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { SqliteTelemetryCursors } from './sqlite-telemetry-cursors.ts';
+import { SqliteSubjectKeys } from './sqlite-subject-keys.ts';
 import { WalSync } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
@@ -105,6 +106,8 @@ export class SqliteStore implements StoreV1 {
   readonly datasets: SqliteDatasets;
   /** Where telemetry exporters keep their place in the journal. */
   readonly telemetryCursors: SqliteTelemetryCursors;
+  /** Per-subject keys sealing labelled payload fields, and their redactions. */
+  readonly subjectKeys: SqliteSubjectKeys;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -137,6 +140,7 @@ export class SqliteStore implements StoreV1 {
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.subjectKeys = new SqliteSubjectKeys(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
