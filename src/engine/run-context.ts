@@ -93,7 +93,9 @@ export class DurableRunContext implements RunContext {
   #previousModelRequest: { step: number; request: { [key: string]: JsonValue } } | undefined;
 
   #encodeRequest(request: { [key: string]: JsonValue }): Pick<RecordedModelInput, 'request' | 'base'> {
-    const encoded = encodeModelRequest(request, this.#previousModelRequest);
+    // A sealed request is journaled whole: a reference into a sealed predecessor could not be
+    // expanded by a reader without opening it, and would not outlive a redaction coherently.
+    const encoded = encodeModelRequest(request, (this.#sealer?.subjects.length ?? 0) > 0 ? undefined : this.#previousModelRequest);
     // Agent loops push onto one messages array: keep this call's list as it is now.
     this.#previousModelRequest = { step: this.#nextStep + 1, request: { ...request, messages: Array.isArray(request.messages) ? [...request.messages] : (request.messages ?? null) } };
     return encoded;

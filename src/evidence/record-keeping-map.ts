@@ -29,6 +29,12 @@ worker's schedule) as a leaf of a Merkle tree whose heads are signed with a key 
 database. A run that is deleted, cut short or rewritten after it was anchored therefore shows in
 \`keel audit verify\` and in this bundle's verify.mjs; retention can be shown, not only asserted.
 
+Fields labelled personal or confidential and naming their subjects are in this bundle as they are
+in the journal: sealed (\`{"$sealed": …}\`, AES-256-GCM under per-subject keys kept in the store,
+never in the bundle). The hashes cover the sealed form, so verify.mjs checks every chain without
+the keys; once \`keel redact --subject\` destroys a subject's key, no copy of those fields, in the
+store or in any bundle, can be read again (docs/redaction.md).
+
 Art. 26(6) of the EU AI Act asks deployers of high-risk AI systems to keep the logs under their
 control for a period appropriate to the system's purpose, of at least six months unless other law
 says otherwise. The retention period is the operator's decision: keep the store, or this bundle with

@@ -1,38 +1,57 @@
 /**
- * Crypto-shredding on a real SQLite file: a customer's record (labelled personal, subject cust-42)
- * is journaled sealed; after `keel redact --subject cust-42` (the real CLI, spawned) neither the
- * record nor the key remains in the file's bytes, readers show a redacted marker, another
- * customer's record and unlabelled fields stay readable, and the audit log still verifies.
+ * Crypto-shredding on a real SQLite file, with signed tree heads: a customer's record (labelled
+ * personal, subject cust-42) is journaled sealed; after `keel redact --subject cust-42` (the real
+ * CLI, spawned) neither the record nor its key remains in the file's bytes; `keel show`, the
+ * dataset export, the evidence bundle and the telemetry spans hold no trace of it; another
+ * customer's record and unlabelled fields stay readable; `keel audit verify` and the bundle's
+ * offline verifier pass.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { createKeel } from '../../src/agent/index.ts';
 import { runCli } from '../../src/cli/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
+import { journalSpans } from '../../src/telemetry/index.ts';
 import { publicFact, supportAgent } from './redaction-fixture.ts';
 
-const launcher = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
+const root = join(import.meta.dirname, '..', '..');
+const launcher = join(root, 'bin', 'keel.js');
+const folder = mkdtempSync(join(tmpdir(), 'keel-redact-'));
+const database = join(folder, 'keel.db');
+const publicKey = join(folder, 'keys', 'audit-public-key.pem');
+after(() => rmSync(folder, { recursive: true, force: true }));
+
+function environment(): NodeJS.ProcessEnv {
+  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, KEEL_AUDIT_PUBLIC_KEY_FILE: _public, ...rest } = process.env;
+  return { ...rest, NO_COLOR: '1', KEEL_AUDIT_SIGNING_KEY_FILE: join(folder, 'keys', 'audit-signing-key.pem') };
+}
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { output: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, environment: { ...process.env, NO_COLOR: '1' }, colour: false });
+  const code = await runCli(args, { output: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, environment: environment(), colour: false });
   return { code, stdout, stderr };
 }
 
-function fileBytes(path: string): string {
-  return [path, `${path}-wal`].filter((file) => existsSync(file)).map((file) => readFileSync(file).toString('latin1')).join('');
+function bytesOf(path: string): string {
+  if (statSync(path).isDirectory()) return readdirSync(path).map((name) => bytesOf(join(path, name))).join('');
+  return readFileSync(path).toString('latin1');
 }
 
-test('keel redact --subject shreds one customer: gone from the file, redacted in show, the other customer and unlabelled fields intact, audit verify passes', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'keel-redact-'));
-  const database = join(folder, 'keel.db');
+function databaseBytes(): string {
+  return [database, `${database}-wal`].filter((file) => existsSync(file)).map(bytesOf).join('');
+}
+
+const secretFragments = ['Ada Lovelace', 'Marylebone', 'ada.l@mail.example'];
+
+test('keel redact --subject shreds one customer everywhere while every chain and tree head verifies', async () => {
+  assert.equal((await cli(['audit', 'keygen', '--out', join(folder, 'keys')])).code, 0);
   const store = SqliteStore.open({ path: database });
-  const keel = await createKeel({ store, agents: [supportAgent('support-ada', 'cust-42'), supportAgent('support-alan', 'cust-77')] });
+  const keel = await createKeel({ store, environment: environment(), agents: [supportAgent('support-ada', 'cust-42'), supportAgent('support-alan', 'cust-77')] });
   const ada = await keel.run('support-ada', { message: 'Where is ORD-1 going?' }, { principal: 'user:eve', tenant: 'acme' });
   const alan = await keel.run('support-alan', { message: 'Where is ORD-1 going?' }, { principal: 'user:eve', tenant: 'acme' });
   assert.equal(ada.status, 'ok', ada.reason);
@@ -51,29 +70,58 @@ test('keel redact --subject shreds one customer: gone from the file, redacted in
   const before = await cli(['show', ada.runId, '--db', database, '--json']);
   assert.equal(before.code, 0, before.stderr);
   assert.match(before.stdout, /Ada Lovelace/, 'keel show opens sealed fields while the key exists');
+  const pinned = await cli(['dataset', 'create', 'support-turns', '--task', 'support-ada', '--kind', 'model-call', '--db', database]);
+  assert.equal(pinned.code, 0, pinned.stderr);
+  const exportedBefore = await cli(['dataset', 'export', 'support-turns', '--format', 'openai-chat', '--out', join(folder, 'before.jsonl'), '--db', database]);
+  assert.equal(exportedBefore.code, 0, exportedBefore.stderr);
+  assert.match(readFileSync(join(folder, 'before.jsonl'), 'utf8'), /Ada Lovelace/, 'a dataset export opens sealed fields while the key exists');
 
   // The real CLI, as an operator runs it.
-  const redact = spawnSync(process.execPath, [launcher, 'redact', '--subject', 'cust-42', '--reason', 'GDPR Art. 17 request 2026-12-01', '--as', 'dpo', '--db', database], { cwd: folder, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const redact = spawnSync(process.execPath, [launcher, 'redact', '--subject', 'cust-42', '--reason', 'GDPR Art. 17 request 2026-12-01', '--as', 'dpo', '--db', database], { cwd: folder, encoding: 'utf8', env: environment() });
   assert.equal(redact.status, 0, redact.stderr);
   assert.match(redact.stdout, /redacted subject cust-42: key \S+ destroyed by user:dpo \(GDPR Art\. 17 request 2026-12-01\); recorded as run /);
 
-  const bytes = fileBytes(database);
-  for (const fragment of ['Ada Lovelace', 'Marylebone', 'ada.l@mail.example', key]) assert.equal(bytes.includes(fragment), false, `${fragment} is not in the file`);
-  assert.ok(bytes.includes('Alan Turing') === false, 'the other customer is sealed too, under its own key');
+  const bytes = databaseBytes();
+  for (const fragment of [...secretFragments, key]) assert.equal(bytes.includes(fragment), false, `${fragment} is not in the database files`);
+  assert.equal(bytes.includes('Alan Turing'), false, 'the other customer is sealed too, under its own key');
 
   const shown = await cli(['show', ada.runId, '--db', database, '--json']);
   assert.equal(shown.code, 0, shown.stderr);
-  assert.doesNotMatch(shown.stdout, /Lovelace|Marylebone/);
+  for (const fragment of secretFragments) assert.equal(shown.stdout.includes(fragment), false);
   assert.match(JSON.stringify(JSON.parse(shown.stdout)), /"\$redacted":\{"subjects":\["cust-42"\],"at":"20/);
-  assert.match(shown.stdout, new RegExp(publicFact));
+  assert.match(shown.stdout, new RegExp(publicFact), 'unlabelled fields stay readable');
   const text = await cli(['show', ada.runId, '--db', database]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /hash chain verified/);
   const other = await cli(['show', alan.runId, '--db', database, '--json']);
   assert.match(other.stdout, /Alan Turing/, 'another subject stays readable');
 
-  const verify = await cli(['audit', 'verify', '--db', database]);
+  for (const format of ['jsonl', 'openai-chat']) {
+    const out = join(folder, `after.${format}`);
+    const exported = await cli(['dataset', 'export', 'support-turns', '--format', format, '--out', out, '--db', database]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const written = readFileSync(out, 'utf8');
+    for (const fragment of secretFragments) assert.equal(written.includes(fragment), false, `${fragment} is not in the ${format} export`);
+    if (format === 'jsonl') assert.match(written, /"\$redacted":\{"subjects":\["cust-42"\]/);
+  }
+
+  const replica = SqliteStore.open({ path: database, readOnly: true });
+  const spans = JSON.stringify(journalSpans(await replica.readJournal(ada.runId), { captureContent: true }));
+  await replica.close();
+  assert.match(spans, /execute_tool lookup_customer/);
+  for (const fragment of secretFragments) assert.equal(spans.includes(fragment), false, `${fragment} is in no span`);
+
+  const verify = await cli(['audit', 'verify', '--db', database, '--public-key', publicKey, '--strict']);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+
+  const bundle = join(folder, 'bundle');
+  const evidence = await cli(['evidence', 'export', '--db', database, '--from', '2020-01-01', '--to', '2100-01-01', '--out', bundle, '--public-key', publicKey]);
+  assert.equal(evidence.code, 0, evidence.stderr);
+  const bundleBytes = bytesOf(bundle);
+  for (const fragment of [...secretFragments, key]) assert.equal(bundleBytes.includes(fragment), false, `${fragment} is not in the evidence bundle`);
+  const offline = spawnSync(process.execPath, [join(bundle, 'verify.mjs'), bundle, '--public-key', publicKey], { cwd: folder, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  assert.equal(offline.status, 0, offline.stderr);
+  assert.match(offline.stdout, /^verified: 3 runs, \d+ events, 3 audit leaves/);
 
   const again = await cli(['redact', '--subject', 'cust-42', '--db', database]);
   assert.equal(again.code, 0, again.stderr);

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { Keel } from '../../agent/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { verifyChain } from '../../journal/index.ts';
+import { openSealedFieldsIn } from '../../redaction/index.ts';
 import type { JournalRecordV1, JsonValue, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { jsonResponse } from '../json-response.ts';
 import { createVirtualKey } from '../virtual-keys.ts';
@@ -80,7 +81,7 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
 
   admin.get('/runs/:id', async (c) => {
     const run = await findRun(keel, c.req.param('id'));
-    const journal = run.status === 'waiting' ? await store.readJournal(run.id) : [];
+    const journal = run.status === 'waiting' ? await openSealedFieldsIn(store, await store.readJournal(run.id)) : [];
     return jsonResponse({ run: runView(run), approval: pendingApproval(journal) ?? null }, 200);
   });
 
@@ -88,7 +89,8 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     const run = await findRun(keel, c.req.param('id'));
     const records = await store.readJournal(run.id);
     // A journal that does not verify is still shown, flagged: that is when people need to read it.
-    return jsonResponse({ runId: run.id, chain: verifyChain(records), events: records }, 200);
+    // Verified as stored; shown with sealed fields opened, or marked redacted (src/redaction).
+    return jsonResponse({ runId: run.id, chain: verifyChain(records), events: await openSealedFieldsIn(store, records) }, 200);
   });
 
   admin.get('/escalations', async () => {
@@ -97,7 +99,7 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     for (;;) {
       const waiting = await store.listRuns({ statuses: ['waiting'], limit: maxPageSize, ...(after === undefined ? {} : { after }) });
       for (const run of waiting) {
-        const approval = pendingApproval(await store.readJournal(run.id));
+        const approval = pendingApproval(await openSealedFieldsIn(store, await store.readJournal(run.id)));
         if (approval === undefined) continue;
         escalations.push({ run: runView(run), approval });
       }

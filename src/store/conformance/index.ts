@@ -16,3 +16,5 @@ export { runAuditLogConformance } from './audit-log-conformance.ts';
 export type { AuditLogStoresFactory, AuditLogStoresUnderTest } from './audit-log-conformance.ts';
 export { runDatasetConformance } from './dataset-conformance.ts';
 export type { DatasetStoresFactory, DatasetStoresUnderTest } from './dataset-conformance.ts';
+export { runSubjectKeyConformance } from './subject-key-conformance.ts';
+export type { SubjectKeyStoresFactory, SubjectKeyStoresUnderTest } from './subject-key-conformance.ts';
