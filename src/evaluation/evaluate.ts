@@ -42,6 +42,15 @@ export interface EvaluationInput {
   effectOfInterest: number;
 }
 
+/** What one subject's model calls spent: integer micro-USD as the governed route priced them, and tokens. */
+export interface SpendTotals {
+  [key: string]: number;
+  calls: number;
+  micros: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 export interface ItemResult {
   item: string;
   run: string;
@@ -52,6 +61,9 @@ export interface ItemResult {
   candidateStatus: string;
   candidateLatencyMs: number;
   candidateTokens: number;
+  /** What the candidate's calls for this item spent (and the baseline's, when it was re-run). */
+  candidateSpend: SpendTotals;
+  baselineSpend: SpendTotals | null;
   label: number | null;
 }
 
@@ -70,6 +82,12 @@ export interface EvaluationReport {
   judge: JsonValue;
   latencyMs: { candidateMean: number; baselineMean: number };
   tokens: { candidateMean: number; baselineMean: number };
+  /**
+   * What the evaluation spent, by whom: the candidate's calls, the baseline's when it was re-run
+   * (null when the baseline is the recorded runs or an earlier evaluation), the judge's; `recorded`
+   * is what the recorded runs cost when they ran (not spent again), for comparison.
+   */
+  costs: { candidate: SpendTotals; baseline: SpendTotals | null; judge: SpendTotals | null; recorded: { micros: number; tokens: number }; totalMicros: number };
   items: JsonValue;
 }
 
@@ -112,18 +130,61 @@ function scoringItem(item: DatasetItem): DatasetItem {
   return item.kind === 'run' ? item : { ...item, reference: referenceOf(item) };
 }
 
+function noSpend(): SpendTotals {
+  return { calls: 0, micros: 0, inputTokens: 0, outputTokens: 0 };
+}
+
+function addSpend(total: SpendTotals, more: SpendTotals): void {
+  total.calls += more.calls;
+  total.micros += more.micros;
+  total.inputTokens += more.inputTokens;
+  total.outputTokens += more.outputTokens;
+}
+
+/** What one governed answer cost: the route puts its settled price on the result (`cost`). */
+function spendOf(result: GenerateResultV1): SpendTotals {
+  const cost = (result as GenerateResultV1 & { cost?: { micros: number } }).cost;
+  return { calls: 1, micros: cost?.micros ?? 0, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+}
+
+/** The model, counting what its answers cost into `spend`: replay calls it directly, so its costs are not step costs of the evaluation run. */
+function metered(model: LanguageModelV1, spend: SpendTotals, refusals: KeelError[]): LanguageModelV1 {
+  return {
+    specificationVersion: 'v1',
+    provider: model.provider,
+    modelId: model.modelId,
+    doGenerate: async (options) => {
+      try {
+        const result = await model.doGenerate(options);
+        addSpend(spend, spendOf(result));
+        return result;
+      } catch (error) {
+        if (error instanceof KeelError && error.code === 'budget-exceeded') refusals.push(error);
+        throw error;
+      }
+    },
+    doStream: (options) => model.doStream(options),
+  };
+}
+
 /** Replays the item against `model`: a recorded run through its task, a decision by asking the model the recorded request. */
-async function answerWith(services: EvaluationServices, item: DatasetItem, name: string, model: LanguageModelV1): Promise<Answer> {
+async function answerWith(services: EvaluationServices, item: DatasetItem, name: string, governed: LanguageModelV1): Promise<Answer & { spend: SpendTotals }> {
   const began = performance.now();
+  const spend = noSpend();
+  const refusals: KeelError[] = [];
+  const model = metered(governed, spend, refusals);
   if (item.kind !== 'run') {
     const result: GenerateResultV1 = await model.doGenerate(item.input as unknown as GenerateOptionsV1);
     const response = result as unknown as JsonValue;
-    return { status: 'ok', output: responseSummary(response), toolCalls: toolCallsOf(response), tokens: result.usage.inputTokens + result.usage.outputTokens, latencyMs: Math.round(performance.now() - began), divergence: null };
+    return { status: 'ok', output: responseSummary(response), toolCalls: toolCallsOf(response), tokens: result.usage.inputTokens + result.usage.outputTokens, latencyMs: Math.round(performance.now() - began), divergence: null, spend };
   }
   const record = await services.store.getRun(item.run);
   if (record === undefined) throw new KeelError('run-not-found', `item ${item.id}: run ${item.run} is no longer in ${services.store.location}`);
   if (record.lastHash !== item.journalHash) throw new KeelError('journal-invalid', `item ${item.id}: run ${item.run}'s journal has changed since the dataset was pinned`);
   const report = await replayWithCandidate(services.store, item.run, services.tasks, { name, model });
+  // Replay reports a failed model call as the candidate failing; a spent budget is the evaluation's, not the candidate's: it stops here.
+  const refused = refusals[0];
+  if (refused !== undefined) throw refused;
   const divergence = report.candidateRun.stoppedBecause !== undefined && /never did/.test(report.candidateRun.stoppedBecause) ? report.candidateRun.stoppedBecause : null;
   return {
     status: report.candidateRun.status,
@@ -135,6 +196,7 @@ async function answerWith(services: EvaluationServices, item: DatasetItem, name:
     tokens: report.candidateRun.tokens,
     latencyMs: Math.round(performance.now() - began),
     divergence,
+    spend,
   };
 }
 
@@ -169,6 +231,7 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
   const judge = input.judge === null ? undefined : services.runtime.model(input.judge.model, { task: `${context.task}#judge`, simulator: { script: judgeScript(services.candidateScript), seed: input.seed } });
   if (judged && judge === undefined) throw new KeelError('usage-invalid', 'the judge scorer needs a judge model (--judge MODEL)');
   const results: ItemResult[] = [];
+  const judgeSpend = noSpend();
   const agreementPairs: { judge: number; human: number }[] = [];
   for (const [index, item] of items.entries()) {
     const scored = scoringItem(item);
@@ -182,7 +245,7 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
       },
       { idempotent: true, input: { item: item.id } },
     );
-    const { candidate: candidateAnswer, baseline: baselineAnswer } = outcome as unknown as { candidate: Answer; baseline: Answer };
+    const { candidate: candidateAnswer, baseline: baselineAnswer } = outcome as unknown as { candidate: Answer & { spend: SpendTotals }; baseline: Answer & { spend?: SpendTotals } };
     const scores: { scorer: string; version: string; subject: 'candidate' | 'baseline'; score: number; detail?: string }[] = [];
     const subjects = earlier === undefined ? ([['candidate', candidateAnswer], ['baseline', baselineAnswer]] as const) : ([['candidate', candidateAnswer]] as const);
     for (const scorer of scorers) {
@@ -199,6 +262,7 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
     if (judge !== undefined && input.judge !== null) {
       for (const [subject, answer] of subjects) {
         const result = await context.model(`judge ${subject} ${index + 1}`, judge, judgeRequest(services.rubric, scored, answer));
+        addSpend(judgeSpend, spendOf(result));
         const read = readJudgeAnswer(result);
         scores.push({ scorer: 'judge', version: `${judgeScorerVersion}/${input.judge.rubric}@${input.judge.rubricVersion}`, subject, score: 'score' in read ? read.score : 0, detail: 'score' in read ? read.reason : read.problem });
         // The judge on the recorded answer, beside a person's label of that same run: their agreement.
@@ -217,18 +281,32 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
       candidateStatus: candidateAnswer.status,
       candidateLatencyMs: candidateAnswer.latencyMs,
       candidateTokens: candidateAnswer.tokens,
+      candidateSpend: candidateAnswer.spend,
+      baselineSpend: baseline === undefined ? null : (baselineAnswer.spend ?? noSpend()),
       label: item.label?.score ?? null,
     });
     services.onProgress?.(index + 1, items.length);
   }
-  return summarise(context.runId, input, primary, results, agreementPairs.length === 0 ? null : judgeAgreement(agreementPairs), items);
+  return summarise(context.runId, input, primary, results, agreementPairs.length === 0 ? null : judgeAgreement(agreementPairs), items, judge === undefined ? null : judgeSpend);
 }
 
-function summarise(evaluation: string, input: EvaluationInput, primary: string, results: ItemResult[], agreement: Agreement | null, items: DatasetItem[]): EvaluationReport {
+/** What the dataset's recorded runs cost when they ran, each run once (decision items share their run's). */
+function recordedSpend(items: DatasetItem[]): { micros: number; tokens: number } {
+  const runs = new Map(items.map((item) => [item.run, item.reference]));
+  return { micros: [...runs.values()].reduce((sum, reference) => sum + reference.costMicros, 0), tokens: [...runs.values()].reduce((sum, reference) => sum + reference.tokens, 0) };
+}
+
+function summarise(evaluation: string, input: EvaluationInput, primary: string, results: ItemResult[], agreement: Agreement | null, items: DatasetItem[], judgeSpend: SpendTotals | null): EvaluationReport {
   const paired: PairedScore[] = results.map((result) => ({ cluster: result.cluster, candidate: result.candidate[primary] ?? 0, baseline: result.baseline[primary] ?? 0 }));
   const statistics = pairedVerdict(paired, { margin: input.margin, effectOfInterest: input.effectOfInterest, seed: input.seed + 1 });
   const scorerNames = Object.keys(results[0]?.candidate ?? {});
   const baselineLatency = input.baseline === 'recorded' ? items.map((item) => item.reference.latencyMs) : [];
+  const candidateSpend = noSpend();
+  let baselineSpend: SpendTotals | null = null;
+  for (const result of results) {
+    addSpend(candidateSpend, result.candidateSpend);
+    if (result.baselineSpend !== null) addSpend((baselineSpend ??= noSpend()), result.baselineSpend);
+  }
   return {
     evaluation,
     dataset: input.dataset,
@@ -245,6 +323,13 @@ function summarise(evaluation: string, input: EvaluationInput, primary: string, 
     judge: input.judge === null ? null : ({ ...input.judge, agreement } as unknown as JsonValue),
     latencyMs: { candidateMean: mean(results.map((result) => result.candidateLatencyMs)), baselineMean: mean(baselineLatency) },
     tokens: { candidateMean: mean(results.map((result) => result.candidateTokens)), baselineMean: mean(items.map((item) => item.reference.tokens)) },
+    costs: {
+      candidate: candidateSpend,
+      baseline: baselineSpend,
+      judge: judgeSpend,
+      recorded: recordedSpend(items),
+      totalMicros: candidateSpend.micros + (baselineSpend?.micros ?? 0) + (judgeSpend?.micros ?? 0),
+    },
     items: results as unknown as JsonValue,
   };
 }

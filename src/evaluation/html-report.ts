@@ -3,7 +3,7 @@
  * with the verdict, the score distributions of candidate and baseline, every item's difference,
  * and the confidence interval against zero and the margin.
  */
-import type { EvaluationReport, ItemResult } from './evaluate.ts';
+import type { EvaluationReport, ItemResult, SpendTotals } from './evaluate.ts';
 import type { VerdictReport } from './paired-statistics.ts';
 
 function escape(text: string): string {
@@ -74,6 +74,27 @@ function interval(statistics: VerdictReport): string {
   );
 }
 
+/** Integer micro-USD as dollars, to the micro-dollar. */
+export function dollars(micros: number): string {
+  return `$${(micros / 1_000_000).toFixed(6)}`;
+}
+
+/** What each subject's calls spent, and what the recorded runs had cost. */
+function spending(costs: EvaluationReport['costs'] | undefined): string {
+  // Reports journaled before costs were counted have none.
+  if (costs === undefined) return '';
+  const row = (who: string, spend: SpendTotals | null, note: string) =>
+    spend === null ? '' : `<tr><td>${who}</td><td>${spend.calls}</td><td>${spend.inputTokens}</td><td>${spend.outputTokens}</td><td>${dollars(spend.micros)}</td><td>${note}</td></tr>`;
+  return (
+    `<h2>Cost</h2><table><tr><th>calls of</th><th>calls</th><th>input tokens</th><th>output tokens</th><th>cost</th><th></th></tr>` +
+    row('candidate', costs.candidate, 'spent by this evaluation') +
+    row('baseline', costs.baseline, 'spent by this evaluation (baseline re-run)') +
+    row('judge', costs.judge, 'spent by this evaluation') +
+    `<tr><th>total</th><td></td><td></td><td></td><th>${dollars(costs.totalMicros)}</th><td>spent by this evaluation</td></tr>` +
+    `<tr><td>recorded runs</td><td></td><td colspan="2">${costs.recorded.tokens} tokens</td><td>${dollars(costs.recorded.micros)}</td><td>what the recorded runs cost when they ran (not spent again)</td></tr></table>`
+  );
+}
+
 export function renderHtmlReport(report: EvaluationReport): string {
   const statistics = report.statistics as unknown as VerdictReport;
   const items = report.items as unknown as ItemResult[];
@@ -107,6 +128,7 @@ export function renderHtmlReport(report: EvaluationReport): string {
 <h2>Per-item differences</h2>${deltas(items, report.primaryScorer)}
 <h2>Scorers</h2><table><tr><th>scorer</th><th>baseline</th><th>candidate</th></tr>${rows}</table>
 ${judgeText}
+${spending(report.costs)}
 </body></html>
 `;
 }

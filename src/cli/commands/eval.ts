@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isErrorCode, KeelError } from '../../errors/index.ts';
-import { defaultRubric, evaluationTask, evaluationTaskName, judgeScorerVersion, parseScorers, readDataset, renderHtmlReport } from '../../evaluation/index.ts';
+import { defaultRubric, dollars, evaluationTask, evaluationTaskName, judgeScorerVersion, parseScorers, readDataset, renderHtmlReport } from '../../evaluation/index.ts';
 import type { EvaluationInput, EvaluationReport, EvaluationServices, VerdictReport } from '../../evaluation/index.ts';
 import { resolveModel } from '../../models/index.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -110,5 +110,10 @@ function printReport(context: CommandContext, report: EvaluationReport, htmlPath
     const agreement = judge.agreement;
     out(`  judge agreement with ${agreement.items} human labels: κ ${agreement.kappa?.toFixed(3) ?? 'n/a'}, sensitivity ${agreement.sensitivity?.toFixed(3) ?? 'n/a'}, specificity ${agreement.specificity?.toFixed(3) ?? 'n/a'}`);
   }
+  const costs = report.costs;
+  const spent = [`candidate ${dollars(costs.candidate.micros)} (${costs.candidate.calls} calls, ${costs.candidate.inputTokens + costs.candidate.outputTokens} tokens)`];
+  if (costs.baseline !== null) spent.push(`baseline ${dollars(costs.baseline.micros)} (${costs.baseline.calls} calls, ${costs.baseline.inputTokens + costs.baseline.outputTokens} tokens)`);
+  if (costs.judge !== null) spent.push(`judge ${dollars(costs.judge.micros)} (${costs.judge.calls} calls, ${costs.judge.inputTokens + costs.judge.outputTokens} tokens)`);
+  out(`  cost: ${dollars(costs.totalMicros)}: ${spent.join(', ')}; the recorded runs had cost ${dollars(costs.recorded.micros)}`);
   out(`  report: ${htmlPath} · scores journaled in run ${report.evaluation} (keel show ${report.evaluation})`);
 }
