@@ -75,6 +75,21 @@ export function runRateLimitConformance(label: string, factory: RateLimitersFact
       });
     });
 
+    void test('a limit lowered under the calls already in its window waits for enough of them to leave', async () => {
+      await withLimiters(factory, async ({ first, second }) => {
+        const key = `lowered:${randomUUID()}`;
+        for (const offset of [0, 100, 200, 300]) assert.equal((await first.acquire([{ key, limit: 4, windowMs: 1_000 }], { nowMs: start + offset })).allowed, true);
+        // Two slots now, four calls inside: a slot frees only when the second newest (at start + 200) leaves.
+        assert.deepEqual(await second.acquire([{ key, limit: 2, windowMs: 1_000 }], { nowMs: start + 350 }), { allowed: false, key, retryAfterMs: 850 });
+        assert.deepEqual(await second.acquire([{ key, limit: 2, windowMs: 1_000 }], { nowMs: start + 1_100 }), { allowed: false, key, retryAfterMs: 100 });
+        assert.deepEqual(await second.acquire([{ key, limit: 2, windowMs: 1_000 }], { nowMs: start + 1_200 }), { allowed: true });
+        // Those that left are forgotten: the window holds start + 300 and + 1200, so two more fit under four.
+        assert.deepEqual(await first.acquire([{ key, limit: 4, windowMs: 1_000 }], { nowMs: start + 1_250 }), { allowed: true });
+        assert.deepEqual(await first.acquire([{ key, limit: 4, windowMs: 1_000 }], { nowMs: start + 1_260 }), { allowed: true });
+        assert.deepEqual(await first.acquire([{ key, limit: 4, windowMs: 1_000 }], { nowMs: start + 1_270 }), { allowed: false, key, retryAfterMs: 30 });
+      });
+    });
+
     void test('without a clock the store times the window, and a fresh key is allowed', async () => {
       await withLimiters(factory, async ({ first, second }) => {
         const key = `own-clock:${randomUUID()}`;

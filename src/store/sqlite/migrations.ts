@@ -225,6 +225,19 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX subject_redactions_subject ON subject_redactions (subject);
     `,
   },
+  {
+    version: 11,
+    name: 'rate-limit-counts',
+    sql: `
+      -- How many hits each rate-limit key holds, kept beside its rows so that a decision needs no
+      -- scan of the window: with a generous limit a window holds every call of the last minute.
+      CREATE TABLE rate_limit_counts (
+        limit_key TEXT PRIMARY KEY,
+        hits INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO rate_limit_counts (limit_key, hits) SELECT limit_key, count(*) FROM rate_limit_hits GROUP BY limit_key;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

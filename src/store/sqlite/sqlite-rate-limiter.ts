@@ -1,9 +1,9 @@
 /**
  * Rate-limit windows in the SQLite file (src/spec/rate-limiter-v1.ts), shared by every process on
- * it. Each key keeps one row per call still inside its window. An acquisition is one IMMEDIATE
- * transaction (prune, count, and add to every key or none), so two processes cannot both take a
- * window's last slot: SQLite admits one writer at a time. Times are this machine's clock, which
- * every process on one file shares.
+ * it. Each key keeps one row per call still inside its window, and their count beside them. An
+ * acquisition is one IMMEDIATE transaction (prune, count, and add to every key or none), so two
+ * processes cannot both take a window's last slot: SQLite admits one writer at a time. Times are
+ * this machine's clock, which every process on one file shares.
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -27,13 +27,21 @@ export class SqliteRateLimiter implements RateLimiterV1 {
     return this.#access.write((): RateLimitDecisionV1 => {
       const now = clock?.nowMs ?? Date.now();
       for (const request of requests) {
-        this.#sql.prune.run(request.key, now - request.windowMs);
-        // The call whose expiry frees a slot is the one `limit` places from the newest.
-        const freeing = this.#sql.freeing.get(request.key, now - request.windowMs, request.limit - 1);
-        if (freeing !== undefined) return { allowed: false, key: request.key, retryAfterMs: Math.max(1, Number(freeing.hit_ms) + request.windowMs - now) };
+        const cutoff = now - request.windowMs;
+        const pruned = Number(this.#sql.prune.run(request.key, cutoff).changes);
+        if (pruned > 0) this.#sql.subtract.run(pruned, request.key);
+        const hits = Number(this.#sql.count.get(request.key)?.hits ?? 0);
+        if (hits < request.limit) continue;
+        // The call whose expiry frees a slot is the one `limit` places from the newest: counted from
+        // the oldest, it is the (hits - limit)th, usually the oldest itself.
+        const freeing = this.#sql.freeing.get(request.key, cutoff, hits - request.limit);
+        return { allowed: false, key: request.key, retryAfterMs: Math.max(1, Number(freeing?.hit_ms ?? now) + request.windowMs - now) };
       }
       const hit = randomUUID();
-      for (const request of requests) this.#sql.insert.run(request.key, now, hit);
+      for (const request of requests) {
+        // One call naming a key twice counts once against it.
+        if (Number(this.#sql.insert.run(request.key, now, hit).changes) > 0) this.#sql.add.run(request.key);
+      }
       return { allowed: true };
     });
   }
@@ -43,8 +51,10 @@ function prepareRateLimitStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
   return {
     prune: prepare(`DELETE FROM rate_limit_hits WHERE limit_key = ? AND hit_ms <= ?`),
-    freeing: prepare(`SELECT hit_ms FROM rate_limit_hits WHERE limit_key = ? AND hit_ms > ? ORDER BY hit_ms DESC LIMIT 1 OFFSET ?`),
-    // OR IGNORE: one call naming a key twice counts once against it.
+    subtract: prepare(`UPDATE rate_limit_counts SET hits = hits - ? WHERE limit_key = ?`),
+    count: prepare(`SELECT hits FROM rate_limit_counts WHERE limit_key = ?`),
+    freeing: prepare(`SELECT hit_ms FROM rate_limit_hits WHERE limit_key = ? AND hit_ms > ? ORDER BY hit_ms ASC LIMIT 1 OFFSET ?`),
     insert: prepare(`INSERT OR IGNORE INTO rate_limit_hits (limit_key, hit_ms, hit_id) VALUES (?, ?, ?)`),
+    add: prepare(`INSERT INTO rate_limit_counts (limit_key, hits) VALUES (?, 1) ON CONFLICT (limit_key) DO UPDATE SET hits = hits + 1`),
   };
 }
