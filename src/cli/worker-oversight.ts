@@ -1,11 +1,13 @@
 import type { KeelConfig } from '../config/index.ts';
 import { drillFaultNames, isDrillFaultName, runDrill } from '../drill/index.ts';
 import { Engine } from '../engine/index.ts';
-import type { RunAbandoned, RunOutcome } from '../engine/index.ts';
+import type { RunAbandoned, RunOutcome, TaskCatalog } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { OpenedAuditLog } from '../audit/index.ts';
-import type { AlertHook } from '../models/index.ts';
+import { evaluateModelChange, parseScorers } from '../evaluation/index.ts';
+import type { AlertHook, SimulatorScript } from '../models/index.ts';
 import { monitorTask, RunWatcher } from '../monitor/index.ts';
+import type { ModelChange, ModelChangeEvaluation } from '../monitor/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { CommandContext } from './command.ts';
 import type { Deployment } from './open-deployment.ts';
@@ -38,7 +40,7 @@ export async function startWorkerOversight(context: CommandContext, deployment: 
   const { store, audit } = deployment.keel;
   const hooks = (config.alerts?.webhooks ?? []).map(webhookAlertHook);
   const say = (line: string) => context.output.stdout(`${line}\n`);
-  const monitoring = startRunMonitoring({ store, audit, config, hooks, say });
+  const monitoring = startRunMonitoring({ store, audit, config, hooks, say, evaluation: { tasks: deployment.keel.engine.tasks, candidateScript: deployment.demoScript, environment: context.environment } });
   const inFlight = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
     inFlight.add(work);
@@ -87,14 +89,55 @@ export async function startWorkerOversight(context: CommandContext, deployment: 
   };
 }
 
+/** What a monitor's `onModelChange` evaluation replays with: the tasks this process serves, and the environment its models read. */
+export interface MonitorEvaluationServices {
+  tasks: TaskCatalog;
+  candidateScript: SimulatorScript | undefined;
+  environment: Record<string, string | undefined>;
+}
+
 /** The config's monitors over a store: `keel worker` feeds them its settled runs, `keel serve` its gateway runs. */
-export function startRunMonitoring(options: { store: StoreV1; audit: OpenedAuditLog | undefined; config: KeelConfig; hooks: readonly AlertHook[]; say: (line: string) => void }): WorkerOversight {
+export function startRunMonitoring(options: {
+  store: StoreV1;
+  audit: OpenedAuditLog | undefined;
+  config: KeelConfig;
+  hooks: readonly AlertHook[];
+  say: (line: string) => void;
+  evaluation: MonitorEvaluationServices;
+}): WorkerOversight {
   const { store, audit, say } = options;
   const monitors = options.config.monitors ?? [];
+  monitors.forEach((monitor, index) => {
+    const scorers = monitor.onModelChange?.evaluate.scorers;
+    if (scorers === undefined) return;
+    const where = `monitors[${index}].onModelChange.evaluate.scorers`;
+    try {
+      if (parseScorers(scorers).judge) throw new KeelError('config-invalid', 'the judge scorer needs a judge model, which a model-change evaluation does not take');
+    } catch (error) {
+      throw new KeelError('config-invalid', `${where}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
   // Alerts are runs of their own task on this store, anchored like every run; this engine never claims work.
   const engine = new Engine({ store, tasks: [monitorTask], workerRegistry: false, ...(audit === undefined ? {} : { afterRun: (runId: string) => audit.log.anchor([runId]) }) });
-  const watcher = new RunWatcher({ store, engine, monitors, hooks: options.hooks });
   const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+  // Evaluations take turns: each replays a whole dataset against a provider, and two at once would only contend.
+  let evaluating = Promise.resolve();
+  const onModelChange = (change: ModelChange, evaluate: ModelChangeEvaluation) => {
+    say(`model   ${change.provider}:${change.modelId} (route ${change.route}) answers as ${change.version} (run ${change.runId}): evaluating dataset ${evaluate.dataset} against its recorded runs`);
+    evaluating = evaluating
+      .then(async () => {
+        const result = await evaluateModelChange(change, evaluate, { store, ...options.evaluation, config: options.config, hooks: options.hooks, alerts: engine });
+        if (result.outcome === 'claimed-elsewhere') say(`model   ${change.version}: evaluation ${result.evaluation} is another process's (or was done before); not run again`);
+        else say(`alert   ${result.alert.kind}  ${result.alert.message}  (journaled in ${result.monitorRunId})`);
+      })
+      .catch((error: unknown) => say(`model   ${change.version}: the evaluation could not run: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`));
+    track(evaluating);
+  };
+  const watcher = new RunWatcher({ store, engine, monitors, hooks: options.hooks, onModelChange });
   if (monitors.length > 0) say(`monitor ${monitors.map((monitor) => monitor.task).join(', ')}: pass rate, escalations, latency p50/p95/p99, drop test, fault alerts`);
   return {
     settled(result) {
@@ -105,11 +148,11 @@ export function startRunMonitoring(options: { store: StoreV1; audit: OpenedAudit
         },
         (error: unknown) => say(`monitor could not watch ${result.runId}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
       );
-      inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
+      track(work);
     },
     async close() {
-      await Promise.all([...inFlight]);
+      // A watch in flight may start an evaluation: wait for the watches, then for the evaluations.
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
       engine.shutdown();
     },
   };

@@ -155,6 +155,21 @@ const monitorSchema = z.strictObject({
     .exactOptional(),
   /** Alert on every fault class a watched run's journal shows (timeouts, 429s, tools down, …). Default true. */
   faultAlerts: z.boolean().exactOptional(),
+  /**
+   * When a run of the task shows a provider model version change: evaluate a pinned dataset, the
+   * route's new version against the recorded runs, once per change, and alert the verdict.
+   */
+  onModelChange: z
+    .strictObject({
+      evaluate: z.strictObject({
+        dataset: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, { error: 'must be a dataset name: 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit' }),
+        /** The `keel eval run --scorer` list. Default exact,contract,tools. */
+        scorers: z.string().min(1).exactOptional(),
+        /** A run budget for the evaluation, in integer micro-USD, on top of the config's budgets. */
+        budgetMicros: integerSetting('micro-USD', 1).exactOptional(),
+      }),
+    })
+    .exactOptional(),
 });
 
 // A drill `keel worker` runs on a schedule: `keel drill TASK --fault F --runs N`, every `every` seconds.
@@ -199,6 +214,17 @@ export const configSchema = z
         signingKeyFile: z.string().min(1).exactOptional(),
         publicKeyFile: z.string().min(1).exactOptional(),
         anchorIntervalSeconds: integerSetting('seconds', 1).exactOptional(),
+      })
+      .exactOptional(),
+    /**
+     * Retention (src/redaction/apply-retention.ts): ended runs whose last event is older than
+     * `runs` (days, e.g. "180d") are deleted by `keel worker` every `checkIntervalSeconds` (default
+     * 3600) and by `keel retention apply`, each batch after a signed retention record is journaled.
+     */
+    retention: z
+      .strictObject({
+        runs: z.string().regex(/^[1-9]\d{0,4}d$/, { error: (issue) => `must be a number of days such as "180d", got ${describeValue(issue.input)}` }),
+        checkIntervalSeconds: integerSetting('seconds', 1).exactOptional(),
       })
       .exactOptional(),
     /** What `keel mcp-proxy` fronts: upstream MCP servers and how each of their tools is governed (mcp-proxy-schema.ts). */

@@ -15,3 +15,5 @@ export type { EvaluationInput, EvaluationReport, EvaluationServices, ItemResult,
 export { chatLine, chatLineProblems, exportLines, parseExportFormat } from './export-dataset.ts';
 export type { ExportFormat } from './export-dataset.ts';
 export { dollars, renderHtmlReport } from './html-report.ts';
+export { evaluateModelChange, modelChangeEvaluationId } from './model-change-evaluation.ts';
+export type { ModelChangeEvaluationOptions, ModelChangeOutcome } from './model-change-evaluation.ts';

@@ -17,6 +17,8 @@ export type AlertKind =
   | 'budget-threshold'
   | 'latency-sla'
   | 'model-version-change'
+  | 'model-change-regression'
+  | 'model-change-verdict'
   | 'quality-drop'
   | 'provider-timeout'
   | 'rate-limit-storm'
@@ -26,7 +28,8 @@ export type AlertKind =
   | 'retrieval-down'
   | 'tool-down'
   | 'budget-exhausted'
-  | 'compromised-model';
+  | 'compromised-model'
+  | 'store-unavailable';
 
 /** How sure the run is of one part of its output; any marker makes the run end `degraded`. */
 export type ConfidenceMarker = ConfidenceMarkerV1;

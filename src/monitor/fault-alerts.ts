@@ -71,6 +71,8 @@ const describe: Record<AlertKind, string> = {
   'budget-threshold': 'a budget threshold was crossed',
   'latency-sla': 'a latency SLA was missed',
   'model-version-change': "the provider's model version changed",
+  'model-change-regression': 'the new model version regressed against the recorded runs',
+  'model-change-verdict': "the new model version's evaluation ended without a regression verdict",
   'quality-drop': 'the pass rate dropped',
   'provider-timeout': 'the model provider timed out',
   'rate-limit-storm': 'the model provider rate-limited the calls',
@@ -81,6 +83,7 @@ const describe: Record<AlertKind, string> = {
   'tool-down': 'a tool was down',
   'budget-exhausted': 'a budget was exhausted',
   'compromised-model': 'the model proposed a tool call the policies refuse (a compromised model?)',
+  'store-unavailable': 'the run store refused a write or a read',
 };
 
 /**

@@ -14,4 +14,6 @@ export { JournalVersionBook } from './journal-version-book.ts';
 export { percentile, TaskStats } from './task-stats.ts';
 export type { TaskStatsSnapshot } from './task-stats.ts';
 export { RunWatcher } from './run-watcher.ts';
-export type { MonitorSetting, RunWatcherOptions, WatchResult } from './run-watcher.ts';
+export type { ModelChangeEvaluation, MonitorSetting, RunWatcherOptions, WatchResult } from './run-watcher.ts';
+export { modelChanges } from './model-changes.ts';
+export type { ModelChange } from './model-changes.ts';

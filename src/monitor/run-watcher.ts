@@ -5,6 +5,8 @@ import type { AlertHook } from '../models/index.ts';
 import { seedFrom } from '../models/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import { faultAlerts } from './fault-alerts.ts';
+import { modelChanges } from './model-changes.ts';
+import type { ModelChange } from './model-changes.ts';
 import { PassRateDropTest } from './pass-rate-drop.ts';
 import { raiseInMonitorRun } from './raise-alerts.ts';
 import type { AlertDelivery, AlertToRaise } from './raise-alerts.ts';
@@ -19,6 +21,18 @@ export interface MonitorSetting {
   baselineRuns?: number;
   alpha?: number;
   faultAlerts?: boolean;
+  /** What to do when a run of the task shows a provider model version change: evaluate the dataset, new version against the recorded runs. */
+  onModelChange?: { evaluate: ModelChangeEvaluation };
+}
+
+/** The evaluation a model version change starts (config `monitors[].onModelChange.evaluate`). */
+export interface ModelChangeEvaluation {
+  /** A pinned dataset of runs recorded before the change (the old version's answers are its baseline). */
+  dataset: string;
+  /** The `--scorer` list; default `exact,contract,tools`. */
+  scorers?: string;
+  /** A run budget for the evaluation, in integer micro-USD, beside the config's own budgets. */
+  budgetMicros?: number;
 }
 
 export interface RunWatcherOptions {
@@ -27,6 +41,12 @@ export interface RunWatcherOptions {
   engine: Engine;
   monitors: readonly MonitorSetting[];
   hooks: readonly AlertHook[];
+  /**
+   * Told of each model version change a watched run shows, for tasks whose monitor has
+   * `onModelChange` (every run of the task, sampled or not). It decides, through the store, whether
+   * this process is the one to act on it.
+   */
+  onModelChange?: (change: ModelChange, evaluate: ModelChangeEvaluation) => void;
 }
 
 /** What watching one ended run did. */
@@ -39,6 +59,8 @@ export interface WatchResult {
   /** The `keel-monitor` run the alerts were journaled in, when there were any. */
   monitorRunId?: string;
   deliveries: AlertDelivery[];
+  /** Model version changes the run showed, when its monitor acts on them. */
+  modelChanges: ModelChange[];
 }
 
 interface Watched {
@@ -84,9 +106,17 @@ export class RunWatcher {
   /** Watches one run that ended (a waiting run is left for when it ends). */
   async watch(runId: string, task: string): Promise<WatchResult> {
     const watched = this.#tasks.get(task);
-    const result: WatchResult = { runId, task, scored: false, alerts: [], deliveries: [] };
-    if (watched === undefined || !sampled(runId, watched.setting.sample ?? 1)) return result;
+    const result: WatchResult = { runId, task, scored: false, alerts: [], deliveries: [], modelChanges: [] };
+    if (watched === undefined) return result;
+    const onModelChange = watched.setting.onModelChange;
+    const inSample = sampled(runId, watched.setting.sample ?? 1);
+    if (!inSample && onModelChange === undefined) return result;
     const { events } = await loadRun(this.#options.store, runId);
+    if (onModelChange !== undefined) {
+      result.modelChanges = modelChanges(events);
+      for (const change of result.modelChanges) this.#options.onModelChange?.(change, onModelChange.evaluate);
+    }
+    if (!inSample) return result;
     const start = events[0];
     const end = events.at(-1);
     if (end?.type !== 'run-end' || !isTerminal(end.data.status) || start === undefined) return result;

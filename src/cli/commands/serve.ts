@@ -50,7 +50,14 @@ export const serveCommand: Command = async (context) => {
     if ((config?.monitors ?? []).length > 0 && config !== undefined) {
       const { webhookAlertHook } = await import('../../config/index.ts');
       const { startRunMonitoring } = await import('../worker-oversight.ts');
-      monitoring = startRunMonitoring({ store, audit: gateway.keel.audit, config, hooks: (config.alerts?.webhooks ?? []).map(webhookAlertHook), say: (line) => context.output.stdout(`${line}\n`) });
+      monitoring = startRunMonitoring({
+        store,
+        audit: gateway.keel.audit,
+        config,
+        hooks: (config.alerts?.webhooks ?? []).map(webhookAlertHook),
+        say: (line) => context.output.stdout(`${line}\n`),
+        evaluation: { tasks: gateway.keel.engine.tasks, candidateScript: undefined, environment },
+      });
     }
     const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
       await gateway.close();
