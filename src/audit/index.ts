@@ -11,3 +11,5 @@ export type { RunInclusionProof } from './prove-run.ts';
 export { proveRun, verifyRunInclusionProof } from './prove-run.ts';
 export type { AuditSettings, OpenedAuditLog } from './audit-settings.ts';
 export { openAuditLog, openVerifyingKey } from './audit-settings.ts';
+export type { RetainedRunHead, RetentionRecord, RetentionRecords } from './retention-records.ts';
+export { readRetentionRecords, retentionRecordMessage, retentionStepName, retentionTaskName, signRetentionRecord } from './retention-records.ts';

@@ -7,6 +7,8 @@
  */
 import type { AuditLeafV1, AuditRunHeadV1, AuditTreeHeadV1, StoreV1 } from '../spec/index.ts';
 import { auditLeafHash } from './audit-leaf.ts';
+import type { RetentionRecords } from './retention-records.ts';
+import { readRetentionRecords } from './retention-records.ts';
 import type { Hash } from './merkle-tree.ts';
 import { MerkleTree, appendLeaf, emptyRange, verifyConsistency } from './merkle-tree.ts';
 import type { VerifyingKey } from './tree-head.ts';
@@ -48,7 +50,9 @@ export async function verifyAuditLog(store: StoreV1, options: { verifyingKey?: V
   const latest = heads.at(-1);
   if (latest !== undefined && leaves.length > latest.treeSize) failures.push({ problem: `${leaves.length - latest.treeSize} audit leaves after the latest tree head (size ${latest.treeSize}) are covered by no signed head` });
   if (latest === undefined && leaves.length > 0) failures.push({ problem: `${leaves.length} audit leaves and no tree head: the signed heads were deleted` });
-  failures.push(...(await checkAnchoredRuns(store, leaves)));
+  // Runs deleted by a retention job are absent by design when a (signed) retention record names them.
+  const retention = await readRetentionRecords(store, options.verifyingKey);
+  failures.push(...(await checkAnchoredRuns(store, leaves, retention)));
   return { kept: true, leaves: leaves.length, treeHeads: heads.length, latest, signaturesChecked, failures, unanchored: await log.listUnanchoredRuns() };
 }
 
@@ -88,7 +92,7 @@ function checkTreeHeads(heads: readonly AuditTreeHeadV1[], tree: MerkleTree, lea
 }
 
 /** Each anchored run must still hold the anchored event, with the anchored hash. One failure per run. */
-async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[]): Promise<AuditFailure[]> {
+async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[], retention: RetentionRecords): Promise<AuditFailure[]> {
   const byRun = new Map<string, AuditLeafV1[]>();
   for (const leaf of leaves) {
     const runLeaves = byRun.get(leaf.runId);
@@ -100,7 +104,10 @@ async function checkAnchoredRuns(store: StoreV1, leaves: readonly AuditLeafV1[])
     const last = runLeaves.reduce((highest, leaf) => (leaf.seq > highest.seq ? leaf : highest));
     const run = await store.getRun(runId);
     if (run === undefined) {
-      failures.push({ runId, problem: `run ${runId} was deleted after it was anchored at event ${last.seq}` });
+      const record = retention.covered.get(runId);
+      if (record !== undefined && (record.lastSeq > last.seq || (record.lastSeq === last.seq && record.lastHash === last.eventHash))) continue;
+      const untrusted = retention.problems.map((problem) => problem.problem).join('; ');
+      failures.push({ runId, problem: `run ${runId} was deleted after it was anchored at event ${last.seq}${record === undefined ? '' : ', and the retention record naming it names another head'}${untrusted === '' ? '' : ` (${untrusted})`}` });
       continue;
     }
     const first = Math.min(...runLeaves.map((leaf) => leaf.seq));

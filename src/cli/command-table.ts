@@ -255,6 +255,12 @@ export const commandTable: Record<string, CommandEntry> = {
     options: ['json', 'subject', 'reason', 'as'],
     load: async () => (await import('./commands/redact.ts')).redactCommand,
   },
+  'retention apply': {
+    usage: 'keel retention apply [--config PATH] [--dry-run] [--json]',
+    positionals: [],
+    options: ['json', 'config', 'dry-run'],
+    load: async () => (await import('./commands/retention.ts')).retentionApplyCommand,
+  },
   'audit keygen': {
     usage: 'keel audit keygen --out DIR',
     positionals: [],

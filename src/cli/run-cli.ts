@@ -53,6 +53,8 @@ commands:
   evidence verify DIR  check a bundle as its verify.mjs does   [--public-key PATH] [--strict] [--json]
   redact --subject ID  destroy the subject's key: every field sealed for it reads as redacted, and every
                        chain and tree head still verifies; journaled   [--reason …] [--as NAME] [--json]
+  retention apply      delete ended runs older than the config's retention.runs (e.g. "180d") after journaling
+                       a signed retention record; keel worker does it on a schedule   [--dry-run] [--json]
   telemetry export     send the journal's spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) from a cursor
                        kept in the store, until SIGTERM/SIGINT   [--once]
 
@@ -95,8 +97,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     if (first === 'dataset' && second === undefined) throw new KeelError('usage-invalid', 'keel dataset needs a sub-command: keel dataset create, list, show or export');
     if (first === 'eval' && second === undefined) throw new KeelError('usage-invalid', 'keel eval needs a sub-command: keel eval run');
     if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');
+    if (first === 'retention' && second === undefined) throw new KeelError('usage-invalid', 'keel retention needs a sub-command: keel retention apply');
     if (first === 'evidence' && second === undefined) throw new KeelError('usage-invalid', 'keel evidence needs a sub-command: keel evidence export or verify');
-    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'dataset' || first === 'eval' || first === 'evidence' ? `${first} ${second}` : first;
+    const name = first === 'audit' || first === 'keys' || first === 'telemetry' || first === 'dataset' || first === 'eval' || first === 'evidence' || first === 'retention' ? `${first} ${second}` : first;
     const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined;
     if (entry === undefined) throw new KeelError('usage-invalid', `unknown command '${name}' (try keel --help)`);
     const commandPositionals = positionals.slice(name.split(' ').length);

@@ -8,7 +8,8 @@ import type { KeelConfig } from './config-schema.ts';
 export function configHash(config: KeelConfig): string {
   // Where the audit keys live changes how runs are recorded, not what they do: a run started
   // before a key was configured still resumes under the same identity.
-  // Monitors and scheduled drills watch runs from outside; they change nothing a run does either.
-  const { audit: _audit, monitors: _monitors, drills: _drills, ...governing } = config;
+  // Monitors and scheduled drills watch runs from outside; they change nothing a run does either,
+  // and nor does how long ended runs are kept.
+  const { audit: _audit, monitors: _monitors, drills: _drills, retention: _retention, ...governing } = config;
   return sha256(canonicalJson(governing));
 }

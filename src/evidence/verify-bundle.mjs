@@ -290,11 +290,33 @@ export function verifyBundle(directory, options = {}) {
   // 3. Every anchored event of a bundled run is there with its anchored hash; every run anchored in
   //    the period is in the bundle.
   const covered = latest?.treeSize ?? 0;
+  // A run deleted by a retention job is absent by design when a retention record of a bundled run
+  // (its chain verified above; with a public key, its signature checked) names it at the anchored head.
+  /** @type {Map<string, { lastSeq: number, lastHash: string }>} */
+  const retained = new Map();
+  for (const { run, events: runEvents } of runs) {
+    if (run.task !== 'run-retention') continue;
+    for (const event of runEvents) {
+      const record = event.data?.input;
+      if (event.type !== 'step-start' || event.data?.name !== 'retention-apply' || eventHashes.get(run.id)?.get(event.seq) !== event.hash || !Array.isArray(record?.runs)) continue;
+      if (key !== undefined) {
+        const { signature, ...signed } = record;
+        const message = Buffer.from(`keel-retention-record/v1\n${canonicalJson(signed)}`, 'utf8');
+        if (typeof signature !== 'string' || record.keyId !== keyId || !verifySignature(null, message, key, Buffer.from(signature, 'base64'))) {
+          failures.push(`the retention record in run ${run.id} is not signed by the given key: the runs it names count as deleted without a record`);
+          continue;
+        }
+      }
+      for (const head of record.runs) retained.set(head.runId, { lastSeq: head.lastSeq, lastHash: head.lastHash });
+    }
+  }
   /** @type {Map<string, BundleLeaf>} */
   const latestLeafOfRun = new Map();
   for (const leaf of leaves.slice(0, covered)) {
     const hashes = eventHashes.get(leaf.runId);
     if (hashes === undefined) {
+      const record = retained.get(leaf.runId);
+      if (record !== undefined && (record.lastSeq > leaf.seq || (record.lastSeq === leaf.seq && record.lastHash === leaf.eventHash))) continue;
       if (leaf.anchoredAt >= period.from && leaf.anchoredAt < period.to) failures.push(`run ${leaf.runId} was anchored at event ${leaf.seq} on ${leaf.anchoredAt}, in this bundle's period, but is not in the bundle: it was deleted`);
       continue;
     }

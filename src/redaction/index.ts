@@ -7,3 +7,5 @@ export type { SealingRunContext } from './subjects-to-seal.ts';
 export { canSeal, subjectsToSeal } from './subjects-to-seal.ts';
 export type { RedactionInput, RedactionResult } from './redact-subject.ts';
 export { checkSubjectKnown, redactionTask, redactionTaskName, subjectKeysOf } from './redact-subject.ts';
+export type { RetentionOutcome, RetentionPlan } from './apply-retention.ts';
+export { applyRetention, parseRetentionPeriod, planRetention, retentionSigningKey } from './apply-retention.ts';

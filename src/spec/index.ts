@@ -14,4 +14,5 @@ export type * from './concurrency-store-v1.ts';
 export type * from './audit-log-store-v1.ts';
 export type * from './telemetry-cursor-store-v1.ts';
 export type * from './subject-key-store-v1.ts';
+export type * from './run-retention-store-v1.ts';
 export type * from './dataset-store-v1.ts';

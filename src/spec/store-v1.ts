@@ -14,6 +14,7 @@ import type { MemoryStoreV1 } from './memory-store-v1.ts';
 import type { RateLimiterV1 } from './rate-limiter-v1.ts';
 import type { TelemetryCursorStoreV1 } from './telemetry-cursor-store-v1.ts';
 import type { SubjectKeyStoreV1 } from './subject-key-store-v1.ts';
+import type { RunRetentionStoreV1 } from './run-retention-store-v1.ts';
 
 /** Non-terminal: queued, running, waiting (for a human). Terminal: ok, degraded, escalated, failed. */
 export type RunStatusV1 = 'queued' | 'running' | 'waiting' | 'ok' | 'degraded' | 'escalated' | 'failed';
@@ -154,6 +155,8 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly telemetryCursors?: TelemetryCursorStoreV1;
   /** Per-subject keys that seal labelled payload fields, and their redactions (subject-key-store-v1.ts). Optional, as budgets. */
   readonly subjectKeys?: SubjectKeyStoreV1;
+  /** Deletion of ended runs past their retention period (run-retention-store-v1.ts). Optional, as budgets. */
+  readonly retention?: RunRetentionStoreV1;
 
   /** Fails with `run-exists` if the id is taken. */
   createRun(newRun: NewRunV1): Promise<void>;

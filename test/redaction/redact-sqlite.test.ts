@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createKeel } from '../../src/agent/index.ts';
 import { runCli } from '../../src/cli/index.ts';
+import { replayRun } from '../../src/engine/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { journalSpans } from '../../src/telemetry/index.ts';
 import { publicFact, supportAgent } from './redaction-fixture.ts';
@@ -110,6 +111,22 @@ test('keel redact --subject shreds one customer everywhere while every chain and
   await replica.close();
   assert.match(spans, /execute_tool lookup_customer/);
   for (const fragment of secretFragments) assert.equal(spans.includes(fragment), false, `${fragment} is in no span`);
+
+  // Replay: the other customer's run replays byte for byte from its opened fields; the redacted
+  // run replays with the marker where the record was, and reports the difference instead of failing.
+  const replayStore = SqliteStore.open({ path: database });
+  const replayKeel = await createKeel({ store: replayStore, environment: environment(), agents: [supportAgent('support-ada', 'cust-42'), supportAgent('support-alan', 'cust-77')] });
+  try {
+    const intact = await replayRun(replayStore, alan.runId, replayKeel.engine.tasks);
+    assert.equal(intact.matched, true, JSON.stringify(intact.firstDifference ?? intact.stoppedEarly));
+    assert.ok(intact.modelCalls >= 3);
+    const redacted = await replayRun(replayStore, ada.runId, replayKeel.engine.tasks);
+    assert.equal(redacted.matched, false);
+    assert.match(JSON.stringify(redacted.firstDifference ?? redacted.stoppedEarly), /\$redacted/);
+  } finally {
+    await replayKeel.close();
+    await replayStore.close();
+  }
 
   const verify = await cli(['audit', 'verify', '--db', database, '--public-key', publicKey, '--strict']);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);

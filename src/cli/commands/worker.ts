@@ -7,6 +7,7 @@ import type { Command, CommandContext } from '../command.ts';
 import { paintStatus } from '../format/text.ts';
 import type { Deployment } from '../open-deployment.ts';
 import { openDeployment } from '../open-deployment.ts';
+import { startRetentionSchedule } from '../retention-job.ts';
 import { servedFrom, unservedRuns } from '../unserved-runs.ts';
 import type { WorkerOversight } from '../worker-oversight.ts';
 import { startWorkerOversight } from '../worker-oversight.ts';
@@ -61,9 +62,11 @@ export const workerCommand: Command = async (context) => {
   let metricsServer: MetricsServer | undefined;
   let spans: SpanExport | undefined;
   let oversight: WorkerOversight | undefined;
+  let retention: { stop: () => Promise<void> } | undefined;
   try {
     // The config's monitors (scored runs, drop test, fault alerts) and scheduled drills.
     oversight = await startWorkerOversight(context, deployment);
+    retention = await scheduleRetention(context, deployment);
     if (telemetry !== undefined && metrics !== undefined) {
       metricsServer = await telemetry.listenMetrics(metrics, { port: Number(context.options.metricsPort), host: context.options.host ?? '127.0.0.1' });
       context.output.stdout(`keel worker ${engine.workerId} metrics at ${metricsServer.url}\n`);
@@ -90,6 +93,7 @@ export const workerCommand: Command = async (context) => {
     clearTimeout(drainTimer);
     clearInterval(anchorTimer);
     await oversight?.close();
+    await retention?.stop();
     if (audit !== undefined) await anchorRuns(context, audit);
     await spans?.stop();
     await metricsServer?.close();
@@ -98,6 +102,14 @@ export const workerCommand: Command = async (context) => {
   context.output.stdout(`keel worker ${engine.workerId} stopped\n`);
   return 0;
 };
+
+/** The config's retention, applied on a schedule (src/cli/retention-job.ts); nothing without a config that sets it. */
+async function scheduleRetention(context: CommandContext, deployment: Deployment): Promise<{ stop: () => Promise<void> } | undefined> {
+  const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
+  if (configPath === undefined) return undefined;
+  const { loadConfig } = await import('../../config/index.ts');
+  return startRetentionSchedule({ store: deployment.keel.store, config: loadConfig(configPath), environment: context.environment, print: (line) => context.output.stdout(`${line}\n`) });
+}
 
 async function anchorRuns(context: CommandContext, audit: OpenedAuditLog): Promise<void> {
   try {

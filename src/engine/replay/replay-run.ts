@@ -1,5 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson, loadRun } from '../../journal/index.ts';
+import { openSealedFieldsIn } from '../../redaction/index.ts';
 import type { GenerateResultV1, JsonValue, LanguageModelV1, StoreV1 } from '../../spec/index.ts';
 import type { TaskCatalog } from '../task-catalog.ts';
 import type { ModelInputCheck } from './replay-context.ts';
@@ -37,7 +38,8 @@ export interface CandidateReport {
 }
 
 async function prepare(store: StoreV1, runId: string, tasks: TaskCatalog) {
-  const { state } = await loadRun(store, runId);
+  // Replayed with sealed fields opened; a redacted field replays as its marker, and shows as a difference.
+  const { state } = await loadRun(store, runId, { open: (events) => openSealedFieldsIn(store, events) });
   if (!tasks.serves(state.task)) throw new KeelError('task-unknown', `run ${runId} is of task ${state.task}, which this process does not serve`);
   const task = tasks.find(state.task, state.taskVersion);
   if (task === undefined) {

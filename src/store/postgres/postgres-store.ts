@@ -30,6 +30,7 @@ import { PostgresKeyStore } from './postgres-key-store.ts';
 import { PostgresDatasets } from './postgres-datasets.ts';
 import { PostgresTelemetryCursors } from './postgres-telemetry-cursors.ts';
 import { PostgresSubjectKeys } from './postgres-subject-keys.ts';
+import { PostgresRunRetention } from './postgres-run-retention.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
 import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
@@ -125,6 +126,8 @@ export class PostgresStore implements StoreV1 {
   readonly telemetryCursors: PostgresTelemetryCursors;
   /** Per-subject keys sealing labelled payload fields, and their redactions, shared by every process on this schema. */
   readonly subjectKeys: PostgresSubjectKeys;
+  /** Deletion of ended runs past their retention period. */
+  readonly retention: PostgresRunRetention;
 
   readonly #pool: Pool;
   readonly #sql: ReturnType<typeof statements>;
@@ -147,6 +150,7 @@ export class PostgresStore implements StoreV1 {
     this.datasets = new PostgresDatasets(pool, quoteIdentifier(schemaName), location);
     this.telemetryCursors = new PostgresTelemetryCursors(pool, quoteIdentifier(schemaName), location);
     this.subjectKeys = new PostgresSubjectKeys(pool, quoteIdentifier(schemaName), location);
+    this.retention = new PostgresRunRetention(pool, quoteIdentifier(schemaName), location);
   }
 
   /** Validates the URL, connects, and creates or migrates the schema (or, read-only, checks it). */
