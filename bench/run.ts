@@ -24,9 +24,11 @@ import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchEvalCalibration } from './eval-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
 import { benchSharedBulkhead } from './shared-bulkhead-bench.ts';
+import { benchRedaction } from './redaction-bench.ts';
 
 const sections: Record<string, () => Promise<Measure[]>> = {
   seal: async () => [benchSeal()],
+  redaction: () => benchRedaction(),
   'model-call': () => benchModelCall(),
   context: async () => {
     const assembly = benchAssembly();

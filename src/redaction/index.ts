@@ -1,5 +1,5 @@
-export type { RedactedMarker, SealedEnvelope, SealingKeyReference, SubjectKeyMaterial } from './sealed-envelope.ts';
-export { findEnvelopes, isRedactedMarker, isSealedEnvelope, openEnvelope, sealValue } from './sealed-envelope.ts';
+export type { PreparedDataKey, RedactedMarker, SealedEnvelope, SealingKeyReference, SubjectKeyMaterial } from './sealed-envelope.ts';
+export { deriveDataKey, findEnvelopes, isRedactedMarker, isSealedEnvelope, openEnvelope, prepareDataKey, sealValue } from './sealed-envelope.ts';
 export { SubjectKeyring } from './subject-keyring.ts';
 export { RunSealer } from './run-sealer.ts';
 export { openSealedFields, openSealedFieldsIn, openSealedValue } from './open-sealed-fields.ts';

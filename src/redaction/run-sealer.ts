@@ -13,12 +13,15 @@
  */
 import type { EventData, EventType, JournalEvent } from '../journal/index.ts';
 import type { JsonValue, StoreV1 } from '../spec/index.ts';
-import { findEnvelopes, isSealedEnvelope, sealValue } from './sealed-envelope.ts';
+import type { PreparedDataKey } from './sealed-envelope.ts';
+import { findEnvelopes, isSealedEnvelope, prepareDataKey, sealValue } from './sealed-envelope.ts';
 import { SubjectKeyring } from './subject-keyring.ts';
 
 export class RunSealer {
   readonly keyring: SubjectKeyring;
   readonly #subjects = new Set<string>();
+  /** The data key of the current subjects, derived once per change of subjects. */
+  #prepared: PreparedDataKey | undefined;
 
   constructor(keyring: SubjectKeyring) {
     this.keyring = keyring;
@@ -50,13 +53,14 @@ export class RunSealer {
     // A subject redacted while this run held its key gets a fresh key: what the run writes now is new data.
     await this.keyring.ensure(fresh);
     for (const subject of fresh) this.#subjects.add(subject);
+    this.#prepared = undefined;
   }
 
   /** The event's data with its payload fields sealed; unchanged while the run holds no one's data. */
   seal<Type extends EventType>(type: Type, data: EventData[Type]): EventData[Type] {
     if (this.#subjects.size === 0) return data;
-    const keys = this.keyring.liveKeys(this.subjects);
-    const sealed = (value: JsonValue): JsonValue => (isSealedEnvelope(value) ? value : (sealValue(value, keys) as unknown as JsonValue));
+    const prepared = (this.#prepared ??= prepareDataKey(this.keyring.liveKeys(this.subjects)));
+    const sealed = (value: JsonValue): JsonValue => (isSealedEnvelope(value) ? value : (sealValue(value, prepared) as unknown as JsonValue));
     switch (type) {
       case 'step-start': {
         const start = data as EventData['step-start'];

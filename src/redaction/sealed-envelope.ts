@@ -59,17 +59,38 @@ function associatedData(keys: readonly SealingKeyReference[]): Buffer {
   return Buffer.from(canonicalJson(keys.map((key) => ({ keyId: key.keyId, subject: key.subject }))), 'utf8');
 }
 
-function dataKey(keys: readonly SubjectKeyMaterial[], salt: Buffer): Buffer {
+/** The data key of a set of subject keys (sorted by subject) and a salt. */
+export function deriveDataKey(keys: readonly SubjectKeyMaterial[], salt: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.concat(keys.map((key) => key.material)), salt, info, 32));
 }
 
-/** Seals `value` under every given key (one per subject, sorted by subject). */
-export function sealValue(value: JsonValue, keys: readonly SubjectKeyMaterial[]): SealedEnvelope {
-  const ordered = [...keys].sort((left, right) => (left.subject < right.subject ? -1 : left.subject > right.subject ? 1 : 0));
-  const references = ordered.map((key) => ({ subject: key.subject, keyId: key.keyId }));
+function bySubject(keys: readonly SubjectKeyMaterial[]): SubjectKeyMaterial[] {
+  return [...keys].sort((left, right) => (left.subject < right.subject ? -1 : left.subject > right.subject ? 1 : 0));
+}
+
+/**
+ * A data key ready for sealing many fields: derived once (HKDF costs as much as the encryption),
+ * each field then gets its own random 96-bit nonce, well within GCM's limit for random nonces.
+ */
+export interface PreparedDataKey {
+  keys: SubjectKeyMaterial[];
+  salt: Buffer;
+  dataKey: Buffer;
+}
+
+export function prepareDataKey(keys: readonly SubjectKeyMaterial[]): PreparedDataKey {
+  const ordered = bySubject(keys);
   const salt = randomBytes(16);
+  return { keys: ordered, salt, dataKey: deriveDataKey(ordered, salt) };
+}
+
+/** Seals `value` under every given key (one per subject), or under a data key prepared from them. */
+export function sealValue(value: JsonValue, keys: readonly SubjectKeyMaterial[] | PreparedDataKey): SealedEnvelope {
+  const prepared = Array.isArray(keys) ? prepareDataKey(keys) : (keys as PreparedDataKey);
+  const references = prepared.keys.map((key) => ({ subject: key.subject, keyId: key.keyId }));
+  const salt = prepared.salt;
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', dataKey(ordered, salt), iv);
+  const cipher = createCipheriv('aes-256-gcm', prepared.dataKey, iv);
   cipher.setAAD(associatedData(references));
   const ct = Buffer.concat([cipher.update(canonicalJson(value), 'utf8'), cipher.final()]);
   return { $sealed: { v: 1, alg: 'A256GCM', keys: references, salt: salt.toString('base64'), iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') } };
@@ -79,7 +100,7 @@ export function sealValue(value: JsonValue, keys: readonly SubjectKeyMaterial[])
  * The plaintext, given the envelope's keys by id; undefined when any key is missing (destroyed).
  * A key that is present but wrong (a forged or damaged envelope) throws: that is not a redaction.
  */
-export function openEnvelope(envelope: SealedEnvelope, keysById: ReadonlyMap<string, SubjectKeyMaterial>): JsonValue | undefined {
+export function openEnvelope(envelope: SealedEnvelope, keysById: ReadonlyMap<string, SubjectKeyMaterial>, derive: (keys: SubjectKeyMaterial[], salt: Buffer) => Buffer = deriveDataKey): JsonValue | undefined {
   const sealed = envelope.$sealed;
   const keys: SubjectKeyMaterial[] = [];
   for (const reference of sealed.keys) {
@@ -87,7 +108,7 @@ export function openEnvelope(envelope: SealedEnvelope, keysById: ReadonlyMap<str
     if (key === undefined) return undefined;
     keys.push(key);
   }
-  const decipher = createDecipheriv('aes-256-gcm', dataKey(keys, Buffer.from(sealed.salt, 'base64')), Buffer.from(sealed.iv, 'base64'));
+  const decipher = createDecipheriv('aes-256-gcm', derive(keys, Buffer.from(sealed.salt, 'base64')), Buffer.from(sealed.iv, 'base64'));
   decipher.setAAD(associatedData(sealed.keys));
   decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
   const text = Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]).toString('utf8');

@@ -7,13 +7,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import type { JsonValue, StoreV1, SubjectKeyStoreV1, SubjectKeyV1 } from '../spec/index.ts';
 import type { RedactedMarker, SealedEnvelope, SubjectKeyMaterial } from './sealed-envelope.ts';
-import { findEnvelopes, openEnvelope, replaceEnvelopes } from './sealed-envelope.ts';
+import { deriveDataKey, findEnvelopes, openEnvelope, replaceEnvelopes } from './sealed-envelope.ts';
 
 export class SubjectKeyring {
   readonly #store: SubjectKeyStoreV1;
   readonly #live = new Map<string, SubjectKeyMaterial>();
   readonly #byId = new Map<string, SubjectKeyMaterial>();
   readonly #redactedAt = new Map<string, string>();
+  /** Derived data keys by key ids and salt: a run's fields share one salt, so one derivation serves them all. */
+  readonly #dataKeys = new Map<string, Buffer>();
 
   constructor(store: SubjectKeyStoreV1) {
     this.#store = store;
@@ -50,7 +52,17 @@ export class SubjectKeyring {
     const envelopes = findEnvelopes(value);
     if (envelopes.length === 0) return value;
     await this.#load(envelopes);
-    return replaceEnvelopes(value, (envelope) => openEnvelope(envelope, this.#byId) ?? this.#marker(envelope));
+    return replaceEnvelopes(value, (envelope) => openEnvelope(envelope, this.#byId, (keys, salt) => this.#dataKey(keys, salt)) ?? this.#marker(envelope));
+  }
+
+  #dataKey(keys: SubjectKeyMaterial[], salt: Buffer): Buffer {
+    const name = `${keys.map((key) => key.keyId).join(',')}/${salt.toString('base64')}`;
+    let dataKey = this.#dataKeys.get(name);
+    if (dataKey === undefined) {
+      dataKey = deriveDataKey(keys, salt);
+      this.#dataKeys.set(name, dataKey);
+    }
+    return dataKey;
   }
 
   async #load(envelopes: readonly SealedEnvelope[]): Promise<void> {
