@@ -34,8 +34,8 @@ import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { SqliteTelemetryCursors } from './sqlite-telemetry-cursors.ts';
 import { SqliteSubjectKeys } from './sqlite-subject-keys.ts';
-import { SqliteRunRetention } from './sqlite-run-retention.ts';
 import { WalSync } from './wal-sync.ts';
+import { MultiRowStatement } from './multi-row-statement.ts';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -109,8 +109,6 @@ export class SqliteStore implements StoreV1 {
   readonly telemetryCursors: SqliteTelemetryCursors;
   /** Per-subject keys sealing labelled payload fields, and their redactions. */
   readonly subjectKeys: SqliteSubjectKeys;
-  /** Deletion of ended runs past their retention period. */
-  readonly retention: SqliteRunRetention;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -144,7 +142,6 @@ export class SqliteStore implements StoreV1 {
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.subjectKeys = new SqliteSubjectKeys(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
-    this.retention = new SqliteRunRetention(database, { write: (work) => this.#memoryWrite(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -198,40 +195,39 @@ export class SqliteStore implements StoreV1 {
         }
       });
     }
-    // A run created with deferSync is answered on commit: every later write's sync covers it (one WAL).
-    const deferred = (index: number) => {
-      const pending = group[index];
-      return this.#walSync !== undefined && pending?.kind === 'create' && pending.newRun.deferSync === true;
-    };
-    const settle = (after: 'commit' | 'sync', failure?: unknown) =>
-      group.forEach((pending, index) => {
-        const outcome = outcomes[index];
-        if (outcome !== undefined) {
-          if (after === 'commit') pending.reject(outcome);
-        } else if (deferred(index) === (after === 'commit')) {
-          if (failure === undefined) pending.resolve();
-          else pending.reject(failure);
-        }
-      });
-    settle('commit');
-    if (this.#walSync === undefined || outcomes.every((outcome, index) => outcome !== undefined || deferred(index))) {
-      if (this.#walSync === undefined) settle('sync');
-      return;
+    // Refusals are answered at once; without a sync to wait for, so is everything else. A run
+    // created with deferSync is answered on commit: every later write's sync covers it (one WAL).
+    const walSync = this.#walSync;
+    let waiting: Pending[] | undefined;
+    for (let index = 0; index < group.length; index += 1) {
+      const pending = group[index] as Pending;
+      const outcome = outcomes[index];
+      if (outcome !== undefined) pending.reject(outcome);
+      else if (walSync === undefined || (pending.kind === 'create' && pending.newRun.deferSync === true)) pending.resolve();
+      else (waiting ??= []).push(pending);
     }
-    this.#walSync.whenDurable().then(
-      () => settle('sync'),
-      (failure: unknown) => settle('sync', failure),
+    if (walSync === undefined || waiting === undefined) return;
+    const durable = waiting;
+    walSync.whenDurable().then(
+      () => {
+        for (const pending of durable) pending.resolve();
+      },
+      (failure: unknown) => {
+        for (const pending of durable) pending.reject(failure);
+      },
     );
   }
 
   /**
    * One transaction for the whole group. Each write is validated against the runs as the group
    * has left them before it touches anything, so a refused write needs no savepoint to undo. A
-   * run's index row is updated once per group however many of its appends the group holds.
+   * run's index row is updated once per group however many of its appends the group holds, and
+   * the group's journal rows are inserted by multi-row statements (multi-row-statement.ts).
    */
   #commitGroup(group: Pending[]): (KeelError | undefined)[] {
     const outcomes: (KeelError | undefined)[] = [];
     const cursors = new Map<string, RunCursor>();
+    const journalRows: SQLInputValue[] = [];
     this.#statements.begin.run();
     try {
       const dataVersion = Number(this.#statements.dataVersion.get()?.data_version);
@@ -240,8 +236,10 @@ export class SqliteStore implements StoreV1 {
         this.#dataVersion = dataVersion;
       }
       for (const pending of group) {
-        outcomes.push(pending.kind === 'append' ? this.#applyAppend(pending.batch, cursors) : this.#applyCreate(pending.newRun));
+        outcomes.push(pending.kind === 'append' ? this.#applyAppend(pending.batch, cursors, journalRows) : this.#applyCreate(pending.newRun, journalRows));
       }
+      // A duplicate (run, seq) fails here, so the whole group, and #flush retries it write by write.
+      this.#statements.insertRecords.run(journalRows);
       for (const cursor of cursors.values()) this.#saveCursor(cursor);
       this.#statements.commit.run();
     } catch (error) {
@@ -255,7 +253,7 @@ export class SqliteStore implements StoreV1 {
     return outcomes;
   }
 
-  #applyCreate(newRun: NewRunV1): KeelError | undefined {
+  #applyCreate(newRun: NewRunV1, journalRows: SQLInputValue[]): KeelError | undefined {
     const { run, first, lease } = newRun;
     if (this.#statements.runHead.get(run.id) !== undefined) return new KeelError('run-exists', `run ${run.id} already exists`);
     const { lastInsertRowid: runKey } = this.#statements.insertRun.run({
@@ -271,11 +269,11 @@ export class SqliteStore implements StoreV1 {
       lease_owner: lease?.owner ?? null,
       lease_expires_ms: lease === undefined ? null : Date.now() + lease.leaseMs,
     });
-    this.#insertRecord(runKey, first);
+    pushRecord(journalRows, runKey, first);
     return undefined;
   }
 
-  #applyAppend(batch: AppendBatchV1, cursors: Map<string, RunCursor>): KeelError | undefined {
+  #applyAppend(batch: AppendBatchV1, cursors: Map<string, RunCursor>, journalRows: SQLInputValue[]): KeelError | undefined {
     const { runId, records, summary } = batch;
     let cursor = cursors.get(runId);
     if (cursor === undefined) {
@@ -293,11 +291,13 @@ export class SqliteStore implements StoreV1 {
       return Object.keys(summary).length > 0 ? new KeelError('journal-invalid', `append to run ${runId} has a summary but no records`) : undefined;
     }
     const first = cursor.lastSeq + 1;
-    const gap = records.findIndex((record, index) => record.runId !== runId || record.seq !== first + index);
-    if (gap !== -1) {
-      return new KeelError('journal-conflict', `run ${runId}: expected seq ${first + gap}, got ${records[gap]?.seq} (another writer appended, or the batch is not contiguous)`);
+    for (let index = 0; index < records.length; index += 1) {
+      const record = records[index] as JournalRecordV1;
+      if (record.runId !== runId || record.seq !== first + index) {
+        return new KeelError('journal-conflict', `run ${runId}: expected seq ${first + index}, got ${record.seq} (another writer appended, or the batch is not contiguous)`);
+      }
     }
-    for (const record of records) this.#insertRecord(cursor.key, record);
+    for (const record of records) pushRecord(journalRows, cursor.key, record);
     cursor.lastSeq = last.seq;
     cursor.last = last;
     Object.assign(cursor.summary, summary);
@@ -329,7 +329,16 @@ export class SqliteStore implements StoreV1 {
       this.#heads.delete(runId);
       return;
     }
-    if (this.#heads.size >= headCacheLimit && !this.#heads.has(runId)) this.#heads.clear();
+    const head = this.#heads.get(runId);
+    if (head !== undefined) {
+      // The same run as before (its key cannot change): update the remembered head in place.
+      head.storedStatus = storedStatus;
+      head.lastSeq = cursor.lastSeq;
+      head.leaseOwner = cursor.leaseOwner;
+      head.leaseExpiresMs = cursor.leaseExpiresMs;
+      return;
+    }
+    if (this.#heads.size >= headCacheLimit) this.#heads.clear();
     this.#heads.set(runId, { key: cursor.key, storedStatus, lastSeq: cursor.lastSeq, leaseOwner: cursor.leaseOwner, leaseExpiresMs: cursor.leaseExpiresMs });
   }
 
@@ -337,35 +346,19 @@ export class SqliteStore implements StoreV1 {
     const { last, summary } = cursor;
     if (last === undefined) return;
     // Positional parameters, in progressColumns' order: binding by name costs a lookup per column.
-    const progress = [
-      last.seq,
-      last.hash,
-      last.time,
-      summary.reason === undefined ? 0 : 1,
-      summary.reason ?? null,
-      summary.stepCount ?? null,
-      summary.inputTokens ?? null,
-      summary.outputTokens ?? null,
-      summary.costMicros ?? null,
-      cursor.key,
-    ];
+    const reasonSet = summary.reason === undefined ? 0 : 1;
+    const reason = summary.reason ?? null;
+    const stepCount = summary.stepCount ?? null;
+    const inputTokens = summary.inputTokens ?? null;
+    const outputTokens = summary.outputTokens ?? null;
+    const costMicros = summary.costMicros ?? null;
     // Status is indexed (claims scan by it): touch it only when it changes.
-    if (summary.status === undefined || summary.status === cursor.storedStatus) this.#statements.updateProgress.run(...progress);
-    else this.#statements.updateProgressAndStatus.run(summary.status, ...progress);
+    if (summary.status === undefined || summary.status === cursor.storedStatus) {
+      this.#statements.updateProgress.run(last.seq, last.hash, last.time, reasonSet, reason, stepCount, inputTokens, outputTokens, costMicros, cursor.key);
+    } else {
+      this.#statements.updateProgressAndStatus.run(summary.status, last.seq, last.hash, last.time, reasonSet, reason, stepCount, inputTokens, outputTokens, costMicros, cursor.key);
+    }
     if (cursor.endLease) this.#statements.endLease.run(cursor.key);
-  }
-
-  #insertRecord(runKey: number | bigint, record: JournalRecordV1): void {
-    this.#statements.insertRecord.run(
-      runKey,
-      record.seq,
-      record.time,
-      record.type,
-      record.schemaVersion,
-      record.prevHash,
-      record.hash,
-      (record as { [canonicalDataText]?: string })[canonicalDataText] ?? JSON.stringify(record.data),
-    );
   }
 
   readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
@@ -615,6 +608,20 @@ const progressColumns = `last_seq = ?, last_hash = ?, updated_at = ?,
   output_tokens = COALESCE(?, output_tokens),
   cost_micros = COALESCE(?, cost_micros)`;
 
+/** A journal row as the group's multi-row insert binds it. */
+function pushRecord(journalRows: SQLInputValue[], runKey: number | bigint, record: JournalRecordV1): void {
+  journalRows.push(
+    runKey,
+    record.seq,
+    record.time,
+    record.type,
+    record.schemaVersion,
+    record.prevHash,
+    record.hash,
+    (record as { [canonicalDataText]?: string })[canonicalDataText] ?? JSON.stringify(record.data),
+  );
+}
+
 function prepareStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
   return {
@@ -631,9 +638,7 @@ function prepareStatements(database: DatabaseSync) {
     updateProgressAndStatus: prepare(`UPDATE runs SET status = ?, ${progressColumns} WHERE key = ?`),
     // Changes when another connection commits to the file: the remembered run heads may be stale.
     dataVersion: prepare('PRAGMA data_version'),
-    insertRecord: prepare(
-      `INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertRecords: new MultiRowStatement(database, { width: 8, maxRows: 16, sql: (valuesList) => `INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES ${valuesList}` }),
     readJournal: prepare(
       `SELECT journal.* FROM journal JOIN runs ON runs.key = journal.run_key WHERE runs.id = ? AND journal.seq > ? ORDER BY journal.seq`,
     ),
