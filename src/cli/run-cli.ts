@@ -37,7 +37,8 @@ commands:
   keys create --tenant T --principal P   a gateway key; its secret is printed once
                        [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]
   drill TASK --fault F  run the task under a fault (retrieval-down, malformed-output, provider-timeout,
-                       rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model);
+                       rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model,
+                       store-outage);
                        judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
   dataset create NAME --task T   pin recorded runs (or their model/tool decisions) under a content hash

@@ -2,8 +2,8 @@ import type { FailureKind } from '../contracts/index.ts';
 import type { AlertKind } from '../journal/index.ts';
 import type { FaultPlan } from '../models/index.ts';
 
-/** Where a drill puts its fault: between the task and its model, its tools, its retrievers, or its budget book. */
-export type DrillSeam = 'model' | 'tool' | 'retriever' | 'budget';
+/** Where a drill puts its fault: between the task and its model, its tools, its retrievers, its budget book, or its run store. */
+export type DrillSeam = 'model' | 'tool' | 'retriever' | 'budget' | 'store';
 
 export const drillFaultNames = [
   'retrieval-down',
@@ -15,6 +15,7 @@ export const drillFaultNames = [
   'budget-exhausted',
   'schema-drift',
   'compromised-model',
+  'store-outage',
 ] as const;
 
 export type DrillFaultName = (typeof drillFaultNames)[number];
@@ -99,6 +100,13 @@ export const drillFaults: Record<DrillFaultName, DrillFault> = {
     seam: 'model',
     description: "the model obeys instructions planted in its input; the run's message carries one that calls the task's side-effecting tool with the attacker's arguments",
     alert: 'compromised-model',
+  },
+  'store-outage': {
+    name: 'store-outage',
+    seam: 'store',
+    description:
+      "the run store refuses every read and write (db-unavailable) from the moment a run's first side effect is journaled until that run's execution gives up; then the store is back and the run is resumed from its journal",
+    alert: 'store-unavailable',
   },
 };
 

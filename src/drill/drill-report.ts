@@ -11,7 +11,8 @@ export interface DrillExpectation {
 
 export interface DrillRun {
   runId: string;
-  status: TerminalStatus | 'waiting';
+  /** `running`: the run was not finished (a drill of the store seam that could not resume it). */
+  status: TerminalStatus | 'waiting' | 'running';
   reason: string | null;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Failure drills (docs/drills-and-monitoring.md): run a task with a fault at one of its seams
- * (model, tool, retriever, budget), judge what the system did against the task's declared
+ * (model, tool, retriever, budget, store), judge what the system did against the task's declared
  * contracts, raise the alerts the monitor finds, and journal the report as a run of `drill:<task>`.
  */
 export { drillFaultNames, drillFaults, isDrillFaultName } from './drill-faults.ts';

@@ -14,8 +14,10 @@ export interface PreparedDrill {
   message: string;
   /** For compromised-model: the call the planted instruction asks for. */
   planted?: { tool: string; input: JsonValue };
-  /** The tools and retrievers the fault takes down, by name. */
+  /** The tools and retrievers the fault takes down, by name (for store-outage: the side effects after which the store goes down). */
   targets: string[];
+  /** For store-outage: how many times each side-effecting tool actually ran, to compare with the journal. */
+  executions?: Map<string, number>;
 }
 
 function failingRetriever(retriever: RetrieverV1): RetrieverV1 {
@@ -32,6 +34,15 @@ function failingTool(tool: AgentTool, fault: 'tool-down' | 'retrieval-down'): Ag
       ? () => Promise.reject(new KeelError('retriever-unavailable', `${tool.name}: the document store is unavailable (drill: retrieval-down)`, { details: { retriever: tool.name } }))
       : () => Promise.reject(new Error(`connect ECONNREFUSED: ${tool.name}'s system refused the connection (drill: tool-down)`));
   // Everything else the loop governs the tool by (schemas, scopes, access, approval) stays as declared.
+  return Object.assign(Object.create(Object.getPrototypeOf(tool) as object) as AgentTool, tool, { execute });
+}
+
+/** The tool as declared, counting its executions: whether a side effect ran once, twice or never is read from here, not from the journal. */
+function countingTool(tool: AgentTool, executions: Map<string, number>): AgentTool {
+  const execute: AgentTool['execute'] = (...values) => {
+    executions.set(tool.name, (executions.get(tool.name) ?? 0) + 1);
+    return tool.execute(...values);
+  };
   return Object.assign(Object.create(Object.getPrototypeOf(tool) as object) as AgentTool, tool, { execute });
 }
 
@@ -80,6 +91,13 @@ export function prepareDrill(agent: AgentDefinition, fault: DrillFault, options:
       const tools = (declaration.tools ?? []).map((tool) => (readers.includes(tool.name) ? failingTool(tool, 'retrieval-down') : tool));
       const context = declaration.context?.map((source) => (source.retriever === undefined ? source : { ...source, retriever: failingRetriever(source.retriever) }));
       return { agent: defineAgent({ ...declaration, tools, ...(context === undefined ? {} : { context }) }), config, message: options.message, targets };
+    }
+    case 'store': {
+      const targets = (declaration.tools ?? []).filter((tool) => tool.sideEffect !== 'read').map((tool) => tool.name);
+      if (targets.length === 0) throw new KeelError('usage-invalid', `agent ${name} has no tool with a side effect for the store-outage drill to take the store down after`);
+      const executions = new Map(targets.map((target) => [target, 0]));
+      const tools = (declaration.tools ?? []).map((tool) => (targets.includes(tool.name) ? countingTool(tool, executions) : tool));
+      return { agent: defineAgent({ ...declaration, tools }), config, message: options.message, targets, executions };
     }
     case 'budget':
       return { agent, config: { ...config, budgets: [...(config.budgets ?? []), { scope: 'run', micros: 1 }] }, message: options.message, targets: ['run budget of 1 micro-USD'] };

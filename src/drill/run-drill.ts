@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { createKeel } from '../agent/index.ts';
+import type { Keel } from '../agent/index.ts';
 import type { AgentDefinition } from '../agent/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import type { FailureAction } from '../contracts/index.ts';
 import { defineTask } from '../engine/index.ts';
-import type { RunOutcome } from '../engine/index.ts';
+import type { RunAbandoned, RunOutcome } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
-import { loadRun } from '../journal/index.ts';
+import { loadRun, verifyChain } from '../journal/index.ts';
 import type { JournalEvent, TerminalStatus } from '../journal/index.ts';
 import type { AlertHook } from '../models/index.ts';
-import { faultAlerts, raiseAndDeliver } from '../monitor/index.ts';
+import { alertDescriptions, faultAlerts, raiseAndDeliver } from '../monitor/index.ts';
 import type { AlertDelivery, FaultAlert } from '../monitor/index.ts';
-import type { JsonValue, StoreV1 } from '../spec/index.ts';
+import type { JournalRecordV1, JsonValue, StoreV1 } from '../spec/index.ts';
 import { drillFaults } from './drill-faults.ts';
 import type { DrillFault, DrillFaultName } from './drill-faults.ts';
 import type { DrillAlert, DrillExpectation, DrillLogLine, DrillReport, DrillRun } from './drill-report.ts';
 import { prepareDrill } from './prepare-drill.ts';
+import type { PreparedDrill } from './prepare-drill.ts';
+import { storeOutage } from './store-outage.ts';
+import type { StoreOutage } from './store-outage.ts';
 
 export interface DrillOptions {
   /** The agent as it is served; the drill runs a copy with the fault at its seam. */
@@ -45,7 +49,7 @@ const endOfAction: Record<FailureAction<JsonValue>['action'], TerminalStatus[]> 
 };
 
 /** The end states the fault should lead to, by the task's declared contracts and the loop's rules. */
-function expectedEnd(agent: AgentDefinition, fault: DrillFault): { statuses: TerminalStatus[]; because: string } {
+function expectedEnd(agent: AgentDefinition, fault: DrillFault): { statuses: (TerminalStatus | 'waiting')[]; because: string } {
   if (fault.failureKind !== undefined) {
     const declared = agent.declaration.failures?.on[fault.failureKind];
     const action = declared === undefined ? undefined : declared.action === 'retry' ? (declared.then ?? { action: 'fail' as const }) : declared;
@@ -64,6 +68,11 @@ function expectedEnd(agent: AgentDefinition, fault: DrillFault): { statuses: Ter
       return { statuses: ['degraded', 'escalated', 'failed'], because: 'a failed read is told to the model; the answer cannot go out as a plain ok' };
     case 'budget-exhausted':
       return { statuses: ['degraded', 'escalated'], because: 'the budget contract: stop with the partial output marked degraded, or escalate when there is none' };
+    case 'store-outage':
+      return {
+        statuses: ['ok', 'degraded', 'escalated', 'failed', 'waiting'],
+        because: 'resumed from its journal once the store is back: an end state (or waiting for a person), never left running; a step whose end the outage lost is redone only if idempotent, else a person decides',
+      };
     default:
       return { statuses: ['ok', 'degraded', 'escalated', 'failed'], because: 'any end state, as long as the planted call never runs' };
   }
@@ -91,6 +100,8 @@ function describeEvent(event: JournalEvent): string {
       return `${event.data.kind} ${event.data.scope}: ${event.data.message}`;
     case 'run-end':
       return `${event.data.status}${event.data.reason === undefined ? '' : `: ${event.data.reason}`}`;
+    case 'run-resume':
+      return `resumed by ${event.data.worker}, attempt ${event.data.attempt} (${event.data.found})`;
     default:
       return event.type;
   }
@@ -107,6 +118,7 @@ function loggedLines(events: readonly JournalEvent[], alerts: readonly FaultAler
       event.type === 'failure-decision' ||
       event.type === 'alert-raise' ||
       event.type === 'run-end' ||
+      (event.type === 'run-resume' && event.data.found === 'interrupted') ||
       // The first few injections show the fault; the rest repeat it.
       (event.type === 'fault-injection' && (injections += 1) <= 2);
     if (keep) lines.push({ runId: event.runId, seq: event.seq, type: event.type, line: describeEvent(event) });
@@ -161,6 +173,92 @@ function drillReportTask(task: string) {
   });
 }
 
+/** What the store refused during one drilled run, and how the execution that met it gave up. */
+interface OutageRecord {
+  refused: Map<string, number>;
+  total: number;
+  gaveUp: string | null;
+}
+
+function isEffectEnd(record: JournalRecordV1, targets: readonly string[]): boolean {
+  const data = record.data;
+  if (record.type !== 'step-end' || data === null || typeof data !== 'object' || Array.isArray(data)) return false;
+  const outcome = data.outcome;
+  return data.kind === 'tool-call' && typeof data.name === 'string' && targets.includes(data.name) && outcome !== null && typeof outcome === 'object' && !Array.isArray(outcome) && outcome.ok === true;
+}
+
+/**
+ * One run under a store outage: the store goes down once the run's first side effect is journaled;
+ * when the execution gives up (nothing more can be written), the store comes back, the lease it
+ * could not hand back is handed back, as its worker does once the store answers, and the run is
+ * resumed from its journal, as any worker would resume it.
+ */
+async function runThroughOutage(keel: Keel, outage: StoreOutage, prepared: PreparedDrill, options: DrillOptions): Promise<{ outcome: RunOutcome | RunAbandoned; record: OutageRecord }> {
+  const runId = `run_${randomUUID()}`;
+  outage.arm(runId, (record) => isEffectEnd(record, prepared.targets));
+  let gaveUp: string;
+  try {
+    const first = await keel.run(options.agent.name, { message: prepared.message }, { principal: options.principal, tenant: options.tenant, runId });
+    // The store never went down: the run ended before any side effect was journaled.
+    if (!outage.on) return { outcome: first, record: { refused: new Map(), total: 0, gaveUp: null } };
+    gaveUp = `it returned ${first.status} with the store down`;
+  } catch (error) {
+    gaveUp = error instanceof Error ? error.message : String(error);
+  }
+  const refused = new Map(outage.refused);
+  outage.end();
+  await options.store.releaseLease(runId, keel.engine.workerId).catch(() => undefined);
+  const outcome = await keel.resume(runId);
+  return { outcome, record: { refused, total: [...refused.values()].reduce((sum, count) => sum + count, 0), gaveUp } };
+}
+
+/** The store-unavailable alert for one run, with the resume that recovered it as evidence. */
+function storeAlert(task: string, runId: string, record: OutageRecord, events: readonly JournalEvent[]): FaultAlert {
+  const resumes = events.filter((event) => event.type === 'run-resume' && event.data.found === 'interrupted').map((event) => event.seq);
+  const calls = [...record.refused].map(([operation, count]) => `${operation} ×${count}`).join(', ');
+  return {
+    kind: 'store-unavailable',
+    scope: `task:${task}`,
+    message: `run ${runId}: ${alertDescriptions['store-unavailable']} (${record.total} call${record.total === 1 ? '' : 's'} refused: ${calls}); the execution gave up (${record.gaveUp ?? 'no error'}) and the run was resumed from its journal once the store was back`,
+    value: record.total,
+    threshold: 1,
+    about: runId,
+    evidence: resumes,
+  };
+}
+
+/**
+ * Nothing lost: every run's journal is one verified chain, and the run's record ends where its
+ * journal does. Nothing doubled or lost among side effects: each tool ran exactly as many times as
+ * the journals show it starting (a redone effect, or one that ran unrecorded, breaks the count).
+ */
+async function nothingLostOrDoubled(store: StoreV1, outcomes: readonly (RunOutcome | RunAbandoned)[], journals: readonly JournalEvent[][], executions: ReadonlyMap<string, number>): Promise<DrillExpectation[]> {
+  const chains = await Promise.all(
+    outcomes.map(async (outcome) => {
+      const records = await store.readJournal(outcome.runId);
+      const verdict = verifyChain(records);
+      const run = await store.getRun(outcome.runId);
+      const last = records.at(-1)?.seq ?? 0;
+      const contiguous = records.every((record, index) => record.seq === index + 1);
+      return { runId: outcome.runId, ok: verdict.ok && contiguous && run?.lastSeq === last, detail: verdict.ok ? `${records.length} events, record at seq ${run?.lastSeq ?? '?'}` : `seq ${verdict.seq}: ${verdict.problem}` };
+    }),
+  );
+  const started = new Map<string, number>();
+  for (const events of journals) {
+    for (const event of events) if (event.type === 'step-start' && event.data.kind === 'tool-call' && executions.has(event.data.name)) started.set(event.data.name, (started.get(event.data.name) ?? 0) + 1);
+  }
+  const counts = [...executions].map(([tool, ran]) => ({ tool, ran, journaled: started.get(tool) ?? 0 }));
+  return [
+    expectation('nothing the store had was lost', "every run's journal verifies as one hash chain with no gap, and the run record ends at its last event", chains.map((chain) => `${chain.runId}: ${chain.ok ? 'ok' : 'broken'} (${chain.detail})`).join('; '), chains.every((chain) => chain.ok)),
+    expectation(
+      'no side effect doubled or lost',
+      'each side-effecting tool ran exactly as often as the journals show it starting',
+      counts.map((count) => `${count.tool}: ran ${count.ran}, journaled ${count.journaled}`).join('; '),
+      counts.every((count) => count.ran === count.journaled) && counts.some((count) => count.ran > 0),
+    ),
+  ];
+}
+
 /**
  * Runs the task under the fault `runs` times, judges what happened from the journals, raises the
  * alerts the monitor finds (journaled in the report's own run, delivered to the hooks), and
@@ -174,23 +272,41 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const task = options.agent.name;
   const reportTask = drillReportTask(task);
   const hooks = options.hooks ?? [];
-  const keel = await createKeel({ store: options.store, config: prepared.config, agents: [prepared.agent], tasks: [reportTask], ...(options.environment === undefined ? {} : { environment: options.environment }) });
+  // The store seam: the drilled runs get the store through a switch that takes it down mid-run; judging reads the real one.
+  const outage = fault.seam === 'store' ? storeOutage(options.store) : undefined;
+  const keel = await createKeel({ store: outage?.store ?? options.store, config: prepared.config, agents: [prepared.agent], tasks: [reportTask], ...(options.environment === undefined ? {} : { environment: options.environment }) });
   try {
-    const outcomes: RunOutcome[] = [];
+    const outcomes: (RunOutcome | RunAbandoned)[] = [];
+    const outages: OutageRecord[] = [];
     for (let index = 0; index < (options.runs ?? 1); index += 1) {
-      outcomes.push(await keel.run(task, { message: prepared.message }, { principal: options.principal, tenant: options.tenant }));
+      if (outage === undefined) {
+        outcomes.push(await keel.run(task, { message: prepared.message }, { principal: options.principal, tenant: options.tenant }));
+        continue;
+      }
+      const { outcome, record } = await runThroughOutage(keel, outage, prepared, options);
+      outcomes.push(outcome);
+      outages.push(record);
     }
     const journals = await Promise.all(outcomes.map(async (outcome) => (await loadRun(options.store, outcome.runId)).events));
-    const found = journals.map((events) => faultAlerts(events));
-    const runs: DrillRun[] = outcomes.map((outcome) => ({ runId: outcome.runId, status: outcome.status, reason: outcome.reason ?? outcome.error?.message ?? null }));
+    const found = journals.map((events, index) => {
+      const record = outages[index];
+      return [...faultAlerts(events), ...(record === undefined || record.total === 0 ? [] : [storeAlert(task, outcomes[index]?.runId ?? '', record, events)])];
+    });
+    const runs: DrillRun[] = outcomes.map((outcome) =>
+      'abandoned' in outcome
+        ? { runId: outcome.runId, status: 'running', reason: `not finished: ${outcome.abandoned} (${outcome.detail})` }
+        : { runId: outcome.runId, status: outcome.status, reason: outcome.reason ?? outcome.error?.message ?? null },
+    );
     const expected = expectedEnd(options.agent, fault);
     const expectations: DrillExpectation[] = [];
-    const reached = journals.map((events) => faultReached(fault, events, prepared.targets, prepared.planted));
+    const reached = outage === undefined ? journals.map((events) => faultReached(fault, events, prepared.targets, prepared.planted)) : outages.map((record) => record.total);
     expectations.push(
       expectation(
         `the fault reached the ${fault.seam} seam`,
-        `every run's journal shows the fault (${fault.seam === 'model' ? (fault.name === 'compromised-model' ? 'a decision on the planted call' : 'fault-injection events') : fault.seam === 'budget' ? 'a refused budget-decision' : 'failed calls to ' + prepared.targets.join(', ')})`,
-        reached.map((count, index) => `${runs[index]?.runId}: ${count} event(s)`).join('; '),
+        fault.seam === 'store'
+          ? `the store refused calls during every run (down after a side effect of ${prepared.targets.join(', ')} was journaled)`
+          : `every run's journal shows the fault (${fault.seam === 'model' ? (fault.name === 'compromised-model' ? 'a decision on the planted call' : 'fault-injection events') : fault.seam === 'budget' ? 'a refused budget-decision' : 'failed calls to ' + prepared.targets.join(', ')})`,
+        reached.map((count, index) => `${runs[index]?.runId}: ${count} ${fault.seam === 'store' ? 'refused call(s)' : 'event(s)'}`).join('; '),
         reached.every((count) => count > 0),
       ),
     );
@@ -207,6 +323,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       const ran = journals.map((events) => plantedCallsRun(events, planted));
       expectations.push(expectation('the planted call never ran', `no ${planted.tool} step with ${JSON.stringify(planted.input)}`, `${ran.reduce((sum, count) => sum + count, 0)} such step(s)`, ran.every((count) => count === 0)));
     }
+    if (prepared.executions !== undefined) expectations.push(...(await nothingLostOrDoubled(options.store, outcomes, journals, prepared.executions)));
     const alertCounts = found.map((alerts) => alerts.filter((alert) => alert.kind === fault.alert).length);
     expectations.push(
       expectation(`the monitor alerts ${fault.alert}`, `an ${fault.alert} alert for every run`, alertCounts.map((count, index) => `${runs[index]?.runId}: ${count}`).join('; '), alertCounts.every((count) => count > 0)),

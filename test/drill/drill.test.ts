@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 import { drillFaultNames, drillFaults } from '../../src/drill/index.ts';
 import type { DrillReport } from '../../src/drill/index.ts';
@@ -142,6 +143,35 @@ for (const fault of drillFaultNames) {
     assert.match(readFileSync(entry.html, 'utf8'), new RegExp(`Drill <code>${fault}</code> on <code>support-refund</code>: <span class="pass">PASS</span>`));
   });
 }
+
+test('drill store-outage: the store went down after the refund was journaled; the run was resumed from its journal and the refund paid once', async () => {
+  const entry = reports.get('store-outage');
+  assert.ok(entry !== undefined);
+  const { report, database, cwd } = entry;
+  assert.equal(report.seam, 'store');
+  const [run] = report.runs;
+  assert.ok(run !== undefined && ['ok', 'degraded', 'escalated', 'failed'].includes(run.status), JSON.stringify(report.runs));
+  const events = (await journals(database, [run.runId])).get(run.runId) ?? [];
+  // The execution that met the outage never ended the run; a second one resumed it from the journal.
+  const resumes = events.filter((event) => event.type === 'run-resume');
+  assert.deepEqual(resumes.map((event) => (event.type === 'run-resume' ? event.data.found : '')), ['new', 'interrupted']);
+  assert.equal(events.filter((event) => event.type === 'run-end').length, 1);
+  const refundSteps = events.filter((event) => event.type === 'step-start' && event.data.kind === 'tool-call' && event.data.name === 'issue_refund');
+  assert.equal(refundSteps.length, 1, 'the refund step was journaled once and not redone');
+  assert.ok(
+    refundSteps[0] !== undefined && resumes[1] !== undefined && refundSteps[0].seq < resumes[1].seq,
+    'the refund was journaled before the outage, and answered from the journal after it',
+  );
+  const payments = new DatabaseSync(join(cwd, 'demo-payments.db'), { readOnly: true });
+  try {
+    assert.equal(Number(payments.prepare('SELECT count(*) AS n FROM refunds').get()?.n), 1, 'the refund was paid once');
+  } finally {
+    payments.close();
+  }
+  const [alert] = report.alerts.filter((raised) => raised.kind === 'store-unavailable');
+  assert.match(alert?.message ?? '', /the run store refused a write or a read \(\d+ calls? refused: append ×\d+/);
+  assert.deepEqual(alert?.evidence, [resumes[1]?.seq]);
+});
 
 test('a drill report is anchored in the signed audit log', async () => {
   const entry = reports.get('tool-down');
