@@ -7,7 +7,7 @@ import type { OpenedAuditLog } from '../audit/index.ts';
 import { evaluateModelChange, parseScorers } from '../evaluation/index.ts';
 import type { AlertHook, SimulatorScript } from '../models/index.ts';
 import { monitorTask, RunWatcher } from '../monitor/index.ts';
-import type { ModelChange, ModelChangeEvaluation } from '../monitor/index.ts';
+import type { ModelChange, ModelChangeEvaluation, TaskStatsSnapshot } from '../monitor/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { CommandContext } from './command.ts';
 import type { Deployment } from './open-deployment.ts';
@@ -145,6 +145,9 @@ export function startRunMonitoring(options: {
       const work = watcher.watch(result.runId, result.task).then(
         (watched) => {
           for (const alert of watched.alerts) say(`alert   ${alert.kind}  ${alert.message}  (journaled in ${watched.monitorRunId ?? '?'})`);
+          // The figures a monitor keeps, said every so many scored runs (a count, not a clock) and when it stops.
+          const stats = watcher.stats(result.task);
+          if (watched.scored && stats !== undefined && stats.runs % statsEvery === 0) say(statsLine(stats));
         },
         (error: unknown) => say(`monitor could not watch ${result.runId}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
       );
@@ -153,7 +156,20 @@ export function startRunMonitoring(options: {
     async close() {
       // A watch in flight may start an evaluation: wait for the watches, then for the evaluations.
       while (inFlight.size > 0) await Promise.all([...inFlight]);
+      for (const monitor of monitors) {
+        const stats = watcher.stats(monitor.task);
+        if (stats !== undefined && stats.runs > 0) say(statsLine(stats));
+      }
       engine.shutdown();
     },
   };
+}
+
+/** Scored runs between two `stats` lines of a monitored task. */
+const statsEvery = 100;
+
+function statsLine(stats: TaskStatsSnapshot): string {
+  const share = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+  const ms = (value: number | null) => (value === null ? 'n/a' : String(value));
+  return `stats   ${stats.task}: ${stats.runs} scored runs, pass ${share(stats.passRate)}, escalated ${share(stats.escalationRate)}, latency p50 ${ms(stats.latencyMs.p50)} ms, p95 ${ms(stats.latencyMs.p95)} ms, p99 ${ms(stats.latencyMs.p99)} ms`;
 }

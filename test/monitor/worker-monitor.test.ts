@@ -73,6 +73,11 @@ test('a worker with a monitor raises a journaled quality-drop alert and calls th
     assert.equal(alert.scope, 'task:quality-ask');
     const monitorRun = alert.runId as string;
     assert.match(output, new RegExp(`alert   quality-drop  task quality-ask: the pass rate dropped to .* \\(journaled in ${monitorRun}\\)`));
+    // On stopping, the worker says the figures it kept for the task.
+    const stats = /stats {3}quality-ask: (\d+) scored runs, pass (\d+\.\d)%, escalated (\d+\.\d)%, latency p50 \d+ ms, p95 \d+ ms, p99 \d+ ms\n/.exec(output);
+    assert.ok(stats !== null, output);
+    assert.ok(Number(stats[1]) > 30 && Number(stats[2]) < 100 && Number(stats[3]) > 0, stats[0]);
+    assert.ok(Math.abs(Number(stats[2]) + Number(stats[3]) - 100) < 0.2, `every scored run either passed or escalated: ${stats[0]}`);
 
     const store = await openStore({ database, create: false, environment: {} });
     try {
