@@ -14,7 +14,7 @@ import { defineFailureContract, generateWithContract, requestWithParameters, wit
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
-import { canSeal, subjectsToSeal } from '../redaction/index.ts';
+import { sealingToolResults } from '../redaction/index.ts';
 import { Handoff, SessionMemory, memorySource } from '../memory/index.ts';
 import { rememberTool } from './remember-tool.ts';
 import type { GrantV1, GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
@@ -75,7 +75,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const declared = declaration.tools ?? [];
   const tools = new Map<string, AgentTool>([...declared, ...(declaration.memory?.longTerm === true ? [rememberTool(runtime)] : [])].map((tool) => [tool.name, tool]));
   const registry = new ToolRegistry();
-  for (const tool of tools.values()) registry.register(sealingResults(context, tool));
+  for (const tool of tools.values()) registry.register(sealingToolResults(context, tool));
   // The agent's grant is its declared tools: any other name is unknown to its registry and refused before any policy runs.
   const grantedScopes = [...new Set([...tools.values()].flatMap((tool) => tool.scopes))].sort();
   const offered = registry.definitionsFor(tools.keys());
@@ -332,29 +332,6 @@ async function runGrants(context: RunContext, input: AgentInput, declaration: Ag
     idempotent: true,
   });
   return computed as unknown as GrantV1[];
-}
-
-/**
- * The tool with its results sealed in the journal when labelled personal or confidential with
- * subjects: the subjects are handed to the run before the tool's step ends, so the step's value is
- * journaled sealed, and so is every payload field after it (src/redaction/run-sealer.ts).
- */
-function sealingResults(context: RunContext, tool: AgentTool): AgentTool {
-  const resultLabels = tool.access?.resultLabels;
-  if (resultLabels === undefined || !canSeal(context)) return tool;
-  return {
-    ...tool,
-    execute: async (args, execution) => {
-      const output = await tool.execute(args, execution);
-      const declared = resultLabels(output as JsonValue, argumentsOf(args as JsonValue), { runId: context.runId, task: context.task, tenant: context.tenant, principal: context.principal });
-      const whole = { classification: declared.classification ?? 'internal', subjects: declared.subjects };
-      const subjects = subjectsToSeal([whole, ...(declared.parts ?? []).map((part) => ({ classification: part.labels.classification ?? whole.classification, subjects: part.labels.subjects ?? declared.subjects }))]);
-      if (subjects.length > 0 && !(await context.sealSubjects(subjects))) {
-        throw new KeelError('redaction-unavailable', `${tool.name} returned data about ${subjects.join(', ')}, but the store keeps no subject keys to seal it with`);
-      }
-      return output;
-    },
-  };
 }
 
 function valueAt(value: JsonValue, path: readonly (string | number)[]): JsonValue | undefined {

@@ -21,6 +21,7 @@ import { toolGate } from '../agent/index.ts';
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
+import { sealingToolResults } from '../redaction/index.ts';
 import type { GrantV1, JsonValue, ToolExecutionContextV1 } from '../spec/index.ts';
 import type { SideEffectClassV1, ToolApprovalRuleV1, ToolCallOutcome, ToolConstraintV1, ToolRateLimitV1 } from '../tools/index.ts';
 import { callTool, ToolRegistry } from '../tools/index.ts';
@@ -109,7 +110,8 @@ export function governToolCalls<Call>(tools: readonly FrameworkTool<Call>[], opt
       ...(declaration.access === undefined ? {} : { access: declaration.access }),
       execute: async (args: unknown, context: ToolExecutionContextV1) => jsonOf(await tool.execute(args, context, current)),
     };
-    registry.register(agentTool);
+    // Results labelled with subjects are journaled sealed (src/redaction).
+    registry.register(sealingToolResults(run, agentTool));
     agentTools.set(tool.name, agentTool);
   }
   const grantedScopes = [...new Set([...agentTools.values()].flatMap((tool) => tool.scopes))].sort();

@@ -9,3 +9,4 @@ export type { RedactionInput, RedactionResult } from './redact-subject.ts';
 export { checkSubjectKnown, redactionTask, redactionTaskName, subjectKeysOf } from './redact-subject.ts';
 export type { RetentionOutcome, RetentionPlan } from './apply-retention.ts';
 export { applyRetention, parseRetentionPeriod, planRetention, retentionSigningKey } from './apply-retention.ts';
+export { sealingToolResults } from './sealing-tool.ts';

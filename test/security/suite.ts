@@ -13,6 +13,7 @@ import { caseAgent } from './case-agent.ts';
 import type { EffectPattern, SecurityCase } from './cases/index.ts';
 import type { LedgerEntry } from './side-effect-ledger.ts';
 import { SideEffectLedger } from './side-effect-ledger.ts';
+import { openSealedFieldsIn } from '../../src/redaction/index.ts';
 
 /**
  * How the suite's agents handle a refused call: the run ends `escalated`, naming the rule, so a
@@ -71,7 +72,8 @@ export function matches(entry: LedgerEntry, pattern: EffectPattern): boolean {
 /** The refused calls of a run, read from its journaled tool decisions: `policy-denied, flow.x`, `unknown-tool`, ... */
 async function refusalsOf(store: SqliteStore, runId: string): Promise<CaseRun['refusals']> {
   const refusals: CaseRun['refusals'] = [];
-  for (const record of await store.readJournal(runId)) {
+  // Decisions taken after a tool returned someone's data are journaled sealed (src/redaction): read them opened.
+  for (const record of await openSealedFieldsIn(store, await store.readJournal(runId))) {
     if (record.type !== 'step-end') continue;
     const data = record.data as { name: string; outcome: { ok: boolean; value?: { status?: string; tool?: string; reason?: string; policyIds?: string[]; message?: string } } };
     const decision = data.outcome.value;
