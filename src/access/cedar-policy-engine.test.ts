@@ -75,6 +75,15 @@ describe('the starter policy set', () => {
     assert.deepEqual(decision.policyIds, ['customer-refunds-own-order']);
   });
 
+  test('a repeated request gets the decision it got before, and one differing only in its context gets its own', () => {
+    const first = engine.decide(refund(order('42'), 50_000));
+    // A caller changing what it was given cannot change what the next caller is told.
+    first.policyIds.push('tampered');
+    assert.deepEqual(engine.decide(refund(order('42'), 50_000)).policyIds, ['customer-refunds-own-order']);
+    assert.equal(engine.decide(refund(order('42'), 50_001)).effect, 'require-approval');
+    assert.equal(engine.decide(refund(order('42'), 50_000)).effect, 'allow');
+  });
+
   test('refunds above 500.00 USD require approval, naming the gate and the permit behind it', () => {
     const decision = engine.decide(refund(order('42'), 50_001));
     assert.equal(decision.effect, 'require-approval');

@@ -61,12 +61,21 @@ type Evaluation =
  * Decisions never throw for a bad request: a request the schema rejects, or a forbid that errors
  * while evaluating, is a `deny` with the reason, so the caller journals it and ends the action.
  */
+/** How many distinct requests' decisions one engine keeps. */
+const decisionsKept = 4_096;
+
 export class CedarPolicyEngine implements PolicyEngine {
   readonly policySetVersion: string;
   readonly #policies: ReadonlyMap<string, CedarPolicy>;
   readonly #schemaName: string;
   readonly #enforcingSetName: string;
   readonly #ungatedSetName: string | undefined;
+  /**
+   * Decisions already made, by request. A decision depends only on the request (its entities and
+   * context included) and this engine's fixed policy set, so a repeat is answered without Cedar:
+   * a gateway decides the same key, model and task on every call.
+   */
+  readonly #decided = new Map<string, PolicyDecision>();
 
   private constructor(policySet: CedarPolicySet) {
     this.policySetVersion = policySet.version;
@@ -105,6 +114,21 @@ export class CedarPolicyEngine implements PolicyEngine {
   }
 
   decide(request: PolicyRequest): PolicyDecision {
+    const key = JSON.stringify(request);
+    const known = this.#decided.get(key);
+    if (known !== undefined) {
+      // Refreshed, so the oldest unused decisions are the ones forgotten.
+      this.#decided.delete(key);
+      this.#decided.set(key, known);
+      return { ...known, policyIds: [...known.policyIds] };
+    }
+    const decision = this.#decideAnew(request);
+    if (this.#decided.size >= decisionsKept) this.#decided.delete(this.#decided.keys().next().value ?? '');
+    this.#decided.set(key, decision);
+    return { ...decision, policyIds: [...decision.policyIds] };
+  }
+
+  #decideAnew(request: PolicyRequest): PolicyDecision {
     const first = this.#evaluate(request, this.#enforcingSetName);
     if (first.kind === 'rejected') return this.#decision('deny', [], `the request could not be evaluated, so it is denied: ${errorText(first.errors)}`);
     const failedForbids = first.errored.filter((error) => this.#policies.get(error.policyId)?.effect === 'forbid');
