@@ -11,6 +11,7 @@ import { canonicalJson, expandModelRequest, loadRun, sha256 } from '../journal/i
 import type { DatasetRecordV1, DatasetStoreV1, JsonValue, RunRecordV1, RunStatusV1, StoreV1 } from '../spec/index.ts';
 import type { HumanLabel } from './human-labels.ts';
 import { readHumanLabels } from './human-labels.ts';
+import { openSealedValue } from '../redaction/index.ts';
 
 export type DatasetItemKind = 'run' | 'model-call' | 'tool-call';
 
@@ -229,5 +230,6 @@ export async function readDataset(store: StoreV1, name: string): Promise<{ recor
   if (record === undefined) throw new KeelError('dataset-not-found', `no dataset named ${name} in ${store.location} (keel dataset list shows them)`);
   const hash = sha256(canonicalJson(record.items));
   if (hash !== record.contentHash) throw new KeelError('journal-invalid', `dataset ${name} does not match its content hash (${record.contentHash.slice(0, 12)}… pinned, ${hash.slice(0, 12)}… now)`);
-  return { record, items: record.items as unknown as DatasetItem[] };
+  // Checked on the pinned form, sealed fields and all; used opened, or marked redacted (src/redaction).
+  return { record, items: (await openSealedValue(store, record.items)) as unknown as DatasetItem[] };
 }

@@ -13,8 +13,7 @@ import {
   readDataset,
 } from '../../evaluation/index.ts';
 import type { DatasetDefinition, DatasetItem } from '../../evaluation/index.ts';
-import { openSealedValue } from '../../redaction/index.ts';
-import type { JsonValue, StoreV1 } from '../../spec/index.ts';
+import type { StoreV1 } from '../../spec/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { printJson } from '../command.ts';
@@ -107,9 +106,7 @@ export const datasetExportCommand: Command = async (context) => {
   const out = context.options.out;
   if (out === undefined) throw new KeelError('usage-invalid', 'keel dataset export needs --out FILE');
   return withStore(context, 'read', async (store) => {
-    const { items: pinned } = await readDataset(store, name);
-    // Pinned as journaled (sealed); opened here, or marked redacted when a subject's key is gone.
-    const items = (await openSealedValue(store, pinned as unknown as JsonValue)) as unknown as DatasetItem[];
+    const { items } = await readDataset(store, name);
     const { lines, skipped } = exportLines(items, format);
     writeFileSync(out, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
     context.output.stdout(`wrote ${lines.length} ${format} lines of dataset ${name} to ${out}${skipped === 0 ? '' : ` (${skipped} items without a model call left out)`}\n`);
