@@ -118,7 +118,7 @@ export const commandTable: Record<string, CommandEntry> = {
   show: {
     usage: 'keel show RUN',
     positionals: ['RUN'],
-    options: ['json'],
+    options: ['json', 'html'],
     load: async () => (await import('./commands/show.ts')).showCommand,
   },
   resume: {

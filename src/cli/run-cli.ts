@@ -22,6 +22,7 @@ commands:
                        [--count N]: N varied, seeded support requests instead of the five
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
   show RUN             print a run's journal as a timeline, and check its hash chain
+                       [--html PATH: a drill's or an evaluation's report as a page]
   resume               resume every run of a served task that is not in an end state
   replay RUN           rebuild a run's model inputs from its journal; exit 1 at the first byte that differs
   replay RUN --model P:M   re-run it against another model, tools answered from the journal;

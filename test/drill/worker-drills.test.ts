@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -42,7 +42,19 @@ function worker(config: string) {
   return { child, exited, printed, output: () => output };
 }
 
-test('keel worker runs a scheduled drill and journals its report as a drill run', { timeout: 120_000 }, async () => {
+function keel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, ...environment } = process.env;
+  const child = spawn(process.execPath, [launcher, ...args], { cwd: folder, env: { ...environment, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+let drilled = '';
+
+test('keel worker runs a scheduled drill and journals its report as a drill run; keel show prints the report as HTML', { timeout: 120_000 }, async () => {
   const config = join(folder, 'keel.json');
   writeFileSync(config, JSON.stringify({ version: 1, routes: [], drills: [{ task: 'support-refund', fault: 'tool-down', every: 1 }] }));
   const running = worker(config);
@@ -61,9 +73,19 @@ test('keel worker runs a scheduled drill and journals its report as a drill run'
     assert.ok(events.some((event) => event.type === 'alert-raise' && event.data.kind === 'tool-down'));
     const end = events.at(-1);
     assert.ok(end?.type === 'run-end' && end.data.status === 'ok' && (end.data.output as { pass?: boolean }).pass === true);
+    drilled = (end.data.output as { runs: { runId: string }[] }).runs[0]?.runId ?? '';
   } finally {
     await store.close();
   }
+  // The scheduled drill wrote no page; its journaled report prints as one.
+  const page = join(folder, 'scheduled-drill.html');
+  const shown = await keel(['show', line[1] ?? '', '--html', page, '--db', 'keel.db']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, `wrote ${page}\n`);
+  assert.match(readFileSync(page, 'utf8'), /Drill <code>tool-down<\/code> on <code>support-refund<\/code>: <span class="pass">PASS<\/span>/);
+  const notReport = await keel(['show', drilled, '--html', join(folder, 'nope.html'), '--db', 'keel.db']);
+  assert.equal(notReport.code, 2);
+  assert.match(notReport.stderr, /^keel: error \[usage-invalid\]: --html prints the report of a finished drill:TASK or eval:DATASET run; this run is support-refund, ended failed\n$/);
 });
 
 test('a scheduled drill with an unknown fault stops the worker at start, naming it', async () => {

@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import type { DrillReport } from '../../drill/index.ts';
 import { KeelError } from '../../errors/index.ts';
+import type { EvaluationReport } from '../../evaluation/index.ts';
+import type { JournalEvent } from '../../journal/index.ts';
 import { parseEvent, verifyChain } from '../../journal/index.ts';
 import { openSealedFieldsIn } from '../../redaction/index.ts';
 import { openStore } from '../../store/index.ts';
@@ -10,7 +14,7 @@ import { runSummary } from './runs.ts';
 
 export const showCommand: Command = async (context) => {
   const [runId, ...extra] = context.positionals;
-  if (runId === undefined || extra.length > 0) throw new KeelError('usage-invalid', 'usage: keel show RUN');
+  if (runId === undefined || extra.length > 0) throw new KeelError('usage-invalid', 'usage: keel show RUN [--json] [--html PATH]');
   const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
     const run = await store.getRun(runId);
@@ -19,6 +23,7 @@ export const showCommand: Command = async (context) => {
     const verdict = verifyChain(records);
     // Verified on the stored form; shown with sealed fields opened, or marked redacted.
     const opened = await openSealedFieldsIn(store, records);
+    if (context.options.html !== undefined) return await writeReportHtml(context.options.html, run.task, opened.map(parseEvent), verdict.ok, (line) => context.output.stdout(line));
     if (context.options.json) {
       printJson(context, { run: runSummary(run), chain: verdict, events: opened });
       return 0;
@@ -44,3 +49,21 @@ export const showCommand: Command = async (context) => {
     await store.close();
   }
 };
+
+/**
+ * `keel show RUN --html PATH`: a drill's or an evaluation's report, read back from its run's
+ * verified journal (a scheduled drill in `keel worker` writes no page of its own), as the page
+ * `keel drill --html` or `keel eval run` writes. Only the page is written; the database is not.
+ */
+async function writeReportHtml(path: string, task: string, events: JournalEvent[], verified: boolean, say: (line: string) => void): Promise<number> {
+  if (!verified) throw new KeelError('journal-invalid', `the journal of this ${task} run does not verify; no report is printed from it (keel show RUN says where it breaks)`);
+  const end = events.at(-1);
+  const output = end?.type === 'run-end' && end.data.status === 'ok' ? end.data.output : undefined;
+  let html: string;
+  if (task.startsWith('drill:') && output !== undefined) html = (await import('../../drill/index.ts')).drillReportHtml(output as unknown as DrillReport);
+  else if (task.startsWith('eval:') && output !== undefined) html = (await import('../../evaluation/index.ts')).renderHtmlReport(output as unknown as EvaluationReport);
+  else throw new KeelError('usage-invalid', `--html prints the report of a finished drill:TASK or eval:DATASET run; this run is ${task}${end?.type === 'run-end' ? `, ended ${end.data.status}` : ', not ended'}`);
+  writeFileSync(path, html);
+  say(`wrote ${path}\n`);
+  return 0;
+}
