@@ -10,7 +10,7 @@ export { parseTraceparent, spanIdOf, traceIdOf } from './span-ids.ts';
 export type { ExportPass, JournalSpanExporterOptions } from './journal-span-exporter.ts';
 export { JournalSpanExporter } from './journal-span-exporter.ts';
 export type { SpanSender } from './otlp-span-sender.ts';
-export { createOtlpSpanSender } from './otlp-span-sender.ts';
+export { openOtlpSpanSender } from './open-otlp-span-sender.ts';
 export type { SpanExport } from './span-export.ts';
 export { openSpanExport, otlpTracesConfigured, otlpTracesEndpoint } from './span-export.ts';
 export { KeelMetrics } from './keel-metrics.ts';

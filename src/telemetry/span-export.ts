@@ -8,7 +8,7 @@ import { KeelError } from '../errors/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import type { ExportPass } from './journal-span-exporter.ts';
 import { JournalSpanExporter } from './journal-span-exporter.ts';
-import { createOtlpSpanSender } from './otlp-span-sender.ts';
+import { openOtlpSpanSender } from './open-otlp-span-sender.ts';
 
 type Environment = Record<string, string | undefined>;
 
@@ -43,7 +43,7 @@ export async function openSpanExport(options: { store: StoreV1; environment: Env
   const registry = new LocalWorkerRegistry();
   let holding = true;
   const registration = await registry.register(holder, () => holding);
-  const sender = createOtlpSpanSender({ serviceName: environment.OTEL_SERVICE_NAME?.trim() || 'keel', ...(options.version === undefined ? {} : { tracerVersion: options.version }) });
+  const sender = await openOtlpSpanSender({ serviceName: environment.OTEL_SERVICE_NAME?.trim() || 'keel', ...(options.version === undefined ? {} : { tracerVersion: options.version }) });
   const exporter = new JournalSpanExporter({
     store: options.store,
     sender,

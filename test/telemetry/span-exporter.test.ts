@@ -9,7 +9,7 @@ import { JournalWriter, genesisHash, sealEvent, toRecord } from '../../src/journ
 import type { StoreV1 } from '../../src/spec/index.ts';
 import { PostgresStore, openStore } from '../../src/store/index.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName } from '../../src/store/testing/index.ts';
-import { JournalSpanExporter, createOtlpSpanSender } from '../../src/telemetry/index.ts';
+import { JournalSpanExporter, openOtlpSpanSender } from '../../src/telemetry/index.ts';
 
 // The exporter's bookkeeping, in process, against a SQLite store and a real OTLP/HTTP receiver:
 // journals written here with chosen event times, so the order of dates and of commits differ.
@@ -89,7 +89,7 @@ for (const entry of stores) {
   test(`${entry.name}: each pass sends only spans the cursor has not passed; a run dated behind the last pass, within the look-behind, is still sent`, { ...(entry.skip === undefined ? {} : { skip: entry.skip }) }, async () => {
     const { store, dispose } = await entry.open();
     const sink = await receiver();
-    const sender = createOtlpSpanSender({ url: sink.url });
+    const sender = await openOtlpSpanSender({ url: sink.url });
     try {
       const exporter = new JournalSpanExporter({ store, sender, holder: 'exporter-a', lagMs: 60_000 });
       const now = Date.now();
@@ -115,7 +115,7 @@ for (const entry of stores) {
 test('two exporters under one name: the second stands by while the first holds the cursor, then takes over when it gives it up', async () => {
   const store = await openStore({ database: join(folder, 'holders.db'), create: true, environment: {} });
   const sink = await receiver();
-  const sender = createOtlpSpanSender({ url: sink.url });
+  const sender = await openOtlpSpanSender({ url: sink.url });
   try {
     const first = new JournalSpanExporter({ store, sender, holder: 'exporter-a' });
     const second = new JournalSpanExporter({ store, sender, holder: 'exporter-b' });
@@ -152,7 +152,7 @@ test('a batch the receiver refuses leaves the cursor where it was: the next pass
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const sender = createOtlpSpanSender({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` });
+  const sender = await openOtlpSpanSender({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` });
   try {
     const exporter = new JournalSpanExporter({ store, sender, holder: 'exporter-a', maxBatchSpans: 2 });
     const now = Date.now();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createGateway } from '../../src/gateway/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import { createOtlpSpanSender, journalSpans } from '../../src/telemetry/index.ts';
+import { journalSpans, openOtlpSpanSender } from '../../src/telemetry/index.ts';
 
 // A caller's `traceparent` reaches the gateway's journal and the run's spans join the caller's
 // trace, as the OTLP receiver sees them; a call without one gets a trace of its own.
@@ -45,7 +45,7 @@ test('a gateway call with traceparent is traced under the caller’s span; promp
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const sender = createOtlpSpanSender({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` });
+  const sender = await openOtlpSpanSender({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` });
   try {
     const journals = await Promise.all((await store.listRuns()).map((run) => store.readJournal(run.id)));
     assert.equal(journals.length, 2);

@@ -1,11 +1,20 @@
-import { Anthropic } from '@anthropic-ai/sdk';
+import type { Anthropic } from '@anthropic-ai/sdk';
 import type { ErrorCode } from '../../errors/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
 import type { ModelCallError } from '../model-call-error.ts';
-import { abortedCallError, toModelCallError } from './anthropic-errors.ts';
 import { toAnthropicRequest } from './anthropic-request.ts';
 import { toGenerateResult } from './anthropic-response.ts';
-import { toStreamParts } from './anthropic-stream.ts';
+
+/**
+ * The SDK, and what reads its errors and streams, loaded by the first call: a gateway or worker
+ * whose routes name no Anthropic model never loads its some 250 modules.
+ */
+async function loadSdk() {
+  const [{ Anthropic: Client }, errors, { toStreamParts }] = await Promise.all([import('@anthropic-ai/sdk'), import('./anthropic-errors.ts'), import('./anthropic-stream.ts')]);
+  return { Client, toStreamParts, ...errors };
+}
+
+let sdk: ReturnType<typeof loadSdk> | undefined;
 
 export interface AnthropicModelOptions {
   apiKey: string;
@@ -30,49 +39,57 @@ export class AnthropicModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
   readonly provider = 'anthropic';
   readonly modelId: string;
-  readonly #client: Anthropic;
+  readonly #options: AnthropicModelOptions;
+  #client: Anthropic | undefined;
 
   constructor(modelId: string, options: AnthropicModelOptions) {
     this.modelId = modelId;
-    this.#client = new Anthropic({
-      apiKey: options.apiKey,
-      // Always explicit, so the SDK never falls back to reading ANTHROPIC_BASE_URL itself.
-      baseURL: options.baseURL ?? 'https://api.anthropic.com',
-      maxRetries: 0,
-      ...(options.headers === undefined ? {} : { defaultHeaders: options.headers }),
-    });
+    this.#options = options;
   }
 
   async doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1> {
     const { body, responseTool } = toAnthropicRequest(this.modelId, options);
+    const loaded = await (sdk ??= loadSdk());
     let response;
     try {
       // An explicit timeout (the SDK's own default) stops the SDK refusing a large max_tokens
       // without streaming before it sends anything; Keel's attempt timeout still bounds the call.
-      response = await this.#client.messages.create(body, { ...perCall(options), timeout: nonStreamingTimeoutMs }).withResponse();
+      response = await this.#clientOf(loaded).messages.create(body, { ...perCall(options), timeout: nonStreamingTimeoutMs }).withResponse();
     } catch (error) {
       // A body cut off while it was read is the likeliest failure the SDK does not classify.
-      throw this.#failure(error, options.abortSignal, 'model-connection-failed');
+      throw this.#failure(loaded, error, options.abortSignal, 'model-connection-failed');
     }
     return toGenerateResult(response.data, response.request_id ?? null, responseTool);
   }
 
   async doStream(options: GenerateOptionsV1): Promise<StreamResultV1> {
     const { body, responseTool } = toAnthropicRequest(this.modelId, options);
+    const loaded = await (sdk ??= loadSdk());
     let response;
     try {
-      response = await this.#client.messages.create({ ...body, stream: true }, perCall(options)).withResponse();
+      response = await this.#clientOf(loaded).messages.create({ ...body, stream: true }, perCall(options)).withResponse();
     } catch (error) {
-      throw this.#failure(error, options.abortSignal, 'model-connection-failed');
+      throw this.#failure(loaded, error, options.abortSignal, 'model-connection-failed');
     }
     const context = { provider: this.provider, modelId: this.modelId, requestId: response.request_id ?? null, responseTool, abortSignal: options.abortSignal };
-    return { stream: toStreamParts(response.data, context) };
+    return { stream: loaded.toStreamParts(response.data, context) };
   }
 
-  #failure(error: unknown, abortSignal: AbortSignal | undefined, fallbackCode: ErrorCode): ModelCallError {
+  #clientOf(loaded: Awaited<ReturnType<typeof loadSdk>>): Anthropic {
+    this.#client ??= new loaded.Client({
+      apiKey: this.#options.apiKey,
+      // Always explicit, so the SDK never falls back to reading ANTHROPIC_BASE_URL itself.
+      baseURL: this.#options.baseURL ?? 'https://api.anthropic.com',
+      maxRetries: 0,
+      ...(this.#options.headers === undefined ? {} : { defaultHeaders: this.#options.headers }),
+    });
+    return this.#client;
+  }
+
+  #failure(loaded: Awaited<ReturnType<typeof loadSdk>>, error: unknown, abortSignal: AbortSignal | undefined, fallbackCode: ErrorCode): ModelCallError {
     const context = { provider: this.provider, modelId: this.modelId };
-    if (abortSignal?.aborted === true) return abortedCallError(context, abortSignal.reason);
-    return toModelCallError(error, context, fallbackCode);
+    if (abortSignal?.aborted === true) return loaded.abortedCallError(context, abortSignal.reason);
+    return loaded.toModelCallError(error, context, fallbackCode);
   }
 }
 
