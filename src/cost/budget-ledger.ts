@@ -71,8 +71,8 @@ export interface BudgetLedgerOptions {
 
 const defaultReservationExpiryMs = 5 * 60 * 1000;
 
-function scopeKey(rule: BudgetRule, context: SpendContext, at: Date): string | undefined {
-  const day = at.toISOString().slice(0, 10);
+/** `time`: the spend's ISO time, read once per reservation (its UTC day keys daily budgets). */
+function scopeKey(rule: BudgetRule, context: SpendContext, time: string): string | undefined {
   switch (rule.scope) {
     case 'run':
       // `match` names a task: an agent's own per-run budget applies to its runs only.
@@ -82,15 +82,14 @@ function scopeKey(rule: BudgetRule, context: SpendContext, at: Date): string | u
     case 'tenant':
       return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}` : undefined;
     case 'tenant-day':
-      return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}:day:${day}` : undefined;
+      return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}:day:${time.slice(0, 10)}` : undefined;
     case 'key':
       if (context.key === undefined || (rule.match !== undefined && rule.match !== context.key)) return undefined;
-      return `key:${context.key}:${keyWindow(rule.window ?? 'day', context.runId, at)}`;
+      return `key:${context.key}:${keyWindow(rule.window ?? 'day', context.runId, time)}`;
   }
 }
 
-function keyWindow(window: KeyBudgetWindow, runId: string, at: Date): string {
-  const time = at.toISOString();
+function keyWindow(window: KeyBudgetWindow, runId: string, time: string): string {
   switch (window) {
     case 'run':
       return `run:${runId}`;
@@ -176,13 +175,15 @@ export class BudgetLedger {
 
   /** Every scope this spend falls under, with the tightest limit when several rules name one scope. */
   #limits(context: SpendContext, ruleSet: readonly BudgetRule[]): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
-    const at = context.at ?? this.#clock?.() ?? new Date();
+    const time = (context.at ?? this.#clock?.() ?? new Date()).toISOString();
     const limits = new Map<string, BudgetLimitV1>();
     const rules = new Map<string, BudgetRule[]>();
     for (const rule of ruleSet) {
-      const key = scopeKey(rule, context, at);
+      const key = scopeKey(rule, context, time);
       if (key === undefined) continue;
-      rules.set(key, [...(rules.get(key) ?? []), rule]);
+      const named = rules.get(key);
+      if (named === undefined) rules.set(key, [rule]);
+      else named.push(rule);
       const limit = limits.get(key) ?? { key, micros: null, tokens: null };
       for (const field of ['micros', 'tokens'] as const) {
         const bound = rule[field];

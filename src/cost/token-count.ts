@@ -1,4 +1,4 @@
-import type { GenerateOptionsV1, MessageV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, MessageV1, ToolDefinitionV1 } from '../spec/index.ts';
 import type { EncodingName } from './encodings.ts';
 import { loadEncoding } from './encodings.ts';
 
@@ -80,12 +80,32 @@ function countMessage(counter: TextTokenCounter, message: MessageV1): number {
   return tokens;
 }
 
+const toolCounts = new WeakMap<TextTokenCounter, WeakMap<readonly ToolDefinitionV1[], { tools: ToolDefinitionV1[]; tokens: number }>>();
+
+/**
+ * The tools' tokens. An agent loop sends the same tools array on every turn: the count is kept by
+ * that array and its items, so a turn costs no serialisation of the tools. Like messages, a tool
+ * is taken as immutable once sent; an array given more, fewer or other tools is counted again.
+ */
+function countTools(counter: TextTokenCounter, tools: readonly ToolDefinitionV1[]): number {
+  let counts = toolCounts.get(counter);
+  if (counts === undefined) {
+    counts = new WeakMap();
+    toolCounts.set(counter, counts);
+  }
+  const known = counts.get(tools);
+  if (known !== undefined && known.tools.length === tools.length && known.tools.every((tool, index) => tool === tools[index])) return known.tokens;
+  const tokens = counter.count(JSON.stringify(tools));
+  counts.set(tools, { tools: [...tools], tokens });
+  return tokens;
+}
+
 /** Prompt tokens of a request, counted before it is sent (messages, tools and schema). */
 export function countPromptTokens(provider: string, modelId: string, request: GenerateOptionsV1): TokenCount {
   const counter = textTokenCounter(provider, modelId);
   let tokens = 3;
   for (const message of request.messages) tokens += countMessage(counter, message);
-  if (request.tools !== undefined && request.tools.length > 0) tokens += counter.count(JSON.stringify(request.tools));
+  if (request.tools !== undefined && request.tools.length > 0) tokens += countTools(counter, request.tools);
   if (request.responseFormat?.schema !== undefined) tokens += counter.count(JSON.stringify(request.responseFormat.schema));
   return { tokens, estimated: counter.estimated, tokenizer: counter.name };
 }

@@ -1,4 +1,5 @@
 import { BrokenCircuitError, BulkheadRejectedError, CircuitState, handleWhen, retry, TaskCancelledError } from 'cockatiel';
+import type { RetryPolicy } from 'cockatiel';
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
@@ -82,11 +83,7 @@ export async function callResiliently<Opened>(options: {
   const breaker = guards.breakerFor(name, policy);
   const bulkhead = guards.bulkheadFor(route, name, policy);
   const attempts: ErrorData[] = [];
-  const retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, policy.maxAttempts - 1), backoff: new RetryAfterBackoff(policy) });
-  const subscription = retries.onRetry((event) => {
-    const asked = 'error' in event && event.error instanceof ModelCallError && event.error.retryAfterMs !== undefined;
-    step?.record('retry-wait', { attempt: event.attempt, waitMs: event.delay, reason: asked ? 'retry-after' : 'backoff' });
-  });
+  const retries = retryPolicyFor(policy);
   let attempt = 0;
   try {
     return await retries.execute(async ({ signal }) => {
@@ -178,9 +175,28 @@ export async function callResiliently<Opened>(options: {
       throw new KeelError('deadline-exceeded', `${name}: the call's deadline passed after ${attempts.length} attempt(s)`, { details: { attempts: attempts } });
     }
     throw new ModelAttemptsError(name, attempts, error);
-  } finally {
-    subscription.dispose();
   }
+}
+
+const retryPolicies = new WeakMap<ResiliencePolicy, RetryPolicy>();
+
+/**
+ * The retry policy of a resilience policy, built once: it keeps no state between executions, and
+ * building one per call (its emitters and subscription) was a measurable part of a call's cost.
+ * A retry wait is journaled into the step of the call that waits: the event is emitted inside
+ * that call's execution, where currentStep() is its step.
+ */
+function retryPolicyFor(policy: ResiliencePolicy): RetryPolicy {
+  let retries = retryPolicies.get(policy);
+  if (retries === undefined) {
+    retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, policy.maxAttempts - 1), backoff: new RetryAfterBackoff(policy) });
+    retries.onRetry((event) => {
+      const asked = 'error' in event && event.error instanceof ModelCallError && event.error.retryAfterMs !== undefined;
+      currentStep()?.record('retry-wait', { attempt: event.attempt, waitMs: event.delay, reason: asked ? 'retry-after' : 'backoff' });
+    });
+    retryPolicies.set(policy, retries);
+  }
+  return retries;
 }
 
 function classify(error: unknown, name: string): KeelError {
