@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ToolDefinitionV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, ToolDefinitionV1 } from '../spec/index.ts';
 import { countPromptTokens } from './token-count.ts';
 import { LatencyTracker } from './latency-sla.ts';
 
@@ -44,7 +44,7 @@ test('the latency tracker alerts exactly when the p95 of the last window calls p
 test('a reused tools array is counted once; grown or changed, it is counted again', () => {
   const tool = (name: string): ToolDefinitionV1 => ({ name, description: `Looks ${name} up in the order system.`, inputSchema: { type: 'object', properties: { id: { type: 'string' } } } });
   const tools = [tool('lookup_order')];
-  const request = { messages: [{ role: 'user' as const, content: 'hello' }], tools };
+  const request: GenerateOptionsV1 & { tools: ToolDefinitionV1[] } = { messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }], tools };
   const fresh = (list: ToolDefinitionV1[]) => countPromptTokens('openai', 'gpt-4o', { ...request, tools: list.map((item) => ({ ...item })) }).tokens;
   const once = countPromptTokens('openai', 'gpt-4o', request).tokens;
   assert.equal(countPromptTokens('openai', 'gpt-4o', request).tokens, once);
