@@ -209,9 +209,10 @@ function checkRule(rule: BudgetRule): void {
 function crossed(rules: readonly BudgetRule[], key: string, before: Amount, after: Amount): BudgetAlert[] {
   const alerts: BudgetAlert[] = [];
   for (const rule of rules) {
+    if (rule.alertAt === undefined || rule.alertAt.length === 0) continue;
     const previous = fractionSpent(rule, before);
     const value = fractionSpent(rule, after);
-    for (const threshold of rule.alertAt ?? []) {
+    for (const threshold of rule.alertAt) {
       if (previous < threshold && value >= threshold) {
         alerts.push({ scope: key, threshold, value, message: `${key} has spent ${Math.round(value * 100)}% of its budget (threshold ${Math.round(threshold * 100)}%)` });
       }
@@ -220,10 +221,10 @@ function crossed(rules: readonly BudgetRule[], key: string, before: Amount, afte
   return alerts;
 }
 
+// Runs at every settlement for every rule of every scope: written without intermediate arrays.
 function fractionSpent(rule: BudgetRule, spent: Amount): number {
-  const fractions = (['micros', 'tokens'] as const).flatMap((field) => {
-    const limit = rule[field];
-    return limit === undefined || limit === 0 ? [] : [spent[field] / limit];
-  });
-  return Math.max(0, ...fractions);
+  let fraction = 0;
+  if (rule.micros !== undefined && rule.micros !== 0) fraction = Math.max(fraction, spent.micros / rule.micros);
+  if (rule.tokens !== undefined && rule.tokens !== 0) fraction = Math.max(fraction, spent.tokens / rule.tokens);
+  return fraction;
 }
