@@ -17,14 +17,16 @@ export function costOfFailedStream(error: unknown): { micros: number; priceVersi
  * Streams a model call to `onPart` as it arrives and returns the same result `doGenerate` would:
  * a streamed step is journaled, resumed and replayed exactly like a generated one.
  */
-export async function collectStream(model: LanguageModelV1, options: GenerateOptionsV1, onPart: (part: StreamPartV1) => void): Promise<GenerateResultV1> {
+export async function collectStream(model: LanguageModelV1, options: GenerateOptionsV1, onPart: (part: StreamPartV1) => void | Promise<void>): Promise<GenerateResultV1> {
   const opened = (await model.doStream(options)) as Awaited<ReturnType<LanguageModelV1['doStream']>> & SettledStream;
   const content: (TextPartV1 | ToolCallPartV1)[] = [];
   let result: Pick<GenerateResultV1, 'finishReason' | 'usage' | 'refusal'> | undefined;
   let response: GenerateResultV1['response'] = { id: '', modelId: model.modelId };
   try {
     for await (const part of opened.stream) {
-      onPart(part);
+      // A reader that is not ready for more holds the stream here, so the provider is read no faster than it.
+      const held = onPart(part);
+      if (held !== undefined) await held;
       switch (part.type) {
         case 'response-start':
           response = part.response;

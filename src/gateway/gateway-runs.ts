@@ -23,8 +23,8 @@ export interface GatewayCall {
   target: CatalogModel;
   options: GenerateOptionsV1;
   identity: RequestIdentity;
-  /** Streams the answer to the client as it arrives; absent for a whole answer. */
-  onPart?: (part: StreamPartV1) => void;
+  /** Streams the answer to the client as it arrives (a promise returned holds the upstream); absent for a whole answer. */
+  onPart?: (part: StreamPartV1) => void | Promise<void>;
 }
 
 /** How a request's call ended: the answer, or what to tell the client. */

@@ -26,7 +26,9 @@ import { parseResponsesRequest } from './openai/responses-request.ts';
 import { responsesWire } from './openai/responses-wire.ts';
 import { limitBody, readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
+import type { StreamSettings } from './serve-call.ts';
 import { serveCall } from './serve-call.ts';
+import type { StreamFlow } from './sse-relay.ts';
 import { endRunsInFlight } from './shutdown-grace.ts';
 import { gatewaySimulatorScript } from './simulator-script.ts';
 
@@ -47,6 +49,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** How long a stream whose client disconnected is still read, to settle from its usage; default 30 s. */
   drainMs?: number;
+  /** Told of every streamed answer as it begins: what it holds in memory and how far it has gone. */
+  onStream?: (flow: StreamFlow) => void;
   /** Told of failures that are the gateway's own (a 500), one line each. */
   log?: (line: string) => void;
   /** Told of every run that ends (or parks waiting): `keel serve`'s monitors watch them. */
@@ -107,7 +111,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   let closing = false;
   const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });
-  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, drainMs: options.drainMs ?? defaultDrainMs, log: options.log, metrics: options.metrics });
+  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, streaming: { drainMs: options.drainMs ?? defaultDrainMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
   return {
     keel,
     fetch: async (request) => app.fetch(request),
@@ -131,13 +135,13 @@ interface AppParts {
   admin: Hono | undefined;
   isClosing: () => boolean;
   maxBodyBytes: number;
-  drainMs: number;
+  streaming: StreamSettings;
   log: ((line: string) => void) | undefined;
   metrics: GatewayOptions['metrics'];
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
-function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, drainMs, log, metrics }: AppParts): Hono {
+function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, streaming, log, metrics }: AppParts): Hono {
   const app = new Hono();
   const started = Math.floor(Date.now() / 1_000);
 
@@ -171,21 +175,21 @@ function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, drain
     const request = parseChatRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, drainMs);
+    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, streaming);
   });
 
   app.post('/v1/responses', async (c) => {
     const request = parseResponsesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, drainMs);
+    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, streaming);
   });
 
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, drainMs);
+    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, streaming);
   });
 
   // Counting makes no model call and spends nothing, so it is answered without a run.

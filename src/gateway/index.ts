@@ -4,6 +4,7 @@
  * streamed, with failures in the calling API's own error shape.
  */
 export type { Gateway, GatewayOptions } from './gateway.ts';
+export type { StreamFlow } from './sse-relay.ts';
 export { createGateway } from './gateway.ts';
 export type { ListeningGateway } from './listen-gateway.ts';
 export { listenGateway } from './listen-gateway.ts';

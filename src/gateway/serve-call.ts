@@ -6,6 +6,7 @@ import { jsonResponse } from './json-response.ts';
 import type { CatalogModel } from './model-catalog.ts';
 import type { RequestIdentity } from './request-identity.ts';
 import { runHeader } from './request-identity.ts';
+import type { StreamFlow } from './sse-relay.ts';
 import { SseRelay } from './sse-relay.ts';
 
 export const runIdHeader = runHeader;
@@ -34,12 +35,21 @@ export interface NativeCall {
   stream: boolean;
 }
 
+/** How streamed answers are relayed. */
+export interface StreamSettings {
+  /** How long a stream whose client left is still read, to settle from its usage. */
+  drainMs: number;
+  /** Told of every streamed answer as it begins. */
+  onStream?: ((flow: StreamFlow) => void) | undefined;
+}
+
 /**
  * Runs a call and answers it: whole, once its run has ended; or streamed. A stream's status is
  * decided by its first part: a failure before it (a budget stop, a policy denial, every model of the
  * route failing) is an error response with its own status; after it, an error event ends the stream.
+ * A stream is read from the upstream no faster than its client reads it (see SseRelay).
  */
-export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, drainMs: number): Promise<Response> {
+export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, streaming: StreamSettings): Promise<Response> {
   const refused = await runs.admit(call.identity);
   if (refused !== undefined) return wire.error(refused, undefined);
   // `keel-run-id: new` opens a run for more calls; a run's id adds this call to it (gateway-runs.ts).
@@ -53,7 +63,8 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
     if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);
     return jsonResponse(wire.answer(outcome.result, outcome.runId), 200, { [runIdHeader]: outcome.runId });
   }
-  const relay = new SseRelay(drainMs);
+  const relay = new SseRelay(streaming.drainMs);
+  streaming.onStream?.(relay);
   const encoder = wire.events(runId);
   let opened: () => void = () => undefined;
   const firstPart = new Promise<'streaming'>((resolve) => {
@@ -63,14 +74,16 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
     ...base,
     onPart: (part) => {
       relay.check();
-      relay.write(encoder.part(part));
+      const held = relay.write(encoder.part(part));
       opened();
+      return held;
     },
   });
   const first: 'streaming' | CallOutcome = await Promise.race([firstPart, done]);
   if (first !== 'streaming' && 'failure' in first) return wire.error(first.failure, runId);
   void done.then((outcome) => {
-    relay.write('failure' in outcome ? encoder.error(outcome.failure) : encoder.end());
+    // The last events: nothing is read after them, so there is nothing to hold.
+    void relay.write('failure' in outcome ? encoder.error(outcome.failure) : encoder.end());
     relay.close();
   });
   return new Response(relay.body, {

@@ -34,7 +34,11 @@ export interface ToolOptionsV1 {
 }
 
 export interface ModelStreamingV1 {
-  onPart(part: StreamPartV1): void;
+  /**
+   * Told of each part as it arrives. A promise returned holds the stream: the next part is not read
+   * from the provider until it settles (a slow reader pauses the upstream instead of queueing it).
+   */
+  onPart(part: StreamPartV1): void | Promise<void>;
 }
 
 /** How sure the run is of one part of its output; any marker makes the run end `degraded`. */
