@@ -4,6 +4,7 @@ import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { sha256 } from '../journal/index.ts';
 import { Handoff, LongTermMemory, SessionMemory, toContextItem } from '../memory/index.ts';
+import { canSeal, subjectsToSeal } from '../redaction/index.ts';
 import type { MessageV1 } from '../spec/index.ts';
 import type { AgentDeclaration, AgentInput } from './agent-declaration.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
@@ -49,6 +50,9 @@ export async function buildAgentContext(context: RunContext, input: AgentInput, 
         const handed = await new Handoff({ store: runtime.store, tenant: context.tenant, handoffId: input.handoff }).read();
         if (handed !== undefined) items.push(toContextItem(handed.entry));
       }
+      // Memory about subjects, opened here, is journaled sealed like a labelled tool result.
+      const subjects = subjectsToSeal(items.map((item) => item.labels));
+      if (subjects.length > 0 && canSeal(context) && !(await context.sealSubjects(subjects))) throw new KeelError('redaction-unavailable', `memory about ${subjects.join(', ')} was read, but the store keeps no subject keys to seal it with`);
       return items;
     },
     { idempotent: true, input: { session: input.session ?? null, longTerm: declaration.memory?.longTerm === true, ...(input.handoff === undefined ? {} : { handoff: input.handoff }) } },

@@ -14,7 +14,7 @@ import { defineFailureContract, generateWithContract, requestWithParameters, wit
 import type { RunContext } from '../engine/index.ts';
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson } from '../journal/index.ts';
-import { sealingToolResults } from '../redaction/index.ts';
+import { memoryLabelsInRun, sealingToolResults } from '../redaction/index.ts';
 import { Handoff, SessionMemory, memorySource } from '../memory/index.ts';
 import { rememberTool } from './remember-tool.ts';
 import type { GrantV1, GenerateOptionsV1, GenerateResultV1, JsonValue, MessageV1, ToolCallPartV1, ToolResultPartV1 } from '../spec/index.ts';
@@ -73,7 +73,7 @@ export async function runAgent(context: RunContext, rawInput: unknown, declarati
   const limits = { ...defaults, ...declaration.limits };
   const model = runtime.model(declaration.model, { task: context.task, ...(declaration.simulator === undefined ? {} : { simulator: declaration.simulator }) });
   const declared = declaration.tools ?? [];
-  const tools = new Map<string, AgentTool>([...declared, ...(declaration.memory?.longTerm === true ? [rememberTool(runtime)] : [])].map((tool) => [tool.name, tool]));
+  const tools = new Map<string, AgentTool>([...declared, ...(declaration.memory?.longTerm === true ? [rememberTool(runtime, context)] : [])].map((tool) => [tool.name, tool]));
   const registry = new ToolRegistry();
   for (const tool of tools.values()) registry.register(sealingToolResults(context, tool));
   // The agent's grant is its declared tools: any other name is unknown to its registry and refused before any policy runs.
@@ -298,8 +298,8 @@ async function rememberTurn(context: RunContext, declaration: AgentDeclaration, 
       // The step may run again after a crash: entries this run already wrote are not written twice.
       const written = (await memory.entries()).filter((entry) => entry.source.runId === context.runId).length;
       const source = memorySource(context.runId, info);
-      if (written < 1) await memory.remember(input.message, { role: 'user', source, labels: { origin: 'user' } });
-      if (written < 2) await memory.remember(answer, { role: 'assistant', source, labels: { origin: 'system' } });
+      if (written < 1) await memory.remember(input.message, { role: 'user', source, labels: memoryLabelsInRun(context, { origin: 'user' }) });
+      if (written < 2) await memory.remember(answer, { role: 'assistant', source, labels: memoryLabelsInRun(context, { origin: 'system' }) });
       return { written: 2 - Math.min(written, 2) };
     },
     { idempotent: true, input: { session } },
@@ -316,7 +316,7 @@ async function handOff(context: RunContext, declaration: AgentDeclaration, runti
       const handoff = new Handoff({ store: runtime.store, tenant: context.tenant, handoffId });
       if ((await handoff.entries()).some((entry) => entry.source.runId === context.runId)) return { written: false };
       // A model wrote it, and the model may have read untrusted text: the next run treats it as data.
-      await handoff.write({ answer: output.answer, output: output.output }, { source: memorySource(context.runId, info), labels: { origin: 'untrusted' } });
+      await handoff.write({ answer: output.answer, output: output.output }, { source: memorySource(context.runId, info), labels: memoryLabelsInRun(context, { origin: 'untrusted' }) });
       return { written: true };
     },
     { idempotent: true, input: { handoff: handoffId } },

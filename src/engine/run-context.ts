@@ -162,6 +162,11 @@ export class DurableRunContext implements RunContext {
     return true;
   }
 
+  /** The subjects the run's payloads are sealed under now (what memory it writes is sealed under too). */
+  sealingSubjects(): readonly string[] {
+    return this.#sealer?.subjects ?? [];
+  }
+
   setPartialOutput(output: JsonValue): void {
     this.partialOutput = output;
   }

@@ -12,6 +12,7 @@ import type { RunContext, TaskCatalog, TaskDefinition } from '../engine/index.ts
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson, loadRun } from '../journal/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
+import { findRedactedMarkers, openSealedFieldsIn } from '../redaction/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, StoreV1 } from '../spec/index.ts';
 import type { DatasetItem, RecordedAnswer } from './dataset.ts';
 import { readDataset } from './dataset.ts';
@@ -339,8 +340,14 @@ function summarise(evaluation: string, input: EvaluationInput, primary: string, 
  * dataset (content hash) with the same scorers and judge versions; otherwise `evaluation-incomparable`.
  */
 export async function earlierEvaluation(store: StoreV1, runId: string, input: EvaluationInput): Promise<{ report: EvaluationReport; input: EvaluationInput }> {
-  const { state } = await loadRun(store, runId);
+  // Read through the opener, as datasets are: a report sealed under subjects is opened, or marked redacted.
+  const { state } = await loadRun(store, runId, { open: (events) => openSealedFieldsIn(store, events) });
   if (!state.task.startsWith('eval:') || state.end?.output === undefined) throw new KeelError('usage-invalid', `run ${runId} is not a finished evaluation (task ${state.task}, ${state.status})`);
+  const redacted = findRedactedMarkers(state.end.output);
+  if (redacted.length > 0) {
+    const subjects = [...new Set(redacted.flatMap((marker) => marker.$redacted.subjects))].sort();
+    throw new KeelError('evaluation-incomparable', `evaluation ${runId} cannot be a baseline: its report was redacted (subject ${subjects.join(', ')})`);
+  }
   const earlier = state.input as EvaluationInput;
   const problems: string[] = [];
   if (earlier.contentHash !== input.contentHash) problems.push(`dataset hash ${earlier.contentHash.slice(0, 12)}… vs ${input.contentHash.slice(0, 12)}…`);

@@ -1,2 +1,2 @@
 export { contentHash, Handoff, LongTermMemory, memorySource, ScopedMemory, SessionMemory, toContextItem } from './memory.ts';
-export type { MemoryOptions, RememberOptions, SummariseOptions, SummaryResult } from './memory.ts';
+export type { MemoryEntry, MemoryOptions, RememberOptions, SummariseOptions, SummaryResult } from './memory.ts';

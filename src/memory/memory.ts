@@ -9,7 +9,9 @@ import type { ContextItem, ContextLabels, ContextRole } from '../context/index.t
 import { textTokenCounter } from '../cost/index.ts';
 import type { TextTokenCounter } from '../cost/index.ts';
 import { KeelError } from '../errors/index.ts';
-import type { ClassificationV1, JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, MemoryStoreV1, OriginV1 } from '../spec/index.ts';
+import type { RedactedMarker } from '../redaction/index.ts';
+import { memoryLabelSubjects, memorySubjectsToSeal, openMemoryTexts, sealedMemorySubjects, sealMemoryText } from '../redaction/index.ts';
+import type { ClassificationV1, JsonValue, MemoryEntryV1, MemoryRoleV1, MemoryScopeV1, MemorySourceV1, MemoryStoreV1, NewMemoryEntryV1, OriginV1, StoreV1, SubjectKeyStoreV1 } from '../spec/index.ts';
 
 /** Framing tokens per item, as context assembly counts them. */
 const perItemTokens = 4;
@@ -20,10 +22,29 @@ export interface MemoryOptions {
   counter?: TextTokenCounter;
   /** The clock for createdAt; default the system clock. */
   now?: () => Date;
+  /**
+   * Where the keys of subjects live, for entries labelled personal or confidential with `subjects`
+   * (docs/redaction.md); default the store's own (both store adapters keep them).
+   */
+  subjectKeys?: SubjectKeyStoreV1;
+}
+
+/**
+ * An entry as read: its text opened when it was sealed. Where its subject's key was destroyed
+ * (`keel redact`) the text is `[redacted <when>]` and `redacted` says whose and when; where a
+ * sealed text does not open (forged or damaged) it is `[unreadable]` and `unreadable` is set.
+ */
+export interface MemoryEntry extends MemoryEntryV1 {
+  redacted?: RedactedMarker['$redacted'];
+  unreadable?: true;
 }
 
 export interface RememberOptions {
   role?: MemoryRoleV1;
+  /**
+   * Free-form labels. `classification: 'personal'` (or `'confidential'`) with `subjects: 'ID[,ID…]'`
+   * stores the text sealed under those subjects' keys, so `keel redact --subject ID` erases it.
+   */
   labels?: { [key: string]: string };
   /** Which run and step wrote this; see `memorySource`. Default: none (written outside a run). */
   source?: MemorySourceV1;
@@ -50,6 +71,7 @@ export function memorySource(runId: string, info?: { idempotencyKey: string }): 
   return { runId, step: Number.isSafeInteger(step) ? step : null };
 }
 
+/** sha256 hex of a stored text: of the sealed form for a sealed entry, so it confirms no guess of the plaintext. */
 export function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -73,15 +95,18 @@ const classifications: ReadonlySet<string> = new Set<ClassificationV1>(['public'
 const origins: ReadonlySet<string> = new Set<OriginV1>(['user', 'system', 'untrusted']);
 
 /** An entry's free-form labels as LabelsV1: its scope's tenant, and the `classification` and `origin` it was written with, when known. */
-function contextLabels(entry: MemoryEntryV1): ContextLabels {
+function contextLabels(entry: MemoryEntry): ContextLabels {
   const { classification, origin } = entry.labels;
   const labels: ContextLabels = { tenants: [entry.scope.tenant], origins: origin !== undefined && origins.has(origin) ? [origin as OriginV1] : [] };
   if (classification !== undefined && classifications.has(classification)) labels.classification = classification as ClassificationV1;
+  // A redacted entry's text is the marker: it holds nothing of its subjects any more.
+  const subjects = entry.redacted === undefined && entry.unreadable === undefined ? memoryLabelSubjects(entry.labels) : [];
+  if (subjects.length > 0) labels.subjects = subjects;
   return labels;
 }
 
 /** A memory entry as a context item: source `memory:<kind>`, id `<scope id>#<seq>`, version its content hash. */
-export function toContextItem(entry: MemoryEntryV1, now: Date = new Date()): ContextItem {
+export function toContextItem(entry: MemoryEntry, now: Date = new Date()): ContextItem {
   return {
     source: `memory:${entry.scope.kind}`,
     id: `${scopeId(entry.scope)}#${entry.seq}`,
@@ -97,6 +122,7 @@ export function toContextItem(entry: MemoryEntryV1, now: Date = new Date()): Con
 export class ScopedMemory {
   readonly scope: MemoryScopeV1;
   protected readonly store: MemoryStoreV1;
+  readonly #subjectKeys: SubjectKeyStoreV1 | undefined;
   readonly #counter: TextTokenCounter;
   readonly #now: () => Date;
 
@@ -104,13 +130,28 @@ export class ScopedMemory {
     if (scope.tenant === '') throw new KeelError('config-invalid', 'memory needs a tenant');
     this.scope = scope;
     this.store = options.store;
+    this.#subjectKeys = options.subjectKeys ?? (options.store as Partial<StoreV1>).subjectKeys;
     this.#counter = options.counter ?? textTokenCounter('sim', 'memory');
     this.#now = options.now ?? (() => new Date());
   }
 
-  /** Every entry, oldest first. */
-  entries(): Promise<MemoryEntryV1[]> {
-    return this.store.readMemory(this.scope);
+  /** Every entry, oldest first, sealed texts opened (or marked redacted). */
+  async entries(): Promise<MemoryEntry[]> {
+    return (await this.#read()).map((read) => read.entry);
+  }
+
+  /** Each entry as read, with the subjects its stored text was sealed under. */
+  async #read(): Promise<{ entry: MemoryEntry; sealedUnder: string[] }[]> {
+    const stored = await this.store.readMemory(this.scope);
+    const opened = await openMemoryTexts(this.#subjectKeys, stored.map((entry) => entry.text));
+    return stored.map((entry, index) => ({ entry: { ...entry, ...(opened[index] ?? { text: entry.text }) }, sealedUnder: sealedMemorySubjects(entry.text) }));
+  }
+
+  /** The entry to store: its text sealed when its labels name subjects of personal or confidential data. */
+  async #stored(entry: NewMemoryEntryV1, sealUnder: readonly string[]): Promise<NewMemoryEntryV1> {
+    const subjects = [...new Set([...memorySubjectsToSeal(entry.labels), ...sealUnder])].sort();
+    const text = subjects.length === 0 ? entry.text : await sealMemoryText(this.#subjectKeys, entry.text, subjects);
+    return { ...entry, text, contentHash: contentHash(text) };
   }
 
   /** The memory as context items, oldest first, for a `memory` or `history` section. */
@@ -119,20 +160,25 @@ export class ScopedMemory {
     return (await this.entries()).map((entry) => toContextItem(entry, now));
   }
 
-  remember(text: string, options: RememberOptions = {}): Promise<MemoryEntryV1> {
-    return this.store.appendMemory({
-      scope: this.scope,
-      role: options.role ?? 'user',
-      text,
-      labels: options.labels ?? {},
-      createdAt: this.#now().toISOString(),
-      source: options.source ?? { runId: null, step: null },
-      contentHash: contentHash(text),
-    });
+  /** Appends an entry; returns it as stored, with its text as given. */
+  async remember(text: string, options: RememberOptions = {}): Promise<MemoryEntry> {
+    const entry = await this.#stored(
+      {
+        scope: this.scope,
+        role: options.role ?? 'user',
+        text,
+        labels: options.labels ?? {},
+        createdAt: this.#now().toISOString(),
+        source: options.source ?? { runId: null, step: null },
+        contentHash: contentHash(text),
+      },
+      [],
+    );
+    return { ...(await this.store.appendMemory(entry)), text };
   }
 
   /** Tokens the entries take as context items (text plus framing). */
-  tokensOf(entries: MemoryEntryV1[]): number {
+  tokensOf(entries: readonly MemoryEntryV1[]): number {
     return entries.reduce((total, entry) => total + perItemTokens + this.#counter.count(entry.text), 0);
   }
 
@@ -144,10 +190,11 @@ export class ScopedMemory {
    */
   async summariseIfOver(
     budgetTokens: number,
-    summarise: (entries: MemoryEntryV1[]) => Promise<SummaryResult>,
+    summarise: (entries: MemoryEntry[]) => Promise<SummaryResult>,
     options: SummariseOptions = {},
-  ): Promise<MemoryEntryV1 | undefined> {
-    const entries = await this.entries();
+  ): Promise<MemoryEntry | undefined> {
+    const read = await this.#read();
+    const entries = read.map((each) => each.entry);
     if (this.tokensOf(entries) <= budgetTokens) return undefined;
     const keepLast = Math.max(0, options.keepLast ?? 1);
     const older = entries.slice(0, Math.max(0, entries.length - keepLast));
@@ -157,19 +204,21 @@ export class ScopedMemory {
     const result = await summarise(older);
     const text = typeof result === 'string' ? result : result.text;
     const source = typeof result === 'string' ? (options.source ?? { runId: null, step: null }) : result.source;
-    return this.store.replaceMemory(this.scope, {
-      upToSeq: last.seq,
-      summary: {
-        scope: this.scope,
-        role: 'summary',
-        text,
-        labels: options.labels ?? {},
-        createdAt: this.#now().toISOString(),
-        source,
-        contentHash: contentHash(text),
-      },
-    });
+    // The summary may repeat anything it summarised: it is sealed under every subject whose entry
+    // the summariser could read (a redacted entry gave it only the marker), and labelled so.
+    const inherited = read.slice(0, older.length).flatMap((each) => (each.entry.redacted === undefined && each.entry.unreadable === undefined ? each.sealedUnder : []));
+    const labels = summaryLabels(options.labels ?? {}, inherited);
+    const summary = await this.#stored({ scope: this.scope, role: 'summary', text, labels, createdAt: this.#now().toISOString(), source, contentHash: contentHash(text) }, inherited);
+    return { ...(await this.store.replaceMemory(this.scope, { upToSeq: last.seq, summary })), text };
   }
+}
+
+/** A summary's labels: the given ones, naming too the subjects of the entries it summarised. */
+function summaryLabels(given: { [key: string]: string }, inherited: readonly string[]): { [key: string]: string } {
+  if (inherited.length === 0) return given;
+  const subjects = [...new Set([...memoryLabelSubjects(given), ...inherited])].sort();
+  const classification = given.classification === 'personal' || given.classification === 'confidential' ? given.classification : 'personal';
+  return { ...given, classification, subjects: subjects.join(',') };
 }
 
 /** Conversation memory of one session. */
@@ -195,13 +244,20 @@ export class Handoff extends ScopedMemory {
     super({ kind: 'handoff', tenant: options.tenant, handoffId: options.handoffId }, options);
   }
 
-  write(state: JsonValue, options: Omit<RememberOptions, 'role'> = {}): Promise<MemoryEntryV1> {
+  write(state: JsonValue, options: Omit<RememberOptions, 'role'> = {}): Promise<MemoryEntry> {
     return this.remember(JSON.stringify(state), { ...options, role: 'state' });
   }
 
-  /** The latest state written, with who wrote it; undefined when nothing has been handed off. */
-  async read(): Promise<{ state: JsonValue; entry: MemoryEntryV1 } | undefined> {
+  /**
+   * The latest state written, with who wrote it; undefined when nothing has been handed off. A
+   * redacted state reads as the redacted marker (`{"$redacted": {subjects, at}}`), as a redacted
+   * journal field does; an unreadable one as null.
+   */
+  async read(): Promise<{ state: JsonValue; entry: MemoryEntry } | undefined> {
     const entry = (await this.entries()).filter((candidate) => candidate.role === 'state').at(-1);
-    return entry === undefined ? undefined : { state: JSON.parse(entry.text) as JsonValue, entry };
+    if (entry === undefined) return undefined;
+    if (entry.redacted !== undefined) return { state: { $redacted: { subjects: entry.redacted.subjects, at: entry.redacted.at } }, entry };
+    if (entry.unreadable === true) return { state: null, entry };
+    return { state: JSON.parse(entry.text) as JsonValue, entry };
   }
 }

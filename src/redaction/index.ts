@@ -1,12 +1,14 @@
 export type { PreparedDataKey, RedactedMarker, SealedEnvelope, SealingKeyReference, SubjectKeyMaterial } from './sealed-envelope.ts';
-export { deriveDataKey, findEnvelopes, isRedactedMarker, isSealedEnvelope, openEnvelope, prepareDataKey, sealValue } from './sealed-envelope.ts';
+export { deriveDataKey, findEnvelopes, findRedactedMarkers, isRedactedMarker, isSealedEnvelope, openEnvelope, prepareDataKey, sealValue } from './sealed-envelope.ts';
 export { SubjectKeyring } from './subject-keyring.ts';
 export { RunSealer } from './run-sealer.ts';
 export { openSealedFields, openSealedFieldsIn, openSealedValue } from './open-sealed-fields.ts';
 export type { SealingRunContext } from './subjects-to-seal.ts';
-export { canSeal, subjectsToSeal } from './subjects-to-seal.ts';
+export { canSeal, memoryLabelsInRun, subjectsToSeal } from './subjects-to-seal.ts';
 export type { RedactionInput, RedactionResult } from './redact-subject.ts';
 export { checkSubjectKnown, redactionTask, redactionTaskName, subjectKeysOf } from './redact-subject.ts';
 export type { RetentionOutcome, RetentionPlan } from './apply-retention.ts';
 export { applyRetention, parseRetentionPeriod, planRetention, retentionSigningKey } from './apply-retention.ts';
 export { sealingToolResults } from './sealing-tool.ts';
+export type { OpenedMemoryText } from './sealed-memory.ts';
+export { memoryLabelSubjects, memorySubjectsToSeal, openMemoryTexts, redactedMemoryText, sealedMemorySubjects, sealMemoryText } from './sealed-memory.ts';

@@ -146,3 +146,11 @@ export function replaceEnvelopes(value: JsonValue, replace: (envelope: SealedEnv
   }
   return value;
 }
+
+/** Every redacted marker anywhere inside an opened value. */
+export function findRedactedMarkers(value: unknown, found: RedactedMarker[] = []): RedactedMarker[] {
+  if (isRedactedMarker(value)) found.push(value);
+  else if (Array.isArray(value)) for (const item of value) findRedactedMarkers(item, found);
+  else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) findRedactedMarkers(item, found);
+  return found;
+}

@@ -17,6 +17,21 @@ export function subjectsToSeal(parts: readonly { classification?: Classification
 /** A run context that can seal (the durable one); others (replay, test doubles) journal nothing to seal. */
 export interface SealingRunContext {
   sealSubjects(subjects: readonly string[]): Promise<boolean>;
+  /** The subjects the run's payloads are sealed under now. */
+  sealingSubjects?(): readonly string[];
+}
+
+/**
+ * Labels for memory a run writes: while the run holds data about subjects, what it remembers may
+ * repeat that data, so the entry is labelled personal with those subjects and stored sealed
+ * (src/redaction/sealed-memory.ts). Other labels are kept; unchanged outside such a run.
+ */
+export function memoryLabelsInRun(context: object, labels: { [key: string]: string }): { [key: string]: string } {
+  const held = canSeal(context) ? (context.sealingSubjects?.() ?? []) : [];
+  if (held.length === 0) return labels;
+  const named = (labels.subjects ?? '').split(',').map((subject) => subject.trim()).filter((subject) => subject !== '');
+  const classification = labels.classification === 'confidential' ? 'confidential' : 'personal';
+  return { ...labels, classification, subjects: [...new Set([...named, ...held])].sort().join(',') };
 }
 
 export function canSeal(context: object): context is SealingRunContext {
