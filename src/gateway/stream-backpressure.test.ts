@@ -17,7 +17,7 @@ import { startTestGateway } from './testing/index.ts';
 const answerBytes = 16 * 1024 * 1024;
 const deltaText = 'p'.repeat(8_000);
 /** Client bytes read between pauses. */
-const stepBytes = 3 * 1024 * 1024;
+const stepBytes = 2 * 1024 * 1024;
 /** What the relay may queue: its mark, overshot by at most the events of one part. */
 const queueBound = relayQueueBytes + 2 * deltaText.length;
 
