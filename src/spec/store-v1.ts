@@ -89,12 +89,6 @@ export interface AppendBatchV1 {
   summary: RunSummaryPatchV1;
   /** When set, the append fails with `lease-lost` unless this owner holds the run's lease. */
   fence?: { leaseOwner: string };
-  /**
-   * Resolve once committed, without waiting for stable storage: for events a crash may lose
-   * because what they record is safe to redo (JournalWriter.pipeline). A later durable write to
-   * the store covers them. A store that cannot tell the two apart may ignore it.
-   */
-  deferSync?: boolean;
 }
 
 export interface NewRunV1 {

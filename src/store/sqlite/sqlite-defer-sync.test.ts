@@ -44,27 +44,3 @@ test('a deferred creation waits for no sync; the next append syncs it with itsel
     rmSync(folder, { recursive: true, force: true });
   }
 });
-
-test('a deferred append (pipelined events) waits for no sync and is made durable by the next waiting append', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'keel-defer-sync-'));
-  const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'full' });
-  try {
-    const first = start('run_pipelined');
-    await store.createRun({ run: run('run_pipelined'), first, lease });
-    const before = store.syncs;
-    const second = next(first);
-    await store.append({ runId: 'run_pipelined', records: [second], summary: {}, fence: { leaseOwner: 'worker-a' }, deferSync: true });
-    assert.equal(store.syncs, before, 'the deferred append resolved on its commit');
-    assert.equal((await store.getRun('run_pipelined'))?.lastSeq, 2, 'and is committed: readable at once');
-    await store.append({ runId: 'run_pipelined', records: [next(second)], summary: {}, fence: { leaseOwner: 'worker-a' } });
-    assert.equal(store.syncs, before + 1, 'the plain append waited for one sync, which covers the deferred one before it');
-    // Fencing still applies to a deferred append.
-    await assert.rejects(
-      store.append({ runId: 'run_pipelined', records: [next(next(second))], summary: {}, fence: { leaseOwner: 'worker-b' }, deferSync: true }),
-      (error: unknown) => error instanceof Error && 'code' in error && error.code === 'lease-lost',
-    );
-  } finally {
-    await store.close();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});

@@ -196,15 +196,14 @@ export class SqliteStore implements StoreV1 {
       });
     }
     // Refusals are answered at once; without a sync to wait for, so is everything else. A run
-    // created, or an append made, with deferSync is answered on commit and starts no fdatasync:
-    // every later write's sync covers it (one WAL), and it does not hold up the syncs someone waits for.
+    // created with deferSync is answered on commit: every later write's sync covers it (one WAL).
     const walSync = this.#walSync;
     let waiting: Pending[] | undefined;
     for (let index = 0; index < group.length; index += 1) {
       const pending = group[index] as Pending;
       const outcome = outcomes[index];
       if (outcome !== undefined) pending.reject(outcome);
-      else if (walSync === undefined || (pending.kind === 'create' ? pending.newRun.deferSync : pending.batch.deferSync) === true) pending.resolve();
+      else if (walSync === undefined || (pending.kind === 'create' && pending.newRun.deferSync === true)) pending.resolve();
       else (waiting ??= []).push(pending);
     }
     if (walSync === undefined || waiting === undefined) return;
