@@ -26,8 +26,6 @@ export interface ExecuteRunOptions {
   maxRollbacks: number;
   /** Aborts the run's steps when the engine shuts down. */
   shutdown: AbortSignal;
-  /** The run was opened by this process to execute at once (Engine.start), leased from its creation. */
-  startedHere?: boolean;
 }
 
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
@@ -113,16 +111,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   let runDeadline: RunDeadline | undefined;
   try {
     if (stopRequest !== null) return await endStopped(stopRequest);
-    const resume = { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? ('new' as const) : ('interrupted' as const) };
-    if (state.attempts === 0 && options.startedHere === true) {
-      // A run this process opened for itself has done nothing its start must be on disk before, so
-      // the event is committed (a killed process leaves it) without waiting for an fdatasync: the
-      // run's next durable write covers it, and only a power cut before that could lose it.
-      const event = writer.build('run-resume', resume);
-      applyEvent(state, writer.readable(event));
-      writer.pipeline([event], summaryOf(state));
-      await writer.settle();
-    } else await commit('run-resume', resume);
+    await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {
