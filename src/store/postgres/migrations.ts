@@ -272,6 +272,95 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX subject_redactions_subject ON ${schema}.subject_redactions (subject);
     `,
   },
+  {
+    version: 11,
+    name: 'rate-limit-counts',
+    sql: (schema) => `
+      -- For each rate-limit key, how many hits it holds and a time none of them is older than, kept
+      -- beside its rows so that a decision needs no scan of its window (with a generous limit, every
+      -- call of the last minute) nor of the rows pruned before it, whose index entries stay until
+      -- VACUUM. Each decision may rewrite its keys' rows; fillfactor's free space lets that stay HOT.
+      CREATE TABLE ${schema}.rate_limit_counts (
+        limit_key text PRIMARY KEY,
+        hits integer NOT NULL,
+        oldest_ms bigint NOT NULL
+      ) WITH (fillfactor = 50);
+      -- Acquisitions already writing hits finish first, and none writes one until the counts and
+      -- the function below are committed, so the counts start equal to the rows. (One already past
+      -- its locks but not yet at its first write, in a process running while this migrates, still
+      -- ends with migration 4's body: its key's count may be off by one until its window empties.)
+      LOCK TABLE ${schema}.rate_limit_hits IN SHARE MODE;
+      INSERT INTO ${schema}.rate_limit_counts (limit_key, hits, oldest_ms)
+        SELECT limit_key, count(*), min(hit_ms) FROM ${schema}.rate_limit_hits GROUP BY limit_key;
+      -- Migration 4's acquisition, same arguments and answers under the same advisory locks, now
+      -- deciding by the count: a key prunes only once its oldest hit has left, from that hit on, and
+      -- its window's rows are read only when it is full, from the oldest still inside. A decision
+      -- costs a few index probes, however many calls its window holds.
+      CREATE OR REPLACE FUNCTION ${schema}.rate_limit_acquire(request_keys text[], request_sizes integer[], request_windows bigint[], clock_ms bigint, request_hit text)
+      RETURNS TABLE (full_position integer, wait_ms bigint)
+      LANGUAGE plpgsql VOLATILE AS $acquire$
+      DECLARE
+        now_value bigint;
+        cutoff_ms bigint;
+        inside integer;
+        oldest_held bigint;
+        pruned integer;
+        freeing_ms bigint;
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        PERFORM pg_advisory_xact_lock(1802267757, hashed)
+          FROM (SELECT DISTINCT hashtext(request_key) AS hashed FROM unnest(request_keys) AS request_key ORDER BY hashed OFFSET 0) AS ordered;
+        now_value := coalesce(clock_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        FOR position_index IN 1 .. coalesce(array_length(request_keys, 1), 0) LOOP
+          cutoff_ms := now_value - request_windows[position_index];
+          SELECT tally.hits, tally.oldest_ms INTO inside, oldest_held
+            FROM ${schema}.rate_limit_counts AS tally WHERE tally.limit_key = request_keys[position_index];
+          inside := coalesce(inside, 0);
+          IF oldest_held IS NULL OR oldest_held <= cutoff_ms THEN
+            DELETE FROM ${schema}.rate_limit_hits AS hit
+              WHERE hit.limit_key = request_keys[position_index]
+                AND hit.hit_ms >= coalesce(oldest_held, '-9223372036854775808'::bigint) AND hit.hit_ms <= cutoff_ms;
+            GET DIAGNOSTICS pruned = ROW_COUNT;
+            SELECT hit.hit_ms INTO oldest_held FROM ${schema}.rate_limit_hits AS hit
+              WHERE hit.limit_key = request_keys[position_index] AND hit.hit_ms > cutoff_ms
+              ORDER BY hit.hit_ms ASC LIMIT 1;
+            IF oldest_held IS NULL THEN
+              -- An empty window: whatever the count said, it holds nothing now.
+              inside := 0;
+              oldest_held := cutoff_ms + 1;
+            ELSE
+              inside := inside - pruned;
+              IF inside <= 0 THEN
+                -- Rows the count missed (see above): count them, once.
+                SELECT count(*) INTO inside FROM ${schema}.rate_limit_hits AS hit
+                  WHERE hit.limit_key = request_keys[position_index] AND hit.hit_ms > cutoff_ms;
+              END IF;
+            END IF;
+            UPDATE ${schema}.rate_limit_counts AS tally SET hits = inside, oldest_ms = oldest_held
+              WHERE tally.limit_key = request_keys[position_index];
+          END IF;
+          IF inside >= request_sizes[position_index] THEN
+            -- The call whose expiry frees a slot is the one \`limit\` places from the newest: counted
+            -- from the oldest, the (inside - limit)th, the oldest itself unless the limit was lowered.
+            SELECT hit.hit_ms INTO freeing_ms FROM ${schema}.rate_limit_hits AS hit
+              WHERE hit.limit_key = request_keys[position_index] AND hit.hit_ms > cutoff_ms
+              ORDER BY hit.hit_ms ASC OFFSET inside - request_sizes[position_index] LIMIT 1;
+            full_position := position_index;
+            wait_ms := greatest(1, coalesce(freeing_ms, now_value) + request_windows[position_index] - now_value);
+            RETURN NEXT;
+            RETURN;
+          END IF;
+        END LOOP;
+        INSERT INTO ${schema}.rate_limit_hits (limit_key, hit_ms, hit_id)
+          SELECT DISTINCT request_key, now_value, request_hit FROM unnest(request_keys) AS request_key;
+        -- One call naming a key twice counts once against it. A caller's clock may go back: least.
+        INSERT INTO ${schema}.rate_limit_counts AS tally (limit_key, hits, oldest_ms)
+          SELECT DISTINCT request_key, 1, now_value FROM unnest(request_keys) AS request_key
+          ON CONFLICT (limit_key) DO UPDATE SET hits = tally.hits + 1, oldest_ms = least(tally.oldest_ms, excluded.oldest_ms);
+      END
+      $acquire$;
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -1,7 +1,8 @@
 /**
  * Rate-limit windows in PostgreSQL (src/spec/rate-limiter-v1.ts), shared by every process on the
- * schema. Each key keeps one row per call still inside its window. An acquisition is one call of
- * the schema's `rate_limit_acquire` function (migration 4), one transaction that first takes a
+ * schema. Each key keeps one row per call still inside its window, and their count beside them
+ * (so a decision reads the count, not the window). An acquisition is one call of the schema's
+ * `rate_limit_acquire` function (migrations 4 and 11), one transaction that first takes a
  * transaction-scoped advisory lock per key (in hash order, so two transactions never wait on each
  * other in a cycle): whoever holds a key's lock is the only one pruning, counting and adding to its
  * window until it commits, so two processes cannot both take the last slot. Doing it server-side
