@@ -16,7 +16,13 @@ import { after, test } from 'node:test';
 import type { Client } from 'pg';
 import { createKeel, defineAgent } from '../../src/agent/index.ts';
 import { runCli } from '../../src/cli/index.ts';
+import { defineTask, Engine } from '../../src/engine/index.ts';
+import type { RunContext } from '../../src/engine/index.ts';
+import { KeelError } from '../../src/errors/index.ts';
+import { earlierEvaluation } from '../../src/evaluation/index.ts';
+import type { EvaluationInput } from '../../src/evaluation/index.ts';
 import { Handoff, LongTermMemory, SessionMemory } from '../../src/memory/index.ts';
+import { canSeal } from '../../src/redaction/index.ts';
 import type { StoreV1 } from '../../src/spec/index.ts';
 import { PostgresStore, quoteIdentifier, SqliteStore } from '../../src/store/index.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from '../../src/store/testing/index.ts';
@@ -211,4 +217,30 @@ void test('memory about a subject on PostgreSQL: sealed in every table, redacted
   });
   const verify = await cli(['audit', 'verify', '--db', url], postgresEnvironment);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+});
+
+test('keel eval run --baseline-run reads an earlier evaluation through the opener: opened while the key exists, refused in one line once redacted', async () => {
+  const store = SqliteStore.open({ path: join(folder, 'baseline.db') });
+  try {
+    const input: EvaluationInput = { dataset: 'support', contentHash: 'c0ffee', candidate: 'sim:default', baseline: 'recorded', scorers: 'exact', scorerVersions: { exact: '1' }, judge: null, seed: 1, margin: 0, effectOfInterest: 0 };
+    const report = { evaluation: 'earlier', items: [{ item: 'run-1', candidate: { exact: 1 }, answer: secrets['cust-42'] }] };
+    // An evaluation run that held someone's data: its report is journaled sealed under cust-42.
+    const earlier = defineTask({
+      name: 'eval:support',
+      version: '1',
+      run: async (context: RunContext) => {
+        assert.ok(canSeal(context) && (await context.sealSubjects(['cust-42'])));
+        return report;
+      },
+    });
+    const engine = new Engine({ store, tasks: [earlier], leaseMs: 5_000 });
+    const run = await engine.start('eval:support', input, { principal: 'user:eve', tenant: 'acme' });
+    assert.equal(run.status, 'ok', run.reason);
+    assert.doesNotMatch(JSON.stringify(await store.readJournal(run.runId)), /Lovelace/, 'the report is journaled sealed');
+    assert.deepEqual((await earlierEvaluation(store, run.runId, input)).report, report, 'opened while the key exists');
+    await store.subjectKeys.destroySubjectKey('cust-42', { by: 'user:dpo', reason: 'erasure request', at: new Date().toISOString() });
+    await assert.rejects(earlierEvaluation(store, run.runId, input), (error: unknown) => error instanceof KeelError && error.code === 'evaluation-incomparable' && /report was redacted \(subject cust-42\)/.test(error.message));
+  } finally {
+    await store.close();
+  }
 });
