@@ -5,6 +5,7 @@
  * plaintext; readers get it back while the key exists; after `keel redact --subject` they get the
  * redacted marker (an agent sees `[redacted <when>]` in its context and still answers), no byte of
  * the store holds the plaintext, another subject stays readable and `keel audit verify` passes.
+ * And `keel eval run --baseline-run` reads an earlier evaluation's sealed report through the opener.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
