@@ -12,7 +12,7 @@ import type { RunContext, TaskCatalog, TaskDefinition } from '../engine/index.ts
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson, loadRun } from '../journal/index.ts';
 import type { SimulatorScript } from '../models/index.ts';
-import { findRedactedMarkers, openSealedFieldsIn } from '../redaction/index.ts';
+import { canSeal, findEnvelopes, findRedactedMarkers, openSealedFieldsIn } from '../redaction/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, StoreV1 } from '../spec/index.ts';
 import type { DatasetItem, RecordedAnswer } from './dataset.ts';
 import { readDataset } from './dataset.ts';
@@ -221,6 +221,12 @@ async function runEvaluation(context: RunContext, input: EvaluationInput, servic
   const { record, items } = await readDataset(services.store, input.dataset);
   if (record.contentHash !== input.contentHash) {
     throw new KeelError('evaluation-incomparable', `dataset ${input.dataset} is ${record.contentHash.slice(0, 12)}… now, not the ${input.contentHash.slice(0, 12)}… this evaluation started on`);
+  }
+  // Items about subjects were pinned sealed and are replayed opened: the evaluation journals what it
+  // replays sealed under the same subjects, as the recorded runs did, so a redaction reaches it too.
+  const subjects = [...new Set(findEnvelopes(record.items).flatMap((envelope) => envelope.$sealed.keys.map((key) => key.subject)))].sort();
+  if (subjects.length > 0 && canSeal(context) && !(await context.sealSubjects(subjects))) {
+    throw new KeelError('redaction-unavailable', `dataset ${input.dataset} holds data about ${subjects.join(', ')}, but the store keeps no subject keys to seal what the evaluation journals`);
   }
   const { scorers, judge: judged, primary } = parseScorers(input.scorers);
   const simulator = { ...(services.candidateScript === undefined ? {} : { script: services.candidateScript }), seed: input.seed };

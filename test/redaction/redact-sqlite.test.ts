@@ -43,6 +43,15 @@ function bytesOf(path: string): string {
   return readFileSync(path).toString('latin1');
 }
 
+async function readJournalOf(runId: string): Promise<unknown> {
+  const store = SqliteStore.open({ path: database, readOnly: true });
+  try {
+    return await store.readJournal(runId);
+  } finally {
+    await store.close();
+  }
+}
+
 function databaseBytes(): string {
   return [database, `${database}-wal`].filter((file) => existsSync(file)).map(bytesOf).join('');
 }
@@ -76,6 +85,11 @@ test('keel redact --subject shreds one customer everywhere while every chain and
   const exportedBefore = await cli(['dataset', 'export', 'support-turns', '--format', 'openai-chat', '--out', join(folder, 'before.jsonl'), '--db', database]);
   assert.equal(exportedBefore.code, 0, exportedBefore.stderr);
   assert.match(readFileSync(join(folder, 'before.jsonl'), 'utf8'), /Ada Lovelace/, 'a dataset export opens sealed fields while the key exists');
+  // An evaluation replays the items in the clear, and journals them sealed as the recorded runs did.
+  const evaluated = await cli(['eval', 'run', '--dataset', 'support-turns', '--model', 'sim:default', '--json', '--db', database]);
+  assert.ok(evaluated.code === 0 || evaluated.code === 1, evaluated.stderr);
+  const evaluationRun = (JSON.parse(evaluated.stdout) as { evaluation: string }).evaluation;
+  assert.doesNotMatch(JSON.stringify(await readJournalOf(evaluationRun)), /Lovelace|Marylebone/, 'the evaluation journals the items sealed');
 
   // The real CLI, as an operator runs it.
   const redact = spawnSync(process.execPath, [launcher, 'redact', '--subject', 'cust-42', '--reason', 'GDPR Art. 17 request 2026-12-01', '--as', 'dpo', '--db', database], { cwd: folder, encoding: 'utf8', env: environment() });
@@ -138,7 +152,8 @@ test('keel redact --subject shreds one customer everywhere while every chain and
   for (const fragment of [...secretFragments, key]) assert.equal(bundleBytes.includes(fragment), false, `${fragment} is not in the evidence bundle`);
   const offline = spawnSync(process.execPath, [join(bundle, 'verify.mjs'), bundle, '--public-key', publicKey], { cwd: folder, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
   assert.equal(offline.status, 0, offline.stderr);
-  assert.match(offline.stdout, /^verified: 3 runs, \d+ events, 3 audit leaves/);
+  // Two customers' runs, the evaluation and the redaction itself.
+  assert.match(offline.stdout, /^verified: 4 runs, \d+ events, 4 audit leaves/);
 
   const again = await cli(['redact', '--subject', 'cust-42', '--db', database]);
   assert.equal(again.code, 0, again.stderr);
