@@ -34,6 +34,7 @@ import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { SqliteTelemetryCursors } from './sqlite-telemetry-cursors.ts';
 import { SqliteSubjectKeys } from './sqlite-subject-keys.ts';
+import { SqliteRunRetention } from './sqlite-run-retention.ts';
 import { WalSync } from './wal-sync.ts';
 import { MultiRowStatement } from './multi-row-statement.ts';
 
@@ -109,6 +110,8 @@ export class SqliteStore implements StoreV1 {
   readonly telemetryCursors: SqliteTelemetryCursors;
   /** Per-subject keys sealing labelled payload fields, and their redactions. */
   readonly subjectKeys: SqliteSubjectKeys;
+  /** Deletion of ended runs past their retention period. */
+  readonly retention: SqliteRunRetention;
 
   readonly #database: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
@@ -142,6 +145,7 @@ export class SqliteStore implements StoreV1 {
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.subjectKeys = new SqliteSubjectKeys(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.retention = new SqliteRunRetention(database, { write: (work) => this.#memoryWrite(work) });
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
