@@ -30,7 +30,9 @@ export class SqliteRateLimiter implements RateLimiterV1 {
         const cutoff = now - request.windowMs;
         const pruned = Number(this.#sql.prune.run(request.key, cutoff).changes);
         if (pruned > 0) this.#sql.subtract.run(pruned, request.key);
-        const hits = Number(this.#sql.count.get(request.key)?.hits ?? 0);
+        let hits = Number(this.#sql.count.get(request.key)?.hits ?? 0);
+        // Rows a process of an older Keel added without counting them: count the window once.
+        if (hits < 0) hits = this.#recount(request.key);
         if (hits < request.limit) continue;
         // The call whose expiry frees a slot is the one `limit` places from the newest: counted from
         // the oldest, it is the (hits - limit)th, usually the oldest itself.
@@ -45,6 +47,12 @@ export class SqliteRateLimiter implements RateLimiterV1 {
       return { allowed: true };
     });
   }
+
+  #recount(key: string): number {
+    const hits = Number(this.#sql.countRows.get(key)?.hits ?? 0);
+    this.#sql.setCount.run(key, hits);
+    return hits;
+  }
 }
 
 function prepareRateLimitStatements(database: DatabaseSync) {
@@ -55,6 +63,8 @@ function prepareRateLimitStatements(database: DatabaseSync) {
     count: prepare(`SELECT hits FROM rate_limit_counts WHERE limit_key = ?`),
     freeing: prepare(`SELECT hit_ms FROM rate_limit_hits WHERE limit_key = ? AND hit_ms > ? ORDER BY hit_ms ASC LIMIT 1 OFFSET ?`),
     insert: prepare(`INSERT OR IGNORE INTO rate_limit_hits (limit_key, hit_ms, hit_id) VALUES (?, ?, ?)`),
+    countRows: prepare(`SELECT count(*) AS hits FROM rate_limit_hits WHERE limit_key = ?`),
+    setCount: prepare(`INSERT INTO rate_limit_counts (limit_key, hits) VALUES (?, ?) ON CONFLICT (limit_key) DO UPDATE SET hits = excluded.hits`),
     add: prepare(`INSERT INTO rate_limit_counts (limit_key, hits) VALUES (?, 1) ON CONFLICT (limit_key) DO UPDATE SET hits = hits + 1`),
   };
 }
