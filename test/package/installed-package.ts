@@ -120,7 +120,8 @@ export async function installPackage(tarball: string, dependencies: readonly str
   return {
     directory,
     async runScript(script, node, args = [], options) {
-      const copy = join(directory, basename(script));
+      // Named by its folder too: two examples are both refund-agent.ts, and tests run them in parallel.
+      const copy = join(directory, `${basename(dirname(script))}-${basename(script)}`);
       // Copied aside and renamed over, so a run of the same script in parallel never reads half a file.
       const staged = `${copy}.${process.pid}.${(copies += 1)}`;
       copyFileSync(script, staged);
