@@ -19,14 +19,6 @@ const expiredRetentionMs = 24 * 60 * 60 * 1000;
 export interface SqliteBudgetAccess {
   /** Runs `work` in one write transaction, resolving once it is durable. */
   write: <T>(work: () => T) => Promise<T>;
-  /**
-   * Runs `work` in one write transaction, resolving once it is committed: for settlements. One lost
-   * to a power cut leaves its reservation, which expires booked as spent in full (over-charging,
-   * never overspending); and the caller's next durable write (its step's end, the run's end, the
-   * next reservation) makes it durable anyway, since the WAL is synced in commit order. Absent:
-   * `write`.
-   */
-  settle?: <T>(work: () => T) => Promise<T>;
   /** Runs `work` outside any transaction (reads). */
   read: <T>(work: () => T) => Promise<T>;
 }
@@ -67,7 +59,7 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
   }
 
   settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]> {
-    return (this.#access.settle ?? this.#access.write)(() =>
+    return this.#access.write(() =>
       this.#sql.releaseHolds.all(request.reservationId).map((hold) => {
         const key = String(hold.scope_key);
         const expired = Number(hold.expired) === 1;

@@ -1,7 +1,7 @@
 /**
- * A run created with `deferSync`, and a budget settlement, are answered on commit and made durable
- * by the next write that waits for a sync; every other write still waits for one. Counted by the
- * store's fdatasync calls, which only a waiting write starts.
+ * A run created with `deferSync` is answered on commit and made durable by the next write that
+ * waits for a sync; every other write still waits for one. Counted by the store's fdatasync calls,
+ * which only a waiting write starts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,25 +39,6 @@ test('a deferred creation waits for no sync; the next append syncs it with itsel
     assert.deepEqual(order, ['deferred after 2 syncs', 'plain after 3 syncs']);
     // A refused deferred creation is refused at once, not resolved.
     await assert.rejects(store.createRun({ run: run('run_plain'), first: start('run_plain'), lease, deferSync: true }), /run-exists|exists/);
-  } finally {
-    await store.close();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
-
-test('a reservation waits for its sync; its settlement resolves on commit, and the next durable write syncs it', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'keel-settle-sync-'));
-  const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'full' });
-  try {
-    const limits = [{ key: 'tenant:acme', micros: 1_000, tokens: null }];
-    const before = store.syncs;
-    assert.deepEqual(await store.budgets.reserveBudget({ reservationId: 'r1', limits, amount: { micros: 100, tokens: 10 }, expiresInMs: 60_000 }), { ok: true });
-    assert.equal(store.syncs, before + 1, 'the reservation is on disk before the call it allows');
-    await store.budgets.settleBudget({ reservationId: 'r1', actual: { micros: 40, tokens: 4 } });
-    assert.equal(store.syncs, before + 1, 'the settlement resolved on its commit');
-    assert.equal((await store.budgets.readBudget('tenant:acme')).spent.micros, 40, 'and is committed: the book reads it at once');
-    await store.createRun({ run: run('run_after_settle'), first: start('run_after_settle'), lease });
-    assert.equal(store.syncs, before + 2, 'the next durable write waited for one sync, which covers the settlement before it');
   } finally {
     await store.close();
     rmSync(folder, { recursive: true, force: true });

@@ -133,7 +133,7 @@ export class SqliteStore implements StoreV1 {
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
-    this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), settle: (work) => this.#memoryWrite(work, { sync: false }), read: (work) => this.#read(work) });
+    this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     // Rate-limit hits and breaker states guard a provider, not money or records: a power loss that
     // drops the last few costs at most a few calls too many, so their commits wait for no fdatasync.
