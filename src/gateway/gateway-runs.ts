@@ -25,6 +25,8 @@ export interface GatewayCall {
   identity: RequestIdentity;
   /** Streams the answer to the client as it arrives (a promise returned holds the upstream); absent for a whole answer. */
   onPart?: (part: StreamPartV1) => void | Promise<void>;
+  /** Why a streamed answer did not reach its client (it stalled and was cut off), once the call is done; undefined when it did. */
+  undelivered?: () => string | undefined;
 }
 
 /** How a request's call ended: the answer, or what to tell the client. */
@@ -246,7 +248,11 @@ export class GatewayRuns {
     const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
     const budgets = keyBudgets(identity);
     const model = () => context.model(call.api, call.target.model, call.options, streaming);
-    return budgets === undefined ? model() : withCallBudgets(budgets, model);
+    const result = await (budgets === undefined ? model() : withCallBudgets(budgets, model));
+    // The call is settled from its usage either way; the run says its answer was not delivered.
+    const undelivered = call.undelivered?.();
+    if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
+    return result;
   }
 
   /** `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */

@@ -15,6 +15,7 @@ import { messagesWire } from './anthropic/messages-wire.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
 import { GatewayRequestError } from './gateway-failure.ts';
 import { GatewayRuns } from './gateway-runs.ts';
+import { wholeSetting } from './gateway-settings.ts';
 import { KeyAuthentication } from './key-auth.ts';
 import { jsonResponse } from './json-response.ts';
 import { ModelCatalog } from './model-catalog.ts';
@@ -26,7 +27,7 @@ import { parseResponsesRequest } from './openai/responses-request.ts';
 import { responsesWire } from './openai/responses-wire.ts';
 import { limitBody, readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
-import type { StreamSettings } from './serve-call.ts';
+import type { ClientConnection, StreamSettings } from './serve-call.ts';
 import { serveCall } from './serve-call.ts';
 import type { StreamFlow } from './sse-relay.ts';
 import { endRunsInFlight } from './shutdown-grace.ts';
@@ -49,6 +50,12 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** How long a stream whose client disconnected is still read, to settle from its usage; default 30 s. */
   drainMs?: number;
+  /**
+   * How long a stream's client may read nothing while events wait for it, in ms; default 30 s. Past
+   * it the connection is cut and the run ends as for a client that left (read on for `drainMs`,
+   * settled from the usage), `failed` with a reason starting `client-stalled`.
+   */
+  writeStallMs?: number;
   /** Told of every streamed answer as it begins: what it holds in memory and how far it has gone. */
   onStream?: (flow: StreamFlow) => void;
   /** Told of failures that are the gateway's own (a 500), one line each. */
@@ -75,8 +82,11 @@ export interface GatewayOptions {
 /** Keel's OpenAI- and Anthropic-compatible endpoint over one deployment. */
 export interface Gateway {
   readonly keel: Keel;
-  /** The server as a fetch handler: hand it to an HTTP server (see `listenGateway`). */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * The server as a fetch handler: hand it to an HTTP server (see `listenGateway`), with the
+   * connection each request came on, so a stream whose client stops reading can be cut.
+   */
+  fetch(request: Request, connection?: ClientConnection): Promise<Response>;
   /** Sends a request in process, without a port: `await gateway.request('/v1/models')`. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Every route the server answers, as method and path: what a test of "every route" walks. */
@@ -92,9 +102,15 @@ export interface Gateway {
 
 const defaultMaxBodyBytes = 8 * 1024 * 1024;
 const defaultDrainMs = 30_000;
+const defaultWriteStallMs = 30_000;
 const defaultRunIdleMs = 60_000;
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  // Checked before anything is opened: a bad setting opens no database.
+  const maxBodyBytes = wholeSetting('maxBodyBytes', options.maxBodyBytes, 'bytes', { minimum: 1 }) ?? defaultMaxBodyBytes;
+  const drainMs = wholeSetting('drainMs', options.drainMs, 'ms', { minimum: 0 }) ?? defaultDrainMs;
+  const stallMs = wholeSetting('writeStallMs', options.writeStallMs, 'ms', { minimum: 1 }) ?? defaultWriteStallMs;
+  const idleMs = wholeSetting('runIdleMs', options.runIdleMs, 'ms', { minimum: 1 }) ?? defaultRunIdleMs;
   const adminToken = options.adminToken === undefined ? undefined : checkAdminToken(options.adminToken, 'the adminToken option');
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config === undefined ? undefined : parseConfig(options.config, 'config');
   const keel = await createKeel({
@@ -107,15 +123,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     callBudgets: true,
   });
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
-  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs: options.runIdleMs ?? defaultRunIdleMs, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
+  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   let closing = false;
   const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });
-  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, streaming: { drainMs: options.drainMs ?? defaultDrainMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
+  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes, streaming: { drainMs, stallMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
   return {
     keel,
-    fetch: async (request) => app.fetch(request),
-    request: async (path, init) => app.request(path, init),
+    fetch: async (request, connection) => app.fetch(request, connection === undefined ? {} : { connection }),
+    request: async (path, init) => app.request(path, init, {}),
     routes: app.routes.filter((route) => route.method !== 'ALL').map((route) => ({ method: route.method, path: route.path })),
     settled: () => runs.settled(),
     close: async (closeOptions) => {
@@ -141,8 +157,13 @@ interface AppParts {
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
-function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, streaming, log, metrics }: AppParts): Hono {
-  const app = new Hono();
+/** What each request is handed beside itself: the connection it came on, when an HTTP server gave one. */
+interface GatewayBindings {
+  connection?: ClientConnection;
+}
+
+function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, streaming, log, metrics }: AppParts): Hono<{ Bindings: GatewayBindings }> {
+  const app = new Hono<{ Bindings: GatewayBindings }>();
   const started = Math.floor(Date.now() / 1_000);
 
   // A gateway shutting down finishes what it has and takes nothing new.
@@ -175,21 +196,21 @@ function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, strea
     const request = parseChatRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, streaming);
+    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   app.post('/v1/responses', async (c) => {
     const request = parseResponsesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, streaming);
+    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, streaming);
+    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   // Counting makes no model call and spends nothing, so it is answered without a run.

@@ -4,7 +4,8 @@
  * streamed, with failures in the calling API's own error shape.
  */
 export type { Gateway, GatewayOptions } from './gateway.ts';
-export type { StreamFlow } from './sse-relay.ts';
+export type { Departure, StreamFlow } from './sse-relay.ts';
+export type { ClientConnection } from './serve-call.ts';
 export { createGateway } from './gateway.ts';
 export type { ListeningGateway } from './listen-gateway.ts';
 export { listenGateway } from './listen-gateway.ts';

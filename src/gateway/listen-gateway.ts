@@ -1,7 +1,11 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
+import type { HttpBindings } from '@hono/node-server';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Gateway } from './gateway.ts';
+import { wholeSetting } from './gateway-settings.ts';
+import type { ClientConnection } from './serve-call.ts';
 
 export interface ListenOptions {
   port: number;
@@ -42,10 +46,12 @@ const deliveryMs = 1_000;
  * the server bounds how long a request may take to arrive. Answers may stream for as long as they take.
  */
 export async function listenGateway(gateway: Gateway, options: ListenOptions): Promise<ListeningGateway> {
-  const headersTimeout = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
-  const requestTimeout = Math.max(headersTimeout, options.requestTimeoutMs ?? defaultRequestTimeoutMs);
+  const headersTimeout = wholeSetting('headersTimeoutMs', options.headersTimeoutMs, 'ms', { minimum: 1 }) ?? defaultHeadersTimeoutMs;
+  const requestTimeout = Math.max(headersTimeout, wholeSetting('requestTimeoutMs', options.requestTimeoutMs, 'ms', { minimum: 1 }) ?? defaultRequestTimeoutMs);
+  const defaultGrace = wholeSetting('graceMs', options.graceMs, 'ms', { minimum: 0 }) ?? defaultGraceMs;
   const server = createAdaptorServer({
-    fetch: (request) => gateway.fetch(request),
+    // The adapter serves node:http here, so each request's bindings are node:http's.
+    fetch: (request, bindings) => gateway.fetch(request, connectionOf((bindings as HttpBindings).outgoing)),
     overrideGlobalObjects: false,
     // Node checks these timeouts on an interval (30 s by default), which would let a slow client
     // hold its connection well past them; checking at a quarter of the shortest keeps them close.
@@ -69,7 +75,7 @@ export async function listenGateway(gateway: Gateway, options: ListenOptions): P
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Idle keep-alive connections would hold close() open; connections with a request in flight finish.
         server.closeIdleConnections();
-        await gateway.close({ graceMs: closeOptions?.graceMs ?? options.graceMs ?? defaultGraceMs });
+        await gateway.close({ graceMs: closeOptions?.graceMs ?? defaultGrace });
         // Every run has ended, so every answer is decided; a client that does not read its own is cut.
         server.closeIdleConnections();
         let timer: NodeJS.Timeout | undefined;
@@ -79,6 +85,20 @@ export async function listenGateway(gateway: Gateway, options: ListenOptions): P
         await closed;
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * A request's connection, cut with a reset: what the client has not read is dropped at once
+ * rather than left in the kernel's buffers behind a graceful close it would never read up to.
+ */
+function connectionOf(outgoing: ServerResponse): ClientConnection {
+  return {
+    cut: () => {
+      const socket = outgoing.socket;
+      if (socket instanceof Socket && !socket.destroyed) socket.resetAndDestroy();
+      else outgoing.destroy();
     },
   };
 }

@@ -39,8 +39,16 @@ export interface NativeCall {
 export interface StreamSettings {
   /** How long a stream whose client left is still read, to settle from its usage. */
   drainMs: number;
+  /** How long a client may read nothing of a stream with events waiting for it before its connection is cut. */
+  stallMs: number;
   /** Told of every streamed answer as it begins. */
   onStream?: ((flow: StreamFlow) => void) | undefined;
+}
+
+/** The HTTP connection a request came on, as far as the gateway acts on it. */
+export interface ClientConnection {
+  /** Closes it at once, whatever is still unsent: for a client that stopped reading. */
+  cut(): void;
 }
 
 /**
@@ -49,7 +57,7 @@ export interface StreamSettings {
  * route failing) is an error response with its own status; after it, an error event ends the stream.
  * A stream is read from the upstream no faster than its client reads it (see SseRelay).
  */
-export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, streaming: StreamSettings): Promise<Response> {
+export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: NativeCall, streaming: StreamSettings, connection: ClientConnection | undefined): Promise<Response> {
   const refused = await runs.admit(call.identity);
   if (refused !== undefined) return wire.error(refused, undefined);
   // `keel-run-id: new` opens a run for more calls; a run's id adds this call to it (gateway-runs.ts).
@@ -63,7 +71,7 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
     if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);
     return jsonResponse(wire.answer(outcome.result, outcome.runId), 200, { [runIdHeader]: outcome.runId });
   }
-  const relay = new SseRelay(streaming.drainMs);
+  const relay = new SseRelay({ drainMs: streaming.drainMs, stallMs: streaming.stallMs, cut: connection === undefined ? undefined : () => connection.cut() });
   streaming.onStream?.(relay);
   const encoder = wire.events(runId);
   let opened: () => void = () => undefined;
@@ -78,6 +86,7 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
       opened();
       return held;
     },
+    undelivered: () => relay.undelivered(),
   });
   const first: 'streaming' | CallOutcome = await Promise.race([firstPart, done]);
   if (first !== 'streaming' && 'failure' in first) return wire.error(first.failure, runId);

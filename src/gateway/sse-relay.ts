@@ -14,6 +14,20 @@ export interface StreamFlow {
   readonly holding: boolean;
   /** Resolves once the upstream is held (now or later), or the stream has ended or lost its client. */
   held(): Promise<void>;
+  /** Why the client stopped being served: it disconnected, or it stalled and was cut off; undefined while it is served. */
+  readonly departure: Departure | undefined;
+}
+
+/** How a stream lost its client: it closed the connection, or it read nothing for too long and the gateway closed it. */
+export type Departure = 'disconnected' | 'stalled';
+
+export interface SseRelayOptions {
+  /** How long the upstream is still read once the client is gone, to settle from its usage. */
+  drainMs: number;
+  /** How long events may wait, queued, without the server taking any before the client counts as stalled. */
+  stallMs: number;
+  /** Closes the client's connection, for a client that stalled; absent where there is none (an in-process request). */
+  cut?: (() => void) | undefined;
 }
 
 /** Bytes of events queued before the upstream is held; the HTTP server's socket buffer comes on top. */
@@ -26,6 +40,11 @@ export const relayQueueBytes = 16 * 1024;
  * settles once the server has taken some of it, and the caller holds the upstream until then, so a
  * slow client costs the gateway a bounded buffer, not the whole answer.
  *
+ * A client that stays connected but reads nothing would hold all of that (its run, its budget
+ * reservation, the upstream connection) for as long as it likes: once events have waited queued for
+ * `stallMs` without the server taking a byte, the client is stalled, its connection is cut (`cut`)
+ * and it is treated as gone.
+ *
  * When the client goes away the run is not abandoned: the upstream is read on, for up to `drainMs`,
  * as fast as it answers, so the call settles from the usage the provider reports; past that, the
  * next part cuts the stream (`check` throws), and the call is billed its reservation, the worst
@@ -34,6 +53,13 @@ export const relayQueueBytes = 16 * 1024;
 export class SseRelay implements StreamFlow {
   readonly body: ReadableStream<Uint8Array>;
   readonly #drainMs: number;
+  readonly #stallMs: number;
+  readonly #cut: (() => void) | undefined;
+  /** The stream's controller, to fail the body of a stalled reader that has no connection to cut. */
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** Armed while events are queued; every byte the server takes restarts it. */
+  #stallTimer: NodeJS.Timeout | undefined;
+  #departure: Departure | undefined;
   readonly #bytes = new TextEncoder();
   /** Events written and not yet taken by the server, oldest first. */
   readonly #queue: Uint8Array[] = [];
@@ -50,29 +76,39 @@ export class SseRelay implements StreamFlow {
   #room: PromiseWithResolvers<void> | undefined;
   #heldWaiters: (() => void)[] = [];
 
-  constructor(drainMs: number) {
-    this.#drainMs = drainMs;
+  constructor(options: SseRelayOptions) {
+    this.#drainMs = options.drainMs;
+    this.#stallMs = options.stallMs;
+    this.#cut = options.cut;
     // A mark of 0: the stream asks (pull) only when the server reads, so the queue here is all there is.
     this.body = new ReadableStream<Uint8Array>(
       {
-        pull: (controller) => this.#pull(controller),
-        cancel: () => {
-          this.#leftAt ??= performance.now();
-          this.#queue.length = 0;
-          this.#queuedBytes = 0;
-          this.#reading = undefined;
-          this.#readingDone?.();
-          this.#release();
-          this.#wakeHeldWaiters();
+        start: (controller) => {
+          this.#controller = controller;
         },
+        pull: (controller) => this.#pull(controller),
+        cancel: () => this.#leave('disconnected'),
       },
       { highWaterMark: 0 },
     );
   }
 
-  /** The client stopped reading (disconnected). */
+  /** The client is gone: it disconnected, or stalled and was cut off. */
   get clientLeft(): boolean {
     return this.#leftAt !== undefined;
+  }
+
+  get departure(): Departure | undefined {
+    return this.#departure;
+  }
+
+  /**
+   * Why the answer was not delivered, once the client stalled: the run ends failed with it, though
+   * it is settled from the usage like any other. A client that disconnected chose to; its run ends as the upstream does.
+   */
+  undelivered(): string | undefined {
+    if (this.#departure !== 'stalled') return undefined;
+    return `${this.#stalledWords()}; the answer was read to its end and settled from its usage`;
   }
 
   get queuedBytes(): number {
@@ -105,7 +141,8 @@ export class SseRelay implements StreamFlow {
     if (this.#leftAt === undefined) return;
     const goneMs = performance.now() - this.#leftAt;
     if (goneMs >= this.#drainMs) {
-      throw new KeelError('model-aborted', `the client disconnected and the answer was not finished within ${this.#drainMs} ms of it, so the stream was cut; it is billed its reservation`);
+      const gone = this.#departure === 'stalled' ? `${this.#stalledWords()},` : 'the client disconnected';
+      throw new KeelError('model-aborted', `${gone} and the answer was not finished within ${this.#drainMs} ms of it, so the stream was cut; it is billed its reservation`);
     }
   }
 
@@ -125,6 +162,7 @@ export class SseRelay implements StreamFlow {
     }
     this.#queue.push(chunk);
     this.#queuedBytes += chunk.byteLength;
+    this.#stallTimer ??= setTimeout(() => this.#stalled(), this.#stallMs).unref();
     if (this.#queuedBytes > this.#peakQueuedBytes) this.#peakQueuedBytes = this.#queuedBytes;
     if (this.#queuedBytes < relayQueueBytes) return undefined;
     this.#room ??= Promise.withResolvers<void>();
@@ -152,6 +190,8 @@ export class SseRelay implements StreamFlow {
       this.#queuedBytes -= chunk.byteLength;
       this.#sentBytes += chunk.byteLength;
       controller.enqueue(chunk);
+      if (this.#queue.length > 0) this.#stallTimer?.refresh();
+      else this.#stopStallTimer();
       if (this.#queuedBytes < relayQueueBytes) this.#release();
       return undefined;
     }
@@ -163,6 +203,41 @@ export class SseRelay implements StreamFlow {
     return new Promise((resolve) => {
       this.#readingDone = resolve;
     });
+  }
+
+  /** The client counts as gone from here on; what was queued for it is dropped and the upstream released. */
+  #leave(departure: Departure): void {
+    if (this.#leftAt === undefined) {
+      this.#leftAt = performance.now();
+      this.#departure = departure;
+    }
+    this.#stopStallTimer();
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    this.#reading = undefined;
+    this.#readingDone?.();
+    this.#release();
+    this.#wakeHeldWaiters();
+  }
+
+  /** Nothing queued was taken for `stallMs`: the client is not reading. Its connection is closed and its body failed. */
+  #stalled(): void {
+    this.#stallTimer = undefined;
+    if (this.#leftAt !== undefined) return;
+    this.#leave('stalled');
+    // Cutting the connection makes the HTTP server cancel the body; failing the body instead would
+    // be logged by the server as an error of its own. Without a connection, the reader sees the failure.
+    if (this.#cut === undefined) this.#controller?.error(new KeelError('model-aborted', this.#stalledWords()));
+    else this.#cut();
+  }
+
+  #stalledWords(): string {
+    return `client-stalled: the client read nothing of the stream for ${this.#stallMs} ms, so its connection was closed`;
+  }
+
+  #stopStallTimer(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
   }
 
   #hand(reading: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array): void {

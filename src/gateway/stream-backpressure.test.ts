@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request as httpRequest } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { StreamFlow } from './sse-relay.ts';
 import { relayQueueBytes } from './sse-relay.ts';
 import type { TestGateway } from './testing/index.ts';
-import { startTestGateway } from './testing/index.ts';
+import { FloodUpstream, startTestGateway } from './testing/index.ts';
 
 // A provider that answers as fast as its socket takes it, and a client that reads nothing at first,
 // then a few MB at a time, stopping in between until the gateway has held the upstream (its queue
@@ -21,76 +20,7 @@ const stepBytes = 2 * 1024 * 1024;
 /** What the relay may queue: its mark, overshot by at most the events of one part. */
 const queueBound = relayQueueBytes + 2 * deltaText.length;
 
-/** An OpenAI chat completions upstream that streams a big answer, waiting on its socket ('drain') only. */
-class FloodUpstream {
-  readonly #server: Server;
-  produced = 0;
-  contentParts = 0;
-  finished = false;
-  #blocked = false;
-  #waiters: (() => void)[] = [];
-
-  constructor() {
-    this.#server = createServer((request, response) => {
-      void (async () => {
-        for await (const _chunk of request as AsyncIterable<Buffer>) void _chunk;
-        // A connection per answer: its socket buffers start small, as a new provider connection's do.
-        response.writeHead(200, { 'content-type': 'text/event-stream', connection: 'close' });
-        const envelope = { id: 'chatcmpl-flood', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
-        const send = async (data: unknown) => {
-          const text = `data: ${JSON.stringify(data)}\n\n`;
-          this.produced += text.length;
-          if (response.write(text)) return;
-          this.#blocked = true;
-          this.#wake();
-          await once(response, 'drain');
-          this.#blocked = false;
-        };
-        await send({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
-        while (this.produced < answerBytes && !response.destroyed) {
-          this.contentParts += 1;
-          await send({ ...envelope, choices: [{ index: 0, delta: { content: deltaText }, finish_reason: null }] });
-        }
-        await send({ ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-        await send({ ...envelope, choices: [], usage: { prompt_tokens: 9, completion_tokens: this.contentParts, total_tokens: 9 + this.contentParts } });
-        response.end('data: [DONE]\n\n');
-        this.finished = true;
-        this.#wake();
-      })();
-    });
-  }
-
-  async start(): Promise<string> {
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
-  }
-
-  reset(): void {
-    this.produced = 0;
-    this.contentParts = 0;
-    this.finished = false;
-  }
-
-  /** Resolves once the upstream waits on its socket (the gateway stopped reading it), or has finished. */
-  blocked(): Promise<void> {
-    if (this.#blocked || this.finished) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
-
-const upstream = new FloodUpstream();
+const upstream = new FloodUpstream({ answerBytes, deltaText });
 let served: TestGateway;
 const flows: StreamFlow[] = [];
 
