@@ -80,6 +80,8 @@ function prepareAuditStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
   // A run's last anchored seq, or 0: audit_leaves_run makes it one index probe per run.
   const anchoredSeq = `COALESCE((SELECT max(seq) FROM audit_leaves WHERE audit_leaves.run_id = runs.id), 0)`;
+  // A run's head from its journal: the run row's progress may lag its last appends (sqlite-store.ts).
+  const journalHead = `JOIN journal AS head ON head.run_key = runs.key AND head.seq = (SELECT max(seq) FROM journal WHERE run_key = runs.key)`;
   return {
     treeSize: prepare(`SELECT max(tree_size) AS size FROM audit_tree_heads`),
     insertLeaf: prepare(`INSERT INTO audit_leaves (leaf_index, run_id, seq, event_hash, anchored_at) VALUES (?, ?, ?, ?, ?)`),
@@ -88,7 +90,7 @@ function prepareAuditStatements(database: DatabaseSync) {
     heads: prepare(`SELECT * FROM audit_tree_heads ORDER BY tree_size`),
     leaves: prepare(`SELECT * FROM audit_leaves WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?`),
     latestLeafOfRun: prepare(`SELECT * FROM audit_leaves WHERE run_id = ? ORDER BY seq DESC, leaf_index DESC LIMIT 1`),
-    unanchored: prepare(`SELECT id, last_seq, last_hash FROM runs WHERE last_seq > ${anchoredSeq} ORDER BY created_at, id LIMIT ?`),
-    unanchoredRun: prepare(`SELECT id, last_seq, last_hash FROM runs WHERE id = ? AND last_seq > ${anchoredSeq}`),
+    unanchored: prepare(`SELECT id, head.seq AS last_seq, head.hash AS last_hash FROM runs ${journalHead} WHERE head.seq > ${anchoredSeq} ORDER BY created_at, id LIMIT ?`),
+    unanchoredRun: prepare(`SELECT id, head.seq AS last_seq, head.hash AS last_hash FROM runs ${journalHead} WHERE id = ? AND head.seq > ${anchoredSeq}`),
   };
 }

@@ -24,7 +24,7 @@ export class SqliteRunRetention implements RunRetentionStoreV1 {
   deleteEndedRuns(runs: readonly RetainedRunV1[]): Promise<string[]> {
     if (runs.length === 0) return Promise.resolve([]);
     return this.#access.write(() => {
-      const find = this.#database.prepare(`SELECT key FROM runs WHERE id = ? AND last_seq = ? AND status IN ('ok', 'degraded', 'escalated', 'failed')`);
+      const find = this.#database.prepare(`SELECT key FROM runs WHERE id = ? AND (SELECT max(seq) FROM journal WHERE run_key = runs.key) = ? AND status IN ('ok', 'degraded', 'escalated', 'failed')`);
       const journal = this.#database.prepare('DELETE FROM journal WHERE run_key = ?');
       const index = this.#database.prepare('DELETE FROM runs WHERE key = ?');
       this.#database.exec('PRAGMA secure_delete = ON');

@@ -49,6 +49,13 @@ export interface SqliteStoreOptions {
    * the WAL (survives a killed process, not a power cut). Default `full`.
    */
   durability?: SqliteDurability;
+  /**
+   * How long, in ms, a run's totals (step count, tokens, cost) and its place in the span exporter's
+   * order may lag its journal in other processes while its status stays the same; 0 writes them
+   * with every append. Heads (last seq, hash, time) never lag: they are read from the journal.
+   * Default 50.
+   */
+  progressLagMs?: number;
 }
 
 type Row = Record<string, SQLInputValue>;
@@ -63,6 +70,7 @@ const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
 const canonicalDataText = Symbol.for('keel.journal.canonical-data-text');
 // Runs being written at once by this process; past this the remembered heads start over.
 const headCacheLimit = 4_096;
+const defaultProgressLagMs = 50;
 
 /** What an append checks a run against: its key, status, last seq and lease, as committed. */
 interface RunHead {
@@ -71,6 +79,16 @@ interface RunHead {
   lastSeq: number;
   leaseOwner: string | null;
   leaseExpiresMs: number | null;
+}
+
+/** A run's progress not yet written to its row: the latest event, and the summary's latest totals. */
+interface DeferredProgress {
+  runId: string;
+  key: number;
+  seq: number;
+  hash: string;
+  time: string;
+  summary: RunSummaryPatchV1;
 }
 
 /** A run as the group being committed has left it. */
@@ -127,9 +145,24 @@ export class SqliteStore implements StoreV1 {
   readonly #heads = new Map<string, RunHead>();
   #dataVersion = -1;
   #closed = false;
+  /**
+   * Appends that leave a run's status as it is do not update its row each time: moving the row and
+   * its (updated_at, id) index entry on every append cost as much as the journal insert itself.
+   * Their progress is kept here and written with the first group at least #progressLagMs after the
+   * last such write, or by a timer when no group comes. The journal stays the truth: every read
+   * takes a run's last seq and hash from it (see #runRecord); only the totals and updated_at lag,
+   * by #progressLagMs in other processes, and until the run's next write after a process died
+   * before writing them.
+   */
+  readonly #progress = new Map<number, DeferredProgress>();
+  readonly #progressLagMs: number;
+  #progressWrittenAt: number;
+  #progressTimer: NodeJS.Timeout | undefined;
 
-  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined) {
+  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number) {
     this.#database = database;
+    this.#progressLagMs = progressLagMs;
+    this.#progressWrittenAt = performance.now();
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
@@ -152,7 +185,12 @@ export class SqliteStore implements StoreV1 {
     const readOnly = options.readOnly === true;
     const database = openDatabase({ path: options.path, create: !readOnly && (options.create ?? true), readOnly });
     const durable = (options.durability ?? 'full') === 'full' && options.path !== ':memory:' && !readOnly;
-    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined);
+    const progressLagMs = options.progressLagMs ?? defaultProgressLagMs;
+    if (!Number.isSafeInteger(progressLagMs) || progressLagMs < 0 || progressLagMs > 3_600_000) {
+      database.close();
+      throw new KeelError('config-invalid', `progressLagMs must be a whole number of milliseconds from 0 to 3600000, got ${progressLagMs}`);
+    }
+    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs);
   }
 
   /** fdatasync calls made for group commit (0 in `normal` durability). */
@@ -232,6 +270,9 @@ export class SqliteStore implements StoreV1 {
     const outcomes: (KeelError | undefined)[] = [];
     const cursors = new Map<string, RunCursor>();
     const journalRows: SQLInputValue[] = [];
+    let deferred: RunCursor[] | undefined;
+    let now: number;
+    let due: boolean;
     this.#statements.begin.run();
     try {
       const dataVersion = Number(this.#statements.dataVersion.get()?.data_version);
@@ -244,12 +285,27 @@ export class SqliteStore implements StoreV1 {
       }
       // A duplicate (run, seq) fails here, so the whole group, and #flush retries it write by write.
       this.#statements.insertRecords.run(journalRows);
-      for (const cursor of cursors.values()) this.#saveCursor(cursor);
+      now = performance.now();
+      due = now - this.#progressWrittenAt >= this.#progressLagMs;
+      for (const cursor of cursors.values()) {
+        if (cursor.last === undefined) continue;
+        if (due || changesRunRow(cursor)) this.#saveCursor(cursor);
+        else (deferred ??= []).push(cursor);
+      }
+      if (due) for (const progress of this.#progress.values()) if (!cursors.has(progress.runId)) this.#writeProgress(progress);
       this.#statements.commit.run();
     } catch (error) {
       this.#heads.clear();
       if (this.#database.isTransaction) this.#statements.rollback.run();
       throw error;
+    }
+    if (due) {
+      this.#progress.clear();
+      this.#progressWrittenAt = now;
+    } else {
+      for (const cursor of cursors.values()) if (cursor.last !== undefined && changesRunRow(cursor)) this.#progress.delete(cursor.key);
+      if (deferred !== undefined) for (const cursor of deferred) this.#deferProgress(cursor);
+      this.#scheduleProgress();
     }
     for (const [runId, cursor] of cursors) this.#rememberHead(runId, cursor);
     this.stats.transactions += 1;
@@ -347,8 +403,11 @@ export class SqliteStore implements StoreV1 {
   }
 
   #saveCursor(cursor: RunCursor): void {
-    const { last, summary } = cursor;
+    const { last } = cursor;
     if (last === undefined) return;
+    // Totals an earlier, deferred append of this run carried are written with this one.
+    const earlier = this.#progress.get(cursor.key);
+    const summary = earlier === undefined ? cursor.summary : mergeSummary({ ...earlier.summary }, cursor.summary);
     // Positional parameters, in progressColumns' order: binding by name costs a lookup per column.
     const reasonSet = summary.reason === undefined ? 0 : 1;
     const reason = summary.reason ?? null;
@@ -363,6 +422,89 @@ export class SqliteStore implements StoreV1 {
       this.#statements.updateProgressAndStatus.run(summary.status, last.seq, last.hash, last.time, reasonSet, reason, stepCount, inputTokens, outputTokens, costMicros, cursor.key);
     }
     if (cursor.endLease) this.#statements.endLease.run(cursor.key);
+  }
+
+  /** A deferred run's progress, written only if no later write of the run (another process's) got there first. */
+  #writeProgress(progress: DeferredProgress): void {
+    const { summary } = progress;
+    this.#statements.updateDeferredProgress.run(
+      progress.seq,
+      progress.hash,
+      progress.time,
+      summary.stepCount ?? null,
+      summary.inputTokens ?? null,
+      summary.outputTokens ?? null,
+      summary.costMicros ?? null,
+      progress.key,
+      progress.seq,
+    );
+  }
+
+  #deferProgress(cursor: RunCursor): void {
+    const last = cursor.last as JournalRecordV1;
+    const earlier = this.#progress.get(cursor.key);
+    if (earlier === undefined) {
+      this.#progress.set(cursor.key, { runId: last.runId, key: cursor.key, seq: last.seq, hash: last.hash, time: last.time, summary: mergeSummary({}, cursor.summary) });
+      return;
+    }
+    earlier.seq = last.seq;
+    earlier.hash = last.hash;
+    earlier.time = last.time;
+    mergeSummary(earlier.summary, cursor.summary);
+  }
+
+  #scheduleProgress(): void {
+    if (this.#progressTimer !== undefined || this.#progress.size === 0 || this.#closed) return;
+    this.#progressTimer = setTimeout(() => {
+      this.#progressTimer = undefined;
+      this.#writeDeferredProgress();
+    }, this.#progressLagMs);
+    // A process that exits without close() leaves the totals to its runs' next write; the journal has every event.
+    this.#progressTimer.unref();
+  }
+
+  /** Writes every deferred progress in one transaction of its own; no fdatasync is awaited (the journal holds the truth). */
+  #writeDeferredProgress(): void {
+    if (this.#progress.size === 0 || this.#closed) return;
+    try {
+      this.#statements.begin.run();
+      try {
+        for (const progress of this.#progress.values()) this.#writeProgress(progress);
+        this.#statements.commit.run();
+      } catch (error) {
+        if (this.#database.isTransaction) this.#statements.rollback.run();
+        throw error;
+      }
+      this.#progress.clear();
+      this.#progressWrittenAt = performance.now();
+    } catch {
+      // Busy or failing: the next group or timer tries again.
+      this.#scheduleProgress();
+    }
+  }
+
+  /**
+   * A run row as a reader sees it: its last seq and hash from the journal, and this process's
+   * deferred totals and time; another process's deferred ones show once written (#progress).
+   */
+  #runRecord(row: Row): RunRecordV1 {
+    const record = toRunRecord(row);
+    const key = Number(row.key);
+    const last = this.#statements.lastEvent.get(key);
+    if (last !== undefined) {
+      record.lastSeq = Number(last.seq);
+      record.lastHash = text(last.hash);
+    }
+    const progress = this.#progress.get(key);
+    if (progress !== undefined) {
+      const deferred = progress.summary;
+      record.updatedAt = progress.time;
+      record.stepCount = deferred.stepCount ?? record.stepCount;
+      record.inputTokens = deferred.inputTokens ?? record.inputTokens;
+      record.outputTokens = deferred.outputTokens ?? record.outputTokens;
+      record.costMicros = deferred.costMicros ?? record.costMicros;
+    }
+    return record;
   }
 
   readJournal(runId: string, afterSeq = 0): Promise<JournalRecordV1[]> {
@@ -402,7 +544,7 @@ export class SqliteStore implements StoreV1 {
   getRun(runId: string): Promise<RunRecordV1 | undefined> {
     return this.#read(() => {
       const row = this.#statements.getRun.get(runId);
-      return row === undefined ? undefined : toRunRecord(row);
+      return row === undefined ? undefined : this.#runRecord(row);
     });
   }
 
@@ -427,7 +569,7 @@ export class SqliteStore implements StoreV1 {
       return this.#database
         .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
         .all(...parameters)
-        .map(toRunRecord);
+        .map((row) => this.#runRecord(row));
     });
   }
 
@@ -455,7 +597,7 @@ export class SqliteStore implements StoreV1 {
         for (const id of candidates) {
           this.#statements.setLease.run(request.owner, now + request.leaseMs, id);
           const row = this.#statements.getRun.get(id);
-          if (row !== undefined) claimed.push(toRunRecord(row));
+          if (row !== undefined) claimed.push(this.#runRecord(row));
         }
         this.#database.exec('COMMIT');
         return claimed;
@@ -486,7 +628,7 @@ export class SqliteStore implements StoreV1 {
         .run(request.owner, now + request.leaseMs, runId, ...request.statuses, now).changes;
       if (changed === 0) return undefined;
       const row = this.#statements.getRun.get(runId);
-      return row === undefined ? undefined : toRunRecord(row);
+      return row === undefined ? undefined : this.#runRecord(row);
     });
   }
 
@@ -494,7 +636,7 @@ export class SqliteStore implements StoreV1 {
     return this.#read(() => {
       this.#statements.requestStop.run(JSON.stringify(request), runId);
       const row = this.#statements.getRun.get(runId);
-      return row === undefined ? undefined : toRunRecord(row);
+      return row === undefined ? undefined : this.#runRecord(row);
     });
   }
 
@@ -587,6 +729,9 @@ export class SqliteStore implements StoreV1 {
     if (this.#closed) return;
     // Let queued writes commit before the handle goes away.
     while (this.#pending.length > 0 || this.#flushScheduled) await new Promise((resolve) => setImmediate(resolve));
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    this.#writeDeferredProgress();
     this.#closed = true;
     await this.#walSync?.close();
     this.#database.close();
@@ -612,6 +757,23 @@ const progressColumns = `last_seq = ?, last_hash = ?, updated_at = ?,
   output_tokens = COALESCE(?, output_tokens),
   cost_micros = COALESCE(?, cost_micros)`;
 
+/** Whether a group's appends to a run change what its row must show at once: status, reason or lease. */
+function changesRunRow(cursor: RunCursor): boolean {
+  const { summary } = cursor;
+  return cursor.endLease || summary.reason !== undefined || (summary.status !== undefined && summary.status !== cursor.storedStatus);
+}
+
+/** Copies the totals `from` sets onto `into` (later appends override earlier ones). */
+function mergeSummary(into: RunSummaryPatchV1, from: RunSummaryPatchV1): RunSummaryPatchV1 {
+  if (from.stepCount !== undefined) into.stepCount = from.stepCount;
+  if (from.inputTokens !== undefined) into.inputTokens = from.inputTokens;
+  if (from.outputTokens !== undefined) into.outputTokens = from.outputTokens;
+  if (from.costMicros !== undefined) into.costMicros = from.costMicros;
+  if (from.status !== undefined) into.status = from.status;
+  if (from.reason !== undefined) into.reason = from.reason;
+  return into;
+}
+
 /** A journal row as the group's multi-row insert binds it. */
 function pushRecord(journalRows: SQLInputValue[], runKey: number | bigint, record: JournalRecordV1): void {
   journalRows.push(
@@ -632,7 +794,9 @@ function prepareStatements(database: DatabaseSync) {
     begin: prepare('BEGIN IMMEDIATE'),
     commit: prepare('COMMIT'),
     rollback: prepare('ROLLBACK'),
-    runHead: prepare(`SELECT key, status, last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
+    // The last seq from the journal, not the run row: the row's progress may lag (see #progress).
+    runHead: prepare(`SELECT key, status, (SELECT max(seq) FROM journal WHERE run_key = runs.key) AS last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
+    lastEvent: prepare(`SELECT seq, hash, time FROM journal WHERE run_key = ? ORDER BY seq DESC LIMIT 1`),
     getRun: prepare(`SELECT * FROM runs WHERE id = ?`),
     insertRun: prepare(
       `INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash, lease_owner, lease_expires_ms)
@@ -640,6 +804,10 @@ function prepareStatements(database: DatabaseSync) {
     ),
     updateProgress: prepare(`UPDATE runs SET ${progressColumns} WHERE key = ?`),
     updateProgressAndStatus: prepare(`UPDATE runs SET status = ?, ${progressColumns} WHERE key = ?`),
+    updateDeferredProgress: prepare(
+      `UPDATE runs SET last_seq = ?, last_hash = ?, updated_at = ?, step_count = COALESCE(?, step_count), input_tokens = COALESCE(?, input_tokens),
+       output_tokens = COALESCE(?, output_tokens), cost_micros = COALESCE(?, cost_micros) WHERE key = ? AND last_seq < ?`,
+    ),
     // Changes when another connection commits to the file: the remembered run heads may be stale.
     dataVersion: prepare('PRAGMA data_version'),
     insertRecords: new MultiRowStatement(database, { width: 8, maxRows: 16, sql: (valuesList) => `INSERT INTO journal (run_key, seq, time, type, schema_version, prev_hash, hash, data) VALUES ${valuesList}` }),

@@ -69,7 +69,8 @@ function parseCursor(exporter: string, value: SQLInputValue | undefined): JsonVa
 }
 
 function prepareCursorStatements(database: DatabaseSync): Record<'read' | 'upsert' | 'changedFromStart' | 'changedAfter', StatementSync> {
-  const columns = 'id, updated_at, last_seq, status';
+  // The last seq from the journal: the run row's progress may lag its last appends (sqlite-store.ts).
+  const columns = 'id, updated_at, (SELECT max(seq) FROM journal WHERE run_key = runs.key) AS last_seq, status';
   return {
     read: database.prepare('SELECT cursor FROM telemetry_cursors WHERE exporter = ?'),
     upsert: database.prepare(

@@ -1,0 +1,109 @@
+/**
+ * Appends that leave a run's status as it is write its row's totals behind (sqlite-store.ts,
+ * #progress). What must hold: a run's head (last seq, hash, time) is never stale for any reader,
+ * the writing process sees its own totals at once, a status change is written at once with every
+ * deferred total, a deferred total never overwrites a later process's, and close() writes what is left.
+ * (Its time lags with the totals.) A lag of an hour makes "deferred" certain in these tests; 0 makes "written at once" certain.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
+import type { JournalRecordV1 } from '../../spec/index.ts';
+import { SqliteStore } from './index.ts';
+
+const hour = 3_600_000;
+const start = (runId: string) => toRecord(sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task: 't', taskVersion: '1', input: null, principal: 'p', tenant: 't', configHash: genesisHash, config: null }));
+const next = (previous: JournalRecordV1) => toRecord(sealEvent({ runId: previous.runId, seq: previous.seq + 1, prevHash: previous.hash }, 'run-resume', { worker: 'w', attempt: 1, found: 'new' }));
+const newRun = (id: string) => ({ id, task: 't', taskVersion: '1', principal: 'p', tenant: 't', status: 'running' }) as const;
+
+function folder(): { path: string; dispose: () => void } {
+  const directory = mkdtempSync(join(tmpdir(), 'keel-progress-'));
+  return { path: join(directory, 'keel.db'), dispose: () => rmSync(directory, { recursive: true, force: true }) };
+}
+
+test('another connection reads the exact head while the totals lag; the writer sees its own totals; close writes them', async () => {
+  const { path, dispose } = folder();
+  const writer = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const reader = SqliteStore.open({ path, durability: 'normal', readOnly: true });
+  try {
+    let last = start('run_lag');
+    await writer.createRun({ run: newRun('run_lag'), first: last });
+    for (let step = 1; step <= 3; step += 1) {
+      last = next(last);
+      await writer.append({ runId: 'run_lag', records: [last], summary: { stepCount: step, costMicros: step * 100 } });
+    }
+    const seen = await reader.getRun('run_lag');
+    assert.equal(seen?.lastSeq, 4);
+    assert.equal(seen?.lastHash, last.hash);
+    assert.equal(seen?.stepCount, 0, 'the totals were deferred (an hour of lag)');
+    const own = await writer.getRun('run_lag');
+    assert.deepEqual([own?.stepCount, own?.costMicros, own?.lastSeq, own?.updatedAt], [3, 300, 4, last.time]);
+    const [listed] = await writer.listRuns();
+    assert.deepEqual([listed?.stepCount, listed?.lastSeq], [3, 4]);
+    // The span exporter's tail and the audit log read the head from the journal too.
+    assert.equal((await reader.telemetryCursors.listChangedRuns({ limit: 10 }))[0]?.lastSeq, 4);
+    assert.deepEqual(await reader.auditLog.listUnanchoredRuns(), [{ runId: 'run_lag', seq: 4, hash: last.hash }]);
+    await writer.close();
+    const closed = await reader.getRun('run_lag');
+    assert.deepEqual([closed?.stepCount, closed?.costMicros, closed?.lastSeq, closed?.updatedAt], [3, 300, 4, last.time]);
+  } finally {
+    await writer.close();
+    await reader.close();
+    dispose();
+  }
+});
+
+test('a status change is written at once, with the totals deferred before it', async () => {
+  const { path, dispose } = folder();
+  const writer = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const reader = SqliteStore.open({ path, durability: 'normal', readOnly: true });
+  try {
+    let last = start('run_status');
+    await writer.createRun({ run: newRun('run_status'), first: last });
+    last = next(last);
+    await writer.append({ runId: 'run_status', records: [last], summary: { stepCount: 1, inputTokens: 40, outputTokens: 7, costMicros: 250 } });
+    last = next(last);
+    await writer.append({ runId: 'run_status', records: [last], summary: { status: 'ok', reason: null, stepCount: 2 } });
+    const seen = await reader.getRun('run_status');
+    assert.deepEqual([seen?.status, seen?.stepCount, seen?.inputTokens, seen?.outputTokens, seen?.costMicros, seen?.lastSeq], ['ok', 2, 40, 7, 250, 3]);
+  } finally {
+    await writer.close();
+    await reader.close();
+    dispose();
+  }
+});
+
+test('a deferred total never overwrites one another connection wrote for a later event', async () => {
+  const { path, dispose } = folder();
+  const slow = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const prompt = SqliteStore.open({ path, durability: 'normal', progressLagMs: 0 });
+  try {
+    let last = start('run_race');
+    await slow.createRun({ run: newRun('run_race'), first: last });
+    last = next(last);
+    await slow.append({ runId: 'run_race', records: [last], summary: { stepCount: 1, costMicros: 100 } });
+    // The run moves on in another process (a worker that took it over), which writes its totals at once.
+    last = next(last);
+    await prompt.append({ runId: 'run_race', records: [last], summary: { stepCount: 2, costMicros: 900 } });
+    await slow.close();
+    const seen = await prompt.getRun('run_race');
+    assert.deepEqual([seen?.stepCount, seen?.costMicros, seen?.lastSeq], [2, 900, 3]);
+  } finally {
+    await slow.close();
+    await prompt.close();
+    dispose();
+  }
+});
+
+test('the lag is checked: a negative or fractional one is config-invalid', () => {
+  const { path, dispose } = folder();
+  try {
+    assert.throws(() => SqliteStore.open({ path, progressLagMs: -1 }), { code: 'config-invalid' });
+    assert.throws(() => SqliteStore.open({ path, progressLagMs: 1.5 }), { code: 'config-invalid' });
+  } finally {
+    dispose();
+  }
+});
