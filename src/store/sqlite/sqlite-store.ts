@@ -457,6 +457,8 @@ export class SqliteStore implements StoreV1 {
     if (this.#progressTimer !== undefined || this.#progress.size === 0 || this.#closed) return;
     this.#progressTimer = setTimeout(() => {
       this.#progressTimer = undefined;
+      // A group about to commit is due by now, and writes it without a transaction of its own.
+      if (this.#flushScheduled) return;
       this.#writeDeferredProgress();
     }, this.#progressLagMs);
     // A process that exits without close() leaves the totals to its runs' next write; the journal has every event.
