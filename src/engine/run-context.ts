@@ -1,5 +1,5 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { ConfidenceMarker, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
+import type { ConfidenceMarker, EventType, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
 import { applyEvent, canonicalJson, encodeModelRequest, runInStep, sha256 } from '../journal/index.ts';
 import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } from '../journal/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
@@ -173,7 +173,7 @@ export class DurableRunContext implements RunContext {
 
   record<Type extends RunDetailType>(type: Type, data: EventData[Type]): void {
     // On replay the decision is already in the journal; the code re-deciding it writes nothing.
-    this.#pipeline([this.#writer.build(type, data)]);
+    this.#pipeline(type, data);
   }
 
   async #run(call: StepCall): Promise<JsonValue> {
@@ -200,11 +200,10 @@ export class DurableRunContext implements RunContext {
     const idempotencyKey = `${this.runId}:${this.epoch}:${step}`;
     const startData = { step, name: call.name, kind: call.kind, idempotent: call.idempotent, attempt, epoch: this.epoch, idempotencyKey, ...(call.input === undefined ? {} : { input: call.input }) };
     const startedAt = new Date();
-    const start = this.#writer.build('step-start', startData, startedAt);
     // A step that is safe to redo need not be durable before it runs; any other step's start must
     // be on disk before its effect can happen.
-    if (call.idempotent) this.#pipeline([start]);
-    else await this.#commit([start]);
+    if (call.idempotent) this.#pipeline('step-start', startData, startedAt);
+    else await this.#commit([this.#writer.build('step-start', startData, startedAt)]);
     const scope = {
       runId: this.runId,
       task: this.task,
@@ -213,7 +212,7 @@ export class DurableRunContext implements RunContext {
       step,
       signal: this.#stepSignal,
       record: <Type extends StepDetailType>(type: Type, data: Omit<EventData[Type], 'step'>) => {
-        this.#pipeline([this.#writer.build(type, { ...data, step } as EventData[Type])]);
+        this.#pipeline(type, { ...data, step } as EventData[Type]);
       },
     };
     let outcome: StepOutcome;
@@ -231,11 +230,10 @@ export class DurableRunContext implements RunContext {
     const endData: EventData['step-end'] = { step, name: call.name, kind: call.kind, epoch: this.epoch, durationMs: Date.now() - startedAt.getTime(), outcome };
     if (outcome.ok && call.accounting !== undefined) Object.assign(endData, call.accounting(outcome.value));
     if (failedCost !== undefined) endData.cost = failedCost;
-    const end = this.#writer.build('step-end', endData);
     // Losing an idempotent step's events to a crash only means running it again; they are durable
     // before anything that depends on them: the next non-idempotent step, checkpoint or run end.
-    if (call.idempotent) this.#pipeline([end]);
-    else await this.#commit([end]);
+    if (call.idempotent) this.#pipeline('step-end', endData);
+    else await this.#commit([this.#writer.build('step-end', endData)]);
     return unwrap(outcome);
   }
 
@@ -243,10 +241,19 @@ export class DurableRunContext implements RunContext {
     return this.#deadline?.aborted ?? false;
   }
 
-  #pipeline(events: JournalEvent[]): void {
-    for (const event of events) applyEvent(this.#state, this.#writer.readable(event));
-    this.#writer.pipeline(events, summaryOf(this.#state));
+  /**
+   * Journals an event a crash may lose (see JournalWriter.pipelineData). The run state takes it in
+   * when the writer seals it: before any later event is built, so in journal order, and before
+   * anything that reads the state's steps, usage or cost (the next commit, the run's end).
+   */
+  #pipeline<Type extends EventType>(type: Type, data: EventData[Type], time?: Date): void {
+    this.#writer.pipelineData(type, data, this.#sealed, time);
   }
+
+  readonly #sealed = (event: JournalEvent): RunSummaryPatchV1 => {
+    applyEvent(this.#state, event);
+    return summaryOf(this.#state);
+  };
 
   async #commit(events: JournalEvent[]): Promise<void> {
     for (const event of events) applyEvent(this.#state, this.#writer.readable(event));

@@ -1,13 +1,28 @@
 import type { RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
 import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
+import { canonicalJson } from './hash.ts';
 import { toRecord } from './parse.ts';
-import { sealEvent } from './seal.ts';
+import { sealDataText } from './seal.ts';
 
 /** Returns the event's data with its labelled payload fields sealed (src/redaction/run-sealer.ts). */
 export type FieldSealer = <Type extends EventType>(type: Type, data: EventData[Type]) => EventData[Type];
 
 // How long pipelined events may wait to be appended together (see `pipeline`).
 const pipelineFlushMs = 5;
+
+/** Told of a deferred event once it is sealed (see `pipelineData`); returns the run summary after it. */
+export type SealedListener = (event: JournalEvent) => RunSummaryPatchV1;
+
+/** An event numbered and snapshotted (its data's canonical text), not yet hashed into the chain. */
+interface Draft {
+  type: EventType;
+  seq: number;
+  time: Date;
+  dataText: string;
+  /** The data as the run works with it, when field sealing changed it for the journal. */
+  unsealed: unknown;
+  sealed: SealedListener;
+}
 
 /**
  * Builds a run's next events and appends them, fenced by the writer's lease. One writer per run
@@ -29,6 +44,8 @@ export class JournalWriter {
   #buffered: JournalEvent[] = [];
   #bufferedSummary: RunSummaryPatchV1 = {};
   #flushTimer: NodeJS.Timeout | undefined;
+  /** Deferred events (`pipelineData`), in seq order: sealed before any later event is built or anything is appended. */
+  #drafts: Draft[] = [];
 
   constructor(options: { store: StoreV1; runId: string; lastSeq: number; lastHash: string; leaseOwner?: string; seal?: FieldSealer }) {
     this.#store = options.store;
@@ -40,13 +57,47 @@ export class JournalWriter {
   }
 
   /** Seals the next event into the chain. It is not durable until `commit` resolves. */
-  build<Type extends EventType>(type: Type, data: EventData[Type], time?: Date): EventOf<Type> {
+  build<Type extends EventType>(type: Type, data: EventData[Type], time: Date = new Date()): EventOf<Type> {
+    this.#sealDrafts();
     const sealed = this.#seal === undefined ? data : this.#seal(type, data);
-    const event = sealEvent({ runId: this.runId, seq: this.#lastSeq + 1, prevHash: this.#lastHash }, type, sealed, time);
+    const event = sealDataText({ runId: this.runId, seq: this.#lastSeq + 1, prevHash: this.#lastHash }, type, canonicalJson(sealed), time);
     if (sealed !== data) this.#unsealed.set(event, data);
     this.#lastSeq = event.seq;
     this.#lastHash = event.hash;
     return event;
+  }
+
+  /**
+   * Builds the next event and pipelines it (as `build` then `pipeline`), doing now only what
+   * cannot wait: its number, its time, its payload fields sealed and its data's canonical text
+   * (a snapshot, so a caller that goes on mutating its objects cannot change what is journaled).
+   * Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
+   * later event is built, and before anything is handed to the store. `sealed` is then told of
+   * the event (as the run works with it) and returns the run summary after it. For the events
+   * of a model call this takes the chain's work off the call's path: it runs when the batch is
+   * flushed, while later calls wait on their provider.
+   */
+  pipelineData<Type extends EventType>(type: Type, data: EventData[Type], sealed: SealedListener, time: Date = new Date()): void {
+    this.#throwIfFailed();
+    const journaled = this.#seal === undefined ? data : this.#seal(type, data);
+    const dataText = canonicalJson(journaled);
+    this.#lastSeq += 1;
+    this.#drafts.push({ type, seq: this.#lastSeq, time, dataText, unsealed: journaled === data ? undefined : data, sealed });
+    this.#flushTimer ??= setTimeout(() => this.#flushBuffered(), pipelineFlushMs);
+  }
+
+  /** Seals the deferred events in order into the chain and the pipelined batch. */
+  #sealDrafts(): void {
+    if (this.#drafts.length === 0) return;
+    const drafts = this.#drafts;
+    this.#drafts = [];
+    for (const draft of drafts) {
+      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, draft.dataText, draft.time);
+      if (draft.unsealed !== undefined) this.#unsealed.set(event, draft.unsealed);
+      this.#lastHash = event.hash;
+      this.#buffered.push(event);
+      Object.assign(this.#bufferedSummary, draft.sealed(this.readable(event)));
+    }
   }
 
   /** The event as the run works with it: its own data where payload fields were sealed for the journal. */
@@ -94,6 +145,7 @@ export class JournalWriter {
   }
 
   #takeBuffered(): { events: JournalEvent[]; summary: RunSummaryPatchV1 } | undefined {
+    this.#sealDrafts();
     if (this.#flushTimer !== undefined) {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;

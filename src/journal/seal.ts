@@ -18,8 +18,12 @@ export function sealEvent<Type extends EventType>(
   data: EventData[Type],
   time: Date = new Date(),
 ): EventOf<Type> {
+  return sealDataText(position, type, canonicalJson(data), time);
+}
+
+/** The same, for data already in canonical text (`canonicalJson`): what a writer that defers sealing keeps. */
+export function sealDataText<Type extends EventType>(position: { runId: string; seq: number; prevHash: string }, type: Type, dataText: string, time: Date): EventOf<Type> {
   const envelope = { runId: position.runId, seq: position.seq, time: time.toISOString(), type, schemaVersion: journalSchemaVersion, prevHash: position.prevHash };
-  const dataText = canonicalJson(data);
   // The event keeps a copy parsed back from the hashed text: exactly what the hash covers, and
   // beyond the reach of a caller that goes on mutating its objects before the append is written.
   const event = { ...envelope, data: JSON.parse(dataText) as JsonValue, hash: hashWithData(envelope, dataText) };
