@@ -3,10 +3,11 @@ import { Hono } from 'hono';
 import type { AgentSimulatorOptions, Keel } from '../agent/index.ts';
 import { createKeel } from '../agent/index.ts';
 import type { KeelConfig } from '../config/index.ts';
-import { loadConfig, parseConfig } from '../config/index.ts';
+import { loadConfig, mergePrices, parseConfig } from '../config/index.ts';
 import { countPromptTokens } from '../cost/index.ts';
 import { dashboardRoutes } from '../dashboard/index.ts';
 import type { RunOutcome } from '../engine/index.ts';
+import { LocalWorkerRegistry } from '../engine/index.ts';
 import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
 import { adminRoutes, checkAdminToken } from './admin/index.ts';
 import { anthropicErrorResponse } from './anthropic/anthropic-error.ts';
@@ -24,6 +25,7 @@ import { parseChatRequest } from './openai/chat-request.ts';
 import { chatWire } from './openai/chat-wire.ts';
 import { openAIErrorResponse } from './openai/openai-error.ts';
 import { parseResponsesRequest } from './openai/responses-request.ts';
+import { OrphanedRuns } from './orphaned-runs.ts';
 import { responsesWire } from './openai/responses-wire.ts';
 import { limitBody, readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
@@ -58,9 +60,9 @@ export interface GatewayOptions {
   writeStallMs?: number;
   /** Told of every streamed answer as it begins: what it holds in memory and how far it has gone. */
   onStream?: (flow: StreamFlow) => void;
-  /** Told of failures that are the gateway's own (a 500), one line each. */
+  /** Told of failures that are the gateway's own (a 500), and of runs it ended for a gateway process that died, one line each. */
   log?: (line: string) => void;
-  /** Told of every run that ends (or parks waiting): `keel serve`'s monitors watch them. */
+  /** Told of every run that ends (or parks waiting), those of dead gateway processes it ends included: `keel serve`'s monitors watch them. */
   onRunEnd?: (outcome: RunOutcome) => void;
   workerId?: string;
   /**
@@ -94,6 +96,11 @@ export interface Gateway {
   /** Resolves once every run started so far has ended, streams whose client left included. */
   settled(): Promise<void>;
   /**
+   * Ends, `failed` (gateway-process-died), the open gateway runs on the store whose process died
+   * (orphaned-runs.ts). The gateway does so when it starts and every lease length (30 s) after; this is one pass now.
+   */
+  endOrphanedRuns(): Promise<RunOutcome[]>;
+  /**
    * Refuses new requests (503), waits for the runs in flight (for up to `graceMs`, then stops the
    * rest: each ends `failed`, journaled), then closes the deployment (and the store it opened).
    */
@@ -125,6 +132,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
   const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
+  const { audit } = keel;
+  const orphans = new OrphanedRuns({
+    engine: keel.engine,
+    priceVersion: mergePrices(config?.prices).version,
+    registry: new LocalWorkerRegistry(),
+    anchor: audit === undefined ? undefined : (runId) => audit.log.anchor([runId]),
+  });
+  orphans.start(keel.engine.leaseMs, {
+    ended: (outcome) => {
+      options.log?.(`keel gateway: ended run ${outcome.runId} (${outcome.task}) failed: ${outcome.reason ?? ''}`);
+      options.onRunEnd?.(outcome);
+    },
+    failed: (error) => options.log?.(`keel gateway: could not end the runs of dead gateway processes: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again in ${keel.engine.leaseMs} ms`),
+  });
   let closing = false;
   const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });
   const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes, streaming: { drainMs, stallMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
@@ -134,8 +155,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     request: async (path, init) => app.request(path, init, {}),
     routes: app.routes.filter((route) => route.method !== 'ALL').map((route) => ({ method: route.method, path: route.path })),
     settled: () => runs.settled(),
+    endOrphanedRuns: () => orphans.end(),
     close: async (closeOptions) => {
       closing = true;
+      await orphans.stop();
       runs.closeOpenRuns();
       await endRunsInFlight(runs, closeOptions?.graceMs);
       await keel.close();

@@ -1,0 +1,140 @@
+import type { Engine, RunOutcome } from '../engine/index.ts';
+import type { LocalWorkerRegistry } from '../engine/index.ts';
+import type { ErrorData } from '../errors/index.ts';
+import type { EventData, JournalEvent, RunState } from '../journal/index.ts';
+import { applyEvent, isTerminal, JournalWriter, loadRun } from '../journal/index.ts';
+import type { RunRecordV1, RunSummaryPatchV1 } from '../spec/index.ts';
+
+/** Gateway runs are the runs of the tasks the gateway registers per model it is asked for. */
+export const gatewayTaskPrefix = 'gateway:';
+
+export interface OrphanedRunsOptions {
+  engine: Engine;
+  /** The version of the price table the ending's cost is labelled with: this deployment's. */
+  priceVersion: string;
+  /** This machine's live workers: a dead one's runs are ended at once, not when its lease expires. */
+  registry?: LocalWorkerRegistry | undefined;
+  /** Anchors an ended run in the audit log, as the engine anchors the runs it ends. */
+  anchor?: ((runId: string) => Promise<unknown>) | undefined;
+}
+
+/**
+ * Ends the gateway runs whose process died mid-request. A gateway run is executed only by the
+ * process that received its request, while its client waits (gateway-runs.ts): once that process
+ * is gone (SIGKILL, a crash, a lost machine), nothing can finish the run, and no worker serves its
+ * task, so it would stay `running` forever. A run is judged orphaned when this process can take its
+ * lease: its holder is registered on this machine and dead, or its lease expired or was given back
+ * without the run ending. A run whose holder is alive, here or anywhere, is never touched.
+ *
+ * Each is ended `failed`, journaled under the taken lease, with a reason starting
+ * `gateway-process-died`. Its model call that never ended is ended too, billed its reservation
+ * (the worst case the budget decision journaled), since the provider may have generated all of it
+ * and the usage that would say otherwise died with the process. The reservation itself stays in
+ * the budget book until it expires, when the book books it as spent at that same full amount, so
+ * the journal's cost and the book agree.
+ */
+export class OrphanedRuns {
+  readonly #options: OrphanedRunsOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #pass: Promise<unknown> | undefined;
+
+  constructor(options: OrphanedRunsOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Ends orphaned runs now and then every `intervalMs` (a lease's length: a run whose holder died
+   * elsewhere is ended within two of them), one pass at a time, until `stop`.
+   */
+  start(intervalMs: number, report: { ended: (outcome: RunOutcome) => void; failed: (error: unknown) => void }): void {
+    const pass = () => {
+      if (this.#pass !== undefined) return;
+      this.#pass = this.end()
+        .then((outcomes) => outcomes.forEach(report.ended), report.failed)
+        .finally(() => (this.#pass = undefined));
+    };
+    pass();
+    this.#timer = setInterval(pass, intervalMs).unref();
+  }
+
+  /** Stops the schedule and waits for a pass under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#pass;
+  }
+
+  /** One pass over the open gateway runs; returns how each one ended here. */
+  async end(): Promise<RunOutcome[]> {
+    const { engine } = this.#options;
+    const open = await engine.store.listRuns({ statuses: ['queued', 'running'], limit: 100_000 });
+    const ended: RunOutcome[] = [];
+    for (const run of open) {
+      if (!run.task.startsWith(gatewayTaskPrefix) || run.leaseOwner === engine.workerId) continue;
+      const outcome = await this.#endIfOrphaned(run);
+      if (outcome !== undefined) ended.push(outcome);
+    }
+    return ended;
+  }
+
+  async #endIfOrphaned(run: RunRecordV1): Promise<RunOutcome | undefined> {
+    const { engine, registry } = this.#options;
+    const owner = run.leaseOwner;
+    // Compare-and-clear: a lease that changed hands since the listing is left alone.
+    if (owner !== null && registry !== undefined && (await registry.isDead(owner))) await engine.store.breakLease(run.id, owner);
+    const claimed = await engine.store.claimRun(run.id, { owner: engine.workerId, leaseMs: engine.leaseMs, statuses: ['queued', 'running'] });
+    if (claimed === undefined) return undefined;
+    try {
+      const outcome = await this.#endClaimed(run.id, owner);
+      if (outcome !== undefined) await this.#options.anchor?.(run.id).catch(() => undefined);
+      return outcome;
+    } finally {
+      await engine.store.releaseLease(run.id, engine.workerId).catch(() => undefined);
+    }
+  }
+
+  async #endClaimed(runId: string, owner: string | null): Promise<RunOutcome | undefined> {
+    const { engine, priceVersion } = this.#options;
+    const { state, events } = await loadRun(engine.store, runId);
+    if (isTerminal(state.status)) return undefined;
+    const holder = owner === null ? 'no process holds it any more' : `its gateway process (worker ${owner}) is gone`;
+    const writer = new JournalWriter({ store: engine.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: engine.workerId });
+    const ending: JournalEvent[] = [];
+    let billed = 0;
+    for (const step of state.steps.values()) {
+      if (step.end !== undefined) continue;
+      const reservedMicros = lastReservation(events, step.step);
+      billed += reservedMicros ?? 0;
+      const error: ErrorData = {
+        code: 'lease-lost',
+        message: `gateway-process-died: the call was in flight when ${holder}; ${reservedMicros === undefined ? 'no budget was reserved for it' : `billed its reservation, ${reservedMicros} micro-USD`}`,
+        retryable: false,
+      };
+      const data: EventData['step-end'] = { step: step.step, name: step.name, kind: step.kind, epoch: step.epoch, durationMs: 0, outcome: { ok: false, error } };
+      if (reservedMicros !== undefined) data.cost = { micros: reservedMicros, priceVersion };
+      ending.push(writer.build('step-end', data));
+    }
+    const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed > 0 ? `; its call in flight is billed its reservation (${billed} micro-USD)` : ''}`;
+    ending.push(writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } }));
+    for (const event of ending) applyEvent(state, event);
+    await writer.commit(ending, summaryOf(state));
+    return { runId, task: state.task, status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false }, confidence: [] };
+  }
+}
+
+/**
+ * The worst case reserved for the step's model in flight: its latest reservation, unless a fallback
+ * followed it (that model failed, and a failed call's reservation is given back at zero).
+ */
+function lastReservation(events: readonly JournalEvent[], step: number): number | undefined {
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const event = events[index];
+    if (event?.type === 'model-fallback' && event.data.step === step) return undefined;
+    if (event?.type === 'budget-decision' && event.data.step === step && event.data.outcome === 'reserved') return event.data.reservedMicros;
+  }
+  return undefined;
+}
+
+function summaryOf(state: RunState): RunSummaryPatchV1 {
+  return { status: state.status, reason: state.end?.reason ?? null, stepCount: state.stepsCompleted, inputTokens: state.usage.inputTokens, outputTokens: state.usage.outputTokens, costMicros: state.costMicros };
+}

@@ -1,0 +1,194 @@
+/**
+ * A `keel serve` process SIGKILLed mid-stream leaves its run `running` under a lease nobody
+ * renews, and its client is gone, so nobody can finish it. The next `keel serve` on the store ends
+ * it `failed` (gateway-process-died), its call in flight billed its reservation, and the budget
+ * book books that reservation as spent at the same amount once it expires; the journal still verifies.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ReadableStreamReadResult } from 'node:stream/web';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, test } from 'node:test';
+import { loadRun } from '../../src/journal/index.ts';
+import type { JournalEvent } from '../../src/journal/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { childEnvironment, keel, launcher } from '../cli-hygiene/keel-process.ts';
+
+const folder = mkdtempSync(join(tmpdir(), 'keel-gateway-died-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+const database = join(folder, 'keel.db');
+const configPath = join(folder, 'keel.config.json');
+const price = { inputPerMillion: 1_000_000, outputPerMillion: 2_000_000 };
+const reservationExpiryMs = 5 * 60 * 1000;
+
+/** An OpenAI-compatible upstream that streams the start of an answer and then holds the stream open, as a model thinking would. */
+class HoldingUpstream {
+  readonly #server: Server = createServer((request, response) => {
+    void (async () => {
+      for await (const _chunk of request as AsyncIterable<Buffer>) void _chunk;
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const envelope = { id: 'chatcmpl-hold', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
+      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
+      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content: 'Hello, ' }, finish_reason: null }] })}\n\n`);
+    })();
+  });
+
+  async start(): Promise<string> {
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+interface Served {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: () => string;
+  /** Resolves once stderr holds a line matching `pattern`. */
+  said: (pattern: RegExp) => Promise<string>;
+}
+
+async function startServe(upstreamURL: string): Promise<Served> {
+  const environment = childEnvironment({ OPENAI_API_KEY: 'upstream-key', OPENAI_BASE_URL: upstreamURL });
+  const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--db', database, '--config', configPath], { env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (found?.[1] !== undefined) resolve(found[1]);
+    });
+    void exited.then(({ code }) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
+  });
+  const said = (pattern: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const line = stderr.split('\n').find((candidate) => pattern.test(candidate));
+        if (line === undefined) return;
+        listeners.delete(check);
+        resolve(line);
+      };
+      listeners.add(check);
+      check();
+      void exited.then(() => reject(new Error(`keel serve exited before saying ${String(pattern)}: ${stderr}`)));
+    });
+  return { child, url, exited, stderr: () => stderr, said };
+}
+
+/** Reads the run's journal from the store until `holds` is true of it (the child writes it; this process only reads). */
+async function journalOnceItHolds(runId: string, holds: (events: readonly JournalEvent[]) => boolean): Promise<readonly JournalEvent[]> {
+  const store = await openStore({ database, create: false, readOnly: true, environment: {} });
+  try {
+    for (;;) {
+      const { events } = await loadRun(store, runId);
+      if (holds(events)) return events;
+      // Polling a condition the child makes true; the test's timeout bounds it.
+      await delay(20);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by the next keel serve, billed its reservation, and the journal verifies', { timeout: 120_000 }, async () => {
+  const upstream = new HoldingUpstream();
+  const upstreamURL = await upstream.start();
+  writeFileSync(
+    configPath,
+    JSON.stringify({ version: 1, routes: [], prices: { version: 'died-test', models: { 'openai-compatible:gpt-4o-mini': price } }, budgets: [{ scope: 'tenant', micros: 1_000_000_000 }] }),
+  );
+  const servers: Served[] = [];
+  try {
+    const first = await startServe(upstreamURL);
+    servers.push(first);
+    const response = await fetch(`${first.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai:gpt-4o-mini', stream: true, max_tokens: 500, messages: [{ role: 'user', content: 'Say hello slowly' }] }),
+    });
+    assert.equal(response.status, 200);
+    const runId = response.headers.get('keel-run-id');
+    assert.ok(runId !== null);
+    const reader = response.body?.getReader();
+    assert.ok(reader !== undefined);
+    let received = '';
+    while (!received.includes('Hello, ')) {
+      const chunk: ReadableStreamReadResult<Uint8Array> = await reader.read();
+      assert.ok(!chunk.done, 'the stream ended before its first words');
+      received += new TextDecoder().decode(chunk.value);
+    }
+    // The first words reached the client, so the reservation was made; it is durable once journaled.
+    const before = await journalOnceItHolds(runId, (events) => events.some((event) => event.type === 'budget-decision'));
+    const reservation = before.find((event) => event.type === 'budget-decision');
+    assert.ok(reservation?.type === 'budget-decision' && reservation.data.outcome === 'reserved' && reservation.data.reservedMicros > 0);
+    const reservedMicros = reservation.data.reservedMicros;
+
+    first.child.kill('SIGKILL');
+    assert.equal((await first.exited).signal, 'SIGKILL');
+    await reader.cancel().catch(() => undefined);
+    const store = await openStore({ database, create: false, readOnly: true, environment: {} });
+    try {
+      assert.equal((await store.getRun(runId))?.status, 'running', 'the dead process left its run running');
+    } finally {
+      await store.close();
+    }
+
+    const second = await startServe(upstreamURL);
+    servers.push(second);
+    const line = await second.said(new RegExp(`ended run ${runId} `));
+    assert.match(line, /failed: gateway-process-died: /);
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0, second.stderr());
+
+    const reopened = await openStore({ database, create: false, readOnly: true, environment: {} });
+    try {
+      const run = await reopened.getRun(runId);
+      assert.equal(run?.status, 'failed');
+      assert.match(run.reason ?? '', /^gateway-process-died: its gateway process \(worker \S+\) is gone, and with it the request's client, so nobody can finish the run; its call in flight is billed its reservation \(\d+ micro-USD\)$/);
+      assert.equal(run.costMicros, reservedMicros, 'billed its reservation, the worst case');
+      assert.equal(run.leaseOwner, null);
+      const { events } = await loadRun(reopened, runId);
+      const stepEnd = events.find((event) => event.type === 'step-end');
+      assert.ok(stepEnd?.type === 'step-end' && !stepEnd.data.outcome.ok);
+      assert.equal(stepEnd.data.cost?.micros, reservedMicros);
+      assert.equal(events.at(-1)?.type, 'run-end');
+
+      // The book holds the reservation until it expires, then books it as spent at the same full amount.
+      const scope = `tenant:${run.tenant}`;
+      const now = await reopened.budgets?.readBudget(scope);
+      assert.deepEqual(now?.reserved.micros, reservedMicros);
+      const expired = await reopened.budgets?.readBudget(scope, Date.now() + reservationExpiryMs + 1_000);
+      assert.deepEqual(expired && { spent: expired.spent.micros, reserved: expired.reserved.micros }, { spent: reservedMicros, reserved: 0 });
+    } finally {
+      await reopened.close();
+    }
+
+    const verified = await keel(['audit', 'verify', '--db', database], { cwd: folder });
+    assert.equal(verified.code, 0, `${verified.stdout}\n${verified.stderr}`);
+    assert.match(verified.stdout, /every hash chain is intact/);
+  } finally {
+    for (const served of servers) if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill('SIGKILL');
+    await upstream.close();
+  }
+});
