@@ -135,7 +135,8 @@ export class GovernedModel implements LanguageModelV1 {
       );
     }
     const request = { ...options, maxOutputTokens: options.maxOutputTokens ?? this.#route.maxOutputTokens ?? 1024 };
-    await this.#awaitRateLimit(request.abortSignal);
+    // Without a limit there is nothing to wait for: no await, so no turn of the event loop's microtasks.
+    if (this.#route.rateLimit !== undefined) await this.#awaitRateLimit(request.abortSignal);
     const order = this.#plan(request);
     const attempts: ErrorData[] = [];
     let refusal: { scope: string; reason: string } | undefined;
@@ -272,7 +273,7 @@ export class GovernedModel implements LanguageModelV1 {
       const slow = this.#governance.latency?.record(step.task, Math.round(latencyMs));
       if (slow !== undefined) raiseAlert({ kind: 'latency-sla', ...slow }, hooks);
     }
-    if (end.ok && end.response !== undefined) await this.#watchVersion(candidate, reportedVersion(end.response), step?.runId, hooks);
+    if (end.ok && end.response !== undefined && this.#governance.versions !== undefined) await this.#watchVersion(candidate, reportedVersion(end.response), step?.runId, hooks);
     const settlement: CallSettlement = {
       provider: candidate.model.provider,
       modelId: candidate.model.modelId,

@@ -96,7 +96,8 @@ export async function callResiliently<Opened>(options: {
       };
       const began = performance.now();
       const timer = new AttemptTimer(policy.attemptTimeoutMs);
-      const sources = request.abortSignal === undefined ? [signal, timer.signal] : [signal, timer.signal, request.abortSignal];
+      // The retry's signal is the caller's when it gave one: followed once, not twice.
+      const sources = request.abortSignal === undefined || request.abortSignal === signal ? [signal, timer.signal] : [signal, timer.signal, request.abortSignal];
       const attemptSignal = linkedSignal(sources);
       const attemptRequest = { ...request, abortSignal: attemptSignal.signal };
       const failed = (error: unknown): KeelError => {
