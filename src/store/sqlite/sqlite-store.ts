@@ -62,7 +62,9 @@ type Row = Record<string, SQLInputValue>;
 
 type Pending =
   | { kind: 'append'; batch: AppendBatchV1; resolve: () => void; reject: (error: unknown) => void }
-  | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void };
+  | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void }
+  /** Budgets, limits, keys, memory and the rest: work run inside the group, under a savepoint of its own. */
+  | { kind: 'work'; work: () => unknown; sync: boolean; value?: unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 const defaultClaimable: RunStatusV1[] = ['queued', 'running'];
 // The journal's sealEvent keeps the canonical text of an event's data under this registered symbol:
@@ -245,14 +247,14 @@ export class SqliteStore implements StoreV1 {
       const pending = group[index] as Pending;
       const outcome = outcomes[index];
       if (outcome !== undefined) pending.reject(outcome);
-      else if (walSync === undefined || (pending.kind === 'create' && pending.newRun.deferSync === true)) pending.resolve();
+      else if (walSync === undefined || (pending.kind === 'create' && pending.newRun.deferSync === true) || (pending.kind === 'work' && !pending.sync)) answer(pending);
       else (waiting ??= []).push(pending);
     }
     if (walSync === undefined || waiting === undefined) return;
     const durable = waiting;
     walSync.whenDurable().then(
       () => {
-        for (const pending of durable) pending.resolve();
+        for (const pending of durable) answer(pending);
       },
       (failure: unknown) => {
         for (const pending of durable) pending.reject(failure);
@@ -281,7 +283,9 @@ export class SqliteStore implements StoreV1 {
         this.#dataVersion = dataVersion;
       }
       for (const pending of group) {
-        outcomes.push(pending.kind === 'append' ? this.#applyAppend(pending.batch, cursors, journalRows) : this.#applyCreate(pending.newRun, journalRows));
+        if (pending.kind === 'append') outcomes.push(this.#applyAppend(pending.batch, cursors, journalRows));
+        else if (pending.kind === 'create') outcomes.push(this.#applyCreate(pending.newRun, journalRows));
+        else outcomes.push(this.#applyWork(pending, journalRows));
       }
       // A duplicate (run, seq) fails here, so the whole group, and #flush retries it write by write.
       this.#statements.insertRecords.run(journalRows);
@@ -311,6 +315,28 @@ export class SqliteStore implements StoreV1 {
     this.stats.transactions += 1;
     this.stats.writes += group.length;
     return outcomes;
+  }
+
+  /**
+   * Work sees the writes queued before it, as it would have in a transaction of its own: the
+   * group's journal rows so far are inserted first. A failing work is undone alone (its savepoint)
+   * and the rest of the group commits.
+   */
+  #applyWork(pending: Extract<Pending, { kind: 'work' }>, journalRows: SQLInputValue[]): KeelError | undefined {
+    if (journalRows.length > 0) {
+      this.#statements.insertRecords.run(journalRows);
+      journalRows.length = 0;
+    }
+    this.#statements.savepoint.run();
+    try {
+      pending.value = pending.work();
+      this.#statements.releaseSavepoint.run();
+      return undefined;
+    } catch (error) {
+      this.#statements.rollbackToSavepoint.run();
+      this.#statements.releaseSavepoint.run();
+      return error instanceof KeelError ? error : new KeelError('db-unavailable', `${this.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   #applyCreate(newRun: NewRunV1, journalRows: SQLInputValue[]): KeelError | undefined {
@@ -710,21 +736,14 @@ export class SqliteStore implements StoreV1 {
     return { scope: entry.scope, seq, role: entry.role, text: entry.text, labels: { ...entry.labels }, createdAt: entry.createdAt, source: { ...entry.source }, contentHash: entry.contentHash, summarises };
   }
 
-  /** One immediate transaction (other processes wait on the busy timeout), durable when it resolves unless `sync` is false. Memory, budgets and slots write through it. */
-  async #memoryWrite<T>(work: () => T, options: { sync: boolean } = { sync: true }): Promise<T> {
-    const value = await this.#read(() => {
-      this.#statements.begin.run();
-      try {
-        const result = work();
-        this.#statements.commit.run();
-        return result;
-      } catch (error) {
-        if (this.#database.isTransaction) this.#statements.rollback.run();
-        throw error;
-      }
-    });
-    if (options.sync) await this.#walSync?.whenDurable();
-    return value;
+  /**
+   * Work that writes (memory, budgets, limits, keys, slots...) joins the next group commit, so a
+   * gateway request's reservation, rate-limit hit and settlement share their commits and syncs
+   * with every other write of the moment instead of a transaction each. Durable when it resolves
+   * unless `sync` is false.
+   */
+  #memoryWrite<T>(work: () => T, options: { sync: boolean } = { sync: true }): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.#enqueue({ kind: 'work', work, sync: options.sync, resolve: resolve as (value: unknown) => void, reject }));
   }
 
   async close(): Promise<void> {
@@ -758,6 +777,11 @@ const progressColumns = `last_seq = ?, last_hash = ?, updated_at = ?,
   input_tokens = COALESCE(?, input_tokens),
   output_tokens = COALESCE(?, output_tokens),
   cost_micros = COALESCE(?, cost_micros)`;
+
+function answer(pending: Pending): void {
+  if (pending.kind === 'work') pending.resolve(pending.value);
+  else pending.resolve();
+}
 
 /** Whether a group's appends to a run change what its row must show at once: status, reason or lease. */
 function changesRunRow(cursor: RunCursor): boolean {
@@ -794,6 +818,9 @@ function prepareStatements(database: DatabaseSync) {
   const prepare = (sql: string): StatementSync => database.prepare(sql);
   return {
     begin: prepare('BEGIN IMMEDIATE'),
+    savepoint: prepare('SAVEPOINT keel_work'),
+    releaseSavepoint: prepare('RELEASE keel_work'),
+    rollbackToSavepoint: prepare('ROLLBACK TO keel_work'),
     commit: prepare('COMMIT'),
     rollback: prepare('ROLLBACK'),
     // The last seq from the journal, not the run row: the row's progress may lag (see #progress).
