@@ -51,6 +51,23 @@ test('a deferred event is a snapshot taken when it is pipelined, sealed in order
   }
 });
 
+test('a deferred detail event of flat data is copied when pipelined: mutating it afterwards changes nothing', async () => {
+  const { store, writer } = await openRun();
+  try {
+    const usage = { inputTokens: 612, outputTokens: 24 };
+    const detail = { step: 1, attempt: 1, provider: 'openai', modelId: 'gpt-4o', latencyMs: 40, outcome: 'ok' as const, usage };
+    writer.pipelineData('model-attempt-end', detail, () => ({}));
+    usage.outputTokens = 9_999;
+    detail.latencyMs = 1;
+    await writer.settle();
+    const records = await store.readJournal('run_1');
+    assert.deepEqual(records[1]?.data, { step: 1, attempt: 1, provider: 'openai', modelId: 'gpt-4o', latencyMs: 40, outcome: 'ok', usage: { inputTokens: 612, outputTokens: 24 } });
+    assert.equal(verifyChain(records).ok, true);
+  } finally {
+    await store.close();
+  }
+});
+
 test('deferred events reach the store on their own, and data that is not JSON is refused when pipelined', async () => {
   const { store, writer } = await openRun();
   try {

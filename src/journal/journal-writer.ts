@@ -1,5 +1,6 @@
 import type { RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
 import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
+import { flatCopy } from './flat-copy.ts';
 import { canonicalJson } from './hash.ts';
 import { toRecord } from './parse.ts';
 import { sealDataText } from './seal.ts';
@@ -16,12 +17,12 @@ const pipelineFlushMs = 20;
 /** Told of a deferred event once it is sealed (see `pipelineData`); returns the run summary after it. */
 export type SealedListener = (event: JournalEvent) => RunSummaryPatchV1;
 
-/** An event numbered and snapshotted (its data's canonical text), not yet hashed into the chain. */
+/** An event numbered and snapshotted (its data's canonical text, or a complete copy of flat data), not yet hashed into the chain. */
 interface Draft {
   type: EventType;
   seq: number;
   time: Date;
-  dataText: string;
+  snapshot: string | { [key: string]: unknown };
   /** The data as the run works with it, when field sealing changed it for the journal. */
   unsealed: unknown;
   sealed: SealedListener;
@@ -72,9 +73,10 @@ export class JournalWriter {
 
   /**
    * Builds the next event and pipelines it (as `build` then `pipeline`), doing now only what
-   * cannot wait: its number, its time, its payload fields sealed and its data's canonical text
-   * (a snapshot, so a caller that goes on mutating its objects cannot change what is journaled).
-   * Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
+   * cannot wait: its number, its time, its payload fields sealed and a snapshot of its data, so a
+   * caller that goes on mutating its objects cannot change what is journaled: its canonical text,
+   * or for flat data (flat-copy.ts: a detail event's usual shape) a copy, checked to be JSON, whose
+   * text waits. Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
    * later event is built, and before anything is handed to the store. `sealed` is then told of
    * the event (as the run works with it) and returns the run summary after it. For the events
    * of a model call this takes the chain's work off the call's path: it runs when the batch is
@@ -83,9 +85,9 @@ export class JournalWriter {
   pipelineData<Type extends EventType>(type: Type, data: EventData[Type], sealed: SealedListener, time: Date = new Date()): void {
     this.#throwIfFailed();
     const journaled = this.#seal === undefined ? data : this.#seal(type, data);
-    const dataText = canonicalJson(journaled);
+    const snapshot = flatCopy(journaled, 1) ?? canonicalJson(journaled);
     this.#lastSeq += 1;
-    this.#drafts.push({ type, seq: this.#lastSeq, time, dataText, unsealed: journaled === data ? undefined : data, sealed });
+    this.#drafts.push({ type, seq: this.#lastSeq, time, snapshot, unsealed: journaled === data ? undefined : data, sealed });
     this.#flushTimer ??= setTimeout(() => this.#flushBuffered(), pipelineFlushMs);
   }
 
@@ -95,7 +97,8 @@ export class JournalWriter {
     const drafts = this.#drafts;
     this.#drafts = [];
     for (const draft of drafts) {
-      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, draft.dataText, draft.time);
+      const dataText = typeof draft.snapshot === 'string' ? draft.snapshot : canonicalJson(draft.snapshot);
+      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, dataText, draft.time);
       if (draft.unsealed !== undefined) this.#unsealed.set(event, draft.unsealed);
       this.#lastHash = event.hash;
       this.#buffered.push(event);
