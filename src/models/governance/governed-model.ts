@@ -87,6 +87,8 @@ export class GovernedModel implements LanguageModelV1 {
   readonly #policy: ResiliencePolicy;
   readonly #models: Map<string, LanguageModelV1>;
   readonly #tier: string | undefined;
+  /** Each model's price, resolved at its first call: the table is fixed for the route's life, and the lookup tries a pattern for dated ids. */
+  readonly #prices = new Map<LanguageModelV1, ResolvedPrice>();
 
   constructor(route: RouteConfig, governance: Governance, tier?: string, models?: Map<string, LanguageModelV1>) {
     this.#route = route;
@@ -208,7 +210,11 @@ export class GovernedModel implements LanguageModelV1 {
     const candidates = this.#route.models.map((name) => {
       const model = this.#models.get(name) as LanguageModelV1;
       const count = countPromptTokens(model.provider, model.modelId, request);
-      const price = resolvePrice(this.#governance.prices, model.provider, model.modelId);
+      let price = this.#prices.get(model);
+      if (price === undefined) {
+        price = resolvePrice(this.#governance.prices, model.provider, model.modelId);
+        this.#prices.set(model, price);
+      }
       const inputTokens = Math.ceil(count.tokens * (count.estimated ? estimateMargin : 1.02)) + 16;
       const outputTokens = request.maxOutputTokens ?? 0;
       return { name, model, price, count, worst: { micros: costOf(price.price, { inputTokens, outputTokens }), tokens: inputTokens + outputTokens } };
