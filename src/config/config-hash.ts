@@ -9,7 +9,7 @@ export function configHash(config: KeelConfig): string {
   // Where the audit keys live changes how runs are recorded, not what they do: a run started
   // before a key was configured still resumes under the same identity.
   // Monitors and scheduled drills watch runs from outside; they change nothing a run does either,
-  // and nor does how long ended runs are kept.
-  const { audit: _audit, monitors: _monitors, drills: _drills, retention: _retention, ...governing } = config;
+  // and nor does how long ended runs are kept, or how long the gateway waits on a slow client.
+  const { audit: _audit, monitors: _monitors, drills: _drills, retention: _retention, gateway: _gateway, ...governing } = config;
   return sha256(canonicalJson(governing));
 }

@@ -8,6 +8,10 @@ import { freeModelSchema, modelNameSchema, pricedModelSchema } from './model-nam
 // Every object is strict: a misspelt setting (`maxOuputTokens`) is an error, not a silent default.
 
 const money = integerSetting('micro-USD per million tokens', 0);
+// The longest wait a Node timer holds (2^31 - 1 ms): a longer one fires after 1 ms.
+const longestTimerMs = 2_147_483_647;
+const timerSetting = (minimum: number) =>
+  integerSetting('ms', minimum).max(longestTimerMs, { error: (issue) => `must be ≤ ${longestTimerMs} (ms, the longest a timer holds), got ${describeValue(issue.input)}` });
 
 const modelPriceSchema = z.strictObject({
   inputPerMillion: money,
@@ -225,6 +229,21 @@ export const configSchema = z
       .strictObject({
         runs: z.string().regex(/^[1-9]\d{0,4}d$/, { error: (issue) => `must be a number of days such as "180d", got ${describeValue(issue.input)}` }),
         checkIntervalSeconds: integerSetting('seconds', 1).exactOptional(),
+      })
+      .exactOptional(),
+    /**
+     * `keel serve`'s limits (src/gateway): how long a streaming client may read nothing before it is
+     * cut (`writeStallMs`, default 30 s), how long a stream whose client left is still read for its
+     * usage (`drainMs`, default 30 s), the header and whole-request timeouts (default 20 s and 60 s)
+     * and the largest request body (default 8 MiB).
+     */
+    gateway: z
+      .strictObject({
+        writeStallMs: timerSetting(1).exactOptional(),
+        drainMs: timerSetting(0).exactOptional(),
+        headersTimeoutMs: timerSetting(1).exactOptional(),
+        requestTimeoutMs: timerSetting(1).exactOptional(),
+        maxBodyBytes: integerSetting('bytes', 1).exactOptional(),
       })
       .exactOptional(),
     /** What `keel mcp-proxy` fronts: upstream MCP servers and how each of their tools is governed (mcp-proxy-schema.ts). */

@@ -239,3 +239,16 @@ test('a webhook receives the alert as a JSON POST', async () => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("the gateway's limits are whole numbers a timer can hold, and do not change the config hash", () => {
+  const withGateway = parseConfig(withSetting(['gateway'], { writeStallMs: 5_000, drainMs: 0, maxBodyBytes: 1_048_576 }), source);
+  assert.deepEqual(withGateway.gateway, { writeStallMs: 5_000, drainMs: 0, maxBodyBytes: 1_048_576 });
+  assert.equal(configHash(withGateway), configHash(parseConfig(withSetting(['gateway'], { writeStallMs: 60_000 }), source)));
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { writeStallMs: 0 }), source), 'keel.config.json: gateway.writeStallMs: must be ≥ 1 (ms), got 0');
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { drainMs: 2.5 }), source), 'keel.config.json: gateway.drainMs: must be an integer (ms), got 2.5');
+  assertConfigError(
+    () => parseConfig(withSetting(['gateway'], { requestTimeoutMs: 2 ** 31 }), source),
+    'keel.config.json: gateway.requestTimeoutMs: must be ≤ 2147483647 (ms, the longest a timer holds), got 2147483648',
+  );
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { stallMs: 5 }), source), 'keel.config.json: gateway.stallMs: unknown setting (allowed here: writeStallMs, drainMs, headersTimeoutMs, requestTimeoutMs, maxBodyBytes)');
+});
