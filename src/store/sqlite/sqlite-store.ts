@@ -37,6 +37,7 @@ import { SqliteSubjectKeys } from './sqlite-subject-keys.ts';
 import { SqliteRunRetention } from './sqlite-run-retention.ts';
 import { WalSync } from './wal-sync.ts';
 import { MultiRowStatement } from './multi-row-statement.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -56,6 +57,12 @@ export interface SqliteStoreOptions {
    * Default 50.
    */
   progressLagMs?: number;
+  /**
+   * After how many group commits this store moves WAL checkpoints off the event loop, onto a
+   * thread of its own (wal-checkpointer.ts); default 1,000, 0 at the first commit. A store opened
+   * for reading, or in memory, never does.
+   */
+  checkpointAfterCommits?: number;
 }
 
 type Row = Record<string, SQLInputValue>;
@@ -73,6 +80,10 @@ const canonicalDataText = Symbol.for('keel.journal.canonical-data-text');
 // Runs being written at once by this process; past this the remembered heads start over.
 const headCacheLimit = 4_096;
 const defaultProgressLagMs = 50;
+const defaultCheckpointAfterCommits = 1_000;
+// With the checkpoint thread running, the writer's own automatic checkpoint is only a backstop:
+// SQLite's default is 1,000 pages (4 MB).
+const backstopCheckpointPages = 16_000;
 
 /** What an append checks a run against: its key, status, last seq and lease, as committed. */
 interface RunHead {
@@ -158,11 +169,14 @@ export class SqliteStore implements StoreV1 {
    */
   readonly #progress = new Map<number, DeferredProgress>();
   readonly #progressLagMs: number;
+  readonly #checkpointAfterCommits: number | undefined;
+  #checkpointer: WalCheckpointer | undefined;
   #progressWrittenAt: number;
   #progressTimer: NodeJS.Timeout | undefined;
 
-  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number) {
+  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, checkpointAfterCommits: number | undefined) {
     this.#database = database;
+    this.#checkpointAfterCommits = checkpointAfterCommits;
     this.#progressLagMs = progressLagMs;
     this.#progressWrittenAt = performance.now();
     this.location = location;
@@ -192,7 +206,23 @@ export class SqliteStore implements StoreV1 {
       database.close();
       throw new KeelError('config-invalid', `progressLagMs must be a whole number of milliseconds from 0 to 3600000, got ${progressLagMs}`);
     }
-    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs);
+    const checkpointAfterCommits = options.checkpointAfterCommits ?? defaultCheckpointAfterCommits;
+    if (!Number.isSafeInteger(checkpointAfterCommits) || checkpointAfterCommits < 0) {
+      database.close();
+      throw new KeelError('config-invalid', `checkpointAfterCommits must be a whole number, 0 or more, got ${checkpointAfterCommits}`);
+    }
+    const checkpoints = readOnly || options.path === ':memory:' ? undefined : checkpointAfterCommits;
+    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs, checkpoints);
+  }
+
+  /** WAL checkpoints the checkpoint thread made that copied pages (0 until it starts). */
+  get checkpoints(): number {
+    return this.#checkpointer?.checkpoints ?? 0;
+  }
+
+  #startCheckpointer(): void {
+    this.#database.exec(`PRAGMA wal_autocheckpoint = ${backstopCheckpointPages}`);
+    this.#checkpointer = new WalCheckpointer({ path: this.location });
   }
 
   /** fdatasync calls made for group commit (0 in `normal` durability). */
@@ -314,6 +344,7 @@ export class SqliteStore implements StoreV1 {
     for (const [runId, cursor] of cursors) this.#rememberHead(runId, cursor);
     this.stats.transactions += 1;
     this.stats.writes += group.length;
+    if (this.#checkpointer === undefined && this.#checkpointAfterCommits !== undefined && this.stats.transactions > this.#checkpointAfterCommits) this.#startCheckpointer();
     return outcomes;
   }
 
@@ -754,6 +785,7 @@ export class SqliteStore implements StoreV1 {
     this.#progressTimer = undefined;
     this.#writeDeferredProgress();
     this.#closed = true;
+    await this.#checkpointer?.close();
     await this.#walSync?.close();
     this.#database.close();
   }
