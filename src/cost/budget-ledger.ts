@@ -70,6 +70,8 @@ export interface BudgetLedgerOptions {
 }
 
 const defaultReservationExpiryMs = 5 * 60 * 1000;
+// Spend contexts whose scopes are remembered (see BudgetLedger.#scopesOf); past this they start over.
+const rememberedContexts = 1_024;
 
 /** `time`: the spend's ISO time, read once per reservation (its UTC day keys daily budgets). */
 function scopeKey(rule: BudgetRule, context: SpendContext, time: string): string | undefined {
@@ -114,6 +116,8 @@ export class BudgetLedger {
   readonly #book: BudgetStoreV1;
   readonly #expiryMs: number;
   readonly #clock: (() => Date) | undefined;
+  /** The scopes of recent spend contexts under the ledger's own rules, by context and minute. */
+  readonly #scopes = new Map<string, { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> }>();
 
   constructor(rules: BudgetRule[], options: BudgetLedgerOptions = {}) {
     for (const rule of rules) checkRule(rule);
@@ -134,10 +138,8 @@ export class BudgetLedger {
   async reserve(context: SpendContext, amount: Amount): Promise<ReserveOutcome> {
     const brought = currentCallBudgets();
     if (brought !== undefined) for (const rule of brought.rules) checkRule(rule);
-    const { limits, rules } = this.#limits(
-      brought === undefined || context.key !== undefined ? context : { ...context, key: brought.key },
-      brought === undefined ? this.#rules : [...this.#rules, ...brought.rules],
-    );
+    const { limits, rules } =
+      brought === undefined ? this.#scopesOf(context) : this.#limits(context.key !== undefined ? context : { ...context, key: brought.key }, [...this.#rules, ...brought.rules]);
     const id = randomUUID();
     if (limits.length === 0) return { ok: true, reservation: { id, keys: [], amount, settled: false, rules } };
     const request: BudgetReserveRequestV1 = { reservationId: id, limits, amount: { micros: amount.micros, tokens: amount.tokens }, expiresInMs: this.#expiryMs };
@@ -173,9 +175,26 @@ export class BudgetLedger {
     return this.#clock?.().getTime();
   }
 
-  /** Every scope this spend falls under, with the tightest limit when several rules name one scope. */
-  #limits(context: SpendContext, ruleSet: readonly BudgetRule[]): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
+  /**
+   * `#limits` under the ledger's own rules, remembered: a run's calls fall under the same scopes
+   * until the minute turns (the finest window a key is dated by), so each call after its run's
+   * first in a minute costs a lookup. The limits and rules are only read, by the book and at settlement.
+   */
+  #scopesOf(context: SpendContext): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
     const time = (context.at ?? this.#clock?.() ?? new Date()).toISOString();
+    const remembered = `${context.runId}\u0000${context.task}\u0000${context.tenant}\u0000${context.key ?? ''}\u0000${time.slice(0, 16)}`;
+    let scopes = this.#scopes.get(remembered);
+    if (scopes === undefined) {
+      scopes = this.#limits(context, this.#rules, time);
+      if (this.#scopes.size >= rememberedContexts) this.#scopes.clear();
+      this.#scopes.set(remembered, scopes);
+    }
+    return scopes;
+  }
+
+  /** Every scope this spend falls under, with the tightest limit when several rules name one scope. */
+  #limits(context: SpendContext, ruleSet: readonly BudgetRule[], at?: string): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
+    const time = at ?? (context.at ?? this.#clock?.() ?? new Date()).toISOString();
     const limits = new Map<string, BudgetLimitV1>();
     const rules = new Map<string, BudgetRule[]>();
     for (const rule of ruleSet) {
