@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BudgetLedger } from './budget-ledger.ts';
+
+test('the scopes of a run follow the clock: the next day is a new tenant-day budget, the run keeps its own', async () => {
+  let now = new Date('2026-03-14T23:59:30Z');
+  const ledger = new BudgetLedger(
+    [
+      { scope: 'tenant-day', micros: 1_000 },
+      { scope: 'run', micros: 10_000 },
+    ],
+    { clock: () => now },
+  );
+  const context = { runId: 'run_1', task: 't', tenant: 'acme' };
+  const first = await ledger.reserve(context, { micros: 600, tokens: 0 });
+  assert.ok(first.ok);
+  assert.deepEqual(first.reservation.keys, ['tenant:acme:day:2026-03-14', 'run:run_1']);
+  await ledger.settle(first.reservation, { micros: 600, tokens: 0 });
+  const refused = await ledger.reserve(context, { micros: 600, tokens: 0 });
+  assert.equal(refused.ok, false);
+  if (!refused.ok) assert.equal(refused.scope, 'tenant:acme:day:2026-03-14');
+  now = new Date('2026-03-15T00:00:10Z');
+  const next = await ledger.reserve(context, { micros: 600, tokens: 0 });
+  assert.ok(next.ok);
+  assert.deepEqual(next.reservation.keys, ['tenant:acme:day:2026-03-15', 'run:run_1']);
+  assert.deepEqual(await ledger.spent('run:run_1'), { micros: 600, tokens: 0 });
+});
