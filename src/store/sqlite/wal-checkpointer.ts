@@ -66,6 +66,8 @@ export class WalCheckpointer {
 
   /** Stops the thread after its current pass and closes its connection. */
   async close(): Promise<void> {
+    // Held until it has exited: unreferenced, the process could end first with the close unsettled.
+    this.#worker.ref();
     this.#worker.postMessage('close');
     await this.#exited;
   }
