@@ -8,7 +8,8 @@
  *   per-tenant rate limit, a tenant-day budget with alert thresholds, and the journal on SQLite with
  *   durability full (fdatasync before the answer).
  * Each gateway runs alone, pinned to core 1 with taskset. Reported: added latency over direct at
- * p50 and p99 with 1 and 16 clients, requests/s with 16 clients, and the gateway's RSS after.
+ * p50 and p99 with 1 and 16 clients, requests/s with 16 clients, and the gateway's RSS after; keel
+ * serve also with V8 sizing its heap itself, and with the heap capped by NODE_OPTIONS.
  * Run alone: node bench/gateway-bench.ts
  */
 import type { ChildProcess } from 'node:child_process';
@@ -180,18 +181,27 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     children.push(keel.child);
     const keelTarget: Target = { name: 'keel', port: Number(keel.match[1]), headers: { authorization: `Bearer ${secret}` }, body: keelBody, ...(keel.child.pid === undefined ? {} : { pid: keel.child.pid }) };
 
-    // The same gateway with V8's heap held small, as a container would run it: V8 sizes its young
-    // generation and lets garbage pile up by the machine's memory (24 GiB here), not by the process's needs.
+    // The same gateway with V8 sizing its heap itself (KEEL_SERVE_HEAP=node), as keel serve did before
+    // it kept its heap compact: V8 sizes its young generation and lets garbage pile up by the machine's
+    // memory (24 GiB here), not by the process's needs.
+    const v8Sized = await start(pinned(1, [process.execPath, join(root, 'bin', 'keel.js'), 'serve', '--port', '0', '--config', configPath, '--require-keys']), /listening on http:\/\/127\.0\.0\.1:(\d+)/, {
+      ...keelEnvironment,
+      KEEL_SERVE_HEAP: 'node',
+    });
+    children.push(v8Sized.child);
+    const v8SizedTarget: Target = { ...keelTarget, name: 'keel-v8-sized', port: Number(v8Sized.match[1]), ...(v8Sized.child.pid === undefined ? {} : { pid: v8Sized.child.pid }) };
+
+    // The same gateway with V8's heap capped by NODE_OPTIONS, as the README suggests for containers (keel serve then leaves the heap to them).
     const leanEnvironment = { ...keelEnvironment, NODE_OPTIONS: leanHeapOptions };
     const lean = await start(pinned(1, [process.execPath, join(root, 'bin', 'keel.js'), 'serve', '--port', '0', '--config', configPath, '--require-keys']), /listening on http:\/\/127\.0\.0\.1:(\d+)/, leanEnvironment);
     children.push(lean.child);
     const leanTarget: Target = { ...keelTarget, name: 'keel-lean', port: Number(lean.match[1]), ...(lean.child.pid === undefined ? {} : { pid: lean.child.pid }) };
 
     // Warm every path (JIT, connections, SQLite pages) before measuring.
-    for (const target of [direct, portkeyTarget, keelTarget, leanTarget]) await load(target, 4, 100);
+    for (const target of [direct, portkeyTarget, keelTarget, v8SizedTarget, leanTarget]) await load(target, 4, 100);
 
     const results = new Map<string, { c1: number[]; c16: number[]; perSecond: number; rss: number }>();
-    for (const target of [direct, portkeyTarget, keelTarget, leanTarget]) {
+    for (const target of [direct, portkeyTarget, keelTarget, v8SizedTarget, leanTarget]) {
       const single = await load(target, 1, requests);
       const sixteen = await load(target, 16, Math.ceil(requests / 8));
       results.set(target.name, { c1: single.latencies, c16: sixteen.latencies, perSecond: sixteen.perSecond, rss: residentMegabytes(target.pid) });
@@ -200,7 +210,7 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     if (base === undefined) throw new Error('no direct measurement');
     const measures: Measure[] = [];
     const lines: string[] = [];
-    for (const name of ['portkey', 'keel', 'keel-lean']) {
+    for (const name of ['portkey', 'keel', 'keel-v8-sized', 'keel-lean']) {
       const measured = results.get(name);
       if (measured === undefined) continue;
       const added = (latencies: number[], baseline: number[], share: number) => round(percentile(latencies, share) - percentile(baseline, share), 3);
@@ -210,8 +220,13 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
         c16p50: added(measured.c16, base.c16, 0.5),
         c16p99: added(measured.c16, base.c16, 0.99),
       };
-      const label =
-        name === 'keel' ? 'keel serve, every policy armed, SQLite full' : name === 'keel-lean' ? `keel serve as keel, with NODE_OPTIONS=${leanHeapOptions}` : "Portkey's open-source gateway";
+      const labels: Record<string, string> = {
+        keel: 'keel serve, every policy armed, SQLite full',
+        'keel-v8-sized': 'keel serve as keel, heap sized by V8 (KEEL_SERVE_HEAP=node)',
+        'keel-lean': `keel serve as keel, with NODE_OPTIONS=${leanHeapOptions}`,
+        portkey: "Portkey's open-source gateway",
+      };
+      const label = labels[name] ?? name;
       measures.push({ name: `gateway: ${label}, added latency p50 at c=1`, value: figures.c1p50, unit: 'ms', detail: `p99 +${figures.c1p99} ms; c=16 p50 +${figures.c16p50} ms, p99 +${figures.c16p99} ms; over direct (p50 ${round(percentile(base.c1, 0.5), 3)} ms)` });
       measures.push({ name: `gateway: ${label}, requests/s at c=16 on one pinned core`, value: round(measured.perSecond, 0), unit: 'req/s', detail: `direct ${round(base.perSecond, 0)} req/s; RSS after ${measured.rss} MB` });
       lines.push(`  gateway ${name}: c=1 +${figures.c1p50} ms p50 / +${figures.c1p99} ms p99; c=16 +${figures.c16p50} / +${figures.c16p99} ms; ${round(measured.perSecond, 0)} req/s; RSS ${measured.rss} MB`);

@@ -2,6 +2,7 @@ import { KeelError } from '../../errors/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command } from '../command.ts';
 import type { WorkerOversight } from '../worker-oversight.ts';
+import { tuneHeap } from './serve-heap.ts';
 
 /** How long requests in flight may take to finish once the gateway is told to stop. */
 const graceMs = 30_000;
@@ -14,9 +15,12 @@ const graceMs = 30_000;
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
  * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
- * also serves the admin API at /admin and the dashboard at /dashboard/.
+ * also serves the admin API at /admin and the dashboard at /dashboard/. V8's heap is kept near
+ * what the gateway holds unless KEEL_SERVE_HEAP=node or Node was given heap flags (serve-heap.ts).
  */
 export const serveCommand: Command = async (context) => {
+  // First, so the young generation never grows past its initial size (serve-heap.ts).
+  tuneHeap(context.environment);
   const port = context.options.port === undefined ? 8787 : Number(context.options.port);
   const host = context.options.host ?? '127.0.0.1';
   const { environment } = context;
