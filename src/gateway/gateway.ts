@@ -48,12 +48,13 @@ export interface GatewayOptions {
   simulator?: AgentSimulatorOptions;
   /** Decides `call-model` on `Model::"<name>"` before each call; a refusal is a 403. */
   policies?: PolicyEngineV1;
-  /** Largest request body accepted, in bytes; default 8 MiB. Larger is a 413. */
+  /** Largest request body accepted, in bytes; default the config's `gateway.maxBodyBytes`, else 8 MiB. Larger is a 413. */
   maxBodyBytes?: number;
-  /** How long a stream whose client disconnected is still read, to settle from its usage; default 30 s. */
+  /** How long a stream whose client disconnected is still read, to settle from its usage; default the config's `gateway.drainMs`, else 30 s. */
   drainMs?: number;
   /**
-   * How long a stream's client may read nothing while events wait for it, in ms; default 30 s. Past
+   * How long a stream's client may read nothing while events wait for it, in ms; default the
+   * config's `gateway.writeStallMs`, else 30 s. Past
    * it the connection is cut and the run ends as for a client that left (read on for `drainMs`,
    * settled from the usage), `failed` with a reason starting `client-stalled`.
    */
@@ -114,12 +115,14 @@ const defaultRunIdleMs = 60_000;
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   // Checked before anything is opened: a bad setting opens no database.
-  const maxBodyBytes = wholeSetting('maxBodyBytes', options.maxBodyBytes, 'bytes', { minimum: 1 }) ?? defaultMaxBodyBytes;
-  const drainMs = wholeSetting('drainMs', options.drainMs, 'ms', { minimum: 0 }) ?? defaultDrainMs;
-  const stallMs = wholeSetting('writeStallMs', options.writeStallMs, 'ms', { minimum: 1 }) ?? defaultWriteStallMs;
-  const idleMs = wholeSetting('runIdleMs', options.runIdleMs, 'ms', { minimum: 1 }) ?? defaultRunIdleMs;
   const adminToken = options.adminToken === undefined ? undefined : checkAdminToken(options.adminToken, 'the adminToken option');
   const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config === undefined ? undefined : parseConfig(options.config, 'config');
+  // An option given here overrides the config's `gateway` section (checked strictly when it was parsed).
+  const configured = config?.gateway;
+  const maxBodyBytes = wholeSetting('maxBodyBytes', options.maxBodyBytes, 'bytes', { minimum: 1 }) ?? configured?.maxBodyBytes ?? defaultMaxBodyBytes;
+  const drainMs = wholeSetting('drainMs', options.drainMs, 'ms', { minimum: 0 }) ?? configured?.drainMs ?? defaultDrainMs;
+  const stallMs = wholeSetting('writeStallMs', options.writeStallMs, 'ms', { minimum: 1 }) ?? configured?.writeStallMs ?? defaultWriteStallMs;
+  const idleMs = wholeSetting('runIdleMs', options.runIdleMs, 'ms', { minimum: 1 }) ?? defaultRunIdleMs;
   const keel = await createKeel({
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(options.database === undefined ? {} : { database: options.database }),

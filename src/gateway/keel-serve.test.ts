@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -51,4 +52,36 @@ test('keel serve answers both clients, each call a run that keel runs lists with
     assert.ok(run.tokens.input > 0 && run.tokens.output > 0, JSON.stringify(run));
     assert.ok(run.costMicros > 0, JSON.stringify(run));
   }
+});
+
+// Without the config's 200 ms, the default header timeout (20 s) would outlast the test's 10 s.
+test("keel serve takes its limits from the config's gateway section: headers slower than headersTimeoutMs get a 408", { timeout: 10_000 }, async () => {
+  const configPath = join(folder, 'limits.config.json');
+  writeFileSync(configPath, JSON.stringify({ version: 1, routes: [], gateway: { headersTimeoutMs: 200, requestTimeoutMs: 400 } }));
+  const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--db', join(folder, 'limits.db'), '--config', configPath], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const found = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (found?.[1] !== undefined) resolve(Number(found[1]));
+      });
+      void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
+    });
+    // Half a request line, then nothing: the server answers once the header timeout has passed, and closes.
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('error', () => undefined);
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gate');
+    await new Promise((resolve) => socket.once('close', resolve));
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr);
 });

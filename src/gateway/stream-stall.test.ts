@@ -75,7 +75,9 @@ async function stallAfterHeaders(served: TestGateway): Promise<StalledClient> {
 describe('a client that stays connected but stops reading', () => {
   test('is cut off after the write-stall limit; the run is read to its end, settled from the usage and ends failed, client-stalled', { timeout: 120_000 }, async () => {
     const flows: StreamFlow[] = [];
-    const served = await startTestGateway({ environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL }, config, writeStallMs, drainMs: 120_000, onStream: (flow) => flows.push(flow) });
+    // The limits as `keel serve` takes them, from the config's gateway section.
+    const configured = { ...config, gateway: { writeStallMs, drainMs: 120_000 } };
+    const served = await startTestGateway({ environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL }, config: configured, onStream: (flow) => flows.push(flow) });
     try {
       const client = await stallAfterHeaders(served);
       // The run ends only once the stall was detected and the upstream was read to its end after it.

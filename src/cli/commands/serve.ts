@@ -63,7 +63,15 @@ export const serveCommand: Command = async (context) => {
         evaluation: { tasks: gateway.keel.engine.tasks, candidateScript: undefined, environment },
       });
     }
-    const listening = await listenGateway(gateway, { port, host }).catch(async (error: unknown) => {
+    // The config's `gateway` section bounds how long a request may take to arrive; createGateway read the rest of it.
+    const timeouts = config?.gateway;
+    const listenOptions = {
+      port,
+      host,
+      ...(timeouts?.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: timeouts.headersTimeoutMs }),
+      ...(timeouts?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: timeouts.requestTimeoutMs }),
+    };
+    const listening = await listenGateway(gateway, listenOptions).catch(async (error: unknown) => {
       await gateway.close();
       const code = (error as NodeJS.ErrnoException).code;
       throw new KeelError('usage-invalid', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`);
