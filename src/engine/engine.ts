@@ -85,7 +85,7 @@ export class Engine {
       const runId = await this.#create(taskName, input, request, true);
       return this.#execute(runId, leasedAt);
     });
-    if ('abandoned' in result) throw new KeelError('lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
+    if ('abandoned' in result) throw new KeelError(result.abandoned === 'store-unavailable' ? 'db-unavailable' : 'lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
     return result;
   }
 

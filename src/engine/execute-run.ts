@@ -14,6 +14,7 @@ import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
 import type { TaskCatalog } from './task-catalog.ts';
 import { taskConfigHash } from './task-config-hash.ts';
+import { storeOutageOf } from './store-outage.ts';
 
 export interface ExecuteRunOptions {
   store: StoreV1;
@@ -31,7 +32,7 @@ export interface ExecuteRunOptions {
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
 export interface RunAbandoned {
   runId: string;
-  abandoned: 'lease-lost' | 'task-unknown' | 'shutdown' | 'config-changed';
+  abandoned: 'lease-lost' | 'task-unknown' | 'shutdown' | 'config-changed' | 'store-unavailable';
   detail: string;
 }
 
@@ -153,6 +154,11 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
         } else if (stop.aborted || (error instanceof KeelError && error.code === 'lease-lost')) {
           const why: unknown = lease.signal.aborted ? lease.signal.reason : error;
           return abandoned(runId, options.shutdown.aborted ? 'shutdown' : 'lease-lost', why instanceof Error ? why.message : String(why));
+        } else if (storeOutageOf(error) !== undefined) {
+          // The store could not be reached mid-run (a reservation, a settlement, a memory read): the
+          // task did nothing wrong and its journal is intact, so the run is not ended over an
+          // outage. It stays as it is and resumes from its journal once its lease lapses.
+          return abandoned(runId, 'store-unavailable', storeOutageOf(error)?.message ?? 'the store is unavailable');
         } else if (error instanceof KeelError && error.code === 'budget-exceeded') {
           end = budgetEnding(error, context.partialOutput, context.confidence);
         } else if (deadline?.aborted === true) {

@@ -7,6 +7,7 @@ import type { RunSealer } from '../redaction/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import { collectStream, costOfFailedStream } from './collect-stream.ts';
+import { storeOutageOf } from './store-outage.ts';
 import type { ModelStreaming, RunContext, StepInfo, StepOptions, ToolOptions } from './task.ts';
 
 interface StepCall {
@@ -222,6 +223,10 @@ export class DurableRunContext implements RunContext {
     } catch (error) {
       if (error instanceof EscalationSignal || error instanceof RollbackSignal || error instanceof SuspendSignal) throw error;
       if (this.#signal.aborted) throw new KeelError('lease-lost', `run ${this.runId} was taken away from this worker`);
+      // A step safe to redo that the store's outage cut short (its budget reservation refused by a
+      // database that went away) did not fail: no end is journaled, so the resumed run redoes it
+      // instead of replaying the outage as its outcome.
+      if (call.idempotent && storeOutageOf(error) !== undefined) throw error;
       // A step cut short by the deadline failed because of it, whatever it threw on the way out.
       const failure = this.#pastDeadline() ? new KeelError('deadline-exceeded', `step '${call.name}' was cut short by the run's deadline`) : error;
       outcome = { ok: false, error: toErrorData(failure) };
