@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import type { Client } from 'pg';
 import { after, describe, test } from 'node:test';
-import type { JournalRecordV1, JsonValue, NewRunV1 } from '../../spec/index.ts';
+import type { JournalRecordV1, JsonValue, NewRunV1, RunRecordV1 } from '../../spec/index.ts';
 import type { OpeningTarget } from '../conformance/index.ts';
 import { runOpeningConformance, runStoreConformance } from '../conformance/index.ts';
 import { parseConnectionUrl } from './connection-url.ts';
@@ -311,11 +311,17 @@ void describe('PostgresStore', { skip }, () => {
 
   void test('an expired lease is claimable by another owner, using the database clock', async () => {
     const store = await openStore(newSchema('keel_expiry'));
-    await store.createRun(newRun('r', { owner: 'worker-old', leaseMs: 50 }));
-    assert.deepEqual(await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 }), []);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    const claimed = await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 });
+    // A live lease (an hour) is never claimable; a lapsed one (1 ms) is, once the database's clock
+    // has passed it: polled, so a slow machine only makes the wait longer, never the result differ.
+    await store.createRun(newRun('live', { owner: 'worker-old', leaseMs: 3_600_000 }));
+    await store.createRun(newRun('r', { owner: 'worker-old', leaseMs: 1 }));
+    let claimed: RunRecordV1[] = [];
+    for (let attempt = 0; attempt < 200 && claimed.length === 0; attempt += 1) {
+      claimed = await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 });
+      if (claimed.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.deepEqual(claimed.map((run) => [run.id, run.leaseOwner]), [['r', 'worker-new']]);
+    assert.deepEqual(await store.claimRuns({ owner: 'worker-new', leaseMs: 60_000, limit: 10 }), [], 'the live lease is not claimable');
   });
 
   void test('an append fenced by a lost lease fails with lease-lost and writes nothing', async () => {
