@@ -102,6 +102,12 @@ export interface EventData {
     /** Worst case reserved: prompt tokens plus max output, priced. */
     reservedMicros: number;
     reservedTokens: number;
+    /**
+     * The id the budget book holds a reservation under, when it holds one (the call fell under at
+     * least one budget scope): whoever ends the call for a dead process settles it by this id.
+     * Absent from refusals and from journals written before it was added.
+     */
+    reservationId?: string;
     /** The scope that refused, when one did (e.g. `tenant:acme:day:2026-11-21`). */
     scope?: string;
     reason?: string;

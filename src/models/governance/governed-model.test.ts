@@ -9,7 +9,7 @@ import type { RunOutcome } from '../../engine/index.ts';
 import { defineTask, Engine } from '../../engine/index.ts';
 import type { EventOf, JournalEvent } from '../../journal/index.ts';
 import { loadRun } from '../../journal/index.ts';
-import type { GenerateOptionsV1 } from '../../spec/index.ts';
+import type { BudgetStoreV1, GenerateOptionsV1 } from '../../spec/index.ts';
 import { SqliteStore } from '../../store/index.ts';
 import type { FaultPlan } from '../simulator/index.ts';
 import { resolveModel } from '../resolve-model.ts';
@@ -29,6 +29,8 @@ interface Setup {
   route: RouteConfig;
   faults?: Record<string, FaultPlan>;
   budgets?: BudgetRule[];
+  /** Where the ledger keeps its accounts; default its own memory. */
+  book?: BudgetStoreV1;
   slas?: LatencySla[];
   calls?: number;
   deadlineMs?: number;
@@ -42,7 +44,7 @@ let taskCounter = 0;
 /** Runs `runs` runs of a task making `calls` governed model calls each; returns outcomes and alerts. */
 async function exercise(setup: Setup): Promise<{ outcomes: RunOutcome[]; alerts: Alert[]; ledger: BudgetLedger | undefined; journals: JournalEvent[][] }> {
   const alerts: Alert[] = [];
-  const ledger = setup.budgets === undefined ? undefined : new BudgetLedger(setup.budgets);
+  const ledger = setup.budgets === undefined ? undefined : new BudgetLedger(setup.budgets, setup.book === undefined ? {} : { book: setup.book });
   const governance = {
     prices: defaultPriceTable,
     guards: new SharedGuards(),
@@ -193,6 +195,55 @@ describe('budgets and routing', () => {
     const decisions = eventsOf(journals[0] ?? [], 'budget-decision').map((event) => `${event.data.modelId}:${event.data.outcome}`);
     assert.deepEqual(decisions, ['smart:refused', 'fast:reserved']);
     assert.match(eventsOf(journals[0] ?? [], 'model-fallback')[0]?.data.reason ?? '', /^budget: run:.* has 2000 of 2000 micro-USD left/);
+  });
+
+  test('a reservation is journaled with the id the book holds it under, so another process can settle it; a refusal has none', async () => {
+    const budgets = store.budgets;
+    assert.ok(budgets !== undefined);
+    // The store's own book, with the ids it was asked to hold and to settle written down.
+    const held: string[] = [];
+    const settled: string[] = [];
+    const book: BudgetStoreV1 = {
+      budgetSpecificationVersion: 'v1',
+      reserveBudget: async (request) => {
+        const outcome = await budgets.reserveBudget(request);
+        if (outcome.ok) held.push(request.reservationId);
+        return outcome;
+      },
+      settleBudget: (request) => {
+        settled.push(request.reservationId);
+        return budgets.settleBudget(request);
+      },
+      readBudget: (key, nowMs) => budgets.readBudget(key, nowMs),
+    };
+    const { outcomes, journals } = await exercise({
+      route: { name: 'journaled-reservation', models: ['sim:smart', 'sim:fast'], maxOutputTokens: 500, onBudgetExceeded: 'downgrade' },
+      budgets: [{ scope: 'run', micros: 2_000 }],
+      book,
+    });
+    assert.equal(outcomes[0]?.status, 'ok');
+    const decisions = eventsOf(journals[0] ?? [], 'budget-decision').map((event) => ({ model: event.data.modelId, outcome: event.data.outcome, reservationId: event.data.reservationId }));
+    assert.equal(held.length, 1);
+    assert.deepEqual(decisions, [
+      { model: 'smart', outcome: 'refused', reservationId: undefined },
+      { model: 'fast', outcome: 'reserved', reservationId: held[0] },
+    ]);
+    assert.deepEqual(settled, held, 'the call settled the reservation it journaled');
+    // Settled already: settling the journaled id again, as the ender of a dead process's run would, changes nothing.
+    assert.deepEqual(await budgets.settleBudget({ reservationId: held[0] ?? '', actual: { micros: 1, tokens: 1 } }), []);
+  });
+
+  test('a call no budget scope covers reserves nothing in the book and journals no reservation id', async () => {
+    const { outcomes, journals } = await exercise({
+      route: { name: 'uncovered', models: ['sim:fast'], maxOutputTokens: 100 },
+      budgets: [{ scope: 'tenant', match: 'someone-else', micros: 1_000 }],
+      tenant: 'acme',
+    });
+    assert.equal(outcomes[0]?.status, 'ok');
+    const [decision] = eventsOf(journals[0] ?? [], 'budget-decision');
+    assert.equal(decision?.data.outcome, 'reserved');
+    assert.equal(decision.data.reservationId, undefined);
+    assert.ok(!('reservationId' in decision.data), 'no reservationId key at all');
   });
 
   test('stop returns the partial output marked degraded; escalate hands the run to a person', async () => {

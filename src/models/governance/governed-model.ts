@@ -256,7 +256,8 @@ export class GovernedModel implements LanguageModelV1 {
     const outcome = await ledger.reserve({ runId: step.runId, task: step.task, tenant: step.tenant }, candidate.worst);
     const decision = { provider: candidate.model.provider, modelId: candidate.model.modelId, reservedMicros: candidate.worst.micros, reservedTokens: candidate.worst.tokens };
     if (outcome.ok) {
-      step.record('budget-decision', { ...decision, outcome: 'reserved' });
+      // Journaled only when the book holds it: an id with no book entry would settle nothing.
+      step.record('budget-decision', outcome.reservation.keys.length === 0 ? { ...decision, outcome: 'reserved' } : { ...decision, outcome: 'reserved', reservationId: outcome.reservation.id });
       return outcome.reservation;
     }
     step.record('budget-decision', { ...decision, outcome: 'refused', scope: outcome.scope, reason: outcome.reason });
