@@ -3,7 +3,7 @@ import type { LocalWorkerRegistry } from '../engine/index.ts';
 import type { ErrorData } from '../errors/index.ts';
 import type { EventData, JournalEvent, RunState } from '../journal/index.ts';
 import { applyEvent, isTerminal, JournalWriter, loadRun } from '../journal/index.ts';
-import type { RunRecordV1, RunSummaryPatchV1 } from '../spec/index.ts';
+import type { BudgetSettleRequestV1, RunRecordV1, RunSummaryPatchV1 } from '../spec/index.ts';
 
 /** Gateway runs are the runs of the tasks the gateway registers per model it is asked for. */
 export const gatewayTaskPrefix = 'gateway:';
@@ -29,9 +29,12 @@ export interface OrphanedRunsOptions {
  * Each is ended `failed`, journaled under the taken lease, with a reason starting
  * `gateway-process-died`. Its model call that never ended is ended too, billed its reservation
  * (the worst case the budget decision journaled), since the provider may have generated all of it
- * and the usage that would say otherwise died with the process. The reservation itself stays in
- * the budget book until it expires, when the book books it as spent at that same full amount, so
- * the journal's cost and the book agree.
+ * and the usage that would say otherwise died with the process. Once the ending is journaled, that
+ * reservation is settled in the store's budget book at the same full amount, by the id the budget
+ * decision journaled, so the book moves it from reserved to spent at once and agrees with the
+ * journal. A reservation journaled without an id (journals from before the id was journaled) or
+ * whose settling failed stays reserved until it expires, when the book books it as spent at that
+ * same full amount: later, but the same figure.
  */
 export class OrphanedRuns {
   readonly #options: OrphanedRunsOptions;
@@ -100,11 +103,14 @@ export class OrphanedRuns {
     const holder = owner === null ? 'no process holds it any more' : `its gateway process (worker ${owner}) is gone`;
     const writer = new JournalWriter({ store: engine.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: engine.workerId });
     const ending: JournalEvent[] = [];
+    const toSettle: BudgetSettleRequestV1[] = [];
     let billed = 0;
     for (const step of state.steps.values()) {
       if (step.end !== undefined) continue;
-      const reservedMicros = lastReservation(events, step.step);
+      const reservation = lastReservation(events, step.step);
+      const reservedMicros = reservation?.reservedMicros;
       billed += reservedMicros ?? 0;
+      if (reservation?.reservationId !== undefined) toSettle.push({ reservationId: reservation.reservationId, actual: { micros: reservation.reservedMicros, tokens: reservation.reservedTokens } });
       const error: ErrorData = {
         code: 'lease-lost',
         message: `gateway-process-died: the call was in flight when ${holder}; ${reservedMicros === undefined ? 'no budget was reserved for it' : `billed its reservation, ${reservedMicros} micro-USD`}`,
@@ -118,7 +124,21 @@ export class OrphanedRuns {
     ending.push(writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } }));
     for (const event of ending) applyEvent(state, event);
     await writer.commit(ending, summaryOf(state));
+    // After the journal, never before: the commit can still be refused (another writer moved the
+    // journal on), and a settle for an ending never journaled would book spend no journal shows. A
+    // crash in between leaves the reservation to expire, booked at the same amount.
+    for (const request of toSettle) await this.#settle(request);
     return { runId, task: state.task, status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false }, confidence: [] };
+  }
+
+  /**
+   * Settles a reservation of the run just ended at what its journal billed. The book settles an id
+   * once: one the dead process settled before it died (its stream ended, its step-end unwritten)
+   * keeps what that process booked. A failure is left to the reservation's expiry, which books the
+   * same amount, so it does not stop the pass.
+   */
+  async #settle(request: BudgetSettleRequestV1): Promise<void> {
+    await this.#options.engine.store.budgets?.settleBudget(request).catch(() => undefined);
   }
 }
 
@@ -126,11 +146,11 @@ export class OrphanedRuns {
  * The worst case reserved for the step's model in flight: its latest reservation, unless a fallback
  * followed it (that model failed, and a failed call's reservation is given back at zero).
  */
-function lastReservation(events: readonly JournalEvent[], step: number): number | undefined {
+function lastReservation(events: readonly JournalEvent[], step: number): EventData['budget-decision'] | undefined {
   for (let index = events.length - 1; index >= 0; index -= 1) {
     const event = events[index];
     if (event?.type === 'model-fallback' && event.data.step === step) return undefined;
-    if (event?.type === 'budget-decision' && event.data.step === step && event.data.outcome === 'reserved') return event.data.reservedMicros;
+    if (event?.type === 'budget-decision' && event.data.step === step && event.data.outcome === 'reserved') return event.data;
   }
   return undefined;
 }

@@ -1,0 +1,97 @@
+/**
+ * Ending a gateway run whose process died, in process: the run's journal is written as a dead
+ * `keel serve` leaves it (a model call started, its budget reserved in the store's book and
+ * journaled, no step-end, the lease given back), then one pass of OrphanedRuns ends it. The process
+ * itself being SIGKILLed is test/gateway-load/gateway-process-died.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Engine } from '../engine/index.ts';
+import type { EventData } from '../journal/index.ts';
+import { genesisHash, JournalWriter, loadRun, sealEvent, toRecord } from '../journal/index.ts';
+import type { BudgetStoreV1 } from '../spec/index.ts';
+import { SqliteStore } from '../store/index.ts';
+import { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';
+
+const folder = mkdtempSync(join(tmpdir(), 'keel-orphaned-'));
+const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
+after(async () => {
+  await store.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+const engine = new Engine({ store, tasks: [], workerRegistry: false });
+const deadWorker = 'worker-dead';
+const reservationExpiryMs = 5 * 60 * 1000;
+const reserved = { micros: 5_000, tokens: 600 };
+
+function book(): BudgetStoreV1 {
+  assert.ok(store.budgets !== undefined, 'the SQLite store keeps a budget book');
+  return store.budgets;
+}
+
+/**
+ * A gateway run as its process left it when it died mid-call, with its reservation held in the
+ * book under its own tenant's scope; `journalId: false` journals the decision as journals did before
+ * the reservation id was journaled.
+ */
+async function orphan(journalId: boolean): Promise<{ runId: string; scope: string }> {
+  const runId = `run_${randomUUID()}`;
+  const tenant = `tenant-${randomUUID()}`;
+  const scope = `tenant:${tenant}`;
+  const task = `${gatewayTaskPrefix}openai:gpt-4o-mini`;
+  const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task, taskVersion: '1', input: null, principal: 'user:test', tenant, configHash: 'c', config: null });
+  await store.createRun({ run: { id: runId, task, taskVersion: '1', principal: 'user:test', tenant, status: 'queued' }, first: toRecord(first), lease: { owner: deadWorker, leaseMs: 60_000 } });
+  const reservationId = randomUUID();
+  const outcome = await book().reserveBudget({ reservationId, limits: [{ key: scope, micros: 1_000_000, tokens: null }], amount: reserved, expiresInMs: reservationExpiryMs });
+  assert.ok(outcome.ok);
+  const writer = new JournalWriter({ store, runId, lastSeq: first.seq, lastHash: first.hash, leaseOwner: deadWorker });
+  const decision: EventData['budget-decision'] = { step: 1, provider: 'openai', modelId: 'gpt-4o-mini', outcome: 'reserved', reservedMicros: reserved.micros, reservedTokens: reserved.tokens };
+  if (journalId) decision.reservationId = reservationId;
+  await writer.commit(
+    [
+      writer.build('run-resume', { worker: deadWorker, attempt: 1, found: 'new' }),
+      writer.build('step-start', { step: 1, name: 'chat', kind: 'model-call', idempotent: true, attempt: 1, epoch: 0 }),
+      writer.build('budget-decision', decision),
+    ],
+    { status: 'running' },
+  );
+  // Given back without the run ending: nobody holds it, so the pass may take it.
+  await store.releaseLease(runId, deadWorker);
+  return { runId, scope };
+}
+
+async function account(scope: string, nowMs?: number): Promise<{ spent: number; reserved: number; spentTokens: number; reservedTokens: number }> {
+  const read = await book().readBudget(scope, nowMs);
+  return { spent: read.spent.micros, reserved: read.reserved.micros, spentTokens: read.spent.tokens, reservedTokens: read.reserved.tokens };
+}
+
+test('a dead process\'s call in flight is billed its reservation in the journal and settled at that amount in the book at once', async () => {
+  const { runId, scope } = await orphan(true);
+  assert.deepEqual(await account(scope), { spent: 0, reserved: reserved.micros, spentTokens: 0, reservedTokens: reserved.tokens });
+  const outcomes = await new OrphanedRuns({ engine, priceVersion: 'test' }).end();
+  assert.deepEqual(
+    outcomes.filter((outcome) => outcome.runId === runId).map((outcome) => outcome.status),
+    ['failed'],
+  );
+  const run = await store.getRun(runId);
+  assert.equal(run?.costMicros, reserved.micros);
+  const { events } = await loadRun(store, runId);
+  const stepEnd = events.find((event) => event.type === 'step-end');
+  assert.ok(stepEnd?.type === 'step-end');
+  assert.equal(stepEnd.data.cost?.micros, reserved.micros);
+  assert.deepEqual(await account(scope), { spent: reserved.micros, reserved: 0, spentTokens: reserved.tokens, reservedTokens: 0 }, 'spent at once, before any expiry');
+  assert.deepEqual(await account(scope, Date.now() + reservationExpiryMs + 1_000), { spent: reserved.micros, reserved: 0, spentTokens: reserved.tokens, reservedTokens: 0 }, 'and not booked again when its expiry passes');
+});
+
+test('a journal from before the reservation id was journaled is ended the same, its reservation left to expire at the same amount', async () => {
+  const { runId, scope } = await orphan(false);
+  await new OrphanedRuns({ engine, priceVersion: 'test' }).end();
+  assert.equal((await store.getRun(runId))?.status, 'failed');
+  assert.equal((await store.getRun(runId))?.costMicros, reserved.micros);
+  assert.deepEqual(await account(scope), { spent: 0, reserved: reserved.micros, spentTokens: 0, reservedTokens: reserved.tokens });
+  assert.deepEqual(await account(scope, Date.now() + reservationExpiryMs + 1_000), { spent: reserved.micros, reserved: 0, spentTokens: reserved.tokens, reservedTokens: 0 });
+});
