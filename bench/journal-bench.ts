@@ -221,13 +221,12 @@ async function rawInserts(path: string, durability: SqliteDurability, writers: n
 
 /**
  * Journal appends over raw node:sqlite, side by side: for each round a fresh file for each, Keel and
- * the baseline alternating; the ratio of the medians.
+ * the baseline one after the other, the first alternating between rounds; the ratio of the medians.
  */
 export async function benchAppendRatio(folder: string, durability: SqliteDurability, writers: number, perWriter: number, rounds = 3): Promise<Measure> {
   const keel: number[] = [];
   const raw: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    keel.push(await keelAppends(join(folder, `keel-${durability}-${writers}-${round}.db`), durability, writers, perWriter));
     // The same rows: sealed the same way, their data as the store writes it.
     const chains = Array.from({ length: writers }, (_, writer) => {
       const runId = `bench_raw_${writer}`;
@@ -238,7 +237,16 @@ export async function benchAppendRatio(folder: string, durability: SqliteDurabil
         return { text: JSON.stringify(record.data), record };
       });
     });
-    raw.push(await rawInserts(join(folder, `raw-${durability}-${writers}-${round}.db`), durability, writers, perWriter, chains));
+    // Who goes first alternates, so a drift in the machine's load touches both sides alike.
+    const keelRound = () => keelAppends(join(folder, `keel-${durability}-${writers}-${round}.db`), durability, writers, perWriter);
+    const rawRound = () => rawInserts(join(folder, `raw-${durability}-${writers}-${round}.db`), durability, writers, perWriter, chains);
+    if (round % 2 === 0) {
+      keel.push(await keelRound());
+      raw.push(await rawRound());
+    } else {
+      raw.push(await rawRound());
+      keel.push(await keelRound());
+    }
   }
   const middle = (values: number[]) => [...values].sort((left, right) => left - right)[Math.floor(values.length / 2)] as number;
   const ratio = middle(keel) / middle(raw);
