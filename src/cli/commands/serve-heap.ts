@@ -6,12 +6,14 @@ import { KeelError } from '../../errors/index.ts';
  * How `keel serve` sizes V8's heap (KEEL_SERVE_HEAP). Left to itself V8 sizes a process's heap by
  * the machine's memory, not by what the process keeps: under load a gateway that keeps ~50 MB of
  * live objects grew a 128 MB young generation and an old generation of ~120 MB, mostly garbage
- * (RSS ~430 MB in the gateway bench). `compact` (the default) stops the young generation at
- * 16-32 MB and lets the old one grow 30% over its live objects before it is collected (RSS
- * ~230-245 MB, as with the README's NODE_OPTIONS, at the same requests/s within this machine's
- * noise). Unlike `--max-old-space-size` it sets no ceiling, so a gateway that needs more memory
- * gets it instead of crashing. `node` leaves V8's own sizing. Heap sizes given to Node itself
- * (NODE_OPTIONS or its command line) are the operator's choice and are left alone.
+ * (RSS ~430 MB in the gateway bench). `compact` stops the young generation at 16-32 MB and lets
+ * the old one grow 30% over its live objects before it is collected: RSS ~245-270 MB, but in the
+ * gateway bench 3-33% fewer requests/s at 16 clients and a p99 there of +150 ms instead of +60-90
+ * (more collections, some of the old generation), so it is opt-in, for a container whose memory
+ * matters more than its tail. Unlike `--max-old-space-size` it sets no ceiling, so a gateway that
+ * needs more memory gets it instead of crashing. `node`, the default, leaves V8's own sizing. Heap
+ * sizes given to Node itself (NODE_OPTIONS or its command line) are the operator's choice and are
+ * left alone.
  */
 
 /** V8's heap settings an operator may give Node; any of them means the heap was sized on purpose. */
@@ -30,15 +32,15 @@ export const compactHeapFlags = '--heap-growing-percent=30';
 export const compactYoungGenerationBytes = 16 * 1024 * 1024;
 
 /**
- * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`compact`, the default, or
- * `node`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
+ * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`node`, the default, or
+ * `compact`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
  */
 export function heapTuning(environment: Record<string, string | undefined>, nodeArguments: readonly string[]): string | undefined {
   const chosen = environment.KEEL_SERVE_HEAP?.trim() ?? '';
   if (chosen !== '' && chosen !== 'compact' && chosen !== 'node') {
-    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be compact (the default: a heap kept near what the gateway holds) or node (V8's own sizing); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
+    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be node (the default: V8's own sizing) or compact (a heap kept near what the gateway holds); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
   }
-  if (chosen === 'node') return undefined;
+  if (chosen !== 'compact') return undefined;
   const given = [...nodeArguments, ...(environment.NODE_OPTIONS ?? '').split(/\s+/)];
   // V8 reads `--max_old_space_size` as `--max-old-space-size`.
   if (given.some((argument) => heapFlags.some((flag) => argument.replaceAll('_', '-').startsWith(flag)))) return undefined;

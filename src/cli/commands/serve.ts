@@ -15,8 +15,8 @@ const graceMs = 30_000;
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
  * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
- * also serves the admin API at /admin and the dashboard at /dashboard/. V8's heap is kept near
- * what the gateway holds unless KEEL_SERVE_HEAP=node or Node was given heap flags (serve-heap.ts).
+ * also serves the admin API at /admin and the dashboard at /dashboard/. With KEEL_SERVE_HEAP=compact
+ * V8's heap is kept near what the gateway holds, unless Node was given heap flags (serve-heap.ts).
  */
 export const serveCommand: Command = async (context) => {
   // First, so the young generation never grows past its initial size (serve-heap.ts).
