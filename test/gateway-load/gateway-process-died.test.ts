@@ -1,8 +1,9 @@
 /**
  * A `keel serve` process SIGKILLed mid-stream leaves its run `running` under a lease nobody
  * renews, and its client is gone, so nobody can finish it. The next `keel serve` on the store ends
- * it `failed` (gateway-process-died), its call in flight billed its reservation, and the budget
- * book books that reservation as spent at the same amount once it expires; the journal still verifies.
+ * it `failed` (gateway-process-died), its call in flight billed its reservation, and settles that
+ * reservation in the budget book at once, by the id its budget decision journaled, at the same
+ * amount: spent, no longer reserved, with no wait for its expiry; the journal still verifies.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -111,7 +112,7 @@ async function journalOnceItHolds(runId: string, holds: (events: readonly Journa
   }
 }
 
-test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by the next keel serve, billed its reservation, and the journal verifies', { timeout: 120_000 }, async () => {
+test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by the next keel serve, billed its reservation, settled in the budget book at once, and the journal verifies', { timeout: 120_000 }, async () => {
   const upstream = new HoldingUpstream();
   const upstreamURL = await upstream.start();
   writeFileSync(
@@ -143,6 +144,7 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
     const reservation = before.find((event) => event.type === 'budget-decision');
     assert.ok(reservation?.type === 'budget-decision' && reservation.data.outcome === 'reserved' && reservation.data.reservedMicros > 0);
     const reservedMicros = reservation.data.reservedMicros;
+    assert.match(reservation.data.reservationId ?? '', /^[0-9a-f-]{36}$/, 'the reservation is journaled with the id the book holds it under');
 
     first.child.kill('SIGKILL');
     assert.equal((await first.exited).signal, 'SIGKILL');
@@ -158,6 +160,17 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
     servers.push(second);
     const line = await second.said(new RegExp(`ended run ${runId} `));
     assert.match(line, /failed: gateway-process-died: /);
+    // Read while the second process still serves: the ending itself settled the reservation.
+    const ended = await openStore({ database, create: false, readOnly: true, environment: {} });
+    try {
+      const run = await ended.getRun(runId);
+      assert.equal(run?.status, 'failed');
+      const account = await ended.budgets?.readBudget(`tenant:${run.tenant}`);
+      assert.deepEqual(account && { spent: account.spent.micros, reserved: account.reserved.micros }, { spent: run.costMicros, reserved: 0 }, 'spent the billed cost at once, nothing left reserved');
+      assert.equal(account?.spent.tokens, reservation.data.reservedTokens);
+    } finally {
+      await ended.close();
+    }
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0, second.stderr());
 
@@ -174,10 +187,10 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
       assert.equal(stepEnd.data.cost?.micros, reservedMicros);
       assert.equal(events.at(-1)?.type, 'run-end');
 
-      // The book holds the reservation until it expires, then books it as spent at the same full amount.
+      // Settled, the reservation is not booked a second time when its expiry passes.
       const scope = `tenant:${run.tenant}`;
       const now = await reopened.budgets?.readBudget(scope);
-      assert.deepEqual(now?.reserved.micros, reservedMicros);
+      assert.deepEqual(now && { spent: now.spent.micros, reserved: now.reserved.micros }, { spent: reservedMicros, reserved: 0 });
       const expired = await reopened.budgets?.readBudget(scope, Date.now() + reservationExpiryMs + 1_000);
       assert.deepEqual(expired && { spent: expired.spent.micros, reserved: expired.reserved.micros }, { spent: reservedMicros, reserved: 0 });
     } finally {
