@@ -171,6 +171,8 @@ export class Engine {
           (result) => {
             // Neither changes while this loop runs: claiming such a run again would only give it up again.
             if ('abandoned' in result && (result.abandoned === 'task-unknown' || result.abandoned === 'config-changed')) givenUp.add(run.id);
+            // Given up over a store outage: its lease is handed back once the store answers (above).
+            if ('abandoned' in result && result.abandoned === 'store-unavailable') unreleased.add(run.id);
             options.onSettled?.(result);
           },
           (error: unknown) => {
