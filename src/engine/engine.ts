@@ -83,7 +83,7 @@ export class Engine {
     const result = await this.#leasing(async () => {
       const leasedAt = performance.now();
       const runId = await this.#create(taskName, input, request, true);
-      return this.#execute(runId, leasedAt);
+      return this.#execute(runId, leasedAt, true);
     });
     if ('abandoned' in result) throw new KeelError(result.abandoned === 'store-unavailable' ? 'db-unavailable' : 'lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
     return result;
@@ -308,7 +308,7 @@ export class Engine {
     this.#shutdown.abort();
   }
 
-  #execute(runId: string, leasedAt: number): Promise<RunOutcome | RunAbandoned> {
+  #execute(runId: string, leasedAt: number, startedHere = false): Promise<RunOutcome | RunAbandoned> {
     return this.#leasing(async () => {
       const result = await executeRun({
         store: this.store,
@@ -319,6 +319,7 @@ export class Engine {
         leasedAt,
         maxRollbacks: this.#maxRollbacks,
         shutdown: this.#shutdown.signal,
+        startedHere,
       });
       if (!('abandoned' in result) && this.#afterRun !== undefined) await this.#afterRun(runId).catch(() => undefined);
       return result;

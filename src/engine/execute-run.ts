@@ -27,6 +27,8 @@ export interface ExecuteRunOptions {
   maxRollbacks: number;
   /** Aborts the run's steps when the engine shuts down. */
   shutdown: AbortSignal;
+  /** The run was opened by this process to execute at once (Engine.start), leased from its creation. */
+  startedHere?: boolean;
 }
 
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
@@ -97,10 +99,10 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   // Its subjects come from the stored (sealed) form: a resumed run goes on sealing what it sealed.
   const sealer = await RunSealer.forRun(store, stored);
   const writer = new JournalWriter({ store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: workerId, ...(sealer === undefined ? {} : { seal: (type, data) => sealer.seal(type, data) }) });
-  const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end' | 'human-decision'>(type: Type, data: EventData[Type]) => {
+  const commit = async <Type extends 'run-resume' | 'rollback' | 'run-end' | 'human-decision'>(type: Type, data: EventData[Type], deferSync = false) => {
     const event = writer.build(type, data);
     applyEvent(state, writer.readable(event));
-    await writer.commit([event], summaryOf(state));
+    await writer.commit([event], summaryOf(state), { deferSync });
   };
   // One append: the decision alone would leave a queued run queued, which hands its lease back.
   const endStopped = async (request: StopRequestV1) => {
@@ -112,7 +114,11 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   let runDeadline: RunDeadline | undefined;
   try {
     if (stopRequest !== null) return await endStopped(stopRequest);
-    await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
+    // A run this process opened to execute at once has done nothing yet that must be on disk: like
+    // its creation, its resume is committed (a killed process leaves it) without an fdatasync of its
+    // own, and the run's next write that waits (a reservation, a side effect's start, its end) covers it.
+    const fresh = state.attempts === 0 && options.startedHere === true;
+    await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' }, fresh);
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {

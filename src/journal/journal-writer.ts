@@ -1,4 +1,4 @@
-import type { RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
+import type { AppendBatchV1, RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
 import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
 import { flatCopy } from './flat-copy.ts';
 import { canonicalJson } from './hash.ts';
@@ -112,12 +112,16 @@ export class JournalWriter {
     return data === undefined ? event : { ...event, data };
   }
 
-  /** Appends and resolves once these events, and every event before them, are durable. */
-  async commit(events: readonly JournalEvent[], summary: RunSummaryPatchV1 = {}): Promise<void> {
+  /**
+   * Appends and resolves once these events, and every event before them, are durable; with
+   * `deferSync`, once committed (see AppendBatchV1.deferSync).
+   */
+  async commit(events: readonly JournalEvent[], summary: RunSummaryPatchV1 = {}, options: { deferSync?: boolean } = {}): Promise<void> {
     this.#throwIfFailed();
     // Pipelined events still waiting go first, in the same append: one group, one sync.
     const waiting = this.#takeBuffered();
-    await (waiting === undefined ? this.#append(events, summary) : this.#append([...waiting.events, ...events], { ...waiting.summary, ...summary }));
+    const deferSync = options.deferSync === true;
+    await (waiting === undefined ? this.#append(events, summary, deferSync) : this.#append([...waiting.events, ...events], { ...waiting.summary, ...summary }, deferSync));
     // The store applies a run's appends in order, so the pipelined ones before this have settled.
     await this.settle();
   }
@@ -175,8 +179,9 @@ export class JournalWriter {
     this.#inflight.add(pending);
   }
 
-  #append(events: readonly JournalEvent[], summary: RunSummaryPatchV1): Promise<void> {
-    const batch = { runId: this.runId, records: events.map(toRecord), summary };
+  #append(events: readonly JournalEvent[], summary: RunSummaryPatchV1, deferSync = false): Promise<void> {
+    const batch: AppendBatchV1 = { runId: this.runId, records: events.map(toRecord), summary };
+    if (deferSync) batch.deferSync = true;
     return this.#store.append(this.#leaseOwner === undefined ? batch : { ...batch, fence: { leaseOwner: this.#leaseOwner } });
   }
 

@@ -89,6 +89,12 @@ export interface AppendBatchV1 {
   summary: RunSummaryPatchV1;
   /** When set, the append fails with `lease-lost` unless this owner holds the run's lease. */
   fence?: { leaseOwner: string };
+  /**
+   * Resolve once committed, without waiting for stable storage, as `NewRunV1.deferSync`: for the
+   * `run-resume` of a run its creator executes at once, whose next write that waits covers it.
+   * Stores whose commits are durable already (PostgreSQL) ignore it.
+   */
+  deferSync?: boolean;
 }
 
 export interface NewRunV1 {

@@ -6,6 +6,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type {
   BudgetAccountV1,
+  BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
   BudgetSettledScopeV1,
@@ -13,12 +14,21 @@ import type {
   BudgetStoreV1,
 } from '../../spec/index.ts';
 
-// An expired reservation is kept this long for a late settle to correct, then deleted.
+// An expired reservation is kept this long for a late settle to correct, then deleted; a
+// settlement, this long for readReservation.
 const expiredRetentionMs = 24 * 60 * 60 * 1000;
+const settledRetentionMs = 24 * 60 * 60 * 1000;
 
 export interface SqliteBudgetAccess {
   /** Runs `work` in one write transaction, resolving once it is durable. */
   write: <T>(work: () => T) => Promise<T>;
+  /**
+   * Runs `work` in one write transaction, resolving once it is committed: for settlements. One lost
+   * to a power cut leaves its reservation, which expires booked as spent in full (over-charging,
+   * never overspending); and the caller's next durable write (its step's or run's end, the next
+   * reservation) makes it durable anyway, since the WAL is synced in commit order. Absent: `write`.
+   */
+  settle?: <T>(work: () => T) => Promise<T>;
   /** Runs `work` outside any transaction (reads). */
   read: <T>(work: () => T) => Promise<T>;
 }
@@ -59,8 +69,8 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
   }
 
   settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]> {
-    return this.#access.write(() =>
-      this.#sql.releaseHolds.all(request.reservationId).map((hold) => {
+    return (this.#access.settle ?? this.#access.write)(() =>
+      this.#remember(request, this.#sql.releaseHolds.all(request.reservationId)).map((hold) => {
         const key = String(hold.scope_key);
         const expired = Number(hold.expired) === 1;
         // An expired hold was booked as spent at its full amount: only the difference is added now.
@@ -84,6 +94,24 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
         reserved: { micros: Number(account?.reserved_micros ?? 0) - lapsedMicros, tokens: Number(account?.reserved_tokens ?? 0) - lapsedTokens },
       };
     });
+  }
+
+  readReservation(reservationId: string): Promise<BudgetReservationV1 | undefined> {
+    return this.#access.read(() => {
+      const hold = this.#sql.hold.get(reservationId);
+      if (hold !== undefined) return { state: 'held', amount: { micros: Number(hold.micros), tokens: Number(hold.tokens) } };
+      const settled = this.#sql.settlement.get(reservationId);
+      return settled === undefined ? undefined : { state: 'settled', actual: { micros: Number(settled.micros), tokens: Number(settled.tokens) } };
+    });
+  }
+
+  /** Records what a reservation was settled at (one it held), and forgets settlements past their retention. */
+  #remember<Hold>(request: BudgetSettleRequestV1, released: Hold[]): Hold[] {
+    if (released.length === 0) return released;
+    const now = Date.now();
+    this.#sql.pruneSettlements.run(now - settledRetentionMs);
+    this.#sql.recordSettlement.run(request.reservationId, request.actual.micros, request.actual.tokens, now);
+    return released;
   }
 
   /** Books the scope's reservations past their expiry as spent, and forgets long-expired ones. */
@@ -113,6 +141,10 @@ function prepareBudgetStatements(database: DatabaseSync) {
     insertHold: prepare(`INSERT INTO budget_holds (reservation_id, scope_key, micros, tokens, expires_ms) VALUES (?, ?, ?, ?, ?)`),
     addReserved: prepare(`UPDATE budget_accounts SET reserved_micros = reserved_micros + ?, reserved_tokens = reserved_tokens + ? WHERE scope_key = ?`),
     releaseHolds: prepare(`DELETE FROM budget_holds WHERE reservation_id = ? RETURNING scope_key, micros, tokens, expired`),
+    hold: prepare(`SELECT micros, tokens FROM budget_holds WHERE reservation_id = ? LIMIT 1`),
+    settlement: prepare(`SELECT micros, tokens FROM budget_settlements WHERE reservation_id = ?`),
+    recordSettlement: prepare(`INSERT OR REPLACE INTO budget_settlements (reservation_id, micros, tokens, settled_ms) VALUES (?, ?, ?, ?)`),
+    pruneSettlements: prepare(`DELETE FROM budget_settlements WHERE settled_ms < ?`),
     settle: prepare(
       `UPDATE budget_accounts SET spent_micros = spent_micros + ?, spent_tokens = spent_tokens + ?,
        reserved_micros = reserved_micros - ?, reserved_tokens = reserved_tokens - ? WHERE scope_key = ?

@@ -182,7 +182,7 @@ export class SqliteStore implements StoreV1 {
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
-    this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    this.budgets = new SqliteBudgetBook(database, { write: (work) => this.#memoryWrite(work), settle: (work) => this.#memoryWrite(work, { sync: false }), read: (work) => this.#read(work) });
     this.auditLog = new SqliteAuditLog(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     // Rate-limit hits and breaker states guard a provider, not money or records: a power loss that
     // drops the last few costs at most a few calls too many, so their commits wait for no fdatasync.
@@ -269,15 +269,15 @@ export class SqliteStore implements StoreV1 {
         }
       });
     }
-    // Refusals are answered at once; without a sync to wait for, so is everything else. A run
-    // created with deferSync is answered on commit: every later write's sync covers it (one WAL).
+    // Refusals are answered at once; without a sync to wait for, so is everything else. A write
+    // with deferSync is answered on commit: every later write's sync covers it (one WAL).
     const walSync = this.#walSync;
     let waiting: Pending[] | undefined;
     for (let index = 0; index < group.length; index += 1) {
       const pending = group[index] as Pending;
       const outcome = outcomes[index];
       if (outcome !== undefined) pending.reject(outcome);
-      else if (walSync === undefined || (pending.kind === 'create' && pending.newRun.deferSync === true) || (pending.kind === 'work' && !pending.sync)) answer(pending);
+      else if (walSync === undefined || !waitsForSync(pending)) answer(pending);
       else (waiting ??= []).push(pending);
     }
     if (walSync === undefined || waiting === undefined) return;
@@ -954,4 +954,11 @@ function memoryEntryOf(key: MemoryKey, row: Row): MemoryEntryV1 {
     contentHash: text(row.content_hash),
     summarises: nullableText(row.summarises),
   });
+}
+
+/** Whether a committed write is answered only once it is on stable storage (durability full). */
+function waitsForSync(pending: Pending): boolean {
+  if (pending.kind === 'create') return pending.newRun.deferSync !== true;
+  if (pending.kind === 'append') return pending.batch.deferSync !== true;
+  return pending.sync;
 }
