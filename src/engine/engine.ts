@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
-import { applyEvent, genesisHash, isTerminal, JournalWriter, loadRun, sealEvent, toRecord } from '../journal/index.ts';
+import type { JournalEvent } from '../journal/index.ts';
+import { applyEvent, genesisHash, isTerminal, JournalWriter, loadRun, parseEvent, sealEvent, toRecord } from '../journal/index.ts';
 import type { JsonValue, RunRecordV1, StopRequestV1, StoreV1 } from '../spec/index.ts';
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
@@ -82,16 +83,16 @@ export class Engine {
   async start(taskName: string, input: JsonValue, request: RunRequest): Promise<RunOutcome> {
     const result = await this.#leasing(async () => {
       const leasedAt = performance.now();
-      const runId = await this.#create(taskName, input, request, true);
-      return this.#execute(runId, leasedAt, true);
+      const created = await this.#create(taskName, input, request, true);
+      return this.#execute(created.runId, leasedAt, created.first);
     });
     if ('abandoned' in result) throw new KeelError(result.abandoned === 'store-unavailable' ? 'db-unavailable' : 'lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
     return result;
   }
 
   /** Opens a run for any worker to pick up. */
-  enqueue(taskName: string, input: JsonValue, request: RunRequest): Promise<string> {
-    return this.#create(taskName, input, request, false);
+  async enqueue(taskName: string, input: JsonValue, request: RunRequest): Promise<string> {
+    return (await this.#create(taskName, input, request, false)).runId;
   }
 
   /**
@@ -308,7 +309,7 @@ export class Engine {
     this.#shutdown.abort();
   }
 
-  #execute(runId: string, leasedAt: number, startedHere = false): Promise<RunOutcome | RunAbandoned> {
+  #execute(runId: string, leasedAt: number, created?: JournalEvent): Promise<RunOutcome | RunAbandoned> {
     return this.#leasing(async () => {
       const result = await executeRun({
         store: this.store,
@@ -319,7 +320,7 @@ export class Engine {
         leasedAt,
         maxRollbacks: this.#maxRollbacks,
         shutdown: this.#shutdown.signal,
-        startedHere,
+        ...(created === undefined ? {} : { created }),
       });
       if (!('abandoned' in result) && this.#afterRun !== undefined) await this.#afterRun(runId).catch(() => undefined);
       return result;
@@ -342,7 +343,7 @@ export class Engine {
     }
   }
 
-  async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<string> {
+  async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<{ runId: string; first: JournalEvent }> {
     const task = this.tasks.current(taskName);
     const runId = request.runId ?? `run_${randomUUID()}`;
     const config = taskConfiguration(task);
@@ -355,14 +356,16 @@ export class Engine {
       configHash: taskConfigHash(task),
       config,
     });
+    const record = toRecord(first);
     await this.store.createRun({
       run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: 'queued' },
-      first: toRecord(first),
+      first: record,
       // A run executed here reports nothing before its end, so its creation need not wait for a
       // sync of its own: the first write that waits (a reservation, a side effect's start, the end) covers it.
       ...(leased ? { lease: { owner: this.workerId, leaseMs: this.leaseMs }, deferSync: true } : {}),
     });
-    return runId;
+    // As loadRun would read it back: the executor works on the stored form, not the caller's objects.
+    return { runId, first: parseEvent(record) };
   }
 }
 

@@ -1,7 +1,7 @@
 import { KeelError, toErrorData } from '../errors/index.ts';
 import type { ConfidenceMarker, EventData, JournalEvent, RunState } from '../journal/index.ts';
 import type { JsonValue, StopRequestV1 } from '../spec/index.ts';
-import { applyEvent, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
+import { applyEvent, foldEvents, isTerminal, JournalWriter, lastVerifiedCheckpoint, loadRun } from '../journal/index.ts';
 import type { StoreV1 } from '../spec/index.ts';
 import { openSealedFieldsIn, RunSealer } from '../redaction/index.ts';
 import { LeaseHeartbeat } from './lease-heartbeat.ts';
@@ -27,8 +27,11 @@ export interface ExecuteRunOptions {
   maxRollbacks: number;
   /** Aborts the run's steps when the engine shuts down. */
   shutdown: AbortSignal;
-  /** The run was opened by this process to execute at once (Engine.start), leased from its creation. */
-  startedHere?: boolean;
+  /**
+   * The run-start event of a run this process has just opened to execute at once (Engine.start),
+   * leased from its creation: its journal is that one event, so it is not read back.
+   */
+  created?: JournalEvent;
 }
 
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
@@ -48,12 +51,15 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   try {
     // The run goes on with its sealed fields opened: a resumed step returns what it returned.
     let stored: readonly JournalEvent[] = [];
-    const { state, events } = await loadRun(store, runId, {
-      open: (loaded) => {
-        stored = loaded;
-        return openSealedFieldsIn(store, loaded);
-      },
-    });
+    const { state, events } =
+      options.created === undefined
+        ? await loadRun(store, runId, {
+            open: (loaded) => {
+              stored = loaded;
+              return openSealedFieldsIn(store, loaded);
+            },
+          })
+        : freshRun((stored = [options.created]));
     const finished = outcomeOf(state);
     if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
@@ -74,12 +80,18 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   }
 }
 
+/** The state of a run whose journal is its run-start alone, as loadRun would fold it (nothing sealed in it). */
+function freshRun(events: JournalEvent[]): { state: RunState; events: readonly JournalEvent[] } {
+  return { state: foldEvents(events), events };
+}
+
 async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefined, state: RunState, events: readonly JournalEvent[], stored: readonly JournalEvent[]): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId, leaseMs } = options;
   const lease = new AbortController();
   const halt = new AbortController();
   const stop = AbortSignal.any([lease.signal, options.shutdown, halt.signal]);
-  let stopRequest: StopRequestV1 | null = (await store.getRun(runId))?.stopRequested ?? null;
+  // A run opened here a moment ago has no stop request yet; one made from now on reaches the heartbeat.
+  let stopRequest: StopRequestV1 | null = options.created === undefined ? ((await store.getRun(runId))?.stopRequested ?? null) : null;
   // Renewing the lease is also how a stop request reaches the worker: often enough to halt
   // within a couple of seconds, whatever the lease length.
   const heartbeat = new LeaseHeartbeat({
@@ -117,7 +129,7 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     // A run this process opened to execute at once has done nothing yet that must be on disk: like
     // its creation, its resume is committed (a killed process leaves it) without an fdatasync of its
     // own, and the run's next write that waits (a reservation, a side effect's start, its end) covers it.
-    const fresh = state.attempts === 0 && options.startedHere === true;
+    const fresh = state.attempts === 0 && options.created !== undefined;
     await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' }, fresh);
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
