@@ -7,6 +7,7 @@
 import type {
   BudgetAccountV1,
   BudgetAmountV1,
+  BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
   BudgetSettledScopeV1,
@@ -24,11 +25,16 @@ interface Hold {
 
 // An expired reservation is kept this long for a late settle to correct, then forgotten.
 const expiredRetentionMs = 24 * 60 * 60 * 1000;
+// Settlements are remembered for readReservation, which only this process can ask (its book dies
+// with it): the latest ones, for a stop of a call in flight, bounded so a busy process does not grow.
+const rememberedSettlements = 65_536;
 
 export class MemoryBudgetBook implements BudgetStoreV1 {
   readonly budgetSpecificationVersion = 'v1';
   readonly #accounts = new Map<string, BudgetAccountV1>();
   readonly #holds = new Map<string, Hold>();
+  /** What the latest reservations settled at, oldest first. */
+  readonly #settled = new Map<string, BudgetAmountV1>();
 
   reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1> {
     const now = request.nowMs ?? Date.now();
@@ -52,6 +58,7 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
     const hold = this.#holds.get(request.reservationId);
     if (hold === undefined) return Promise.resolve([]);
     this.#holds.delete(request.reservationId);
+    this.#remember(request.reservationId, request.actual);
     return Promise.resolve(
       hold.keys.map((key) => {
         const account = this.#account(key);
@@ -69,6 +76,18 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
     this.#expire(nowMs ?? Date.now());
     const account = this.#accounts.get(key);
     return Promise.resolve({ spent: { ...(account?.spent ?? zero()) }, reserved: { ...(account?.reserved ?? zero()) } });
+  }
+
+  readReservation(reservationId: string): Promise<BudgetReservationV1 | undefined> {
+    const hold = this.#holds.get(reservationId);
+    if (hold !== undefined) return Promise.resolve({ state: 'held', amount: { ...hold.amount } });
+    const settled = this.#settled.get(reservationId);
+    return Promise.resolve(settled === undefined ? undefined : { state: 'settled', actual: { ...settled } });
+  }
+
+  #remember(reservationId: string, actual: BudgetAmountV1): void {
+    if (this.#settled.size >= rememberedSettlements) this.#settled.delete(this.#settled.keys().next().value as string);
+    this.#settled.set(reservationId, { micros: actual.micros, tokens: actual.tokens });
   }
 
   #expire(now: number): void {

@@ -52,6 +52,12 @@ export interface BudgetSettledScopeV1 {
   after: BudgetAmountV1;
 }
 
+/**
+ * What a book holds for one reservation: still `held` (its full amount reserved, or booked as spent
+ * once it expired), or `settled` at `actual`, the amount every scope it was in booked for it.
+ */
+export type BudgetReservationV1 = { state: 'held'; amount: BudgetAmountV1 } | { state: 'settled'; actual: BudgetAmountV1 };
+
 export interface BudgetAccountV1 {
   spent: BudgetAmountV1;
   reserved: BudgetAmountV1;
@@ -72,4 +78,11 @@ export interface BudgetStoreV1 {
   settleBudget(request: BudgetSettleRequestV1): Promise<BudgetSettledScopeV1[]>;
   /** A scope's account, expired reservations counted as spent; zero for a scope never used. */
   readBudget(key: string, nowMs?: number): Promise<BudgetAccountV1>;
+  /**
+   * One reservation as the book holds it, so that whoever ends a call its process could not end (a
+   * dead process, a stopped run) journals what the book booked for it. Undefined: unknown to this
+   * book (never reserved here), or settled or expired longer ago than the book remembers (a store's
+   * book: a day). Optional: a book without it is treated as knowing nothing.
+   */
+  readReservation?(reservationId: string): Promise<BudgetReservationV1 | undefined>;
 }

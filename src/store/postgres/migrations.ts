@@ -361,6 +361,21 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       $acquire$;
     `,
   },
+  {
+    version: 12,
+    name: 'budget-settlements',
+    sql: (schema) => `
+      -- What each reservation was settled at, kept a day: whoever ends a call its process could not
+      -- end (a dead gateway process, a stopped run) journals what the book booked for it.
+      CREATE TABLE ${schema}.budget_settlements (
+        reservation_id text PRIMARY KEY,
+        micros bigint NOT NULL,
+        tokens bigint NOT NULL,
+        settled_ms bigint NOT NULL
+      );
+      CREATE INDEX budget_settlements_age ON ${schema}.budget_settlements (settled_ms);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -8,6 +8,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type {
   BudgetAccountV1,
+  BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
   BudgetSettledScopeV1,
@@ -16,8 +17,10 @@ import type {
 } from '../../spec/index.ts';
 import { toStoreError } from './postgres-errors.ts';
 
-// An expired reservation is kept this long for a late settle to correct, then deleted.
+// An expired reservation is kept this long for a late settle to correct, then deleted; a
+// settlement, this long for readReservation.
 const expiredRetentionMs = 24 * 60 * 60 * 1000;
+const settledRetentionMs = 24 * 60 * 60 * 1000;
 
 // The database's clock in epoch milliseconds, unless the caller brought its own.
 const nowMs = (parameter: string): string => `coalesce(${parameter}::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)`;
@@ -75,6 +78,7 @@ export class PostgresBudgetBook implements BudgetStoreV1 {
         request.reservationId,
         request.actual.micros,
         request.actual.tokens,
+        settledRetentionMs,
       ]);
       return rows.map((row) => {
         const after = { micros: Number(row.spent_micros), tokens: Number(row.spent_tokens) };
@@ -94,6 +98,19 @@ export class PostgresBudgetBook implements BudgetStoreV1 {
       spent: { micros: Number(row?.spent_micros ?? 0), tokens: Number(row?.spent_tokens ?? 0) },
       reserved: { micros: Number(row?.reserved_micros ?? 0), tokens: Number(row?.reserved_tokens ?? 0) },
     };
+  }
+
+  async readReservation(reservationId: string): Promise<BudgetReservationV1 | undefined> {
+    let rows: { state: 'held' | 'settled'; micros: string; tokens: string }[];
+    try {
+      ({ rows } = await this.#pool.query<{ state: 'held' | 'settled'; micros: string; tokens: string }>(this.#sql.reservation, [reservationId]));
+    } catch (error) {
+      throw toStoreError(error, `cannot read budget reservation in ${this.#location}`);
+    }
+    const row = rows.find((candidate) => candidate.state === 'held') ?? rows[0];
+    if (row === undefined) return undefined;
+    const amount = { micros: Number(row.micros), tokens: Number(row.tokens) };
+    return row.state === 'held' ? { state: 'held', amount } : { state: 'settled', actual: amount };
   }
 
   async #transaction<T>(what: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -120,6 +137,7 @@ export class PostgresBudgetBook implements BudgetStoreV1 {
 function budgetStatements(schema: string) {
   const accounts = `${schema}.budget_accounts`;
   const holds = `${schema}.budget_holds`;
+  const settlements = `${schema}.budget_settlements`;
   return {
     openAccounts: `INSERT INTO ${accounts} (scope_key) SELECT key FROM unnest($1::text[]) AS key ORDER BY key ON CONFLICT DO NOTHING`,
     lockAccounts: `SELECT scope_key FROM ${accounts} WHERE scope_key = ANY ($1::text[]) ORDER BY scope_key FOR UPDATE`,
@@ -146,9 +164,20 @@ function budgetStatements(schema: string) {
       UPDATE ${accounts} SET reserved_micros = reserved_micros + $3, reserved_tokens = reserved_tokens + $4
       WHERE scope_key IN (SELECT scope_key FROM held)`,
     lockReservationAccounts: `SELECT scope_key FROM ${accounts} WHERE scope_key IN (SELECT scope_key FROM ${holds} WHERE reservation_id = $1) ORDER BY scope_key FOR UPDATE`,
-    // An expired hold was booked at its full amount already: only the difference is added now.
+    // An expired hold was booked at its full amount already: only the difference is added now. What
+    // it settled at is kept for readReservation; settlements past their retention go, skipping rows
+    // a concurrent settle is pruning rather than waiting for it.
     settle: `
       WITH released AS (DELETE FROM ${holds} WHERE reservation_id = $1 RETURNING scope_key, micros, tokens, expired),
+      clock AS (SELECT ${nowMs('NULL')} AS now),
+      recorded AS (
+        INSERT INTO ${settlements} (reservation_id, micros, tokens, settled_ms)
+        SELECT $1, $2::bigint, $3::bigint, (SELECT now FROM clock) WHERE EXISTS (SELECT 1 FROM released)
+        ON CONFLICT (reservation_id) DO NOTHING RETURNING 1),
+      pruned AS (
+        DELETE FROM ${settlements} WHERE reservation_id IN (
+          SELECT reservation_id FROM ${settlements} WHERE settled_ms < (SELECT now FROM clock) - $4::bigint
+          ORDER BY settled_ms LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING 1),
       changes AS (
         SELECT scope_key,
           $2::bigint - CASE WHEN expired THEN micros ELSE 0 END AS added_micros,
@@ -161,6 +190,9 @@ function budgetStatements(schema: string) {
         reserved_micros = account.reserved_micros - changes.released_micros, reserved_tokens = account.reserved_tokens - changes.released_tokens
       FROM changes WHERE account.scope_key = changes.scope_key
       RETURNING account.scope_key, account.spent_micros, account.spent_tokens, changes.added_micros, changes.added_tokens`,
+    reservation: `
+      SELECT 'held' AS state, micros, tokens FROM ${holds} WHERE reservation_id = $1
+      UNION ALL SELECT 'settled' AS state, micros, tokens FROM ${settlements} WHERE reservation_id = $1`,
     // Reservations past their expiry count as spent even before a reserve books them.
     read: `
       SELECT account.spent_micros + coalesce(lapsed.micros, 0) AS spent_micros, account.spent_tokens + coalesce(lapsed.tokens, 0) AS spent_tokens,

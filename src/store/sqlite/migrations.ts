@@ -238,6 +238,21 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       INSERT INTO rate_limit_counts (limit_key, hits) SELECT limit_key, count(*) FROM rate_limit_hits GROUP BY limit_key;
     `,
   },
+  {
+    version: 12,
+    name: 'budget-settlements',
+    sql: `
+      -- What each reservation was settled at, kept a day: whoever ends a call its process could not
+      -- end (a dead gateway process, a stopped run) journals what the book booked for it.
+      CREATE TABLE budget_settlements (
+        reservation_id TEXT PRIMARY KEY,
+        micros INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        settled_ms INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX budget_settlements_age ON budget_settlements (settled_ms);
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;
