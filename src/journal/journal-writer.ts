@@ -1,6 +1,6 @@
 import type { AppendBatchV1, RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
 import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
-import { flatCopy } from './flat-copy.ts';
+import { jsonCopy } from './json-copy.ts';
 import { canonicalJson } from './hash.ts';
 import { toRecord } from './parse.ts';
 import { sealDataText } from './seal.ts';
@@ -14,15 +14,19 @@ export type FieldSealer = <Type extends EventType>(type: Type, data: EventData[T
 // cut a governed call's p50 by ~40 us and the process's CPU per call by ~100-190 us.
 const pipelineFlushMs = 20;
 
+// Data nested deeper than this is serialised at once (see `pipelineData`); a model call's request,
+// its deepest event data, is 7 levels deep (input, request, messages, message, content, part).
+const snapshotDepth = 32;
+
 /** Told of a deferred event once it is sealed (see `pipelineData`); returns the run summary after it. */
 export type SealedListener = (event: JournalEvent) => RunSummaryPatchV1;
 
-/** An event numbered and snapshotted (its data's canonical text, or a complete copy of flat data), not yet hashed into the chain. */
+/** An event numbered and snapshotted (its data's canonical text, or a complete copy of plain JSON data), not yet hashed into the chain. */
 interface Draft {
   type: EventType;
   seq: number;
   time: Date;
-  snapshot: string | { [key: string]: unknown };
+  snapshot: string | object;
   /** The data as the run works with it, when field sealing changed it for the journal. */
   unsealed: unknown;
   sealed: SealedListener;
@@ -74,9 +78,9 @@ export class JournalWriter {
   /**
    * Builds the next event and pipelines it (as `build` then `pipeline`), doing now only what
    * cannot wait: its number, its time, its payload fields sealed and a snapshot of its data, so a
-   * caller that goes on mutating its objects cannot change what is journaled: its canonical text,
-   * or for flat data (flat-copy.ts: a detail event's usual shape) a copy, checked to be JSON, whose
-   * text waits. Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
+   * caller that goes on mutating its objects cannot change what is journaled: for plain JSON data
+   * (json-copy.ts: the usual shape of every event of a model call) a copy whose canonical text
+   * waits, else its canonical text. Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
    * later event is built, and before anything is handed to the store. `sealed` is then told of
    * the event (as the run works with it) and returns the run summary after it. For the events
    * of a model call this takes the chain's work off the call's path: it runs when the batch is
@@ -85,7 +89,7 @@ export class JournalWriter {
   pipelineData<Type extends EventType>(type: Type, data: EventData[Type], sealed: SealedListener, time: Date = new Date()): void {
     this.#throwIfFailed();
     const journaled = this.#seal === undefined ? data : this.#seal(type, data);
-    const snapshot = flatCopy(journaled, 1) ?? canonicalJson(journaled);
+    const snapshot = jsonCopy(journaled, snapshotDepth) ?? canonicalJson(journaled);
     this.#lastSeq += 1;
     this.#drafts.push({ type, seq: this.#lastSeq, time, snapshot, unsealed: journaled === data ? undefined : data, sealed });
     this.#flushTimer ??= setTimeout(() => this.#flushBuffered(), pipelineFlushMs);
