@@ -25,3 +25,26 @@ test('the scopes of a run follow the clock: the next day is a new tenant-day bud
   assert.deepEqual(next.reservation.keys, ['tenant:acme:day:2026-03-15', 'run:run_1']);
   assert.deepEqual(await ledger.spent('run:run_1'), { micros: 600, tokens: 0 });
 });
+
+test('the scopes remembered for a run are those of its whole spend context: another task, tenant or key gets its own', async () => {
+  const now = new Date('2026-03-14T12:00:00Z');
+  const ledger = new BudgetLedger(
+    [
+      { scope: 'task', micros: 10_000 },
+      { scope: 'tenant', micros: 10_000 },
+      { scope: 'key', window: 'day', micros: 10_000 },
+    ],
+    { clock: () => now },
+  );
+  const keysOf = async (context: { runId: string; task: string; tenant: string; key?: string }) => {
+    const outcome = await ledger.reserve(context, { micros: 1, tokens: 0 });
+    assert.ok(outcome.ok);
+    return outcome.reservation.keys;
+  };
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 't', tenant: 'acme' }), ['task:t', 'tenant:acme']);
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 't', tenant: 'globex' }), ['task:t', 'tenant:globex']);
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex' }), ['task:u', 'tenant:globex']);
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex', key: 'k1' }), ['task:u', 'tenant:globex', 'key:k1:day:2026-03-14']);
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex', key: '' }), ['task:u', 'tenant:globex', 'key::day:2026-03-14']);
+  assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex' }), ['task:u', 'tenant:globex']);
+});

@@ -73,6 +73,14 @@ const defaultReservationExpiryMs = 5 * 60 * 1000;
 // Spend contexts whose scopes are remembered (see BudgetLedger.#scopesOf); past this they start over.
 const rememberedContexts = 1_024;
 
+interface RememberedScopes {
+  task: string;
+  tenant: string;
+  key: string | undefined;
+  minute: number;
+  scopes: { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> };
+}
+
 /** `time`: the spend's ISO time, read once per reservation (its UTC day keys daily budgets). */
 function scopeKey(rule: BudgetRule, context: SpendContext, time: string): string | undefined {
   switch (rule.scope) {
@@ -116,8 +124,8 @@ export class BudgetLedger {
   readonly #book: BudgetStoreV1;
   readonly #expiryMs: number;
   readonly #clock: (() => Date) | undefined;
-  /** The scopes of recent spend contexts under the ledger's own rules, by context and minute. */
-  readonly #scopes = new Map<string, { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> }>();
+  /** The scopes of recent spend contexts under the ledger's own rules, by run: its context and minute. */
+  readonly #scopes = new Map<string, RememberedScopes>();
 
   constructor(rules: BudgetRule[], options: BudgetLedgerOptions = {}) {
     for (const rule of rules) checkRule(rule);
@@ -178,17 +186,21 @@ export class BudgetLedger {
   /**
    * `#limits` under the ledger's own rules, remembered: a run's calls fall under the same scopes
    * until the minute turns (the finest window a key is dated by), so each call after its run's
-   * first in a minute costs a lookup. The limits and rules are only read, by the book and at settlement.
+   * first in a minute costs a lookup by run id and a few comparisons (no date formatting: the
+   * minute is counted from the epoch, as UTC's are). The limits and rules are only read, by the
+   * book and at settlement.
    */
   #scopesOf(context: SpendContext): { limits: BudgetLimitV1[]; rules: Map<string, BudgetRule[]> } {
-    const time = (context.at ?? this.#clock?.() ?? new Date()).toISOString();
-    const remembered = `${context.runId}\u0000${context.task}\u0000${context.tenant}\u0000${context.key ?? ''}\u0000${time.slice(0, 16)}`;
-    let scopes = this.#scopes.get(remembered);
-    if (scopes === undefined) {
-      scopes = this.#limits(context, this.#rules, time);
-      if (this.#scopes.size >= rememberedContexts) this.#scopes.clear();
-      this.#scopes.set(remembered, scopes);
+    const at = context.at ?? this.#clock?.();
+    const nowMs = at === undefined ? Date.now() : at.getTime();
+    const minute = Math.floor(nowMs / 60_000);
+    const remembered = this.#scopes.get(context.runId);
+    if (remembered !== undefined && remembered.minute === minute && remembered.task === context.task && remembered.tenant === context.tenant && remembered.key === context.key) {
+      return remembered.scopes;
     }
+    const scopes = this.#limits(context, this.#rules, (at ?? new Date(nowMs)).toISOString());
+    if (this.#scopes.size >= rememberedContexts) this.#scopes.clear();
+    this.#scopes.set(context.runId, { task: context.task, tenant: context.tenant, key: context.key, minute, scopes });
     return scopes;
   }
 
