@@ -8,7 +8,7 @@ import { LeaseHeartbeat } from './lease-heartbeat.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import { RunDeadline, workingTimeMs } from './run-deadline.ts';
 import type { RunOutcome } from './run-outcome.ts';
-import { stopEvents } from './stop-events.ts';
+import { stopEvents, stoppedCalls } from './stop-events.ts';
 import { outcomeOf } from './run-outcome.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
 import type { TaskDefinition } from './task.ts';
@@ -117,10 +117,13 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     await writer.commit([event], summaryOf(state), { deferSync });
   };
   // One append: the decision alone would leave a queued run queued, which hands its lease back.
+  // A model call the stop cut short ends first, billed what the budget book booked for it.
   const endStopped = async (request: StopRequestV1) => {
-    const events = stopEvents(writer, request);
+    const cutShort = await stoppedCalls(store, writer, state, request);
+    const events = stopEvents(writer, request, cutShort.events);
     for (const event of events) applyEvent(state, event);
     await writer.commit(events, summaryOf(state));
+    await cutShort.settle();
     return outcomeOf(state) as RunOutcome;
   };
   let runDeadline: RunDeadline | undefined;

@@ -1,11 +1,38 @@
-import type { JournalEvent, JournalWriter } from '../journal/index.ts';
-import type { StopRequestV1 } from '../spec/index.ts';
+import type { JournalEvent, JournalWriter, RunState } from '../journal/index.ts';
+import { loadRun } from '../journal/index.ts';
+import type { StopRequestV1, StoreV1 } from '../spec/index.ts';
+import type { CallsInFlight } from './calls-in-flight.ts';
+import { bookPriceVersion, endCallsInFlight } from './calls-in-flight.ts';
 
-/** A person's stop, as the two events that end the run: the decision and a `failed` end, appended together. */
-export function stopEvents(writer: JournalWriter, request: StopRequestV1): JournalEvent[] {
+/**
+ * A person's stop, as the events that end the run, appended together: the failed ends of the model
+ * calls it cut short (`stoppedCalls`, built first on the same writer), the decision and a `failed` end.
+ */
+export function stopEvents(writer: JournalWriter, request: StopRequestV1, callsCutShort: readonly JournalEvent[] = []): JournalEvent[] {
   const reason = `stopped by ${request.by}: ${request.reason}`;
   return [
+    ...callsCutShort,
     writer.build('human-decision', { decision: 'stop', decider: request.by, reason: request.reason }),
     writer.build('run-end', { status: 'failed', reason, error: { code: 'run-stopped', message: reason, retryable: false } }),
   ];
+}
+
+/**
+ * The model calls a stop cut short, each ended failed and billed what the store's budget book
+ * booked for it (calls-in-flight.ts): a stream the stop cut was settled at its reservation by the
+ * governed call before it returned, a call that had not answered at what the governed call gave
+ * back. Their events go before the stop's (`stopEvents`); `settle` once they are journaled.
+ */
+export async function stoppedCalls(store: StoreV1, writer: JournalWriter, state: RunState, request: StopRequestV1): Promise<CallsInFlight> {
+  if (![...state.steps.values()].some((step) => step.end === undefined && step.kind === 'model-call')) return { events: [], billedMicros: 0, settle: () => Promise.resolve() };
+  // The stored journal holds the budget decisions (pipelined, landed before a stop is handled).
+  const { events } = await loadRun(store, state.runId);
+  return endCallsInFlight({
+    state,
+    events,
+    writer,
+    budgets: store.budgets,
+    priceVersion: bookPriceVersion,
+    failure: (billing) => ({ code: 'run-stopped', message: `stopped by ${request.by} while the call was in flight; ${billing}` }),
+  });
 }

@@ -90,9 +90,13 @@ describe('closing a gateway with requests in flight', () => {
         assert.equal(run.status, 'failed', JSON.stringify(run));
         assert.match(run.reason ?? '', /stopped by keel-gateway: the gateway shut down before the answer was finished/);
       }
-      // The stream was cut inside its model call, which the journal shows aborted before the run's end.
+      // The stream was cut inside its model call, which the journal shows aborted and ended, billed
+      // what the budget book booked for it, before the run's end.
       const { events } = await loadRun(reopened.keel.store, streamed.runId);
-      assert.deepEqual(events.slice(-3).map((event) => event.type), ['model-attempt-end', 'human-decision', 'run-end']);
+      assert.deepEqual(events.slice(-4).map((event) => event.type), ['model-attempt-end', 'step-end', 'human-decision', 'run-end']);
+      const stepEnd = events.at(-3);
+      assert.ok(stepEnd?.type === 'step-end' && !stepEnd.data.outcome.ok);
+      assert.equal(stepEnd.data.cost?.micros, runs.find((run) => run.id === streamed.runId)?.costMicros);
     } finally {
       await reopened.close();
     }

@@ -1,0 +1,94 @@
+import type { ErrorData } from '../errors/index.ts';
+import type { EventData, JournalEvent, JournalWriter, RunState } from '../journal/index.ts';
+import type { BudgetSettleRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+
+/** The price version a step's cost carries when it is what the budget book settled the call at, not priced here. */
+export const bookPriceVersion = 'budget-book';
+
+export interface CallsInFlightOptions {
+  state: RunState;
+  /** The run's journal as stored (its budget decisions are never sealed). */
+  events: readonly JournalEvent[];
+  writer: JournalWriter;
+  /** The store's budget book, which holds the calls' reservations; absent: the journal's figures alone. */
+  budgets: BudgetStoreV1 | undefined;
+  /** Labels a cost billed from the reservation; a cost the book settled is labelled `bookPriceVersion`. */
+  priceVersion: string;
+  /** The failure each ended step records; `billing` says what it was billed and why. */
+  failure: (billing: string) => Pick<ErrorData, 'code' | 'message'>;
+}
+
+/** The ending of a run's model calls that started and never ended, for its end to follow. */
+export interface CallsInFlight {
+  /** A failed step-end per model call in flight, built on the writer, to append before the run's end. */
+  events: JournalEvent[];
+  /** micro-USD billed to them together. */
+  billedMicros: number;
+  /**
+   * Call once the ending is journaled, never before (a settle for an ending never journaled would
+   * book spend no journal shows): settles each reservation the book may still hold at what the
+   * journal billed it. A failure is left to the reservation's expiry, which books that same amount.
+   */
+  settle(): Promise<void>;
+}
+
+/**
+ * Ends the model calls of a run that started and never ended, when the run is ended by someone
+ * other than the call (a stop, or the process that made it dying). Each is billed what the
+ * budget book booked for its reservation, so the journal and the book agree: the amount it was
+ * settled at if the book says it was settled (the governed path settled it before the call
+ * returned, or the dead process settled it and died before journaling its end); otherwise the
+ * reservation, the worst case, since the provider may have generated all of it and no usage says
+ * otherwise, and the reservation is then settled at that amount. A call with no reservation (no
+ * budget applied) is ended with no cost. Other steps are left as they are: whether a tool's effect
+ * happened is not known, and a run that ends does not run them again either way.
+ */
+export async function endCallsInFlight(options: CallsInFlightOptions): Promise<CallsInFlight> {
+  const { state, events, writer, budgets, priceVersion } = options;
+  const ending: JournalEvent[] = [];
+  const toSettle: BudgetSettleRequestV1[] = [];
+  let billedMicros = 0;
+  for (const step of state.steps.values()) {
+    if (step.end !== undefined || step.kind !== 'model-call') continue;
+    const reservation = lastReservation(events, step.step);
+    let cost: EventData['step-end']['cost'];
+    let billing = 'no budget was reserved for it';
+    if (reservation !== undefined) {
+      const booked = reservation.reservationId === undefined ? undefined : await budgets?.readReservation?.(reservation.reservationId).catch(() => undefined);
+      if (booked?.state === 'settled') {
+        cost = { micros: booked.actual.micros, priceVersion: bookPriceVersion };
+        billing = `billed what the budget book settled it at, ${booked.actual.micros} micro-USD`;
+      } else {
+        cost = { micros: reservation.reservedMicros, priceVersion };
+        billing = `billed its reservation, ${reservation.reservedMicros} micro-USD`;
+        if (reservation.reservationId !== undefined) toSettle.push({ reservationId: reservation.reservationId, actual: { micros: reservation.reservedMicros, tokens: reservation.reservedTokens } });
+      }
+      billedMicros += cost.micros;
+    }
+    const error: ErrorData = { ...options.failure(billing), retryable: false };
+    const data: EventData['step-end'] = { step: step.step, name: step.name, kind: step.kind, epoch: step.epoch, durationMs: 0, outcome: { ok: false, error } };
+    if (cost !== undefined) data.cost = cost;
+    ending.push(writer.build('step-end', data));
+  }
+  return {
+    events: ending,
+    billedMicros,
+    settle: async () => {
+      // The book settles an id once: one settled meanwhile keeps what it booked.
+      for (const request of toSettle) await budgets?.settleBudget(request).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * The worst case reserved for the step's model in flight: its latest reservation, unless a fallback
+ * followed it (that model failed, and a failed call's reservation is given back at zero).
+ */
+function lastReservation(events: readonly JournalEvent[], step: number): EventData['budget-decision'] | undefined {
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const event = events[index];
+    if (event?.type === 'model-fallback' && event.data.step === step) return undefined;
+    if (event?.type === 'budget-decision' && event.data.step === step && event.data.outcome === 'reserved') return event.data;
+  }
+  return undefined;
+}
