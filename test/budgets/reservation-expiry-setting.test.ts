@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createKeel, KeelError, parseConfig } from 'keel';
 import type { KeelConfig, StoreV1 } from 'keel';
-import type { BudgetReserveRequestV1, BudgetStoreV1 } from '../../src/spec/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
+import { withReserveHook } from './reserve-hook.ts';
 import { budgetTenant, spendAgent, spendConfig } from './spend-agent.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-reservation-expiry-'));
@@ -40,21 +40,9 @@ test('budgetReservationExpiryMs accepts whole milliseconds from one second to on
 
 /** The store as given, with its budget book noting each reservation's requested lifetime. */
 function notingExpiries(store: SqliteStore, expiries: number[]): StoreV1 {
-  const book: BudgetStoreV1 = {
-    budgetSpecificationVersion: 'v1',
-    reserveBudget: (request: BudgetReserveRequestV1) => {
-      expiries.push(request.expiresInMs);
-      return store.budgets.reserveBudget(request);
-    },
-    settleBudget: (request) => store.budgets.settleBudget(request),
-    readBudget: (key, nowMs) => store.budgets.readBudget(key, nowMs),
-  };
-  return new Proxy(store, {
-    get: (target, property) => {
-      if (property === 'budgets') return book;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...values: unknown[]) => unknown).bind(target) : value;
-    },
+  return withReserveHook(store, (request, next) => {
+    expiries.push(request.expiresInMs);
+    return next();
   });
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createKeel, KeelError } from 'keel';
 import type { StoreV1 } from 'keel';
-import type { BudgetStoreV1 } from '../../src/spec/index.ts';
+import { withReserveHook } from './reserve-hook.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { budgetTenant, spendAgent, spendConfig } from './spend-agent.ts';
 
@@ -20,24 +20,10 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 
 /** The store, whose budget book refuses its next `refusals` reservations as a database that went away does. */
 function outageOnReserve(store: SqliteStore, refusals: { left: number }): StoreV1 {
-  const book: BudgetStoreV1 = {
-    budgetSpecificationVersion: 'v1',
-    reserveBudget: (request) => {
-      if (refusals.left > 0) {
-        refusals.left -= 1;
-        return Promise.reject(new KeelError('db-unavailable', `the database at ${store.location} is unavailable (connection terminated)`));
-      }
-      return store.budgets.reserveBudget(request);
-    },
-    settleBudget: (request) => store.budgets.settleBudget(request),
-    readBudget: (key, nowMs) => store.budgets.readBudget(key, nowMs),
-  };
-  return new Proxy(store, {
-    get: (target, property) => {
-      if (property === 'budgets') return book;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...values: unknown[]) => unknown).bind(target) : value;
-    },
+  return withReserveHook(store, (_request, next) => {
+    if (refusals.left === 0) return next();
+    refusals.left -= 1;
+    return Promise.reject(new KeelError('db-unavailable', `the database at ${store.location} is unavailable (connection terminated)`));
   });
 }
 
