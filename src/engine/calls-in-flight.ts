@@ -18,12 +18,27 @@ export interface CallsInFlightOptions {
   failure: (billing: string) => Pick<ErrorData, 'code' | 'message'>;
 }
 
+export interface CallBilling {
+  step: number;
+  from: 'settlement' | 'reservation' | 'unreserved';
+  /** Absent when `unreserved`. */
+  micros?: number;
+}
+
+/** A call's billing in words: `billed its reservation, 5000 micro-USD`. */
+export function describeBilling(billing: CallBilling): string {
+  if (billing.from === 'unreserved') return 'no budget was reserved for it';
+  return `${billing.from === 'settlement' ? 'billed what the budget book settled it at' : 'billed its reservation'}, ${billing.micros} micro-USD`;
+}
+
 /** The ending of a run's model calls that started and never ended, for its end to follow. */
 export interface CallsInFlight {
   /** A failed step-end per model call in flight, built on the writer, to append before the run's end. */
   events: JournalEvent[];
   /** micro-USD billed to them together. */
   billedMicros: number;
+  /** What each was billed, from where: the book's settlement, its reservation, or nothing (no budget reserved). */
+  billings: CallBilling[];
   /**
    * Call once the ending is journaled, never before (a settle for an ending never journaled would
    * book spend no journal shows): settles each reservation the book may still hold at what the
@@ -47,25 +62,27 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
   const { state, events, writer, budgets, priceVersion } = options;
   const ending: JournalEvent[] = [];
   const toSettle: BudgetSettleRequestV1[] = [];
+  const billings: CallBilling[] = [];
   let billedMicros = 0;
   for (const step of state.steps.values()) {
     if (step.end !== undefined || step.kind !== 'model-call') continue;
     const reservation = lastReservation(events, step.step);
     let cost: EventData['step-end']['cost'];
-    let billing = 'no budget was reserved for it';
+    let billing: CallBilling = { step: step.step, from: 'unreserved' };
     if (reservation !== undefined) {
       const booked = reservation.reservationId === undefined ? undefined : await budgets?.readReservation?.(reservation.reservationId).catch(() => undefined);
       if (booked?.state === 'settled') {
         cost = { micros: booked.actual.micros, priceVersion: bookPriceVersion };
-        billing = `billed what the budget book settled it at, ${booked.actual.micros} micro-USD`;
+        billing = { step: step.step, from: 'settlement', micros: booked.actual.micros };
       } else {
         cost = { micros: reservation.reservedMicros, priceVersion };
-        billing = `billed its reservation, ${reservation.reservedMicros} micro-USD`;
+        billing = { step: step.step, from: 'reservation', micros: reservation.reservedMicros };
         if (reservation.reservationId !== undefined) toSettle.push({ reservationId: reservation.reservationId, actual: { micros: reservation.reservedMicros, tokens: reservation.reservedTokens } });
       }
       billedMicros += cost.micros;
     }
-    const error: ErrorData = { ...options.failure(billing), retryable: false };
+    billings.push(billing);
+    const error: ErrorData = { ...options.failure(describeBilling(billing)), retryable: false };
     const data: EventData['step-end'] = { step: step.step, name: step.name, kind: step.kind, epoch: step.epoch, durationMs: 0, outcome: { ok: false, error } };
     if (cost !== undefined) data.cost = cost;
     ending.push(writer.build('step-end', data));
@@ -73,6 +90,7 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
   return {
     events: ending,
     billedMicros,
+    billings,
     settle: async () => {
       // The book settles an id once: one settled meanwhile keeps what it booked.
       for (const request of toSettle) await budgets?.settleBudget(request).catch(() => undefined);

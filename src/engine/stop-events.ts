@@ -24,7 +24,7 @@ export function stopEvents(writer: JournalWriter, request: StopRequestV1, callsC
  * back. Their events go before the stop's (`stopEvents`); `settle` once they are journaled.
  */
 export async function stoppedCalls(store: StoreV1, writer: JournalWriter, state: RunState, request: StopRequestV1): Promise<CallsInFlight> {
-  if (![...state.steps.values()].some((step) => step.end === undefined && step.kind === 'model-call')) return { events: [], billedMicros: 0, settle: () => Promise.resolve() };
+  if (![...state.steps.values()].some((step) => step.end === undefined && step.kind === 'model-call')) return { events: [], billedMicros: 0, billings: [], settle: () => Promise.resolve() };
   // The stored journal holds the budget decisions (pipelined, landed before a stop is handled).
   const { events } = await loadRun(store, state.runId);
   return endCallsInFlight({

@@ -38,7 +38,7 @@ function book(): BudgetStoreV1 {
  * book under its own tenant's scope; `journalId: false` journals the decision as journals did before
  * the reservation id was journaled.
  */
-async function orphan(journalId: boolean): Promise<{ runId: string; scope: string }> {
+async function orphan(journalId: boolean): Promise<{ runId: string; scope: string; reservationId: string }> {
   const runId = `run_${randomUUID()}`;
   const tenant = `tenant-${randomUUID()}`;
   const scope = `tenant:${tenant}`;
@@ -61,7 +61,7 @@ async function orphan(journalId: boolean): Promise<{ runId: string; scope: strin
   );
   // Given back without the run ending: nobody holds it, so the pass may take it.
   await store.releaseLease(runId, deadWorker);
-  return { runId, scope };
+  return { runId, scope, reservationId };
 }
 
 async function account(scope: string, nowMs?: number): Promise<{ spent: number; reserved: number; spentTokens: number; reservedTokens: number }> {
@@ -94,4 +94,22 @@ test('a journal from before the reservation id was journaled is ended the same, 
   assert.equal((await store.getRun(runId))?.costMicros, reserved.micros);
   assert.deepEqual(await account(scope), { spent: 0, reserved: reserved.micros, spentTokens: 0, reservedTokens: reserved.tokens });
   assert.deepEqual(await account(scope, Date.now() + reservationExpiryMs + 1_000), { spent: reserved.micros, reserved: 0, spentTokens: reserved.tokens, reservedTokens: 0 });
+});
+
+test('a call its dead process had settled, its step-end not yet journaled, is billed what the book settled, not its reservation: journal == book', async () => {
+  const { runId, scope, reservationId } = await orphan(true);
+  // The process's stream ended and its reservation was settled from the usage; it died before its step's end reached the journal.
+  const actual = { micros: 1_234, tokens: 210 };
+  assert.equal((await book().settleBudget({ reservationId, actual })).length, 1);
+  const [outcome] = (await new OrphanedRuns({ engine, priceVersion: 'test' }).end()).filter((ended) => ended.runId === runId);
+  assert.match(outcome?.reason ?? '', /; its call in flight is billed what the budget book settled it at \(1234 micro-USD\)$/);
+  const run = await store.getRun(runId);
+  assert.equal(run?.status, 'failed');
+  const { events } = await loadRun(store, runId);
+  const stepEnd = events.find((event) => event.type === 'step-end');
+  assert.ok(stepEnd?.type === 'step-end' && !stepEnd.data.outcome.ok);
+  assert.deepEqual(stepEnd.data.cost, { micros: actual.micros, priceVersion: 'budget-book' });
+  assert.match(stepEnd.data.outcome.error.message, /billed what the budget book settled it at, 1234 micro-USD$/);
+  assert.deepEqual({ journal: run.costMicros, ...(await account(scope)) }, { journal: actual.micros, spent: actual.micros, reserved: 0, spentTokens: actual.tokens, reservedTokens: 0 });
+  assert.deepEqual(await account(scope, Date.now() + reservationExpiryMs + 1_000), { spent: actual.micros, reserved: 0, spentTokens: actual.tokens, reservedTokens: 0 }, 'nothing more at expiry');
 });

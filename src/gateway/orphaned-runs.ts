@@ -1,9 +1,9 @@
 import type { Engine, RunOutcome } from '../engine/index.ts';
 import type { LocalWorkerRegistry } from '../engine/index.ts';
-import type { ErrorData } from '../errors/index.ts';
-import type { EventData, JournalEvent, RunState } from '../journal/index.ts';
+import { endCallsInFlight } from '../engine/index.ts';
+import type { RunState } from '../journal/index.ts';
 import { applyEvent, isTerminal, JournalWriter, loadRun } from '../journal/index.ts';
-import type { BudgetSettleRequestV1, RunRecordV1, RunSummaryPatchV1 } from '../spec/index.ts';
+import type { RunRecordV1, RunSummaryPatchV1 } from '../spec/index.ts';
 
 /** Gateway runs are the runs of the tasks the gateway registers per model it is asked for. */
 export const gatewayTaskPrefix = 'gateway:';
@@ -27,14 +27,16 @@ export interface OrphanedRunsOptions {
  * without the run ending. A run whose holder is alive, here or anywhere, is never touched.
  *
  * Each is ended `failed`, journaled under the taken lease, with a reason starting
- * `gateway-process-died`. Its model call that never ended is ended too, billed its reservation
- * (the worst case the budget decision journaled), since the provider may have generated all of it
- * and the usage that would say otherwise died with the process. Once the ending is journaled, that
- * reservation is settled in the store's budget book at the same full amount, by the id the budget
- * decision journaled, so the book moves it from reserved to spent at once and agrees with the
- * journal. A reservation journaled without an id (journals from before the id was journaled) or
- * whose settling failed stays reserved until it expires, when the book books it as spent at that
- * same full amount: later, but the same figure.
+ * `gateway-process-died`. Its model call that never ended is ended too, billed what the store's
+ * budget book booked for it (src/engine/calls-in-flight.ts), so the journal and the book agree:
+ * when the dead process had settled the reservation (its call over, its step's end not yet
+ * journaled), the amount it was settled at; otherwise its reservation (the worst case the budget
+ * decision journaled), since the provider may have generated all of it and the usage that would
+ * say otherwise died with the process, and once the ending is journaled that reservation is settled
+ * in the book at the same full amount, by the id the budget decision journaled, so the book moves
+ * it from reserved to spent at once. A reservation journaled without an id (journals from before
+ * the id was journaled) or whose settling failed stays reserved until it expires, when the book
+ * books it as spent at that same full amount: later, but the same figure.
  */
 export class OrphanedRuns {
   readonly #options: OrphanedRunsOptions;
@@ -102,57 +104,28 @@ export class OrphanedRuns {
     if (isTerminal(state.status)) return undefined;
     const holder = owner === null ? 'no process holds it any more' : `its gateway process (worker ${owner}) is gone`;
     const writer = new JournalWriter({ store: engine.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, leaseOwner: engine.workerId });
-    const ending: JournalEvent[] = [];
-    const toSettle: BudgetSettleRequestV1[] = [];
-    let billed = 0;
-    for (const step of state.steps.values()) {
-      if (step.end !== undefined) continue;
-      const reservation = lastReservation(events, step.step);
-      const reservedMicros = reservation?.reservedMicros;
-      billed += reservedMicros ?? 0;
-      if (reservation?.reservationId !== undefined) toSettle.push({ reservationId: reservation.reservationId, actual: { micros: reservation.reservedMicros, tokens: reservation.reservedTokens } });
-      const error: ErrorData = {
-        code: 'lease-lost',
-        message: `gateway-process-died: the call was in flight when ${holder}; ${reservedMicros === undefined ? 'no budget was reserved for it' : `billed its reservation, ${reservedMicros} micro-USD`}`,
-        retryable: false,
-      };
-      const data: EventData['step-end'] = { step: step.step, name: step.name, kind: step.kind, epoch: step.epoch, durationMs: 0, outcome: { ok: false, error } };
-      if (reservedMicros !== undefined) data.cost = { micros: reservedMicros, priceVersion };
-      ending.push(writer.build('step-end', data));
-    }
-    const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed > 0 ? `; its call in flight is billed its reservation (${billed} micro-USD)` : ''}`;
-    ending.push(writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } }));
+    const calls = await endCallsInFlight({
+      state,
+      events,
+      writer,
+      budgets: engine.store.budgets,
+      priceVersion,
+      failure: (billing) => ({ code: 'lease-lost', message: `gateway-process-died: the call was in flight when ${holder}; ${billing}` }),
+    });
+    const billed = calls.billings
+      .filter((billing) => billing.micros !== undefined && billing.micros > 0)
+      .map((billing) => `; its call in flight is ${billing.from === 'settlement' ? 'billed what the budget book settled it at' : 'billed its reservation'} (${billing.micros} micro-USD)`)
+      .join('');
+    const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed}`;
+    const ending = [...calls.events, writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } })];
     for (const event of ending) applyEvent(state, event);
     await writer.commit(ending, summaryOf(state));
     // After the journal, never before: the commit can still be refused (another writer moved the
     // journal on), and a settle for an ending never journaled would book spend no journal shows. A
     // crash in between leaves the reservation to expire, booked at the same amount.
-    for (const request of toSettle) await this.#settle(request);
+    await calls.settle();
     return { runId, task: state.task, status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false }, confidence: [] };
   }
-
-  /**
-   * Settles a reservation of the run just ended at what its journal billed. The book settles an id
-   * once: one the dead process settled before it died (its stream ended, its step-end unwritten)
-   * keeps what that process booked. A failure is left to the reservation's expiry, which books the
-   * same amount, so it does not stop the pass.
-   */
-  async #settle(request: BudgetSettleRequestV1): Promise<void> {
-    await this.#options.engine.store.budgets?.settleBudget(request).catch(() => undefined);
-  }
-}
-
-/**
- * The worst case reserved for the step's model in flight: its latest reservation, unless a fallback
- * followed it (that model failed, and a failed call's reservation is given back at zero).
- */
-function lastReservation(events: readonly JournalEvent[], step: number): EventData['budget-decision'] | undefined {
-  for (let index = events.length - 1; index >= 0; index -= 1) {
-    const event = events[index];
-    if (event?.type === 'model-fallback' && event.data.step === step) return undefined;
-    if (event?.type === 'budget-decision' && event.data.step === step && event.data.outcome === 'reserved') return event.data;
-  }
-  return undefined;
 }
 
 function summaryOf(state: RunState): RunSummaryPatchV1 {
