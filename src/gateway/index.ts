@@ -16,3 +16,5 @@ export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys
 export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { checkExposure } from './exposure.ts';
 export { adminTokenFromEnvironment } from './admin/index.ts';
+export { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';
+export type { OrphanedRunsOptions } from './orphaned-runs.ts';

@@ -19,7 +19,8 @@ export interface OrphanedRunsOptions {
 }
 
 /**
- * Ends the gateway runs whose process died mid-request. A gateway run is executed only by the
+ * Ends the gateway runs whose process died mid-request: `keel serve`, `keel worker` and
+ * `keel resume` do, so they end even when no gateway runs any more. A gateway run is executed only by the
  * process that received its request, while its client waits (gateway-runs.ts): once that process
  * is gone (SIGKILL, a crash, a lost machine), nothing can finish the run, and no worker serves its
  * task, so it would stay `running` forever. A run is judged orphaned when this process can take its
@@ -48,17 +49,18 @@ export class OrphanedRuns {
   }
 
   /**
-   * Ends orphaned runs now and then every `intervalMs` (a lease's length: a run whose holder died
-   * elsewhere is ended within two of them), one pass at a time, until `stop`.
+   * Ends orphaned runs now (unless `immediately` is false: the caller just made a pass) and then
+   * every `intervalMs` (a lease's length: a run whose holder died elsewhere is ended within two of
+   * them), one pass at a time, until `stop`.
    */
-  start(intervalMs: number, report: { ended: (outcome: RunOutcome) => void; failed: (error: unknown) => void }): void {
+  start(intervalMs: number, report: { ended: (outcome: RunOutcome) => void; failed: (error: unknown) => void }, options: { immediately?: boolean } = {}): void {
     const pass = () => {
       if (this.#pass !== undefined) return;
       this.#pass = this.end()
         .then((outcomes) => outcomes.forEach(report.ended), report.failed)
         .finally(() => (this.#pass = undefined));
     };
-    pass();
+    if (options.immediately !== false) pass();
     this.#timer = setInterval(pass, intervalMs).unref();
   }
 

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
+import { deadGatewayRuns } from '../dead-gateway-runs.ts';
 import { paintStatus } from '../format/text.ts';
 import { openDeployment } from '../open-deployment.ts';
 import { servedFrom } from '../unserved-runs.ts';
@@ -7,14 +8,17 @@ import { servedFrom } from '../unserved-runs.ts';
 /**
  * Resumes every non-terminal run of a served task, each from where its journal stops. Runs of
  * other tasks are never claimed: each is named, with its task, and left for a worker that serves it.
+ * The runs of dead `keel serve` processes, which nothing can finish, are ended (`failed`,
+ * gateway-process-died), as a gateway ends them.
  */
 export const resumeCommand: Command = async (context) => {
   const deployment = await openDeployment(context, { create: false });
   try {
     const { keel } = deployment;
+    const deadGateways = await (await deadGatewayRuns(context, deployment)).end();
     const settled = await keel.engine.resumeAll();
     const remaining = await keel.store.listRuns({ statuses: ['queued', 'running', 'waiting'], limit: 1_000 });
-    const results = settled.map((result) =>
+    const results = [...deadGateways, ...settled].map((result) =>
       'abandoned' in result ? { id: result.runId, abandoned: result.abandoned, detail: result.detail } : { id: result.runId, task: result.task, status: result.status, reason: result.reason ?? null },
     );
     if (context.options.json) {

@@ -4,6 +4,7 @@ import { KeelError } from '../../errors/index.ts';
 import type { StoreV1 } from '../../spec/index.ts';
 import type { KeelMetrics, MetricsServer, SpanExport } from '../../telemetry/index.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { deadGatewayRuns } from '../dead-gateway-runs.ts';
 import { paintStatus } from '../format/text.ts';
 import type { Deployment } from '../open-deployment.ts';
 import { openDeployment } from '../open-deployment.ts';
@@ -19,7 +20,8 @@ const drainMs = 10_000;
  * `keel worker`: serves runs of the served tasks until SIGTERM or SIGINT. It claims queued runs
  * and runs whose worker's lease expired, renews its leases while it executes (the engine does),
  * and on a signal stops claiming, lets in-flight runs finish (for up to 10 s, or until a second
- * signal), releases what is still running so another worker resumes it, and exits 0.
+ * signal), releases what is still running so another worker resumes it, and exits 0. It also
+ * ends the runs of dead `keel serve` processes, at start and every lease length, as a gateway does.
  */
 export const workerCommand: Command = async (context) => {
   if (context.positionals.length > 0) throw new KeelError('usage-invalid', 'usage: keel worker [--concurrency N] [--tasks PATH]');
@@ -63,6 +65,7 @@ export const workerCommand: Command = async (context) => {
   let spans: SpanExport | undefined;
   let oversight: WorkerOversight | undefined;
   let retention: { stop: () => Promise<void> } | undefined;
+  let deadGateways: Awaited<ReturnType<typeof deadGatewayRuns>> | undefined;
   try {
     // The config's monitors (scored runs, drop test, fault alerts) and scheduled drills.
     oversight = await startWorkerOversight(context, deployment);
@@ -75,6 +78,12 @@ export const workerCommand: Command = async (context) => {
       spans = await telemetry.openSpanExport({ store: deployment.keel.store, environment });
       spans.start({ onError: (error) => context.output.stderr(`keel telemetry: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again\n`) });
     }
+    // Runs of dead gateway processes are ended (nothing else can finish them), their holder named
+    // before the dead local workers' leases are broken below; then every lease length.
+    deadGateways = await deadGatewayRuns(context, deployment);
+    const ended = await deadGateways.end().catch((error: unknown) => (reportDeadGatewayFailure(context, error, engine.leaseMs), []));
+    for (const outcome of ended) printSettled(context, outcome);
+    deadGateways.start(engine.leaseMs, { ended: (outcome) => printSettled(context, outcome), failed: (error) => reportDeadGatewayFailure(context, error, engine.leaseMs) }, { immediately: false });
     // Runs of this machine's dead processes are taken over at once, not when their lease expires.
     await engine.reclaimFromDeadLocalWorkers();
     await reportUnserved(context, deployment);
@@ -92,6 +101,7 @@ export const workerCommand: Command = async (context) => {
     process.off('SIGINT', onSignal);
     clearTimeout(drainTimer);
     clearInterval(anchorTimer);
+    await deadGateways?.stop();
     await oversight?.close();
     await retention?.stop();
     if (audit !== undefined) await anchorRuns(context, audit);
@@ -125,6 +135,10 @@ async function reportUnserved(context: CommandContext, deployment: Deployment): 
   const counts = new Map<string, number>();
   for (const run of await unservedRuns(deployment)) counts.set(run.task, (counts.get(run.task) ?? 0) + 1);
   for (const [task, count] of counts) context.output.stdout(`left    ${count} open run(s) of task ${task}: not served here (${servedFrom(deployment)})\n`);
+}
+
+function reportDeadGatewayFailure(context: CommandContext, error: unknown, leaseMs: number): void {
+  context.output.stdout(`left    the runs of dead gateway processes: ending them failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); trying again in ${leaseMs / 1_000} s\n`);
 }
 
 function printSettled(context: CommandContext, result: RunOutcome | RunAbandoned): void {
