@@ -80,7 +80,8 @@ export class JournalWriter {
    * cannot wait: its number, its time, its payload fields sealed and a snapshot of its data, so a
    * caller that goes on mutating its objects cannot change what is journaled: for plain JSON data
    * (json-copy.ts: the usual shape of every event of a model call) a copy whose canonical text
-   * waits, else its canonical text. Hashing it into the chain and parsing its copy back wait until it must be sealed: before any
+   * waits (and becomes the event's data: it is what that text parses back to), else its canonical
+   * text. Hashing it into the chain (and parsing text back) wait until it must be sealed: before any
    * later event is built, and before anything is handed to the store. `sealed` is then told of
    * the event (as the run works with it) and returns the run summary after it. For the events
    * of a model call this takes the chain's work off the call's path: it runs when the batch is
@@ -102,7 +103,7 @@ export class JournalWriter {
     this.#drafts = [];
     for (const draft of drafts) {
       const dataText = typeof draft.snapshot === 'string' ? draft.snapshot : canonicalJson(draft.snapshot);
-      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, dataText, draft.time);
+      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, dataText, draft.time, typeof draft.snapshot === 'string' ? undefined : draft.snapshot);
       if (draft.unsealed !== undefined) this.#unsealed.set(event, draft.unsealed);
       this.#lastHash = event.hash;
       this.#buffered.push(event);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { canonicalJson } from './hash.ts';
 import { jsonCopy } from './json-copy.ts';
 
-test('JSON data is copied through nested objects and arrays, and serialises as the original does', () => {
+test('JSON data is copied through nested objects and arrays, serialises as the original does, and is what that text parses back to', () => {
   const usage = { inputTokens: 3, outputTokens: 4 };
   const messages = [{ role: 'user', content: [{ type: 'text', text: 'quote " and \u2028 😀' }] }, null, 'x'];
   // A hole and an undefined item serialise as null, an undefined field not at all.
@@ -13,6 +13,8 @@ test('JSON data is copied through nested objects and arrays, and serialises as t
   const copy = jsonCopy(data, 16) as typeof data | undefined;
   assert.ok(copy !== undefined);
   assert.equal(canonicalJson(copy), canonicalJson(data));
+  // It is what the canonical text parses back to: no undefined field, null for an undefined or absent item, 0 for -0.
+  assert.deepEqual(copy, JSON.parse(canonicalJson(data)));
   assert.notEqual(copy.usage, usage);
   assert.notEqual(copy.messages, messages);
   assert.notEqual(copy.messages[0], messages[0]);
