@@ -2,7 +2,7 @@ export type { ModelPrice, PriceTable, ResolvedPrice } from './price-table.ts';
 export { checkPriceTable, costOf, resolvePrice } from './price-table.ts';
 export { defaultPriceTable } from './default-prices.ts';
 export type { TextTokenCounter, TokenCount } from './token-count.ts';
-export { countPromptTokens, textTokenCounter } from './token-count.ts';
+export { countPromptTokens, countPromptTokensWith, textTokenCounter } from './token-count.ts';
 export type { Encoding, EncodingName } from './encodings.ts';
 export { loadEncoding } from './encodings.ts';
 export type { Amount, BudgetAlert, BudgetLedgerOptions, BudgetRule, BudgetScopeKind, KeyBudgetWindow, Reservation, ReserveOutcome, SpendContext } from './budget-ledger.ts';

@@ -102,7 +102,11 @@ function countTools(counter: TextTokenCounter, tools: readonly ToolDefinitionV1[
 
 /** Prompt tokens of a request, counted before it is sent (messages, tools and schema). */
 export function countPromptTokens(provider: string, modelId: string, request: GenerateOptionsV1): TokenCount {
-  const counter = textTokenCounter(provider, modelId);
+  return countPromptTokensWith(textTokenCounter(provider, modelId), request);
+}
+
+/** The same with a counter in hand (`textTokenCounter`): models that share one share the count. */
+export function countPromptTokensWith(counter: TextTokenCounter, request: GenerateOptionsV1): TokenCount {
   let tokens = 3;
   for (const message of request.messages) tokens += countMessage(counter, message);
   if (request.tools !== undefined && request.tools.length > 0) tokens += countTools(counter, request.tools);

@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
+import type { EventData } from '../../journal/index.ts';
 import { currentStep } from '../../journal/index.ts';
-import type { Amount, BudgetAlert, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TokenCount } from '../../cost/index.ts';
-import { costOf, countPromptTokens, resolvePrice } from '../../cost/index.ts';
+import type { Amount, BudgetAlert, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TextTokenCounter, TokenCount } from '../../cost/index.ts';
+import { costOf, countPromptTokensWith, resolvePrice, textTokenCounter } from '../../cost/index.ts';
 import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, RateLimiterV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
 import type { AlertHook } from './alerts.ts';
 import { raiseAlert } from './alerts.ts';
@@ -207,9 +208,15 @@ export class GovernedModel implements LanguageModelV1 {
   #lastRefusal: { scope: string; reason: string } | undefined;
 
   #plan(request: GenerateOptionsV1): Candidate[] {
+    // Models counted by the same tokenizer (a route's models are often one family) share a count.
+    let lastCounter: TextTokenCounter | undefined;
+    let lastCount: TokenCount | undefined;
     const candidates = this.#route.models.map((name) => {
       const model = this.#models.get(name) as LanguageModelV1;
-      const count = countPromptTokens(model.provider, model.modelId, request);
+      const counter = textTokenCounter(model.provider, model.modelId);
+      const count = counter === lastCounter && lastCount !== undefined ? lastCount : countPromptTokensWith(counter, request);
+      lastCounter = counter;
+      lastCount = count;
       let price = this.#prices.get(model);
       if (price === undefined) {
         price = resolvePrice(this.#governance.prices, model.provider, model.modelId);
@@ -254,13 +261,15 @@ export class GovernedModel implements LanguageModelV1 {
     const step = currentStep();
     if (ledger === undefined || step === undefined) return undefined;
     const outcome = await ledger.reserve({ runId: step.runId, task: step.task, tenant: step.tenant }, candidate.worst);
-    const decision = { provider: candidate.model.provider, modelId: candidate.model.modelId, reservedMicros: candidate.worst.micros, reservedTokens: candidate.worst.tokens };
+    const { provider, modelId } = candidate.model;
     if (outcome.ok) {
+      const decision: Omit<EventData['budget-decision'], 'step'> = { provider, modelId, reservedMicros: candidate.worst.micros, reservedTokens: candidate.worst.tokens, outcome: 'reserved' };
       // Journaled only when the book holds it: an id with no book entry would settle nothing.
-      step.record('budget-decision', outcome.reservation.keys.length === 0 ? { ...decision, outcome: 'reserved' } : { ...decision, outcome: 'reserved', reservationId: outcome.reservation.id });
+      if (outcome.reservation.keys.length > 0) decision.reservationId = outcome.reservation.id;
+      step.record('budget-decision', decision);
       return outcome.reservation;
     }
-    step.record('budget-decision', { ...decision, outcome: 'refused', scope: outcome.scope, reason: outcome.reason });
+    step.record('budget-decision', { provider, modelId, reservedMicros: candidate.worst.micros, reservedTokens: candidate.worst.tokens, outcome: 'refused', scope: outcome.scope, reason: outcome.reason });
     this.#lastRefusal = { scope: outcome.scope, reason: outcome.reason };
     return 'refused';
   }

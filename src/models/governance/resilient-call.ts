@@ -3,11 +3,12 @@ import type { RetryPolicy } from 'cockatiel';
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
 import type { ErrorData } from '../../errors/index.ts';
 import { KeelError, toErrorData } from '../../errors/index.ts';
+import type { EventData } from '../../journal/index.ts';
 import { currentStep } from '../../journal/index.ts';
 import type { GenerateOptionsV1, LanguageModelV1 } from '../../spec/index.ts';
 import { ModelCallError } from '../model-call-error.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
-import { AttemptTimer, attemptFailure, linkedSignal } from './attempt-timer.ts';
+import { AttemptTimer, attemptFailure } from './attempt-timer.ts';
 import type { ResiliencePolicy } from './resilience-policy.ts';
 import type { SharedGuards } from './shared-guards.ts';
 
@@ -95,11 +96,9 @@ export async function callResiliently<Opened>(options: {
         if (after !== before) step?.record('breaker-transition', { breaker: name, from: before, to: after });
       };
       const began = performance.now();
-      const timer = new AttemptTimer(policy.attemptTimeoutMs);
       // The retry's signal is the caller's when it gave one: followed once, not twice.
-      const sources = request.abortSignal === undefined || request.abortSignal === signal ? [signal, timer.signal] : [signal, timer.signal, request.abortSignal];
-      const attemptSignal = linkedSignal(sources);
-      const attemptRequest = { ...request, abortSignal: attemptSignal.signal };
+      const timer = new AttemptTimer(policy.attemptTimeoutMs, request.abortSignal === undefined || request.abortSignal === signal ? [signal] : [signal, request.abortSignal]);
+      const attemptRequest = { ...request, abortSignal: timer.signal };
       const failed = (error: unknown): KeelError => {
         const failure = classify(attemptFailure(error, timer, request.abortSignal, model), name);
         step?.record('model-attempt-end', { attempt: number, provider: model.provider, modelId: model.modelId, latencyMs: Math.round(performance.now() - began), outcome: 'error', error: failure.toData() });
@@ -137,38 +136,36 @@ export async function callResiliently<Opened>(options: {
       try {
         value = await opening;
       } catch (error) {
-        attemptSignal.unlink();
+        timer.unlink();
         const failure = failed(error);
         attempts.push(failure.toData());
         noteTransition();
         throw failure;
       }
-      const ended = over
-        .then(
-          (end) => end,
-          (): Promise<AttemptEnd> => endOf,
-        )
-        .then((end) => {
-          timer.disarm();
-          attemptSignal.unlink();
-          if (end.ok) {
-            step?.record('model-attempt-end', {
-              attempt: number,
-              provider: model.provider,
-              modelId: model.modelId,
-              latencyMs: Math.round(performance.now() - began),
-              outcome: 'ok',
-              usage: { inputTokens: end.usage.inputTokens, outputTokens: end.usage.outputTokens },
-              responseId: end.responseId,
-              ...(end.response === undefined ? {} : { responseModel: end.response.modelId }),
-              ...(end.response?.systemFingerprint === undefined ? {} : { systemFingerprint: end.response.systemFingerprint }),
-            });
-          } else {
-            failed(end.error);
-          }
-          noteTransition();
-          return end;
-        });
+      const finish = (end: AttemptEnd): AttemptEnd => {
+        timer.disarm();
+        timer.unlink();
+        if (end.ok) {
+          const attemptEnd: Omit<EventData['model-attempt-end'], 'step'> = {
+            attempt: number,
+            provider: model.provider,
+            modelId: model.modelId,
+            latencyMs: Math.round(performance.now() - began),
+            outcome: 'ok',
+            usage: { inputTokens: end.usage.inputTokens, outputTokens: end.usage.outputTokens },
+            responseId: end.responseId,
+          };
+          if (end.response !== undefined) attemptEnd.responseModel = end.response.modelId;
+          if (end.response?.systemFingerprint !== undefined) attemptEnd.systemFingerprint = end.response.systemFingerprint;
+          step?.record('model-attempt-end', attemptEnd);
+        } else {
+          failed(end.error);
+        }
+        noteTransition();
+        return end;
+      };
+      // One step past the attempt's end whichever way it ended: the call's settlement waits on it.
+      const ended = over.then(finish, () => endOf.then(finish));
       return { value, ended };
     }, request.abortSignal);
   } catch (error) {

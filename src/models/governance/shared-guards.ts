@@ -40,7 +40,7 @@ const minimumLeaseMs = 1_000;
  */
 export class SharedGuards {
   readonly #breakers = new Map<string, ModelBreaker>();
-  readonly #bulkheads = new Map<string, ModelBulkhead>();
+  readonly #bulkheadsByRoute = new Map<string, Map<string, ModelBulkhead>>();
   readonly #store: BreakerStoreV1 | undefined;
   readonly #concurrency: ConcurrencyStoreV1 | undefined;
   readonly #refreshMs: number;
@@ -64,15 +64,20 @@ export class SharedGuards {
   }
 
   bulkheadFor(route: string, model: string, policy: ResiliencePolicy): ModelBulkhead {
-    const key = `${route}→${model}`;
-    let guard = this.#bulkheads.get(key);
+    // Found by route, then model, at every attempt: no key string is built on a call's path.
+    let routeBulkheads = this.#bulkheadsByRoute.get(route);
+    if (routeBulkheads === undefined) {
+      routeBulkheads = new Map();
+      this.#bulkheadsByRoute.set(route, routeBulkheads);
+    }
+    let guard = routeBulkheads.get(model);
     if (guard === undefined) {
       const { maxConcurrent, maxQueued } = policy.bulkhead;
       guard =
         this.#concurrency === undefined || policy.bulkhead.shared !== true
           ? bulkhead(maxConcurrent, maxQueued)
-          : new SharedBulkhead({ key: `bulkhead:${key}`, store: this.#concurrency, maxConcurrent, maxQueued, leaseMs: Math.max(minimumLeaseMs, policy.attemptTimeoutMs) });
-      this.#bulkheads.set(key, guard);
+          : new SharedBulkhead({ key: `bulkhead:${route}→${model}`, store: this.#concurrency, maxConcurrent, maxQueued, leaseMs: Math.max(minimumLeaseMs, policy.attemptTimeoutMs) });
+      routeBulkheads.set(model, guard);
     }
     return guard;
   }
