@@ -6,7 +6,7 @@ import type { JsonValue, RunRecordV1, StopRequestV1, StoreV1 } from '../spec/ind
 import type { RunAbandoned } from './execute-run.ts';
 import { executeRun } from './execute-run.ts';
 import type { RunOutcome } from './run-outcome.ts';
-import { stopEvents } from './stop-events.ts';
+import { stopEvents, stoppedCalls } from './stop-events.ts';
 import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
@@ -294,9 +294,13 @@ export class Engine {
       const { state } = await loadRun(this.store, runId);
       if (isTerminal(state.status) || (leaseOwner === undefined && state.status !== 'waiting')) return;
       const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, ...(leaseOwner === undefined ? {} : { leaseOwner }) });
-      const events = stopEvents(writer, request);
+      // A run taken from a process that died mid-call has a model call nobody will end: it ends here,
+      // billed what the budget book booked for it, as the executor's own stop does.
+      const cutShort = leaseOwner === undefined ? undefined : await stoppedCalls(this.store, writer, state, request);
+      const events = stopEvents(writer, request, cutShort?.events);
       for (const event of events) applyEvent(state, event);
       await writer.commit(events, summaryOf(state));
+      await cutShort?.settle();
     } catch (error) {
       if (!(leaseOwner === undefined && error instanceof KeelError && error.code === 'journal-conflict')) throw error;
     } finally {

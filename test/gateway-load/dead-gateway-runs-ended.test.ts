@@ -174,3 +174,33 @@ test('keel resume ends the run of a SIGKILLed keel serve, says so, and settles i
   assert.match(resumed.stdout, new RegExp(`failed\\s+${left.runId}\\s+gateway-process-died: `));
   await assertEndedAndSettled(database, left);
 });
+
+test('keel stop of the run of a SIGKILLed keel serve ends its call in flight billed its reservation, and the book agrees', { timeout: 120_000 }, async () => {
+  const database = join(folder, 'stop.db');
+  const left = await runLeftByKilledGateway(database);
+  const stopped = await keel(['stop', left.runId, '--db', database, '--reason', 'its gateway is gone'], { cwd: folder });
+  assert.equal(stopped.code, 0, `${stopped.stdout}\n${stopped.stderr}`);
+  const store = await openStore({ database, create: false, readOnly: true, environment: {} });
+  try {
+    const run = await store.getRun(left.runId);
+    assert.equal(run?.status, 'failed');
+    assert.match(run.reason ?? '', /^stopped by .*: its gateway is gone$/);
+    const { events } = await loadRun(store, left.runId);
+    assert.deepEqual(
+      events.slice(-3).map((event) => event.type),
+      ['step-end', 'human-decision', 'run-end'],
+      'the call in flight ends before the stop',
+    );
+    const stepEnd = events.at(-3);
+    assert.ok(stepEnd?.type === 'step-end' && !stepEnd.data.outcome.ok);
+    // keel stop reads no price table: the cost is labelled as the book's figure.
+    assert.equal(stepEnd.data.cost?.micros, left.reservedMicros);
+    const account = await store.budgets?.readBudget(`tenant:${run.tenant}`);
+    assert.deepEqual(
+      account && { journal: run.costMicros, spent: account.spent.micros, reserved: account.reserved.micros },
+      { journal: left.reservedMicros, spent: left.reservedMicros, reserved: 0 },
+    );
+  } finally {
+    await store.close();
+  }
+});
