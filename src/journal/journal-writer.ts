@@ -1,6 +1,7 @@
 import type { AppendBatchV1, RunSummaryPatchV1, StoreV1 } from '../spec/index.ts';
 import type { EventData, EventOf, EventType, JournalEvent } from './events.ts';
-import { jsonCopy } from './json-copy.ts';
+import type { JsonSnapshot } from './json-copy.ts';
+import { jsonSnapshot, snapshotText } from './json-copy.ts';
 import { canonicalJson } from './hash.ts';
 import { toRecord } from './parse.ts';
 import { sealDataText } from './seal.ts';
@@ -26,7 +27,7 @@ interface Draft {
   type: EventType;
   seq: number;
   time: Date;
-  snapshot: string | object;
+  snapshot: string | JsonSnapshot;
   /** The data as the run works with it, when field sealing changed it for the journal. */
   unsealed: unknown;
   sealed: SealedListener;
@@ -90,7 +91,7 @@ export class JournalWriter {
   pipelineData<Type extends EventType>(type: Type, data: EventData[Type], sealed: SealedListener, time: Date = new Date()): void {
     this.#throwIfFailed();
     const journaled = this.#seal === undefined ? data : this.#seal(type, data);
-    const snapshot = jsonCopy(journaled, snapshotDepth) ?? canonicalJson(journaled);
+    const snapshot = jsonSnapshot(journaled, snapshotDepth) ?? canonicalJson(journaled);
     this.#lastSeq += 1;
     this.#drafts.push({ type, seq: this.#lastSeq, time, snapshot, unsealed: journaled === data ? undefined : data, sealed });
     this.#flushTimer ??= setTimeout(() => this.#flushBuffered(), pipelineFlushMs);
@@ -102,8 +103,8 @@ export class JournalWriter {
     const drafts = this.#drafts;
     this.#drafts = [];
     for (const draft of drafts) {
-      const dataText = typeof draft.snapshot === 'string' ? draft.snapshot : canonicalJson(draft.snapshot);
-      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, dataText, draft.time, typeof draft.snapshot === 'string' ? undefined : draft.snapshot);
+      const dataText = typeof draft.snapshot === 'string' ? draft.snapshot : snapshotText(draft.snapshot);
+      const event = sealDataText({ runId: this.runId, seq: draft.seq, prevHash: this.#lastHash }, draft.type, dataText, draft.time, typeof draft.snapshot === 'string' ? undefined : draft.snapshot.data);
       if (draft.unsealed !== undefined) this.#unsealed.set(event, draft.unsealed);
       this.#lastHash = event.hash;
       this.#buffered.push(event);

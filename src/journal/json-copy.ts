@@ -1,21 +1,42 @@
+import { canonicalJson } from './hash.ts';
+
 const notJson = Symbol('not JSON data');
+
+/** A copy of JSON data taken as a snapshot (see `jsonSnapshot`). */
+export interface JsonSnapshot {
+  data: object;
+  /** True when `JSON.stringify(data)` is its canonical text: no key is an array index (those V8 keeps first, in numeric order). */
+  ordered: boolean;
+}
+
+/** Set while a copy is taken when a key may be an array index. */
+let indexKey = false;
 
 /**
  * A copy of `value` when it is JSON data built of plain objects, arrays and JSON primitives, at
  * most `depth` levels of objects and arrays deep; `undefined` for anything else (class instances,
- * `toJSON`, non-finite numbers, functions, bigints, symbols, deeper or cyclic data), which must be
- * serialised at once. Such a copy is a complete snapshot, strings shared: the caller can go on
- * mutating its objects, and its canonical text (the same as the original's) can wait. Copying is
- * a few times cheaper than serialising: on a model call's path it stands in for the canonical text
- * of the step's start (the request) and end (the answer), which are written at the batch's flush.
+ * `toJSON`, non-finite numbers, functions, bigints, symbols, a `__proto__` key, deeper or cyclic
+ * data), which must be serialised at once. Such a copy is a complete snapshot, strings shared: the
+ * caller can go on mutating its objects, and its canonical text (the same as the original's) can
+ * wait. Copying is a few times cheaper than serialising: on a model call's path it stands in for
+ * the canonical text of the step's start (the request) and end (the answer), written at the
+ * batch's flush.
  *
- * The copy is also what that text parses back to, but for the order of its keys: a field whose
- * value is undefined is left out, an undefined or absent array item is null, and -0 is 0. So the
- * sealed event can keep the copy as its data instead of parsing its text again.
+ * The copy is what that text parses back to: a field whose value is undefined is left out, an
+ * undefined or absent array item is null, -0 is 0, and keys are set in canonical order (UTF-16
+ * code units). So the sealed event can keep it as its data instead of parsing its text again, and
+ * the text is the engine's own `JSON.stringify` of it (`snapshotText`), a few times faster than a
+ * canonical serialiser, unless a key may be an array index.
  */
-export function jsonCopy(value: object, depth: number): object | undefined {
+export function jsonSnapshot(value: object, depth: number): JsonSnapshot | undefined {
+  indexKey = false;
   const copy = copyOf(value, depth);
-  return copy === notJson ? undefined : (copy as object);
+  return copy === notJson ? undefined : { data: copy as object, ordered: !indexKey };
+}
+
+/** The snapshot's canonical text (RFC 8785, as `canonicalJson`). */
+export function snapshotText(snapshot: JsonSnapshot): string {
+  return snapshot.ordered ? JSON.stringify(snapshot.data) : canonicalJson(snapshot.data);
 }
 
 function copyOf(value: unknown, depth: number): unknown {
@@ -43,7 +64,11 @@ function copyOf(value: unknown, depth: number): unknown {
       }
       if (prototype !== Object.prototype) return notJson;
       const copy: { [key: string]: unknown } = {};
-      for (const key of Object.keys(value)) {
+      for (const key of sortedKeys(Object.keys(value))) {
+        // Setting it would set the copy's prototype, not a field.
+        if (key === '__proto__') return notJson;
+        const first = key.charCodeAt(0);
+        if (first >= 48 && first <= 57) indexKey = true;
         const item = copyOf((value as { [key: string]: unknown })[key], depth - 1);
         if (item === notJson) return notJson;
         if (item !== undefined) copy[key] = item;
@@ -53,4 +78,21 @@ function copyOf(value: unknown, depth: number): unknown {
     default:
       return notJson;
   }
+}
+
+// Canonical order: by UTF-16 code units, as `<` compares strings. An object has a handful of keys:
+// an insertion sort, in place, beats Array.prototype.sort there.
+function sortedKeys(keys: string[]): string[] {
+  if (keys.length > 32) return keys.sort();
+  for (let index = 1; index < keys.length; index += 1) {
+    const key = keys[index] as string;
+    let before = index - 1;
+    if ((keys[before] as string) <= key) continue;
+    while (before >= 0 && (keys[before] as string) > key) {
+      keys[before + 1] = keys[before] as string;
+      before -= 1;
+    }
+    keys[before + 1] = key;
+  }
+  return keys;
 }
