@@ -137,7 +137,8 @@ export class GovernedModel implements LanguageModelV1 {
         `route ${this.#route.name} has a budget, and a budgeted model call must be reserved against its run: call it through context.model(...) inside a run, not directly`,
       );
     }
-    const request = { ...options, maxOutputTokens: options.maxOutputTokens ?? this.#route.maxOutputTokens ?? 1024 };
+    // Copied only to set the route's default: nothing below changes the request.
+    const request = options.maxOutputTokens !== undefined ? options : { ...options, maxOutputTokens: this.#route.maxOutputTokens ?? 1024 };
     // Without a limit there is nothing to wait for: no await, so no turn of the event loop's microtasks.
     if (this.#route.rateLimit !== undefined) await this.#awaitRateLimit(request.abortSignal);
     const order = this.#plan(request);
