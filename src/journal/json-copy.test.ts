@@ -72,3 +72,19 @@ test('anything that is not plain JSON data, or is deeper than asked, is left to 
   assert.equal(jsonSnapshot({ a: { b: { c: 1 } } }, 2), undefined);
   assert.ok(jsonSnapshot({ a: { b: { c: 1 } } }, 3) !== undefined);
 });
+
+test('a snapshot taken by a getter while another is being taken does not change what the outer one knows of its keys', () => {
+  const inner = { '1': 'one' };
+  const outer = {
+    '10': 'ten',
+    get nested() {
+      return jsonSnapshot({ plain: true }, 4)?.data;
+    },
+    '9': 'nine',
+  };
+  const snapshot = jsonSnapshot(outer, 8);
+  assert.ok(snapshot !== undefined);
+  assert.equal(snapshot.ordered, false);
+  assert.equal(snapshotText(snapshot), canonicalize(JSON.parse(JSON.stringify(outer)) as object));
+  assert.equal(jsonSnapshot(inner, 4)?.ordered, false);
+});

@@ -29,9 +29,13 @@ let indexKey = false;
  * canonical serialiser, unless a key may be an array index.
  */
 export function jsonSnapshot(value: object, depth: number): JsonSnapshot | undefined {
+  // Saved and restored: a getter read while copying could itself take a snapshot.
+  const outer = indexKey;
   indexKey = false;
   const copy = copyOf(value, depth);
-  return copy === notJson ? undefined : { data: copy as object, ordered: !indexKey };
+  const ordered = !indexKey;
+  indexKey = outer;
+  return copy === notJson ? undefined : { data: copy as object, ordered };
 }
 
 /** The snapshot's canonical text (RFC 8785, as `canonicalJson`). */
