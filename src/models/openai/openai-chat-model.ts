@@ -29,8 +29,10 @@ export class OpenAIChatModel implements LanguageModelV1 {
     const call = this.#call(options);
     try {
       const body = chatRequestBody(options, call);
-      const { data, request_id } = await this.#client.chat.completions.create(body, requestOptionsFor(options)).withResponse();
-      return chatResult(data, request_id, call);
+      // The parsed answer carries the x-request-id the SDK read (`_request_id`): no second promise
+      // for the raw response, as withResponse() takes, on every call's path.
+      const data = await this.#client.chat.completions.create(body, requestOptionsFor(options));
+      return chatResult(data, data._request_id ?? null, call);
     } catch (error) {
       throw toModelCallError(error, call);
     }
