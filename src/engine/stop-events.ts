@@ -25,7 +25,8 @@ export function stopEvents(writer: JournalWriter, request: StopRequestV1, callsC
  */
 export async function stoppedCalls(store: StoreV1, writer: JournalWriter, state: RunState, request: StopRequestV1): Promise<CallsInFlight> {
   if (![...state.steps.values()].some((step) => step.end === undefined && step.kind === 'model-call')) return { events: [], billedMicros: 0, billings: [], settle: () => Promise.resolve() };
-  // The stored journal holds the budget decisions (pipelined, landed before a stop is handled).
+  // The budget decisions are pipelined: those still in the writer's batch land first, then the stored journal has them all.
+  await writer.settle();
   const { events } = await loadRun(store, state.runId);
   return endCallsInFlight({
     state,
