@@ -27,11 +27,12 @@ interface Hold {
 // An expired reservation is kept this long for a late settle to correct, then forgotten.
 const expiredRetentionMs = 24 * 60 * 60 * 1000;
 // Settlements are remembered for readReservation, which only this process can ask (its book dies
-// with it): the latest ones, for a stop of a call in flight, bounded so a busy process does not grow.
+// with it): the latest few thousand, for a stop of a call in flight (settled moments before), bounded
+// so a busy process does not grow: 65,536 of them held ~6-8 MB of heap after 100,000 governed calls.
 // Kept in two generations of half this: the older is dropped whole when the newer fills, so the
-// latest 32,768 to 65,536 are remembered. (Dropping a Map's oldest entry one at a time costs a
+// latest 4,096 to 8,192 are remembered. (Dropping a Map's oldest entry one at a time costs a
 // scan past every entry deleted before it, ~20 µs a settlement once full.)
-const rememberedSettlements = 65_536;
+const rememberedSettlements = 8_192;
 
 export class MemoryBudgetBook implements BudgetStoreV1 {
   readonly budgetSpecificationVersion = 'v1';
