@@ -104,7 +104,8 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     onStopRequested: (request) => {
       if (stopRequest !== null) return;
       stopRequest = request;
-      halt.abort();
+      // The reason tells a model call cut short that a person stopped the run (governed-model.ts bills it).
+      halt.abort(new KeelError('run-stopped', `stopped by ${request.by}: ${request.reason}`));
     },
   });
   heartbeat.start();

@@ -165,8 +165,10 @@ export class GovernedModel implements LanguageModelV1 {
         const settlement = opened.ended.then((end) => this.#settle(candidate, reservation, end, performance.now() - began));
         return { value: opened.value, settlement };
       } catch (error) {
-        // Nothing reached the caller: a provider does not bill a request it failed.
-        if (reservation !== undefined) await this.#release(reservation, { micros: 0, tokens: 0 });
+        // Nothing reached the caller: a provider does not bill a request it failed. A call its run's
+        // stop cut short is another matter: the provider may generate, and bill, all of it, and no
+        // usage says otherwise, so it is billed its reservation (the stop journals what the book booked).
+        if (reservation !== undefined) await this.#release(reservation, stoppedByPerson(request.abortSignal) ? reservation.amount : { micros: 0, tokens: 0 });
         if (error instanceof KeelError && error.code === 'deadline-exceeded') throw error;
         attempts.push(...(error instanceof ModelAttemptsError ? error.attempts : [toErrorData(error)]));
         lastReason = error instanceof Error ? error.message : String(error);
@@ -348,4 +350,10 @@ function resolvePinned(route: RouteConfig, name: string, governance: Governance)
   const separator = name.indexOf(':');
   const listed = governance.resolveModel(name);
   return pinnedModel(governance.resolveModel(`${name.slice(0, separator)}:${pin}`), { provider: listed.provider, modelId: listed.modelId });
+}
+
+/** Whether the call's signal was aborted because a person stopped its run (execute-run.ts gives that reason). */
+function stoppedByPerson(signal: AbortSignal | undefined): boolean {
+  const reason: unknown = signal?.aborted === true ? signal.reason : undefined;
+  return reason instanceof KeelError && reason.code === 'run-stopped';
 }
