@@ -6,17 +6,17 @@
  * stop of a live call (a stream cut, a call that has not answered) is src/gateway/stop-mid-call.test.ts.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { EventData } from '../journal/index.ts';
-import { genesisHash, JournalWriter, loadRun, sealEvent, toRecord } from '../journal/index.ts';
+import { loadRun } from '../journal/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { Engine } from './engine.ts';
 import { defineTask } from './task.ts';
 import { taskConfigHash } from './task-config-hash.ts';
+import type { RunLeftMidCall } from './testing/index.ts';
+import { leaveRunMidCall } from './testing/index.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-stop-in-flight-'));
 const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
@@ -26,7 +26,6 @@ after(async () => {
 });
 const task = defineTask({ name: 'stoppable', version: '1', run: () => Promise.resolve('never reached: the stop ends the run first') });
 const engine = new Engine({ store, tasks: [task], workerRegistry: false });
-const deadWorker = 'worker-dead';
 const reserved = { micros: 5_000, tokens: 600 };
 
 function book() {
@@ -35,27 +34,10 @@ function book() {
 }
 
 /** A run whose process died with its model call in flight and its reservation held; then a stop is requested. */
-async function stoppedMidCall(): Promise<{ runId: string; scope: string; reservationId: string }> {
-  const runId = `run_${randomUUID()}`;
-  const tenant = `tenant-${randomUUID()}`;
-  const scope = `tenant:${tenant}`;
-  const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task: task.name, taskVersion: '1', input: null, principal: 'user:test', tenant, configHash: taskConfigHash(task), config: null });
-  await store.createRun({ run: { id: runId, task: task.name, taskVersion: '1', principal: 'user:test', tenant, status: 'queued' }, first: toRecord(first), lease: { owner: deadWorker, leaseMs: 60_000 } });
-  const reservationId = randomUUID();
-  assert.deepEqual(await book().reserveBudget({ reservationId, limits: [{ key: scope, micros: 1_000_000, tokens: null }], amount: reserved, expiresInMs: 5 * 60 * 1000 }), { ok: true });
-  const writer = new JournalWriter({ store, runId, lastSeq: first.seq, lastHash: first.hash, leaseOwner: deadWorker });
-  const decision: EventData['budget-decision'] = { step: 1, provider: 'openai', modelId: 'gpt-4o-mini', outcome: 'reserved', reservedMicros: reserved.micros, reservedTokens: reserved.tokens, reservationId };
-  await writer.commit(
-    [
-      writer.build('run-resume', { worker: deadWorker, attempt: 1, found: 'new' }),
-      writer.build('step-start', { step: 1, name: 'chat', kind: 'model-call', idempotent: true, attempt: 1, epoch: 0 }),
-      writer.build('budget-decision', decision),
-    ],
-    { status: 'running' },
-  );
-  await store.releaseLease(runId, deadWorker);
-  await store.requestStop(runId, { by: 'user:operator', reason: 'enough' });
-  return { runId, scope, reservationId };
+async function stoppedMidCall(): Promise<RunLeftMidCall> {
+  const left = await leaveRunMidCall(store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000 });
+  await store.requestStop(left.runId, { by: 'user:operator', reason: 'enough' });
+  return left;
 }
 
 async function ended(runId: string, scope: string) {

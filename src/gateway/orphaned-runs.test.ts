@@ -5,14 +5,14 @@
  * itself being SIGKILLed is test/gateway-load/gateway-process-died.test.ts.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Engine } from '../engine/index.ts';
-import type { EventData } from '../journal/index.ts';
-import { genesisHash, JournalWriter, loadRun, sealEvent, toRecord } from '../journal/index.ts';
+import type { RunLeftMidCall } from '../engine/testing/index.ts';
+import { leaveRunMidCall } from '../engine/testing/index.ts';
+import { loadRun } from '../journal/index.ts';
 import type { BudgetStoreV1 } from '../spec/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';
@@ -24,7 +24,6 @@ after(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 const engine = new Engine({ store, tasks: [], workerRegistry: false });
-const deadWorker = 'worker-dead';
 const reservationExpiryMs = 5 * 60 * 1000;
 const reserved = { micros: 5_000, tokens: 600 };
 
@@ -34,34 +33,11 @@ function book(): BudgetStoreV1 {
 }
 
 /**
- * A gateway run as its process left it when it died mid-call, with its reservation held in the
- * book under its own tenant's scope; `journalId: false` journals the decision as journals did before
- * the reservation id was journaled.
+ * A gateway run as its process left it when it died mid-call; `journalId: false` journals the
+ * decision as journals did before the reservation id was journaled.
  */
-async function orphan(journalId: boolean): Promise<{ runId: string; scope: string; reservationId: string }> {
-  const runId = `run_${randomUUID()}`;
-  const tenant = `tenant-${randomUUID()}`;
-  const scope = `tenant:${tenant}`;
-  const task = `${gatewayTaskPrefix}openai:gpt-4o-mini`;
-  const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task, taskVersion: '1', input: null, principal: 'user:test', tenant, configHash: 'c', config: null });
-  await store.createRun({ run: { id: runId, task, taskVersion: '1', principal: 'user:test', tenant, status: 'queued' }, first: toRecord(first), lease: { owner: deadWorker, leaseMs: 60_000 } });
-  const reservationId = randomUUID();
-  const outcome = await book().reserveBudget({ reservationId, limits: [{ key: scope, micros: 1_000_000, tokens: null }], amount: reserved, expiresInMs: reservationExpiryMs });
-  assert.ok(outcome.ok);
-  const writer = new JournalWriter({ store, runId, lastSeq: first.seq, lastHash: first.hash, leaseOwner: deadWorker });
-  const decision: EventData['budget-decision'] = { step: 1, provider: 'openai', modelId: 'gpt-4o-mini', outcome: 'reserved', reservedMicros: reserved.micros, reservedTokens: reserved.tokens };
-  if (journalId) decision.reservationId = reservationId;
-  await writer.commit(
-    [
-      writer.build('run-resume', { worker: deadWorker, attempt: 1, found: 'new' }),
-      writer.build('step-start', { step: 1, name: 'chat', kind: 'model-call', idempotent: true, attempt: 1, epoch: 0 }),
-      writer.build('budget-decision', decision),
-    ],
-    { status: 'running' },
-  );
-  // Given back without the run ending: nobody holds it, so the pass may take it.
-  await store.releaseLease(runId, deadWorker);
-  return { runId, scope, reservationId };
+function orphan(journalId: boolean): Promise<RunLeftMidCall> {
+  return leaveRunMidCall(store, { task: `${gatewayTaskPrefix}openai:gpt-4o-mini`, configHash: 'c', reserved, expiresInMs: reservationExpiryMs, journalReservationId: journalId });
 }
 
 async function account(scope: string, nowMs?: number): Promise<{ spent: number; reserved: number; spentTokens: number; reservedTokens: number }> {

@@ -5,17 +5,15 @@
  * that amount at once, so the journal's cost equals the scope's spend with nothing left reserved.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadableStreamReadResult } from 'node:stream/web';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { loadRun } from '../../src/journal/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import { childEnvironment, keel, launcher } from '../cli-hygiene/keel-process.ts';
+import { keel } from '../cli-hygiene/keel-process.ts';
+import type { KeelChild } from './keel-child.ts';
+import { journalOnceItHolds, listeningURL, readUntil, startKeel } from './keel-child.ts';
 import { UsageUpstream } from './usage-upstream.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-dead-gateway-runs-'));
@@ -36,39 +34,8 @@ after(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
-interface Child {
-  child: ChildProcessWithoutNullStreams;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-  /** Resolves with the first stdout line matching `pattern`, once there is one. */
-  said: (pattern: RegExp) => Promise<string>;
-}
-
-function start(args: string[]): Child {
-  const environment = childEnvironment({ OPENAI_API_KEY: 'upstream-key', OPENAI_BASE_URL: upstream.baseURL });
-  const child = spawn(process.execPath, [launcher, ...args], { env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    for (const listener of listeners) listener();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const said = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const line = stdout.split('\n').find((candidate) => pattern.test(candidate));
-        if (line === undefined) return;
-        listeners.delete(check);
-        resolve(line);
-      };
-      listeners.add(check);
-      check();
-      void exited.then(() => reject(new Error(`${args[0] ?? 'keel'} exited before saying ${String(pattern)}: ${stdout}\n${stderr}`)));
-    });
-  return { child, exited, output: () => `${stdout}\n${stderr}`, said };
+function start(args: string[]): KeelChild {
+  return startKeel(args, { OPENAI_API_KEY: 'upstream-key', OPENAI_BASE_URL: upstream.baseURL });
 }
 
 /**
@@ -78,8 +45,7 @@ function start(args: string[]): Child {
 async function runLeftByKilledGateway(database: string): Promise<{ runId: string; reservedMicros: number; reservedTokens: number }> {
   const served = start(['serve', '--port', '0', '--db', database, '--config', configPath]);
   try {
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await served.said(/listening on http/))?.[1];
-    assert.ok(url !== undefined);
+    const url = await listeningURL(served);
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -88,14 +54,7 @@ async function runLeftByKilledGateway(database: string): Promise<{ runId: string
     assert.equal(response.status, 200);
     const runId = response.headers.get('keel-run-id');
     assert.ok(runId !== null);
-    const reader = response.body?.getReader();
-    assert.ok(reader !== undefined);
-    let received = '';
-    while (!received.includes('w0')) {
-      const chunk: ReadableStreamReadResult<Uint8Array> = await reader.read();
-      assert.ok(!chunk.done, 'the stream ended before its first words');
-      received += new TextDecoder().decode(chunk.value);
-    }
+    const reader = await readUntil(response, 'w0');
     const decision = await reservationOnceJournaled(database, runId);
     served.child.kill('SIGKILL');
     assert.equal((await served.exited).signal, 'SIGKILL');
@@ -112,20 +71,12 @@ async function runLeftByKilledGateway(database: string): Promise<{ runId: string
   }
 }
 
-/** The run's reservation, once its budget decision is in the journal (the child writes it; this process only reads). */
+/** The run's reservation, once its budget decision is in the journal. */
 async function reservationOnceJournaled(database: string, runId: string): Promise<{ reservedMicros: number; reservedTokens: number }> {
-  const store = await openStore({ database, create: false, readOnly: true, environment: {} });
-  try {
-    for (;;) {
-      const { events } = await loadRun(store, runId);
-      const decision = events.find((event) => event.type === 'budget-decision');
-      if (decision?.type === 'budget-decision' && decision.data.outcome === 'reserved') return { reservedMicros: decision.data.reservedMicros, reservedTokens: decision.data.reservedTokens };
-      // Polling a condition the child makes true; the test's timeout bounds it.
-      await delay(20);
-    }
-  } finally {
-    await store.close();
-  }
+  const events = await journalOnceItHolds(database, runId, (journal) => journal.some((event) => event.type === 'budget-decision' && event.data.outcome === 'reserved'));
+  const decision = events.find((event) => event.type === 'budget-decision');
+  assert.ok(decision?.type === 'budget-decision');
+  return { reservedMicros: decision.data.reservedMicros, reservedTokens: decision.data.reservedTokens };
 }
 
 /** The run ended by a dead gateway's ending: failed, billed its reservation, the book settled at that amount with nothing reserved. */

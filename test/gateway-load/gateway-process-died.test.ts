@@ -6,8 +6,6 @@
  * amount: spent, no longer reserved, with no wait for its expiry; the journal still verifies.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,13 +13,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadableStreamReadResult } from 'node:stream/web';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { loadRun } from '../../src/journal/index.ts';
-import type { JournalEvent } from '../../src/journal/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import { childEnvironment, keel, launcher } from '../cli-hygiene/keel-process.ts';
+import { keel } from '../cli-hygiene/keel-process.ts';
+import type { KeelChild } from './keel-child.ts';
+import { journalOnceItHolds, listeningURL, readUntil, startKeel } from './keel-child.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-gateway-died-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -54,62 +51,13 @@ class HoldingUpstream {
   }
 }
 
-interface Served {
-  child: ChildProcessWithoutNullStreams;
+interface Served extends KeelChild {
   url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-  /** Resolves once stderr holds a line matching `pattern`. */
-  said: (pattern: RegExp) => Promise<string>;
 }
 
 async function startServe(upstreamURL: string): Promise<Served> {
-  const environment = childEnvironment({ OPENAI_API_KEY: 'upstream-key', OPENAI_BASE_URL: upstreamURL });
-  const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--db', database, '--config', configPath], { env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    for (const listener of listeners) listener();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (found?.[1] !== undefined) resolve(found[1]);
-    });
-    void exited.then(({ code }) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
-  });
-  const said = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const line = stderr.split('\n').find((candidate) => pattern.test(candidate));
-        if (line === undefined) return;
-        listeners.delete(check);
-        resolve(line);
-      };
-      listeners.add(check);
-      check();
-      void exited.then(() => reject(new Error(`keel serve exited before saying ${String(pattern)}: ${stderr}`)));
-    });
-  return { child, url, exited, stderr: () => stderr, said };
-}
-
-/** Reads the run's journal from the store until `holds` is true of it (the child writes it; this process only reads). */
-async function journalOnceItHolds(runId: string, holds: (events: readonly JournalEvent[]) => boolean): Promise<readonly JournalEvent[]> {
-  const store = await openStore({ database, create: false, readOnly: true, environment: {} });
-  try {
-    for (;;) {
-      const { events } = await loadRun(store, runId);
-      if (holds(events)) return events;
-      // Polling a condition the child makes true; the test's timeout bounds it.
-      await delay(20);
-    }
-  } finally {
-    await store.close();
-  }
+  const served = startKeel(['serve', '--port', '0', '--db', database, '--config', configPath], { OPENAI_API_KEY: 'upstream-key', OPENAI_BASE_URL: upstreamURL });
+  return { ...served, url: await listeningURL(served) };
 }
 
 test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by the next keel serve, billed its reservation, settled in the budget book at once, and the journal verifies', { timeout: 120_000 }, async () => {
@@ -131,16 +79,9 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
     assert.equal(response.status, 200);
     const runId = response.headers.get('keel-run-id');
     assert.ok(runId !== null);
-    const reader = response.body?.getReader();
-    assert.ok(reader !== undefined);
-    let received = '';
-    while (!received.includes('Hello, ')) {
-      const chunk: ReadableStreamReadResult<Uint8Array> = await reader.read();
-      assert.ok(!chunk.done, 'the stream ended before its first words');
-      received += new TextDecoder().decode(chunk.value);
-    }
+    const reader = await readUntil(response, 'Hello, ');
     // The first words reached the client, so the reservation was made; it is durable once journaled.
-    const before = await journalOnceItHolds(runId, (events) => events.some((event) => event.type === 'budget-decision'));
+    const before = await journalOnceItHolds(database, runId, (events) => events.some((event) => event.type === 'budget-decision'));
     const reservation = before.find((event) => event.type === 'budget-decision');
     assert.ok(reservation?.type === 'budget-decision' && reservation.data.outcome === 'reserved' && reservation.data.reservedMicros > 0);
     const reservedMicros = reservation.data.reservedMicros;
@@ -172,7 +113,7 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
       await ended.close();
     }
     second.child.kill('SIGTERM');
-    assert.equal((await second.exited).code, 0, second.stderr());
+    assert.equal((await second.exited).code, 0, second.output());
 
     const reopened = await openStore({ database, create: false, readOnly: true, environment: {} });
     try {

@@ -1,0 +1,2 @@
+export type { RunLeftMidCall } from './run-left-mid-call.ts';
+export { leaveRunMidCall } from './run-left-mid-call.ts';
