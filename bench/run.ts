@@ -51,7 +51,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
     const folder = mkdtempSync(join(tmpdir(), 'keel-bench-appends-'));
     try {
       const measures: Measure[] = [];
-      for (const durability of ['full', 'normal'] as const) for (const writers of [64, 256]) measures.push(await benchAppendRatio(folder, durability, writers, writers === 64 ? 300 : 100, 7));
+      for (const durability of ['full', 'normal'] as const) for (const writers of [64, 256]) measures.push(await benchAppendRatio(folder, durability, writers, writers === 64 ? 300 : 100, 11));
       return measures;
     } finally {
       rmSync(folder, { recursive: true, force: true });

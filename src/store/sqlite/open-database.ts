@@ -183,6 +183,9 @@ function openForWriting(path: string): DatabaseSync {
     database.exec(`PRAGMA journal_mode = WAL`);
     // Commits write the WAL without fsync; `full` durability syncs it off-thread (see wal-sync.ts).
     database.exec(`PRAGMA synchronous = NORMAL`);
+    // Statement journals (a multi-row insert or a savepoint inside the group's transaction) stay in
+    // memory: spilled to a temporary file they cost a write syscall per 4 KiB.
+    database.exec(`PRAGMA temp_store = MEMORY`);
     migrate(database, path);
   } catch (error) {
     database.close();
