@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BudgetLedger } from './budget-ledger.ts';
+import { MemoryBudgetBook } from './memory-budget-book.ts';
 
 test('the scopes of a run follow the clock: the next day is a new tenant-day budget, the run keeps its own', async () => {
   let now = new Date('2026-03-14T23:59:30Z');
@@ -47,4 +48,14 @@ test('the scopes remembered for a run are those of its whole spend context: anot
   assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex', key: 'k1' }), ['task:u', 'tenant:globex', 'key:k1:day:2026-03-14']);
   assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex', key: '' }), ['task:u', 'tenant:globex', 'key::day:2026-03-14']);
   assert.deepEqual(await keysOf({ runId: 'run_1', task: 'u', tenant: 'globex' }), ['task:u', 'tenant:globex']);
+});
+
+test('a reservation is booked under the run of its spend context, so the book lists it by run', async () => {
+  const book = new MemoryBudgetBook();
+  const ledger = new BudgetLedger([{ scope: 'tenant', micros: 10_000 }], { book });
+  const outcome = await ledger.reserve({ runId: 'run_listed', task: 't', tenant: 'acme' }, { micros: 600, tokens: 60 });
+  assert.ok(outcome.ok);
+  assert.deepEqual(await book.readRunReservations('run_listed'), [{ reservationId: outcome.reservation.id, state: 'held', amount: { micros: 600, tokens: 60 } }]);
+  await ledger.settle(outcome.reservation, { micros: 250, tokens: 25 });
+  assert.deepEqual(await book.readRunReservations('run_listed'), [{ reservationId: outcome.reservation.id, state: 'settled', actual: { micros: 250, tokens: 25 } }]);
 });

@@ -150,7 +150,8 @@ export class BudgetLedger {
       brought === undefined ? this.#scopesOf(context) : this.#limits(context.key !== undefined ? context : { ...context, key: brought.key }, [...this.#rules, ...brought.rules]);
     const id = randomUUID();
     if (limits.length === 0) return { ok: true, reservation: { id, keys: [], amount, settled: false, rules } };
-    const request: BudgetReserveRequestV1 = { reservationId: id, limits, amount: { micros: amount.micros, tokens: amount.tokens }, expiresInMs: this.#expiryMs };
+    // The run goes with the hold, so whoever takes the run over after its process died finds it.
+    const request: BudgetReserveRequestV1 = { reservationId: id, limits, amount: { micros: amount.micros, tokens: amount.tokens }, expiresInMs: this.#expiryMs, runId: context.runId };
     const now = this.#nowMs();
     if (now !== undefined) request.nowMs = now;
     const outcome = await this.#book.reserveBudget(request);

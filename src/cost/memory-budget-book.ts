@@ -11,6 +11,7 @@ import type {
   BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
+  BudgetRunReservationV1,
   BudgetSettledScopeV1,
   BudgetSettleRequestV1,
   BudgetStoreV1,
@@ -22,6 +23,12 @@ interface Hold {
   expiresAtMs: number;
   /** Booked as spent at its full amount because it outlived its expiry unsettled. */
   expired: boolean;
+  runId: string | undefined;
+}
+
+interface Settlement {
+  actual: BudgetAmountV1;
+  runId: string | undefined;
 }
 
 // An expired reservation is kept this long for a late settle to correct, then forgotten.
@@ -39,8 +46,8 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
   readonly #accounts = new Map<string, BudgetAccountV1>();
   readonly #holds = new Map<string, Hold>();
   /** What the latest reservations settled at: the newer generation, and the one before it. */
-  #settled = new Map<string, BudgetAmountV1>();
-  #settledBefore = new Map<string, BudgetAmountV1>();
+  #settled = new Map<string, Settlement>();
+  #settledBefore = new Map<string, Settlement>();
 
   reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1> {
     const now = request.nowMs ?? Date.now();
@@ -54,7 +61,7 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
       if (!keys.includes(limit.key)) keys.push(limit.key);
     }
     for (const key of keys) add(this.#account(key).reserved, request.amount, 1);
-    this.#holds.set(request.reservationId, { keys, amount: { ...request.amount }, expiresAtMs: now + request.expiresInMs, expired: false });
+    this.#holds.set(request.reservationId, { keys, amount: { ...request.amount }, expiresAtMs: now + request.expiresInMs, expired: false, runId: request.runId });
     return Promise.resolve({ ok: true });
   }
 
@@ -62,7 +69,7 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
     const hold = this.#holds.get(request.reservationId);
     if (hold === undefined) return Promise.resolve([]);
     this.#holds.delete(request.reservationId);
-    this.#remember(request.reservationId, request.actual);
+    this.#remember(request.reservationId, request.actual, hold.runId);
     return Promise.resolve(
       hold.keys.map((key) => {
         const account = this.#account(key);
@@ -86,15 +93,28 @@ export class MemoryBudgetBook implements BudgetStoreV1 {
     const hold = this.#holds.get(reservationId);
     if (hold !== undefined) return Promise.resolve({ state: 'held', amount: { ...hold.amount } });
     const settled = this.#settled.get(reservationId) ?? this.#settledBefore.get(reservationId);
-    return Promise.resolve(settled === undefined ? undefined : { state: 'settled', actual: { ...settled } });
+    return Promise.resolve(settled === undefined ? undefined : { state: 'settled', actual: { ...settled.actual } });
   }
 
-  #remember(reservationId: string, actual: BudgetAmountV1): void {
+  // Asked only when a run is taken over after its process died: a scan of what is remembered.
+  readRunReservations(runId: string): Promise<BudgetRunReservationV1[]> {
+    const found: BudgetRunReservationV1[] = [];
+    for (const [reservationId, hold] of this.#holds) if (hold.runId === runId) found.push({ reservationId, state: 'held', amount: { ...hold.amount } });
+    for (const generation of [this.#settled, this.#settledBefore]) {
+      for (const [reservationId, settled] of generation) {
+        // A settlement is remembered once, in one generation; a held id is never settled too.
+        if (settled.runId === runId) found.push({ reservationId, state: 'settled', actual: { ...settled.actual } });
+      }
+    }
+    return Promise.resolve(found);
+  }
+
+  #remember(reservationId: string, actual: BudgetAmountV1, runId: string | undefined): void {
     if (this.#settled.size >= rememberedSettlements / 2) {
       this.#settledBefore = this.#settled;
       this.#settled = new Map();
     }
-    this.#settled.set(reservationId, { micros: actual.micros, tokens: actual.tokens });
+    this.#settled.set(reservationId, { actual: { micros: actual.micros, tokens: actual.tokens }, runId });
   }
 
   #expire(now: number): void {

@@ -33,6 +33,13 @@ export interface BudgetReserveRequestV1 {
   expiresInMs: number;
   /** The clock for expiry; default the store's (the database's, for a shared server). */
   nowMs?: number;
+  /**
+   * The run the reservation is for, kept with it (and with its settlement) so that whoever takes a
+   * run over after its process died can find every reservation of the run, even one whose budget
+   * decision never reached the journal (`readRunReservations`). Absent: the reservation belongs to
+   * no run (and to no run's listing). Added in this version; a book that ignores it lists nothing.
+   */
+  runId?: string;
 }
 
 export type BudgetReserveOutcomeV1 =
@@ -57,6 +64,9 @@ export interface BudgetSettledScopeV1 {
  * once it expired), or `settled` at `actual`, the amount every scope it was in booked for it.
  */
 export type BudgetReservationV1 = { state: 'held'; amount: BudgetAmountV1 } | { state: 'settled'; actual: BudgetAmountV1 };
+
+/** One reservation of a run (`readRunReservations`): its id and what the book holds for it. */
+export type BudgetRunReservationV1 = BudgetReservationV1 & { reservationId: string };
 
 export interface BudgetAccountV1 {
   spent: BudgetAmountV1;
@@ -85,4 +95,12 @@ export interface BudgetStoreV1 {
    * book: a day). Optional: a book without it is treated as knowing nothing.
    */
   readReservation?(reservationId: string): Promise<BudgetReservationV1 | undefined>;
+  /**
+   * Every reservation made for this run (`BudgetReserveRequestV1.runId`) that the book still
+   * remembers, each as `readReservation` would give it, in no particular order: whoever takes over
+   * a run whose process died bills those its journal does not, including holds whose budget
+   * decision the process never journaled. Remembered as long as `readReservation` remembers them.
+   * Optional, like `readReservation`: a book without it is treated as knowing of none.
+   */
+  readRunReservations?(runId: string): Promise<BudgetRunReservationV1[]>;
 }

@@ -13,6 +13,7 @@ export function withReserveHook(store: SqliteStore, reserve: (request: BudgetRes
     settleBudget: (request) => store.budgets.settleBudget(request),
     readBudget: (key, nowMs) => store.budgets.readBudget(key, nowMs),
     readReservation: (reservationId) => store.budgets.readReservation(reservationId),
+    readRunReservations: (runId) => store.budgets.readRunReservations(runId),
   };
   return new Proxy(store, {
     get: (target, property) => {

@@ -116,6 +116,35 @@ export function runBudgetConformance(label: string, factory: BudgetBooksFactory 
       });
     });
 
+    void test('a run\'s reservations are listed by its run id through either handle: held at their amount (expired too), settled at their actual', async () => {
+      await withBooks(factory, async ({ first, second }) => {
+        const runId = `run-${randomUUID()}`;
+        const tenant = scope(10_000);
+        const run = scope(null);
+        const held = request([tenant, run], 300, { runId });
+        const settled = request([tenant], 200, { runId });
+        const lapsed = request([tenant], 100, { runId, expiresInMs: minute });
+        const otherRun = request([tenant], 50, { runId: `run-${randomUUID()}` });
+        const noRun = request([tenant], 40);
+        for (const reservation of [held, settled, lapsed, otherRun, noRun]) assert.equal((await first.reserveBudget(reservation)).ok, true);
+        await second.settleBudget({ reservationId: settled.reservationId, actual: { micros: 120, tokens: 12 } });
+        await second.settleBudget({ reservationId: otherRun.reservationId, actual: { micros: 5, tokens: 1 } });
+        // Past the third's expiry: booked as spent, still held (unsettled) in the listing.
+        assert.deepEqual((await second.readBudget(tenant.key, start + 2 * minute)).spent, { micros: 225, tokens: 23 });
+        const listed = await second.readRunReservations?.(runId);
+        assert.ok(listed !== undefined, 'the book lists a run\'s reservations');
+        assert.deepEqual(
+          listed.sort((left, right) => left.reservationId.localeCompare(right.reservationId)),
+          [
+            { reservationId: held.reservationId, state: 'held', amount: { micros: 300, tokens: 30 } },
+            { reservationId: settled.reservationId, state: 'settled', actual: { micros: 120, tokens: 12 } },
+            { reservationId: lapsed.reservationId, state: 'held', amount: { micros: 100, tokens: 10 } },
+          ].sort((left, right) => left.reservationId.localeCompare(right.reservationId)),
+        );
+        assert.deepEqual(await first.readRunReservations?.(`run-${randomUUID()}`), []);
+      });
+    });
+
     void test('daily budgets are keyed by the UTC date: spend up to the limit before midnight, a fresh budget after it', async () => {
       await withBooks(factory, async ({ first, second }) => {
         let now = new Date('2030-03-31T23:59:59.000Z');

@@ -376,6 +376,19 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX budget_settlements_age ON ${schema}.budget_settlements (settled_ms);
     `,
   },
+  {
+    version: 13,
+    name: 'budget-reservation-runs',
+    sql: (schema) => `
+      -- The run each reservation is for, kept with its holds and its settlement, so whoever takes a
+      -- run over after its process died finds every reservation of it, even one whose budget decision
+      -- never reached the journal. NULL for reservations made before, and for those of no run.
+      ALTER TABLE ${schema}.budget_holds ADD COLUMN run_id text;
+      CREATE INDEX budget_holds_run ON ${schema}.budget_holds (run_id) WHERE run_id IS NOT NULL;
+      ALTER TABLE ${schema}.budget_settlements ADD COLUMN run_id text;
+      CREATE INDEX budget_settlements_run ON ${schema}.budget_settlements (run_id) WHERE run_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { runBudgetConformance } from '../conformance/index.ts';
 import { PostgresStore } from './index.ts';
-import { dropSchema, openTestPostgres, uniqueSchemaName } from './test-database.ts';
+import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
 
 const database = await openTestPostgres();
 const url = 'url' in database ? database.url : '';
@@ -24,3 +27,39 @@ runBudgetConformance(
         };
       },
 );
+
+test('a schema at version 12 opens at the latest and keeps its holds and settlements; reservations from then belong to no run', { skip: 'skipReason' in database ? database.skipReason : false }, async () => {
+  const schema = uniqueSchemaName('keel_budget_v12');
+  const quoted = `"${schema}"`;
+  try {
+    // The schema as Keel left it at version 12: one reservation held, one settled, in one scope.
+    await withClient(url, async (client) => {
+      await client.query(`CREATE SCHEMA ${quoted}`);
+      await client.query(`CREATE TABLE ${quoted}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      for (const migration of postgresMigrations.filter((candidate) => candidate.version <= 12)) await client.query(migration.sql(quoted));
+      await client.query(`INSERT INTO ${quoted}.keel_meta (key, value) VALUES ('schema_version', '12')`);
+      await client.query(`INSERT INTO ${quoted}.budget_accounts (scope_key, spent_micros, spent_tokens, reserved_micros, reserved_tokens) VALUES ('tenant:acme', 120, 12, 500, 50)`);
+      await client.query(`INSERT INTO ${quoted}.budget_holds (reservation_id, scope_key, micros, tokens, expires_ms) VALUES ('held-before', 'tenant:acme', 500, 50, $1)`, [Date.now() + 60 * 60 * 1000]);
+      await client.query(`INSERT INTO ${quoted}.budget_settlements (reservation_id, micros, tokens, settled_ms) VALUES ('settled-before', 120, 12, $1)`, [Date.now()]);
+    });
+    const store = await PostgresStore.open({ url, schema, create: false });
+    try {
+      const book = store.budgets;
+      assert.deepEqual(await book.readReservation('held-before'), { state: 'held', amount: { micros: 500, tokens: 50 } });
+      assert.deepEqual(await book.readReservation('settled-before'), { state: 'settled', actual: { micros: 120, tokens: 12 } });
+      assert.deepEqual(await book.readBudget('tenant:acme'), { spent: { micros: 120, tokens: 12 }, reserved: { micros: 500, tokens: 50 } });
+      // A new reservation names its run; the old hold still settles, and belongs to no run's listing.
+      assert.deepEqual(await book.reserveBudget({ reservationId: 'held-now', limits: [{ key: 'tenant:acme', micros: null, tokens: null }], amount: { micros: 70, tokens: 7 }, expiresInMs: 60_000, runId: 'run-now' }), { ok: true });
+      assert.deepEqual(await book.readRunReservations('run-now'), [{ reservationId: 'held-now', state: 'held', amount: { micros: 70, tokens: 7 } }]);
+      await book.settleBudget({ reservationId: 'held-before', actual: { micros: 300, tokens: 30 } });
+      assert.deepEqual(await book.readReservation('held-before'), { state: 'settled', actual: { micros: 300, tokens: 30 } });
+      assert.deepEqual(await book.readBudget('tenant:acme'), { spent: { micros: 420, tokens: 42 }, reserved: { micros: 70, tokens: 7 } });
+    } finally {
+      await store.close();
+    }
+    const version = await withClient(url, (client) => client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`));
+    assert.equal(version.rows[0]?.value, String(latestPostgresSchemaVersion));
+  } finally {
+    await dropSchema(url, schema);
+  }
+});

@@ -11,6 +11,7 @@ import type {
   BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
+  BudgetRunReservationV1,
   BudgetSettledScopeV1,
   BudgetSettleRequestV1,
   BudgetStoreV1,
@@ -66,7 +67,7 @@ export class PostgresBudgetBook implements BudgetStoreV1 {
           if (committed + request.amount[field] > bound) return { ok: false, key: limit.key, field, committed, limit: bound };
         }
       }
-      await client.query(this.#sql.hold, [keys, request.reservationId, request.amount.micros, request.amount.tokens, now + request.expiresInMs]);
+      await client.query(this.#sql.hold, [keys, request.reservationId, request.amount.micros, request.amount.tokens, now + request.expiresInMs, request.runId ?? null]);
       return { ok: true };
     });
   }
@@ -111,6 +112,19 @@ export class PostgresBudgetBook implements BudgetStoreV1 {
     if (row === undefined) return undefined;
     const amount = { micros: Number(row.micros), tokens: Number(row.tokens) };
     return row.state === 'held' ? { state: 'held', amount } : { state: 'settled', actual: amount };
+  }
+
+  async readRunReservations(runId: string): Promise<BudgetRunReservationV1[]> {
+    let rows: { reservation_id: string; state: 'held' | 'settled'; micros: string; tokens: string }[];
+    try {
+      ({ rows } = await this.#pool.query<{ reservation_id: string; state: 'held' | 'settled'; micros: string; tokens: string }>(this.#sql.runReservations, [runId]));
+    } catch (error) {
+      throw toStoreError(error, `cannot read the budget reservations of run ${runId} in ${this.#location}`);
+    }
+    return rows.map((row): BudgetRunReservationV1 => {
+      const amount = { micros: Number(row.micros), tokens: Number(row.tokens) };
+      return row.state === 'held' ? { reservationId: row.reservation_id, state: 'held', amount } : { reservationId: row.reservation_id, state: 'settled', actual: amount };
+    });
   }
 
   async #transaction<T>(what: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -159,8 +173,8 @@ function budgetStatements(schema: string) {
     accounts: `SELECT scope_key, spent_micros, spent_tokens, reserved_micros, reserved_tokens FROM ${accounts} WHERE scope_key = ANY ($1::text[])`,
     hold: `
       WITH held AS (
-        INSERT INTO ${holds} (reservation_id, scope_key, micros, tokens, expires_ms)
-        SELECT $2, key, $3, $4, $5 FROM unnest($1::text[]) AS key RETURNING scope_key)
+        INSERT INTO ${holds} (reservation_id, scope_key, micros, tokens, expires_ms, run_id)
+        SELECT $2, key, $3, $4, $5, $6 FROM unnest($1::text[]) AS key RETURNING scope_key)
       UPDATE ${accounts} SET reserved_micros = reserved_micros + $3, reserved_tokens = reserved_tokens + $4
       WHERE scope_key IN (SELECT scope_key FROM held)`,
     lockReservationAccounts: `SELECT scope_key FROM ${accounts} WHERE scope_key IN (SELECT scope_key FROM ${holds} WHERE reservation_id = $1) ORDER BY scope_key FOR UPDATE`,
@@ -168,11 +182,11 @@ function budgetStatements(schema: string) {
     // it settled at is kept for readReservation; settlements past their retention go, skipping rows
     // a concurrent settle is pruning rather than waiting for it.
     settle: `
-      WITH released AS (DELETE FROM ${holds} WHERE reservation_id = $1 RETURNING scope_key, micros, tokens, expired),
+      WITH released AS (DELETE FROM ${holds} WHERE reservation_id = $1 RETURNING scope_key, micros, tokens, expired, run_id),
       clock AS (SELECT ${nowMs('NULL')} AS now),
       recorded AS (
-        INSERT INTO ${settlements} (reservation_id, micros, tokens, settled_ms)
-        SELECT $1, $2::bigint, $3::bigint, (SELECT now FROM clock) WHERE EXISTS (SELECT 1 FROM released)
+        INSERT INTO ${settlements} (reservation_id, micros, tokens, settled_ms, run_id)
+        SELECT $1, $2::bigint, $3::bigint, (SELECT now FROM clock), (SELECT max(run_id) FROM released) WHERE EXISTS (SELECT 1 FROM released)
         ON CONFLICT (reservation_id) DO NOTHING RETURNING 1),
       pruned AS (
         DELETE FROM ${settlements} WHERE reservation_id IN (
@@ -193,6 +207,10 @@ function budgetStatements(schema: string) {
     reservation: `
       SELECT 'held' AS state, micros, tokens FROM ${holds} WHERE reservation_id = $1
       UNION ALL SELECT 'settled' AS state, micros, tokens FROM ${settlements} WHERE reservation_id = $1`,
+    // A hold has a row per scope, each of the same amount: one per reservation is listed.
+    runReservations: `
+      SELECT reservation_id, 'held' AS state, min(micros) AS micros, min(tokens) AS tokens FROM ${holds} WHERE run_id = $1 GROUP BY reservation_id
+      UNION ALL SELECT reservation_id, 'settled' AS state, micros, tokens FROM ${settlements} WHERE run_id = $1`,
     // Reservations past their expiry count as spent even before a reserve books them.
     read: `
       SELECT account.spent_micros + coalesce(lapsed.micros, 0) AS spent_micros, account.spent_tokens + coalesce(lapsed.tokens, 0) AS spent_tokens,

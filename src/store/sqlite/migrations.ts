@@ -253,6 +253,19 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX budget_settlements_age ON budget_settlements (settled_ms);
     `,
   },
+  {
+    version: 13,
+    name: 'budget-reservation-runs',
+    sql: `
+      -- The run each reservation is for, kept with its holds and its settlement, so whoever takes a
+      -- run over after its process died finds every reservation of it, even one whose budget decision
+      -- never reached the journal. NULL for reservations made before, and for those of no run.
+      ALTER TABLE budget_holds ADD COLUMN run_id TEXT;
+      CREATE INDEX budget_holds_run ON budget_holds (run_id) WHERE run_id IS NOT NULL;
+      ALTER TABLE budget_settlements ADD COLUMN run_id TEXT;
+      CREATE INDEX budget_settlements_run ON budget_settlements (run_id) WHERE run_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

@@ -9,6 +9,7 @@ import type {
   BudgetReservationV1,
   BudgetReserveOutcomeV1,
   BudgetReserveRequestV1,
+  BudgetRunReservationV1,
   BudgetSettledScopeV1,
   BudgetSettleRequestV1,
   BudgetStoreV1,
@@ -61,7 +62,7 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
         }
       }
       for (const key of keys) {
-        this.#sql.insertHold.run(request.reservationId, key, request.amount.micros, request.amount.tokens, now + request.expiresInMs);
+        this.#sql.insertHold.run(request.reservationId, key, request.amount.micros, request.amount.tokens, now + request.expiresInMs, request.runId ?? null);
         this.#sql.addReserved.run(request.amount.micros, request.amount.tokens, key);
       }
       return { ok: true };
@@ -105,12 +106,27 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
     });
   }
 
+  readRunReservations(runId: string): Promise<BudgetRunReservationV1[]> {
+    return this.#access.read(() => {
+      const found: BudgetRunReservationV1[] = [];
+      // A hold has a row per scope, each of the same amount: one per reservation is listed.
+      for (const hold of this.#sql.runHolds.all(runId)) {
+        found.push({ reservationId: String(hold.reservation_id), state: 'held', amount: { micros: Number(hold.micros), tokens: Number(hold.tokens) } });
+      }
+      for (const settled of this.#sql.runSettlements.all(runId)) {
+        found.push({ reservationId: String(settled.reservation_id), state: 'settled', actual: { micros: Number(settled.micros), tokens: Number(settled.tokens) } });
+      }
+      return found;
+    });
+  }
+
   /** Records what a reservation was settled at (one it held), and forgets settlements past their retention. */
-  #remember<Hold>(request: BudgetSettleRequestV1, released: Hold[]): Hold[] {
+  #remember<Hold extends { run_id?: unknown }>(request: BudgetSettleRequestV1, released: Hold[]): Hold[] {
     if (released.length === 0) return released;
     const now = Date.now();
     this.#sql.pruneSettlements.run(now - settledRetentionMs);
-    this.#sql.recordSettlement.run(request.reservationId, request.actual.micros, request.actual.tokens, now);
+    const runId = released[0]?.run_id;
+    this.#sql.recordSettlement.run(request.reservationId, request.actual.micros, request.actual.tokens, now, typeof runId === 'string' ? runId : null);
     return released;
   }
 
@@ -138,12 +154,14 @@ function prepareBudgetStatements(database: DatabaseSync) {
     ),
     pruneExpired: prepare(`DELETE FROM budget_holds WHERE scope_key = ? AND expired = 1 AND expires_ms < ?`),
     lapsed: prepare(`SELECT sum(micros) AS micros, sum(tokens) AS tokens FROM budget_holds WHERE scope_key = ? AND expired = 0 AND expires_ms < ?`),
-    insertHold: prepare(`INSERT INTO budget_holds (reservation_id, scope_key, micros, tokens, expires_ms) VALUES (?, ?, ?, ?, ?)`),
+    insertHold: prepare(`INSERT INTO budget_holds (reservation_id, scope_key, micros, tokens, expires_ms, run_id) VALUES (?, ?, ?, ?, ?, ?)`),
     addReserved: prepare(`UPDATE budget_accounts SET reserved_micros = reserved_micros + ?, reserved_tokens = reserved_tokens + ? WHERE scope_key = ?`),
-    releaseHolds: prepare(`DELETE FROM budget_holds WHERE reservation_id = ? RETURNING scope_key, micros, tokens, expired`),
+    releaseHolds: prepare(`DELETE FROM budget_holds WHERE reservation_id = ? RETURNING scope_key, micros, tokens, expired, run_id`),
     hold: prepare(`SELECT micros, tokens FROM budget_holds WHERE reservation_id = ? LIMIT 1`),
     settlement: prepare(`SELECT micros, tokens FROM budget_settlements WHERE reservation_id = ?`),
-    recordSettlement: prepare(`INSERT OR REPLACE INTO budget_settlements (reservation_id, micros, tokens, settled_ms) VALUES (?, ?, ?, ?)`),
+    recordSettlement: prepare(`INSERT OR REPLACE INTO budget_settlements (reservation_id, micros, tokens, settled_ms, run_id) VALUES (?, ?, ?, ?, ?)`),
+    runHolds: prepare(`SELECT reservation_id, min(micros) AS micros, min(tokens) AS tokens FROM budget_holds WHERE run_id = ? GROUP BY reservation_id`),
+    runSettlements: prepare(`SELECT reservation_id, micros, tokens FROM budget_settlements WHERE run_id = ?`),
     pruneSettlements: prepare(`DELETE FROM budget_settlements WHERE settled_ms < ?`),
     settle: prepare(
       `UPDATE budget_accounts SET spent_micros = spent_micros + ?, spent_tokens = spent_tokens + ?,
