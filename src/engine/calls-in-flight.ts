@@ -2,8 +2,10 @@ import type { ErrorData } from '../errors/index.ts';
 import type { EventData, JournalEvent, JournalWriter, RunState } from '../journal/index.ts';
 import type { BudgetSettleRequestV1, BudgetStoreV1 } from '../spec/index.ts';
 
+import { billLeftReservations, bookPriceVersion } from './left-reservations.ts';
+
 /** The price version a step's cost carries when it is what the budget book settled the call at, not priced here. */
-export const bookPriceVersion = 'budget-book';
+export { bookPriceVersion };
 
 export interface CallsInFlightOptions {
   state: RunState;
@@ -16,6 +18,13 @@ export interface CallsInFlightOptions {
   priceVersion: string;
   /** The failure each ended step records; `billing` says what it was billed and why. */
   failure: (billing: string) => Pick<ErrorData, 'code' | 'message'>;
+  /**
+   * Set when the run is taken from a process that died (not a live executor's own stop): why, in
+   * words. Every other reservation of the run its journal does not bill is billed too, as a
+   * `reservation-bill` after the calls' ends (left-reservations.ts): one whose budget decision never
+   * reached the journal, or one of an execution before the last that nobody billed.
+   */
+  takenOver?: string;
 }
 
 export interface CallBilling {
@@ -39,6 +48,8 @@ export interface CallsInFlight {
   billedMicros: number;
   /** What each was billed, from where: the book's settlement, its reservation, or nothing (no budget reserved). */
   billings: CallBilling[];
+  /** micro-USD billed to reservations no call in flight names (`takenOver`), included in `billedMicros`. */
+  leftMicros: number;
   /**
    * Call once the ending is journaled, never before (a settle for an ending never journaled would
    * book spend no journal shows): settles each reservation the book may still hold at what the
@@ -63,6 +74,7 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
   const ending: JournalEvent[] = [];
   const toSettle: BudgetSettleRequestV1[] = [];
   const billings: CallBilling[] = [];
+  const billedIds = new Set<string>();
   let billedMicros = 0;
   for (const step of state.steps.values()) {
     if (step.end !== undefined || step.kind !== 'model-call') continue;
@@ -70,6 +82,7 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
     let cost: EventData['step-end']['cost'];
     let billing: CallBilling = { step: step.step, from: 'unreserved' };
     if (reservation !== undefined) {
+      if (reservation.reservationId !== undefined) billedIds.add(reservation.reservationId);
       const booked = reservation.reservationId === undefined ? undefined : await budgets?.readReservation?.(reservation.reservationId).catch(() => undefined);
       if (booked?.state === 'settled') {
         cost = { micros: booked.actual.micros, priceVersion: bookPriceVersion };
@@ -87,13 +100,17 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
     if (cost !== undefined) data.cost = cost;
     ending.push(writer.build('step-end', data));
   }
+  const left =
+    options.takenOver === undefined ? undefined : await billLeftReservations({ runId: state.runId, events, writer, budgets, billedElsewhere: billedIds, why: options.takenOver });
   return {
-    events: ending,
-    billedMicros,
+    events: left === undefined ? ending : [...ending, ...left.events],
+    billedMicros: billedMicros + (left?.billedMicros ?? 0),
     billings,
+    leftMicros: left?.billedMicros ?? 0,
     settle: async () => {
       // The book settles an id once: one settled meanwhile keeps what it booked.
       for (const request of toSettle) await budgets?.settleBudget(request).catch(() => undefined);
+      await left?.settle();
     },
   };
 }

@@ -295,8 +295,9 @@ export class Engine {
       if (isTerminal(state.status) || (leaseOwner === undefined && state.status !== 'waiting')) return;
       const writer = new JournalWriter({ store: this.store, runId, lastSeq: state.lastSeq, lastHash: state.lastHash, ...(leaseOwner === undefined ? {} : { leaseOwner }) });
       // A run taken from a process that died mid-call has a model call nobody will end: it ends here,
-      // billed what the budget book booked for it, as the executor's own stop does.
-      const cutShort = leaseOwner === undefined ? undefined : await stoppedCalls(this.store, writer, state, request);
+      // billed what the budget book booked for it, as the executor's own stop does; and so is every
+      // other reservation the process left that its journal does not bill (left-reservations.ts).
+      const cutShort = leaseOwner === undefined ? undefined : await stoppedCalls(this.store, writer, state, request, 'the process executing it is gone');
       const events = stopEvents(writer, request, cutShort?.events);
       for (const event of events) applyEvent(state, event);
       await writer.commit(events, summaryOf(state));

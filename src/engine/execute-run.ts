@@ -5,6 +5,7 @@ import { applyEvent, foldEvents, isTerminal, JournalWriter, lastVerifiedCheckpoi
 import type { StoreV1 } from '../spec/index.ts';
 import { openSealedFieldsIn, RunSealer } from '../redaction/index.ts';
 import { LeaseHeartbeat } from './lease-heartbeat.ts';
+import { billLeftReservations } from './left-reservations.ts';
 import { DurableRunContext, summaryOf } from './run-context.ts';
 import { RunDeadline, workingTimeMs } from './run-deadline.ts';
 import type { RunOutcome } from './run-outcome.ts';
@@ -117,10 +118,13 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     applyEvent(state, writer.readable(event));
     await writer.commit([event], summaryOf(state), { deferSync });
   };
+  // Taken over: the run was executed before, by a process that is gone (it died, or gave the run
+  // up), which may have left reservations its journal does not bill (left-reservations.ts).
+  const takenOver = options.created === undefined && state.attempts > 0 ? `the process that executed attempt ${state.attempts} is gone` : undefined;
   // One append: the decision alone would leave a queued run queued, which hands its lease back.
   // A model call the stop cut short ends first, billed what the budget book booked for it.
-  const endStopped = async (request: StopRequestV1) => {
-    const cutShort = await stoppedCalls(store, writer, state, request);
+  const endStopped = async (request: StopRequestV1, takenOverFrom?: string) => {
+    const cutShort = await stoppedCalls(store, writer, state, request, takenOverFrom);
     const events = stopEvents(writer, request, cutShort.events);
     for (const event of events) applyEvent(state, event);
     await writer.commit(events, summaryOf(state));
@@ -129,12 +133,19 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
   };
   let runDeadline: RunDeadline | undefined;
   try {
-    if (stopRequest !== null) return await endStopped(stopRequest);
+    if (stopRequest !== null) return await endStopped(stopRequest, takenOver);
     // A run this process opened to execute at once has done nothing yet that must be on disk: like
     // its creation, its resume is committed (a killed process leaves it) without an fdatasync of its
     // own, and the run's next write that waits (a reservation, a side effect's start, its end) covers it.
     const fresh = state.attempts === 0 && options.created !== undefined;
-    await commit('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' }, fresh);
+    const resume = writer.build('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
+    // What the process before left unbilled is billed in the same append, before this execution
+    // reserves anything (so none of its own reservations is among them), and settled once journaled.
+    const left = takenOver === undefined ? undefined : await billLeftReservations({ runId, events, writer, budgets: store.budgets, why: takenOver });
+    const taking = [resume, ...(left?.events ?? [])];
+    for (const event of taking) applyEvent(state, writer.readable(event));
+    await writer.commit(taking, summaryOf(state), { deferSync: fresh });
+    await left?.settle();
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {

@@ -37,7 +37,8 @@ function book(): BudgetStoreV1 {
  * decision as journals did before the reservation id was journaled.
  */
 function orphan(journalId: boolean): Promise<RunLeftMidCall> {
-  return leaveRunMidCall(store, { task: `${gatewayTaskPrefix}openai:gpt-4o-mini`, configHash: 'c', reserved, expiresInMs: reservationExpiryMs, journalReservationId: journalId });
+  // A process that journaled no reservation id kept no run with its hold either.
+  return leaveRunMidCall(store, { task: `${gatewayTaskPrefix}openai:gpt-4o-mini`, configHash: 'c', reserved, expiresInMs: reservationExpiryMs, journalReservationId: journalId, bookRunId: journalId });
 }
 
 async function account(scope: string, nowMs?: number): Promise<{ spent: number; reserved: number; spentTokens: number; reservedTokens: number }> {
@@ -88,4 +89,17 @@ test('a call its dead process had settled, its step-end not yet journaled, is bi
   assert.match(stepEnd.data.outcome.error.message, /billed what the budget book settled it at, 1234 micro-USD$/);
   assert.deepEqual({ journal: run.costMicros, ...(await account(scope)) }, { journal: actual.micros, spent: actual.micros, reserved: 0, spentTokens: actual.tokens, reservedTokens: 0 });
   assert.deepEqual(await account(scope, Date.now() + reservationExpiryMs + 1_000), { spent: actual.micros, reserved: 0, spentTokens: actual.tokens, reservedTokens: 0 }, 'nothing more at expiry');
+});
+
+test('a hold whose budget decision never reached the journal (the process died before its batch was flushed) is billed by its run: journal == book, nothing reserved', async () => {
+  const { runId, scope, reservationId } = await leaveRunMidCall(store, { task: `${gatewayTaskPrefix}openai:gpt-4o-mini`, configHash: 'c', reserved, expiresInMs: reservationExpiryMs, journalDecision: false });
+  const [outcome] = (await new OrphanedRuns({ engine, priceVersion: 'test' }).end()).filter((ended) => ended.runId === runId);
+  assert.match(outcome?.reason ?? '', /; reservations it left that no journaled call names are billed \(5000 micro-USD\)$/);
+  const run = await store.getRun(runId);
+  const { events } = await loadRun(store, runId);
+  assert.deepEqual(events.slice(-3).map((event) => event.type), ['step-end', 'reservation-bill', 'run-end']);
+  const bill = events.find((event) => event.type === 'reservation-bill');
+  assert.ok(bill?.type === 'reservation-bill');
+  assert.deepEqual({ id: bill.data.reservationId, from: bill.data.from, cost: bill.data.cost }, { id: reservationId, from: 'reservation', cost: { micros: reserved.micros, priceVersion: 'budget-book' } });
+  assert.deepEqual({ journal: run?.costMicros, ...(await account(scope)) }, { journal: reserved.micros, spent: reserved.micros, reserved: 0, spentTokens: reserved.tokens, reservedTokens: 0 });
 });

@@ -113,12 +113,15 @@ export class OrphanedRuns {
       budgets: engine.store.budgets,
       priceVersion,
       failure: (billing) => ({ code: 'lease-lost', message: `gateway-process-died: the call was in flight when ${holder}; ${billing}` }),
+      // And every other reservation it left unbilled: one whose budget decision never reached the journal.
+      takenOver: `gateway-process-died: ${holder}`,
     });
     const billed = calls.billings
       .filter((billing) => billing.micros !== undefined && billing.micros > 0)
       .map((billing) => `; its call in flight is ${billing.from === 'settlement' ? 'billed what the budget book settled it at' : 'billed its reservation'} (${billing.micros} micro-USD)`)
       .join('');
-    const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed}`;
+    const left = calls.leftMicros > 0 ? `; reservations it left that no journaled call names are billed (${calls.leftMicros} micro-USD)` : '';
+    const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed}${left}`;
     const ending = [...calls.events, writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } })];
     for (const event of ending) applyEvent(state, event);
     await writer.commit(ending, summaryOf(state));

@@ -112,6 +112,22 @@ export interface EventData {
     scope?: string;
     reason?: string;
   };
+  /**
+   * A budget reservation of the run that its journal did not bill, billed by whoever took the run
+   * over after the process that made it died (src/engine/left-reservations.ts): its model call never
+   * ended in the journal, or its `budget-decision` never reached it. Its cost counts in the run's
+   * like a step's; the budget book is settled at the same amount once this is journaled.
+   */
+  'reservation-bill': {
+    reservationId: string;
+    /** The step whose budget decision named the reservation, when one reached the journal. */
+    step?: number;
+    /** `reservation`: the book still held it, billed in full; `settlement`: what the dead process settled it at. */
+    from: 'reservation' | 'settlement';
+    cost: { micros: number; priceVersion: string };
+    tokens: number;
+    reason: string;
+  };
   /** One attempt at one provider call, successful or not. */
   'model-attempt-end': {
     step: number;
@@ -324,6 +340,7 @@ export const eventTypes: readonly EventType[] = [
   'step-end',
   'route-decision',
   'budget-decision',
+  'reservation-bill',
   'model-attempt-end',
   'retry-wait',
   'breaker-transition',

@@ -132,6 +132,10 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       for (const step of [...state.steps.keys()]) if (step > event.data.afterStep) state.steps.delete(step);
       state.checkpoints = state.checkpoints.filter((checkpoint) => checkpoint.seq <= event.data.checkpointSeq);
       break;
+    case 'reservation-bill':
+      // A call of an execution that died, billed by whoever took the run over: spent all the same.
+      state.costMicros += event.data.cost.micros;
+      break;
     case 'approval-request':
       state.status = 'waiting';
       state.pendingApproval = event.data;

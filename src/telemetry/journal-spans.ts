@@ -91,6 +91,11 @@ export function journalSpans(records: readonly JournalRecordV1[], options: Journ
         outputTokens += data.usage?.outputTokens ?? 0;
         break;
       }
+      case 'reservation-bill':
+        // A dead process's call billed by whoever took the run over: part of the run's cost.
+        spentMicros += (record.data as unknown as Data<'reservation-bill'>).cost.micros;
+        runEvents.push(runEvent(record));
+        break;
       case 'policy-decision':
         spans.push(policySpan(record, { traceId, parentSpanId: innermostStep(open) ?? runSpanId, common }));
         break;

@@ -109,6 +109,10 @@ export class KeelMetrics {
       case 'step-end':
         this.#stepEnded(record);
         break;
+      case 'reservation-bill':
+        // A dead process's call, billed by whoever took its run over: its route and model died with it.
+        this.#cost.inc({ route: 'unknown', model: 'unknown' }, (record.data as unknown as Data<'reservation-bill'>).cost.micros);
+        break;
       case 'policy-decision': {
         const data = record.data as unknown as Data<'policy-decision'>;
         if (data.effect === 'deny') this.#policyDenials.inc({ action: data.action, engine: data.engine });

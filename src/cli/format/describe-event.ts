@@ -27,6 +27,8 @@ export function describeEvent(event: JournalEvent): string {
       return `step ${event.data.step}: route ${event.data.route} → ${event.data.provider}:${event.data.modelId} (${event.data.reason}; ~${count(event.data.estimatedInputTokens)} input tokens${event.data.estimated ? ', estimated' : ''})`;
     case 'budget-decision':
       return `step ${event.data.step}: ${event.data.outcome} ${micros(event.data.reservedMicros)} / ${count(event.data.reservedTokens)} tokens for ${event.data.provider}:${event.data.modelId}${event.data.reason === undefined ? '' : ` (${event.data.reason})`}`;
+    case 'reservation-bill':
+      return `${event.data.step === undefined ? '' : `step ${event.data.step}: `}reservation ${event.data.reservationId} billed ${micros(event.data.cost.micros)} (${event.data.from === 'reservation' ? 'its reservation' : 'what the budget book settled'}): ${event.data.reason}`;
     case 'model-attempt-end':
       return `step ${event.data.step} attempt ${event.data.attempt}: ${event.data.provider}:${event.data.modelId} ${duration(event.data.latencyMs)} → ${event.data.outcome === 'ok' ? 'ok' : `error [${event.data.error?.code ?? 'unknown'}] ${event.data.error?.message ?? ''}`}`;
     case 'retry-wait':

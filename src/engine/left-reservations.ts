@@ -1,0 +1,141 @@
+import type { EventData, JournalEvent, JournalWriter } from '../journal/index.ts';
+import type { BudgetReservationV1, BudgetSettleRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+
+/** The price version of a cost that is what the budget book booked for a call, not priced here. */
+export const bookPriceVersion = 'budget-book';
+
+export interface LeftReservationsOptions {
+  runId: string;
+  /** The run's journal as stored (or opened), every event of the process that left it landed or lost. */
+  events: readonly JournalEvent[];
+  writer: JournalWriter;
+  /** The store's budget book; absent: nothing is billed (no book, nothing booked). */
+  budgets: BudgetStoreV1 | undefined;
+  /** Reservations billed in the same append by other means (the failed step-ends of calls in flight). */
+  billedElsewhere?: ReadonlySet<string>;
+  /** Why the run's own process did not bill them, for each event's reason: `its process (worker w-1) died`. */
+  why: string;
+}
+
+/** The billing of what a run's dead process reserved and its journal never billed. */
+export interface LeftReservations {
+  /** One `reservation-bill` per reservation billed, built on the writer, to append with what takes the run over or ends it. */
+  events: JournalEvent[];
+  /** micro-USD billed by them together. */
+  billedMicros: number;
+  /**
+   * Call once the events are journaled, never before (a settle for a billing never journaled would
+   * book spend no journal shows): settles each reservation the book still held at what its event
+   * billed, its full amount. A failure is left to the reservation's expiry, which books that amount.
+   */
+  settle(): Promise<void>;
+}
+
+/**
+ * Bills every reservation of a run that its journal does not bill, for whoever takes the run over
+ * after the process executing it died (a resumed execution, a stop, a dead gateway's sweep): a model
+ * call it made reserved budget in the book, and either its step never ended in the journal (the
+ * process died mid-call, or before its pipelined events landed), or its budget decision never reached
+ * the journal at all (the book knows the reservation by its run). Each is journaled as a
+ * `reservation-bill` at what the book booked for it: a held reservation at its full amount (the
+ * provider may have generated all of it, and the usage that would say otherwise died with the
+ * process), then settled at that amount; one the dead process settled, at what it settled (nothing
+ * to settle); one settled at zero is not journaled (nothing was booked). A reservation the book no
+ * longer remembers (settled or expired over a day ago, or a memory book that died with its process)
+ * is not billed: nothing can say what was booked for it.
+ *
+ * A reservation is billed by the journal when a `reservation-bill` names it, or when its budget
+ * decision is followed by its step's end in the same execution (no `run-resume` between them), since
+ * that step-end carries the call's cost. A redone step's end does not bill the reservation of the
+ * attempt before it. So this is called before the taking-over execution reserves anything: a
+ * reservation the live process holds is never billed here.
+ */
+export async function billLeftReservations(options: LeftReservationsOptions): Promise<LeftReservations> {
+  const { runId, writer, budgets } = options;
+  const none: LeftReservations = { events: [], billedMicros: 0, settle: () => Promise.resolve() };
+  if (budgets === undefined) return none;
+  const { billed, unbilled } = journalBilling(options.events);
+  const skipped = (reservationId: string) => billed.has(reservationId) || options.billedElsewhere?.has(reservationId) === true;
+  const booked = new Map<string, BudgetReservationV1>();
+  for (const listed of (await budgets.readRunReservations?.(runId)) ?? []) if (!skipped(listed.reservationId)) booked.set(listed.reservationId, listed);
+  // Reservations made before the book kept their run (or by a book that lists none) are found by the id the journal names.
+  for (const reservationId of unbilled.keys()) {
+    if (booked.has(reservationId) || skipped(reservationId)) continue;
+    const read = await budgets.readReservation?.(reservationId);
+    if (read !== undefined) booked.set(reservationId, read);
+  }
+  if (booked.size === 0) return none;
+  // Those the journal names first, in its order, then those only the book knows, by id: the same journal gives the same events.
+  const order = [...unbilled.keys()].filter((reservationId) => booked.has(reservationId));
+  order.push(...[...booked.keys()].filter((reservationId) => !unbilled.has(reservationId)).sort());
+  const events: JournalEvent[] = [];
+  const toSettle: BudgetSettleRequestV1[] = [];
+  let billedMicros = 0;
+  for (const reservationId of order) {
+    const reservation = booked.get(reservationId) as BudgetReservationV1;
+    const amount = reservation.state === 'held' ? reservation.amount : reservation.actual;
+    if (reservation.state === 'settled' && amount.micros === 0 && amount.tokens === 0) continue;
+    const step = unbilled.get(reservationId);
+    const data: EventData['reservation-bill'] = {
+      reservationId,
+      from: reservation.state === 'held' ? 'reservation' : 'settlement',
+      cost: { micros: amount.micros, priceVersion: bookPriceVersion },
+      tokens: amount.tokens,
+      reason:
+        `${step === undefined ? 'a model call whose budget decision never reached the journal' : `the model call of step ${step}, never ended`}: ${options.why}; ` +
+        (reservation.state === 'held' ? `billed its reservation, ${amount.micros} micro-USD, the most it can have cost` : `billed what the budget book settled it at, ${amount.micros} micro-USD`),
+    };
+    if (step !== undefined) data.step = step;
+    events.push(writer.build('reservation-bill', data));
+    billedMicros += amount.micros;
+    if (reservation.state === 'held') toSettle.push({ reservationId, actual: { micros: amount.micros, tokens: amount.tokens } });
+  }
+  return {
+    events,
+    billedMicros,
+    settle: async () => {
+      // The book settles an id once: one settled meanwhile keeps what it booked.
+      for (const request of toSettle) await budgets.settleBudget(request).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * What a journal bills: the reservations a `reservation-bill` names or whose step ended in the
+ * execution that reserved them (`billed`), and those its budget decisions name that it does not
+ * bill, with their step, in journal order (`unbilled`).
+ */
+export function journalBilling(events: readonly JournalEvent[]): { billed: Set<string>; unbilled: Map<string, number> } {
+  const billed = new Set<string>();
+  const unbilled = new Map<string, number>();
+  // The current execution's reservations whose step has not ended yet, by id.
+  let open = new Map<string, number>();
+  for (const event of events) {
+    switch (event.type) {
+      case 'budget-decision':
+        if (event.data.outcome === 'reserved' && event.data.reservationId !== undefined) open.set(event.data.reservationId, event.data.step);
+        break;
+      case 'step-end':
+        for (const [reservationId, step] of open) {
+          if (step !== event.data.step) continue;
+          billed.add(reservationId);
+          open.delete(reservationId);
+        }
+        break;
+      case 'reservation-bill':
+        billed.add(event.data.reservationId);
+        open.delete(event.data.reservationId);
+        unbilled.delete(event.data.reservationId);
+        break;
+      case 'run-resume':
+        // The execution before this one is over: what it left open, it never ended.
+        for (const [reservationId, step] of open) unbilled.set(reservationId, step);
+        open = new Map();
+        break;
+      default:
+        break;
+    }
+  }
+  for (const [reservationId, step] of open) unbilled.set(reservationId, step);
+  return { billed, unbilled };
+}
