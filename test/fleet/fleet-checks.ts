@@ -73,17 +73,20 @@ export function checkFleet(report: FleetReport, options: { disrupted: boolean })
   if (!Object.keys(report.reasons).some((reason) => /budget|micro-USD/.test(reason))) problems.push('no run was stopped by the budget');
   if (report.chainFailures.length > 0 || report.chainsVerified !== report.runs) problems.push(`chains: ${report.chainsVerified} of ${report.runs} verify; ${report.chainFailures.slice(0, 3).join('; ')}`);
   if (options.disrupted) {
-    // The ledger never books less than the journals show. It may book more, and only this much:
-    // reservations nobody settled (a dead process, a settle the database lost) at their full
-    // amount; and one call per interrupted execution (killed, or given up when the database went
-    // away) that was paid and settled but whose step never reached the journal, so its run's
-    // next execution called again.
-    const interruptedExecutions = report.abandoned.length + report.killedConcurrency;
-    const allowance = report.unsettledHolds.micros + report.interruptedModelSteps.reservedMicros + interruptedExecutions * report.maxReservedMicros;
+    // Whoever took over a run whose process died (the SIGKILLed worker's, or one given up when the
+    // database went away) billed in its journal every reservation of the run the journal did not
+    // bill, and settled it at that amount (src/engine/left-reservations.ts), so the ledger equals the
+    // journals but for one thing nobody can know: a settle the database lost (the restart) while its
+    // process went on. That call's journal billed its cost from the usage; its hold stayed in the
+    // book and was booked at its full amount when it expired. The drill reads each hold still in the
+    // book against what its run's journal billed for it, so the ledger must exceed the journals by
+    // exactly their differences, and every such hold must be billed by some journal.
+    const { excessMicros, unnamed } = report.unsettledAgainstJournals;
     if (report.ledgerSpentMicros < report.journalMicros) problems.push(`the ledger (${report.ledgerSpentMicros}) is below the journals (${report.journalMicros})`);
-    if (report.ledgerSpentMicros > report.journalMicros + allowance) {
-      problems.push(`the ledger (${report.ledgerSpentMicros}) exceeds the journals (${report.journalMicros}) by more than interrupted work explains (${allowance})`);
+    if (report.ledgerSpentMicros !== report.journalMicros + excessMicros) {
+      problems.push(`the ledger (${report.ledgerSpentMicros}) and the journals (${report.journalMicros}) differ by ${report.ledgerSpentMicros - report.journalMicros}, not by what lost settles explain (${excessMicros})`);
     }
+    if (unnamed > 0) problems.push(`${unnamed} reservations left in the book that no journal bills`);
   } else {
     if (report.ledgerSpentMicros !== report.journalMicros) problems.push(`the ledger (${report.ledgerSpentMicros}) and the journals (${report.journalMicros}) disagree`);
     if (report.abandoned.length > 0) problems.push(`${report.abandoned.length} runs given up with nothing disrupted: ${report.abandoned.slice(0, 3).join(' | ')}`);
@@ -128,7 +131,7 @@ export function describeFleet(report: FleetReport): string {
     `fleet: ${report.runs} runs on ${report.workerExits.length} worker processes in ${(report.wallMs / 1000).toFixed(1)} s wall (${(report.drainMs / 1000).toFixed(1)} s draining, ${(report.runs / (report.drainMs / 1000)).toFixed(1)} runs/s)`,
     `  runs: ${statuses} (${settled} ended, ${report.statuses.waiting ?? 0} waiting for a person)`,
     `  spend: ledger ${report.ledgerSpentMicros} of a ${report.budgetMicros} micro-USD tenant-day budget (max day ${report.maxDaySpentMicros}); journals ${report.journalMicros} over ${report.modelCalls.length} model calls`,
-    `  ledger − journals: ${report.ledgerSpentMicros - report.journalMicros} (unsettled reservations: ${report.unsettledHolds.count}, ${report.unsettledHolds.micros} micro-USD; model steps begun and never ended: ${report.interruptedModelSteps.count}, ${report.interruptedModelSteps.reservedMicros} reserved)`,
+    `  ledger − journals: ${report.ledgerSpentMicros - report.journalMicros} (unsettled reservations: ${report.unsettledHolds.count}, ${report.unsettledHolds.micros} micro-USD, ${report.unsettledAgainstJournals.excessMicros} over what the journals billed them, ${report.unsettledAgainstJournals.unnamed} billed by none; model steps begun and never ended: ${report.interruptedModelSteps.count}, ${report.interruptedModelSteps.reservedMicros} reserved; billed by takeovers: ${report.reservationBills.count}, ${report.reservationBills.micros} micro-USD)`,
     ...limitLines(report),
     `  chains verified: ${report.chainsVerified}/${report.runs}; killed: ${report.killed ?? 'none'}; PostgreSQL restarted: ${report.restartedAfterSettled === undefined ? 'no' : `after ${report.restartedAfterSettled} settled`}`,
     `  workers: ${report.workerExits.map((exit) => `${exit.name} ${exit.settled} settled, ${exit.signal ?? `exit ${exit.code}`}`).join('; ')}`,

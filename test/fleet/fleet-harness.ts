@@ -93,8 +93,10 @@ export interface FleetReport {
   ledgerReservedMicros: number;
   /** The greatest spend of any one day's account. */
   maxDaySpentMicros: number;
-  /** Sum of the model-call step costs in every journal. */
+  /** Sum of the model-call step costs and reservation bills (a dead process's calls, billed by whoever took its run over) in every journal. */
   journalMicros: number;
+  /** The reservation-bill events among them. */
+  reservationBills: { count: number; micros: number };
   modelCalls: ModelCallEvent[];
   rateLimit: { limit: number; windowMs: number } | undefined;
   /** When each model call was granted, by the journals: its route decision, journaled right after the grant, by its worker's clock. */
@@ -109,12 +111,15 @@ export interface FleetReport {
   attempts: AttemptEvent[];
   /** Reservations nobody settled (a dead process, a settle the database lost), booked at their full amount. */
   unsettledHolds: { count: number; micros: number };
+  /**
+   * Those holds against what the journals billed for them: `excessMicros`, the sum of each hold's
+   * amount less what its run's journal billed it (a settle the database lost while its process went
+   * on: the journal billed the call's cost, the book booked the full hold at its expiry); `unnamed`,
+   * holds no journal bills at all (what a takeover should have billed).
+   */
+  unsettledAgainstJournals: { excessMicros: number; unnamed: number };
   /** Model-call steps begun in a journal that never ended there (their process died or lost the database). */
   interruptedModelSteps: { count: number; reservedMicros: number };
-  /** The largest reservation any call made: what one call can have cost at most. */
-  maxReservedMicros: number;
-  /** Runs a killed worker could have been executing. */
-  killedConcurrency: number;
   chainsVerified: number;
   chainFailures: string[];
   workerExits: WorkerExit[];
@@ -288,9 +293,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       const modelCalls: ModelCallEvent[] = [];
       const chainFailures: string[] = [];
       let journalMicros = 0;
+      const reservationBills = { count: 0, micros: 0 };
+      // What the journals billed for each reservation: its step's end in the execution that reserved it, or a reservation-bill.
+      const billedByReservation = new Map<string, number>();
       let chainsVerified = 0;
       const interruptedModelSteps = { count: 0, reservedMicros: 0 };
-      let maxReservedMicros = 0;
       const grantedMs: number[] = [];
       const breakerOpens: FleetReport['breakerOpens'] = [];
       const breakerTransitions: FleetReport['breakerTransitions'] = [];
@@ -315,16 +322,35 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         const open = new Map<string, { startedMs: number; reservedMicros: number }>();
         // Events belong to the worker of the last run-resume before them.
         let executor = '';
+        // This execution's reservations whose step has not ended, by step (the latest last: a step's end bills it).
+        let reservationsOpen = new Map<number, string[]>();
         for (const event of events) {
           const timeMs = Date.parse(event.time);
-          if (event.type === 'run-resume') executor = workerNames.get(event.data.worker) ?? event.data.worker;
+          if (event.type === 'run-resume') {
+            executor = workerNames.get(event.data.worker) ?? event.data.worker;
+            reservationsOpen = new Map();
+          }
+          if (event.type === 'budget-decision' && event.data.outcome === 'reserved' && event.data.reservationId !== undefined) {
+            reservationsOpen.set(event.data.step, [...(reservationsOpen.get(event.data.step) ?? []), event.data.reservationId]);
+          }
+          if (event.type === 'step-end') {
+            // One model per call on the drill's route unless a fallback: the earlier ones failed, given back at 0.
+            const ids = reservationsOpen.get(event.data.step) ?? [];
+            ids.forEach((reservationId, index) => billedByReservation.set(reservationId, index === ids.length - 1 ? (event.data.cost?.micros ?? 0) : 0));
+            reservationsOpen.delete(event.data.step);
+          }
+          if (event.type === 'reservation-bill') {
+            billedByReservation.set(event.data.reservationId, event.data.cost.micros);
+            reservationBills.count += 1;
+            reservationBills.micros += event.data.cost.micros;
+            journalMicros += event.data.cost.micros;
+          }
           if (event.type === 'route-decision') grantedMs.push(timeMs);
           if (event.type === 'breaker-transition') breakerTransitions.push({ timeMs, worker: executor, breaker: event.data.breaker, from: event.data.from, to: event.data.to });
           if (event.type === 'breaker-transition' && event.data.to === 'open') breakerOpens.push({ timeMs, worker: executor, breaker: event.data.breaker });
           if (event.type === 'model-attempt-end') attempts.push({ timeMs, worker: executor, modelId: event.data.modelId, outcome: event.data.outcome, errorCode: event.data.error?.code });
           if (event.type === 'step-start' && event.data.kind === 'model-call') open.set(`${event.data.epoch}:${event.data.step}`, { startedMs: Date.parse(event.time), reservedMicros: 0 });
           if (event.type === 'budget-decision' && event.data.outcome === 'reserved') {
-            maxReservedMicros = Math.max(maxReservedMicros, event.data.reservedMicros);
             for (const [key, step] of open) if (key.endsWith(`:${event.data.step}`)) step.reservedMicros = event.data.reservedMicros;
           }
           if (event.type === 'step-end' && event.data.kind === 'model-call') {
@@ -348,7 +374,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       const book = store.budgets;
       if (book === undefined) throw new Error(`${store.location} keeps no budget accounts`);
       const accounts = await Promise.all([...new Set([dayBefore, dayAfter])].map((day) => book.readBudget(`tenant:${fleetTenant}:day:${day}`, readAt)));
-      const unsettledHolds = await unsettledReservations(cluster.url);
+      const holds = await unsettledReservations(cluster.url);
+      const unsettledHolds = { count: holds.length, micros: holds.reduce((sum, hold) => sum + hold.micros, 0) };
+      const unsettledAgainstJournals = { excessMicros: 0, unnamed: 0 };
+      for (const hold of holds) {
+        const billed = billedByReservation.get(hold.reservationId);
+        if (billed === undefined) unsettledAgainstJournals.unnamed += 1;
+        unsettledAgainstJournals.excessMicros += hold.micros - (billed ?? 0);
+      }
       const limiterGrantsMs = options.rateLimit === undefined ? [] : await rateLimitGrants(cluster.url);
       return {
         enqueued: options.runs,
@@ -363,6 +396,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         ledgerReservedMicros: accounts.reduce((sum, account) => sum + account.reserved.micros, 0),
         maxDaySpentMicros: Math.max(...accounts.map((account) => account.spent.micros)),
         journalMicros,
+        reservationBills,
         modelCalls,
         rateLimit: options.rateLimit,
         grantedMs: grantedMs.sort((left, right) => left - right),
@@ -373,9 +407,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         breakerTransitions: breakerTransitions.sort((left, right) => left.timeMs - right.timeMs),
         attempts: attempts.sort((left, right) => left.timeMs - right.timeMs),
         unsettledHolds,
+        unsettledAgainstJournals,
         interruptedModelSteps,
-        maxReservedMicros,
-        killedConcurrency: killed === undefined ? 0 : options.concurrency,
         chainsVerified,
         chainFailures,
         workerExits,
@@ -427,10 +460,10 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>):
 }
 
 /** Holds still in the book (schema `keel`): a settled hold is deleted, so these were never settled. */
-async function unsettledReservations(url: string): Promise<{ count: number; micros: number }> {
+async function unsettledReservations(url: string): Promise<{ reservationId: string; micros: number }[]> {
   return withClient(url, async (client) => {
     // A hold is one row per scope; the drill's calls fall under one scope (the tenant's day).
-    const { rows } = await client.query<{ count: string; micros: string | null }>('SELECT count(*) AS count, sum(micros) AS micros FROM keel.budget_holds');
-    return { count: Number(rows[0]?.count ?? 0), micros: Number(rows[0]?.micros ?? 0) };
+    const { rows } = await client.query<{ reservation_id: string; micros: string }>('SELECT reservation_id, micros FROM keel.budget_holds');
+    return rows.map((row) => ({ reservationId: row.reservation_id, micros: Number(row.micros) }));
   });
 }

@@ -7,9 +7,10 @@
  *    sim:fast's breaker and the others shed their calls to it within 1 s, every run ends or waits
  *    for a person, every chain verifies, every worker exits 0 on SIGTERM;
  *  - disrupted: one worker SIGKILLed once 30% of the runs have settled (a fresh one started in its
- *    place), PostgreSQL restarted at 60%: still no overspend, the ledger never below the journals
- *    and above them only by what interrupted work explains, every run ends or waits, and the
- *    surviving workers ride the restart out and exit 0.
+ *    place), PostgreSQL restarted at 60%: still no overspend; the killed worker's reservations are
+ *    billed by the runs' takeovers, so the ledger equals the journals but for settles the restart
+ *    lost (each hold's excess over what its journal billed, counted exactly); every run ends or
+ *    waits, and the surviving workers ride the restart out and exit 0.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
