@@ -363,7 +363,9 @@ export class Engine {
     });
     const record = toRecord(first);
     await this.store.createRun({
-      run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: 'queued' },
+      // A run this process executes at once is running from its creation: created queued, its
+      // run-resume would rewrite the run's row and its status index entry in the next transaction.
+      run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: leased ? 'running' : 'queued' },
       first: record,
       // A run executed here reports nothing before its end, so its creation need not wait for a
       // sync of its own: the first write that waits (a reservation, a side effect's start, the end) covers it.
