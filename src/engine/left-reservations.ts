@@ -68,6 +68,7 @@ export async function billLeftReservations(options: LeftReservationsOptions): Pr
   // Those the journal names first, in its order, then those only the book knows, by id: the same journal gives the same events.
   const order = [...unbilled.keys()].filter((reservationId) => booked.has(reservationId));
   order.push(...[...booked.keys()].filter((reservationId) => !unbilled.has(reservationId)).sort());
+  const called = callsNamed(options.events);
   const events: JournalEvent[] = [];
   const toSettle: BudgetSettleRequestV1[] = [];
   let billedMicros = 0;
@@ -86,6 +87,9 @@ export async function billLeftReservations(options: LeftReservationsOptions): Pr
         (reservation.state === 'held' ? `billed its reservation, ${amount.micros} micro-USD, the most it can have cost` : `billed what the budget book settled it at, ${amount.micros} micro-USD`),
     };
     if (step !== undefined) data.step = step;
+    const call = called.get(reservationId);
+    if (call?.model !== undefined) data.model = call.model;
+    if (call?.route !== undefined) data.route = call.route;
     events.push(writer.build('reservation-bill', data));
     billedMicros += amount.micros;
     if (reservation.state === 'held') toSettle.push({ reservationId, actual: { micros: amount.micros, tokens: amount.tokens } });
@@ -98,6 +102,20 @@ export async function billLeftReservations(options: LeftReservationsOptions): Pr
       for (const request of toSettle) await budgets.settleBudget(request).catch(() => undefined);
     },
   };
+}
+
+/** The model and route of each reservation a budget decision names: the decision's model, and its step's latest route decision before it. */
+function callsNamed(events: readonly JournalEvent[]): Map<string, { model: string; route?: string }> {
+  const routes = new Map<number, string>();
+  const calls = new Map<string, { model: string; route?: string }>();
+  for (const event of events) {
+    if (event.type === 'route-decision') routes.set(event.data.step, event.data.route);
+    else if (event.type === 'budget-decision' && event.data.reservationId !== undefined) {
+      const route = routes.get(event.data.step);
+      calls.set(event.data.reservationId, { model: `${event.data.provider}:${event.data.modelId}`, ...(route === undefined ? {} : { route }) });
+    } else if (event.type === 'run-resume') routes.clear();
+  }
+  return calls;
 }
 
 /**

@@ -122,6 +122,9 @@ export interface EventData {
     reservationId: string;
     /** The step whose budget decision named the reservation, when one reached the journal. */
     step?: number;
+    /** `provider:modelId` of that decision, and the route its step's route decision named: for metrics and readers, when journaled. */
+    model?: string;
+    route?: string;
     /** `reservation`: the book still held it, billed in full; `settlement`: what the dead process settled it at. */
     from: 'reservation' | 'settlement';
     cost: { micros: number; priceVersion: string };

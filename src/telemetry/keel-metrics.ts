@@ -109,10 +109,12 @@ export class KeelMetrics {
       case 'step-end':
         this.#stepEnded(record);
         break;
-      case 'reservation-bill':
-        // A dead process's call, billed by whoever took its run over: its route and model died with it.
-        this.#cost.inc({ route: 'unknown', model: 'unknown' }, (record.data as unknown as Data<'reservation-bill'>).cost.micros);
+      case 'reservation-bill': {
+        // A dead process's call, billed by whoever took its run over: labelled as its journal named it, if it did.
+        const data = record.data as unknown as Data<'reservation-bill'>;
+        this.#cost.inc({ route: data.route ?? 'unknown', model: data.model ?? 'unknown' }, data.cost.micros);
         break;
+      }
       case 'policy-decision': {
         const data = record.data as unknown as Data<'policy-decision'>;
         if (data.effect === 'deny') this.#policyDenials.inc({ action: data.action, engine: data.engine });

@@ -115,6 +115,8 @@ for (const [name, open] of Object.entries(stores)) {
         // Billed with the takeover, before the redone call reserved anything.
         const resumedAt = events.findLastIndex((event) => event.type === 'run-resume');
         assert.equal(events[resumedAt + 1]?.type, 'reservation-bill');
+        // Named after the call its budget decision journaled, for metrics and readers.
+        assert.equal(bills[0]?.data.model, 'openai:gpt-4o-mini');
         assert.ok(stepCosts > 0, 'the redone call was billed from its usage');
         assert.equal(run?.costMicros, reserved.micros + stepCosts);
         assert.deepEqual({ journal: run?.costMicros, spent: account.spent.micros, reserved: account.reserved.micros }, { journal: reserved.micros + stepCosts, spent: reserved.micros + stepCosts, reserved: 0 });

@@ -34,6 +34,9 @@ test('appends through the observed store count runs, model calls, tokens, cost, 
       writer.build('step-end', { step: 1, name: 'turn-1', kind: 'model-call', epoch: 0, durationMs: 42, outcome: { ok: true, value: 'hi' }, usage: { inputTokens: 10, outputTokens: 4 }, cost: { micros: 77, priceVersion: 'v1' } }),
       writer.build('policy-decision', { principal: 'p', action: 'call-tool', resource: 'Tool::"refund"', effect: 'deny', policyIds: ['no'], reason: 'no', engine: 'cedar', policySetVersion: 'v' }),
       writer.build('policy-decision', { principal: 'p', action: 'call-tool', resource: 'Tool::"lookup"', effect: 'allow', policyIds: ['yes'], reason: 'yes', engine: 'cedar', policySetVersion: 'v' }),
+      // What a dead process left, billed at a takeover: labelled as its journal named it, else unknown.
+      writer.build('reservation-bill', { reservationId: 'left-1', step: 1, model: 'openai:gpt-5-mini', route: 'support', from: 'reservation', cost: { micros: 23, priceVersion: 'budget-book' }, tokens: 0, reason: 'left' }),
+      writer.build('reservation-bill', { reservationId: 'left-2', from: 'reservation', cost: { micros: 5, priceVersion: 'budget-book' }, tokens: 0, reason: 'left' }),
       writer.build('run-end', { status: 'degraded' }),
     ], { status: 'degraded' });
 
@@ -53,7 +56,8 @@ test('appends through the observed store count runs, model calls, tokens, cost, 
     assert.equal(sample(text, 'keel_model_calls_total{route="support",model="openai:gpt-5-mini",outcome="ok"}'), 1);
     assert.equal(sample(text, 'keel_model_tokens_total{route="support",model="openai:gpt-5-mini",direction="input"}'), 10);
     assert.equal(sample(text, 'keel_model_tokens_total{route="support",model="openai:gpt-5-mini",direction="output"}'), 4);
-    assert.equal(sample(text, 'keel_model_cost_micro_usd_total{route="support",model="openai:gpt-5-mini"}'), 77);
+    assert.equal(sample(text, 'keel_model_cost_micro_usd_total{route="support",model="openai:gpt-5-mini"}'), 77 + 23);
+    assert.equal(sample(text, 'keel_model_cost_micro_usd_total{route="unknown",model="unknown"}'), 5);
     assert.equal(sample(text, 'keel_model_call_duration_seconds_bucket{le="0.05",route="support",model="openai:gpt-5-mini"}'), 1);
     assert.equal(sample(text, 'keel_policy_denials_total{action="call-tool",engine="cedar"}'), 1);
     assert.equal(sample(text, 'keel_alerts_total{kind="latency-sla"}'), 1);
