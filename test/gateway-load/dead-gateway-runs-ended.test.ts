@@ -13,7 +13,7 @@ import { loadRun } from '../../src/journal/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { keel } from '../cli-hygiene/keel-process.ts';
 import type { KeelChild } from './keel-child.ts';
-import { journalOnceItHolds, listeningURL, readUntil, startKeel } from './keel-child.ts';
+import { journalOnceItHolds, listeningURL, readUntil, startKeel, startStreamedChat } from './keel-child.ts';
 import { UsageUpstream } from './usage-upstream.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-dead-gateway-runs-'));
@@ -46,14 +46,7 @@ async function runLeftByKilledGateway(database: string): Promise<{ runId: string
   const served = start(['serve', '--port', '0', '--db', database, '--config', configPath]);
   try {
     const url = await listeningURL(served);
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'openai:gpt-4o-mini', stream: true, max_tokens: 500, messages: [{ role: 'user', content: 'case 3' }] }),
-    });
-    assert.equal(response.status, 200);
-    const runId = response.headers.get('keel-run-id');
-    assert.ok(runId !== null);
+    const { response, runId } = await startStreamedChat(url, 'case 3');
     const reader = await readUntil(response, 'w0');
     const decision = await reservationOnceJournaled(database, runId);
     served.child.kill('SIGKILL');

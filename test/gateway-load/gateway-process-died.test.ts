@@ -18,7 +18,7 @@ import { loadRun } from '../../src/journal/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { keel } from '../cli-hygiene/keel-process.ts';
 import type { KeelChild } from './keel-child.ts';
-import { journalOnceItHolds, listeningURL, readUntil, startKeel } from './keel-child.ts';
+import { journalOnceItHolds, listeningURL, readUntil, startKeel, startStreamedChat } from './keel-child.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-gateway-died-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -71,14 +71,7 @@ test('a gateway run whose keel serve was SIGKILLed mid-stream is ended failed by
   try {
     const first = await startServe(upstreamURL);
     servers.push(first);
-    const response = await fetch(`${first.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'openai:gpt-4o-mini', stream: true, max_tokens: 500, messages: [{ role: 'user', content: 'Say hello slowly' }] }),
-    });
-    assert.equal(response.status, 200);
-    const runId = response.headers.get('keel-run-id');
-    assert.ok(runId !== null);
+    const { response, runId } = await startStreamedChat(first.url, 'Say hello slowly');
     const reader = await readUntil(response, 'Hello, ');
     // The first words reached the client, so the reservation was made; it is durable once journaled.
     const before = await journalOnceItHolds(database, runId, (events) => events.some((event) => event.type === 'budget-decision'));

@@ -60,6 +60,19 @@ export async function listeningURL(served: KeelChild): Promise<string> {
   return url;
 }
 
+/** Asks the gateway at `url` for a streamed chat answer of at most 500 tokens; the answer has begun (200) and names its run. */
+export async function startStreamedChat(url: string, content: string): Promise<{ response: Response; runId: string }> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openai:gpt-4o-mini', stream: true, max_tokens: 500, messages: [{ role: 'user', content }] }),
+  });
+  assert.equal(response.status, 200);
+  const runId = response.headers.get('keel-run-id');
+  assert.ok(runId !== null);
+  return { response, runId };
+}
+
 /** Reads a streamed answer until `text` has arrived; returns its reader, to cancel later. */
 export async function readUntil(response: Response, text: string): Promise<{ cancel: () => Promise<void> }> {
   const reader = response.body?.getReader();

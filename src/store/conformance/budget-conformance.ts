@@ -178,3 +178,21 @@ export function runBudgetConformance(label: string, factory: BudgetBooksFactory 
     });
   });
 }
+
+/**
+ * A book opened on a database written before reservations carried their run (schema v12), where
+ * the test left, under `tenant:acme`, a hold `held-before` of 500 micro-USD / 50 tokens and a
+ * settlement `settled-before` at 120 / 12: both still read and the hold still settles, and a new
+ * reservation is listed by its run while the old hold is in no run's listing.
+ */
+export async function checkBookFromBeforeRunIds(book: Required<Pick<BudgetStoreV1, 'readReservation' | 'readRunReservations'>> & BudgetStoreV1): Promise<void> {
+  assert.deepEqual(await book.readReservation('held-before'), { state: 'held', amount: { micros: 500, tokens: 50 } });
+  assert.deepEqual(await book.readReservation('settled-before'), { state: 'settled', actual: { micros: 120, tokens: 12 } });
+  assert.deepEqual(await book.readBudget('tenant:acme'), { spent: { micros: 120, tokens: 12 }, reserved: { micros: 500, tokens: 50 } });
+  // A new reservation names its run; the old hold still settles, and belongs to no run's listing.
+  assert.deepEqual(await book.reserveBudget({ reservationId: 'held-now', limits: [{ key: 'tenant:acme', micros: null, tokens: null }], amount: { micros: 70, tokens: 7 }, expiresInMs: 60_000, runId: 'run-now' }), { ok: true });
+  assert.deepEqual(await book.readRunReservations('run-now'), [{ reservationId: 'held-now', state: 'held', amount: { micros: 70, tokens: 7 } }]);
+  await book.settleBudget({ reservationId: 'held-before', actual: { micros: 300, tokens: 30 } });
+  assert.deepEqual(await book.readReservation('held-before'), { state: 'settled', actual: { micros: 300, tokens: 30 } });
+  assert.deepEqual(await book.readBudget('tenant:acme'), { spent: { micros: 420, tokens: 42 }, reserved: { micros: 70, tokens: 7 } });
+}
