@@ -1,8 +1,8 @@
 import type { ErrorData } from '../errors/index.ts';
 import type { EventData, JournalEvent, JournalWriter, RunState } from '../journal/index.ts';
-import type { BudgetSettleRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+import type { BudgetStoreV1 } from '../spec/index.ts';
 
-import { billLeftReservations, bookPriceVersion } from './left-reservations.ts';
+import { billLeftReservations, bookPriceVersion, settleHeld } from './left-reservations.ts';
 
 /** The price version a step's cost carries when it is what the budget book settled the call at, not priced here. */
 export { bookPriceVersion };
@@ -50,29 +50,25 @@ export interface CallsInFlight {
   billings: CallBilling[];
   /** micro-USD billed to reservations no call in flight names (`takenOver`), included in `billedMicros`. */
   leftMicros: number;
-  /**
-   * Call once the ending is journaled, never before (a settle for an ending never journaled would
-   * book spend no journal shows): settles each reservation the book may still hold at what the
-   * journal billed it. A failure is left to the reservation's expiry, which books that same amount.
-   */
-  settle(): Promise<void>;
 }
 
 /**
  * Ends the model calls of a run that started and never ended, when the run is ended by someone
  * other than the call (a stop, or the process that made it dying). Each is billed what the
- * budget book booked for its reservation, so the journal and the book agree: the amount it was
- * settled at if the book says it was settled (the governed path settled it before the call
- * returned, or the dead process settled it and died before journaling its end); otherwise the
- * reservation, the worst case, since the provider may have generated all of it and no usage says
- * otherwise, and the reservation is then settled at that amount. A call with no reservation (no
- * budget applied) is ended with no cost. Other steps are left as they are: whether a tool's effect
- * happened is not known, and a run that ends does not run them again either way.
+ * budget book booked for its reservation, so the journal and the book agree. The reservation is
+ * settled first at its full amount, the worst case, since the provider may have generated all of it
+ * and no usage says otherwise; the book settles an id once, so when someone settled it before (the
+ * governed path before the call returned, the dead process before journaling its end, or the old
+ * holder, alive past its lease, as the run was taken from it) this changes nothing and the call is
+ * billed what the book says it was settled at (settleHeld, left-reservations.ts). Nothing is settled
+ * after the events are built: a crash before they are journaled leaves the reservation settled and
+ * unbilled, and whoever ends the call next bills what the book settled. A call with no reservation
+ * (no budget applied) is ended with no cost. Other steps are left as they are: whether a tool's
+ * effect happened is not known, and a run that ends does not run them again either way.
  */
 export async function endCallsInFlight(options: CallsInFlightOptions): Promise<CallsInFlight> {
   const { state, events, writer, budgets, priceVersion } = options;
   const ending: JournalEvent[] = [];
-  const toSettle: BudgetSettleRequestV1[] = [];
   const billings: CallBilling[] = [];
   const billedIds = new Set<string>();
   let billedMicros = 0;
@@ -83,15 +79,11 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
     let billing: CallBilling = { step: step.step, from: 'unreserved' };
     if (reservation !== undefined) {
       if (reservation.reservationId !== undefined) billedIds.add(reservation.reservationId);
-      const booked = reservation.reservationId === undefined ? undefined : await budgets?.readReservation?.(reservation.reservationId).catch(() => undefined);
-      if (booked?.state === 'settled') {
-        cost = { micros: booked.actual.micros, priceVersion: bookPriceVersion };
-        billing = { step: step.step, from: 'settlement', micros: booked.actual.micros };
-      } else {
-        cost = { micros: reservation.reservedMicros, priceVersion };
-        billing = { step: step.step, from: 'reservation', micros: reservation.reservedMicros };
-        if (reservation.reservationId !== undefined) toSettle.push({ reservationId: reservation.reservationId, actual: { micros: reservation.reservedMicros, tokens: reservation.reservedTokens } });
-      }
+      const full = { micros: reservation.reservedMicros, tokens: reservation.reservedTokens };
+      // No id to settle by (a journal from before reservation ids), or no book: the reservation the journal names, which a hold's expiry books in full.
+      const booked = reservation.reservationId === undefined || budgets === undefined ? { from: 'reservation' as const, amount: full } : await settleHeld(budgets, reservation.reservationId, full);
+      cost = { micros: booked.amount.micros, priceVersion: booked.from === 'settlement' ? bookPriceVersion : priceVersion };
+      billing = { step: step.step, from: booked.from, micros: booked.amount.micros };
       billedMicros += cost.micros;
     }
     billings.push(billing);
@@ -107,11 +99,6 @@ export async function endCallsInFlight(options: CallsInFlightOptions): Promise<C
     billedMicros: billedMicros + (left?.billedMicros ?? 0),
     billings,
     leftMicros: left?.billedMicros ?? 0,
-    settle: async () => {
-      // The book settles an id once: one settled meanwhile keeps what it booked.
-      for (const request of toSettle) await budgets?.settleBudget(request).catch(() => undefined);
-      await left?.settle();
-    },
   };
 }
 

@@ -301,7 +301,6 @@ export class Engine {
       const events = stopEvents(writer, request, cutShort?.events);
       for (const event of events) applyEvent(state, event);
       await writer.commit(events, summaryOf(state));
-      await cutShort?.settle();
     } catch (error) {
       if (!(leaseOwner === undefined && error instanceof KeelError && error.code === 'journal-conflict')) throw error;
     } finally {

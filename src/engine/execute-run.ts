@@ -128,7 +128,6 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     const events = stopEvents(writer, request, cutShort.events);
     for (const event of events) applyEvent(state, event);
     await writer.commit(events, summaryOf(state));
-    await cutShort.settle();
     return outcomeOf(state) as RunOutcome;
   };
   let runDeadline: RunDeadline | undefined;
@@ -140,12 +139,12 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     const fresh = state.attempts === 0 && options.created !== undefined;
     const resume = writer.build('run-resume', { worker: workerId, attempt: state.attempts + 1, found: state.attempts === 0 ? 'new' : 'interrupted' });
     // What the process before left unbilled is billed in the same append, before this execution
-    // reserves anything (so none of its own reservations is among them), and settled once journaled.
+    // reserves anything (so none of its own reservations is among them); each hold was settled in
+    // the book before its bill was built (left-reservations.ts), so the bill is what the book booked.
     const left = takenOver === undefined ? undefined : await billLeftReservations({ runId, events, writer, budgets: store.budgets, why: takenOver });
     const taking = [resume, ...(left?.events ?? [])];
     for (const event of taking) applyEvent(state, writer.readable(event));
     await writer.commit(taking, summaryOf(state), { deferSync: fresh });
-    await left?.settle();
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {

@@ -1,5 +1,5 @@
 import type { EventData, JournalEvent, JournalWriter } from '../journal/index.ts';
-import type { BudgetReservationV1, BudgetSettleRequestV1, BudgetStoreV1 } from '../spec/index.ts';
+import type { BudgetAmountV1, BudgetReservationV1, BudgetStoreV1 } from '../spec/index.ts';
 
 /** The price version of a cost that is what the budget book booked for a call, not priced here. */
 export const bookPriceVersion = 'budget-book';
@@ -23,12 +23,36 @@ export interface LeftReservations {
   events: JournalEvent[];
   /** micro-USD billed by them together. */
   billedMicros: number;
-  /**
-   * Call once the events are journaled, never before (a settle for a billing never journaled would
-   * book spend no journal shows): settles each reservation the book still held at what its event
-   * billed, its full amount. A failure is left to the reservation's expiry, which books that amount.
-   */
-  settle(): Promise<void>;
+}
+
+/** What the book booked for a reservation a takeover bills: its full amount, or what someone settled it at. */
+export interface BookedAmount {
+  from: 'reservation' | 'settlement';
+  amount: BudgetAmountV1;
+}
+
+/**
+ * Settles a reservation the book held at its full amount before any journal bills it, then says
+ * what the book booked for it, for the journal to bill exactly that. The old holder of a run may be
+ * alive with its lease lost, and settle its call at what it cost between the taker's read and this
+ * settle: the book settles an id once, so this settle then changes nothing, and the book is read
+ * back for what the old holder settled (`settlement`). When this settle wins, the old holder's
+ * later one changes nothing, and the full amount is what was booked (`reservation`). Settling
+ * before journaling is safe: a crash or a refused append in between leaves the reservation settled
+ * and unbilled, which the next taker bills at what the book settled (billLeftReservations, or
+ * endCallsInFlight for a call in flight); and a hold nobody settles is booked in full at its expiry
+ * anyway. When the store cannot be reached for the settle or the read, the full amount is billed,
+ * as before this rule: the hold's expiry books that amount, unless the old holder settles it for
+ * less first, the one case where the journal and the book can still differ.
+ */
+export async function settleHeld(budgets: BudgetStoreV1, reservationId: string, full: BudgetAmountV1): Promise<BookedAmount> {
+  const settled = await budgets.settleBudget({ reservationId, actual: full }).catch(() => undefined);
+  // A settle that changed the book names the scopes it settled: this one won.
+  if (settled !== undefined && settled.length > 0) return { from: 'reservation', amount: full };
+  const booked = await budgets.readReservation?.(reservationId).catch(() => undefined);
+  if (booked?.state === 'settled') return { from: 'settlement', amount: booked.actual };
+  // Still held (the settle failed), unknown to the book, or the store unreachable: the full amount, as the expiry books it.
+  return { from: 'reservation', amount: full };
 }
 
 /**
@@ -37,22 +61,23 @@ export interface LeftReservations {
  * call it made reserved budget in the book, and either its step never ended in the journal (the
  * process died mid-call, or before its pipelined events landed), or its budget decision never reached
  * the journal at all (the book knows the reservation by its run). Each is journaled as a
- * `reservation-bill` at what the book booked for it: a held reservation at its full amount (the
- * provider may have generated all of it, and the usage that would say otherwise died with the
- * process), then settled at that amount; one the dead process settled, at what it settled (nothing
- * to settle); one settled at zero is not journaled (nothing was booked). A reservation the book no
- * longer remembers (settled or expired over a day ago, or a memory book that died with its process)
- * is not billed: nothing can say what was booked for it.
+ * `reservation-bill` at what the book booked for it: a held reservation is first settled at its full
+ * amount (the provider may have generated all of it, and the usage that would say otherwise died
+ * with the process) and billed what the book then holds (settleHeld: that amount, or what the old
+ * holder, alive past its lease, settled first); one the dead process settled, at what it settled
+ * (nothing to settle); one settled at zero is not journaled (nothing was booked). A reservation the
+ * book no longer remembers (settled or expired over a day ago, or a memory book that died with its
+ * process) is not billed: nothing can say what was booked for it.
  *
  * A reservation is billed by the journal when a `reservation-bill` names it, or when its budget
  * decision is followed by its step's end in the same execution (no `run-resume` between them), since
  * that step-end carries the call's cost. A redone step's end does not bill the reservation of the
  * attempt before it. So this is called before the taking-over execution reserves anything: a
- * reservation the live process holds is never billed here.
+ * reservation the live process holds is never billed (nor settled) here.
  */
 export async function billLeftReservations(options: LeftReservationsOptions): Promise<LeftReservations> {
   const { runId, writer, budgets } = options;
-  const none: LeftReservations = { events: [], billedMicros: 0, settle: () => Promise.resolve() };
+  const none: LeftReservations = { events: [], billedMicros: 0 };
   if (budgets === undefined) return none;
   const { billed, unbilled } = journalBilling(options.events);
   const skipped = (reservationId: string) => billed.has(reservationId) || options.billedElsewhere?.has(reservationId) === true;
@@ -70,21 +95,20 @@ export async function billLeftReservations(options: LeftReservationsOptions): Pr
   order.push(...[...booked.keys()].filter((reservationId) => !unbilled.has(reservationId)).sort());
   const called = callsNamed(options.events);
   const events: JournalEvent[] = [];
-  const toSettle: BudgetSettleRequestV1[] = [];
   let billedMicros = 0;
   for (const reservationId of order) {
     const reservation = booked.get(reservationId) as BudgetReservationV1;
-    const amount = reservation.state === 'held' ? reservation.amount : reservation.actual;
-    if (reservation.state === 'settled' && amount.micros === 0 && amount.tokens === 0) continue;
+    const { from, amount } = reservation.state === 'held' ? await settleHeld(budgets, reservationId, reservation.amount) : { from: 'settlement' as const, amount: reservation.actual };
+    if (from === 'settlement' && amount.micros === 0 && amount.tokens === 0) continue;
     const step = unbilled.get(reservationId);
     const data: EventData['reservation-bill'] = {
       reservationId,
-      from: reservation.state === 'held' ? 'reservation' : 'settlement',
+      from,
       cost: { micros: amount.micros, priceVersion: bookPriceVersion },
       tokens: amount.tokens,
       reason:
         `${step === undefined ? 'a model call whose budget decision never reached the journal' : `the model call of step ${step}, never ended`}: ${options.why}; ` +
-        (reservation.state === 'held' ? `billed its reservation, ${amount.micros} micro-USD, the most it can have cost` : `billed what the budget book settled it at, ${amount.micros} micro-USD`),
+        (from === 'reservation' ? `billed its reservation, ${amount.micros} micro-USD, the most it can have cost` : `billed what the budget book settled it at, ${amount.micros} micro-USD`),
     };
     if (step !== undefined) data.step = step;
     const call = called.get(reservationId);
@@ -92,16 +116,8 @@ export async function billLeftReservations(options: LeftReservationsOptions): Pr
     if (call?.route !== undefined) data.route = call.route;
     events.push(writer.build('reservation-bill', data));
     billedMicros += amount.micros;
-    if (reservation.state === 'held') toSettle.push({ reservationId, actual: { micros: amount.micros, tokens: amount.tokens } });
   }
-  return {
-    events,
-    billedMicros,
-    settle: async () => {
-      // The book settles an id once: one settled meanwhile keeps what it booked.
-      for (const request of toSettle) await budgets.settleBudget(request).catch(() => undefined);
-    },
-  };
+  return { events, billedMicros };
 }
 
 /** The model and route of each reservation a budget decision names: the decision's model, and its step's latest route decision before it. */

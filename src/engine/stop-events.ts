@@ -21,13 +21,14 @@ export function stopEvents(writer: JournalWriter, request: StopRequestV1, callsC
  * The model calls a stop cut short, each ended failed and billed what the store's budget book
  * booked for it (calls-in-flight.ts): a stream the stop cut was settled at its reservation by the
  * governed call before it returned, a call that had not answered at what the governed call gave
- * back. Their events go before the stop's (`stopEvents`); `settle` once they are journaled.
- * `takenOver` (why, in words): the run is taken from a process that died, whose other unbilled
- * reservations are billed too (left-reservations.ts).
+ * back. Their events go before the stop's (`stopEvents`); each reservation is settled before they
+ * are built, so nothing is left to do once they are journaled (calls-in-flight.ts). `takenOver`
+ * (why, in words): the run is taken from a process that died, whose other unbilled reservations
+ * are billed too (left-reservations.ts).
  */
 export async function stoppedCalls(store: StoreV1, writer: JournalWriter, state: RunState, request: StopRequestV1, takenOver?: string): Promise<CallsInFlight> {
   if (takenOver === undefined && ![...state.steps.values()].some((step) => step.end === undefined && step.kind === 'model-call')) {
-    return { events: [], billedMicros: 0, billings: [], leftMicros: 0, settle: () => Promise.resolve() };
+    return { events: [], billedMicros: 0, billings: [], leftMicros: 0 };
   }
   // The budget decisions are pipelined: those still in the writer's batch land first, then the stored journal has them all.
   await writer.settle();

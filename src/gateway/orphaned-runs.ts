@@ -30,14 +30,14 @@ export interface OrphanedRunsOptions {
  * Each is ended `failed`, journaled under the taken lease, with a reason starting
  * `gateway-process-died`. Its model call that never ended is ended too, billed what the store's
  * budget book booked for it (src/engine/calls-in-flight.ts), so the journal and the book agree:
- * when the dead process had settled the reservation (its call over, its step's end not yet
- * journaled), the amount it was settled at; otherwise its reservation (the worst case the budget
- * decision journaled), since the provider may have generated all of it and the usage that would
- * say otherwise died with the process, and once the ending is journaled that reservation is settled
- * in the book at the same full amount, by the id the budget decision journaled, so the book moves
- * it from reserved to spent at once. A reservation journaled without an id (journals from before
- * the id was journaled) or whose settling failed stays reserved until it expires, when the book
- * books it as spent at that same full amount: later, but the same figure.
+ * its reservation is first settled in the book at its full amount (the worst case the budget
+ * decision journaled, by the id it journaled), since the provider may have generated all of it and
+ * the usage that would say otherwise died with the process, so the book moves it from reserved to
+ * spent at once, and the call is billed that; when the process had settled it first (its call over,
+ * its step's end not yet journaled), the book keeps that settlement and the call is billed it. A
+ * reservation journaled without an id (journals from before the id was journaled) or whose settling
+ * failed stays reserved until it expires, when the book books it as spent at that same full amount:
+ * later, but the same figure.
  */
 export class OrphanedRuns {
   readonly #options: OrphanedRunsOptions;
@@ -124,11 +124,10 @@ export class OrphanedRuns {
     const reason = `gateway-process-died: ${holder}, and with it the request's client, so nobody can finish the run${billed}${left}`;
     const ending = [...calls.events, writer.build('run-end', { status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false } })];
     for (const event of ending) applyEvent(state, event);
+    // The reservations were settled in the book before the ending was built. A commit refused (another
+    // writer moved the journal on) or a crash leaves them settled and unbilled: whoever ends the run
+    // next bills what the book settled.
     await writer.commit(ending, summaryOf(state));
-    // After the journal, never before: the commit can still be refused (another writer moved the
-    // journal on), and a settle for an ending never journaled would book spend no journal shows. A
-    // crash in between leaves the reservation to expire, booked at the same amount.
-    await calls.settle();
     return { runId, task: state.task, status: 'failed', reason, error: { code: 'lease-lost', message: reason, retryable: false }, confidence: [] };
   }
 }

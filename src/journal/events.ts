@@ -116,7 +116,8 @@ export interface EventData {
    * A budget reservation of the run that its journal did not bill, billed by whoever took the run
    * over after the process that made it died (src/engine/left-reservations.ts): its model call never
    * ended in the journal, or its `budget-decision` never reached it. Its cost counts in the run's
-   * like a step's; the budget book is settled at the same amount once this is journaled.
+   * like a step's; it is what the budget book booked for the reservation, which was settled before
+   * this was built (a hold at its full amount, unless someone settled it first).
    */
   'reservation-bill': {
     reservationId: string;
@@ -125,7 +126,7 @@ export interface EventData {
     /** `provider:modelId` of that decision, and the route its step's route decision named: for metrics and readers, when journaled. */
     model?: string;
     route?: string;
-    /** `reservation`: the book still held it, billed in full; `settlement`: what the dead process settled it at. */
+    /** `reservation`: the book still held it, settled and billed in full; `settlement`: what its process (dead, or alive past its lease) settled it at. */
     from: 'reservation' | 'settlement';
     cost: { micros: number; priceVersion: string };
     tokens: number;

@@ -5,7 +5,9 @@
  * a stop of the dead process's run. The run is written as the process left it (leaveRunMidCall):
  * its model call started, its reservation held in the store's book; its budget decision journaled,
  * or (killed before its pipelined batch was flushed) not, in which case only the book, which keeps
- * each reservation's run, knows of the hold.
+ * each reservation's run, knows of the hold. The old holder may also be alive with its lease lost:
+ * it settles its call as the taker is about to (withSettleHook), and the journal still bills what
+ * the book booked.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { leaveRunMidCall, taskConfigHash } from '../../src/engine/testing/index.
 import type { JournalEvent } from '../../src/journal/index.ts';
 import { loadRun } from '../../src/journal/index.ts';
 import type { AgentRuntime } from '../../src/agent/index.ts';
-import type { StoreV1 } from '../../src/spec/index.ts';
+import type { BudgetAmountV1, BudgetSettledScopeV1, BudgetSettleRequestV1, BudgetStoreV1, StoreV1 } from '../../src/spec/index.ts';
 import { PostgresStore, SqliteStore } from '../../src/store/index.ts';
 import { dropSchema, openTestPostgres, uniqueSchemaName } from '../../src/store/testing/index.ts';
 
@@ -73,8 +75,51 @@ const stores: Record<string, (() => Promise<Opened>) | { skip: string }> = {
         },
 };
 
-async function withKeel(open: () => Promise<Opened>, work: (keel: Keel) => Promise<void>): Promise<void> {
-  const { store, dispose } = await open();
+/**
+ * The store as given, with each settle of its budget book passed through `settle` first (`next`
+ * settles it in the book): a test acts right before or after a settle lands. Everything else is the store's.
+ */
+function withSettleHook(store: StoreV1, settle: (request: BudgetSettleRequestV1, next: () => Promise<BudgetSettledScopeV1[]>) => Promise<BudgetSettledScopeV1[]>): StoreV1 {
+  const budgets = store.budgets;
+  assert.ok(budgets !== undefined, 'the store keeps a budget book');
+  const book: BudgetStoreV1 = {
+    budgetSpecificationVersion: 'v1',
+    reserveBudget: (request) => budgets.reserveBudget(request),
+    settleBudget: (request) => settle(request, () => budgets.settleBudget(request)),
+    readBudget: (key, nowMs) => budgets.readBudget(key, nowMs),
+    readReservation: (reservationId) => budgets.readReservation?.(reservationId) ?? Promise.resolve(undefined),
+    readRunReservations: (runId) => budgets.readRunReservations?.(runId) ?? Promise.resolve([]),
+  };
+  return new Proxy(store, {
+    get: (target, property) => {
+      if (property === 'budgets') return book;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...values: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * A run's old holder, alive but past its lease: it settles its call at `actual` right before the
+ * taker's first settle of `reservationId` reaches the book, the moment between a takeover reading a
+ * hold and settling it. (Its own step-end never lands: its appends are fenced by the lease.)
+ */
+function oldHolderSettlingFirst(actual: BudgetAmountV1) {
+  const race = { reservationId: '', settled: false };
+  const hook = (store: StoreV1) =>
+    withSettleHook(store, async (request, next) => {
+      if (request.reservationId === race.reservationId && !race.settled) {
+        race.settled = true;
+        await store.budgets?.settleBudget({ reservationId: request.reservationId, actual });
+      }
+      return next();
+    });
+  return { race, hook };
+}
+
+async function withKeel(open: () => Promise<Opened>, work: (keel: Keel) => Promise<void>, wrap: (store: StoreV1) => StoreV1 = (store) => store): Promise<void> {
+  const { store: opened, dispose } = await open();
+  const store = wrap(opened);
   const keel = await createKeel({ store, config, tasks: [task], environment: {}, workerId: 'worker-taking-over' });
   runtime = keel.runtime;
   try {
@@ -102,7 +147,7 @@ for (const [name, open] of Object.entries(stores)) {
   describe(`a run taken over from a dead process (${name})`, { skip }, () => {
     if (typeof open !== 'function') return;
 
-    test('resumed after dying mid-call with its budget decision journaled: the held reservation is billed in full, then settled; journal == book, nothing reserved', async () => {
+    test('resumed after dying mid-call with its budget decision journaled: the held reservation is settled in full, then billed that; journal == book, nothing reserved', async () => {
       await withKeel(open, async (keel) => {
         const left = await leaveRunMidCall(keel.store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000 });
         const outcome = await keel.resume(left.runId);
@@ -155,6 +200,64 @@ for (const [name, open] of Object.entries(stores)) {
       });
     });
 
+    test('resumed while its old holder, alive past its lease, settles the call for less just before the taker settles it: billed what the book settled; journal == book', async () => {
+      const actual = { micros: 1_234, tokens: 210 };
+      const { race, hook } = oldHolderSettlingFirst(actual);
+      await withKeel(
+        open,
+        async (keel) => {
+          const left = await leaveRunMidCall(keel.store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000 });
+          race.reservationId = left.reservationId;
+          const outcome = await keel.resume(left.runId);
+          assert.ok(!('abandoned' in outcome) && outcome.status === 'ok', JSON.stringify(outcome));
+          assert.ok(race.settled, 'the old holder settled between the takeover\'s read and its settle');
+          const { run, bills, stepCosts, account } = await books(keel, left.runId, left.scope);
+          assert.deepEqual(
+            bills.map((bill) => ({ id: bill.data.reservationId, from: bill.data.from, micros: bill.data.cost.micros, tokens: bill.data.tokens })),
+            [{ id: left.reservationId, from: 'settlement', micros: actual.micros, tokens: actual.tokens }],
+          );
+          assert.deepEqual(await keel.store.budgets?.readReservation?.(left.reservationId), { state: 'settled', actual });
+          assert.deepEqual({ journal: run?.costMicros, spent: account.spent.micros, reserved: account.reserved.micros }, { journal: actual.micros + stepCosts, spent: actual.micros + stepCosts, reserved: 0 });
+        },
+        hook,
+      );
+    });
+
+    test('a takeover that settled a hold and lost the run before journaling its bill leaves it settled; the next takeover bills what the book settled, once', async () => {
+      const lost = { reservationId: '', runId: '', settled: false };
+      await withKeel(
+        open,
+        async (keel) => {
+          const left = await leaveRunMidCall(keel.store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000 });
+          Object.assign(lost, { reservationId: left.reservationId, runId: left.runId });
+          // The first takeover's settle lands, then its lease is broken: its append is fenced, as a crash leaves it unjournaled.
+          const first = await keel.resume(left.runId);
+          assert.ok('abandoned' in first && first.abandoned === 'lease-lost', JSON.stringify(first));
+          assert.ok(lost.settled);
+          const between = await books(keel, left.runId, left.scope);
+          assert.deepEqual({ bills: between.bills.length, resumes: between.events.filter((event) => event.type === 'run-resume').length }, { bills: 0, resumes: 1 }, 'nothing of the first takeover reached the journal');
+          assert.deepEqual(await keel.store.budgets?.readReservation?.(left.reservationId), { state: 'settled', actual: reserved }, 'the book was settled first, at the full hold');
+          const second = await keel.resume(left.runId);
+          assert.ok(!('abandoned' in second) && second.status === 'ok', JSON.stringify(second));
+          const { run, bills, stepCosts, account } = await books(keel, left.runId, left.scope);
+          assert.deepEqual(
+            bills.map((bill) => ({ id: bill.data.reservationId, from: bill.data.from, micros: bill.data.cost.micros })),
+            [{ id: left.reservationId, from: 'settlement', micros: reserved.micros }],
+          );
+          assert.deepEqual({ journal: run?.costMicros, spent: account.spent.micros, reserved: account.reserved.micros }, { journal: reserved.micros + stepCosts, spent: reserved.micros + stepCosts, reserved: 0 });
+        },
+        (store) =>
+          withSettleHook(store, async (request, next) => {
+            const scopes = await next();
+            if (request.reservationId === lost.reservationId && !lost.settled) {
+              lost.settled = true;
+              assert.equal(await store.breakLease(lost.runId, 'worker-taking-over'), true);
+            }
+            return scopes;
+          }),
+      );
+    });
+
     test('a hold from before the book kept runs is found by the id its journaled decision names', async () => {
       await withKeel(open, async (keel) => {
         const left = await leaveRunMidCall(keel.store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000, bookRunId: false });
@@ -179,6 +282,30 @@ for (const [name, open] of Object.entries(stores)) {
         assert.deepEqual(bills.map((bill) => ({ id: bill.data.reservationId, micros: bill.data.cost.micros })), [{ id: lost, micros: 700 }]);
         assert.deepEqual({ journal: run?.costMicros, spent: account.spent.micros, reserved: account.reserved.micros }, { journal: reserved.micros + 700, spent: reserved.micros + 700, reserved: 0 });
       });
+    });
+
+    test('keel stop while the old holder, alive past its lease, settles its call in flight for less just before the stop settles it: the call\'s end bills what the book settled; journal == book', async () => {
+      const actual = { micros: 1_234, tokens: 210 };
+      const { race, hook } = oldHolderSettlingFirst(actual);
+      await withKeel(
+        open,
+        async (keel) => {
+          const left = await leaveRunMidCall(keel.store, { task: task.name, configHash: taskConfigHash(task), reserved, expiresInMs: 5 * 60 * 1000 });
+          race.reservationId = left.reservationId;
+          const stopped = await keel.stop(left.runId, { by: 'user:operator', reason: 'enough' });
+          assert.equal(stopped.status, 'failed');
+          assert.ok(race.settled, 'the old holder settled between the stop\'s read and its settle');
+          const { run, bills, account, events } = await books(keel, left.runId, left.scope);
+          assert.deepEqual(events.slice(-3).map((event) => event.type), ['step-end', 'human-decision', 'run-end']);
+          const stepEnd = events.find((event) => event.type === 'step-end');
+          assert.ok(stepEnd?.type === 'step-end' && !stepEnd.data.outcome.ok);
+          assert.deepEqual(stepEnd.data.cost, { micros: actual.micros, priceVersion: 'budget-book' });
+          assert.match(stepEnd.data.outcome.error.message, /billed what the budget book settled it at, 1234 micro-USD$/);
+          assert.equal(bills.length, 0);
+          assert.deepEqual({ journal: run?.costMicros, spent: account.spent.micros, reserved: account.reserved.micros }, { journal: actual.micros, spent: actual.micros, reserved: 0 });
+        },
+        hook,
+      );
     });
 
     test('a run taken over twice bills each dead execution\'s reservation once: the second takeover finds the first\'s bill and the redone call\'s end', async () => {
