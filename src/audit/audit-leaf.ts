@@ -4,7 +4,7 @@
  * prefix up to that event. The leaf input is a version line and the canonical JSON of the three,
  * so its bytes are the same on every machine.
  */
-import { canonicalJson } from '../journal/index.ts';
+import { canonicalJson } from '../journal/hash.ts';
 import type { AuditLeafV1 } from '../spec/index.ts';
 import type { Hash } from './merkle-tree.ts';
 import { leafHash } from './merkle-tree.ts';

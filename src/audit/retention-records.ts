@@ -9,7 +9,8 @@
  */
 import { sign, verify } from 'node:crypto';
 import type { JsonValue, StoreV1 } from '../spec/index.ts';
-import { canonicalJson, loadRun } from '../journal/index.ts';
+import { canonicalJson } from '../journal/hash.ts';
+import { loadRun } from '../journal/read-run.ts';
 import type { SigningKey, VerifyingKey } from './tree-head.ts';
 
 export const retentionTaskName = 'run-retention';

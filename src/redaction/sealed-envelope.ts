@@ -6,7 +6,7 @@
  * no stored byte of the journal, and every chain and tree head still verifies.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { canonicalJson } from '../journal/index.ts';
+import { canonicalJson } from '../journal/hash.ts';
 import type { JsonValue } from '../spec/index.ts';
 
 /** The subject and the key a field was sealed under. */

@@ -27,17 +27,36 @@ test("reaching into another component's internals is an error that names the ind
   const deeper = await problems('src/tools/sub/example.ts', "import type { RecordedRequest } from '../../models/openai/testing/openai-wire-server.ts';\n");
   assert.equal(deeper.length, 1);
   assert.match(deeper[0] ?? '', /import from \.\.\/\.\.\/models\/index\.ts/);
-  // A sub-folder's own index.ts is still an internal of its component.
-  assert.match((await problems('src/engine/example.ts', "import { SqliteStore } from '../store/sqlite/index.ts';\n"))[0] ?? '', /import from \.\.\/store\/index\.ts/);
+  // A sub-folder's own index.ts is still an internal of its component, unless named a narrow entry.
+  assert.match((await problems('src/engine/example.ts', "import { PostgresStore } from '../store/postgres/index.ts';\n"))[0] ?? '', /import from \.\.\/store\/index\.ts/);
+});
+
+test('a narrow entry (eslint.config.js) may be imported as its index.ts is; a file beside it may not', async () => {
+  const code = [
+    "import { openStore } from '../../store/open-store.ts';",
+    "import { SqliteStore } from '../../store/sqlite/index.ts';",
+    "import { verifyChain } from '../../journal/verify.ts';",
+    "import { loadRun } from '../../journal/read-run.ts';",
+    "import { openSealedFieldsIn } from '../../redaction/open-sealed-fields.ts';",
+    'export { openStore, SqliteStore, verifyChain, loadRun, openSealedFieldsIn };',
+    '',
+  ].join('\n');
+  assert.deepEqual(await problems('src/cli/commands/example.ts', code), []);
+  assert.deepEqual(await problems('test/example/example.test.ts', "import { verifyChain } from '../../src/journal/verify.ts';\nexport { verifyChain };\n"), []);
+  const beside = await problems('src/cli/commands/example.ts', "import { JournalWriter } from '../../journal/journal-writer.ts';\nexport { JournalWriter };\n");
+  assert.equal(beside.length, 1);
+  assert.match(beside[0] ?? '', /import from \.\.\/\.\.\/journal\/index\.ts/);
+  // spec and errors still import no component, narrow entries included.
+  assert.match((await problems('src/errors/example.ts', "import { canonicalJson } from '../journal/hash.ts';\nexport { canonicalJson };\n"))[0] ?? '', /src\/errors imports nothing from other components/);
 });
 
 test('every way of naming a module is checked: re-exports, dynamic imports, import types', async () => {
   const code = [
-    "export { sha256 } from '../journal/hash.ts';",
+    "export { sealEvent } from '../journal/seal.ts';",
     "export * from '../journal/events.ts';",
-    "const hash = await import('../journal/hash.ts');",
+    "const seal = await import('../journal/seal.ts');",
     "type Marker = import('../journal/events.ts').ConfidenceMarker;",
-    'export { hash, type Marker };',
+    'export { seal, type Marker };',
     '',
   ].join('\n');
   const found = await problems('src/context/example.ts', code);

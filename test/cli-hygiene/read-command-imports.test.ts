@@ -16,6 +16,9 @@ const repositoryRoot = join(import.meta.dirname, '..', '..');
 const bin = join(repositoryRoot, 'bin', 'keel.js');
 const recorder = join(import.meta.dirname, 'record-modules.ts');
 const heavy = /\/node_modules\/(openai|@anthropic-ai\/sdk|pg|pg-[a-z-]+|@cedar-policy\/cedar-wasm|gpt-tokenizer|hono|@hono\/node-server|redis|@redis\/[a-z-]+|@modelcontextprotocol\/sdk|cockatiel|minisearch|zod)\//;
+// Keel's own parts no read command uses on SQLite, which the component index files would bring:
+// the PostgreSQL store, the journal's writer, and redaction's and retention's acts.
+const unused = /\/src\/(store\/postgres\/|journal\/(journal-writer|seal|step-scope)\.ts|redaction\/(run-sealer|redact-subject|apply-retention|sealed-memory)\.ts)/;
 
 let folder = '';
 let database = '';
@@ -46,13 +49,14 @@ describe('read commands', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   for (const command of [['--help'], ['runs'], ['show', 'RUN'], ['escalations'], ['audit', 'verify'], ['runs', '--json']]) {
-    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis`, () => {
+    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis, nor Keel's PostgreSQL store, journal writer or redaction acts`, () => {
       const args = command.map((argument) => (argument === 'RUN' ? runId : argument));
       const { code, modules, stderr } = loadedBy([bin, ...args, ...(command[0] === '--help' ? [] : ['--db', database])], folder);
       assert.equal(code, 0, stderr);
       // It did load Keel's own modules: the recorder saw the process.
       assert.ok(modules.some((url) => url.includes('/cli/')), `no CLI module recorded: ${modules.join('\n')}`);
       assert.deepEqual(modules.filter((url) => heavy.test(url)), []);
+      assert.deepEqual(modules.filter((url) => unused.test(url)), []);
     });
   }
 });

@@ -1,7 +1,8 @@
 import type { ChainVerdict } from '../../journal/index.ts';
-import { verifyChain, verifyStoredChain } from '../../journal/index.ts';
+import { verifyChain, verifyStoredChain } from '../../journal/verify.ts';
 import type { StoreV1 } from '../../spec/index.ts';
-import { openStore, SqliteStore } from '../../store/index.ts';
+import { openStore } from '../../store/open-store.ts';
+import { SqliteStore } from '../../store/sqlite/index.ts';
 import { checkAuditLog, loadAuditVerifyingKey } from '../audit-log-check.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';

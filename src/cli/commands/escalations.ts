@@ -1,5 +1,5 @@
-import { loadRun } from '../../journal/index.ts';
-import { openStore } from '../../store/index.ts';
+import { loadRun } from '../../journal/read-run.ts';
+import { openStore } from '../../store/open-store.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { table } from '../format/text.ts';

@@ -1,6 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
 import type { RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
-import { openStore } from '../../store/index.ts';
+import { openStore } from '../../store/open-store.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { count, duration, micros, paintStatus, table } from '../format/text.ts';
