@@ -3,9 +3,12 @@
 // types); when started by an older Node there (this image ships 20), it re-runs the same command with
 // the Node 24 that `npm install` placed in node_modules, so `npx keel …` works from a fresh clone.
 // Installed from the package, it runs the compiled dist/ on the current Node, which must be >= 22.18.
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// Not an ES import: importing node:fs builds its namespace, which loads fs streams and fs/promises
+// into every start (docs/architecture.md, CLI start-up). A Node too old for getBuiltinModule imports it.
+const { existsSync } = process.getBuiltinModule?.('node:fs') ?? (await import('node:fs'));
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'src', 'cli', 'main.ts');
@@ -16,7 +19,7 @@ const supported = major > 22 || (major === 22 && minor >= 18);
 
 if (supported) {
   // Caches compiled (and type-stripped) modules between invocations: a CLI pays startup every time.
-  const { enableCompileCache, registerHooks } = await import('node:module');
+  const { enableCompileCache, registerHooks } = process.getBuiltinModule('node:module');
   enableCompileCache?.();
   // In a clone, tasks modules and examples that import 'keel' must get the sources, not a dist/
   // that may not be built: resolve under the same `keel-source` condition the tests use.

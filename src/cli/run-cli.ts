@@ -1,8 +1,11 @@
-import { parseArgs } from 'node:util';
 import { KeelError } from '../errors/index.ts';
 import type { CliOutput, CommandContext } from './command.ts';
 import { checkArguments, commandTable } from './command-table.ts';
 import { painter } from './format/text.ts';
+
+// Not an ES import: importing node:util builds its namespace, which loads worker_threads and
+// util's diff into every CLI start (docs/architecture.md, CLI start-up).
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export const usage = `keel: the production harness for LLM agents
 

@@ -19,19 +19,20 @@ const heavy = /\/node_modules\/(openai|@anthropic-ai\/sdk|pg|pg-[a-z-]+|@cedar-p
 // Keel's own parts no read command uses on SQLite, which the component index files would bring:
 // the PostgreSQL store, the journal's writer, and redaction's and retention's acts.
 const unused = /\/src\/(store\/postgres\/|journal\/(journal-writer|seal|step-scope)\.ts|redaction\/(run-sealer|redact-subject|apply-retention|sealed-memory)\.ts)/;
+// Built-ins an ES import of node:fs or node:util loads (their namespaces' lazy members: fs streams and
+// promises; util's diff and worker_threads), and node:crypto, which only the commands that hash need.
+const unusedBuiltins = (command: string[]) => new RegExp(`^builtin:(internal/fs/streams|internal/fs/promises|internal/util/diff|worker_threads${['--help', 'runs'].includes(command[0] ?? '') ? '|crypto' : ''})$`);
 
 let folder = '';
 let database = '';
 let runId = '';
 
 /** Runs node with the recorder preloaded; returns the module files it loaded and its exit code. */
-function loadedBy(args: string[], cwd: string): { code: number | null; modules: string[]; stderr: string } {
+function loadedBy(args: string[], cwd: string): { code: number | null; modules: string[]; builtins: string[]; stderr: string } {
   const output = join(folder, `modules-${Math.random().toString(36).slice(2)}.txt`);
   const result = spawnSync(process.execPath, ['--import', recorder, ...args], { cwd, encoding: 'utf8', env: { ...process.env, KEEL_RECORD_MODULES: output } });
-  const modules = readFileSync(output, 'utf8')
-    .split('\n')
-    .filter((url) => url.startsWith('file:'));
-  return { code: result.status, modules, stderr: result.stderr };
+  const lines = readFileSync(output, 'utf8').split('\n');
+  return { code: result.status, modules: lines.filter((url) => url.startsWith('file:')), builtins: lines.filter((line) => line.startsWith('builtin:')), stderr: result.stderr };
 }
 
 describe('read commands', () => {
@@ -49,14 +50,16 @@ describe('read commands', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   for (const command of [['--help'], ['runs'], ['show', 'RUN'], ['escalations'], ['audit', 'verify'], ['runs', '--json']]) {
-    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis, nor Keel's PostgreSQL store, journal writer or redaction acts`, () => {
+    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis, nor Keel's PostgreSQL store, journal writer or redaction acts, nor fs streams or util's diff${['--help', 'runs'].includes(command[0] ?? '') ? ' or node:crypto' : ''}`, () => {
       const args = command.map((argument) => (argument === 'RUN' ? runId : argument));
-      const { code, modules, stderr } = loadedBy([bin, ...args, ...(command[0] === '--help' ? [] : ['--db', database])], folder);
+      const { code, modules, builtins, stderr } = loadedBy([bin, ...args, ...(command[0] === '--help' ? [] : ['--db', database])], folder);
       assert.equal(code, 0, stderr);
       // It did load Keel's own modules: the recorder saw the process.
       assert.ok(modules.some((url) => url.includes('/cli/')), `no CLI module recorded: ${modules.join('\n')}`);
       assert.deepEqual(modules.filter((url) => heavy.test(url)), []);
       assert.deepEqual(modules.filter((url) => unused.test(url)), []);
+      assert.ok(builtins.includes('builtin:sqlite') === (command[0] !== '--help'), `the recorder lists built-ins: ${builtins.join(' ')}`);
+      assert.deepEqual(builtins.filter((builtin) => unusedBuiltins(command).test(builtin)), []);
     });
   }
 });

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { DrillReport } from '../../drill/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import type { EvaluationReport } from '../../evaluation/index.ts';
@@ -64,7 +63,8 @@ async function writeReportHtml(path: string, task: string, events: JournalEvent[
   if (task.startsWith('drill:') && output !== undefined) html = (await import('../../drill/index.ts')).drillReportHtml(output as unknown as DrillReport);
   else if (task.startsWith('eval:') && output !== undefined) html = (await import('../../evaluation/index.ts')).renderHtmlReport(output as unknown as EvaluationReport);
   else throw new KeelError('usage-invalid', `--html prints the report of a finished drill:TASK or eval:DATASET run; this run is ${task}${end?.type === 'run-end' ? `, ended ${end.data.status}` : ', not ended'}`);
-  writeFileSync(path, html);
+  // Not an ES import of node:fs, which every start would pay for (docs/architecture.md, CLI start-up).
+  process.getBuiltinModule('node:fs').writeFileSync(path, html);
   say(`wrote ${path}\n`);
   return 0;
 }

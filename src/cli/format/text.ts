@@ -1,4 +1,6 @@
-import { stripVTControlCharacters, styleText } from 'node:util';
+// Not an ES import: importing node:util builds its namespace, which loads worker_threads and
+// util's diff into every CLI start (docs/architecture.md, CLI start-up).
+const { stripVTControlCharacters, styleText } = process.getBuiltinModule('node:util');
 
 export function dollars(cents: number): string {
   return `$${(cents / 100).toFixed(2)}`;

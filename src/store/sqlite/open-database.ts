@@ -1,9 +1,12 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { KeelError } from '../../errors/index.ts';
 import { latestSqliteSchemaVersion, sqliteMigrations } from './migrations.ts';
+
+// Not an ES import: importing node:fs builds its namespace, which loads fs streams and fs/promises
+// into every CLI start (docs/architecture.md, CLI start-up).
+const { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } = process.getBuiltinModule('node:fs');
 
 export type SqliteDurability = 'full' | 'normal';
 

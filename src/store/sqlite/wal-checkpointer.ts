@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 export interface WalCheckpointerOptions {
   /** The database file; the thread opens its own connection to it. */
@@ -47,6 +47,8 @@ export class WalCheckpointer {
   readonly #exited: Promise<void>;
 
   constructor(options: WalCheckpointerOptions) {
+    // node:worker_threads is loaded when a checkpointer starts, not with every store a read command opens.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     this.#worker = new Worker(workerSource, { eval: true, workerData: { path: options.path, intervalMs: options.intervalMs ?? 250 } });
     // A process that forgets to close its store still exits.
     this.#worker.unref();

@@ -1,5 +1,7 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
 import { KeelError } from '../../errors/index.ts';
+
+// Not an ES import of node:fs, which every CLI start would pay for (docs/architecture.md, CLI start-up).
+const { closeSync, fdatasync, openSync } = process.getBuiltinModule('node:fs');
 
 /**
  * Durable group commit without blocking the event loop. SQLite commits to the WAL with
