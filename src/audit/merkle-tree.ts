@@ -3,7 +3,9 @@
  * RFC 9162 §2.1.3.2 and §2.1.4.2. Leaves and interior nodes are hashed with distinct one-byte
  * prefixes, so a leaf can never be passed off as a node. Hashes are 32-byte Buffers.
  */
-import { createHash } from 'node:crypto';
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 export type Hash = Buffer;
 

@@ -7,11 +7,14 @@
  * the anchored head, and, given the public key, only when the record's signature verifies: deleting
  * a run, and forging a record for it, takes the signing key.
  */
-import { sign, verify } from 'node:crypto';
 import type { JsonValue, StoreV1 } from '../spec/index.ts';
 import { canonicalJson } from '../journal/hash.ts';
 import { loadRun } from '../journal/read-run.ts';
 import type { SigningKey, VerifyingKey } from './tree-head.ts';
+
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { sign, verify } = process.getBuiltinModule('node:crypto');
 
 export const retentionTaskName = 'run-retention';
 export const retentionStepName = 'retention-apply';

@@ -4,10 +4,13 @@
  * lives in a file (PEM, PKCS#8) outside the database: whoever can rewrite the database but not
  * read that file cannot issue a head the public key accepts.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import type { AuditTreeHeadV1 } from '../spec/index.ts';
+
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } = process.getBuiltinModule('node:crypto');
 
 export interface SigningKey {
   privateKey: KeyObject;

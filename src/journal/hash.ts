@@ -1,6 +1,9 @@
-import { hash } from 'node:crypto';
 import { configure } from 'safe-stable-stringify';
 import type { JournalRecordV1 } from '../spec/index.ts';
+
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { hash } = process.getBuiltinModule('node:crypto');
 
 /** The predecessor hash of every run's first event. */
 export const genesisHash = '0'.repeat(64);

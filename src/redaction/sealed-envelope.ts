@@ -5,9 +5,12 @@
  * unreadable for good. The journal hashes the envelope, not the plaintext: destroying a key changes
  * no stored byte of the journal, and every chain and tree head still verifies.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../journal/hash.ts';
 import type { JsonValue } from '../spec/index.ts';
+
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { createCipheriv, createDecipheriv, hkdfSync, randomBytes } = process.getBuiltinModule('node:crypto');
 
 /** The subject and the key a field was sealed under. */
 export interface SealingKeyReference {

@@ -3,11 +3,14 @@
  * run being executed, one per command reading journals. Kept short so that a key destroyed by
  * `keel redact` stays in no process's memory longer than the run or the command that loaded it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import type { JsonValue, StoreV1, SubjectKeyStoreV1, SubjectKeyV1 } from '../spec/index.ts';
 import type { RedactedMarker, SealedEnvelope, SubjectKeyMaterial } from './sealed-envelope.ts';
 import { deriveDataKey, findEnvelopes, openEnvelope, replaceEnvelopes } from './sealed-envelope.ts';
+
+// Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
+// (docs/architecture.md, CLI start-up).
+const { randomBytes, randomUUID } = process.getBuiltinModule('node:crypto');
 
 export class SubjectKeyring {
   readonly #store: SubjectKeyStoreV1;

@@ -19,9 +19,11 @@ const heavy = /\/node_modules\/(openai|@anthropic-ai\/sdk|pg|pg-[a-z-]+|@cedar-p
 // Keel's own parts no read command uses on SQLite, which the component index files would bring:
 // the PostgreSQL store, the journal's writer, and redaction's and retention's acts.
 const unused = /\/src\/(store\/postgres\/|journal\/(journal-writer|seal|step-scope)\.ts|redaction\/(run-sealer|redact-subject|apply-retention|sealed-memory)\.ts)/;
-// Built-ins an ES import of node:fs or node:util loads (their namespaces' lazy members: fs streams and
-// promises; util's diff and worker_threads), and node:crypto, which only the commands that hash need.
-const unusedBuiltins = (command: string[]) => new RegExp(`^builtin:(internal/fs/streams|internal/fs/promises|internal/util/diff|worker_threads${['--help', 'runs'].includes(command[0] ?? '') ? '|crypto' : ''})$`);
+// Built-ins an ES import of node:fs, node:util or node:crypto loads (their namespaces' lazy members:
+// fs streams and promises; util's diff and worker_threads; Web Crypto), and node:crypto itself,
+// which only the commands that hash need.
+const unusedBuiltins = (command: string[]) =>
+  new RegExp(`^builtin:(internal/fs/streams|internal/fs/promises|internal/util/diff|worker_threads|internal/crypto/webcrypto${['--help', 'runs'].includes(command[0] ?? '') ? '|crypto' : ''})$`);
 
 let folder = '';
 let database = '';
@@ -50,7 +52,7 @@ describe('read commands', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   for (const command of [['--help'], ['runs'], ['show', 'RUN'], ['escalations'], ['audit', 'verify'], ['runs', '--json']]) {
-    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis, nor Keel's PostgreSQL store, journal writer or redaction acts, nor fs streams or util's diff${['--help', 'runs'].includes(command[0] ?? '') ? ' or node:crypto' : ''}`, () => {
+    test(`keel ${command.join(' ')} loads no model SDK, pg, Cedar, tokenizer table, server or Redis, nor Keel's PostgreSQL store, journal writer or redaction acts, nor fs streams, util's diff or Web Crypto${['--help', 'runs'].includes(command[0] ?? '') ? ' or node:crypto' : ''}`, () => {
       const args = command.map((argument) => (argument === 'RUN' ? runId : argument));
       const { code, modules, builtins, stderr } = loadedBy([bin, ...args, ...(command[0] === '--help' ? [] : ['--db', database])], folder);
       assert.equal(code, 0, stderr);
