@@ -22,9 +22,11 @@ export function limitBody(maxBytes: number, tooLarge: (c: Context) => Response):
   };
   return async (c, next) => {
     const request = c.req.raw;
-    if (request.body === null) return next();
+    // The declared length is checked before `body` is touched: on the Node adapter, reading `body`
+    // builds a web stream over the request, which the route's own read would otherwise skip.
     const declared = request.headers.get('content-length');
     if (declared !== null && !request.headers.has('transfer-encoding')) return Number(declared) > maxBytes ? refuse(c) : next();
+    if (request.body === null) return next();
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = request.body.getReader();
