@@ -9,7 +9,6 @@
  */
 import type { JsonValue, StoreV1 } from '../spec/index.ts';
 import { canonicalJson } from '../journal/hash.ts';
-import { loadRun } from '../journal/read-run.ts';
 import type { SigningKey, VerifyingKey } from './tree-head.ts';
 
 // Not an ES import: node:crypto's namespace loads Web Crypto into every CLI start that hashes
@@ -59,6 +58,15 @@ export interface RetentionRecords {
   problems: { runId: string; problem: string }[];
 }
 
+/**
+ * The journal's reader is loaded when a retention run is found: most stores have none, and
+ * `keel audit verify` starts faster without it (docs/architecture.md, CLI start-up).
+ */
+async function loadRetentionRun(store: StoreV1, runId: string) {
+  const { loadRun } = await import('../journal/read-run.ts');
+  return loadRun(store, runId);
+}
+
 /** Every retention record in the store, checked; a record that fails a check covers nothing. */
 export async function readRetentionRecords(store: StoreV1, key: VerifyingKey | undefined): Promise<RetentionRecords> {
   const covered: RetentionRecords['covered'] = new Map();
@@ -69,7 +77,7 @@ export async function readRetentionRecords(store: StoreV1, key: VerifyingKey | u
     for (const run of page) {
       let events;
       try {
-        events = (await loadRun(store, run.id)).events;
+        events = (await loadRetentionRun(store, run.id)).events;
       } catch (error) {
         problems.push({ runId: run.id, problem: `retention record run ${run.id} does not verify: ${error instanceof Error ? error.message : String(error)}` });
         continue;

@@ -14,7 +14,7 @@ import { count } from './format/text.ts';
  * --config), else KEEL_AUDIT_PUBLIC_KEY_FILE.
  */
 export async function loadAuditVerifyingKey(context: CommandContext): Promise<VerifyingKey | undefined> {
-  const { openVerifyingKey } = await import('../audit/index.ts');
+  const { openVerifyingKey } = await import('../audit/audit-settings.ts');
   const configPath = context.environment.KEEL_CONFIG;
   const config = context.options.publicKey !== undefined || configPath === undefined ? undefined : (await import('../config/index.ts')).loadConfig(configPath);
   return openVerifyingKey(context.options.publicKey, config?.audit, context.environment);
@@ -39,7 +39,7 @@ export interface AuditLogCheck {
 }
 
 export async function checkAuditLog(context: CommandContext, store: StoreV1, verifyingKey: VerifyingKey | undefined): Promise<AuditLogCheck> {
-  const { verifyAuditLog } = await import('../audit/index.ts');
+  const { verifyAuditLog } = await import('../audit/verify-audit-log.ts');
   const verdict: AuditVerdict = await verifyAuditLog(store, verifyingKey === undefined ? {} : { verifyingKey });
   const failures = [...verdict.failures];
   if (context.options.strict && verdict.unanchored.length > 0) {

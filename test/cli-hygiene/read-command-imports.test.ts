@@ -60,6 +60,8 @@ describe('read commands', () => {
       assert.ok(modules.some((url) => url.includes('/cli/')), `no CLI module recorded: ${modules.join('\n')}`);
       assert.deepEqual(modules.filter((url) => heavy.test(url)), []);
       assert.deepEqual(modules.filter((url) => unused.test(url)), []);
+      // audit verify reads journals as stored text; the journal's reader waits for a retention run, which the demo has none of.
+      if (command[0] === 'audit') assert.deepEqual(modules.filter((url) => /\/src\/(journal\/(read-run|fold)|audit\/prove-run)\.ts$/.test(url)), []);
       assert.ok(builtins.includes('builtin:sqlite') === (command[0] !== '--help'), `the recorder lists built-ins: ${builtins.join(' ')}`);
       assert.deepEqual(builtins.filter((builtin) => unusedBuiltins(command).test(builtin)), []);
     });
