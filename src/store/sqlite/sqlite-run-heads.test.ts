@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
-import type { JournalRecordV1 } from '../../spec/index.ts';
+import type { JournalRecordV1, RunSummaryPatchV1 } from '../../spec/index.ts';
 import { SqliteStore } from './index.ts';
 
 const start = (runId: string) => toRecord(sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', { task: 't', taskVersion: '1', input: null, principal: 'p', tenant: 't', configHash: genesisHash, config: null }));
@@ -65,6 +65,66 @@ test('a lease broken by another connection, or by this one, fails the next fence
     await first.append({ runId: newRun.id, records: [three], summary: {}, fence: { leaseOwner: 'worker-a' } });
     assert.equal(await first.breakLease(newRun.id, 'worker-a'), true);
     await assert.rejects(first.append({ runId: newRun.id, records: [next(three)], summary: {}, fence: { leaseOwner: 'worker-a' } }), { code: 'lease-lost' });
+  } finally {
+    await dispose();
+  }
+});
+
+test('several appends to a run in one group: later totals override earlier ones, and no caller sees its summary changed', async () => {
+  const { first, second, dispose } = twoHandles();
+  try {
+    const one = start(newRun.id);
+    await first.createRun({ run: newRun, first: one });
+    const two = next(one);
+    const three = next(two);
+    const four = next(three);
+    const summaries: RunSummaryPatchV1[] = [{ stepCount: 1, inputTokens: 10 }, { stepCount: 2, outputTokens: 5 }, { costMicros: 7 }];
+    const before = first.stats.transactions;
+    await Promise.all([two, three, four].map((record, index) => first.append({ runId: newRun.id, records: [record], summary: summaries[index] as RunSummaryPatchV1 })));
+    assert.equal(first.stats.transactions - before, 1, 'one group');
+    assert.deepEqual(summaries, [{ stepCount: 1, inputTokens: 10 }, { stepCount: 2, outputTokens: 5 }, { costMicros: 7 }]);
+    const run = await first.getRun(newRun.id);
+    assert.deepEqual([run?.lastSeq, run?.stepCount, run?.inputTokens, run?.outputTokens, run?.costMicros], [4, 2, 10, 5, 7]);
+    // The next group starts from the run's new head and keeps the totals it does not set.
+    const five = next(four);
+    const later: RunSummaryPatchV1[] = [{ stepCount: 3 }, { inputTokens: 11 }];
+    await Promise.all([five, next(five)].map((record, index) => first.append({ runId: newRun.id, records: [record], summary: later[index] as RunSummaryPatchV1 })));
+    assert.deepEqual(later, [{ stepCount: 3 }, { inputTokens: 11 }]);
+    await first.close();
+    const stored = await second.getRun(newRun.id);
+    assert.deepEqual([stored?.lastSeq, stored?.stepCount, stored?.inputTokens, stored?.outputTokens, stored?.costMicros], [6, 3, 11, 5, 7]);
+  } finally {
+    await dispose();
+  }
+});
+
+test('a group the database refuses is undone whole and written again write by write: only the culprit fails', async () => {
+  const { first, dispose } = twoHandles();
+  try {
+    const other = { ...newRun, id: 'run_heads_other' };
+    const otherStart = start(other.id);
+    await first.createRun({ run: other, first: otherStart });
+    const otherTwo = next(otherStart);
+    await first.append({ runId: other.id, records: [otherTwo], summary: {} });
+    // Created in the same group as an append of a second seq 1: validation reads the new run's head
+    // before its run-start is inserted, so the journal's unique (run, seq) index is what refuses it.
+    const one = start(newRun.id);
+    const duplicate = toRecord(sealEvent({ runId: newRun.id, seq: 1, prevHash: genesisHash }, 'run-resume', { worker: 'w', attempt: 1, found: 'new' }));
+    const otherThree = next(otherTwo);
+    const [created, refused, appended] = await Promise.allSettled([
+      first.createRun({ run: newRun, first: one }),
+      first.append({ runId: newRun.id, records: [duplicate], summary: {} }),
+      first.append({ runId: other.id, records: [otherThree], summary: { stepCount: 3 } }),
+    ]);
+    assert.equal(created.status, 'fulfilled');
+    assert.equal(refused.status === 'rejected' ? (refused.reason as { code?: string }).code : refused.status, 'journal-conflict');
+    // The other run's head, advanced by the group that was undone, was read again for its retry.
+    assert.equal(appended.status === 'rejected' ? appended.reason : appended.status, 'fulfilled');
+    assert.deepEqual((await first.readJournal(newRun.id)).map((record) => record.hash), [one.hash]);
+    assert.deepEqual((await first.readJournal(other.id)).map((record) => record.hash), [otherStart.hash, otherTwo.hash, otherThree.hash]);
+    await first.append({ runId: newRun.id, records: [next(one)], summary: {} });
+    await first.append({ runId: other.id, records: [next(otherThree)], summary: {} });
+    assert.equal((await first.getRun(other.id))?.lastSeq, 4);
   } finally {
     await dispose();
   }
