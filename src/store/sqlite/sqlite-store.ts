@@ -171,6 +171,8 @@ export class SqliteStore implements StoreV1 {
   readonly #heads = new Map<string, RunCursor>();
   /** Numbers the groups, so a cursor knows whether the group being committed has touched it. */
   #groupNumber = 0;
+  /** The fdatasync the last commit of the group being flushed started, for #flush to answer on. */
+  #syncing: Promise<void> | undefined;
   #dataVersion = -1;
   #closed = false;
   /**
@@ -267,6 +269,7 @@ export class SqliteStore implements StoreV1 {
 
   #flush(): void {
     this.#flushScheduled = false;
+    this.#syncing = undefined;
     const group = this.#pending;
     this.#pending = [];
     if (group.length === 0) return;
@@ -298,7 +301,9 @@ export class SqliteStore implements StoreV1 {
     if (walSync === undefined || waiting === 0) return;
     // Usually the whole group waits: then the group is the list of those waiting.
     const durable = waiting === group.length ? group : group.filter((pending, index) => outcomes[index] === undefined && waitsForSync(pending));
-    walSync.whenDurable().then(
+    const synced = this.#syncing ?? walSync.whenDurable();
+    this.#syncing = undefined;
+    synced.then(
       () => {
         for (let index = 0; index < durable.length; index += 1) answer(durable[index] as Pending);
       },
@@ -319,6 +324,8 @@ export class SqliteStore implements StoreV1 {
     const touched: RunCursor[] = [];
     const insertRecords = this.#statements.insertRecords;
     const groupNumber = (this.#groupNumber += 1);
+    const walSync = this.#walSync;
+    let needsSync = false;
     let now: number;
     let due: boolean;
     // Never in the middle of a group: a run's second append would read a head its first has not written.
@@ -332,9 +339,12 @@ export class SqliteStore implements StoreV1 {
       }
       for (let index = 0; index < group.length; index += 1) {
         const pending = group[index] as Pending;
-        if (pending.kind === 'append') outcomes.push(this.#applyAppend(pending.batch, touched));
-        else if (pending.kind === 'create') outcomes.push(this.#applyCreate(pending.newRun));
-        else outcomes.push(this.#applyWork(pending));
+        let outcome: KeelError | undefined;
+        if (pending.kind === 'append') outcome = this.#applyAppend(pending.batch, touched);
+        else if (pending.kind === 'create') outcome = this.#applyCreate(pending.newRun);
+        else outcome = this.#applyWork(pending);
+        outcomes.push(outcome);
+        if (outcome === undefined && !needsSync) needsSync = walSync !== undefined && waitsForSync(pending);
       }
       // A duplicate (run, seq) fails here, so the whole group, and #flush retries it write by write.
       insertRecords.run();
@@ -356,6 +366,9 @@ export class SqliteStore implements StoreV1 {
       if (this.#database.isTransaction) this.#statements.rollback.run();
       throw error;
     }
+    // The WAL's fdatasync starts at once, on the thread pool: it runs while this thread does the
+    // group's bookkeeping below, instead of after it.
+    if (needsSync && walSync !== undefined) this.#syncing = walSync.whenDurable();
     if (due) {
       this.#progress.clear();
       this.#progressWrittenAt = now;
