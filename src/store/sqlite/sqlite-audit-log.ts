@@ -12,12 +12,18 @@ type Row = Record<string, string | number | bigint | null>;
 
 export class SqliteAuditLog implements AuditLogStoreV1 {
   readonly auditLogSpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareAuditStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareAuditStatements> | undefined;
   readonly #access: SqliteBudgetAccess;
 
   constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
-    this.#sql = prepareAuditStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareAuditStatements> {
+    return (this.#statements ??= prepareAuditStatements(this.#database));
   }
 
   appendAuditEntries(append: AuditAppendV1): Promise<boolean> {

@@ -24,12 +24,18 @@ const closed: BreakerRow = { state: 'closed', failures: 0, untilMs: 0 };
 
 export class SqliteBreakerStates implements BreakerStoreV1 {
   readonly breakerSpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareBreakerStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareBreakerStatements> | undefined;
   readonly #access: SqliteBreakerAccess;
 
   constructor(database: DatabaseSync, access: SqliteBreakerAccess) {
-    this.#sql = prepareBreakerStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareBreakerStatements> {
+    return (this.#statements ??= prepareBreakerStatements(this.#database));
   }
 
   recordFailure(failure: BreakerFailureV1): Promise<BreakerStateV1> {

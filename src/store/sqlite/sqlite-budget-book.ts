@@ -36,12 +36,18 @@ export interface SqliteBudgetAccess {
 
 export class SqliteBudgetBook implements BudgetStoreV1 {
   readonly budgetSpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareBudgetStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareBudgetStatements> | undefined;
   readonly #access: SqliteBudgetAccess;
 
   constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
-    this.#sql = prepareBudgetStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareBudgetStatements> {
+    return (this.#statements ??= prepareBudgetStatements(this.#database));
   }
 
   reserveBudget(request: BudgetReserveRequestV1): Promise<BudgetReserveOutcomeV1> {

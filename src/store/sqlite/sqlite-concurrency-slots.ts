@@ -14,12 +14,18 @@ export interface SqliteConcurrencyAccess {
 
 export class SqliteConcurrencySlots implements ConcurrencyStoreV1 {
   readonly concurrencySpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareSlotStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareSlotStatements> | undefined;
   readonly #access: SqliteConcurrencyAccess;
 
   constructor(database: DatabaseSync, access: SqliteConcurrencyAccess) {
-    this.#sql = prepareSlotStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareSlotStatements> {
+    return (this.#statements ??= prepareSlotStatements(this.#database));
   }
 
   acquireSlot(request: SlotRequestV1): Promise<SlotGrantV1> {

@@ -11,12 +11,18 @@ type Row = Record<string, unknown>;
 
 export class SqliteDatasets implements DatasetStoreV1 {
   readonly datasetSpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareDatasetStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareDatasetStatements> | undefined;
   readonly #access: SqliteBudgetAccess;
 
   constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
-    this.#sql = prepareDatasetStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareDatasetStatements> {
+    return (this.#statements ??= prepareDatasetStatements(this.#database));
   }
 
   createDataset(dataset: DatasetRecordV1): Promise<void> {

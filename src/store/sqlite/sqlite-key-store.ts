@@ -13,12 +13,18 @@ type Row = Record<string, unknown>;
 
 export class SqliteKeyStore implements KeyStoreV1 {
   readonly keySpecificationVersion = 'v1';
-  readonly #sql: ReturnType<typeof prepareKeyStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareKeyStatements> | undefined;
   readonly #access: SqliteBudgetAccess;
 
   constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
-    this.#sql = prepareKeyStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareKeyStatements> {
+    return (this.#statements ??= prepareKeyStatements(this.#database));
   }
 
   createKey(key: NewApiKeyV1): Promise<ApiKeyRecordV1> {

@@ -14,12 +14,18 @@ export interface SqliteLimitsAccess {
 }
 
 export class SqliteRateLimiter implements RateLimiterV1 {
-  readonly #sql: ReturnType<typeof prepareRateLimitStatements>;
+  readonly #database: DatabaseSync;
+  #statements: ReturnType<typeof prepareRateLimitStatements> | undefined;
   readonly #access: SqliteLimitsAccess;
 
   constructor(database: DatabaseSync, access: SqliteLimitsAccess) {
-    this.#sql = prepareRateLimitStatements(database);
+    this.#database = database;
     this.#access = access;
+  }
+
+  // Prepared at first use, not with the store: a read command never touches this part.
+  get #sql(): ReturnType<typeof prepareRateLimitStatements> {
+    return (this.#statements ??= prepareRateLimitStatements(this.#database));
   }
 
   acquire(requests: RateLimitRequestV1[], clock?: RateLimitClockV1): Promise<RateLimitDecisionV1> {

@@ -191,11 +191,13 @@ export class SqliteStore implements StoreV1 {
   #progressWrittenAt: number;
   #progressTimer: NodeJS.Timeout | undefined;
 
-  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, checkpointAfterCommits: number | undefined) {
+  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, checkpointAfterCommits: number | undefined, readOnly: boolean) {
     this.#database = database;
     this.#checkpointAfterCommits = checkpointAfterCommits;
     this.#progressLagMs = progressLagMs;
-    this.#progressWrittenAt = performance.now();
+    // A read-only store commits nothing, so has no progress to time; the global `performance` loads
+    // perf_hooks (~1 ms) at first touch, which read commands need not pay.
+    this.#progressWrittenAt = readOnly ? 0 : performance.now();
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
@@ -229,7 +231,7 @@ export class SqliteStore implements StoreV1 {
       throw new KeelError('config-invalid', `checkpointAfterCommits must be a whole number, 0 or more, got ${checkpointAfterCommits}`);
     }
     const checkpoints = readOnly || options.path === ':memory:' ? undefined : checkpointAfterCommits;
-    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs, checkpoints);
+    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs, checkpoints, readOnly);
   }
 
   /** WAL checkpoints the checkpoint thread made that copied pages (0 until it starts). */
