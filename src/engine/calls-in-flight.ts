@@ -1,11 +1,7 @@
 import type { ErrorData } from '../errors/index.ts';
 import type { EventData, JournalEvent, JournalWriter, RunState } from '../journal/index.ts';
 import type { BudgetStoreV1 } from '../spec/index.ts';
-
 import { billLeftReservations, bookPriceVersion, settleHeld } from './left-reservations.ts';
-
-/** The price version a step's cost carries when it is what the budget book settled the call at, not priced here. */
-export { bookPriceVersion };
 
 export interface CallsInFlightOptions {
   state: RunState;

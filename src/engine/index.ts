@@ -9,5 +9,6 @@ export { newWorkerId } from './worker-identity.ts';
 export { defaultRegistryDirectory, LocalWorkerRegistry } from './local-worker-registry.ts';
 export { replayRun, replayWithCandidate } from './replay/index.ts';
 export type { CandidateReport, ModelInputCheck, ReplayReport } from './replay/index.ts';
-export { bookPriceVersion, describeBilling, endCallsInFlight } from './calls-in-flight.ts';
+export { describeBilling, endCallsInFlight } from './calls-in-flight.ts';
+export { bookPriceVersion } from './left-reservations.ts';
 export type { CallBilling, CallsInFlight, CallsInFlightOptions } from './calls-in-flight.ts';

@@ -2,7 +2,8 @@ import type { JournalEvent, JournalWriter, RunState } from '../journal/index.ts'
 import { loadRun } from '../journal/index.ts';
 import type { StopRequestV1, StoreV1 } from '../spec/index.ts';
 import type { CallsInFlight } from './calls-in-flight.ts';
-import { bookPriceVersion, endCallsInFlight } from './calls-in-flight.ts';
+import { endCallsInFlight } from './calls-in-flight.ts';
+import { bookPriceVersion } from './left-reservations.ts';
 
 /**
  * A person's stop, as the events that end the run, appended together: the failed ends of the model
