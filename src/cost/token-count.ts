@@ -23,8 +23,6 @@ export interface TextTokenCounter {
 const perMessageOverhead = 4;
 // Anthropic's tokenizer is not published; its counts run about 10% above o200k on English text.
 const anthropicFactor = 1.1;
-// Text that happens to contain `<|endoftext|>` is counted as text: a prompt is never refused here.
-const asPlainText = { disallowedSpecial: new Set<string>() };
 const cacheLimit = 20_000;
 
 function cachedCounter(name: string, estimated: boolean, encodingName: EncodingName, raw: (text: string) => number): TextTokenCounter {
@@ -33,7 +31,7 @@ function cachedCounter(name: string, estimated: boolean, encodingName: EncodingN
   return {
     name,
     estimated,
-    encode: (text) => loadEncoding(encodingName).encode(text, asPlainText),
+    encode: (text) => loadEncoding(encodingName).encode(text),
     decode: (tokens) => loadEncoding(encodingName).decode(tokens),
     count(text) {
       let tokens = cache.get(text);
@@ -47,10 +45,11 @@ function cachedCounter(name: string, estimated: boolean, encodingName: EncodingN
   };
 }
 
+// Text that happens to contain `<|endoftext|>` is counted as text (encodings.ts): a prompt is never refused here.
 // Each encoding loads when a counter first counts with it: a route of GPT-4o models never loads cl100k.
-const o200k = cachedCounter('o200k_base', false, 'o200k_base', (text) => loadEncoding('o200k_base').countTokens(text, asPlainText));
-const cl100k = cachedCounter('cl100k_base', false, 'cl100k_base', (text) => loadEncoding('cl100k_base').countTokens(text, asPlainText));
-const anthropicEstimate = cachedCounter('o200k_base×1.1', true, 'o200k_base', (text) => Math.ceil(loadEncoding('o200k_base').countTokens(text, asPlainText) * anthropicFactor));
+const o200k = cachedCounter('o200k_base', false, 'o200k_base', (text) => loadEncoding('o200k_base').countTokens(text));
+const cl100k = cachedCounter('cl100k_base', false, 'cl100k_base', (text) => loadEncoding('cl100k_base').countTokens(text));
+const anthropicEstimate = cachedCounter('o200k_base×1.1', true, 'o200k_base', (text) => Math.ceil(loadEncoding('o200k_base').countTokens(text) * anthropicFactor));
 const otherEstimate: TextTokenCounter = { ...o200k, estimated: true };
 
 /** The counter for a model: its own tokenizer where one is published, else a labelled estimate. */

@@ -75,18 +75,27 @@ describe('tokenizer tables', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   const cost = join(repositoryRoot, 'src', 'cost', 'index.ts');
-  const encodings = (modules: string[]) => modules.filter((url) => /gpt-tokenizer\/esm\/(encoding|bpeRanks)\//.test(url)).map((url) => url.replace(/^.*gpt-tokenizer\/esm\//, ''));
+  const tables = (modules: string[]) => modules.filter((url) => /gpt-tokenizer\/esm\/(encoding|bpeRanks)\//.test(url));
+  // Which `.tiktoken` rank files the script read, written to stderr: their parse is the tables' memory.
+  const script = (count: string) =>
+    `const fs = process.getBuiltinModule('node:fs'); const read = fs.readFileSync; const files = [];
+     fs.readFileSync = (path, ...rest) => { if (String(path).endsWith('.tiktoken')) files.push(String(path).replace(/^.*\\//, '')); return read(path, ...rest); };
+     (await import('node:module')).syncBuiltinESMExports();
+     const cost = await import(${JSON.stringify(cost)}); ${count}; console.error(JSON.stringify(files));`;
+  const ranksRead = (stderr: string) => JSON.parse(stderr.trim().split('\n').at(-1) ?? '[]') as string[];
 
-  test('importing the cost component loads none; counting for GPT-4o loads o200k and not cl100k; for GPT-4, cl100k', () => {
-    const script = (count: string) => `const cost = await import(${JSON.stringify(cost)}); ${count}`;
+  test("importing the cost component reads no ranks; counting for GPT-4o reads o200k's and not cl100k's; for GPT-4, cl100k's; never gpt-tokenizer's JavaScript tables (~45 MB of RSS)", () => {
     const imported = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script('')], folder);
     assert.equal(imported.code, 0, imported.stderr);
-    assert.deepEqual(encodings(imported.modules), []);
+    assert.deepEqual(ranksRead(imported.stderr), []);
+    assert.deepEqual(tables(imported.modules), []);
     const gpt4o = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script(`if (cost.countPromptTokens('openai', 'gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }).tokens !== 8) process.exit(3);`)], folder);
     assert.equal(gpt4o.code, 0, gpt4o.stderr);
-    assert.deepEqual(encodings(gpt4o.modules).sort(), ['bpeRanks/o200k_base.js', 'encoding/o200k_base.js']);
+    assert.deepEqual(ranksRead(gpt4o.stderr), ['o200k_base.tiktoken']);
+    assert.deepEqual(tables(gpt4o.modules), []);
     const gpt4 = loadedBy(['--conditions=keel-source', '--input-type=module', '-e', script(`cost.countPromptTokens('openai', 'gpt-4', { messages: [{ role: 'user', content: 'hello' }] });`)], folder);
     assert.equal(gpt4.code, 0, gpt4.stderr);
-    assert.deepEqual(encodings(gpt4.modules).sort(), ['bpeRanks/cl100k_base.js', 'encoding/cl100k_base.js']);
+    assert.deepEqual(ranksRead(gpt4.stderr), ['cl100k_base.tiktoken']);
+    assert.deepEqual(tables(gpt4.modules), []);
   });
 });
