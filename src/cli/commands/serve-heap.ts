@@ -4,14 +4,14 @@ import { KeelError } from '../../errors/index.ts';
 
 /*
  * How `keel serve` sizes V8's heap (KEEL_SERVE_HEAP). Left to itself V8 sizes a process's heap by
- * the machine's memory, not by what the process keeps: under load a gateway that keeps ~50 MB of
+ * the machine's memory, not by what the process keeps: under load a gateway that keeps ~30-50 MB of
  * live objects grew a 128 MB young generation and an old generation of ~120 MB, mostly garbage
- * (RSS ~430 MB in the gateway bench). `compact` stops the young generation at 16-32 MB and lets
- * the old one grow 30% over its live objects before it is collected: RSS ~245-270 MB, but in the
- * gateway bench 3-33% fewer requests/s at 16 clients and a p99 there of +150 ms instead of +60-90
- * (more collections, some of the old generation), so it is opt-in, for a container whose memory
- * matters more than its tail. Unlike `--max-old-space-size` it sets no ceiling, so a gateway that
- * needs more memory gets it instead of crashing. `node`, the default, leaves V8's own sizing. Heap
+ * (RSS ~300 MB in the gateway bench, ~430 MB before the tokenizer's tables were made compact).
+ * `compact`, the default, holds the young generation at its initial size while the gateway loads
+ * and then lets it grow to 16 MB, and lets the old one grow 30% over its live objects before it is
+ * collected: RSS ~200 MB there, at the same CPU per request (a young collection's cost follows what
+ * survives it, not the generation's size). Unlike `--max-old-space-size` it sets no ceiling, so a
+ * gateway that needs more memory gets it instead of crashing. `node` leaves V8's own sizing. Heap
  * sizes given to Node itself (NODE_OPTIONS or its command line) are the operator's choice and are
  * left alone.
  */
@@ -27,33 +27,41 @@ export const compactHeapFlags = '--heap-growing-percent=30';
  * sets), where V8 alone takes it to 128 MB under load. That limit is read only when the heap is
  * set up, so instead the growth factor, read whenever the young generation grows, is set to 1 once
  * it has reached the size. It is checked after collections, as they are reported (asynchronously),
- * so a burst of them at start can take it one doubling further, to 32 MB.
+ * so a burst of them can take it one doubling further, to 32 MB: start-up's, loading the gateway,
+ * did, so growth is held until the gateway is loaded (`HeapTuning.loaded`).
  */
 export const compactYoungGenerationBytes = 16 * 1024 * 1024;
 
 /**
- * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`node`, the default, or
- * `compact`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
+ * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`compact`, the default, or
+ * `node`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
  */
 export function heapTuning(environment: Record<string, string | undefined>, nodeArguments: readonly string[]): string | undefined {
   const chosen = environment.KEEL_SERVE_HEAP?.trim() ?? '';
   if (chosen !== '' && chosen !== 'compact' && chosen !== 'node') {
-    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be node (the default: V8's own sizing) or compact (a heap kept near what the gateway holds); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
+    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be compact (the default: a heap kept near what the gateway holds) or node (V8's own sizing); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
   }
-  if (chosen !== 'compact') return undefined;
+  if (chosen === 'node') return undefined;
   const given = [...nodeArguments, ...(environment.NODE_OPTIONS ?? '').split(/\s+/)];
   // V8 reads `--max_old_space_size` as `--max-old-space-size`.
   if (given.some((argument) => heapFlags.some((flag) => argument.replaceAll('_', '-').startsWith(flag)))) return undefined;
   return compactHeapFlags;
 }
 
-/** Applies `heapTuning` to this process; returns the flags set, if any. */
-export function tuneHeap(environment: Record<string, string | undefined>): string | undefined {
+export interface HeapTuning {
+  flags: string;
+  /** Lets the young generation grow, to its cap, once the gateway is loaded. */
+  loaded(): void;
+}
+
+/** Applies `heapTuning` to this process; returns what it set, if anything. */
+export function tuneHeap(environment: Record<string, string | undefined>): HeapTuning | undefined {
   const flags = heapTuning(environment, process.execArgv);
   if (flags === undefined) return undefined;
   setFlagsFromString(flags);
-  capYoungGeneration(compactYoungGenerationBytes);
-  return flags;
+  // Held while the gateway's modules load: their allocations alone took it to 32 MB.
+  setFlagsFromString('--semi-space-growth-factor=1');
+  return { flags, loaded: () => capYoungGeneration(compactYoungGenerationBytes) };
 }
 
 /** Stops the young generation growing once it has reached `bytes`: checked after each collection, until then. */
@@ -61,6 +69,8 @@ function capYoungGeneration(bytes: number): void {
   const reached = () => (getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0) >= bytes;
   const stopGrowing = () => setFlagsFromString('--semi-space-growth-factor=1');
   if (reached()) return stopGrowing();
+  // V8's own factor.
+  setFlagsFromString('--semi-space-growth-factor=2');
   const observer = new PerformanceObserver(() => {
     if (!reached()) return;
     stopGrowing();

@@ -15,12 +15,12 @@ const graceMs = 30_000;
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
  * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
- * also serves the admin API at /admin and the dashboard at /dashboard/. With KEEL_SERVE_HEAP=compact
- * V8's heap is kept near what the gateway holds, unless Node was given heap flags (serve-heap.ts).
+ * also serves the admin API at /admin and the dashboard at /dashboard/. V8's heap is kept near what
+ * the gateway holds (KEEL_SERVE_HEAP=node leaves V8's sizing), unless Node was given heap flags (serve-heap.ts).
  */
 export const serveCommand: Command = async (context) => {
-  // First, so the young generation never grows past its initial size (serve-heap.ts).
-  tuneHeap(context.environment);
+  // First, so the young generation does not grow while the gateway loads (serve-heap.ts).
+  const heap = tuneHeap(context.environment);
   const port = context.options.port === undefined ? 8787 : Number(context.options.port);
   const host = context.options.host ?? '127.0.0.1';
   const { environment } = context;
@@ -76,6 +76,7 @@ export const serveCommand: Command = async (context) => {
       const code = (error as NodeJS.ErrnoException).code;
       throw new KeelError('usage-invalid', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`);
     });
+    heap?.loaded();
     // Listening for signals before saying so: a supervisor may stop us the moment it reads the line.
     const signalled = new Promise<NodeJS.Signals>((resolve) => {
       const stop = (received: NodeJS.Signals) => {
