@@ -103,6 +103,14 @@ function percentile(values: readonly number[], share: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? 0;
 }
 
+/** CPU time (user + system) the process has used, in ms, from /proc; 0 when it cannot be read. */
+function cpuMillis(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
 function residentMegabytes(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -199,11 +207,13 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     // Warm every path (JIT, connections, SQLite pages) before measuring.
     for (const target of [direct, portkeyTarget, keelTarget, v8SizingTarget, leanTarget]) await load(target, 4, 100);
 
-    const results = new Map<string, { c1: number[]; c16: number[]; perSecond: number; rss: number }>();
+    const results = new Map<string, { c1: number[]; c16: number[]; perSecond: number; rss: number; cpuPerRequest: number }>();
     for (const target of [direct, portkeyTarget, keelTarget, v8SizingTarget, leanTarget]) {
       const single = await load(target, 1, requests);
+      const cpuBefore = cpuMillis(target.pid);
       const sixteen = await load(target, 16, Math.ceil(requests / 8));
-      results.set(target.name, { c1: single.latencies, c16: sixteen.latencies, perSecond: sixteen.perSecond, rss: residentMegabytes(target.pid) });
+      const cpuPerRequest = (cpuMillis(target.pid) - cpuBefore) / sixteen.latencies.length;
+      results.set(target.name, { c1: single.latencies, c16: sixteen.latencies, perSecond: sixteen.perSecond, rss: residentMegabytes(target.pid), cpuPerRequest });
     }
     const base = results.get('direct');
     if (base === undefined) throw new Error('no direct measurement');
@@ -227,8 +237,8 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
       };
       const label = labels[name] ?? name;
       measures.push({ name: `gateway: ${label}, added latency p50 at c=1`, value: figures.c1p50, unit: 'ms', detail: `p99 +${figures.c1p99} ms; c=16 p50 +${figures.c16p50} ms, p99 +${figures.c16p99} ms; over direct (p50 ${round(percentile(base.c1, 0.5), 3)} ms)` });
-      measures.push({ name: `gateway: ${label}, requests/s at c=16 on one pinned core`, value: round(measured.perSecond, 0), unit: 'req/s', detail: `direct ${round(base.perSecond, 0)} req/s; RSS after ${measured.rss} MB` });
-      lines.push(`  gateway ${name}: c=1 +${figures.c1p50} ms p50 / +${figures.c1p99} ms p99; c=16 +${figures.c16p50} / +${figures.c16p99} ms; ${round(measured.perSecond, 0)} req/s; RSS ${measured.rss} MB`);
+      measures.push({ name: `gateway: ${label}, requests/s at c=16 on one pinned core`, value: round(measured.perSecond, 0), unit: 'req/s', detail: `direct ${round(base.perSecond, 0)} req/s; the gateway's CPU ${round(measured.cpuPerRequest, 3)} ms per request; RSS after ${measured.rss} MB` });
+      lines.push(`  gateway ${name}: c=1 +${figures.c1p50} ms p50 / +${figures.c1p99} ms p99; c=16 +${figures.c16p50} / +${figures.c16p99} ms; ${round(measured.perSecond, 0)} req/s; CPU ${round(measured.cpuPerRequest, 3)} ms/request; RSS ${measured.rss} MB`);
     }
     const fsync = fdatasyncMillis(folder);
     measures.push({ name: 'gateway: fdatasync p50 on this disk, measured in the same run', value: fsync, unit: 'ms', detail: 'a request on SQLite full waits for it before the call (the reservation) and before the answer (the settlement)' });
@@ -236,6 +246,13 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     const keelRate = results.get('keel')?.perSecond ?? 0;
     const portkeyRate = results.get('portkey')?.perSecond ?? 1;
     measures.push({ name: 'gateway: keel serve requests/s over Portkey', value: round(keelRate / portkeyRate), unit: '×', detail: 'same upstream, same client, both pinned to one core, measured one after the other in this run' });
+    // CPU per request moves less with the machine's load than requests/s: both sides in one run.
+    const keelCpu = results.get('keel')?.cpuPerRequest ?? 0;
+    const portkeyCpu = results.get('portkey')?.cpuPerRequest ?? 0;
+    if (keelCpu > 0 && portkeyCpu > 0) {
+      measures.push({ name: "gateway: keel serve's CPU per request over Portkey's, at c=16", value: round(keelCpu / portkeyCpu), unit: '×', detail: `keel ${round(keelCpu, 3)} ms, Portkey ${round(portkeyCpu, 3)} ms per request, user + system time from /proc, measured one after the other in this run` });
+      lines.push(`  gateway keel/portkey CPU per request: ${round(keelCpu / portkeyCpu)}×`);
+    }
     process.stdout.write(`${lines.join('\n')}\n  gateway keel/portkey requests/s: ${round(keelRate / portkeyRate)}×${hasTaskset ? '' : ' (taskset missing: not pinned)'}\n`);
     return measures;
   } finally {
