@@ -14,7 +14,7 @@ const leafComponents = new Set(['spec', 'errors']);
  * load the one part of a component they use without the rest its index.ts re-exports: openStore
  * without the PostgreSQL store, reading and checking a journal without its writer, opening sealed
  * fields without redaction and retention (and the audit component they load), checking the audit
- * log without proving runs.
+ * log without proving runs; and `keel serve` its metrics without the span exporter.
  */
 const narrowEntries = new Set([
   'src/store/open-store.ts',
@@ -26,6 +26,7 @@ const narrowEntries = new Set([
   'src/redaction/open-sealed-fields.ts',
   'src/audit/audit-settings.ts',
   'src/audit/verify-audit-log.ts',
+  'src/telemetry/metrics-entry.ts',
 ]);
 
 /**

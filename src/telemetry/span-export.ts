@@ -10,22 +10,9 @@ import type { ExportPass } from './journal-span-exporter.ts';
 import { JournalSpanExporter } from './journal-span-exporter.ts';
 import { openOtlpSpanSender } from './open-otlp-span-sender.ts';
 
+export { otlpTracesConfigured, otlpTracesEndpoint } from './otlp-traces-environment.ts';
+
 type Environment = Record<string, string | undefined>;
-
-/** True when the environment asks for traces over OTLP: an endpoint is set and traces are not turned off. */
-export function otlpTracesConfigured(environment: Environment): boolean {
-  if (environment.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
-  const exporters = environment.OTEL_TRACES_EXPORTER;
-  if (exporters !== undefined && exporters.trim() !== '' && !exporters.split(',').some((name) => name.trim() === 'otlp')) return false;
-  return nonEmpty(environment.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || nonEmpty(environment.OTEL_EXPORTER_OTLP_ENDPOINT);
-}
-
-/** Where spans go, for the lines a command prints. */
-export function otlpTracesEndpoint(environment: Environment): string {
-  const traces = environment.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (nonEmpty(traces)) return traces.trim();
-  return `${(environment.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim().replace(/\/+$/, '')}/v1/traces`;
-}
 
 export interface SpanExport {
   readonly exporter: JournalSpanExporter;
@@ -81,9 +68,6 @@ export async function openSpanExport(options: { store: StoreV1; environment: Env
   };
 }
 
-function nonEmpty(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
 
 function wholeNumber(environment: Environment, name: string): number | undefined {
   const value = environment[name]?.trim();

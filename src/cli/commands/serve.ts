@@ -35,14 +35,15 @@ export const serveCommand: Command = async (context) => {
     const requireKeys = context.options.requireKeys;
     await checkExposure({ host, keys: store.keys, requireKeys, allowAnonymous: context.options.allowAnonymous });
     // Metrics of what this process journals at /metrics; spans too when OTEL_EXPORTER_OTLP_ENDPOINT says where.
-    const telemetry = await import('../../telemetry/index.ts');
-    const metrics = new telemetry.KeelMetrics({ store });
-    const spans = telemetry.otlpTracesConfigured(environment) ? await telemetry.openSpanExport({ store, environment }) : undefined;
+    // The span exporter (index.ts) only when asked for: its GenAI conventions are ~3 MB of JavaScript.
+    const { KeelMetrics, observeStore, otlpTracesConfigured, otlpTracesEndpoint } = await import('../../telemetry/metrics-entry.ts');
+    const metrics = new KeelMetrics({ store });
+    const spans = otlpTracesConfigured(environment) ? await (await import('../../telemetry/index.ts')).openSpanExport({ store, environment }) : undefined;
     spans?.start({ onError: (error) => context.output.stderr(`keel telemetry: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again\n`) });
     // The config's monitors watch the gateway's runs as they end; started once the gateway (and its audit log) exists.
     let monitoring: WorkerOversight | undefined;
     const gateway = await createGateway({
-      store: telemetry.observeStore(store, metrics),
+      store: observeStore(store, metrics),
       metrics,
       environment,
       requireKeys,
@@ -91,7 +92,7 @@ export const serveCommand: Command = async (context) => {
       `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
     );
     if (adminToken !== undefined) context.output.stdout(`keel admin API at ${listening.url}/admin (bearer the admin token), dashboard at ${listening.url}/dashboard/\n`);
-    context.output.stdout(`keel metrics at ${listening.url}/metrics${spans === undefined ? '' : `; spans to ${telemetry.otlpTracesEndpoint(environment)}`}\n`);
+    context.output.stdout(`keel metrics at ${listening.url}/metrics${spans === undefined ? '' : `; spans to ${otlpTracesEndpoint(environment)}`}\n`);
     const signal = await signalled;
     context.output.stdout(`keel gateway stopping (${signal}): no new requests; requests in flight have ${graceMs / 1_000} s to finish, then are stopped\n`);
     await listening.close({ graceMs });

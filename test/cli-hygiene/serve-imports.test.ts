@@ -1,0 +1,46 @@
+/**
+ * `keel serve` loads what serving needs, not what it might: started and answering a request with no
+ * OpenTelemetry endpoint set, it must not load the span exporter or the GenAI semantic conventions
+ * (megabytes of JavaScript a gateway would hold for nothing). Runs the real `keel` with the preload
+ * that records every module file the process loads.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
+const recorder = join(import.meta.dirname, 'record-modules.ts');
+const folder = mkdtempSync(join(tmpdir(), 'keel-serve-imports-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OPENAI_|ANTHROPIC_|KEEL_|OTEL_|NODE_OPTIONS$)/.test(name)));
+
+test('keel serve, started and answering a request without an OTLP endpoint, loads no span exporter nor the GenAI semantic conventions', { timeout: 60_000 }, async () => {
+  const output = join(folder, 'modules.txt');
+  const child = spawn(process.execPath, ['--import', recorder, bin, 'serve', '--port', '0', '--db', join(folder, 'keel.db')], { env: { ...environment, KEEL_RECORD_MODULES: output }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+        if (found?.[1] !== undefined) resolve(found[1]);
+      });
+      void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
+    });
+    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim:fast', messages: [{ role: 'user', content: 'Hello' }] }) });
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr);
+  const modules = readFileSync(output, 'utf8').split('\n').filter((url) => url.startsWith('file:'));
+  assert.ok(modules.some((url) => url.endsWith('/src/telemetry/keel-metrics.ts')), 'the recorder lists what serve loads');
+  assert.deepEqual(modules.filter((url) => /\/node_modules\/@opentelemetry\/semantic-conventions\/|\/src\/telemetry\/(span-export|journal-spans|gen-ai-attributes|journal-span-exporter)\.ts$/.test(url)), []);
+});
