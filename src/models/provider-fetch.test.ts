@@ -165,4 +165,20 @@ describe('providerFetch', () => {
     const response = await providerFetch(`${base}/old`, { method: 'POST', body: 'again' });
     assert.deepEqual(await response.json(), { at: '/new', body: 'again' });
   });
+
+  test('with a proxy named in the environment the call is the global fetch', async (context) => {
+    handler = (_request, _body, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"via":"fetch"}');
+    const direct = await providerFetch(`${base}/plain`, { method: 'GET' });
+    assert.notEqual(Object.getPrototypeOf(direct), Response.prototype, 'without a proxy the answer is read by providerFetch');
+    const saved = process.env.HTTPS_PROXY;
+    // Node's fetch goes through it only with NODE_USE_ENV_PROXY=1, unset here, so the call still reaches the server.
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    context.after(() => {
+      if (saved === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved;
+    });
+    const viaFetch = await providerFetch(`${base}/plain`, { method: 'GET' });
+    assert.equal(Object.getPrototypeOf(viaFetch), Response.prototype);
+    assert.deepEqual(await viaFetch.json(), { via: 'fetch' });
+  });
 });

@@ -155,6 +155,15 @@ function readWhole(body: Readable): Promise<Buffer> {
   });
 }
 
+/**
+ * A proxy named in the environment is the platform's to apply (Node's fetch does, with
+ * NODE_USE_ENV_PROXY=1), so such a process keeps the global fetch for its provider calls.
+ */
+function proxyInEnvironment(): boolean {
+  const environment = process.env;
+  return Boolean(environment.HTTPS_PROXY ?? environment.https_proxy ?? environment.HTTP_PROXY ?? environment.http_proxy);
+}
+
 /** True when this transport can send the request itself; anything else goes to the global fetch. */
 function isPlainBody(body: RequestInit['body']): body is string | Uint8Array | ArrayBuffer | null | undefined {
   return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
@@ -168,11 +177,11 @@ function isPlainBody(body: RequestInit['body']): body is string | Uint8Array | A
  * SDK's call costs about half the CPU of the global fetch (bench: `model-call`).
  *
  * It does not ask for compression (it decodes what arrives compressed anyway) and does not follow
- * redirects itself: a 3xx, a `Request` object or a streamed or form body is handed to the global
- * fetch unchanged, so behaviour there is the platform's.
+ * redirects itself: a 3xx, a `Request` object, a streamed or form body, or a proxy named in the
+ * environment (HTTP(S)_PROXY) hands the call to the global fetch unchanged, so behaviour there is the platform's.
  */
 export function providerFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-  if (input instanceof Request || !isPlainBody(init?.body)) return fetch(input, init);
+  if (input instanceof Request || !isPlainBody(init?.body) || proxyInEnvironment()) return fetch(input, init);
   const url = typeof input === 'string' ? new URL(input) : input;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return fetch(input, init);
   const signal = init?.signal ?? undefined;
