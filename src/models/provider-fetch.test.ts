@@ -168,15 +168,19 @@ describe('providerFetch', () => {
 
   test('with a proxy named in the environment the call is the global fetch', async (context) => {
     handler = (_request, _body, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"via":"fetch"}');
+    const names = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+    const saved = names.map((name) => [name, process.env[name]] as const);
+    context.after(() => {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+    for (const name of names) delete process.env[name];
     const direct = await providerFetch(`${base}/plain`, { method: 'GET' });
     assert.notEqual(Object.getPrototypeOf(direct), Response.prototype, 'without a proxy the answer is read by providerFetch');
-    const saved = process.env.HTTPS_PROXY;
     // Node's fetch goes through it only with NODE_USE_ENV_PROXY=1, unset here, so the call still reaches the server.
     process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
-    context.after(() => {
-      if (saved === undefined) delete process.env.HTTPS_PROXY;
-      else process.env.HTTPS_PROXY = saved;
-    });
     const viaFetch = await providerFetch(`${base}/plain`, { method: 'GET' });
     assert.equal(Object.getPrototypeOf(viaFetch), Response.prototype);
     assert.deepEqual(await viaFetch.json(), { via: 'fetch' });
