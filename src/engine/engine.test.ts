@@ -240,3 +240,20 @@ test('a run recorded by another task version is not resumed by this one', async 
 test('an unknown task is refused with task-unknown', async () => {
   await assert.rejects(engineWith().start('nope', null, who), { code: 'task-unknown' });
 });
+
+test('a run started here is created and resumed in one transaction; a taken run id fails the start with run-exists and leaves that run as it was', async () => {
+  const engine = engineWith(defineTask({ name: 'noop', version: '1', run: async () => 'done' }));
+  const before = store.stats.transactions;
+  const outcome = await engine.start('noop', null, who);
+  assert.equal(outcome.status, 'ok');
+  // run-start and run-resume in one group, run-end in the next.
+  assert.equal(store.stats.transactions - before, 2);
+  assert.deepEqual(
+    (await store.readJournal(outcome.runId)).map((record) => record.type),
+    ['run-start', 'run-resume', 'run-end'],
+  );
+  await assert.rejects(engine.start('noop', null, { ...who, runId: outcome.runId }), { code: 'run-exists' });
+  const journal = await store.readJournal(outcome.runId);
+  assert.deepEqual(journal.map((record) => record.type), ['run-start', 'run-resume', 'run-end']);
+  assert.equal((await store.getRun(outcome.runId))?.status, 'ok');
+});

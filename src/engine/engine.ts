@@ -83,8 +83,10 @@ export class Engine {
   async start(taskName: string, input: JsonValue, request: RunRequest): Promise<RunOutcome> {
     const result = await this.#leasing(async () => {
       const leasedAt = performance.now();
-      const created = await this.#create(taskName, input, request, true);
-      return this.#execute(created.runId, leasedAt, created.first);
+      // Not awaited: the run's resume is issued while its creation is still queued, and the store,
+      // which applies a process's writes in the order issued, commits both in one group.
+      const created = this.#create(taskName, input, request, true);
+      return this.#execute(created.runId, leasedAt, { event: created.first, stored: created.stored });
     });
     if ('abandoned' in result) throw new KeelError(result.abandoned === 'store-unavailable' ? 'db-unavailable' : 'lease-lost', `run ${result.runId} was not finished here: ${result.detail}`);
     return result;
@@ -92,7 +94,9 @@ export class Engine {
 
   /** Opens a run for any worker to pick up. */
   async enqueue(taskName: string, input: JsonValue, request: RunRequest): Promise<string> {
-    return (await this.#create(taskName, input, request, false)).runId;
+    const created = this.#create(taskName, input, request, false);
+    await created.stored;
+    return created.runId;
   }
 
   /**
@@ -313,7 +317,7 @@ export class Engine {
     this.#shutdown.abort();
   }
 
-  #execute(runId: string, leasedAt: number, created?: JournalEvent): Promise<RunOutcome | RunAbandoned> {
+  #execute(runId: string, leasedAt: number, created?: { event: JournalEvent; stored: Promise<void> }): Promise<RunOutcome | RunAbandoned> {
     return this.#leasing(async () => {
       const result = await executeRun({
         store: this.store,
@@ -347,7 +351,8 @@ export class Engine {
     }
   }
 
-  async #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): Promise<{ runId: string; first: JournalEvent }> {
+  /** Builds the run's run-start and hands it to the store; `stored` resolves once the store has it. */
+  #create(taskName: string, input: JsonValue, request: RunRequest, leased: boolean): { runId: string; first: JournalEvent; stored: Promise<void> } {
     const task = this.tasks.current(taskName);
     const runId = request.runId ?? `run_${randomUUID()}`;
     const config = taskConfiguration(task);
@@ -361,7 +366,7 @@ export class Engine {
       config,
     });
     const record = toRecord(first);
-    await this.store.createRun({
+    const stored = this.store.createRun({
       // A run this process executes at once is running from its creation: created queued, its
       // run-resume would rewrite the run's row and its status index entry in the next transaction.
       run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: leased ? 'running' : 'queued' },
@@ -371,7 +376,7 @@ export class Engine {
       ...(leased ? { lease: { owner: this.workerId, leaseMs: this.leaseMs }, deferSync: true } : {}),
     });
     // As loadRun would read it back: the executor works on the stored form, not the caller's objects.
-    return { runId, first: parseEvent(record) };
+    return { runId, first: parseEvent(record), stored };
   }
 }
 

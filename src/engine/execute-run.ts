@@ -30,9 +30,10 @@ export interface ExecuteRunOptions {
   shutdown: AbortSignal;
   /**
    * The run-start event of a run this process has just opened to execute at once (Engine.start),
-   * leased from its creation: its journal is that one event, so it is not read back.
+   * leased from its creation: its journal is that one event, so it is not read back. `stored` is
+   * its creation, still pending: the run's resume is issued behind it, to commit in the same group.
    */
-  created?: JournalEvent;
+  created?: { event: JournalEvent; stored: Promise<void> };
 }
 
 /** The run was not finished here: its lease was lost, or this process does not serve its task. */
@@ -49,6 +50,9 @@ export interface RunAbandoned {
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome | RunAbandoned> {
   const { store, runId, workerId } = options;
+  const creation = options.created?.stored;
+  // Observed here, so a return before the resume awaits it cannot leave its failure unhandled.
+  creation?.catch(() => undefined);
   try {
     // The run goes on with its sealed fields opened: a resumed step returns what it returned.
     let stored: readonly JournalEvent[] = [];
@@ -60,14 +64,17 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
               return openSealedFieldsIn(store, loaded);
             },
           })
-        : freshRun((stored = [options.created]));
+        : freshRun((stored = [options.created.event]));
     const finished = outcomeOf(state);
+    // A run given up before its resume must still have been created: else its creation's failure is the answer.
+    if (isTerminal(state.status) || !options.tasks.serves(state.task)) await creation;
     if (isTerminal(state.status)) return finished ?? abandoned(runId, 'task-unknown', 'terminal run without run-end');
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
     const task = options.tasks.find(state.task, state.taskVersion);
     // A run continues only under the configuration it started with (prompt, model, tools, limits,
     // config file): anything else would finish it as a different agent than the journal says.
     if (task !== undefined && taskConfigHash(task) !== state.configHash) {
+      await creation;
       return abandoned(
         runId,
         'config-changed',
@@ -144,7 +151,13 @@ async function drive(options: ExecuteRunOptions, task: TaskDefinition | undefine
     const left = takenOver === undefined ? undefined : await billLeftReservations({ runId, events, writer, budgets: store.budgets, why: takenOver });
     const taking = [resume, ...(left?.events ?? [])];
     for (const event of taking) applyEvent(state, writer.readable(event));
-    await writer.commit(taking, summaryOf(state), { deferSync: fresh });
+    const resumed = writer.commit(taking, summaryOf(state), { deferSync: fresh });
+    if (options.created !== undefined) {
+      // A creation the store refused (the run exists) is the failure to report, not the resume's.
+      resumed.catch(() => undefined);
+      await options.created.stored;
+    }
+    await resumed;
     if (task === undefined) {
       const served = options.tasks.versionsOf(state.task).join(', ');
       await commit('run-end', {

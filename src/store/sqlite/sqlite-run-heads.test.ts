@@ -129,3 +129,24 @@ test('a group the database refuses is undone whole and written again write by wr
     await dispose();
   }
 });
+
+test('a run created leased and appended to in the same group: the append goes on from the created head, in one transaction', async () => {
+  const { first, second, dispose } = twoHandles();
+  try {
+    const one = start(newRun.id);
+    const two = next(one);
+    const before = first.stats.transactions;
+    await Promise.all([
+      first.createRun({ run: newRun, first: one, lease: { owner: 'worker-a', leaseMs: 60_000 }, deferSync: true }),
+      first.append({ runId: newRun.id, records: [two], summary: { stepCount: 1 }, fence: { leaseOwner: 'worker-a' } }),
+    ]);
+    assert.equal(first.stats.transactions - before, 1, 'one group');
+    assert.deepEqual((await second.readJournal(newRun.id)).map((record) => record.hash), [one.hash, two.hash]);
+    // The remembered head carries the lease: a fenced append of another owner is refused, the creator's goes on.
+    await assert.rejects(first.append({ runId: newRun.id, records: [next(two)], summary: {}, fence: { leaseOwner: 'worker-b' } }), { code: 'lease-lost' });
+    await first.append({ runId: newRun.id, records: [next(two)], summary: {}, fence: { leaseOwner: 'worker-a' } });
+    assert.equal((await second.getRun(newRun.id))?.lastSeq, 3);
+  } finally {
+    await dispose();
+  }
+});

@@ -412,6 +412,7 @@ export class SqliteStore implements StoreV1 {
   #applyCreate(newRun: NewRunV1): KeelError | undefined {
     const { run, first, lease } = newRun;
     if (this.#statements.runHead.get(run.id) !== undefined) return new KeelError('run-exists', `run ${run.id} already exists`);
+    const leaseExpiresMs = lease === undefined ? null : Date.now() + lease.leaseMs;
     const { lastInsertRowid: runKey } = this.#statements.insertRun.run({
       id: run.id,
       task: run.task,
@@ -423,9 +424,27 @@ export class SqliteStore implements StoreV1 {
       last_seq: first.seq,
       last_hash: first.hash,
       lease_owner: lease?.owner ?? null,
-      lease_expires_ms: lease === undefined ? null : Date.now() + lease.leaseMs,
+      lease_expires_ms: leaseExpiresMs,
     });
     pushRecord(this.#statements.insertRecords, runKey, first);
+    // A run created leased is appended to next by its creator, often in this same group (its
+    // run-resume, see Engine.start): its head is remembered, so that append reads no row. Read in
+    // this group, the row would miss the run-start still waiting in insertRecords. A queued run's
+    // next append follows a claim, which forgets heads anyway.
+    if (lease === undefined || leaseExpiresMs === null) return undefined;
+    this.#heads.set(run.id, {
+      runId: run.id,
+      key: Number(runKey),
+      storedStatus: run.status,
+      lastSeq: first.seq,
+      leaseOwner: lease.owner,
+      leaseExpiresMs,
+      group: 0,
+      endLease: false,
+      summary: noSummary,
+      ownSummary: false,
+      last: undefined,
+    });
     return undefined;
   }
 
