@@ -1,12 +1,12 @@
 /**
  * The caches on the per-call path count what they counted before: the p95 of the latency tracker
  * against a plain sort of the window, and a request's tools against a fresh count when the same
- * array is reused, grown or given other tools.
+ * array is reused, grown or given other tools; the text-count cache stays within its bytes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GenerateOptionsV1, ToolDefinitionV1 } from '../spec/index.ts';
-import { countPromptTokens } from './token-count.ts';
+import { cachedCounter, countPromptTokens } from './token-count.ts';
 import { LatencyTracker } from './latency-sla.ts';
 
 test('the latency tracker alerts exactly when the p95 of the last window calls passes the target', () => {
@@ -54,4 +54,39 @@ test('a reused tools array is counted once; grown or changed, it is counted agai
   assert.ok(countPromptTokens('openai', 'gpt-4o', request).tokens > once);
   tools[0] = tool('issue_refund_for_a_damaged_item');
   assert.equal(countPromptTokens('openai', 'gpt-4o', request).tokens, fresh(tools));
+});
+
+test('the text-count cache holds at most its bytes and entries, dropping the oldest texts first, and never a text over a quarter of its bytes', () => {
+  const counted: string[] = [];
+  const raw = (text: string) => {
+    counted.push(text);
+    return text.length;
+  };
+  const limits = { bytes: 64 * 1024, entries: 1_000 };
+  const counter = cachedCounter('test', false, 'o200k_base', raw, limits);
+  const text = (index: number, length = 1_000) => `${index}:`.padEnd(length, 'x');
+  assert.equal(counter.count(text(0)), 1_000);
+  assert.equal(counter.count(text(0)), 1_000);
+  assert.deepEqual(counted, [text(0)], 'a repeat is a lookup');
+  // ~2 KB a text: 100 of them are three times the bytes.
+  for (let index = 1; index <= 100; index += 1) counter.count(text(index));
+  counted.length = 0;
+  counter.count(text(100));
+  counter.count(text(90));
+  assert.deepEqual(counted, [], 'the newest texts are still cached');
+  counter.count(text(0));
+  counter.count(text(1));
+  assert.deepEqual(counted, [text(0), text(1)], 'the oldest were dropped to stay within the bytes');
+  // Larger than a quarter of the bytes: counted every time, and pushes nothing out.
+  counted.length = 0;
+  const long = text(-1, 20_000);
+  assert.equal(counter.count(long), 20_000);
+  assert.equal(counter.count(long), 20_000);
+  counter.count(text(100));
+  assert.deepEqual(counted, [long, long]);
+
+  const few = cachedCounter('test', false, 'o200k_base', raw, { bytes: 1024 * 1024, entries: 3 });
+  counted.length = 0;
+  for (const index of [1, 2, 3, 4, 4, 2, 1]) few.count(text(index, 10));
+  assert.deepEqual(counted, [1, 2, 3, 4, 1].map((index) => text(index, 10)), 'three entries: the fourth text pushes out the first');
 });

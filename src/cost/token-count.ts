@@ -23,11 +23,36 @@ export interface TextTokenCounter {
 const perMessageOverhead = 4;
 // Anthropic's tokenizer is not published; its counts run about 10% above o200k on English text.
 const anthropicFactor = 1.1;
-const cacheLimit = 20_000;
 
-function cachedCounter(name: string, estimated: boolean, encodingName: EncodingName, raw: (text: string) => number): TextTokenCounter {
+/**
+ * How much text one counter's cache may hold. Its keys are the texts themselves, so a count of
+ * entries alone let 20,000 long prompts (a gateway's clients choose them) hold gigabytes: the
+ * bound is on bytes, at two a character (V8's wider strings) plus the entry's own overhead.
+ */
+export interface CountCacheLimits {
+  bytes: number;
+  entries: number;
+}
+
+const countCacheLimits: CountCacheLimits = { bytes: 8 * 1024 * 1024, entries: 20_000 };
+
+/** A Map entry and a string's header, roughly, so many short texts are bounded too. */
+const entryOverheadBytes = 64;
+
+function textBytes(text: string): number {
+  return text.length * 2 + entryOverheadBytes;
+}
+
+/**
+ * A counter whose counts are cached by text, up to `limits`: the oldest texts make room for new
+ * ones, and a text larger than a quarter of the bytes (a million characters by default) is counted
+ * every time rather than pushing out most else.
+ */
+export function cachedCounter(name: string, estimated: boolean, encodingName: EncodingName, raw: (text: string) => number, limits: CountCacheLimits = countCacheLimits): TextTokenCounter {
   // A conversation is counted again on every turn; its earlier messages should cost a lookup.
   const cache = new Map<string, number>();
+  let cachedBytes = 0;
+  const largestCached = limits.bytes / 4;
   return {
     name,
     estimated,
@@ -37,8 +62,16 @@ function cachedCounter(name: string, estimated: boolean, encodingName: EncodingN
       let tokens = cache.get(text);
       if (tokens === undefined) {
         tokens = raw(text);
-        if (cache.size >= cacheLimit) cache.clear();
+        const bytes = textBytes(text);
+        if (bytes > largestCached) return tokens;
+        // Insertion order is the Map's order: the first keys are the oldest.
+        for (const oldest of cache.keys()) {
+          if (cachedBytes + bytes <= limits.bytes && cache.size < limits.entries) break;
+          cache.delete(oldest);
+          cachedBytes -= textBytes(oldest);
+        }
         cache.set(text, tokens);
+        cachedBytes += bytes;
       }
       return tokens;
     },
