@@ -36,13 +36,15 @@ interface Observed {
   renewalsAfterFailure: number;
   /** Resolves at the first renewal that succeeds after a failed one. */
   recovered: Promise<void>;
+  /** Lease releases asked for, dropped or not. */
+  releases: number;
 }
 
 /** The real store, with the named faults injected; everything else passes straight through. */
 function faulty(store: StoreV1, faults: Partial<Faults>): { store: StoreV1; observed: Observed } {
   const plan: Faults = { failRenewals: 0, dropReleases: false, ...faults };
   let markRecovered = () => undefined as void;
-  const observed: Observed = { failedRenewals: 0, renewalsAfterFailure: 0, recovered: new Promise((resolve) => (markRecovered = resolve)) };
+  const observed: Observed = { failedRenewals: 0, renewalsAfterFailure: 0, recovered: new Promise((resolve) => (markRecovered = resolve)), releases: 0 };
   const renewLease = async (runId: string, owner: string, leaseMs: number): Promise<LeaseRenewalV1> => {
     if (observed.failedRenewals < plan.failRenewals) {
       observed.failedRenewals += 1;
@@ -56,6 +58,7 @@ function faulty(store: StoreV1, faults: Partial<Faults>): { store: StoreV1; obse
     return renewal;
   };
   const releaseLease = async (runId: string, owner: string): Promise<void> => {
+    observed.releases += 1;
     if (!plan.dropReleases) await store.releaseLease(runId, owner);
   };
   const wrapped = new Proxy(store, {
@@ -183,6 +186,27 @@ function leaseSuite(label: string, open: () => Promise<{ store: StoreV1; close: 
       const parked = await engine.start(task.name, { end: 'wait' }, who);
       const stopped = await engine.stop(parked.runId, { by: 'user:ops', reason: 'not needed' });
       assert.deepEqual({ status: stopped.status, owner: stopped.leaseOwner }, { status: 'failed', owner: null });
+    });
+
+    test('a run that ends here is not released after its end: the append of its end handed its lease back', async (t) => {
+      if (skip !== undefined) return t.skip(skip);
+      const { store: counted, observed } = faulty(store, {});
+      const task = defineTask({
+        name: `ended-not-released-${label}`,
+        version: '1',
+        run: async (context, input: { end: 'ok' | 'fail' | 'escalate' }) => {
+          await context.step('work', () => 'done', { idempotent: true });
+          if (input.end === 'fail') throw new Error('the task failed');
+          if (input.end === 'escalate') context.escalate('a person must look');
+          return 'done';
+        },
+      });
+      const engine = new Engine({ store: counted, tasks: [task], leaseMs: 60_000, workerRegistry: false });
+      for (const end of ['ok', 'fail', 'escalate'] as const) {
+        const outcome = await engine.start(task.name, { end }, who);
+        const run = await store.getRun(outcome.runId);
+        assert.deepEqual({ status: run?.status, owner: run?.leaseOwner, releases: observed.releases }, { status: outcome.status, owner: null, releases: 0 }, end);
+      }
     });
 
     test("approve works on a waiting run whose lease a dead worker still holds, and two deciders record one decision", async (t) => {

@@ -53,6 +53,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const creation = options.created?.stored;
   // Observed here, so a return before the resume awaits it cannot leave its failure unhandled.
   creation?.catch(() => undefined);
+  let leaseHandedBack = false;
   try {
     // The run goes on with its sealed fields opened: a resumed step returns what it returned.
     let stored: readonly JournalEvent[] = [];
@@ -82,9 +83,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
           '(a changed prompt, model, tool, limit or config file): continue it with the configuration it started with, or give the changed task a new version; the run is left as it is',
       );
     }
-    return await drive(options, task, state, events, stored);
+    const outcome = await drive(options, task, state, events, stored);
+    // Ended here: the append of its end cleared the lease in the same transaction (lease-handback.ts),
+    // so no release, a write of its own, stands between the run's end and its caller.
+    leaseHandedBack = !('abandoned' in outcome) && isTerminal(outcome.status);
+    return outcome;
   } finally {
-    await store.releaseLease(runId, workerId).catch(() => undefined);
+    if (!leaseHandedBack) await store.releaseLease(runId, workerId).catch(() => undefined);
   }
 }
 
