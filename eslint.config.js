@@ -14,7 +14,8 @@ const leafComponents = new Set(['spec', 'errors']);
  * load the one part of a component they use without the rest its index.ts re-exports: openStore
  * without the PostgreSQL store, reading and checking a journal without its writer, opening sealed
  * fields without redaction and retention (and the audit component they load), checking the audit
- * log without proving runs; and `keel serve` its metrics without the span exporter.
+ * log without proving runs; and `keel serve` its metrics without the span exporter, and createKeel
+ * without the agent loop (agents' output contracts, context assembly, memory).
  */
 const narrowEntries = new Set([
   'src/store/open-store.ts',
@@ -27,6 +28,7 @@ const narrowEntries = new Set([
   'src/audit/audit-settings.ts',
   'src/audit/verify-audit-log.ts',
   'src/telemetry/metrics-entry.ts',
+  'src/agent/create-keel.ts',
 ]);
 
 /**

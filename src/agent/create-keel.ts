@@ -8,11 +8,11 @@ import { KeelError } from '../errors/index.ts';
 import type { RunAbandoned, RunOutcome, TaskDefinition, WorkOptions } from '../engine/index.ts';
 import type { JsonValue, RunRecordV1, StoreV1 } from '../spec/index.ts';
 import type { RedisLimits } from '../redis/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore } from '../store/open-store.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { createAgentRuntime } from './agent-runtime.ts';
 import type { AgentDefinition } from './define-agent.ts';
-import { isAgentDefinition } from './define-agent.ts';
+import { isAgentDefinition } from './agent-brand.ts';
 
 export interface KeelOptions {
   /** A store you opened; otherwise `database` is opened (and closed by `close()`). */

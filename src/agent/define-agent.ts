@@ -5,9 +5,9 @@ import { sha256 } from '../journal/index.ts';
 import type { JsonValue } from '../spec/index.ts';
 import type { AgentDeclaration, AgentInput, AgentOutput } from './agent-declaration.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
+import { agentBrand } from './agent-brand.ts';
 import { runAgent } from './run-agent.ts';
 
-const agentBrand = Symbol.for('keel.agent');
 
 /** A declared agent: becomes a durable task once a runtime (`createKeel`, `keel worker`) serves it. */
 export interface AgentDefinition<Output extends JsonValue = JsonValue> {
@@ -17,10 +17,6 @@ export interface AgentDefinition<Output extends JsonValue = JsonValue> {
   readonly declaration: AgentDeclaration<Output>;
   /** The agent as a task of the engine, bound to the services of one deployment. */
   task(runtime: AgentRuntime): TaskDefinition<AgentInput, AgentOutput>;
-}
-
-export function isAgentDefinition(value: unknown): value is AgentDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[agentBrand] === true;
 }
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -14,7 +14,8 @@ export type {
   ToolAccessV1,
 } from './agent-declaration.ts';
 export type { AgentDefinition } from './define-agent.ts';
-export { defineAgent, isAgentDefinition } from './define-agent.ts';
+export { defineAgent } from './define-agent.ts';
+export { isAgentDefinition } from './agent-brand.ts';
 export type { AgentRuntime, AgentRuntimeOptions } from './agent-runtime.ts';
 export { createAgentRuntime } from './agent-runtime.ts';
 export type { Keel, KeelOptions, RunRequestOptions } from './create-keel.ts';

@@ -1,15 +1,15 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { AgentSimulatorOptions, Keel } from '../agent/index.ts';
-import { createKeel } from '../agent/index.ts';
+// The narrow entry: the agent loop, its output contracts, context assembly and memory are no gateway's.
+import { createKeel } from '../agent/create-keel.ts';
 import type { KeelConfig } from '../config/index.ts';
 import { loadConfig, mergePrices, parseConfig } from '../config/index.ts';
 import { countPromptTokens } from '../cost/index.ts';
-import { dashboardRoutes } from '../dashboard/index.ts';
 import type { RunOutcome } from '../engine/index.ts';
 import { LocalWorkerRegistry } from '../engine/index.ts';
 import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
-import { adminRoutes, checkAdminToken } from './admin/index.ts';
+import { checkAdminToken } from './admin/admin-token.ts';
 import { anthropicErrorResponse } from './anthropic/anthropic-error.ts';
 import { parseCountTokensRequest, parseMessagesRequest } from './anthropic/messages-request.ts';
 import { messagesWire } from './anthropic/messages-wire.ts';
@@ -150,7 +150,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     failed: (error) => options.log?.(`keel gateway: could not end the runs of dead gateway processes: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; trying again in ${keel.engine.leaseMs} ms`),
   });
   let closing = false;
-  const admin = adminToken === undefined ? undefined : adminRoutes({ keel, token: adminToken, log: options.log });
+  const admin = adminToken === undefined ? undefined : await adminParts(keel, adminToken, options.log);
   const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes, streaming: { drainMs, stallMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
   return {
     keel,
@@ -174,12 +174,18 @@ interface AppParts {
   runs: GatewayRuns;
   keys: KeyAuthentication;
   /** The admin API, when an admin token is configured; the dashboard is served with it. */
-  admin: Hono | undefined;
+  admin: { api: Hono; dashboard: Hono } | undefined;
   isClosing: () => boolean;
   maxBodyBytes: number;
   streaming: StreamSettings;
   log: ((line: string) => void) | undefined;
   metrics: GatewayOptions['metrics'];
+}
+
+/** The admin API and the dashboard, loaded only with an admin token: a gateway without one does not hold their code. */
+async function adminParts(keel: Keel, token: string, log: GatewayOptions['log']): Promise<{ api: Hono; dashboard: Hono }> {
+  const [{ adminRoutes }, { dashboardRoutes }] = await Promise.all([import('./admin/index.ts'), import('../dashboard/index.ts')]);
+  return { api: adminRoutes({ keel, token, log }), dashboard: dashboardRoutes() };
 }
 
 /** The routes. Every failure is answered in the format of the API the client called. */
@@ -208,8 +214,8 @@ function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, strea
 
   // Mounted before the virtual-key check: the admin API has its own token, the dashboard's files none.
   if (admin !== undefined) {
-    app.route('/admin', admin);
-    app.route('/dashboard', dashboardRoutes());
+    app.route('/admin', admin.api);
+    app.route('/dashboard', admin.dashboard);
   }
 
   // The key is checked before any body is read; the routes read the identity it established.

@@ -15,6 +15,6 @@ export { runIdHeader } from './serve-call.ts';
 export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys.ts';
 export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { checkExposure } from './exposure.ts';
-export { adminTokenFromEnvironment } from './admin/index.ts';
+export { adminTokenFromEnvironment } from './admin/admin-token.ts';
 export { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';
 export type { OrphanedRunsOptions } from './orphaned-runs.ts';

@@ -1,8 +1,9 @@
 /**
  * `keel serve` loads what serving needs, not what it might: started and answering a request with no
  * OpenTelemetry endpoint set, it must not load the span exporter or the GenAI semantic conventions
- * (megabytes of JavaScript a gateway would hold for nothing). Runs the real `keel` with the preload
- * that records every module file the process loads.
+ * (megabytes of JavaScript a gateway would hold for nothing); on SQLite, without an admin token, not
+ * the PostgreSQL store, the agent loop (output contracts, context assembly, memory), the admin API
+ * nor the dashboard. Runs the real `keel` with the preload that records every module file the process loads.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,7 +18,7 @@ const folder = mkdtempSync(join(tmpdir(), 'keel-serve-imports-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
 const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OPENAI_|ANTHROPIC_|KEEL_|OTEL_|NODE_OPTIONS$)/.test(name)));
 
-test('keel serve, started and answering a request without an OTLP endpoint, loads no span exporter nor the GenAI semantic conventions', { timeout: 60_000 }, async () => {
+test('keel serve, started and answering a request without an OTLP endpoint nor an admin token, loads no span exporter, GenAI semantic conventions, PostgreSQL store, agent loop, admin API or dashboard', { timeout: 60_000 }, async () => {
   const output = join(folder, 'modules.txt');
   const child = spawn(process.execPath, ['--import', recorder, bin, 'serve', '--port', '0', '--db', join(folder, 'keel.db')], { env: { ...environment, KEEL_RECORD_MODULES: output }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -43,4 +44,7 @@ test('keel serve, started and answering a request without an OTLP endpoint, load
   const modules = readFileSync(output, 'utf8').split('\n').filter((url) => url.startsWith('file:'));
   assert.ok(modules.some((url) => url.endsWith('/src/telemetry/keel-metrics.ts')), 'the recorder lists what serve loads');
   assert.deepEqual(modules.filter((url) => /\/node_modules\/@opentelemetry\/semantic-conventions\/|\/src\/telemetry\/(span-export|journal-spans|gen-ai-attributes|journal-span-exporter)\.ts$/.test(url)), []);
+  assert.ok(modules.some((url) => url.endsWith('/src/agent/create-keel.ts')), 'the gateway is a Keel deployment');
+  // The admin token's check stays: it is the small file that reads KEEL_ADMIN_TOKEN.
+  assert.deepEqual(modules.filter((url) => /\/src\/(store\/postgres|contracts|context|memory|dashboard)\/|\/src\/gateway\/admin\/(?!admin-token\.ts$)|\/src\/agent\/(define-agent|run-agent|agent-context)\.ts$/.test(url)), []);
 });

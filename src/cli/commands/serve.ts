@@ -1,5 +1,6 @@
 import { KeelError } from '../../errors/index.ts';
-import { openStore } from '../../store/index.ts';
+// The narrow entry: the PostgreSQL store loads only for a postgres:// database.
+import { openStore } from '../../store/open-store.ts';
 import type { Command } from '../command.ts';
 import type { WorkerOversight } from '../worker-oversight.ts';
 import { tuneHeap } from './serve-heap.ts';
