@@ -19,6 +19,11 @@ import type {
 // settlement, this long for readReservation.
 const expiredRetentionMs = 24 * 60 * 60 * 1000;
 const settledRetentionMs = 24 * 60 * 60 * 1000;
+// Forgetting past their retention is housekeeping, not accounting: done at most this often (per
+// scope for holds), instead of a DELETE with every reserve and settle on a call's path.
+const pruneEveryMs = 60_000;
+// Scopes whose last prune is remembered; past this the memory starts over (a scope is pruned again).
+const prunedScopesLimit = 4_096;
 
 export interface SqliteBudgetAccess {
   /** Runs `work` in one write transaction, resolving once it is durable. */
@@ -39,6 +44,9 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
   readonly #database: DatabaseSync;
   #statements: ReturnType<typeof prepareBudgetStatements> | undefined;
   readonly #access: SqliteBudgetAccess;
+  /** When each scope's long-expired holds were last deleted, and settlements past retention. */
+  readonly #holdsPrunedAt = new Map<string, number>();
+  #settlementsPrunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(database: DatabaseSync, access: SqliteBudgetAccess) {
     this.#database = database;
@@ -130,7 +138,10 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
   #remember<Hold extends { run_id?: unknown }>(request: BudgetSettleRequestV1, released: Hold[]): Hold[] {
     if (released.length === 0) return released;
     const now = Date.now();
-    this.#sql.pruneSettlements.run(now - settledRetentionMs);
+    if (Math.abs(now - this.#settlementsPrunedAt) >= pruneEveryMs) {
+      this.#sql.pruneSettlements.run(now - settledRetentionMs);
+      this.#settlementsPrunedAt = now;
+    }
     const runId = released[0]?.run_id;
     this.#sql.recordSettlement.run(request.reservationId, request.actual.micros, request.actual.tokens, now, typeof runId === 'string' ? runId : null);
     return released;
@@ -144,7 +155,11 @@ export class SqliteBudgetBook implements BudgetStoreV1 {
       const tokens = lapsed.reduce((sum, hold) => sum + Number(hold.tokens), 0);
       this.#sql.bookExpired.run(micros, tokens, micros, tokens, key);
     }
+    const prunedAt = this.#holdsPrunedAt.get(key);
+    if (prunedAt !== undefined && Math.abs(now - prunedAt) < pruneEveryMs) return;
     this.#sql.pruneExpired.run(key, now - expiredRetentionMs);
+    if (this.#holdsPrunedAt.size >= prunedScopesLimit) this.#holdsPrunedAt.clear();
+    this.#holdsPrunedAt.set(key, now);
   }
 }
 
