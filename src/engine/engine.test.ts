@@ -8,6 +8,7 @@ import type { JsonValue } from '../spec/index.ts';
 import { SqliteStore } from '../store/index.ts';
 import type { RunContext, TaskDefinition } from './index.ts';
 import { defineTask, Engine } from './index.ts';
+import { taskConfigHash } from './task-config-hash.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'keel-engine-'));
 const store = SqliteStore.open({ path: join(folder, 'keel.db'), durability: 'normal' });
@@ -256,4 +257,22 @@ test('a run started here is created and resumed in one transaction; a taken run 
   const journal = await store.readJournal(outcome.runId);
   assert.deepEqual(journal.map((record) => record.type), ['run-start', 'run-resume', 'run-end']);
   assert.equal((await store.getRun(outcome.runId))?.status, 'ok');
+});
+
+test("a run started here reads and hashes its task's configuration once; a resumed run is checked against it", async () => {
+  let reads = 0;
+  const task = defineTask({ name: 'configured', version: '1', run: async () => 'done' });
+  const counted: TaskDefinition = Object.defineProperty({ ...task }, 'config', {
+    get: () => {
+      reads += 1;
+      return { prompt: 'p' };
+    },
+    enumerable: true,
+  });
+  const engine = engineWith(counted);
+  const outcome = await engine.start('configured', null, who);
+  assert.equal(outcome.status, 'ok');
+  assert.equal(reads, 1);
+  const { state } = await loadRun(store, outcome.runId);
+  assert.equal(state.configHash, taskConfigHash({ name: 'configured', version: '1', config: { prompt: 'p' } }));
 });

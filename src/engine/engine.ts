@@ -10,7 +10,7 @@ import { stopEvents, stoppedCalls } from './stop-events.ts';
 import { summaryOf } from './run-context.ts';
 import type { TaskDefinition } from './task.ts';
 import { TaskCatalog } from './task-catalog.ts';
-import { taskConfigHash, taskConfiguration } from './task-config-hash.ts';
+import { configurationHash, taskConfiguration } from './task-config-hash.ts';
 import { LocalWorkerRegistry } from './local-worker-registry.ts';
 import type { LocalRegistration } from './local-worker-registry.ts';
 import { newWorkerId } from './worker-identity.ts';
@@ -362,7 +362,7 @@ export class Engine {
       input,
       principal: request.principal,
       tenant: request.tenant,
-      configHash: taskConfigHash(task),
+      configHash: configurationHash(config),
       config,
     });
     const record = toRecord(first);

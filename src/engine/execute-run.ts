@@ -73,9 +73,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     if (!options.tasks.serves(state.task)) return abandoned(runId, 'task-unknown', `this process does not serve task ${state.task}; left for a worker that does`);
     const task = options.tasks.find(state.task, state.taskVersion);
     // A run continues only under the configuration it started with (prompt, model, tools, limits,
-    // config file): anything else would finish it as a different agent than the journal says.
-    if (task !== undefined && taskConfigHash(task) !== state.configHash) {
-      await creation;
+    // config file): anything else would finish it as a different agent than the journal says. A run
+    // created here a moment ago carries the hash of this very definition: it is not hashed again.
+    if (task !== undefined && options.created === undefined && taskConfigHash(task) !== state.configHash) {
       return abandoned(
         runId,
         'config-changed',

@@ -9,5 +9,10 @@ export function taskConfiguration(task: Pick<TaskDefinition, 'name' | 'version' 
 
 /** The hash `run-start` carries, and that a process must match to continue the run. */
 export function taskConfigHash(task: Pick<TaskDefinition, 'name' | 'version' | 'config'>): string {
-  return sha256(canonicalJson(taskConfiguration(task)));
+  return configurationHash(taskConfiguration(task));
+}
+
+/** The same hash, of a configuration already taken from its task (`taskConfiguration`). */
+export function configurationHash(configuration: { task: string; version: string; config: JsonValue }): string {
+  return sha256(canonicalJson(configuration));
 }
