@@ -9,7 +9,7 @@
  *   durability full (fdatasync before the answer).
  * Each gateway runs alone, pinned to core 1 with taskset. Reported: added latency over direct at
  * p50 and p99 with 1 and 16 clients, requests/s with 16 clients, and the gateway's RSS after; keel
- * serve also with V8's own heap sizing (KEEL_SERVE_HEAP=node; its default keeps the heap compact), and with it capped by NODE_OPTIONS.
+ * serve also with its heap kept compact (KEEL_SERVE_HEAP=compact), and with it capped by NODE_OPTIONS.
  * Run alone: node bench/gateway-bench.ts
  */
 import type { ChildProcess } from 'node:child_process';
@@ -189,14 +189,14 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     children.push(keel.child);
     const keelTarget: Target = { name: 'keel', port: Number(keel.match[1]), headers: { authorization: `Bearer ${secret}` }, body: keelBody, ...(keel.child.pid === undefined ? {} : { pid: keel.child.pid }) };
 
-    // The same gateway leaving V8 its own heap sizing (KEEL_SERVE_HEAP=node): V8 sizes its young
-    // generation and lets garbage pile up by the machine's memory (24 GiB here), not by the process's needs.
-    const v8Sizing = await start(pinned(1, [process.execPath, join(root, 'bin', 'keel.js'), 'serve', '--port', '0', '--config', configPath, '--require-keys']), /listening on http:\/\/127\.0\.0\.1:(\d+)/, {
+    // The same gateway keeping its heap compact (KEEL_SERVE_HEAP=compact): by default V8 sizes its
+    // young generation and lets garbage pile up by the machine's memory (24 GiB here), not by the process's needs.
+    const compact = await start(pinned(1, [process.execPath, join(root, 'bin', 'keel.js'), 'serve', '--port', '0', '--config', configPath, '--require-keys']), /listening on http:\/\/127\.0\.0\.1:(\d+)/, {
       ...keelEnvironment,
-      KEEL_SERVE_HEAP: 'node',
+      KEEL_SERVE_HEAP: 'compact',
     });
-    children.push(v8Sizing.child);
-    const v8SizingTarget: Target = { ...keelTarget, name: 'keel-v8-sizing', port: Number(v8Sizing.match[1]), ...(v8Sizing.child.pid === undefined ? {} : { pid: v8Sizing.child.pid }) };
+    children.push(compact.child);
+    const compactTarget: Target = { ...keelTarget, name: 'keel-compact', port: Number(compact.match[1]), ...(compact.child.pid === undefined ? {} : { pid: compact.child.pid }) };
 
     // The same gateway with V8's heap capped by NODE_OPTIONS, as the README suggests for containers (keel serve then leaves the heap to them).
     const leanEnvironment = { ...keelEnvironment, NODE_OPTIONS: leanHeapOptions };
@@ -205,10 +205,10 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     const leanTarget: Target = { ...keelTarget, name: 'keel-lean', port: Number(lean.match[1]), ...(lean.child.pid === undefined ? {} : { pid: lean.child.pid }) };
 
     // Warm every path (JIT, connections, SQLite pages) before measuring.
-    for (const target of [direct, portkeyTarget, keelTarget, v8SizingTarget, leanTarget]) await load(target, 4, 100);
+    for (const target of [direct, portkeyTarget, keelTarget, compactTarget, leanTarget]) await load(target, 4, 100);
 
     const results = new Map<string, { c1: number[]; c16: number[]; perSecond: number; rss: number; cpuPerRequest: number }>();
-    for (const target of [direct, portkeyTarget, keelTarget, v8SizingTarget, leanTarget]) {
+    for (const target of [direct, portkeyTarget, keelTarget, compactTarget, leanTarget]) {
       const single = await load(target, 1, requests);
       const cpuBefore = cpuMillis(target.pid);
       const sixteen = await load(target, 16, Math.ceil(requests / 8));
@@ -219,7 +219,7 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     if (base === undefined) throw new Error('no direct measurement');
     const measures: Measure[] = [];
     const lines: string[] = [];
-    for (const name of ['portkey', 'keel', 'keel-v8-sizing', 'keel-lean']) {
+    for (const name of ['portkey', 'keel', 'keel-compact', 'keel-lean']) {
       const measured = results.get(name);
       if (measured === undefined) continue;
       const added = (latencies: number[], baseline: number[], share: number) => round(percentile(latencies, share) - percentile(baseline, share), 3);
@@ -231,7 +231,7 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
       };
       const labels: Record<string, string> = {
         keel: 'keel serve, every policy armed, SQLite full',
-        'keel-v8-sizing': "keel serve as keel, with V8's own heap sizing (KEEL_SERVE_HEAP=node)",
+        'keel-compact': 'keel serve as keel, with its heap kept compact (KEEL_SERVE_HEAP=compact)',
         'keel-lean': `keel serve as keel, with NODE_OPTIONS=${leanHeapOptions}`,
         portkey: "Portkey's open-source gateway",
       };

@@ -7,11 +7,13 @@ import { KeelError } from '../../errors/index.ts';
  * the machine's memory, not by what the process keeps: under load a gateway that keeps ~30-50 MB of
  * live objects grew a 128 MB young generation and an old generation of ~120 MB, mostly garbage
  * (RSS ~300 MB in the gateway bench, ~430 MB before the tokenizer's tables were made compact).
- * `compact`, the default, holds the young generation at its initial size while the gateway loads
- * and then lets it grow to 16 MB, and lets the old one grow 30% over its live objects before it is
- * collected: RSS ~200 MB there, at the same CPU per request (a young collection's cost follows what
- * survives it, not the generation's size). Unlike `--max-old-space-size` it sets no ceiling, so a
- * gateway that needs more memory gets it instead of crashing. `node` leaves V8's own sizing. Heap
+ * `compact` holds the young generation at its initial size while the gateway loads and then lets it
+ * grow to 16 MB, and lets the old one grow 30% over its live objects before it is collected: RSS
+ * ~185-205 MB there instead of ~215-245, but in every run of the gateway bench so far 0.4-1.0 ms more
+ * CPU per request (2.58-3.36 vs 2.22-2.44 ms), though alternating A/B pairs of the gateway driver
+ * showed none; until that is understood it is opt-in, for a container whose memory matters more
+ * than its throughput. Unlike `--max-old-space-size` it sets no ceiling, so a gateway that needs
+ * more memory gets it instead of crashing. `node`, the default, leaves V8's own sizing. Heap
  * sizes given to Node itself (NODE_OPTIONS or its command line) are the operator's choice and are
  * left alone.
  */
@@ -33,15 +35,15 @@ export const compactHeapFlags = '--heap-growing-percent=30';
 export const compactYoungGenerationBytes = 16 * 1024 * 1024;
 
 /**
- * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`compact`, the default, or
- * `node`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
+ * The flags to set, or undefined to leave V8's sizing: KEEL_SERVE_HEAP (`node`, the default, or
+ * `compact`), unless Node was started with heap flags. Any other value is one `usage-invalid`.
  */
 export function heapTuning(environment: Record<string, string | undefined>, nodeArguments: readonly string[]): string | undefined {
   const chosen = environment.KEEL_SERVE_HEAP?.trim() ?? '';
   if (chosen !== '' && chosen !== 'compact' && chosen !== 'node') {
-    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be compact (the default: a heap kept near what the gateway holds) or node (V8's own sizing); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
+    throw new KeelError('usage-invalid', `KEEL_SERVE_HEAP must be node (the default: V8's own sizing) or compact (a heap kept near what the gateway holds); got ${JSON.stringify(environment.KEEL_SERVE_HEAP)}`);
   }
-  if (chosen === 'node') return undefined;
+  if (chosen !== 'compact') return undefined;
   const given = [...nodeArguments, ...(environment.NODE_OPTIONS ?? '').split(/\s+/)];
   // V8 reads `--max_old_space_size` as `--max-old-space-size`.
   if (given.some((argument) => heapFlags.some((flag) => argument.replaceAll('_', '-').startsWith(flag)))) return undefined;

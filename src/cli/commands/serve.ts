@@ -16,11 +16,11 @@ const graceMs = 30_000;
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
  * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
- * also serves the admin API at /admin and the dashboard at /dashboard/. V8's heap is kept near what
- * the gateway holds (KEEL_SERVE_HEAP=node leaves V8's sizing), unless Node was given heap flags (serve-heap.ts).
+ * also serves the admin API at /admin and the dashboard at /dashboard/. With KEEL_SERVE_HEAP=compact
+ * V8's heap is kept near what the gateway holds, unless Node was given heap flags (serve-heap.ts).
  */
 export const serveCommand: Command = async (context) => {
-  // First, so the young generation does not grow while the gateway loads (serve-heap.ts).
+  // First, so a compact heap's young generation does not grow while the gateway loads (serve-heap.ts).
   const heap = tuneHeap(context.environment);
   const port = context.options.port === undefined ? 8787 : Number(context.options.port);
   const host = context.options.host ?? '127.0.0.1';
