@@ -174,7 +174,7 @@ function isPlainBody(body: RequestInit['body']): body is string | Uint8Array | A
  * by design. It sends the request with node:http(s) over kept-alive connections and reads a JSON
  * or text answer whole into a `Response` subclass; an event stream (or any other body) is returned
  * as a web stream over the connection, with its backpressure. Against the loopback upstream the
- * SDK's call costs about half the CPU of the global fetch (bench: `model-call`).
+ * SDK's call costs about half the CPU of the global fetch (bench `governed-call`, its `transport:` line).
  *
  * It does not ask for compression (it decodes what arrives compressed anyway) and does not follow
  * redirects itself: a 3xx, a `Request` object, a streamed or form body, or a proxy named in the
