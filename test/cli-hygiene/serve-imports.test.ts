@@ -6,41 +6,29 @@
  * nor the dashboard. Runs the real `keel` with the preload that records every module file the process loads.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { listeningURL, startKeel } from '../gateway-load/keel-child.ts';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 const recorder = join(import.meta.dirname, 'record-modules.ts');
 const folder = mkdtempSync(join(tmpdir(), 'keel-serve-imports-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
-const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OPENAI_|ANTHROPIC_|KEEL_|OTEL_|NODE_OPTIONS$)/.test(name)));
 
 test('keel serve, started and answering a request without an OTLP endpoint nor an admin token, loads no span exporter, GenAI semantic conventions, PostgreSQL store, agent loop, admin API or dashboard', { timeout: 60_000 }, async () => {
   const output = join(folder, 'modules.txt');
-  const child = spawn(process.execPath, ['--import', recorder, bin, 'serve', '--port', '0', '--db', join(folder, 'keel.db')], { env: { ...environment, KEEL_RECORD_MODULES: output }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Nothing inherited may set a provider, an OTLP endpoint, an admin token or a preload of its own.
+  const served = startKeel(['serve', '--port', '0', '--db', join(folder, 'keel.db')], { KEEL_RECORD_MODULES: output }, { nodeArguments: ['--import', recorder], withoutVariables: /^(OPENAI_|ANTHROPIC_|KEEL_|OTEL_|NODE_OPTIONS$)/ });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-        if (found?.[1] !== undefined) resolve(found[1]);
-      });
-      void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
-    });
+    const url = await listeningURL(served);
     const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim:fast', messages: [{ role: 'user', content: 'Hello' }] }) });
     assert.equal(response.status, 200);
     await response.arrayBuffer();
   } finally {
-    child.kill('SIGTERM');
+    served.child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, stderr);
+  assert.equal((await served.exited).code, 0, served.output());
   const modules = readFileSync(output, 'utf8').split('\n').filter((url) => url.startsWith('file:'));
   assert.ok(modules.some((url) => url.endsWith('/src/telemetry/keel-metrics.ts')), 'the recorder lists what serve loads');
   assert.deepEqual(modules.filter((url) => /\/node_modules\/@opentelemetry\/semantic-conventions\/|\/src\/telemetry\/(span-export|journal-spans|gen-ai-attributes|journal-span-exporter)\.ts$/.test(url)), []);

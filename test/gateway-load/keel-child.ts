@@ -20,9 +20,23 @@ export interface KeelChild {
   said: (pattern: RegExp) => Promise<string>;
 }
 
+export interface KeelChildOptions {
+  /** Arguments to Node itself, placed before the launcher (`--import` a preload). */
+  nodeArguments?: string[];
+  /**
+   * Variables whose names match are left out of the child's environment, unless `environment`
+   * sets them: what this process inherited (an OTLP endpoint, NODE_OPTIONS) must not change what
+   * the child does. Give it without the `g` flag, with which RegExp.test keeps state between names.
+   */
+  withoutVariables?: RegExp;
+}
+
 /** Starts `keel ARGS` with `environment` added to a clean child environment. */
-export function startKeel(args: string[], environment: Record<string, string>): KeelChild {
-  const child = spawn(process.execPath, [launcher, ...args], { env: childEnvironment(environment), stdio: ['pipe', 'pipe', 'pipe'] });
+export function startKeel(args: string[], environment: Record<string, string>, options: KeelChildOptions = {}): KeelChild {
+  const { nodeArguments = [], withoutVariables } = options;
+  const clean = childEnvironment(environment);
+  const env = withoutVariables === undefined ? clean : Object.fromEntries(Object.entries(clean).filter(([name]) => Object.hasOwn(environment, name) || !withoutVariables.test(name)));
+  const child = spawn(process.execPath, [...nodeArguments, launcher, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();

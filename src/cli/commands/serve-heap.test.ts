@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { listeningURL, startKeel } from '../../../test/gateway-load/keel-child.ts';
 import { KeelError } from '../../errors/index.ts';
 import { compactHeapFlags, compactYoungGenerationBytes, heapTuning } from './serve-heap.ts';
 
 const launcher = join(import.meta.dirname, '..', '..', '..', 'bin', 'keel.js');
 const folder = mkdtempSync(join(tmpdir(), 'keel-serve-heap-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
-const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OPENAI_|ANTHROPIC_|KEEL_|NODE_OPTIONS$)/.test(name)));
+// A heap flag in an inherited NODE_OPTIONS, or an inherited KEEL_SERVE_HEAP, would decide the heap instead of the test.
+const notInherited = /^(OPENAI_|ANTHROPIC_|KEEL_|NODE_OPTIONS$)/;
+const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !notInherited.test(name)));
 
 describe("keel serve sizes V8's heap", () => {
   test("V8 sizes the heap by default; compact is asked for, and heap flags given to Node win over it", () => {
@@ -30,20 +33,9 @@ describe("keel serve sizes V8's heap", () => {
   });
 
   test('the real keel serve with KEEL_SERVE_HEAP=compact stops its young generation at 16 MB, or one doubling past it, through start-up and requests (V8 alone grows it to 64 MB here), as its metrics show', { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--db', join(folder, 'keel.db')], { env: { ...environment, KEEL_SERVE_HEAP: 'compact' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const served = startKeel(['serve', '--port', '0', '--db', join(folder, 'keel.db')], { KEEL_SERVE_HEAP: 'compact' }, { withoutVariables: notInherited });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-          if (found?.[1] !== undefined) resolve(found[1]);
-        });
-        void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
-      });
+      const url = await listeningURL(served);
       // Some 60 runs allocate far more than V8's initial young generation: left to itself, V8 grows it.
       for (let index = 0; index < 60; index += 1) {
         const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim:fast', messages: [{ role: 'user', content: `Hello ${index}` }] }) });
@@ -54,9 +46,9 @@ describe("keel serve sizes V8's heap", () => {
       const newSpace = Number(/^keel_process_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(metrics)?.[1]);
       assert.ok(newSpace > 0 && newSpace <= 2 * compactYoungGenerationBytes, `young generation ${newSpace} bytes`);
     } finally {
-      child.kill('SIGTERM');
+      served.child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, stderr);
+    assert.equal((await served.exited).code, 0, served.output());
   });
 
   test('a KEEL_SERVE_HEAP it does not know stops keel serve in one line, before it listens', () => {
