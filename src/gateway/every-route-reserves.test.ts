@@ -17,6 +17,8 @@ const runlessRoutes: Record<string, { path: string; body?: unknown }> = {
   'POST /v1/messages/count_tokens': { path: '/v1/messages/count_tokens', body: { model: 'sim:default', messages: [{ role: 'user', content: 'Hello, route' }] } },
   'GET /v1/models': { path: '/v1/models' },
   'GET /v1/models/:model{.+}': { path: '/v1/models/sim:default' },
+  'GET /healthz': { path: '/healthz' },
+  'GET /readyz': { path: '/readyz' },
 };
 
 let served: TestGateway;

@@ -52,6 +52,12 @@ describe('closing a gateway with requests in flight', () => {
     const refused = await gateway.request('/v1/messages', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     assert.equal(refused.status, 529);
     assert.deepEqual(((await refused.json()) as { error: unknown }).error, { type: 'overloaded_error', message: 'the gateway is shutting down: send the request to another instance or retry later' });
+    // Draining: alive, so an orchestrator lets it finish, but no longer ready for new requests (asked
+    // in process: the listener takes no new connections once the close has begun).
+    const ready = await gateway.request('/readyz');
+    assert.equal(ready.status, 503);
+    assert.deepEqual(await ready.json(), { status: 'unavailable', reason: 'the gateway is shutting down' });
+    assert.equal((await gateway.request('/healthz')).status, 200);
     const { types, text } = await started.rest;
     await closed;
     assert.equal(types.at(-1), 'response.completed');

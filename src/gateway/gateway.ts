@@ -17,6 +17,7 @@ import type { GatewayFailure } from './gateway-failure.ts';
 import { GatewayRequestError } from './gateway-failure.ts';
 import { GatewayRuns } from './gateway-runs.ts';
 import { wholeSetting } from './gateway-settings.ts';
+import { defaultReadinessTimeoutMs, liveness, Readiness } from './health-probes.ts';
 import { KeyAuthentication } from './key-auth.ts';
 import { jsonResponse } from './json-response.ts';
 import { ModelCatalog } from './model-catalog.ts';
@@ -80,6 +81,8 @@ export interface GatewayOptions {
   adminToken?: string;
   /** Prometheus metrics served at GET /metrics (what `keel serve` passes); without it, /metrics is not served. */
   metrics?: { contentType: string; render: () => Promise<string> };
+  /** How long GET /readyz waits for the store to answer a read before it answers 503; default 2,000 ms. */
+  readinessTimeoutMs?: number;
 }
 
 /** Keel's OpenAI- and Anthropic-compatible endpoint over one deployment. */
@@ -123,6 +126,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const drainMs = wholeSetting('drainMs', options.drainMs, 'ms', { minimum: 0 }) ?? configured?.drainMs ?? defaultDrainMs;
   const stallMs = wholeSetting('writeStallMs', options.writeStallMs, 'ms', { minimum: 1 }) ?? configured?.writeStallMs ?? defaultWriteStallMs;
   const idleMs = wholeSetting('runIdleMs', options.runIdleMs, 'ms', { minimum: 1 }) ?? defaultRunIdleMs;
+  const readinessTimeoutMs = wholeSetting('readinessTimeoutMs', options.readinessTimeoutMs, 'ms', { minimum: 1 }) ?? defaultReadinessTimeoutMs;
   const keel = await createKeel({
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(options.database === undefined ? {} : { database: options.database }),
@@ -151,7 +155,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   });
   let closing = false;
   const admin = adminToken === undefined ? undefined : await adminParts(keel, adminToken, options.log);
-  const app = gatewayApp({ catalog, runs, keys, admin, isClosing: () => closing, maxBodyBytes, streaming: { drainMs, stallMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
+  const isClosing = () => closing;
+  const readiness = new Readiness({ store: keel.store, isClosing, timeoutMs: readinessTimeoutMs, log: options.log });
+  const app = gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyBytes, streaming: { drainMs, stallMs, onStream: options.onStream }, log: options.log, metrics: options.metrics });
   return {
     keel,
     fetch: async (request, connection) => app.fetch(request, connection === undefined ? {} : { connection }),
@@ -175,6 +181,7 @@ interface AppParts {
   keys: KeyAuthentication;
   /** The admin API, when an admin token is configured; the dashboard is served with it. */
   admin: { api: Hono; dashboard: Hono } | undefined;
+  readiness: Readiness;
   isClosing: () => boolean;
   maxBodyBytes: number;
   streaming: StreamSettings;
@@ -194,9 +201,14 @@ interface GatewayBindings {
   connection?: ClientConnection;
 }
 
-function gatewayApp({ catalog, runs, keys, admin, isClosing, maxBodyBytes, streaming, log, metrics }: AppParts): Hono<{ Bindings: GatewayBindings }> {
+function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyBytes, streaming, log, metrics }: AppParts): Hono<{ Bindings: GatewayBindings }> {
   const app = new Hono<{ Bindings: GatewayBindings }>();
   const started = Math.floor(Date.now() / 1_000);
+
+  // Probes for a load balancer or an orchestrator: without a key, and ahead of the shutdown's
+  // refusal, so a draining gateway is alive but not ready (health-probes.ts).
+  app.get('/healthz', () => liveness());
+  app.get('/readyz', () => readiness.respond());
 
   // A gateway shutting down finishes what it has and takes nothing new.
   app.use('*', async (c: Context, next) => {
