@@ -14,8 +14,9 @@ const leafComponents = new Set(['spec', 'errors']);
  * load the one part of a component they use without the rest its index.ts re-exports: openStore
  * without the PostgreSQL store, reading and checking a journal without its writer, opening sealed
  * fields without redaction and retention (and the audit component they load), checking the audit
- * log without proving runs; and `keel serve` its metrics without the span exporter, and createKeel
- * without the agent loop (agents' output contracts, context assembly, memory).
+ * log without proving runs; `keel keys list` a key's spend (and the budget account it is kept in)
+ * without the gateway and the ledger; and `keel serve` its metrics without the span exporter, and
+ * createKeel without the agent loop (agents' output contracts, context assembly, memory).
  */
 const narrowEntries = new Set([
   'src/store/open-store.ts',
@@ -29,6 +30,8 @@ const narrowEntries = new Set([
   'src/audit/verify-audit-log.ts',
   'src/telemetry/metrics-entry.ts',
   'src/agent/create-keel.ts',
+  'src/gateway/key-usage.ts',
+  'src/cost/key-budget-scope.ts',
 ]);
 
 /**

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { KeelError } from '../errors/index.ts';
 import type { BudgetLimitV1, BudgetReserveRequestV1, BudgetStoreV1 } from '../spec/index.ts';
 import { currentCallBudgets } from './call-budgets.ts';
+import type { KeyBudgetWindow } from './key-budget-scope.ts';
+import { keyBudgetScope } from './key-budget-scope.ts';
 import { MemoryBudgetBook } from './memory-budget-book.ts';
 
 export type BudgetScopeKind = 'run' | 'task' | 'tenant' | 'tenant-day' | 'key';
 
-/** How long a `key` budget lasts before it starts again: the run, or a UTC day, month or minute. */
-export type KeyBudgetWindow = 'run' | 'day' | 'month' | 'minute';
+export type { KeyBudgetWindow } from './key-budget-scope.ts';
 
 export interface BudgetRule {
   scope: BudgetScopeKind;
@@ -95,20 +96,7 @@ function scopeKey(rule: BudgetRule, context: SpendContext, time: string): string
       return rule.match === undefined || rule.match === context.tenant ? `tenant:${context.tenant}:day:${time.slice(0, 10)}` : undefined;
     case 'key':
       if (context.key === undefined || (rule.match !== undefined && rule.match !== context.key)) return undefined;
-      return `key:${context.key}:${keyWindow(rule.window ?? 'day', context.runId, time)}`;
-  }
-}
-
-function keyWindow(window: KeyBudgetWindow, runId: string, time: string): string {
-  switch (window) {
-    case 'run':
-      return `run:${runId}`;
-    case 'day':
-      return `day:${time.slice(0, 10)}`;
-    case 'month':
-      return `month:${time.slice(0, 7)}`;
-    case 'minute':
-      return `minute:${time.slice(0, 16)}`;
+      return keyBudgetScope(context.key, rule.window ?? 'day', context.runId, time);
   }
 }
 

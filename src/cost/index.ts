@@ -9,6 +9,7 @@ export type { Amount, BudgetAlert, BudgetLedgerOptions, BudgetRule, BudgetScopeK
 export type { CallBudgets } from './call-budgets.ts';
 export { currentCallBudgets, withCallBudgets } from './call-budgets.ts';
 export { BudgetLedger } from './budget-ledger.ts';
+export { keyBudgetScope } from './key-budget-scope.ts';
 export { MemoryBudgetBook } from './memory-budget-book.ts';
 export type { LatencyAlert, LatencySla } from './latency-sla.ts';
 export { LatencyTracker } from './latency-sla.ts';

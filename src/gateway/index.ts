@@ -14,6 +14,8 @@ export { principalHeader, tenantHeader } from './request-identity.ts';
 export { runIdHeader } from './serve-call.ts';
 export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys.ts';
 export type { VirtualKeyRequest } from './virtual-keys.ts';
+export { readKeyUsage } from './key-usage.ts';
+export type { KeyUsage } from './key-usage.ts';
 export { checkExposure } from './exposure.ts';
 export { adminTokenFromEnvironment } from './admin/admin-token.ts';
 export { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';

@@ -280,12 +280,42 @@ describe('the admin API against its OpenAPI document', () => {
     const key = created.key as { keyId: string; settings: unknown; revokedAt: null };
     assert.deepEqual(key.settings, { models: ['sim:default'], budget: { micros: 2_000_000, per: 'day' }, rpm: 60 });
     const secret = created.secret as string;
-    const list = await call('listKeys', 'GET', '/admin/keys', { expect: 200 });
-    assert.deepEqual((list.keys as { keyId: string }[]).map((item) => item.keyId), [key.keyId]);
-    assert.ok(!JSON.stringify(list).includes(secret));
+    const unbudgeted = (await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:reader' }, expect: 201 })).key as { keyId: string };
+    const fresh = await call('listKeys', 'GET', '/admin/keys', { expect: 200 });
+    // The period is the UTC day of the listing: a test run across midnight may see either day.
+    const days = [new Date().toISOString().slice(0, 10)];
+    const usageOf = (listed: Record<string, unknown>, keyId: string) => {
+      const usage = (listed.keys as { keyId: string; usage: { period?: string } | null }[]).find((item) => item.keyId === keyId)?.usage;
+      days.push(new Date().toISOString().slice(0, 10));
+      if (usage?.period !== undefined) assert.ok(days.includes(usage.period), `period ${usage.period}, days ${days.join(', ')}`);
+      return usage === null || usage === undefined ? usage : { ...usage, period: 'today' };
+    };
+    assert.deepEqual(usageOf(fresh, key.keyId), { window: 'day', period: 'today', limitMicros: 2_000_000, spentMicros: 0, reservedMicros: 0, remainingMicros: 2_000_000 });
+    assert.equal(usageOf(fresh, unbudgeted.keyId), null, 'a key without a budget has no account in the book');
     // The store now holds a key, so the model API requires one; the admin API keeps its own token.
     assert.equal((await fetch(`${server.url}/v1/models`)).status, 401);
     assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 200);
+    // A call on the key is what the list then says it spent: the run's cost, to the micro-dollar.
+    const answered = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim:default', messages: [{ role: 'user', content: 'Where is my order?' }] }),
+    });
+    assert.equal(answered.status, 200, await answered.clone().text());
+    await answered.text();
+    const spentRun = await store.getRun(answered.headers.get('keel-run-id') ?? '');
+    assert.ok(spentRun !== undefined && spentRun.costMicros > 0, 'the call was billed');
+    const list = await call('listKeys', 'GET', '/admin/keys', { expect: 200 });
+    assert.deepEqual((list.keys as { keyId: string }[]).map((item) => item.keyId), [key.keyId, unbudgeted.keyId]);
+    assert.ok(!JSON.stringify(list).includes(secret));
+    assert.deepEqual(usageOf(list, key.keyId), {
+      window: 'day',
+      period: 'today',
+      limitMicros: 2_000_000,
+      spentMicros: spentRun.costMicros,
+      reservedMicros: 0,
+      remainingMicros: 2_000_000 - spentRun.costMicros,
+    });
     const revoked = await call('revokeKey', 'POST', `/admin/keys/${key.keyId}/revoke`, { expect: 200 });
     assert.match((revoked.key as { revokedAt: string }).revokedAt, /^\d{4}-/);
     assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);

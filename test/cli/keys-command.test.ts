@@ -62,7 +62,9 @@ describe('keel keys', () => {
     assert.match(revoked.stdout, new RegExp(`^${first.key.keyId} revoked at \\d{4}-`));
     const table = keel(['keys', 'list', '--db', database]);
     assert.equal(table.status, 0, table.stderr);
-    assert.match(table.stdout, new RegExp(`${first.key.keyId}\\s+acme\\s+svc-support\\s+models support,sim:default, .* per day, 10 rpm\\s+\\S+ \\S+\\s+\\d{4}-`));
+    assert.match(table.stdout, new RegExp(`${first.key.keyId}\\s+acme\\s+svc-support\\s+models support,sim:default, .* per day, 10 rpm\\s+\\$0\\.00 of \\$0\\.005 on \\d{4}-\\d{2}-\\d{2}\\s+\\S+ \\S+\\s+\\d{4}-`));
+    // A key without a budget has no account in the budget book: its SPENT is a dash.
+    assert.match(table.stdout, /batch-job\s+every model\s+-\s+\S+ \S+\s+-/);
 
     const unknown = keel(['keys', 'revoke', 'key_000000000000', '--db', database]);
     assert.equal(unknown.status, 1);
@@ -114,9 +116,9 @@ describe('keel serve with keys', () => {
     return { child, url, exited, stderr: () => stderr };
   }
 
-  test('once the store holds a key, requests need one: the key works, none is a 401', async () => {
+  test('once the store holds a key, requests need one: the key works, none is a 401, and keys list shows what it spent', async () => {
     const database = join(folder, 'serve.db');
-    const created = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'svc-support', '--json']);
+    const created = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'svc-support', '--budget-micros', '1000000', '--per', 'month', '--json']);
     assert.equal(created.status, 0, created.stderr);
     const { secret, key } = JSON.parse(created.stdout) as CreatedKey;
     const served = serve(['--db', database]);
@@ -131,8 +133,18 @@ describe('keel serve with keys', () => {
     }
     assert.equal(await served.exited, 0, served.stderr());
     const runs = keel(['runs', '--json', '--db', database]);
-    const listed = (JSON.parse(runs.stdout) as { runs: { tenant: string; principal: string }[] }).runs;
+    const listed = (JSON.parse(runs.stdout) as { runs: { tenant: string; principal: string; costMicros: number }[] }).runs;
     assert.deepEqual(listed.map((run) => [run.tenant, run.principal]), [[key.tenant, key.principal]]);
+    const cost = listed[0]?.costMicros ?? 0;
+    assert.ok(cost > 0, 'the call was billed');
+    // Read from the budget book the gateway reserved and settled in, in the key's month (UTC).
+    const usage = (JSON.parse(keel(['keys', 'list', '--json', '--db', database]).stdout) as { keys: { usage: { period: string } & Record<string, unknown> }[] }).keys[0]?.usage;
+    assert.match(usage?.period ?? '', /^\d{4}-\d{2}$/);
+    assert.deepEqual({ ...usage, period: 'this month' }, { window: 'month', period: 'this month', limitMicros: 1_000_000, spentMicros: cost, reservedMicros: 0, remainingMicros: 1_000_000 - cost });
+    const table = keel(['keys', 'list', '--db', database]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /SPENT/);
+    assert.match(table.stdout, new RegExp(`\\$0\\.0*${cost} of \\$1\\.00 in ${usage?.period ?? ''}`));
   });
 
   test('a host other than loopback without keys is refused in one line, unless --allow-anonymous', async () => {

@@ -239,10 +239,12 @@ describe('the dashboard in Chromium', () => {
     const row = page.locator('table.keys tbody tr').first();
     await row.waitFor();
     assert.match(await row.innerText(), /acme-shop\s+svc:helpdesk\s+every model, \$5\.00 per month/);
+    // Nothing spent yet, in this month's account of the shared budget book.
+    assert.match(await row.locator('td.spent').innerText(), /^\$0\.000000 of \$5\.00 in \d{4}-\d{2}$/);
     await page.screenshot({ path: join(screenshots, 'keys.png'), fullPage: true });
     await row.locator('button.deny').click();
     await row.locator('button.deny').waitFor({ state: 'detached' });
-    assert.doesNotMatch(await row.locator('td').nth(5).innerText(), /^-$/);
+    assert.doesNotMatch(await row.locator('td').nth(6).innerText(), /^-$/);
   });
 
   test('no script error and no dialog happened on any page', () => {

@@ -1,4 +1,5 @@
 import { KeelError } from '../../errors/index.ts';
+import type { KeyUsage } from '../../gateway/key-usage.ts';
 import type { ApiKeyRecordV1, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, StoreV1 } from '../../spec/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Command, CommandContext } from '../command.ts';
@@ -36,17 +37,22 @@ export const keysCreateCommand: Command = async (context) => {
 export const keysListCommand: Command = async (context) =>
   withKeys(context, 'read', async (keys, store) => {
     const list = await keys.listKeys();
+    const { readKeyUsage } = await import('../../gateway/key-usage.ts');
+    const now = new Date();
+    const listed = await Promise.all(list.map(async (key) => ({ ...key, usage: (await readKeyUsage(store.budgets, key, now)) ?? null })));
     if (context.options.json) {
-      printJson(context, { database: store.location, keys: list });
+      printJson(context, { database: store.location, keys: listed });
       return 0;
     }
-    if (list.length === 0) {
+    if (listed.length === 0) {
       context.output.stdout(`No keys in ${store.location}.\n`);
       return 0;
     }
     const { paint } = context;
-    const rows = [['KEY', 'TENANT', 'PRINCIPAL', 'LIMITS', 'CREATED', 'REVOKED'].map((heading) => paint('dim', heading))];
-    for (const key of list) rows.push([key.keyId, key.tenant, key.principal, describeSettings(key.settings), day(key.createdAt), key.revokedAt === null ? '-' : day(key.revokedAt)]);
+    const rows = [['KEY', 'TENANT', 'PRINCIPAL', 'LIMITS', 'SPENT', 'CREATED', 'REVOKED'].map((heading) => paint('dim', heading))];
+    for (const key of listed) {
+      rows.push([key.keyId, key.tenant, key.principal, describeSettings(key.settings), describeUsage(key.usage), day(key.createdAt), key.revokedAt === null ? '-' : day(key.revokedAt)]);
+    }
     context.output.stdout(`${table(rows)}\n`);
     return 0;
   });
@@ -98,6 +104,13 @@ function describeSettings(settings: ApiKeyRecordV1['settings']): string {
   if (settings.rpm !== undefined) parts.push(`${settings.rpm} rpm`);
   if (settings.tpm !== undefined) parts.push(`${settings.tpm} tpm`);
   return parts.join(', ');
+}
+
+/** `$0.012 of $5.00 on 2026-12-05`, with what calls in flight hold; `-` for a key whose spend the book does not keep. */
+function describeUsage(usage: KeyUsage | null): string {
+  if (usage === null) return '-';
+  const held = usage.reservedMicros > 0 ? ` (+${micros(usage.reservedMicros)} in flight)` : '';
+  return `${micros(usage.spentMicros)} of ${micros(usage.limitMicros)} ${usage.window === 'day' ? 'on' : 'in'} ${usage.period}${held}`;
 }
 
 function day(time: string): string {

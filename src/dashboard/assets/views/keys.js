@@ -11,6 +11,13 @@ function limits(settings) {
   return parts.join(', ');
 }
 
+/** What the key has spent of a daily or monthly budget in the current window; a dash where the book keeps no account. */
+function spent(usage) {
+  if (usage === null || usage === undefined) return '-';
+  const held = usage.reservedMicros > 0 ? ` (+${money(usage.reservedMicros)} in flight)` : '';
+  return `${money(usage.spentMicros)} of ${money(usage.limitMicros)} ${usage.window === 'day' ? 'on' : 'in'} ${usage.period}${held}`;
+}
+
 function field(label, input) {
   return h('label', {}, h('span', {}, label), input);
 }
@@ -43,7 +50,7 @@ export function renderKeys(main) {
     h('button', { type: 'submit' }, 'Create key'),
     created,
   );
-  replace(main, h('h1', {}, 'Virtual keys'), listMessage, h('table', { class: 'keys' }, h('thead', {}, h('tr', {}, ['Key', 'Tenant', 'Principal', 'Limits', 'Created', 'Revoked', ''].map((heading) => h('th', {}, heading)))), rows), form);
+  replace(main, h('h1', {}, 'Virtual keys'), listMessage, h('table', { class: 'keys' }, h('thead', {}, h('tr', {}, ['Key', 'Tenant', 'Principal', 'Limits', 'Spent', 'Created', 'Revoked', ''].map((heading) => h('th', {}, heading)))), rows), form);
 
   async function load() {
     try {
@@ -58,6 +65,7 @@ export function renderKeys(main) {
             h('td', {}, key.tenant),
             h('td', {}, key.principal),
             h('td', {}, limits(key.settings)),
+            h('td', { class: 'spent' }, spent(key.usage)),
             h('td', {}, time(key.createdAt)),
             h('td', {}, key.revokedAt === null ? '-' : time(key.revokedAt)),
             h('td', {}, key.revokedAt === null ? h('button', { type: 'button', class: 'deny', onclick: () => void revoke(key.keyId) }, 'Revoke') : null),
