@@ -235,7 +235,8 @@ export const configSchema = z
      * `keel serve`'s limits (src/gateway): how long a streaming client may read nothing before it is
      * cut (`writeStallMs`, default 30 s), how long a stream whose client left is still read for its
      * usage (`drainMs`, default 30 s), the header and whole-request timeouts (default 20 s and 60 s)
-     * and the largest request body (default 8 MiB).
+     * and the largest request body (default 8 MiB). `cache` turns on the response cache for the
+     * models it names (off by default; src/gateway/response-cache.ts).
      */
     gateway: z
       .strictObject({
@@ -244,6 +245,17 @@ export const configSchema = z
         headersTimeoutMs: timerSetting(1).exactOptional(),
         requestTimeoutMs: timerSetting(1).exactOptional(),
         maxBodyBytes: integerSetting('bytes', 1).exactOptional(),
+        cache: z
+          .strictObject({
+            /** Model names as clients send them: routes of this file or concrete provider:model names. */
+            models: z.array(z.string().min(1)).min(1),
+            ttlMs: timerSetting(1),
+            /** Memory the cache's answers may take in one gateway process; default 64 MiB. */
+            maxBytes: integerSetting('bytes', 1).exactOptional(),
+            /** An answer larger than this is not kept; default 1 MiB. */
+            maxEntryBytes: integerSetting('bytes', 1).exactOptional(),
+          })
+          .exactOptional(),
       })
       .exactOptional(),
     /** What `keel mcp-proxy` fronts: upstream MCP servers and how each of their tools is governed (mcp-proxy-schema.ts). */

@@ -250,5 +250,13 @@ test("the gateway's limits are whole numbers a timer can hold, and do not change
     () => parseConfig(withSetting(['gateway'], { requestTimeoutMs: 2 ** 31 }), source),
     'keel.config.json: gateway.requestTimeoutMs: must be ≤ 2147483647 (ms, the longest a timer holds), got 2147483648',
   );
-  assertConfigError(() => parseConfig(withSetting(['gateway'], { stallMs: 5 }), source), 'keel.config.json: gateway.stallMs: unknown setting (allowed here: writeStallMs, drainMs, headersTimeoutMs, requestTimeoutMs, maxBodyBytes)');
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { stallMs: 5 }), source), 'keel.config.json: gateway.stallMs: unknown setting (allowed here: writeStallMs, drainMs, headersTimeoutMs, requestTimeoutMs, maxBodyBytes, cache)');
+});
+
+test("the gateway's response cache names its models and keeps answers for a whole number of ms", () => {
+  const cached = parseConfig(withSetting(['gateway'], { cache: { models: ['support', 'sim:default'], ttlMs: 300_000, maxBytes: 1_048_576 } }), source);
+  assert.deepEqual(cached.gateway?.cache, { models: ['support', 'sim:default'], ttlMs: 300_000, maxBytes: 1_048_576 });
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: [], ttlMs: 1_000 } }), source), 'keel.config.json: gateway.cache.models: must list at least 1 item');
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: ['support'] } }), source), 'keel.config.json: gateway.cache.ttlMs: is required');
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: ['support'], ttlMs: 1_000, ttl: 5 } }), source), 'keel.config.json: gateway.cache.ttl: unknown setting (allowed here: models, ttlMs, maxBytes, maxEntryBytes)');
 });

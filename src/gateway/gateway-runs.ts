@@ -12,6 +12,8 @@ import { keyModelPolicies, modelCallRequest } from './key-policy.ts';
 import type { CatalogModel } from './model-catalog.ts';
 import { OpenRun, Turn } from './open-run.ts';
 import type { RequestIdentity } from './request-identity.ts';
+import type { ResponseCache } from './response-cache.ts';
+import { streamPartsOf } from './response-cache.ts';
 
 /** The wire format a request came in: also the name of its model step. */
 export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages' | 'openai.responses';
@@ -47,7 +49,21 @@ export interface GatewayRunsOptions {
   idleMs: number;
   /** Told of every run that ends or parks (the monitors of `keel serve` watch them). */
   onRunEnd?: (outcome: RunOutcome) => void;
+  /** The response cache, when the config's `gateway.cache` turns it on. */
+  cache?: ResponseCache | undefined;
 }
+
+/** What one call was answered with: by the model, or from the cache (an answer of the run named). */
+interface Served {
+  result: GenerateResultV1;
+  cachedFrom?: string;
+}
+
+/** The journaled outcome of a cache lookup: on replay the same answer comes back from the journal. */
+type CacheLookup = { hit: false } | { hit: true; fromRun: string; ageMs: number; answer: JsonValue };
+
+/** Answers that may be kept: complete ones, not a provider's error, filter or refusal. */
+const cacheableFinish = new Set(['stop', 'tool-calls', 'length']);
 
 const minuteMs = 60_000;
 const terminal = new Set(['ok', 'degraded', 'escalated', 'failed']);
@@ -75,8 +91,10 @@ export class GatewayRuns {
   readonly #first = new Map<string, Turn>();
   readonly #open = new Map<string, OpenRun>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #cache: ResponseCache | undefined;
 
   constructor(options: GatewayRunsOptions) {
+    this.#cache = options.cache;
     this.#engine = options.engine;
     this.#policies = options.policies;
     this.#rateLimiter = options.rateLimiter;
@@ -208,8 +226,10 @@ export class GatewayRuns {
     if (first === undefined) throw new KeelError('internal', `gateway run ${context.runId} has no request in this process: the client that sent it is gone`);
     const open = this.#open.get(context.runId);
     if (open === undefined) {
-      const result = await this.#serve(context, first.call);
+      const { result, cachedFrom } = await this.#serve(context, first.call);
       first.result = result;
+      // A cached answer used no tokens in this run: its output says whose answer it was instead.
+      if (cachedFrom !== undefined) return { finishReason: result.finishReason, usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom };
       return { finishReason: result.finishReason, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
     }
     let turn: Turn | undefined = first;
@@ -218,7 +238,7 @@ export class GatewayRuns {
       calls += 1;
       let outcome: CallOutcome;
       try {
-        outcome = { runId: context.runId, result: await this.#serve(context, turn.call) };
+        outcome = { runId: context.runId, result: (await this.#serve(context, turn.call)).result };
       } catch (error) {
         // Losing the run (its lease, a shutdown) ends it; anything else was this call's failure alone.
         if (error instanceof KeelError && (error.code === 'lease-lost' || error.code === 'deadline-exceeded')) throw error;
@@ -232,8 +252,11 @@ export class GatewayRuns {
     return { calls };
   }
 
-  /** One call: journaled as received, decided by policy, then the model step, with the key's budgets in force. */
-  async #serve(context: RunContext, call: GatewayCall): Promise<GenerateResultV1> {
+  /**
+   * One call: journaled as received, decided by policy, then answered from the cache where it is on
+   * and holds the answer, else by the model step, with the key's budgets in force.
+   */
+  async #serve(context: RunContext, call: GatewayCall): Promise<Served> {
     const { identity } = call;
     context.record('request-receive', {
       api: call.api,
@@ -245,6 +268,26 @@ export class GatewayRuns {
     });
     if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
     if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);
+    const cache = this.#cache;
+    const cacheKey = cache?.keyOf({ tenant: identity.tenant, principal: identity.principal, model: call.target.name, options: call.options });
+    if (cache !== undefined && cacheKey !== undefined) {
+      // A step, so a replay meets the same answer (or the same miss) the run met, whatever the cache holds then.
+      const lookup = await context.step<CacheLookup>(
+        'response-cache',
+        () => {
+          const kept = cache.get(cacheKey);
+          return kept === undefined ? { hit: false } : { hit: true, fromRun: kept.runId, ageMs: Math.max(0, Date.now() - kept.storedAt), answer: kept.result as unknown as JsonValue };
+        },
+        { idempotent: true, input: { key: cacheKey } },
+      );
+      if (lookup.hit) {
+        const result = lookup.answer as unknown as GenerateResultV1;
+        if (call.onPart !== undefined) for (const part of streamPartsOf(result)) await call.onPart(part);
+        const undelivered = call.undelivered?.();
+        if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
+        return { result, cachedFrom: lookup.fromRun };
+      }
+    }
     const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
     const budgets = keyBudgets(identity);
     const model = () => context.model(call.api, call.target.model, call.options, streaming);
@@ -252,7 +295,8 @@ export class GatewayRuns {
     // The call is settled from its usage either way; the run says its answer was not delivered.
     const undelivered = call.undelivered?.();
     if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
-    return result;
+    if (cache !== undefined && cacheKey !== undefined && cacheableFinish.has(result.finishReason)) cache.put(cacheKey, result, context.runId);
+    return { result };
   }
 
   /** `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */

@@ -7,6 +7,7 @@ import type { KeelConfig } from '../config/index.ts';
 import { loadConfig, mergePrices, parseConfig } from '../config/index.ts';
 import { countPromptTokens } from '../cost/index.ts';
 import type { RunOutcome } from '../engine/index.ts';
+import { KeelError } from '../errors/index.ts';
 import { LocalWorkerRegistry } from '../engine/index.ts';
 import type { PolicyEngineV1, StoreV1 } from '../spec/index.ts';
 import { checkAdminToken } from './admin/admin-token.ts';
@@ -30,6 +31,7 @@ import { OrphanedRuns } from './orphaned-runs.ts';
 import { responsesWire } from './openai/responses-wire.ts';
 import { limitBody, readJsonBody } from './read-json-body.ts';
 import { requestIdentity } from './request-identity.ts';
+import { ResponseCache } from './response-cache.ts';
 import type { ClientConnection, StreamSettings } from './serve-call.ts';
 import { serveCall } from './serve-call.ts';
 import type { StreamFlow } from './sse-relay.ts';
@@ -127,6 +129,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const stallMs = wholeSetting('writeStallMs', options.writeStallMs, 'ms', { minimum: 1 }) ?? configured?.writeStallMs ?? defaultWriteStallMs;
   const idleMs = wholeSetting('runIdleMs', options.runIdleMs, 'ms', { minimum: 1 }) ?? defaultRunIdleMs;
   const readinessTimeoutMs = wholeSetting('readinessTimeoutMs', options.readinessTimeoutMs, 'ms', { minimum: 1 }) ?? defaultReadinessTimeoutMs;
+  const cache = responseCache(config);
   const keel = await createKeel({
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(options.database === undefined ? {} : { database: options.database }),
@@ -137,7 +140,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     callBudgets: true,
   });
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
-  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
+  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs, cache, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   const { audit } = keel;
   const orphans = new OrphanedRuns({
@@ -173,6 +176,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await keel.close();
     },
   };
+}
+
+/** The response cache the config's `gateway.cache` asks for; each model it names is a route of the config or a provider:model name. */
+function responseCache(config: KeelConfig | undefined): ResponseCache | undefined {
+  const settings = config?.gateway?.cache;
+  if (settings === undefined) return undefined;
+  const routes = new Set(config?.routes.map((route) => route.name));
+  const unknown = settings.models.filter((name) => !name.includes(':') && !routes.has(name));
+  if (unknown.length > 0) {
+    throw new KeelError('config-invalid', `gateway.cache.models names ${unknown.map((name) => `'${name}'`).join(', ')}, neither a route of the config${routes.size === 0 ? '' : ` (${[...routes].join(', ')})`} nor a provider:model name`);
+  }
+  return new ResponseCache(settings);
 }
 
 interface AppParts {

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import type { JournalEvent } from '../journal/index.ts';
+import { loadRun } from '../journal/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1 } from '../spec/index.ts';
+import { createGateway } from './index.ts';
+import { ResponseCache } from './response-cache.ts';
+import type { TestGateway } from './testing/index.ts';
+import { startTestGateway } from './testing/index.ts';
+
+const options: GenerateOptionsV1 = { messages: [{ role: 'user', content: [{ type: 'text', text: 'Where is A-1001?' }] }], maxOutputTokens: 64 };
+const asked = { tenant: 'acme', principal: 'user:ana', model: 'support', options };
+
+function answer(text: string): GenerateResultV1 {
+  return { content: [{ type: 'text', text }], finishReason: 'stop', usage: { inputTokens: 12, outputTokens: 5 }, response: { id: 'chatcmpl-1', modelId: 'sim-default' }, cost: { micros: 17, priceVersion: 'builtin' } };
+}
+
+describe('the response cache itself', () => {
+  test('a key covers tenant, principal, model and every option that shapes the answer, and nothing else', () => {
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 1_000 });
+    const key = cache.keyOf(asked);
+    assert.match(key ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(cache.keyOf({ ...asked, options: { ...options, abortSignal: new AbortController().signal, headers: { 'x-trace': '1' } } }), key, 'a signal and headers do not change the answer');
+    const others = [
+      { ...asked, tenant: 'globex' },
+      { ...asked, principal: 'user:bo' },
+      { ...asked, options: { ...options, temperature: 0.7 } },
+      { ...asked, options: { ...options, maxOutputTokens: 65 } },
+      { ...asked, options: { ...options, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Where is A-1002?' }] }] } },
+      { ...asked, options: { ...options, tools: [{ name: 'lookup', description: 'd', inputSchema: { type: 'object' } }] } },
+    ];
+    const keys = new Set(others.map((other) => cache.keyOf(other)));
+    assert.equal(keys.size, others.length);
+    assert.ok(!keys.has(key));
+    assert.equal(cache.keyOf({ ...asked, model: 'sim:default' }), undefined, 'a model the cache is not on for has no key');
+  });
+
+  test('an answer is kept for ttlMs, handed out as a fresh copy without its cost, then forgotten', () => {
+    let now = 10_000;
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 1_000, now: () => now });
+    assert.equal(cache.put('k', answer('In transit.'), 'run_1'), true);
+    now += 999;
+    const hit = cache.get('k');
+    assert.deepEqual(hit, { result: withoutCost(answer('In transit.')), runId: 'run_1', storedAt: 10_000 });
+    (hit?.result.content[0] as { text: string }).text = 'changed by a caller';
+    assert.equal((cache.get('k')?.result.content[0] as { text: string }).text, 'In transit.', 'no caller changes what another reads');
+    now += 1;
+    assert.equal(cache.get('k'), undefined, 'expired at ttlMs');
+    assert.equal(cache.size, 0);
+    assert.equal(cache.bytes, 0);
+  });
+
+  test('past maxBytes the least recently used answer goes first; one over maxEntryBytes is not kept', () => {
+    const one = Buffer.byteLength(JSON.stringify(withoutCost(answer('a'.repeat(100)))));
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 60_000, maxBytes: one * 2, maxEntryBytes: one });
+    cache.put('first', answer('a'.repeat(100)), 'run_1');
+    cache.put('second', answer('b'.repeat(100)), 'run_2');
+    assert.ok(cache.get('first') !== undefined, 'used, so now the most recent');
+    cache.put('third', answer('c'.repeat(100)), 'run_3');
+    assert.deepEqual(
+      ['first', 'second', 'third'].map((key) => cache.get(key)?.runId),
+      ['run_1', undefined, 'run_3'],
+    );
+    assert.equal(cache.bytes, one * 2);
+    assert.equal(cache.put('big', answer('d'.repeat(101)), 'run_4'), false);
+    assert.equal(cache.get('big'), undefined);
+  });
+});
+
+function withoutCost(result: GenerateResultV1): GenerateResultV1 {
+  const { cost: _cost, ...rest } = result;
+  return rest;
+}
+
+describe('the gateway with its cache on', () => {
+  let served: TestGateway;
+  const question = [{ role: 'user' as const, content: 'Where is my order A-1001?' }];
+
+  before(async () => {
+    served = await startTestGateway({
+      config: { version: 1, routes: [{ name: 'support', models: ['sim:default'] }], gateway: { cache: { models: ['support'], ttlMs: 600_000 } } },
+    });
+  });
+  after(async () => {
+    await served.close();
+  });
+
+  function client(tenant: string, principal: string): OpenAI {
+    return new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': tenant, 'keel-principal': principal } });
+  }
+
+  async function ask(as: OpenAI, model: string): Promise<{ text: string; runId: string; events: JournalEvent[] }> {
+    const { data, response } = await as.chat.completions.create({ model, max_tokens: 64, messages: question }).withResponse();
+    const runId = response.headers.get('keel-run-id') ?? '';
+    await served.gateway.settled();
+    const { events } = await loadRun(served.gateway.keel.store, runId);
+    return { text: data.choices[0]?.message.content ?? '', runId, events };
+  }
+
+  const modelCalls = (events: JournalEvent[]) => events.filter((event) => event.type === 'model-attempt-end').length;
+  const lookups = (events: JournalEvent[]) =>
+    events.flatMap((event) => (event.type === 'step-end' && event.data.name === 'response-cache' && event.data.outcome.ok ? [event.data.outcome.value as { hit: boolean; fromRun?: string }] : []));
+
+  test('the same request of the same tenant and principal is answered from the cache: no model call, no reservation, no cost, its run names the answer it reused', async () => {
+    const ana = client('acme', 'user:ana');
+    const first = await ask(ana, 'support');
+    assert.equal(modelCalls(first.events), 1);
+    assert.deepEqual(lookups(first.events), [{ hit: false }]);
+    assert.ok((await served.run(first.runId)).costMicros > 0);
+
+    const second = await ask(ana, 'support');
+    assert.equal(second.text, first.text);
+    assert.equal(modelCalls(second.events), 0, 'no model call');
+    assert.equal(second.events.filter((event) => event.type === 'budget-decision').length, 0, 'nothing reserved');
+    assert.deepEqual(
+      lookups(second.events).map((lookup) => ({ hit: lookup.hit, fromRun: lookup.fromRun })),
+      [{ hit: true, fromRun: first.runId }],
+    );
+    const run = await served.run(second.runId);
+    assert.equal(run.status, 'ok');
+    assert.equal(run.costMicros, 0);
+    const ended = second.events.find((event) => event.type === 'run-end');
+    assert.deepEqual((ended?.data as { output?: unknown }).output, { finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom: first.runId });
+  });
+
+  test('another tenant or principal asking the same never reads it', async () => {
+    for (const [tenant, principal] of [
+      ['globex', 'user:ana'],
+      ['acme', 'user:bo'],
+    ] as const) {
+      const other = await ask(client(tenant, principal), 'support');
+      assert.equal(modelCalls(other.events), 1, `${tenant} ${principal} made its own call`);
+      assert.deepEqual(lookups(other.events), [{ hit: false }]);
+    }
+  });
+
+  test('a streamed request is answered from an answer kept whole, as a stream', async () => {
+    const ana = client('acme', 'user:ana');
+    const whole = await ask(ana, 'support');
+    const { data: stream, response } = await ana.chat.completions.create({ model: 'support', max_tokens: 64, messages: question, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, whole.text);
+    await served.gateway.settled();
+    const { events } = await loadRun(served.gateway.keel.store, response.headers.get('keel-run-id') ?? '');
+    assert.equal(modelCalls(events), 0);
+    assert.equal(lookups(events)[0]?.hit, true);
+  });
+
+  test('a model the cache is not on for calls its model every time, with no lookup', async () => {
+    const ana = client('acme', 'user:ana');
+    for (let index = 0; index < 2; index += 1) {
+      const direct = await ask(ana, 'sim:default');
+      assert.equal(modelCalls(direct.events), 1);
+      assert.deepEqual(lookups(direct.events), []);
+    }
+  });
+});
+
+test('without gateway.cache every request calls its model', async () => {
+  const served = await startTestGateway({ config: { version: 1, routes: [{ name: 'support', models: ['sim:default'] }] } });
+  try {
+    const headers = { 'content-type': 'application/json', 'keel-tenant': 'acme' };
+    const body = JSON.stringify({ model: 'support', messages: [{ role: 'user', content: 'Hello' }] });
+    for (let index = 0; index < 2; index += 1) {
+      const response = await fetch(`${served.url}/v1/chat/completions`, { method: 'POST', headers, body });
+      assert.equal(response.status, 200);
+      await response.text();
+      const { events } = await loadRun(served.gateway.keel.store, response.headers.get('keel-run-id') ?? '');
+      assert.equal(events.filter((event) => event.type === 'model-attempt-end').length, 1);
+      assert.equal(events.filter((event) => event.type === 'step-start' && event.data.name === 'response-cache').length, 0);
+    }
+  } finally {
+    await served.close();
+  }
+});
+
+test('a cache naming a model that is neither a route nor provider:model is refused before anything is opened', async () => {
+  await assert.rejects(
+    createGateway({ database: ':memory:', environment: {}, config: { version: 1, routes: [{ name: 'support', models: ['sim:default'] }], gateway: { cache: { models: ['suport'], ttlMs: 1_000 } } } }),
+    { code: 'config-invalid', message: "gateway.cache.models names 'suport', neither a route of the config (support) nor a provider:model name" },
+  );
+  await assert.rejects(createGateway({ database: ':memory:', environment: {}, config: { version: 1, routes: [], gateway: { cache: { models: ['sim:default'], ttlMs: 0 } } } }), /gateway\.cache\.ttlMs: must be ≥ 1/);
+});
