@@ -31,6 +31,7 @@ export interface CommandContext {
     out: string | undefined;
     requireKeys: boolean;
     allowAnonymous: boolean;
+    accessLog: boolean;
     budgetMicros: string | undefined;
     per: string | undefined;
     models: string | undefined;

@@ -18,6 +18,7 @@ commands:
                            [--metrics-port N [--host H]] Prometheus metrics at /metrics (keel serve: always)
   serve                    the OpenAI- and Anthropic-compatible gateway; every request a journaled run   [--port 8787] [--host 127.0.0.1]
                            keys required once any exists, or [--require-keys]; [--allow-anonymous] off loopback
+                           [--access-log] a JSON line per request on stdout as its response ends
   mcp-proxy --config PATH  an MCP server fronting the config's upstream MCP servers over stdio; every call
                        decided by policy, rate-limited, approval-gated and journaled, a run per session
                        [--http [--port 8788] [--host 127.0.0.1]] serves Streamable HTTP at /mcp instead
@@ -137,6 +138,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         out: values.out,
         requireKeys: values['require-keys'] === true,
         allowAnonymous: values['allow-anonymous'] === true,
+        accessLog: values['access-log'] === true,
         budgetMicros: values['budget-micros'],
         per: values.per,
         models: values.models,
@@ -217,6 +219,7 @@ function parseCommandLine(argv: string[]) {
         out: { type: 'string' },
         'require-keys': { type: 'boolean' },
         'allow-anonymous': { type: 'boolean' },
+        'access-log': { type: 'boolean' },
         'budget-micros': { type: 'string' },
         per: { type: 'string' },
         models: { type: 'string' },

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import type { HttpBindings } from '@hono/node-server';
 import { createAdaptorServer } from '@hono/node-server';
+import type { AccessLogEntry } from './access-log.ts';
+import { logAccess } from './access-log.ts';
 import type { Gateway } from './gateway.ts';
 import { wholeSetting } from './gateway-settings.ts';
 import type { ClientConnection } from './serve-call.ts';
@@ -19,6 +21,8 @@ export interface ListenOptions {
   requestTimeoutMs?: number;
   /** How long `close()` lets requests in flight finish by default, in ms; default 30 s. */
   graceMs?: number;
+  /** Told of every request once its response is over (access-log.ts); `keel serve --access-log` prints each as a JSON line. */
+  accessLog?: (entry: AccessLogEntry) => void;
 }
 
 export interface ListeningGateway {
@@ -49,9 +53,18 @@ export async function listenGateway(gateway: Gateway, options: ListenOptions): P
   const headersTimeout = wholeSetting('headersTimeoutMs', options.headersTimeoutMs, 'ms', { minimum: 1 }) ?? defaultHeadersTimeoutMs;
   const requestTimeout = Math.max(headersTimeout, wholeSetting('requestTimeoutMs', options.requestTimeoutMs, 'ms', { minimum: 1 }) ?? defaultRequestTimeoutMs);
   const defaultGrace = wholeSetting('graceMs', options.graceMs, 'ms', { minimum: 0 }) ?? defaultGraceMs;
+  const { accessLog } = options;
   const server = createAdaptorServer({
     // The adapter serves node:http here, so each request's bindings are node:http's.
-    fetch: (request, bindings) => gateway.fetch(request, connectionOf((bindings as HttpBindings).outgoing)),
+    fetch: (request, bindings) => {
+      const { incoming, outgoing } = bindings as HttpBindings;
+      if (accessLog === undefined) return gateway.fetch(request, connectionOf(outgoing));
+      const logging = logAccess(incoming, outgoing, accessLog);
+      return gateway.fetch(request, connectionOf(outgoing)).then((response) => {
+        logging.answered(response);
+        return response;
+      });
+    },
     overrideGlobalObjects: false,
     // Node checks these timeouts on an interval (30 s by default), which would let a slow client
     // hold its connection well past them; checking at a quarter of the shortest keeps them close.

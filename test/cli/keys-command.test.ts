@@ -113,7 +113,19 @@ describe('keel serve with keys', () => {
       });
       void exited.then((code) => reject(new Error(`keel serve exited ${code} before listening: ${stderr}`)));
     });
-    return { child, url, exited, stderr: () => stderr };
+    /** Resolves with stdout once it holds a line matching `pattern`. */
+    const printed = (pattern: RegExp) =>
+      new Promise<string>((resolve, reject) => {
+        const look = () => {
+          if (!stdout.split('\n').some((line) => pattern.test(line))) return;
+          child.stdout.off('data', look);
+          resolve(stdout);
+        };
+        child.stdout.on('data', look);
+        look();
+        void exited.then((code) => reject(new Error(`keel serve exited ${code} before printing ${String(pattern)}: ${stdout}`)));
+      });
+    return { child, url, exited, stderr: () => stderr, printed };
   }
 
   test('once the store holds a key, requests need one: the key works, none is a 401, and keys list shows what it spent', async () => {
@@ -121,11 +133,20 @@ describe('keel serve with keys', () => {
     const created = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'svc-support', '--budget-micros', '1000000', '--per', 'month', '--json']);
     assert.equal(created.status, 0, created.stderr);
     const { secret, key } = JSON.parse(created.stdout) as CreatedKey;
-    const served = serve(['--db', database]);
+    const served = serve(['--db', database, '--access-log']);
     try {
       const url = await served.url;
-      const answer = await new OpenAI({ baseURL: `${url}/v1`, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: 'sim:default', messages: [{ role: 'user', content: 'Hello' }] });
+      const { data: answer, response } = await new OpenAI({ baseURL: `${url}/v1`, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: 'sim:default', messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
       assert.equal(answer.choices[0]?.message.content, 'Acknowledged: Hello');
+      // --access-log: one JSON line on stdout per request, as its response ends.
+      const logged = (await served.printed(/^\{"time"/))
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { method: string; path: string; status: number; runId?: string; completed: boolean });
+      assert.deepEqual(
+        logged.map((entry) => [entry.method, entry.path, entry.status, entry.runId, entry.completed]),
+        [['POST', '/v1/chat/completions', 200, response.headers.get('keel-run-id') ?? '', true]],
+      );
       const refused = await new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sk-not-a-keel-key', maxRetries: 0 }).models.list().catch((caught: unknown) => caught);
       assert.ok(refused instanceof OpenAI.AuthenticationError, String(refused));
     } finally {

@@ -1,6 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 // The narrow entry: the PostgreSQL store loads only for a postgres:// database.
 import { openStore } from '../../store/open-store.ts';
+import type { AccessLogEntry } from '../../gateway/index.ts';
 import type { Command } from '../command.ts';
 import type { WorkerOversight } from '../worker-oversight.ts';
 import { tuneHeap } from './serve-heap.ts';
@@ -15,7 +16,8 @@ const graceMs = 30_000;
  * refuses new requests (503), gives the runs in flight 30 s to end, stops the rest (each ends
  * `failed` in the journal, its client told), closes the store and exits 0. Virtual keys (`keel keys`) are required
  * once the store holds one, or with `--require-keys`; a host other than loopback without them is
- * refused unless `--allow-anonymous` says so. With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
+ * refused unless `--allow-anonymous` says so. `--access-log` prints a JSON line per request on
+ * stdout as its response ends (access-log.ts). With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
  * also serves the admin API at /admin and the dashboard at /dashboard/. With KEEL_SERVE_HEAP=compact
  * V8's heap is kept near what the gateway holds, unless Node was given heap flags (serve-heap.ts).
  */
@@ -72,6 +74,7 @@ export const serveCommand: Command = async (context) => {
       host,
       ...(timeouts?.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: timeouts.headersTimeoutMs }),
       ...(timeouts?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: timeouts.requestTimeoutMs }),
+      ...(context.options.accessLog ? { accessLog: (entry: AccessLogEntry) => context.output.stdout(`${JSON.stringify(entry)}\n`) } : {}),
     };
     const listening = await listenGateway(gateway, listenOptions).catch(async (error: unknown) => {
       await gateway.close();
