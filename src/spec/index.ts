@@ -13,6 +13,7 @@ export type * from './breaker-store-v1.ts';
 export type * from './concurrency-store-v1.ts';
 export type * from './audit-log-store-v1.ts';
 export type * from './telemetry-cursor-store-v1.ts';
+export type * from './response-cache-store-v1.ts';
 export type * from './subject-key-store-v1.ts';
 export type * from './run-retention-store-v1.ts';
 export type * from './dataset-store-v1.ts';

@@ -12,6 +12,7 @@ import type { DatasetStoreV1 } from './dataset-store-v1.ts';
 import type { KeyStoreV1 } from './key-store-v1.ts';
 import type { MemoryStoreV1 } from './memory-store-v1.ts';
 import type { RateLimiterV1 } from './rate-limiter-v1.ts';
+import type { ResponseCacheStoreV1 } from './response-cache-store-v1.ts';
 import type { TelemetryCursorStoreV1 } from './telemetry-cursor-store-v1.ts';
 import type { SubjectKeyStoreV1 } from './subject-key-store-v1.ts';
 import type { RunRetentionStoreV1 } from './run-retention-store-v1.ts';
@@ -159,6 +160,8 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly datasets?: DatasetStoreV1;
   /** Where telemetry exporters keep their place in the journal (telemetry-cursor-store-v1.ts). Optional, as budgets. */
   readonly telemetryCursors?: TelemetryCursorStoreV1;
+  /** Answers the gateway's cache keeps for every process on this store (response-cache-store-v1.ts). Optional, as budgets. */
+  readonly responseCache?: ResponseCacheStoreV1;
   /** Per-subject keys that seal labelled payload fields, and their redactions (subject-key-store-v1.ts). Optional, as budgets. */
   readonly subjectKeys?: SubjectKeyStoreV1;
   /** Deletion of ended runs past their retention period (run-retention-store-v1.ts). Optional, as budgets. */
