@@ -22,6 +22,8 @@ export interface ResponseCacheStoreV1 {
   /**
    * Stores the entry under `key`, replacing any there. Entries past their expiry are deleted now
    * and then (at most once a minute per process), so the table holds little more than live entries.
+   * A write's time is its `entry.storedMs`, as a read's is its `nowMs`: the minute is counted,
+   * and expiry judged, by it.
    * Needs no fdatasync: a lost entry costs one model call, never a wrong answer.
    */
   writeCachedResponse(key: string, entry: CachedResponseV1): Promise<void>;

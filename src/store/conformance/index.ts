@@ -18,3 +18,5 @@ export { runDatasetConformance } from './dataset-conformance.ts';
 export type { DatasetStoresFactory, DatasetStoresUnderTest } from './dataset-conformance.ts';
 export { runSubjectKeyConformance } from './subject-key-conformance.ts';
 export type { SubjectKeyStoresFactory, SubjectKeyStoresUnderTest } from './subject-key-conformance.ts';
+export { runResponseCacheConformance } from './response-cache-conformance.ts';
+export type { ResponseCacheStoresFactory, ResponseCacheStoresUnderTest } from './response-cache-conformance.ts';

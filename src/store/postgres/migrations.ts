@@ -389,6 +389,23 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX budget_settlements_run ON ${schema}.budget_settlements (run_id) WHERE run_id IS NOT NULL;
     `,
   },
+  {
+    version: 14,
+    name: 'response-cache',
+    sql: (schema) => `
+      -- Answers the gateway may hand out again, shared by every process on this schema
+      -- (src/spec/response-cache-store-v1.ts); the key is already a digest of what the answer covers.
+      -- Expired rows are deleted now and then by a write, found through their expiry.
+      CREATE TABLE ${schema}.response_cache (
+        key text PRIMARY KEY,
+        text text NOT NULL,
+        run_id text NOT NULL,
+        stored_ms bigint NOT NULL,
+        expires_ms bigint NOT NULL
+      );
+      CREATE INDEX response_cache_expiry ON ${schema}.response_cache (expires_ms);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -29,6 +29,7 @@ import { PostgresRateLimiter } from './postgres-rate-limiter.ts';
 import { PostgresKeyStore } from './postgres-key-store.ts';
 import { PostgresDatasets } from './postgres-datasets.ts';
 import { PostgresTelemetryCursors } from './postgres-telemetry-cursors.ts';
+import { PostgresResponseCache } from './postgres-response-cache.ts';
 import { PostgresSubjectKeys } from './postgres-subject-keys.ts';
 import { PostgresRunRetention } from './postgres-run-retention.ts';
 import { checkReadable, migrate } from './migrations.ts';
@@ -124,6 +125,8 @@ export class PostgresStore implements StoreV1 {
   readonly datasets: PostgresDatasets;
   /** Where telemetry exporters keep their place in the journal, shared by every process on this schema. */
   readonly telemetryCursors: PostgresTelemetryCursors;
+  /** Answers the gateway's cache keeps for every process on this schema. */
+  readonly responseCache: PostgresResponseCache;
   /** Per-subject keys sealing labelled payload fields, and their redactions, shared by every process on this schema. */
   readonly subjectKeys: PostgresSubjectKeys;
   /** Deletion of ended runs past their retention period. */
@@ -149,6 +152,7 @@ export class PostgresStore implements StoreV1 {
     this.keys = new PostgresKeyStore(pool, quoteIdentifier(schemaName), location);
     this.datasets = new PostgresDatasets(pool, quoteIdentifier(schemaName), location);
     this.telemetryCursors = new PostgresTelemetryCursors(pool, quoteIdentifier(schemaName), location);
+    this.responseCache = new PostgresResponseCache(pool, quoteIdentifier(schemaName), location);
     this.subjectKeys = new PostgresSubjectKeys(pool, quoteIdentifier(schemaName), location);
     this.retention = new PostgresRunRetention(pool, quoteIdentifier(schemaName), location);
   }

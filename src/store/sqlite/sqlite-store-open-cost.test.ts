@@ -14,7 +14,7 @@ import { genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
 import { SqliteStore } from './index.ts';
 
 // Every table a sub-store of SqliteStore reads or writes, and nothing run reads touch.
-const subStoreTables = /\b(budget_accounts|budget_holds|budget_settlements|audit_leaves|audit_tree_heads|rate_limit_counts|rate_limit_hits|breaker_states|concurrency_slots|api_keys|datasets|telemetry_cursors|subject_keys|subject_redactions)\b/;
+const subStoreTables = /\b(budget_accounts|budget_holds|budget_settlements|audit_leaves|audit_tree_heads|rate_limit_counts|rate_limit_hits|breaker_states|concurrency_slots|api_keys|datasets|telemetry_cursors|subject_keys|subject_redactions|response_cache)\b/;
 const runId = 'run_open_cost';
 
 let folder = '';

@@ -33,6 +33,7 @@ import { SqliteDatasets } from './sqlite-datasets.ts';
 import { SqliteRateLimiter } from './sqlite-rate-limiter.ts';
 import { SqliteKeyStore } from './sqlite-key-store.ts';
 import { SqliteTelemetryCursors } from './sqlite-telemetry-cursors.ts';
+import { SqliteResponseCache } from './sqlite-response-cache.ts';
 import { SqliteSubjectKeys } from './sqlite-subject-keys.ts';
 import { SqliteRunRetention } from './sqlite-run-retention.ts';
 import { WalSync } from './wal-sync.ts';
@@ -152,6 +153,8 @@ export class SqliteStore implements StoreV1 {
   readonly datasets: SqliteDatasets;
   /** Where telemetry exporters keep their place in the journal. */
   readonly telemetryCursors: SqliteTelemetryCursors;
+  /** Answers the gateway's cache keeps for every process on this file. */
+  readonly responseCache: SqliteResponseCache;
   /** Per-subject keys sealing labelled payload fields, and their redactions. */
   readonly subjectKeys: SqliteSubjectKeys;
   /** Deletion of ended runs past their retention period. */
@@ -212,6 +215,8 @@ export class SqliteStore implements StoreV1 {
     this.keys = new SqliteKeyStore(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.datasets = new SqliteDatasets(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.telemetryCursors = new SqliteTelemetryCursors(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
+    // A cache entry lost to a power cut costs one model call, never a wrong answer: no sync to wait for.
+    this.responseCache = new SqliteResponseCache(database, { write: (work) => this.#memoryWrite(work, { sync: false }), read: (work) => this.#read(work) });
     this.subjectKeys = new SqliteSubjectKeys(database, { write: (work) => this.#memoryWrite(work), read: (work) => this.#read(work) });
     this.retention = new SqliteRunRetention(database, { write: (work) => this.#memoryWrite(work) });
   }
