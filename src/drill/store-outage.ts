@@ -5,7 +5,7 @@ import type { JournalRecordV1, StoreV1 } from '../spec/index.ts';
 export interface StoreOutage {
   /** The store the drilled runs use: the real one, refusing every call while the outage is on. */
   store: StoreV1;
-  /** Starts the outage once an append of `runId` has landed a record `startsAfter` matches (the hook: no clock). */
+  /** Starts the outage with the append of `runId` carrying a record `startsAfter` matches (the hook: no clock); that append lands, nothing after it. */
   arm(runId: string, startsAfter: (record: JournalRecordV1) => boolean): void;
   /** Ends the outage: the store answers again. */
   end(): void;
@@ -42,11 +42,14 @@ export function storeOutage(store: StoreV1): StoreOutage {
   const wrapped = guard(store, '');
   const append: StoreV1['append'] = async (batch) => {
     if (on) return refuse('append');
-    await store.append(batch);
+    // On from the moment the matching append is sent, not once it has landed: the engine pipelines
+    // its appends, and a loaded machine let the run's end through while the effect's end was still
+    // being committed (the outage then missed the run it was for).
     if (armed !== undefined && batch.runId === armed.runId && batch.records.some(armed.startsAfter)) {
       armed = undefined;
       on = true;
     }
+    await store.append(batch);
   };
   const parts = Object.fromEntries(subStores.flatMap((name) => (store[name] === undefined ? [] : [[name, guard(store[name], `${name}.`)]])));
   const outage: StoreV1 = new Proxy(wrapped, {
