@@ -254,6 +254,8 @@ export const configSchema = z
             maxBytes: integerSetting('bytes', 1).exactOptional(),
             /** An answer larger than this is not kept; default 1 MiB. */
             maxEntryBytes: integerSetting('bytes', 1).exactOptional(),
+            /** Kept in the store, for every gateway on it, instead of each process's memory (where maxBytes bounds it). */
+            shared: z.boolean().exactOptional(),
           })
           .exactOptional(),
       })

@@ -258,5 +258,5 @@ test("the gateway's response cache names its models and keeps answers for a whol
   assert.deepEqual(cached.gateway?.cache, { models: ['support', 'sim:default'], ttlMs: 300_000, maxBytes: 1_048_576 });
   assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: [], ttlMs: 1_000 } }), source), 'keel.config.json: gateway.cache.models: must list at least 1 item');
   assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: ['support'] } }), source), 'keel.config.json: gateway.cache.ttlMs: is required');
-  assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: ['support'], ttlMs: 1_000, ttl: 5 } }), source), 'keel.config.json: gateway.cache.ttl: unknown setting (allowed here: models, ttlMs, maxBytes, maxEntryBytes)');
+  assertConfigError(() => parseConfig(withSetting(['gateway'], { cache: { models: ['support'], ttlMs: 1_000, ttl: 5 } }), source), 'keel.config.json: gateway.cache.ttl: unknown setting (allowed here: models, ttlMs, maxBytes, maxEntryBytes, shared)');
 });

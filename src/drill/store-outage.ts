@@ -15,7 +15,7 @@ export interface StoreOutage {
 }
 
 // The parts of a store that share its database: when the database is down, they are down too.
-const subStores = ['budgets', 'auditLog', 'keys', 'rateLimits', 'breakers', 'concurrency', 'datasets', 'telemetryCursors'] as const;
+const subStores = ['budgets', 'auditLog', 'keys', 'rateLimits', 'breakers', 'concurrency', 'datasets', 'telemetryCursors', 'responseCache'] as const;
 
 /**
  * Wraps a store so that, from an explicit point of a run (a record landing in its journal), every

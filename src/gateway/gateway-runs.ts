@@ -274,8 +274,8 @@ export class GatewayRuns {
       // A step, so a replay meets the same answer (or the same miss) the run met, whatever the cache holds then.
       const lookup = await context.step<CacheLookup>(
         'response-cache',
-        () => {
-          const kept = cache.get(cacheKey);
+        async () => {
+          const kept = await cache.get(cacheKey);
           return kept === undefined ? { hit: false } : { hit: true, fromRun: kept.runId, ageMs: Math.max(0, Date.now() - kept.storedAt), answer: kept.result as unknown as JsonValue };
         },
         { idempotent: true, input: { key: cacheKey } },
@@ -295,7 +295,8 @@ export class GatewayRuns {
     // The call is settled from its usage either way; the run says its answer was not delivered.
     const undelivered = call.undelivered?.();
     if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
-    if (cache !== undefined && cacheKey !== undefined && cacheableFinish.has(result.finishReason)) cache.put(cacheKey, result, context.runId);
+    // Kept before the run ends, so the client that hears the answer finds it on its next request.
+    if (cache !== undefined && cacheKey !== undefined && cacheableFinish.has(result.finishReason)) await cache.put(cacheKey, result, context.runId);
     return { result };
   }
 

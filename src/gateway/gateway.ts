@@ -140,7 +140,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     callBudgets: true,
   });
   const catalog = new ModelCatalog({ runtime: keel.runtime, config, simulator: { ...options.simulator, script: options.simulator?.script ?? gatewaySimulatorScript } });
-  const runs = new GatewayRuns({ engine: keel.engine, policies: options.policies, rateLimiter: keel.runtime.rateLimiter, idleMs, cache, ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }) });
+  const runs = new GatewayRuns({
+    engine: keel.engine,
+    policies: options.policies,
+    rateLimiter: keel.runtime.rateLimiter,
+    idleMs,
+    cache: await cacheIn(cache, keel, options.log),
+    ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }),
+  });
   const keys = new KeyAuthentication(keel.store.keys, options.requireKeys === true);
   const { audit } = keel;
   const orphans = new OrphanedRuns({
@@ -178,8 +185,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   };
 }
 
-/** The response cache the config's `gateway.cache` asks for; each model it names is a route of the config or a provider:model name. */
-function responseCache(config: KeelConfig | undefined): ResponseCache | undefined {
+type CacheSettings = NonNullable<NonNullable<KeelConfig['gateway']>['cache']>;
+
+/**
+ * The config's `gateway.cache`, checked before anything is opened: each model it names is a route
+ * of the config or a provider:model name.
+ */
+function responseCache(config: KeelConfig | undefined): CacheSettings | undefined {
   const settings = config?.gateway?.cache;
   if (settings === undefined) return undefined;
   const routes = new Set(config?.routes.map((route) => route.name));
@@ -187,7 +199,19 @@ function responseCache(config: KeelConfig | undefined): ResponseCache | undefine
   if (unknown.length > 0) {
     throw new KeelError('config-invalid', `gateway.cache.models names ${unknown.map((name) => `'${name}'`).join(', ')}, neither a route of the config${routes.size === 0 ? '' : ` (${[...routes].join(', ')})`} nor a provider:model name`);
   }
-  return new ResponseCache(settings);
+  return settings;
+}
+
+/** The cache in this process's memory, or, `shared`, in the store every gateway on it uses. */
+async function cacheIn(settings: CacheSettings | undefined, keel: Keel, log: GatewayOptions['log']): Promise<ResponseCache | undefined> {
+  if (settings === undefined) return undefined;
+  if (settings.shared !== true) return new ResponseCache({ ...settings, log });
+  const store = keel.store.responseCache;
+  if (store === undefined) {
+    await keel.close();
+    throw new KeelError('config-invalid', `gateway.cache.shared asks for the store's response cache, and the store at ${keel.store.location} keeps none`);
+  }
+  return new ResponseCache({ ...settings, store, log });
 }
 
 interface AppParts {

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { JournalEvent } from '../journal/index.ts';
 import { loadRun } from '../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1 } from '../spec/index.ts';
+import type { GenerateOptionsV1, GenerateResultV1, ResponseCacheStoreV1 } from '../spec/index.ts';
+import { dropSchema, openTestPostgres, uniqueSchemaName } from '../store/testing/index.ts';
+import { openStore } from '../store/index.ts';
+import type { Gateway } from './index.ts';
 import { createGateway } from './index.ts';
-import { ResponseCache } from './response-cache.ts';
+import { MemoryResponseCache, ResponseCache } from './response-cache.ts';
 import type { TestGateway } from './testing/index.ts';
 import { startTestGateway } from './testing/index.ts';
 
@@ -36,35 +42,55 @@ describe('the response cache itself', () => {
     assert.equal(cache.keyOf({ ...asked, model: 'sim:default' }), undefined, 'a model the cache is not on for has no key');
   });
 
-  test('an answer is kept for ttlMs, handed out as a fresh copy without its cost, then forgotten', () => {
+  test('an answer is kept for ttlMs, handed out as a fresh copy without its cost, then forgotten', async () => {
     let now = 10_000;
-    const cache = new ResponseCache({ models: ['support'], ttlMs: 1_000, now: () => now });
-    assert.equal(cache.put('k', answer('In transit.'), 'run_1'), true);
+    const memory = new MemoryResponseCache({ maxBytes: 1_000_000 });
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 1_000, now: () => now, store: memory });
+    assert.equal(await cache.put('k', answer('In transit.'), 'run_1'), true);
     now += 999;
-    const hit = cache.get('k');
+    const hit = await cache.get('k');
     assert.deepEqual(hit, { result: withoutCost(answer('In transit.')), runId: 'run_1', storedAt: 10_000 });
     (hit?.result.content[0] as { text: string }).text = 'changed by a caller';
-    assert.equal((cache.get('k')?.result.content[0] as { text: string }).text, 'In transit.', 'no caller changes what another reads');
+    assert.equal(((await cache.get('k'))?.result.content[0] as { text: string }).text, 'In transit.', 'no caller changes what another reads');
     now += 1;
-    assert.equal(cache.get('k'), undefined, 'expired at ttlMs');
-    assert.equal(cache.size, 0);
-    assert.equal(cache.bytes, 0);
+    assert.equal(await cache.get('k'), undefined, 'expired at ttlMs');
+    assert.equal(memory.size, 0);
+    assert.equal(memory.bytes, 0);
   });
 
-  test('past maxBytes the least recently used answer goes first; one over maxEntryBytes is not kept', () => {
+  test('in memory, past maxBytes the least recently used answer goes first; one over maxEntryBytes is not kept', async () => {
     const one = Buffer.byteLength(JSON.stringify(withoutCost(answer('a'.repeat(100)))));
-    const cache = new ResponseCache({ models: ['support'], ttlMs: 60_000, maxBytes: one * 2, maxEntryBytes: one });
-    cache.put('first', answer('a'.repeat(100)), 'run_1');
-    cache.put('second', answer('b'.repeat(100)), 'run_2');
-    assert.ok(cache.get('first') !== undefined, 'used, so now the most recent');
-    cache.put('third', answer('c'.repeat(100)), 'run_3');
-    assert.deepEqual(
-      ['first', 'second', 'third'].map((key) => cache.get(key)?.runId),
-      ['run_1', undefined, 'run_3'],
-    );
-    assert.equal(cache.bytes, one * 2);
-    assert.equal(cache.put('big', answer('d'.repeat(101)), 'run_4'), false);
-    assert.equal(cache.get('big'), undefined);
+    const memory = new MemoryResponseCache({ maxBytes: one * 2 });
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 60_000, maxBytes: one * 2, maxEntryBytes: one, store: memory });
+    await cache.put('first', answer('a'.repeat(100)), 'run_1');
+    await cache.put('second', answer('b'.repeat(100)), 'run_2');
+    assert.ok((await cache.get('first')) !== undefined, 'used, so now the most recent');
+    await cache.put('third', answer('c'.repeat(100)), 'run_3');
+    const kept = [];
+    for (const key of ['first', 'second', 'third']) kept.push((await cache.get(key))?.runId);
+    assert.deepEqual(kept, ['run_1', undefined, 'run_3']);
+    assert.equal(memory.bytes, one * 2);
+    assert.equal(await cache.put('big', answer('d'.repeat(101)), 'run_4'), false);
+    assert.equal(await cache.get('big'), undefined);
+  });
+
+  test('a store that fails is a miss and keeps nothing, said once in the log, and once when it works again', async () => {
+    let broken = true;
+    const memory = new MemoryResponseCache({ maxBytes: 1_000_000 });
+    const flaky: ResponseCacheStoreV1 = {
+      responseCacheSpecificationVersion: 'v1',
+      readCachedResponse: (key, nowMs) => (broken ? Promise.reject(new Error('connection refused')) : memory.readCachedResponse(key, nowMs)),
+      writeCachedResponse: (key, entry) => (broken ? Promise.reject(new Error('connection refused')) : memory.writeCachedResponse(key, entry)),
+    };
+    const lines: string[] = [];
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 60_000, store: flaky, log: (line) => lines.push(line) });
+    assert.equal(await cache.put('k', answer('x'), 'run_1'), false);
+    assert.equal(await cache.get('k'), undefined);
+    assert.deepEqual(lines, ['keel gateway: the response cache could not write (connection refused): requests go to their models until it can']);
+    broken = false;
+    assert.equal(await cache.put('k', answer('x'), 'run_1'), true);
+    assert.equal((await cache.get('k'))?.runId, 'run_1');
+    assert.deepEqual(lines.slice(1), ['keel gateway: the response cache works again']);
   });
 });
 
@@ -182,4 +208,70 @@ test('a cache naming a model that is neither a route nor provider:model is refus
     { code: 'config-invalid', message: "gateway.cache.models names 'suport', neither a route of the config (support) nor a provider:model name" },
   );
   await assert.rejects(createGateway({ database: ':memory:', environment: {}, config: { version: 1, routes: [], gateway: { cache: { models: ['sim:default'], ttlMs: 0 } } } }), /gateway\.cache\.ttlMs: must be ≥ 1/);
+});
+
+describe('a cache shared through the store', () => {
+  const config = { version: 1 as const, routes: [{ name: 'support', models: ['sim:default'] }], gateway: { cache: { models: ['support'], ttlMs: 600_000, shared: true } } };
+  const body = JSON.stringify({ model: 'support', max_tokens: 64, messages: [{ role: 'user', content: 'Where is my order A-1001?' }] });
+  const headers = { 'content-type': 'application/json', 'keel-tenant': 'acme', 'keel-principal': 'user:ana' };
+
+  async function askEach(first: Gateway, second: Gateway): Promise<void> {
+    const asked = await first.request('/v1/chat/completions', { method: 'POST', headers, body });
+    assert.equal(asked.status, 200, await asked.clone().text());
+    const answered = (await asked.json()) as { choices: { message: { content: string } }[] };
+    const firstRun = asked.headers.get('keel-run-id') ?? '';
+    // Another gateway process on the same store: it never saw the first request.
+    const again = await second.request('/v1/chat/completions', { method: 'POST', headers, body });
+    assert.equal(again.status, 200);
+    assert.equal(((await again.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content, answered.choices[0]?.message.content);
+    const { events } = await loadRun(second.keel.store, again.headers.get('keel-run-id') ?? '');
+    assert.equal(events.filter((event) => event.type === 'model-attempt-end').length, 0, 'no model call');
+    const lookup = events.find((event) => event.type === 'step-end' && event.data.name === 'response-cache');
+    assert.deepEqual(lookup?.type === 'step-end' && lookup.data.outcome.ok ? (lookup.data.outcome.value as { fromRun?: string }).fromRun : undefined, firstRun);
+  }
+
+  test('sqlite: a second gateway on the same file answers from the first one\'s answer', async () => {
+    const database = join(mkdtempSync(join(tmpdir(), 'keel-shared-cache-')), 'keel.db');
+    const first = await createGateway({ database, environment: {}, config });
+    const second = await createGateway({ database, environment: {}, config });
+    try {
+      await askEach(first, second);
+    } finally {
+      await first.close();
+      await second.close();
+      rmSync(dirname(database), { recursive: true, force: true });
+    }
+  });
+
+  test('postgres: a second gateway on the same schema answers from the first one\'s answer', async (t) => {
+    const found = await openTestPostgres();
+    if ('skipReason' in found) return t.skip(found.skipReason);
+    const schema = uniqueSchemaName('shared_cache');
+    const environment = { KEEL_PG_SCHEMA: schema };
+    const first = await createGateway({ database: found.url, environment, config });
+    const second = await createGateway({ database: found.url, environment, config });
+    try {
+      await askEach(first, second);
+    } finally {
+      await first.close();
+      await second.close();
+      await dropSchema(found.url, schema);
+    }
+  });
+
+  test('shared on a store that keeps no response cache is refused, and the deployment is closed', async () => {
+    const store = await openStore({ database: join(mkdtempSync(join(tmpdir(), 'keel-no-cache-')), 'keel.db'), create: true, environment: {} });
+    const without = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'responseCache') return undefined;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...parts: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    try {
+      await assert.rejects(createGateway({ store: without, environment: {}, config }), { code: 'config-invalid', message: /gateway\.cache\.shared asks for the store's response cache, and the store at .* keeps none/ });
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson, sha256 } from '../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, StreamPartV1 } from '../spec/index.ts';
+import type { CachedResponseV1, GenerateOptionsV1, GenerateResultV1, ResponseCacheStoreV1, StreamPartV1 } from '../spec/index.ts';
 
 export interface ResponseCacheSettings {
   /** Model names as clients send them (`support`, `openai:gpt-4o-mini`). */
@@ -28,14 +28,6 @@ export interface CachedAnswer {
   storedAt: number;
 }
 
-interface Entry {
-  text: string;
-  bytes: number;
-  runId: string;
-  storedAt: number;
-  expiresAt: number;
-}
-
 const defaultMaxBytes = 64 * 1024 * 1024;
 const defaultMaxEntryBytes = 1024 * 1024;
 
@@ -44,41 +36,33 @@ const defaultMaxEntryBytes = 1024 * 1024;
  * kept under the SHA-256 of its tenant, principal, model and every option that shapes the answer
  * (messages, tools, tool choice, response format, token limit, sampling, stop sequences, seed), so
  * one tenant or principal never reads another's, and a request differing in any of them is a miss.
- * Entries live in this process's memory, least recently used first out past `maxBytes`, each for
- * `ttlMs`; a gateway's processes do not share them (a miss costs one model call, never a wrong answer).
- * Each entry is the answer's JSON text, parsed afresh on every hit, so no caller can change another's.
+ * Entries live where `store` keeps them: this process's memory (MemoryResponseCache, the default)
+ * or the store every gateway on it shares (`gateway.cache.shared`). Each is the answer's JSON text,
+ * parsed afresh on every hit, so no caller can change another's. A cache that fails to read is a
+ * miss and one that fails to write keeps nothing: it never fails a request.
  */
 export class ResponseCache {
   readonly #models: ReadonlySet<string>;
   readonly #ttlMs: number;
-  readonly #maxBytes: number;
   readonly #maxEntryBytes: number;
   readonly #now: () => number;
-  /** In use order, least recent first (a Map keeps insertion order; a hit is moved to the end). */
-  readonly #entries = new Map<string, Entry>();
-  #bytes = 0;
+  readonly #store: ResponseCacheStoreV1;
+  readonly #log: ((line: string) => void) | undefined;
+  #failing = false;
 
-  constructor(settings: ResponseCacheSettings) {
+  constructor(settings: ResponseCacheSettings & { store?: ResponseCacheStoreV1 | undefined; log?: ((line: string) => void) | undefined }) {
     if (settings.models.length === 0) throw new KeelError('config-invalid', 'gateway.cache.models names no model: name the routes or provider:model names whose answers are cached');
     this.#models = new Set(settings.models);
     this.#ttlMs = settings.ttlMs;
-    this.#maxBytes = settings.maxBytes ?? defaultMaxBytes;
-    this.#maxEntryBytes = Math.min(settings.maxEntryBytes ?? defaultMaxEntryBytes, this.#maxBytes);
     this.#now = settings.now ?? Date.now;
+    this.#store = settings.store ?? new MemoryResponseCache({ maxBytes: settings.maxBytes ?? defaultMaxBytes });
+    this.#maxEntryBytes = Math.min(settings.maxEntryBytes ?? defaultMaxEntryBytes, settings.maxBytes ?? defaultMaxBytes);
+    this.#log = settings.log;
   }
 
   /** The models whose answers are cached, as configured. */
   get models(): readonly string[] {
     return [...this.#models];
-  }
-
-  /** Memory the kept answers take, in bytes of their JSON text. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  get size(): number {
-    return this.#entries.size;
   }
 
   /** The cache key of a request to a cached model; undefined for a model whose answers are not cached. */
@@ -91,38 +75,107 @@ export class ResponseCache {
     return sha256(canonicalJson({ tenant: request.tenant, principal: request.principal, model: request.model, ...given }));
   }
 
-  get(key: string): CachedAnswer | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.#now()) {
-      this.#remove(key, entry);
+  async get(key: string): Promise<CachedAnswer | undefined> {
+    let entry: CachedResponseV1 | undefined;
+    try {
+      entry = await this.#store.readCachedResponse(key, this.#now());
+    } catch (error) {
+      this.#failed('read', error);
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return { result: JSON.parse(entry.text) as GenerateResultV1, runId: entry.runId, storedAt: entry.storedAt };
+    this.#recovered();
+    return entry === undefined ? undefined : { result: JSON.parse(entry.text) as GenerateResultV1, runId: entry.runId, storedAt: entry.storedMs };
   }
 
-  /** Keeps an answer; one larger than `maxEntryBytes` is not kept. Returns whether it was. */
-  put(key: string, result: GenerateResultV1, runId: string): boolean {
+  /** Keeps an answer; one larger than `maxEntryBytes`, or one the store could not take, is not kept. Returns whether it was. */
+  async put(key: string, result: GenerateResultV1, runId: string): Promise<boolean> {
     // What the call cost is its run's; a hit costs nothing.
     const { cost: _cost, ...answer } = result;
     const text = JSON.stringify(answer);
-    const bytes = Buffer.byteLength(text);
-    if (bytes > this.#maxEntryBytes) return false;
-    const previous = this.#entries.get(key);
-    if (previous !== undefined) this.#remove(key, previous);
-    const storedAt = this.#now();
-    this.#entries.set(key, { text, bytes, runId, storedAt, expiresAt: storedAt + this.#ttlMs });
-    this.#bytes += bytes;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#remove(oldest, entry);
+    if (Buffer.byteLength(text) > this.#maxEntryBytes) return false;
+    const storedMs = this.#now();
+    try {
+      await this.#store.writeCachedResponse(key, { text, runId, storedMs, expiresMs: storedMs + this.#ttlMs });
+    } catch (error) {
+      this.#failed('write', error);
+      return false;
     }
+    this.#recovered();
     return true;
   }
 
-  #remove(key: string, entry: Entry): void {
+  /** Said once when the store starts failing, and once when it works again, not per request. */
+  #failed(what: string, error: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    this.#log?.(`keel gateway: the response cache could not ${what} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): requests go to their models until it can`);
+  }
+
+  #recovered(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#log?.('keel gateway: the response cache works again');
+  }
+}
+
+interface MemoryEntry extends CachedResponseV1 {
+  bytes: number;
+}
+
+/**
+ * Kept answers in this process's memory, least recently used first out past `maxBytes`: the
+ * default home of the gateway's cache. Processes do not share it, so a process that misses costs
+ * one model call, never a wrong answer.
+ */
+export class MemoryResponseCache implements ResponseCacheStoreV1 {
+  readonly responseCacheSpecificationVersion = 'v1';
+  readonly #maxBytes: number;
+  /** In use order, least recent first (a Map keeps insertion order; a hit is moved to the end). */
+  readonly #entries = new Map<string, MemoryEntry>();
+  #bytes = 0;
+
+  constructor(options: { maxBytes: number }) {
+    this.#maxBytes = options.maxBytes;
+  }
+
+  /** Memory the kept answers take, in bytes of their text. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  readCachedResponse(key: string, nowMs: number): Promise<CachedResponseV1 | undefined> {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return Promise.resolve(undefined);
+    if (entry.expiresMs <= nowMs) {
+      this.#remove(key, entry);
+      return Promise.resolve(undefined);
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    const { bytes: _bytes, ...kept } = entry;
+    return Promise.resolve(kept);
+  }
+
+  writeCachedResponse(key: string, entry: CachedResponseV1): Promise<void> {
+    const bytes = Buffer.byteLength(entry.text);
+    const previous = this.#entries.get(key);
+    if (previous !== undefined) this.#remove(key, previous);
+    if (bytes > this.#maxBytes) return Promise.resolve();
+    this.#entries.set(key, { ...entry, bytes });
+    this.#bytes += bytes;
+    // An expired entry keeps its room until it is read or is the least recent: it goes first then.
+    for (const [oldest, kept] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#remove(oldest, kept);
+    }
+    return Promise.resolve();
+  }
+
+  #remove(key: string, entry: MemoryEntry): void {
     this.#entries.delete(key);
     this.#bytes -= entry.bytes;
   }
