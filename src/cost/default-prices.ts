@@ -20,6 +20,10 @@ export const defaultPriceTable: PriceTable = {
     'openai:gpt-4o-mini': { inputPerMillion: usd(0.15), cachedInputPerMillion: usd(0.075), outputPerMillion: usd(0.6) },
     'openai:o3': { inputPerMillion: usd(2), cachedInputPerMillion: usd(0.5), outputPerMillion: usd(8) },
     'openai:o4-mini': { inputPerMillion: usd(1.1), cachedInputPerMillion: usd(0.275), outputPerMillion: usd(4.4) },
+    // Embeddings: input only. Added under the same version, since no price it already had changed.
+    'openai:text-embedding-3-small': { inputPerMillion: usd(0.02), outputPerMillion: 0 },
+    'openai:text-embedding-3-large': { inputPerMillion: usd(0.13), outputPerMillion: 0 },
+    'openai:text-embedding-ada-002': { inputPerMillion: usd(0.1), outputPerMillion: 0 },
     'anthropic:claude-opus-4-1': { inputPerMillion: usd(15), cachedInputPerMillion: usd(1.5), outputPerMillion: usd(75) },
     'anthropic:claude-opus-4': { inputPerMillion: usd(15), cachedInputPerMillion: usd(1.5), outputPerMillion: usd(75) },
     'anthropic:claude-sonnet-4-5': { inputPerMillion: usd(3), cachedInputPerMillion: usd(0.3), outputPerMillion: usd(15) },

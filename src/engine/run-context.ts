@@ -2,7 +2,7 @@ import { KeelError, toErrorData } from '../errors/index.ts';
 import type { ConfidenceMarker, EventType, JournalEvent, JournalWriter, RunState, StepKind, StepOutcome } from '../journal/index.ts';
 import { applyEvent, canonicalJson, encodeModelRequest, runInStep, sha256 } from '../journal/index.ts';
 import type { EventData, RecordedModelInput, RunDetailType, StepDetailType } from '../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1, RunSummaryPatchV1 } from '../spec/index.ts';
 import type { RunSealer } from '../redaction/index.ts';
 import { divergenceError, errorFromData } from './replay-errors.ts';
 import { EscalationSignal, RollbackSignal, SuspendSignal } from './signals.ts';
@@ -88,6 +88,25 @@ export class DurableRunContext implements RunContext {
       accounting: (value) => accountingOf(value as unknown as GenerateResultV1 & { cost?: { micros: number; priceVersion: string } }),
     });
     return result as unknown as GenerateResultV1;
+  }
+
+  async embed(name: string, model: LanguageModelV1, options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    const { abortSignal: _ignored, ...request } = options;
+    const result = await this.#run({
+      kind: 'model-call',
+      name,
+      idempotent: true,
+      input: { provider: model.provider, modelId: model.modelId, request: request as unknown as JsonValue },
+      work: async (info) => {
+        if (model.doEmbed === undefined) throw new KeelError('model-unsupported', `${model.provider}:${model.modelId} makes no embeddings`);
+        return (await model.doEmbed({ ...request, abortSignal: info.signal })) as unknown as JsonValue;
+      },
+      accounting: (value) => {
+        const embedded = value as unknown as EmbedResultV1;
+        return { usage: { inputTokens: embedded.usage.inputTokens, outputTokens: 0 }, ...(embedded.cost === undefined ? {} : { cost: embedded.cost }) };
+      },
+    });
+    return result as unknown as EmbedResultV1;
   }
 
   /** The run's previous model request in this process, to journal the next one as a continuation. */

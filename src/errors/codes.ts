@@ -45,6 +45,8 @@ export const errorCodes = {
   'model-not-found': { retryable: false, httpStatus: 404 },
   'model-context-exceeded': { retryable: false, httpStatus: 400 },
   'model-refused': { retryable: false, httpStatus: 422 },
+  // The model cannot do what was asked of it (embeddings of a chat-only model).
+  'model-unsupported': { retryable: false, httpStatus: 400 },
   'model-output-malformed': { retryable: true, httpStatus: 502 },
   'tool-error': { retryable: false, httpStatus: 502 },
   // A tool call refused by policy, scope, constraint or rate limit, under an agent that fails on denial.

@@ -12,6 +12,8 @@ const modelRoutes: Record<string, (stream: boolean) => unknown> = {
   'POST /v1/chat/completions': (stream) => ({ model: 'sim:default', stream, messages: [{ role: 'user', content: 'Hello, route' }] }),
   'POST /v1/responses': (stream) => ({ model: 'sim:default', stream, input: 'Hello, route' }),
   'POST /v1/messages': (stream) => ({ model: 'sim:default', stream, max_tokens: 64, messages: [{ role: 'user', content: 'Hello, route' }] }),
+  // Never streamed: both rounds send the same request.
+  'POST /v1/embeddings': () => ({ model: 'sim:default', input: ['Hello, route'] }),
 };
 const runlessRoutes: Record<string, { path: string; body?: unknown }> = {
   'POST /v1/messages/count_tokens': { path: '/v1/messages/count_tokens', body: { model: 'sim:default', messages: [{ role: 'user', content: 'Hello, route' }] } },

@@ -53,7 +53,7 @@ export function invalidRequest(message: string, param?: string, code = 'invalid_
 }
 
 // Failures of one attempt that say something about the request rather than the provider.
-const requestFaults = new Set(['model-context-exceeded', 'model-request-invalid', 'usage-invalid', 'agent-input-invalid', 'context-over-budget']);
+const requestFaults = new Set(['model-context-exceeded', 'model-request-invalid', 'model-unsupported', 'usage-invalid', 'agent-input-invalid', 'context-over-budget']);
 
 /** How a run that failed is told to its client, from the error its journal recorded. */
 export function failureOfRun(error: ErrorData | undefined, reason: string | undefined): GatewayFailure {

@@ -5,7 +5,7 @@ import type { Engine, RunContext, RunOutcome } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
 import type { ErrorData } from '../errors/index.ts';
 import { KeelError, toErrorData } from '../errors/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, PolicyEngineV1, RateLimiterV1, StreamPartV1 } from '../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, JsonValue, PolicyEngineV1, RateLimiterV1, StreamPartV1 } from '../spec/index.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
 import { failureOfRun } from './gateway-failure.ts';
 import { keyModelPolicies, modelCallRequest } from './key-policy.ts';
@@ -16,7 +16,7 @@ import type { ResponseCache } from './response-cache.ts';
 import { streamPartsOf } from './response-cache.ts';
 
 /** The wire format a request came in: also the name of its model step. */
-export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages' | 'openai.responses';
+export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages' | 'openai.responses' | 'openai.embeddings';
 
 export interface GatewayCall {
   /** The run's id, from `newRunId()`: known before the run starts, so a stream can be named by it. */
@@ -29,10 +29,21 @@ export interface GatewayCall {
   onPart?: (part: StreamPartV1) => void | Promise<void>;
   /** Why a streamed answer did not reach its client (it stalled and was cut off), once the call is done; undefined when it did. */
   undelivered?: () => string | undefined;
+  /** An embeddings request: these values are embedded, and `options` is not used. */
+  embed?: EmbedOptionsV1;
 }
 
+/** What a call is answered with: a generated answer, or an embeddings request's vectors. */
+export type CallAnswer = GenerateResultV1 | EmbedResultV1;
+
 /** How a request's call ended: the answer, or what to tell the client. */
-export type CallOutcome = { runId: string; result: GenerateResultV1 } | { runId: string; failure: GatewayFailure };
+export type CallOutcome = { runId: string; result: CallAnswer } | { runId: string; failure: GatewayFailure };
+
+/** A generated answer, for the wire formats that only ever carry one (an embeddings answer is a bug there). */
+export function generatedAnswer(answer: CallAnswer): GenerateResultV1 {
+  if ('embeddings' in answer) throw new KeelError('internal', 'an embeddings answer reached a wire format of generated answers');
+  return answer;
+}
 
 /** A run id made before the run starts, so a stream's first bytes can already name it. */
 export function newRunId(): string {
@@ -55,7 +66,7 @@ export interface GatewayRunsOptions {
 
 /** What one call was answered with: by the model, or from the cache (an answer of the run named). */
 interface Served {
-  result: GenerateResultV1;
+  result: CallAnswer;
   cachedFrom?: string;
 }
 
@@ -228,6 +239,7 @@ export class GatewayRuns {
     if (open === undefined) {
       const { result, cachedFrom } = await this.#serve(context, first.call);
       first.result = result;
+      if ('embeddings' in result) return { embeddings: result.embeddings.length, usage: { inputTokens: result.usage.inputTokens, outputTokens: 0 } };
       // A cached answer used no tokens in this run: its output says whose answer it was instead.
       if (cachedFrom !== undefined) return { finishReason: result.finishReason, usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom };
       return { finishReason: result.finishReason, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
@@ -268,6 +280,12 @@ export class GatewayRuns {
     });
     if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
     if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);
+    const budgets = keyBudgets(identity);
+    if (call.embed !== undefined) {
+      const embed = call.embed;
+      const embedded = () => context.embed(call.api, call.target.model, embed);
+      return { result: await (budgets === undefined ? embedded() : withCallBudgets(budgets, embedded)) };
+    }
     const cache = this.#cache;
     const cacheKey = cache?.keyOf({ tenant: identity.tenant, principal: identity.principal, model: call.target.name, options: call.options });
     if (cache !== undefined && cacheKey !== undefined) {
@@ -289,7 +307,6 @@ export class GatewayRuns {
       }
     }
     const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
-    const budgets = keyBudgets(identity);
     const model = () => context.model(call.api, call.target.model, call.options, streaming);
     const result = await (budgets === undefined ? model() : withCallBudgets(budgets, model));
     // The call is settled from its usage either way; the run says its answer was not delivered.

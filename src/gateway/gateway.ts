@@ -25,6 +25,8 @@ import { ModelCatalog } from './model-catalog.ts';
 import { anthropicModel, anthropicModelList, openAIModel, openAIModelList } from './model-list.ts';
 import { parseChatRequest } from './openai/chat-request.ts';
 import { chatWire } from './openai/chat-wire.ts';
+import { parseEmbeddingsRequest } from './openai/embeddings-request.ts';
+import { embeddingsWire } from './openai/embeddings-wire.ts';
 import { openAIErrorResponse } from './openai/openai-error.ts';
 import { parseResponsesRequest } from './openai/responses-request.ts';
 import { OrphanedRuns } from './orphaned-runs.ts';
@@ -289,6 +291,14 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
     return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
+  // Embeddings go through the same governed path: a run, the key's and the policy's checks, the budget reserved for the inputs' tokens.
+  app.post('/v1/embeddings', async (c) => {
+    const request = parseEmbeddingsRequest(await readJsonBody(c.req.raw));
+    const identity = requestIdentity(c.req.raw.headers);
+    const target = catalog.resolve(request.model);
+    return serveCall(runs, embeddingsWire(request.model, request.encoding), { target, options: { messages: [] }, embed: request.embed, identity, stream: false }, streaming, c.env.connection);
+  });
+
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
@@ -313,7 +323,7 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
   app.notFound((c) =>
     failureResponse(c, {
       kind: 'not-found',
-      message: `Invalid URL (${c.req.method} ${c.req.path}): the Keel gateway serves POST /v1/chat/completions, POST /v1/responses, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens`,
+      message: `Invalid URL (${c.req.method} ${c.req.path}): the Keel gateway serves POST /v1/chat/completions, POST /v1/responses, POST /v1/embeddings, GET /v1/models, POST /v1/messages and POST /v1/messages/count_tokens`,
       code: 'unknown_url',
     }),
   );

@@ -1,12 +1,11 @@
-import type { GenerateResultV1 } from '../spec/index.ts';
-import type { CallOutcome, GatewayCall } from './gateway-runs.ts';
+import type { CallAnswer, CallOutcome, GatewayCall } from './gateway-runs.ts';
 
 /** One call waiting for its outcome: settled once, by the run that serves it or by the run's end. */
 export class Turn {
   readonly call: GatewayCall;
   readonly outcome: Promise<CallOutcome>;
   /** The answer, kept until the run ends, for a run of one call. */
-  result: GenerateResultV1 | undefined;
+  result: CallAnswer | undefined;
   #resolve: (outcome: CallOutcome) => void = () => undefined;
   #settled = false;
 

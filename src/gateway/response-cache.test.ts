@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -203,11 +203,15 @@ test('without gateway.cache every request calls its model', async () => {
 });
 
 test('a cache naming a model that is neither a route nor provider:model is refused before anything is opened', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'keel-cache-refused-'));
+  const never = join(folder, 'never.db');
   await assert.rejects(
-    createGateway({ database: ':memory:', environment: {}, config: { version: 1, routes: [{ name: 'support', models: ['sim:default'] }], gateway: { cache: { models: ['suport'], ttlMs: 1_000 } } } }),
+    createGateway({ database: never, environment: {}, config: { version: 1, routes: [{ name: 'support', models: ['sim:default'] }], gateway: { cache: { models: ['suport'], ttlMs: 1_000 } } } }),
     { code: 'config-invalid', message: "gateway.cache.models names 'suport', neither a route of the config (support) nor a provider:model name" },
   );
-  await assert.rejects(createGateway({ database: ':memory:', environment: {}, config: { version: 1, routes: [], gateway: { cache: { models: ['sim:default'], ttlMs: 0 } } } }), /gateway\.cache\.ttlMs: must be ≥ 1/);
+  await assert.rejects(createGateway({ database: never, environment: {}, config: { version: 1, routes: [], gateway: { cache: { models: ['sim:default'], ttlMs: 0 } } } }), /gateway\.cache\.ttlMs: must be ≥ 1/);
+  assert.equal(existsSync(never), false, 'no database was made');
+  rmSync(folder, { recursive: true, force: true });
 });
 
 describe('a cache shared through the store', () => {

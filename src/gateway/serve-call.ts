@@ -1,6 +1,6 @@
-import type { GenerateOptionsV1, GenerateResultV1, StreamPartV1 } from '../spec/index.ts';
+import type { EmbedOptionsV1, GenerateOptionsV1, StreamPartV1 } from '../spec/index.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
-import type { CallOutcome, GatewayApi, GatewayCall, GatewayRuns } from './gateway-runs.ts';
+import type { CallAnswer, CallOutcome, GatewayApi, GatewayCall, GatewayRuns } from './gateway-runs.ts';
 import { newRunId } from './gateway-runs.ts';
 import { jsonResponse } from './json-response.ts';
 import type { CatalogModel } from './model-catalog.ts';
@@ -24,7 +24,7 @@ export interface StreamEncoder {
 export interface WireFormat {
   api: GatewayApi;
   error(failure: GatewayFailure, runId: string | undefined): Response;
-  answer(result: GenerateResultV1, runId: string): unknown;
+  answer(result: CallAnswer, runId: string): unknown;
   events(runId: string): StreamEncoder;
 }
 
@@ -33,6 +33,8 @@ export interface NativeCall {
   options: GenerateOptionsV1;
   identity: RequestIdentity;
   stream: boolean;
+  /** An embeddings request (never streamed). */
+  embed?: EmbedOptionsV1;
 }
 
 /** How streamed answers are relayed. */
@@ -65,7 +67,7 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
   const joining = requested !== undefined && requested !== 'new';
   const runId = joining ? requested : newRunId();
   const begin = (gatewayCall: GatewayCall) => (joining ? runs.join(gatewayCall) : runs.start(gatewayCall, requested === 'new'));
-  const base = { runId, api: wire.api, target: call.target, options: call.options, identity: call.identity };
+  const base = { runId, api: wire.api, target: call.target, options: call.options, identity: call.identity, ...(call.embed === undefined ? {} : { embed: call.embed }) };
   if (!call.stream) {
     const outcome = await begin(base);
     if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);

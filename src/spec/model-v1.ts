@@ -107,6 +107,25 @@ export interface StreamResultV1 {
   stream: AsyncIterable<StreamPartV1>;
 }
 
+/** Texts to turn into vectors, each on its own. */
+export interface EmbedOptionsV1 {
+  values: string[];
+  /** Fewer dimensions than the model's own, for models that can shorten their vectors. */
+  dimensions?: number;
+  abortSignal?: AbortSignal;
+  /** Extra HTTP headers for this call (adapters that speak HTTP). */
+  headers?: Record<string, string>;
+}
+
+export interface EmbedResultV1 {
+  /** One vector per value, in the order of the values. */
+  embeddings: number[][];
+  usage: { inputTokens: number };
+  response: ResponseInfoV1;
+  /** Set by Keel's governed model, never by adapters: what the call cost, priced by which table. */
+  cost?: { micros: number; priceVersion: string };
+}
+
 export interface LanguageModelV1 {
   readonly specificationVersion: 'v1';
   /** `openai`, `anthropic`, `openai-compatible`, `sim`. */
@@ -114,4 +133,10 @@ export interface LanguageModelV1 {
   readonly modelId: string;
   doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1>;
   doStream(options: GenerateOptionsV1): Promise<StreamResultV1>;
+  /**
+   * Embeddings, for a model that makes them (OpenAI's `text-embedding-*`, any simulator model);
+   * absent on one that cannot. Optional rather than a second model kind so that a route, its
+   * budgets, retries and breakers govern both calls alike.
+   */
+  doEmbed?(options: EmbedOptionsV1): Promise<EmbedResultV1>;
 }

@@ -4,7 +4,7 @@
  * effect goes through a step here, so a resumed run returns recorded results instead of repeating
  * them, and every decision is journaled.
  */
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1 } from './model-v1.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamPartV1 } from './model-v1.ts';
 import type { JsonValue } from './store-v1.ts';
 
 export interface StepInfoV1 {
@@ -77,6 +77,12 @@ export interface RunContextV1<Details = { [type: string]: JsonValue }> {
    * a generated one; a replayed step returns the recorded answer without streaming it.
    */
   model(name: string, model: LanguageModelV1, options: GenerateOptionsV1, streaming?: ModelStreamingV1): Promise<GenerateResultV1>;
+  /**
+   * An embeddings call: journaled as `model-call` as `model` is, its values as the request and its
+   * vectors with the answer (a replayed step returns them); fails `model-unsupported` for a model
+   * without `doEmbed`.
+   */
+  embed(name: string, model: LanguageModelV1, options: EmbedOptionsV1): Promise<EmbedResultV1>;
   /** Records a checkpoint; `verify` decides whether it is a verified position to roll back to. */
   checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void>;
   /** Returns the run to its last verified checkpoint and runs the task again from there. */

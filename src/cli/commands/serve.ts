@@ -93,7 +93,7 @@ export const serveCommand: Command = async (context) => {
       process.on('SIGINT', stop);
     });
     context.output.stdout(
-      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
+      `keel gateway listening on ${listening.url}: OpenAI at ${listening.url}/v1 (chat/completions, responses, embeddings, models), Anthropic at ${listening.url} (v1/messages); journal in ${store.location}\n`,
     );
     if (adminToken !== undefined) context.output.stdout(`keel admin API at ${listening.url}/admin (bearer the admin token), dashboard at ${listening.url}/dashboard/\n`);
     context.output.stdout(`keel metrics at ${listening.url}/metrics${spans === undefined ? '' : `; spans to ${otlpTracesEndpoint(environment)}`}\n`);

@@ -1,7 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 import type { ConfidenceMarker, RunState, StepKind, StepRecord } from '../../journal/index.ts';
 import { canonicalJson, expandModelRequest, sha256 } from '../../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, JsonValue, LanguageModelV1 } from '../../spec/index.ts';
 import { errorFromData } from '../replay-errors.ts';
 import type { RunContext } from '../task.ts';
 import type { TextDifference } from './first-difference.ts';
@@ -88,6 +88,18 @@ export class ReplayContext implements RunContext {
     if (difference !== undefined) check.difference = difference;
     this.checks.push(check);
     return value as unknown as GenerateResultV1;
+  }
+
+  /** A recorded embeddings call answers from the journal; a candidate model is asked again, as for `model`. */
+  async embed(name: string, _model: LanguageModelV1, options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    const { abortSignal: _signal, ...request } = options;
+    if (this.#candidate !== undefined) {
+      this.#nextStep += 1;
+      const candidate = this.#candidate.model;
+      if (candidate.doEmbed === undefined) throw new ReplayStop(`the candidate model ${candidate.provider}:${candidate.modelId} makes no embeddings, which step ${name} asks for`, false);
+      return candidate.doEmbed(request);
+    }
+    return this.#recorded('model-call', name) as unknown as EmbedResultV1;
   }
 
   checkpoint(): Promise<void> {

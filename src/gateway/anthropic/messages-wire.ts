@@ -1,3 +1,4 @@
+import { generatedAnswer } from '../gateway-runs.ts';
 import type { WireFormat } from '../serve-call.ts';
 import { anthropicErrorResponse } from './anthropic-error.ts';
 import { messageObject } from './messages-response.ts';
@@ -9,7 +10,7 @@ export function messagesWire(model: string): WireFormat {
   return {
     api: 'anthropic.messages',
     error: (failure, runId) => anthropicErrorResponse(failure, runId),
-    answer: (result, runId) => messageObject(result, identity(runId)),
+    answer: (result, runId) => messageObject(generatedAnswer(result), identity(runId)),
     events: (runId) => {
       const encoder = new MessageEventEncoder(identity(runId));
       return { part: (part) => encoder.part(part), end: () => '', error: (failure) => encoder.error(failure, runId) };

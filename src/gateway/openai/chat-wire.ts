@@ -1,3 +1,4 @@
+import { generatedAnswer } from '../gateway-runs.ts';
 import type { WireFormat } from '../serve-call.ts';
 import { ChatChunkEncoder } from './chat-stream.ts';
 import { chatCompletion } from './chat-response.ts';
@@ -10,7 +11,7 @@ export function chatWire(model: string, includeUsage: boolean): WireFormat {
   return {
     api: 'openai.chat.completions',
     error: (failure, runId) => openAIErrorResponse(failure, runId),
-    answer: (result, runId) => chatCompletion(result, identity(runId)),
+    answer: (result, runId) => chatCompletion(generatedAnswer(result), identity(runId)),
     events: (runId) => new ChatChunkEncoder(identity(runId), includeUsage),
   };
 }

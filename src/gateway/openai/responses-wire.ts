@@ -1,3 +1,4 @@
+import { generatedAnswer } from '../gateway-runs.ts';
 import type { WireFormat } from '../serve-call.ts';
 import { openAIErrorResponse } from './openai-error.ts';
 import type { ResponseEcho } from './responses-request.ts';
@@ -14,7 +15,7 @@ export function responsesWire(model: string, echo: ResponseEcho): WireFormat {
   return {
     api: 'openai.responses',
     error: (failure, runId) => openAIErrorResponse(failure, runId),
-    answer: (result, runId) => wholeResponse(result, identity(runId), echo),
+    answer: (result, runId) => wholeResponse(generatedAnswer(result), identity(runId), echo),
     events: (runId) => new ResponseEventEncoder(identity(runId), echo),
   };
 }

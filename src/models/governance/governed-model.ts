@@ -5,7 +5,7 @@ import type { EventData } from '../../journal/index.ts';
 import { currentStep } from '../../journal/index.ts';
 import type { Amount, BudgetAlert, BudgetLedger, LatencyTracker, PriceTable, Reservation, ResolvedPrice, TextTokenCounter, TokenCount } from '../../cost/index.ts';
 import { costOf, countPromptTokensWith, resolvePrice, textTokenCounter } from '../../cost/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, RateLimiterV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, LanguageModelV1, RateLimiterV1, StreamResultV1, UsageV1 } from '../../spec/index.ts';
 import type { AlertHook } from './alerts.ts';
 import { raiseAlert } from './alerts.ts';
 import type { AttemptEnd, AttemptShape } from './attempt-shape.ts';
@@ -112,6 +112,37 @@ export class GovernedModel implements LanguageModelV1 {
 
   async doGenerate(options: GenerateOptionsV1): Promise<GenerateResultV1> {
     const call = await this.#call(options, generateShape);
+    const settlement = await call.settlement;
+    return { ...call.value, cost: settlement.cost };
+  }
+
+  /**
+   * Embeddings through the same stack as an answer: the route's rate limit, routing, the budget
+   * reserved for the values' tokens (an embedding has no output), fallback to the route's next
+   * model (one that makes no embeddings fails its attempt `model-unsupported`), retries, bulkhead,
+   * breaker and timeout; settled from the input tokens the provider reports.
+   */
+  async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    const { values, dimensions, headers } = options;
+    // What the budget and routing see: the values as a prompt, and nothing to generate.
+    const planned: GenerateOptionsV1 = {
+      messages: values.map((value) => ({ role: 'user', content: [{ type: 'text', text: value }] })),
+      maxOutputTokens: 0,
+      ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
+    };
+    const embedShape: AttemptShape<EmbedResultV1> = {
+      open: (model, request) => {
+        if (model.doEmbed === undefined) return Promise.reject(new KeelError('model-unsupported', `${model.provider}:${model.modelId} makes no embeddings`));
+        return model.doEmbed({
+          values,
+          ...(dimensions === undefined ? {} : { dimensions }),
+          ...(headers === undefined ? {} : { headers }),
+          ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
+        });
+      },
+      ended: (result) => Promise.resolve({ ok: true, usage: { inputTokens: result.usage.inputTokens, outputTokens: 0 }, responseId: result.response.id, response: result.response }),
+    };
+    const call = await this.#call(planned, embedShape);
     const settlement = await call.settlement;
     return { ...call.value, cost: settlement.cost };
   }

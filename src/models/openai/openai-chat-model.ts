@@ -1,12 +1,13 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
 import type { OpenAICall } from './openai-call.ts';
 import { chatRequestBody } from './openai-chat-request.ts';
 import { chatResult } from './openai-chat-result.ts';
 import { chatStreamParts } from './openai-chat-stream.ts';
 import type { OpenAIModelSettings } from './openai-client.ts';
 import { createOpenAIClient, providerFor, requestOptionsFor } from './openai-client.ts';
+import { openAIEmbeddings } from './openai-embeddings.ts';
 import { toModelCallError } from './openai-errors.ts';
 
 /**
@@ -47,6 +48,10 @@ export class OpenAIChatModel implements LanguageModelV1 {
     } catch (error) {
       throw toModelCallError(error, call);
     }
+  }
+
+  doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    return openAIEmbeddings(this.#client, { provider: this.provider, modelId: this.modelId, abortSignal: options.abortSignal }, options);
   }
 
   #call(options: GenerateOptionsV1): OpenAICall {

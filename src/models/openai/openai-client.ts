@@ -49,7 +49,7 @@ export function providerFor(baseURL: string | undefined): 'openai' | 'openai-com
 }
 
 /** Per-call transport options: the caller's signal and headers, nothing else. */
-export function requestOptionsFor(options: GenerateOptionsV1): { signal?: AbortSignal; headers?: Record<string, string> } {
+export function requestOptionsFor(options: Pick<GenerateOptionsV1, 'abortSignal' | 'headers'>): { signal?: AbortSignal; headers?: Record<string, string> } {
   const requestOptions: { signal?: AbortSignal; headers?: Record<string, string> } = {};
   if (options.abortSignal !== undefined) requestOptions.signal = options.abortSignal;
   if (options.headers !== undefined) requestOptions.headers = options.headers;

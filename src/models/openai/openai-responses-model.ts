@@ -1,9 +1,10 @@
 import type OpenAI from 'openai';
 import type { ResponseCreateParamsStreaming } from 'openai/resources/responses/responses';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
 import type { OpenAICall } from './openai-call.ts';
 import type { OpenAIModelSettings } from './openai-client.ts';
 import { createOpenAIClient, providerFor, requestOptionsFor } from './openai-client.ts';
+import { openAIEmbeddings } from './openai-embeddings.ts';
 import { toModelCallError } from './openai-errors.ts';
 import { responsesRequestBody } from './openai-responses-request.ts';
 import { responsesResult } from './openai-responses-result.ts';
@@ -42,6 +43,10 @@ export class OpenAIResponsesModel implements LanguageModelV1 {
     } catch (error) {
       throw toModelCallError(error, call);
     }
+  }
+
+  doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    return openAIEmbeddings(this.#client, { provider: this.provider, modelId: this.modelId, abortSignal: options.abortSignal }, options);
   }
 
   #call(options: GenerateOptionsV1): OpenAICall {

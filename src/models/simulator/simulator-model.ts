@@ -1,7 +1,8 @@
 import { countPromptTokens } from '../../cost/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson } from '../../journal/index.ts';
-import type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, LanguageModelV1, StreamResultV1 } from '../../spec/index.ts';
+import { estimateTokens } from './estimate-tokens.ts';
 import { ModelCallError } from '../model-call-error.ts';
 import type { SimulatedCallIdentity } from './fault-error.ts';
 import { faultError } from './fault-error.ts';
@@ -33,6 +34,9 @@ export interface SimulatorOptions {
   /** Told of every fault as it is injected, so the harness can journal it. */
   onFault?: (fault: Fault, callIndex: number) => void;
 }
+
+/** What a simulated embedding has when no number of dimensions is asked for: small, so tests and journals stay small. */
+const simulatedDimensions = 64;
 
 /** One call, decided up front from (seed, conversation, call index) before any time passes. */
 interface PlannedCall {
@@ -106,6 +110,29 @@ export class SimulatorModel implements LanguageModelV1 {
         ...(fault?.type === 'truncated-stream' ? { truncateAfterParts: fault.afterParts, truncation: () => faultError(fault, identity) } : {}),
       }),
     };
+  }
+
+  /**
+   * Embeddings: for each value a unit vector seeded by the model's seed and the value alone, so the
+   * same text always gets the same vector (64 dimensions unless fewer or more are asked for), and
+   * its tokens counted as a prompt's are. Latency is the profile's time to a first token.
+   */
+  async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    const dimensions = options.dimensions ?? simulatedDimensions;
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 4_096) {
+      throw new ModelCallError('model-request-invalid', `sim:${this.modelId}: dimensions must be a whole number from 1 to 4096, got ${dimensions}`, { provider: 'sim', modelId: this.modelId, status: 400 });
+    }
+    this.#calls += 1;
+    const embeddings = options.values.map((value) => {
+      const random = seededRandom(seedFrom(`${this.#seed}:${value}`));
+      const vector = Array.from({ length: dimensions }, () => random() * 2 - 1);
+      const norm = Math.hypot(...vector) || 1;
+      return vector.map((component) => component / norm);
+    });
+    const inputTokens = options.values.reduce((sum, value) => sum + estimateTokens(value), 0);
+    const identity = { provider: 'sim', modelId: this.modelId, requestId: `req-sim-embed-${this.#calls}` };
+    await wait(this.#latency.firstTokenMs, options.abortSignal, identity);
+    return { embeddings, usage: { inputTokens }, response: { id: `emb-sim-${seedFrom(`${this.#seed}:${options.values.join('\u0000')}`).toString(16)}`, modelId: `sim-${this.modelId}` } };
   }
 
   /** The answer, or the failure the fault stands for: an error status at once, or a hang. */

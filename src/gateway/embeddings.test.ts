@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { loadRun } from '../journal/index.ts';
+import { OpenAIWireServer } from '../models/testing/index.ts';
+import type { TestGateway } from './testing/index.ts';
+import { simDefaultCost, startTestGateway } from './testing/index.ts';
+
+describe('POST /v1/embeddings with the official openai client', () => {
+  let served: TestGateway;
+  let client: OpenAI;
+  before(async () => {
+    served = await startTestGateway();
+    client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } });
+  });
+  after(async () => {
+    await served.close();
+  });
+
+  test('each input gets its vector, in order, the same text the same vector; the run is journaled, reserved before the call and billed its input tokens', async () => {
+    // The client's default asks for base64 and decodes it: what most SDK users get.
+    const { data, response } = await client.embeddings.create({ model: 'sim:default', input: ['Where is A-1001?', 'Refund my order', 'Where is A-1001?'] }).withResponse();
+    assert.deepEqual(
+      data.data.map((item) => [item.object, item.index, item.embedding.length]),
+      [
+        ['embedding', 0, 64],
+        ['embedding', 1, 64],
+        ['embedding', 2, 64],
+      ],
+    );
+    const [first, second, third] = data.data.map((item) => item.embedding);
+    assert.deepEqual(third, first, 'the same text, the same vector');
+    assert.notDeepEqual(second, first);
+    assert.ok(Math.abs(Math.hypot(...(first ?? [])) - 1) < 1e-5, 'unit length, within float32');
+    assert.equal(data.model, 'sim:default');
+
+    const runId = response.headers.get('keel-run-id') ?? '';
+    const run = await served.run(runId);
+    assert.equal(run.status, 'ok');
+    assert.equal(data.usage.prompt_tokens, run.inputTokens);
+    assert.equal(run.outputTokens, 0);
+    assert.equal(run.costMicros, simDefaultCost({ inputTokens: run.inputTokens, outputTokens: 0 }));
+    const { events } = await loadRun(served.gateway.keel.store, runId);
+    const reserved = events.findIndex((event) => event.type === 'budget-decision' && event.data.outcome === 'reserved');
+    const attempted = events.findIndex((event) => event.type === 'model-attempt-end');
+    assert.ok(reserved !== -1 && reserved < attempted, 'the budget is reserved before the call');
+    const request = events.find((event) => event.type === 'request-receive');
+    assert.deepEqual(request?.type === 'request-receive' ? [request.data.api, request.data.model] : [], ['openai.embeddings', 'sim:default']);
+  });
+
+  test('encoding_format float and dimensions: floats as sent, of the length asked for', async () => {
+    const floats = await client.embeddings.create({ model: 'sim:default', input: 'Where is A-1001?', encoding_format: 'float', dimensions: 8 });
+    assert.equal(floats.data[0]?.embedding.length, 8);
+    const raw = await fetch(`${served.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', 'keel-tenant': 'acme' }, body: JSON.stringify({ model: 'sim:default', input: 'Where is A-1001?', dimensions: 8 }) });
+    const body = (await raw.json()) as { data: { embedding: number[] }[] };
+    assert.deepEqual(body.data[0]?.embedding, floats.data[0]?.embedding, 'float is the default on the wire');
+    assert.ok(body.data[0]?.embedding.every((value) => typeof value === 'number'));
+  });
+
+  test('bad requests are 400s in OpenAI\'s shape; a model that makes no embeddings is a 400 too', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ model: 'sim:default', input: [1, 2, 3] }, /input\[0\]/],
+      [{ model: 'sim:default', input: '' }, /empty string/],
+      [{ model: 'sim:default', input: [] }, /input/],
+      [{ model: 'sim:default', input: 'x', dimensions: 0 }, /dimensions/],
+      [{ model: 'sim:default', input: 'x', encoding: 'float' }, /encoding/],
+    ];
+    for (const [body, message] of cases) {
+      const caught = await client.embeddings.create(body as OpenAI.EmbeddingCreateParams).catch((error: unknown) => error);
+      assert.ok(caught instanceof OpenAI.BadRequestError, `${JSON.stringify(body)}: ${String(caught)}`);
+      assert.match(caught.message, message);
+    }
+    const anthropic = await startTestGateway({ environment: { ANTHROPIC_API_KEY: 'not-used' } });
+    try {
+      const refused = await new OpenAI({ baseURL: `${anthropic.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } }).embeddings
+        .create({ model: 'anthropic:claude-haiku-4-5', input: 'hello' })
+        .catch((error: unknown) => error);
+      assert.ok(refused instanceof OpenAI.BadRequestError, String(refused));
+      assert.match(refused.message, /anthropic:claude-haiku-4-5 makes no embeddings/);
+    } finally {
+      await anthropic.close();
+    }
+  });
+});
+
+test('an OpenAI embeddings model is called on its wire: floats asked for, vectors put back in input order', async () => {
+  const wire = await OpenAIWireServer.start();
+  const served = await startTestGateway({ environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: wire.baseURL } });
+  try {
+    wire.reply({ fixture: 'embeddings.json' });
+    const answer = await new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } }).embeddings.create({
+      model: 'openai:text-embedding-3-small',
+      input: ['first', 'second'],
+      dimensions: 3,
+    });
+    assert.deepEqual(
+      answer.data.map((item) => item.embedding),
+      [
+        [-0.0625, 1, 0.75],
+        [0.5, -0.25, 0.125],
+      ],
+    );
+    assert.equal(answer.usage.prompt_tokens, 9);
+    const sent = wire.requests.at(-1);
+    assert.equal(sent?.path, '/v1/embeddings');
+    assert.deepEqual(sent?.body, { model: 'text-embedding-3-small', input: ['first', 'second'], encoding_format: 'float', dimensions: 3 });
+  } finally {
+    await served.close();
+    await wire.close();
+  }
+});
