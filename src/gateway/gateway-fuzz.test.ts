@@ -36,7 +36,7 @@ function collector(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-const speaksOpenAI = (route: FuzzRoute) => route === '/v1/chat/completions' || route === '/v1/responses';
+const speaksOpenAI = (route: FuzzRoute) => route === '/v1/chat/completions' || route === '/v1/responses' || route === '/v1/embeddings';
 
 /** The problem with an answer, or undefined when it is a 4xx in the route's error shape. */
 function problemWith(request: HostileRequest, status: number, text: string): string | undefined {

@@ -4,8 +4,8 @@
  * refuse (never a valid call), so the test can hold every answer to a 4xx.
  */
 
-export type FuzzRoute = '/v1/chat/completions' | '/v1/responses' | '/v1/messages' | '/v1/messages/count_tokens';
-export const fuzzRoutes: readonly FuzzRoute[] = ['/v1/chat/completions', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens'];
+export type FuzzRoute = '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/messages' | '/v1/messages/count_tokens';
+export const fuzzRoutes: readonly FuzzRoute[] = ['/v1/chat/completions', '/v1/responses', '/v1/embeddings', '/v1/messages', '/v1/messages/count_tokens'];
 
 export interface HostileRequest {
   route: FuzzRoute;
@@ -24,6 +24,8 @@ function validBody(route: FuzzRoute): Record<string, unknown> {
       return { model: 'sim:default', messages };
     case '/v1/responses':
       return { model: 'sim:default', input: 'hi' };
+    case '/v1/embeddings':
+      return { model: 'sim:default', input: ['hi', 'there'] };
     case '/v1/messages':
       return { model: 'sim:default', max_tokens: 16, messages };
     case '/v1/messages/count_tokens':
@@ -41,17 +43,21 @@ const wrongValues: Record<string, unknown[]> = {
   stream: ['yes', 1, {}, [], 'true'],
   tools: ['x', 42, {}, [42], [{}], [null], [{ type: 'function' }], [{ name: 'has spaces', input_schema: {} }]],
   tool_choice: [42, 'sometimes', { type: 'function' }, [], { type: 'tool' }],
+  dimensions: ['8', -1, 0, 1.5, [], {}, true, 100_000],
+  encoding_format: [42, 'binary', null, [], {}, 'FLOAT'],
 };
 
 const routeFields: Record<FuzzRoute, string[]> = {
   '/v1/chat/completions': ['model', 'messages', 'max_tokens', 'temperature', 'stream', 'tools', 'tool_choice'],
   '/v1/responses': ['model', 'input', 'temperature', 'stream', 'tools', 'tool_choice'],
+  '/v1/embeddings': ['model', 'input', 'dimensions', 'encoding_format'],
   '/v1/messages': ['model', 'messages', 'max_tokens', 'temperature', 'stream', 'tools', 'tool_choice'],
   '/v1/messages/count_tokens': ['model', 'messages', 'tools', 'tool_choice'],
 };
 const requiredFields: Record<FuzzRoute, string[]> = {
   '/v1/chat/completions': ['model', 'messages'],
   '/v1/responses': ['model', 'input'],
+  '/v1/embeddings': ['model', 'input'],
   '/v1/messages': ['model', 'max_tokens', 'messages'],
   '/v1/messages/count_tokens': ['model', 'messages'],
 };
