@@ -9,8 +9,8 @@ export type ModelStreaming = ModelStreamingV1;
 /** The decisions a task journals between steps: the journal's run-detail events, by type. */
 export type RunDetails = { [Type in RunDetailType]: EventData[Type] };
 
-/** What a task function sees (RunContextV1, src/spec/run-context-v1.ts), over the journal's events. */
-export type RunContext = RunContextV1<RunDetails>;
+/** What a task function sees (RunContextV1, src/spec/run-context-v1.ts), over the journal's events; the engine's has every optional call. */
+export type RunContext = RunContextV1<RunDetails> & Required<Pick<RunContextV1<RunDetails>, 'embed'>>;
 
 export interface TaskDefinition<Input extends JsonValue = JsonValue, Output extends JsonValue = JsonValue> {
   name: string;

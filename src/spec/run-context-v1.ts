@@ -80,9 +80,9 @@ export interface RunContextV1<Details = { [type: string]: JsonValue }> {
   /**
    * An embeddings call: journaled as `model-call` as `model` is, its values as the request and its
    * vectors with the answer (a replayed step returns them); fails `model-unsupported` for a model
-   * without `doEmbed`.
+   * without `doEmbed`. Optional, as it came after version 1 was published; Keel's engine has it.
    */
-  embed(name: string, model: LanguageModelV1, options: EmbedOptionsV1): Promise<EmbedResultV1>;
+  embed?(name: string, model: LanguageModelV1, options: EmbedOptionsV1): Promise<EmbedResultV1>;
   /** Records a checkpoint; `verify` decides whether it is a verified position to roll back to. */
   checkpoint(label: string, state: JsonValue, verify?: (state: JsonValue) => true | string): Promise<void>;
   /** Returns the run to its last verified checkpoint and runs the task again from there. */
