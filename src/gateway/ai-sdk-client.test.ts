@@ -146,3 +146,16 @@ describe('the AI SDK through the gateway, backed by the providers\' wire formats
     assert.ok(run.costMicros > 0);
   });
 });
+
+test('the AI SDK embedMany with @ai-sdk/openai\'s embedding model: one vector per value, in order, as one journaled, priced run', async () => {
+  const { embedMany } = await import('ai');
+  const values = ['Where is A-1001?', 'Refund my order', 'Where is A-1001?'];
+  const result = await embedMany({ model: openai().embedding('sim:default'), values, maxRetries: 0 });
+  assert.equal(result.embeddings.length, 3);
+  assert.deepEqual(result.embeddings[2], result.embeddings[0], 'the same text, the same vector');
+  assert.equal(result.embeddings[0]?.length, 64);
+  const runs = (await served.gateway.keel.store.listRuns({ limit: 1_000 })).filter((run) => run.task === 'gateway:sim:default');
+  const embedded = runs.find((run) => run.outputTokens === 0 && run.inputTokens === result.usage.tokens);
+  assert.ok(embedded !== undefined, `a run billed the ${result.usage.tokens} tokens the client saw`);
+  assert.equal(embedded.costMicros, simDefaultCost({ inputTokens: result.usage.tokens, outputTokens: 0 }));
+});

@@ -145,3 +145,22 @@ describe('LangChain ChatOpenAI through the gateway, backed by the OpenAI wire fo
     assertJournaled(run, usageOf(gathered));
   });
 });
+
+test('LangChain OpenAIEmbeddings through the gateway: documents and a query embedded, each call a priced run', async () => {
+  const { OpenAIEmbeddings } = await import('@langchain/openai');
+  const embeddings = new OpenAIEmbeddings({ model: 'sim:default', apiKey: 'not-checked-yet', maxRetries: 0, configuration: { baseURL: `${served.url}/v1` } });
+  const before = (await served.gateway.keel.store.listRuns({ limit: 1_000 })).length;
+  const documents = await embeddings.embedDocuments(['Where is A-1001?', 'Refund my order']);
+  const query = await embeddings.embedQuery('Where is A-1001?');
+  assert.equal(documents.length, 2);
+  assert.equal(query.length, 64);
+  assert.deepEqual(query, documents[0], 'a query embeds as the same text did among the documents');
+  await served.gateway.settled();
+  const runs = (await served.gateway.keel.store.listRuns({ limit: 1_000 })).slice(0, -before || undefined);
+  assert.equal(runs.length, 2, 'one run per call');
+  for (const run of runs) {
+    assert.equal(run.status, 'ok');
+    assert.ok(run.inputTokens > 0 && run.outputTokens === 0);
+    assert.equal(run.costMicros, simDefaultCost({ inputTokens: run.inputTokens, outputTokens: 0 }));
+  }
+});
