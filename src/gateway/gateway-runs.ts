@@ -3,6 +3,7 @@ import type { BudgetRule, CallBudgets } from '../cost/index.ts';
 import { withCallBudgets } from '../cost/index.ts';
 import type { Engine, RunContext, RunOutcome } from '../engine/index.ts';
 import { defineTask } from '../engine/index.ts';
+import { responseCacheStep } from '../journal/index.ts';
 import type { ErrorData } from '../errors/index.ts';
 import { KeelError, toErrorData } from '../errors/index.ts';
 import type { EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, JsonValue, PolicyEngineV1, RateLimiterV1, StreamPartV1 } from '../spec/index.ts';
@@ -291,7 +292,7 @@ export class GatewayRuns {
     if (cache !== undefined && cacheKey !== undefined) {
       // A step, so a replay meets the same answer (or the same miss) the run met, whatever the cache holds then.
       const lookup = await context.step<CacheLookup>(
-        'response-cache',
+        responseCacheStep,
         async () => {
           const kept = await cache.get(cacheKey);
           return kept === undefined ? { hit: false } : { hit: true, fromRun: kept.runId, ageMs: Math.max(0, Date.now() - kept.storedAt), answer: kept.result as unknown as JsonValue };

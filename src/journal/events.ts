@@ -337,6 +337,13 @@ export interface EventData {
 
 export type EventType = keyof EventData;
 
+/**
+ * The step a gateway run records its response-cache lookup as (src/gateway/response-cache.ts):
+ * its outcome is `{ hit: false }` or `{ hit: true, fromRun, ageMs, answer }`. Named here, in the
+ * journal's vocabulary, because metrics count its outcomes too.
+ */
+export const responseCacheStep = 'response-cache';
+
 export const eventTypes: readonly EventType[] = [
   'run-start',
   'run-resume',

@@ -1,5 +1,5 @@
 export type { AlertKind, ConfidenceMarker, EventData, EventOf, EventType, JournalEvent, RunDetailType, StepDetailType, StepKind, StepOutcome, TerminalStatus, Usage } from './events.ts';
-export { eventTypes, isTerminal, journalSchemaVersion } from './events.ts';
+export { eventTypes, isTerminal, journalSchemaVersion, responseCacheStep } from './events.ts';
 export { canonicalJson, genesisHash, hashRecord, hashWithData, sha256 } from './hash.ts';
 export type { ChainVerdict, StoredJournalRecord } from './verify.ts';
 export { verifyChain, verifyStoredChain } from './verify.ts';

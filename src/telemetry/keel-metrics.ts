@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventData } from '../journal/index.ts';
+import { responseCacheStep } from '../journal/index.ts';
 import type { AppendBatchV1, JournalRecordV1, StoreV1 } from '../spec/index.ts';
 
 type Data<Type extends keyof EventData> = EventData[Type];
@@ -39,6 +40,7 @@ export class KeelMetrics {
   readonly #alerts: Counter<'kind'>;
   readonly #breakerState: Gauge<'breaker'>;
   readonly #budgetRemaining: Gauge<'scope'>;
+  readonly #cacheLookups: Counter<'result'>;
 
   /** `store` is read when scraped, for the runs waiting on a person. */
   constructor(options: { store?: StoreV1; processMetrics?: boolean } = {}) {
@@ -57,6 +59,7 @@ export class KeelMetrics {
     this.#policyDenials = new Counter({ name: 'keel_policy_denials_total', help: 'Policy decisions that denied, by action and engine (shadow decisions excluded).', labelNames: ['action', 'engine'], registers });
     this.#alerts = new Counter({ name: 'keel_alerts_total', help: 'Alerts raised, by kind.', labelNames: ['kind'], registers });
     this.#breakerState = new Gauge({ name: 'keel_breaker_state', help: 'Circuit breaker state as this process last saw it: 0 closed, 1 half-open, 2 open, 3 isolated.', labelNames: ['breaker'], registers });
+    this.#cacheLookups = new Counter({ name: 'keel_gateway_cache_lookups_total', help: "The gateway's response-cache lookups, by result (hit, miss): the hit ratio is hit over both.", labelNames: ['result'], registers });
     this.#budgetRemaining = new Gauge({ name: 'keel_budget_remaining_micro_usd', help: "A budget scope's limit less its spend after this process's last settlement in it.", labelNames: ['scope'], registers });
     const store = this.#store;
     if (store !== undefined) {
@@ -157,6 +160,10 @@ export class KeelMetrics {
     } else if (data.kind === 'tool-call') {
       this.#toolCalls.inc({ tool: data.name, outcome });
       this.#toolDuration.observe({ tool: data.name }, seconds);
+    } else if (data.name === responseCacheStep && data.outcome.ok) {
+      const value = data.outcome.value;
+      const hit = typeof value === 'object' && value !== null && !Array.isArray(value) && value.hit === true;
+      this.#cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
     }
   }
 

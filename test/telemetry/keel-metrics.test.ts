@@ -37,6 +37,11 @@ test('appends through the observed store count runs, model calls, tokens, cost, 
       // What a dead process left, billed at a takeover: labelled as its journal named it, else unknown.
       writer.build('reservation-bill', { reservationId: 'left-1', step: 1, model: 'openai:gpt-5-mini', route: 'support', from: 'reservation', cost: { micros: 23, priceVersion: 'budget-book' }, tokens: 0, reason: 'left' }),
       writer.build('reservation-bill', { reservationId: 'left-2', from: 'reservation', cost: { micros: 5, priceVersion: 'budget-book' }, tokens: 0, reason: 'left' }),
+      // The gateway's response-cache lookups: one hit, one miss.
+      writer.build('step-start', { step: 2, name: 'response-cache', kind: 'step', idempotent: true, attempt: 1, epoch: 0 }),
+      writer.build('step-end', { step: 2, name: 'response-cache', kind: 'step', epoch: 0, durationMs: 1, outcome: { ok: true, value: { hit: true, fromRun: 'run_0', ageMs: 5, answer: null } } }),
+      writer.build('step-start', { step: 3, name: 'response-cache', kind: 'step', idempotent: true, attempt: 1, epoch: 0 }),
+      writer.build('step-end', { step: 3, name: 'response-cache', kind: 'step', epoch: 0, durationMs: 1, outcome: { ok: true, value: { hit: false } } }),
       writer.build('run-end', { status: 'degraded' }),
     ], { status: 'degraded' });
 
@@ -51,6 +56,8 @@ test('appends through the observed store count runs, model calls, tokens, cost, 
 
     const text = await metrics.render();
     assert.equal(sample(text, 'keel_runs_started_total{task="refund"}'), 1);
+    assert.equal(sample(text, 'keel_gateway_cache_lookups_total{result="hit"}'), 1);
+    assert.equal(sample(text, 'keel_gateway_cache_lookups_total{result="miss"}'), 1);
     assert.equal(sample(text, 'keel_runs_ended_total{task="refund",status="degraded"}'), 1);
     assert.equal(sample(text, 'keel_runs_ended_total{task="refund",status="ok"}'), undefined);
     assert.equal(sample(text, 'keel_model_calls_total{route="support",model="openai:gpt-5-mini",outcome="ok"}'), 1);
