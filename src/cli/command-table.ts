@@ -33,6 +33,7 @@ export const optionNames = [
   'models',
   'rpm',
   'tpm',
+  'expires-in',
   'http',
   'once',
   'metrics-port',
@@ -166,9 +167,9 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/drill.ts')).drillCommand,
   },
   'keys create': {
-    usage: 'keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]',
+    usage: 'keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N] [--expires-in 30d|12h|90m]',
     positionals: [],
-    options: ['json', 'tenant', 'principal', 'budget-micros', 'per', 'models', 'rpm', 'tpm'],
+    options: ['json', 'tenant', 'principal', 'budget-micros', 'per', 'models', 'rpm', 'tpm', 'expires-in'],
     load: async () => (await import('./commands/keys.ts')).keysCreateCommand,
   },
   'keys list': {

@@ -37,6 +37,7 @@ export interface CommandContext {
     models: string | undefined;
     rpm: string | undefined;
     tpm: string | undefined;
+    expiresIn: string | undefined;
     http: boolean;
     once: boolean;
     metricsPort: string | undefined;

@@ -40,7 +40,7 @@ commands:
   audit prove RUN      the run's latest audit leaf, its inclusion proof and the signed tree head
   audit keygen --out DIR   write an Ed25519 key pair for signing tree heads (private key 0600)
   keys create --tenant T --principal P   a gateway key; its secret is printed once
-                       [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N]
+                       [--budget-micros N --per run|day|month] [--models a,b] [--rpm N] [--tpm N] [--expires-in 30d]
   drill TASK --fault F  run the task under a fault (retrieval-down, malformed-output, provider-timeout,
                        rate-limit-storm, stream-cut, tool-down, budget-exhausted, schema-drift, compromised-model,
                        store-outage);
@@ -144,6 +144,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         models: values.models,
         rpm: values.rpm,
         tpm: values.tpm,
+        expiresIn: values['expires-in'],
         http: values.http === true,
         once: values.once === true,
         metricsPort: values['metrics-port'],
@@ -225,6 +226,7 @@ function parseCommandLine(argv: string[]) {
         models: { type: 'string' },
         rpm: { type: 'string' },
         tpm: { type: 'string' },
+        'expires-in': { type: 'string' },
         http: { type: 'boolean' },
         once: { type: 'boolean' },
         'metrics-port': { type: 'string' },

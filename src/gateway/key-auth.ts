@@ -1,14 +1,15 @@
 import type { KeyStoreV1 } from '../spec/index.ts';
 import { GatewayRequestError } from './gateway-failure.ts';
 import { setAuthenticatedIdentity } from './request-identity.ts';
-import { hashKeySecret } from './virtual-keys.ts';
+import { hashKeySecret, keyExpired } from './virtual-keys.ts';
 
 /**
  * Virtual keys at the door. Keys are required once the store holds any key (revoked ones count:
  * keys are never deleted, so this cannot switch back off), or from the start when the gateway is
  * told so (`requireKeys`). Until then requests keep the `keel-principal` / `keel-tenant` identity
  * of local development. A key is looked up on every request, by the hash of what was sent, so a
- * key revoked by `keel keys revoke` in another process is refused at its next request.
+ * key revoked by `keel keys revoke` in another process is refused at its next request, and an
+ * expired key from its expiry on.
  */
 export class KeyAuthentication {
   readonly #keys: KeyStoreV1 | undefined;
@@ -32,6 +33,7 @@ export class KeyAuthentication {
     const key = await this.#keys?.findKeyBySecretHash(hashKeySecret(secret));
     if (key === undefined) throw unauthenticated('the key is not a Keel key of this gateway');
     if (key.revokedAt !== null) throw unauthenticated(`key ${key.keyId} was revoked at ${key.revokedAt}`);
+    if (keyExpired(key.settings)) throw unauthenticated(`key ${key.keyId} expired at ${key.settings.expiresAt ?? ''}`);
     setAuthenticatedIdentity(headers, { principal: key.principal, tenant: key.tenant, key });
   }
 }

@@ -92,6 +92,26 @@ describe('virtual keys', () => {
     assert.equal((await served.gateway.keel.store.listRuns({ limit: 10_000 })).length, runsBefore);
   });
 
+  test('a key works until its expiry and is refused from it on, in each API\'s shape, opening no run; an expiry must be ISO-8601 and to come', async () => {
+    const keys = served.gateway.keel.store.keys;
+    assert.ok(keys !== undefined);
+    const live = await newKey({ expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    assert.equal((await openai(live.secret).chat.completions.create({ model: 'support', messages: hello })).choices.length, 1, 'a key to expire in an hour works');
+    // Made an hour ago, to expire a minute ago: expired now, without waiting for it.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const expiresAt = new Date(Date.now() - 60_000).toISOString();
+    const lapsed = await createVirtualKey(keys, { tenant: 'acme', principal: 'svc-support', settings: { models: [], expiresAt } }, hourAgo);
+    const runsBefore = (await served.gateway.keel.store.listRuns({ limit: 10_000 })).length;
+    const refused = await openai(lapsed.secret).chat.completions.create({ model: 'support', messages: hello }).catch((caught: unknown) => caught);
+    assert.ok(refused instanceof OpenAI.AuthenticationError, String(refused));
+    assert.match(refused.message, new RegExp(`key ${lapsed.key.keyId} expired at ${expiresAt}`));
+    const anthropicRefused = await anthropic(lapsed.secret).messages.create({ model: 'support', max_tokens: 64, messages: hello }).catch((caught: unknown) => caught);
+    assert.ok(anthropicRefused instanceof Anthropic.AuthenticationError, String(anthropicRefused));
+    assert.equal((await served.gateway.keel.store.listRuns({ limit: 10_000 })).length, runsBefore, 'no run was opened');
+    await assert.rejects(newKey({ expiresAt: new Date(Date.now() - 1_000).toISOString() }), { code: 'usage-invalid', message: /key expiresAt .* has already passed/ });
+    await assert.rejects(newKey({ expiresAt: '2030-01-01' }), { code: 'usage-invalid', message: /key expiresAt must be an ISO-8601 UTC time such as 2027-01-31T00:00:00\.000Z, got "2030-01-01"/ });
+  });
+
   test('a model outside the key\'s list is refused by Cedar: a 403 for both clients, the decision journaled', async () => {
     const { secret, key } = await newKey({ models: ['support'] });
     await openai(secret).chat.completions.create({ model: 'support', messages: hello });

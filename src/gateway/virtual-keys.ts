@@ -31,8 +31,8 @@ export interface VirtualKeyRequest {
   settings: KeySettingsV1;
 }
 
-/** Checks a key's identity and settings; throws `usage-invalid` naming the first problem, in one line. */
-export function checkVirtualKey(request: VirtualKeyRequest): void {
+/** Checks a key's identity and settings (an expiry must be to come, after `now`); throws `usage-invalid` naming the first problem, in one line. */
+export function checkVirtualKey(request: VirtualKeyRequest, now: Date = new Date()): void {
   for (const field of ['tenant', 'principal'] as const) {
     if (!identityPattern.test(request[field])) {
       throw new KeelError('usage-invalid', `key ${field} must be 1 to 200 letters, digits or . _ @ : + / - (starting with a letter or digit); got ${JSON.stringify(request[field].slice(0, 40))}`);
@@ -46,11 +46,23 @@ export function checkVirtualKey(request: VirtualKeyRequest): void {
   for (const [name, value] of [['rpm', rpm], ['tpm', tpm]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) throw new KeelError('usage-invalid', `key ${name} must be a positive integer, got ${value}`);
   }
+  const { expiresAt } = request.settings;
+  if (expiresAt !== undefined) {
+    const at = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+    // Kept as written, so it must already be the ISO form every reader compares and prints.
+    if (!Number.isFinite(at) || new Date(at).toISOString() !== expiresAt) throw new KeelError('usage-invalid', `key expiresAt must be an ISO-8601 UTC time such as 2027-01-31T00:00:00.000Z, got ${JSON.stringify(String(expiresAt).slice(0, 40))}`);
+    if (at <= now.getTime()) throw new KeelError('usage-invalid', `key expiresAt ${expiresAt} has already passed (now ${now.toISOString()})`);
+  }
+}
+
+/** Whether the key has expired by `now`: refused from its expiry on, as a revoked key is. */
+export function keyExpired(settings: KeySettingsV1, now: number = Date.now()): boolean {
+  return settings.expiresAt !== undefined && Date.parse(settings.expiresAt) <= now;
 }
 
 /** Creates a key; the secret is in the answer and nowhere else. */
 export async function createVirtualKey(keys: KeyStoreV1, request: VirtualKeyRequest, now: Date = new Date()): Promise<{ secret: string; key: ApiKeyRecordV1 }> {
-  checkVirtualKey(request);
+  checkVirtualKey(request, now);
   const secret = newKeySecret();
   const key = await keys.createKey({ keyId: newKeyId(), secretHash: hashKeySecret(secret), tenant: request.tenant, principal: request.principal, settings: request.settings, createdAt: now.toISOString() });
   return { secret, key };

@@ -18,6 +18,8 @@ export interface KeySettingsV1 {
   rpm?: number;
   /** Tokens (prompt and answer) per minute. */
   tpm?: number;
+  /** ISO-8601 UTC: from then on the key is refused, as a revoked one is. */
+  expiresAt?: string;
 }
 
 export interface ApiKeyRecordV1 {

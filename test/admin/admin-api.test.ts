@@ -276,11 +276,15 @@ describe('the admin API against its OpenAPI document', () => {
     await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', budget: { micros: 0, per: 'day' } }, expect: 400 });
     await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme' }, expect: 400 });
     await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'bad tenant!', principal: 'svc:bot' }, expect: 400 });
+    await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', expiresAt: '2020-01-01T00:00:00.000Z' }, expect: 400 });
+    await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', expiresAt: 20300101 }, expect: 400 });
     const created = await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:bot', models: ['sim:default'], budget: { micros: 2_000_000, per: 'day' }, rpm: 60 }, expect: 201 });
     const key = created.key as { keyId: string; settings: unknown; revokedAt: null };
     assert.deepEqual(key.settings, { models: ['sim:default'], budget: { micros: 2_000_000, per: 'day' }, rpm: 60 });
     const secret = created.secret as string;
-    const unbudgeted = (await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:reader' }, expect: 201 })).key as { keyId: string };
+    const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+    const unbudgeted = (await call('createKey', 'POST', '/admin/keys', { body: { tenant: 'acme', principal: 'svc:reader', expiresAt }, expect: 201 })).key as { keyId: string; settings: unknown };
+    assert.deepEqual(unbudgeted.settings, { models: [], expiresAt });
     const fresh = await call('listKeys', 'GET', '/admin/keys', { expect: 200 });
     // The period is the UTC day of the listing: a test run across midnight may see either day.
     const days = [new Date().toISOString().slice(0, 10)];

@@ -37,6 +37,13 @@ describe('keel keys', () => {
     assert.match(first.secret, /^keel_[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(first.key.settings, { models: ['support', 'sim:default'], budget: { micros: 5000, per: 'day' }, rpm: 10 });
 
+    const before = Date.now();
+    const expiring = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'contractor', '--expires-in', '30d', '--json']);
+    assert.equal(expiring.status, 0, expiring.stderr);
+    const expiresAt = Date.parse((JSON.parse(expiring.stdout) as { key: { settings: { expiresAt: string } } }).key.settings.expiresAt);
+    const thirtyDays = 30 * 86_400_000;
+    assert.ok(expiresAt >= before + thirtyDays && expiresAt <= Date.now() + thirtyDays, 'expires 30 days after it was made');
+
     const plain = keel(['keys', 'create', '--db', database, '--tenant', 'acme', '--principal', 'batch-job']);
     assert.equal(plain.status, 0, plain.stderr);
     const secret = plain.stdout.trim();
@@ -51,6 +58,7 @@ describe('keel keys', () => {
       keys.map((key) => [key.principal, key.revokedAt]),
       [
         ['svc-support', null],
+        ['contractor', null],
         ['batch-job', null],
       ],
     );
@@ -65,6 +73,7 @@ describe('keel keys', () => {
     assert.match(table.stdout, new RegExp(`${first.key.keyId}\\s+acme\\s+svc-support\\s+models support,sim:default, .* per day, 10 rpm\\s+\\$0\\.00 of \\$0\\.005 on \\d{4}-\\d{2}-\\d{2}\\s+\\S+ \\S+\\s+\\d{4}-`));
     // A key without a budget has no account in the budget book: its SPENT is a dash.
     assert.match(table.stdout, /batch-job\s+every model\s+-\s+\S+ \S+\s+-/);
+    assert.match(table.stdout, /contractor\s+every model, expires \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+-/);
 
     const unknown = keel(['keys', 'revoke', 'key_000000000000', '--db', database]);
     assert.equal(unknown.status, 1);
@@ -83,6 +92,8 @@ describe('keel keys', () => {
       [['keys', 'create', '--tenant', 't', '--principal', 'p', '--models', 'a,,b'], /--models is a comma-separated list/],
       [['keys', 'create', '--tenant', 'bad tenant', '--principal', 'p'], /key tenant must be 1 to 200 letters/],
       [['keys', 'list', '--rpm', '3'], /keel keys list does not take --rpm/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--expires-in', '30w'], /--expires-in takes a whole number of minutes, hours or days up to ten years \(90m, 12h, 30d\); got "30w"/],
+      [['keys', 'create', '--tenant', 't', '--principal', 'p', '--expires-in', '3651d'], /--expires-in takes a whole number/],
       [['keys', 'revoke'], /keel keys revoke needs KEY/],
     ];
     for (const [args, message] of cases) {

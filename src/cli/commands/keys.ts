@@ -12,7 +12,7 @@ const positiveRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 
 /**
  * `keel keys create --tenant T --principal P [--budget-micros N --per run|day|month] [--models a,b]
- * [--rpm N] [--tpm N]`: a virtual key for the gateway. The secret is printed once; the store keeps
+ * [--rpm N] [--tpm N] [--expires-in 30d]`: a virtual key for the gateway, refused from its expiry on. The secret is printed once; the store keeps
  * only its hash. Once a store holds a key, `keel serve` on it requires one on every request.
  */
 export const keysCreateCommand: Command = async (context) => {
@@ -84,7 +84,20 @@ function keySettings(context: CommandContext): KeySettingsV1 {
   }
   if (rpm !== undefined) settings.rpm = checkWholeNumber('rpm', rpm, positiveRange);
   if (tpm !== undefined) settings.tpm = checkWholeNumber('tpm', tpm, positiveRange);
+  if (context.options.expiresIn !== undefined) settings.expiresAt = new Date(Date.now() + lifetimeMs(context.options.expiresIn)).toISOString();
   return settings;
+}
+
+const lifetimeUnits: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+// Ten years: past it a key is as good as forever, and revocation is the tool.
+const longestLifetimeMs = 3_650 * 86_400_000;
+
+/** `--expires-in`: a whole number of minutes, hours or days (`90m`, `12h`, `30d`), at most ten years. */
+function lifetimeMs(text: string): number {
+  const match = /^([1-9]\d{0,6})([mhd])$/.exec(text.trim());
+  const ms = match === null ? Number.NaN : Number(match[1]) * (lifetimeUnits[match[2] ?? ''] ?? Number.NaN);
+  if (!Number.isFinite(ms) || ms > longestLifetimeMs) throw new KeelError('usage-invalid', `--expires-in takes a whole number of minutes, hours or days up to ten years (90m, 12h, 30d); got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /** `list` reads (opened read-only, as `keel runs` is); `create` may make the database; `revoke` needs it. */
@@ -103,6 +116,7 @@ function describeSettings(settings: ApiKeyRecordV1['settings']): string {
   if (settings.budget !== undefined) parts.push(`${micros(settings.budget.micros)} per ${settings.budget.per}`);
   if (settings.rpm !== undefined) parts.push(`${settings.rpm} rpm`);
   if (settings.tpm !== undefined) parts.push(`${settings.tpm} tpm`);
+  if (settings.expiresAt !== undefined) parts.push(`expires ${day(settings.expiresAt)}`);
   return parts.join(', ');
 }
 

@@ -145,7 +145,7 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
   });
 
   admin.post('/keys', async (c) => {
-    const body = await readAdminBody(c.req.raw, ['tenant', 'principal', 'models', 'budget', 'rpm', 'tpm']);
+    const body = await readAdminBody(c.req.raw, ['tenant', 'principal', 'models', 'budget', 'rpm', 'tpm', 'expiresAt']);
     const tenant = requiredText(body, 'tenant', 200, 'a key acts for a tenant');
     const principal = requiredText(body, 'principal', 200, 'a key acts for a principal');
     const settings = keySettings(body);
@@ -239,5 +239,10 @@ function keySettings(body: Record<string, unknown>): KeySettingsV1 {
   const tpm = optionalCount(body, 'tpm');
   if (rpm !== undefined) settings.rpm = rpm;
   if (tpm !== undefined) settings.tpm = tpm;
+  if (body.expiresAt !== undefined) {
+    if (typeof body.expiresAt !== 'string') throw new KeelError('usage-invalid', 'expiresAt must be an ISO-8601 UTC time such as 2027-01-31T00:00:00.000Z');
+    // createVirtualKey checks that it is one, and that it is to come.
+    settings.expiresAt = body.expiresAt;
+  }
   return settings;
 }

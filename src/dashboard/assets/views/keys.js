@@ -8,6 +8,7 @@ function limits(settings) {
   if (settings.budget !== undefined) parts.push(`${money(settings.budget.micros)} per ${settings.budget.per}`);
   if (settings.rpm !== undefined) parts.push(`${settings.rpm} requests/min`);
   if (settings.tpm !== undefined) parts.push(`${settings.tpm} tokens/min`);
+  if (settings.expiresAt !== undefined) parts.push(`expires ${time(settings.expiresAt)}`);
   return parts.join(', ');
 }
 
