@@ -184,6 +184,12 @@ export const commandTable: Record<string, CommandEntry> = {
     options: ['json'],
     load: async () => (await import('./commands/keys.ts')).keysRevokeCommand,
   },
+  'keys rotate': {
+    usage: 'keel keys rotate KEY',
+    positionals: ['KEY'],
+    options: ['json'],
+    load: async () => (await import('./commands/keys.ts')).keysRotateCommand,
+  },
   'dataset create': {
     usage: 'keel dataset create NAME --task T [--kind run|model-call|tool-call] [--status S,…] [--since 30d] [--where label=good] [--limit N]',
     positionals: ['NAME'],

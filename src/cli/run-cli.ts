@@ -46,6 +46,7 @@ commands:
                        store-outage);
                        judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
+  keys rotate KEY      a new secret for a live key, printed once; the old one is refused from now on
   dataset create NAME --task T   pin recorded runs (or their model/tool decisions) under a content hash
                        [--kind run|model-call|tool-call] [--status S,…] [--since 30d] [--where label=good] [--limit N]
   dataset list | show NAME | export NAME --format jsonl|openai-chat --out FILE
@@ -99,7 +100,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     }
     const [first = '', second] = positionals;
     if (first === 'audit' && second === undefined) throw new KeelError('usage-invalid', 'keel audit needs a sub-command: keel audit verify, prove or keygen');
-    if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list or revoke');
+    if (first === 'keys' && second === undefined) throw new KeelError('usage-invalid', 'keel keys needs a sub-command: keel keys create, list, revoke or rotate');
     if (first === 'dataset' && second === undefined) throw new KeelError('usage-invalid', 'keel dataset needs a sub-command: keel dataset create, list, show or export');
     if (first === 'eval' && second === undefined) throw new KeelError('usage-invalid', 'keel eval needs a sub-command: keel eval run');
     if (first === 'telemetry' && second === undefined) throw new KeelError('usage-invalid', 'keel telemetry needs a sub-command: keel telemetry export');

@@ -13,7 +13,7 @@ export { listenGateway } from './listen-gateway.ts';
 export { gatewaySimulatorScript } from './simulator-script.ts';
 export { principalHeader, tenantHeader } from './request-identity.ts';
 export { runIdHeader } from './serve-call.ts';
-export { checkVirtualKey, createVirtualKey, hashKeySecret } from './virtual-keys.ts';
+export { checkVirtualKey, createVirtualKey, hashKeySecret, rotateVirtualKey } from './virtual-keys.ts';
 export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { readKeyUsage } from './key-usage.ts';
 export type { KeyUsage } from './key-usage.ts';

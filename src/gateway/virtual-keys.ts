@@ -67,3 +67,15 @@ export async function createVirtualKey(keys: KeyStoreV1, request: VirtualKeyRequ
   const key = await keys.createKey({ keyId: newKeyId(), secretHash: hashKeySecret(secret), tenant: request.tenant, principal: request.principal, settings: request.settings, createdAt: now.toISOString() });
   return { secret, key };
 }
+
+/**
+ * Gives a live key a new secret, returned here and nowhere else; the old secret is refused from now
+ * on by every gateway on the store. The key keeps its id, owner, limits and what it has spent.
+ */
+export async function rotateVirtualKey(keys: KeyStoreV1, keyId: string): Promise<{ secret: string; key: ApiKeyRecordV1 }> {
+  if (keys.rotateKey === undefined) throw new KeelError('runtime-unsupported', 'this store cannot rotate keys: revoke the key and create another');
+  const secret = newKeySecret();
+  const key = await keys.rotateKey(keyId, hashKeySecret(secret));
+  if (key === undefined) throw new KeelError('key-not-found', `no live key ${keyId}: it does not exist or was revoked (keel keys list shows them)`);
+  return { secret, key };
+}

@@ -56,4 +56,10 @@ export interface KeyStoreV1 {
   hasKeys(): Promise<boolean>;
   /** Marks the key revoked (the first revocation's time is kept); undefined when there is no such key. */
   revokeKey(keyId: string, revokedAt: string): Promise<ApiKeyRecordV1 | undefined>;
+  /**
+   * Gives a live key a new secret: from then on the key is found by `secretHash` and the old secret
+   * by nothing; its id, owner, settings and spend stay. Undefined when no live key has that id
+   * (unknown or revoked); `key-exists` when the hash is taken. Optional, added to version 1 later.
+   */
+  rotateKey?(keyId: string, secretHash: string): Promise<ApiKeyRecordV1 | undefined>;
 }

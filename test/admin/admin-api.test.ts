@@ -320,9 +320,18 @@ describe('the admin API against its OpenAPI document', () => {
       reservedMicros: 0,
       remainingMicros: 2_000_000 - spentRun.costMicros,
     });
+    // A new secret for the same key: the old one is refused from now on, its spend stays the key's.
+    const rotated = await call('rotateKey', 'POST', `/admin/keys/${key.keyId}/rotate`, { expect: 200 });
+    const newSecret = rotated.secret as string;
+    assert.notEqual(newSecret, secret);
+    assert.equal((rotated.key as { keyId: string }).keyId, key.keyId);
+    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 401, 'the old secret is refused');
+    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${newSecret}` } })).status, 200);
+    assert.equal(usageOf(await call('listKeys', 'GET', '/admin/keys', { expect: 200 }), key.keyId) !== null, true, 'the key keeps its budget account');
     const revoked = await call('revokeKey', 'POST', `/admin/keys/${key.keyId}/revoke`, { expect: 200 });
     assert.match((revoked.key as { revokedAt: string }).revokedAt, /^\d{4}-/);
-    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
+    assert.equal((await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${newSecret}` } })).status, 401);
+    await call('rotateKey', 'POST', `/admin/keys/${key.keyId}/rotate`, { expect: 404 });
     const unknown = await call('revokeKey', 'POST', '/admin/keys/key_000000000000/revoke', { expect: 404 });
     assert.equal((unknown.error as { code: string }).code, 'key-not-found');
     await call('listRuns', 'GET', '/admin/runs?limit=1', { expect: 200 });

@@ -75,6 +75,16 @@ describe('keel keys', () => {
     assert.match(table.stdout, /batch-job\s+every model\s+-\s+\S+ \S+\s+-/);
     assert.match(table.stdout, /contractor\s+every model, expires \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+-/);
 
+    // A new secret for a live key, printed once; the key stays the same key.
+    const contractor = keys.find((key) => key.principal === 'contractor');
+    const rotated = keel(['keys', 'rotate', contractor?.keyId ?? '', '--db', database]);
+    assert.equal(rotated.status, 0, rotated.stderr);
+    assert.match(rotated.stdout, /^keel_[A-Za-z0-9_-]{43}\n$/);
+    assert.match(rotated.stderr, new RegExp(`${contractor?.keyId ?? ''} has a new secret, shown above once; the old one is refused from now on`));
+    const revokedRotation = keel(['keys', 'rotate', first.key.keyId, '--db', database]);
+    assert.equal(revokedRotation.status, 1);
+    assert.match(revokedRotation.stderr, /^keel: error \[key-not-found\]: no live key key_[0-9a-f]{12}: it does not exist or was revoked/);
+
     const unknown = keel(['keys', 'revoke', 'key_000000000000', '--db', database]);
     assert.equal(unknown.status, 1);
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
@@ -95,6 +105,7 @@ describe('keel keys', () => {
       [['keys', 'create', '--tenant', 't', '--principal', 'p', '--expires-in', '30w'], /--expires-in takes a whole number of minutes, hours or days up to ten years \(90m, 12h, 30d\); got "30w"/],
       [['keys', 'create', '--tenant', 't', '--principal', 'p', '--expires-in', '3651d'], /--expires-in takes a whole number/],
       [['keys', 'revoke'], /keel keys revoke needs KEY/],
+      [['keys', 'rotate'], /keel keys rotate needs KEY/],
     ];
     for (const [args, message] of cases) {
       const result = keel([...args, '--db', fresh]);

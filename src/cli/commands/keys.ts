@@ -69,6 +69,22 @@ export const keysRevokeCommand: Command = async (context) => {
   });
 };
 
+/** `keel keys rotate KEY`: a new secret for a live key, printed once; the old secret is refused from now on. */
+export const keysRotateCommand: Command = async (context) => {
+  const keyId = context.positionals[0] ?? '';
+  const { rotateVirtualKey } = await import('../../gateway/index.ts');
+  return withKeys(context, 'write', async (keys, store) => {
+    const { secret, key } = await rotateVirtualKey(keys, keyId);
+    if (context.options.json) {
+      printJson(context, { database: store.location, secret, key });
+      return 0;
+    }
+    context.output.stdout(`${secret}\n`);
+    context.output.stderr(`keel: ${key.keyId} has a new secret, shown above once; the old one is refused from now on\n`);
+    return 0;
+  });
+};
+
 /** The settings from the options, every one checked before the store is opened. */
 function keySettings(context: CommandContext): KeySettingsV1 {
   const { budgetMicros, per, models, rpm, tpm } = context.options;

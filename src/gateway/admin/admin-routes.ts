@@ -8,7 +8,7 @@ import { openSealedFieldsIn } from '../../redaction/index.ts';
 import type { JournalRecordV1, JsonValue, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { jsonResponse } from '../json-response.ts';
 import { readKeyUsage } from '../key-usage.ts';
-import { createVirtualKey } from '../virtual-keys.ts';
+import { createVirtualKey, rotateVirtualKey } from '../virtual-keys.ts';
 import { adminFailure } from './admin-error.ts';
 import { deciderName, optionalCount, optionalText, readAdminBody, requiredText } from './admin-request.ts';
 import { presentsAdminToken } from './admin-token.ts';
@@ -153,6 +153,8 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     const { secret, key } = await createVirtualKey(keyStore(keel), { tenant, principal, settings });
     return jsonResponse({ secret, key }, 201);
   });
+
+  admin.post('/keys/:id/rotate', async (c) => jsonResponse(await rotateVirtualKey(keyStore(keel), c.req.param('id')), 200));
 
   admin.post('/keys/:id/revoke', async (c) => {
     const keyId = c.req.param('id');

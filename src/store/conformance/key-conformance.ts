@@ -86,5 +86,25 @@ export function runKeyConformance(label: string, factory: KeyStoresFactory | { s
         assert.equal(await first.revokeKey('key_nobody', '2030-01-16T08:00:00.000Z'), undefined);
       });
     });
+
+    void test('rotating gives a live key a new secret: found by the new hash, not the old, its settings kept; a revoked, unknown or taken one is not rotated', async () => {
+      await withStores(factory, async ({ first, second }) => {
+        const key = newKey({ settings: { models: ['support'], rpm: 5 } });
+        const other = newKey();
+        await first.createKey(key);
+        await first.createKey(other);
+        assert.ok(first.rotateKey !== undefined && second.rotateKey !== undefined, 'the store can rotate keys');
+        const rotated = await second.rotateKey(key.keyId, 'f'.repeat(64));
+        assert.deepEqual(rotated?.settings, { models: ['support'], rpm: 5 });
+        assert.equal(await first.findKeyBySecretHash(key.secretHash), undefined, 'the old secret finds nothing');
+        assert.equal((await first.findKeyBySecretHash('f'.repeat(64)))?.keyId, key.keyId);
+        await assert.rejects(first.rotateKey(key.keyId, other.secretHash), (error: unknown) => error instanceof KeelError && error.code === 'key-exists');
+        assert.equal((await first.findKeyBySecretHash('f'.repeat(64)))?.keyId, key.keyId, 'a refused rotation changes nothing');
+        await first.revokeKey(other.keyId, '2030-01-16T08:00:00.000Z');
+        assert.equal(await first.rotateKey(other.keyId, 'e'.repeat(64)), undefined, 'a revoked key keeps its secret');
+        assert.equal(await first.findKeyBySecretHash('e'.repeat(64)), undefined);
+        assert.equal(await first.rotateKey('key_nobody', 'd'.repeat(64)), undefined);
+      });
+    });
   });
 }

@@ -57,6 +57,16 @@ export class PostgresKeyStore implements KeyStoreV1 {
     return row === undefined ? undefined : keyOf(row);
   }
 
+  async rotateKey(keyId: string, secretHash: string): Promise<ApiKeyRecordV1 | undefined> {
+    try {
+      const row = (await this.#pool.query<KeyRow>(this.#sql.rotate, [keyId, secretHash])).rows.at(0);
+      return row === undefined ? undefined : keyOf(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new KeelError('key-exists', `the new secret of key ${keyId} is another key's`);
+      throw toStoreError(error, `cannot rotate key in ${this.#location}`);
+    }
+  }
+
   async #query(text: string, values: unknown[], what: string): Promise<KeyRow[]> {
     try {
       return (await this.#pool.query<KeyRow>(text, values)).rows;
@@ -89,5 +99,6 @@ function keyStatements(schema: string) {
     revoke: `
       WITH revoked AS (UPDATE ${keys} SET revoked_at = $2::timestamptz WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${columns})
       SELECT ${columns} FROM revoked UNION ALL SELECT ${columns} FROM ${keys} WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM revoked)`,
+    rotate: `UPDATE ${keys} SET secret_hash = $2 WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${columns}`,
   };
 }

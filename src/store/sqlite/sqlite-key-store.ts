@@ -57,6 +57,23 @@ export class SqliteKeyStore implements KeyStoreV1 {
       return row === undefined ? undefined : keyOf(row);
     });
   }
+
+  rotateKey(keyId: string, secretHash: string): Promise<ApiKeyRecordV1 | undefined> {
+    return this.#access.write(() => {
+      try {
+        if (Number(this.#sql.rotate.run(secretHash, keyId).changes) === 0) return undefined;
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new KeelError('key-exists', `the new secret of key ${keyId} is another key's`);
+        throw error;
+      }
+      const row = this.#sql.byId.get(keyId);
+      return row === undefined ? undefined : keyOf(row);
+    });
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
 }
 
 function keyOf(row: Row): ApiKeyRecordV1 {
@@ -83,5 +100,6 @@ function prepareKeyStatements(database: DatabaseSync) {
     all: prepare(`SELECT ${columns} FROM api_keys ORDER BY created_at, key_id`),
     any: prepare(`SELECT 1 FROM api_keys LIMIT 1`),
     revoke: prepare(`UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL`),
+    rotate: prepare(`UPDATE api_keys SET secret_hash = ? WHERE key_id = ? AND revoked_at IS NULL`),
   };
 }
