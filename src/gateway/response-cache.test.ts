@@ -74,6 +74,19 @@ describe('the response cache itself', () => {
     assert.equal(await cache.get('big'), undefined);
   });
 
+  test('in memory, expired answers are dropped by a write once a minute, not only when read', async () => {
+    const memory = new MemoryResponseCache({ maxBytes: 1_000_000 });
+    const entry = (storedMs: number, ttlMs: number) => ({ text: 'x'.repeat(100), runId: `run_${storedMs}`, storedMs, expiresMs: storedMs + ttlMs });
+    await memory.writeCachedResponse('short', entry(0, 1_000));
+    await memory.writeCachedResponse('long', entry(1, 600_000));
+    await memory.writeCachedResponse('soon', entry(30_000, 1_000));
+    assert.equal(memory.size, 3, 'no sweep within the minute');
+    await memory.writeCachedResponse('later', entry(60_000, 600_000));
+    assert.equal(memory.size, 2, 'a minute on, the two expired entries are gone');
+    assert.equal(memory.bytes, 200);
+    assert.equal((await memory.readCachedResponse('long', 60_000))?.runId, 'run_1');
+  });
+
   test('a store that fails is a miss and keeps nothing, said once in the log, and once when it works again', async () => {
     let broken = true;
     const memory = new MemoryResponseCache({ maxBytes: 1_000_000 });

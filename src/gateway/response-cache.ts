@@ -118,6 +118,8 @@ export class ResponseCache {
   }
 }
 
+const sweepEveryMs = 60_000;
+
 interface MemoryEntry extends CachedResponseV1 {
   bytes: number;
 }
@@ -133,6 +135,7 @@ export class MemoryResponseCache implements ResponseCacheStoreV1 {
   /** In use order, least recent first (a Map keeps insertion order; a hit is moved to the end). */
   readonly #entries = new Map<string, MemoryEntry>();
   #bytes = 0;
+  #sweptMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: { maxBytes: number }) {
     this.#maxBytes = options.maxBytes;
@@ -167,7 +170,12 @@ export class MemoryResponseCache implements ResponseCacheStoreV1 {
     if (bytes > this.#maxBytes) return Promise.resolve();
     this.#entries.set(key, { ...entry, bytes });
     this.#bytes += bytes;
-    // An expired entry keeps its room until it is read or is the least recent: it goes first then.
+    // Expired entries are dropped once a minute (a write's time is its storedMs), so they do not
+    // hold room until they are read or become the least recent.
+    if (entry.storedMs - this.#sweptMs >= sweepEveryMs) {
+      this.#sweptMs = entry.storedMs;
+      for (const [stale, kept] of this.#entries) if (kept.expiresMs <= entry.storedMs) this.#remove(stale, kept);
+    }
     for (const [oldest, kept] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
       this.#remove(oldest, kept);
