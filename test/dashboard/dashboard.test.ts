@@ -233,14 +233,23 @@ describe('the dashboard in Chromium', () => {
     await page.fill('form.key-form input[name=principal]', 'svc:helpdesk');
     await page.fill('form.key-form input[name=budget]', '5000000');
     await page.selectOption('form.key-form select[name=per]', 'month');
+    await page.fill('form.key-form input[name=expires-days]', '30');
     await page.click('form.key-form button[type=submit]');
     const secret = await page.locator('#created-key code.secret').innerText();
     assert.match(secret, /^keel_[A-Za-z0-9_-]{43}$/);
     const row = page.locator('table.keys tbody tr').first();
     await row.waitFor();
-    assert.match(await row.innerText(), /acme-shop\s+svc:helpdesk\s+every model, \$5\.00 per month/);
+    assert.match(await row.innerText(), /acme-shop\s+svc:helpdesk\s+every model, \$5\.00 per month, expires \d{4}-\d{2}-\d{2} /);
     // Nothing spent yet, in this month's account of the shared budget book.
     assert.match(await row.locator('td.spent').innerText(), /^\$0\.000000 of \$5\.00 in \d{4}-\d{2}$/);
+    // A new secret from the page: shown once, and the old one no longer opens the model API.
+    await row.locator('button.rotate').click();
+    await page.locator('#created-key', { hasText: 'has a new secret' }).waitFor();
+    const rotated = await page.locator('#created-key code.secret').innerText();
+    assert.match(rotated, /^keel_[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(rotated, secret);
+    assert.equal((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
+    assert.equal((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${rotated}` } })).status, 200);
     await page.screenshot({ path: join(screenshots, 'keys.png'), fullPage: true });
     await row.locator('button.deny').click();
     await row.locator('button.deny').waitFor({ state: 'detached' });

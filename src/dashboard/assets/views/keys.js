@@ -36,6 +36,7 @@ export function renderKeys(main) {
     per: h('select', { name: 'per' }, ['run', 'day', 'month'].map((value) => h('option', { value }, value))),
     rpm: h('input', { name: 'rpm', type: 'number', min: 1 }),
     tpm: h('input', { name: 'tpm', type: 'number', min: 1 }),
+    expiresDays: h('input', { name: 'expires-days', type: 'number', min: 1, placeholder: 'never' }),
   };
   const form = h(
     'form',
@@ -48,6 +49,7 @@ export function renderKeys(main) {
     field('per', inputs.per),
     field('Requests per minute', inputs.rpm),
     field('Tokens per minute', inputs.tpm),
+    field('Expires in (days)', inputs.expiresDays),
     h('button', { type: 'submit' }, 'Create key'),
     created,
   );
@@ -69,7 +71,13 @@ export function renderKeys(main) {
             h('td', { class: 'spent' }, spent(key.usage)),
             h('td', {}, time(key.createdAt)),
             h('td', {}, key.revokedAt === null ? '-' : time(key.revokedAt)),
-            h('td', {}, key.revokedAt === null ? h('button', { type: 'button', class: 'deny', onclick: () => void revoke(key.keyId) }, 'Revoke') : null),
+            h(
+              'td',
+              {},
+              key.revokedAt === null
+                ? [h('button', { type: 'button', class: 'rotate', onclick: () => void rotate(key.keyId) }, 'New secret'), ' ', h('button', { type: 'button', class: 'deny', onclick: () => void revoke(key.keyId) }, 'Revoke')]
+                : null,
+            ),
           ),
         ),
       );
@@ -87,6 +95,7 @@ export function renderKeys(main) {
     if (inputs.budget.value !== '') body.budget = { micros: Number(inputs.budget.value), per: inputs.per.value };
     if (inputs.rpm.value !== '') body.rpm = Number(inputs.rpm.value);
     if (inputs.tpm.value !== '') body.tpm = Number(inputs.tpm.value);
+    if (inputs.expiresDays.value !== '') body.expiresAt = new Date(Date.now() + Number(inputs.expiresDays.value) * 86_400_000).toISOString();
     try {
       const { secret, key } = await api('/keys', { method: 'POST', body });
       replace(created, notice('ok', `Created ${key.keyId}. Its secret, shown this once (the gateway keeps only its hash): `, h('code', { class: 'secret' }, secret)));
@@ -94,6 +103,16 @@ export function renderKeys(main) {
       await load();
     } catch (error) {
       replace(created, failure(error));
+    }
+  }
+
+  async function rotate(keyId) {
+    try {
+      const { secret } = await api(`/keys/${encodeURIComponent(keyId)}/rotate`, { method: 'POST' });
+      replace(created, notice('ok', `${keyId} has a new secret, shown this once; the old one is refused from now on: `, h('code', { class: 'secret' }, secret)));
+      await load();
+    } catch (error) {
+      replace(listMessage, failure(error));
     }
   }
 
