@@ -83,6 +83,25 @@ export interface RunSummaryPatchV1 {
   costMicros?: number;
 }
 
+/** Which runs a spend summary covers, and how it groups them. */
+export interface SpendQueryV1 {
+  /** Runs created at or after this instant (ISO-8601 UTC)… */
+  since: string;
+  /** …and before this one. */
+  until: string;
+  by: 'tenant' | 'principal' | 'task';
+}
+
+/** One group's runs and what they spent, from the run index's totals. */
+export interface SpendRowV1 {
+  /** The tenant, principal or task. */
+  group: string;
+  runs: number;
+  costMicros: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 export interface AppendBatchV1 {
   runId: string;
   /** Contiguous records; the first must have seq = the run's lastSeq + 1. */
@@ -162,6 +181,12 @@ export interface StoreV1 extends MemoryStoreV1 {
   readonly telemetryCursors?: TelemetryCursorStoreV1;
   /** Answers the gateway's cache keeps for every process on this store (response-cache-store-v1.ts). Optional, as budgets. */
   readonly responseCache?: ResponseCacheStoreV1;
+  /**
+   * What runs created in a period spent, grouped by tenant, principal or task, most costly first
+   * (ties by group). Read from the run index, whose totals a running run updates within about a
+   * second (progressLagMs on SQLite) and an ended run has in full. Optional, added to version 1 later.
+   */
+  summarizeSpend?(query: SpendQueryV1): Promise<SpendRowV1[]>;
   /** Per-subject keys that seal labelled payload fields, and their redactions (subject-key-store-v1.ts). Optional, as budgets. */
   readonly subjectKeys?: SubjectKeyStoreV1;
   /** Deletion of ended runs past their retention period (run-retention-store-v1.ts). Optional, as budgets. */
