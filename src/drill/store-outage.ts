@@ -5,7 +5,7 @@ import type { JournalRecordV1, StoreV1 } from '../spec/index.ts';
 export interface StoreOutage {
   /** The store the drilled runs use: the real one, refusing every call while the outage is on. */
   store: StoreV1;
-  /** Starts the outage with the append of `runId` carrying a record `startsAfter` matches (the hook: no clock); that append lands, nothing after it. */
+  /** Starts the outage at the record of `runId` that `startsAfter` matches (the hook: no clock): it lands, nothing after it does. */
   arm(runId: string, startsAfter: (record: JournalRecordV1) => boolean): void;
   /** Ends the outage: the store answers again. */
   end(): void;
@@ -42,14 +42,17 @@ export function storeOutage(store: StoreV1): StoreOutage {
   const wrapped = guard(store, '');
   const append: StoreV1['append'] = async (batch) => {
     if (on) return refuse('append');
-    // On from the moment the matching append is sent, not once it has landed: the engine pipelines
-    // its appends, and a loaded machine let the run's end through while the effect's end was still
-    // being committed (the outage then missed the run it was for).
-    if (armed !== undefined && batch.runId === armed.runId && batch.records.some(armed.startsAfter)) {
-      armed = undefined;
-      on = true;
-    }
-    await store.append(batch);
+    const at = armed !== undefined && batch.runId === armed.runId ? batch.records.findIndex(armed.startsAfter) : -1;
+    if (at === -1) return store.append(batch);
+    // On from the moment the matching append is sent: calls made while it commits are refused.
+    armed = undefined;
+    on = true;
+    if (at === batch.records.length - 1) return store.append(batch);
+    // The writer pipelines an idempotent step's end, so on a loaded machine it can send the effect's
+    // end together with what followed, up to the run's end. The store goes down between them: the
+    // effect's end lands (the run's status and totals as they were), and the rest is refused.
+    await store.append({ ...batch, records: batch.records.slice(0, at + 1), summary: {} });
+    return refuse('append');
   };
   const parts = Object.fromEntries(subStores.flatMap((name) => (store[name] === undefined ? [] : [[name, guard(store[name], `${name}.`)]])));
   const outage: StoreV1 = new Proxy(wrapped, {
