@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, StoreV1 } from '../../spec/index.ts';
+import { JournalWriter, genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
+import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, SpendQueryV1, SpendRowV1, StoreV1 } from '../../spec/index.ts';
 
 export interface StoreUnderTest {
   store: StoreV1;
@@ -67,6 +68,39 @@ function memoryEntry(scope: MemoryScopeV1, text: string, overrides: Partial<NewM
 
 function sessionScope(tenant = 'acme'): MemoryScopeV1 {
   return { kind: 'session', tenant, sessionId: `session-${randomUUID()}` };
+}
+
+/** A run for the spend summary, created at `createdAt` (its run-start's time, which becomes the run's created_at). */
+interface SpendRun {
+  tenant: string;
+  principal: string;
+  task: string;
+  createdAt: string;
+  /** What its model calls spent; absent: the run is still running and has appended nothing. */
+  spent?: { costMicros: number; inputTokens: number; outputTokens: number };
+}
+
+/**
+ * Creates the run, then appends as an executing run does, through the journal writer: a model
+ * step whose summary carries the run's totals, then its end. The run ends so its totals are in
+ * its row in full: a running run's totals may lag its journal (StoreV1.summarizeSpend).
+ */
+async function createSpendRun(store: StoreV1, run: SpendRun): Promise<void> {
+  const runId = `run-${randomUUID()}`;
+  const start = { task: run.task, taskVersion: '1', input: null, principal: run.principal, tenant: run.tenant, configHash: 'c', config: null };
+  const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', start, new Date(run.createdAt));
+  await store.createRun({ run: { id: runId, task: run.task, taskVersion: '1', principal: run.principal, tenant: run.tenant, status: 'running' }, first: toRecord(first) });
+  if (run.spent === undefined) return;
+  const { costMicros, inputTokens, outputTokens } = run.spent;
+  const writer = new JournalWriter({ store, runId, lastSeq: 1, lastHash: first.hash });
+  await writer.commit(
+    [
+      writer.build('step-start', { step: 1, name: 'turn-1', kind: 'model-call', idempotent: true, attempt: 1, epoch: 0 }),
+      writer.build('step-end', { step: 1, name: 'turn-1', kind: 'model-call', epoch: 0, durationMs: 5, outcome: { ok: true, value: 'done' }, usage: { inputTokens, outputTokens }, cost: { micros: costMicros, priceVersion: 'v1' } }),
+    ],
+    { status: 'running', stepCount: 1, costMicros, inputTokens, outputTokens },
+  );
+  await writer.commit([writer.build('run-end', { status: 'ok' })], { status: 'ok' });
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -382,6 +416,74 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       }
       assert.deepEqual(paged, whole.map((run) => run.id));
       assert.deepEqual([...paged].sort(), created.map((run) => run.run.id).sort());
+    });
+
+    test('summarizeSpend: what runs created in a period spent, grouped by tenant, principal or task, most costly first', async (context) => {
+      const summarize = store.summarizeSpend?.bind(store);
+      if (summarize === undefined) {
+        context.skip('this store has no summarizeSpend (optional)');
+        return;
+      }
+      // A period of its own, long before every other test's runs, so only these runs fall in it.
+      const since = '2001-03-01T00:00:00.000Z';
+      const until = '2001-04-01T00:00:00.000Z';
+      const runs: SpendRun[] = [
+        { tenant: 'acme', principal: 'user:ada', task: 'refund', createdAt: since, spent: { costMicros: 500, inputTokens: 100, outputTokens: 10 } },
+        { tenant: 'Zeta', principal: 'user:bob', task: 'audit', createdAt: '2001-03-05T08:00:00.000Z', spent: { costMicros: 750, inputTokens: 60, outputTokens: 6 } },
+        { tenant: 'acme', principal: 'user:bob', task: 'triage', createdAt: '2001-03-10T12:00:00.000Z', spent: { costMicros: 250, inputTokens: 40, outputTokens: 4 } },
+        { tenant: 'globex', principal: 'user:ada', task: 'triage', createdAt: '2001-03-15T00:00:00.000Z', spent: { costMicros: 900, inputTokens: 300, outputTokens: 30 } },
+        // Still running, nothing spent yet: counted, adding nothing.
+        { tenant: 'acme', principal: 'user:dee', task: 'refund', createdAt: '2001-03-20T00:00:00.000Z' },
+        { tenant: 'initech', principal: 'user:cy', task: 'refund', createdAt: '2001-03-31T23:59:59.999Z', spent: { costMicros: 400, inputTokens: 7, outputTokens: 1 } },
+        // Outside the period, one at until exactly and one a millisecond before since: counted, they would change every grouping.
+        { tenant: 'acme', principal: 'user:ada', task: 'refund', createdAt: until, spent: { costMicros: 10_000, inputTokens: 1_000, outputTokens: 100 } },
+        { tenant: 'hooli', principal: 'user:eve', task: 'triage', createdAt: '2001-02-28T23:59:59.999Z', spent: { costMicros: 20_000, inputTokens: 2_000, outputTokens: 200 } },
+      ];
+      await Promise.all(runs.map((run) => createSpendRun(store, run)));
+      const row = (group: string, runCount: number, costMicros: number, inputTokens: number, outputTokens: number): SpendRowV1 => ({ group, runs: runCount, costMicros, inputTokens, outputTokens });
+
+      // A tie on cost goes by group in code point order: 'Zeta' before 'acme'.
+      assert.deepEqual(await summarize({ since, until, by: 'tenant' }), [
+        row('globex', 1, 900, 300, 30),
+        row('Zeta', 1, 750, 60, 6),
+        row('acme', 3, 750, 140, 14),
+        row('initech', 1, 400, 7, 1),
+      ]);
+      assert.deepEqual(await summarize({ since, until, by: 'principal' }), [
+        row('user:ada', 2, 1_400, 400, 40),
+        row('user:bob', 2, 1_000, 100, 10),
+        row('user:cy', 1, 400, 7, 1),
+        row('user:dee', 1, 0, 0, 0),
+      ]);
+      assert.deepEqual(await summarize({ since, until, by: 'task' }), [row('triage', 2, 1_150, 340, 34), row('refund', 3, 900, 107, 11), row('audit', 1, 750, 60, 6)]);
+
+      // since is inclusive, until exclusive: only the run created at 12:00 on the 10th, not the one at until.
+      const narrow = [row('acme', 1, 250, 40, 4)];
+      assert.deepEqual(await summarize({ since: '2001-03-10T12:00:00.000Z', until: '2001-03-15T00:00:00.000Z', by: 'tenant' }), narrow);
+      // The same instants written with an offset and without milliseconds.
+      assert.deepEqual(await summarize({ since: '2001-03-10T13:00:00+01:00', until: '2001-03-15T01:00+01:00', by: 'tenant' }), narrow);
+      // A tenth of a microsecond after the run's creation: it is before since.
+      assert.deepEqual(await summarize({ since: '2001-03-10T12:00:00.0000001Z', until: '2001-03-15T00:00:00.000Z', by: 'tenant' }), []);
+
+      // A period with no runs, and an empty one.
+      assert.deepEqual(await summarize({ since: '2001-05-01T00:00:00.000Z', until: '2001-06-01T00:00:00.000Z', by: 'task' }), []);
+      assert.deepEqual(await summarize({ since, until: since, by: 'principal' }), []);
+
+      const refused: [SpendQueryV1, RegExp][] = [
+        [{ since: 'last tuesday', until, by: 'tenant' }, /since/],
+        [{ since, until: '2001-02-30T00:00:00.000Z', by: 'tenant' }, /until/],
+        [{ since, until: '', by: 'tenant' }, /until/],
+        [{ since: until, until: since, by: 'tenant' }, /since .* after until/],
+        [{ since, until, by: 'status' as SpendQueryV1['by'] }, /by must be tenant, principal or task/],
+        [{ since, until, by: 'tenant, status' as SpendQueryV1['by'] }, /by must be tenant, principal or task/],
+      ];
+      for (const [query, problem] of refused) {
+        await assert.rejects(summarize(query), (error: unknown) => {
+          assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(query));
+          assert.match((error as Error).message, problem);
+          return true;
+        });
+      }
     });
 
     test('memory: appends get increasing seqs per scope and read back in order, with afterSeq and limit', async () => {

@@ -15,9 +15,13 @@ import type {
   RunQueryV1,
   RunRecordV1,
   RunStatusV1,
+  SpendQueryV1,
+  SpendRowV1,
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { checkSpendQuery } from '../spend-query.ts';
+import type { CheckedSpendQuery } from '../spend-query.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { parseConnectionUrl } from './connection-url.ts';
@@ -79,6 +83,14 @@ interface MemoryRow {
   source_step: number | null;
   content_hash: string;
   summarises: string | null;
+}
+
+interface SpendRow {
+  spend_group: string;
+  run_count: string;
+  total_cost_micros: string;
+  total_input_tokens: string;
+  total_output_tokens: string;
 }
 
 const memoryColumns = 'seq, role, text, labels, created_at, source_run_id, source_step, content_hash, summarises';
@@ -312,6 +324,19 @@ export class PostgresStore implements StoreV1 {
     return rows.map((row) => row.id);
   }
 
+  async summarizeSpend(query: SpendQueryV1): Promise<SpendRowV1[]> {
+    const { column, since, until } = checkSpendQuery(query);
+    const rows = await this.#query<SpendRow>(`keel-summarize-spend-by-${column}`, this.#sql.summarizeSpend(column), [since, until]);
+    // count and sum of bigint come back as text (bigint and numeric).
+    return rows.map((row) => ({
+      group: row.spend_group,
+      runs: Number(row.run_count),
+      costMicros: Number(row.total_cost_micros),
+      inputTokens: Number(row.total_input_tokens),
+      outputTokens: Number(row.total_output_tokens),
+    }));
+  }
+
   async claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
     if (request.limit <= 0) return [];
     const values = [request.owner, request.leaseMs, request.statuses ?? defaultClaimable, request.limit, request.tasks ?? null];
@@ -429,6 +454,13 @@ function statements(schema: string) {
     readJournal: `SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
     getRun: `SELECT ${runColumns} FROM ${runs} WHERE id = $1`,
     listRunIds: `SELECT id FROM ${runs} ORDER BY created_at, id`,
+    // The column comes from checkSpendQuery's fixed lookup. COLLATE "C": groups tie-break in byte
+    // order, as on SQLite, whatever the database's collation.
+    summarizeSpend: (column: CheckedSpendQuery['column']) => `
+      SELECT ${column} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
+        sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
+      FROM ${runs} WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+      GROUP BY ${column} ORDER BY total_cost_micros DESC, ${column} COLLATE "C"`,
     // SKIP LOCKED lets concurrent claimers pass over each other's candidates instead of queueing.
     claimRuns: `
       WITH claimed AS (

@@ -17,10 +17,14 @@ import type {
   MemoryScopeV1,
   NewMemoryEntryV1,
   RunSummaryPatchV1,
+  SpendQueryV1,
+  SpendRowV1,
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
 import { appendEndsLease } from '../lease-handback.ts';
+import { checkSpendQuery } from '../spend-query.ts';
+import type { CheckedSpendQuery } from '../spend-query.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
 import type { MemoryKey } from '../memory-scope.ts';
 import { openDatabase } from './open-database.ts';
@@ -193,6 +197,8 @@ export class SqliteStore implements StoreV1 {
   #checkpointer: WalCheckpointer | undefined;
   #progressWrittenAt: number;
   #progressTimer: NodeJS.Timeout | undefined;
+  /** summarizeSpend's statement for each group column, prepared at its first use: most stores never run one. */
+  readonly #spendStatements = new Map<CheckedSpendQuery['column'], StatementSync>();
 
   private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, checkpointAfterCommits: number | undefined, readOnly: boolean) {
     this.#database = database;
@@ -709,6 +715,36 @@ export class SqliteStore implements StoreV1 {
 
   listRunIds(): Promise<string[]> {
     return this.#read(() => this.#statements.listRunIds.all().map((row) => text(row.id)));
+  }
+
+  /**
+   * From the runs' rows as committed: a running run's totals this process has deferred (#progress)
+   * show once written, within progressLagMs, as the specification allows.
+   */
+  summarizeSpend(query: SpendQueryV1): Promise<SpendRowV1[]> {
+    return this.#read(() => {
+      const { column, since, until } = checkSpendQuery(query);
+      let statement = this.#spendStatements.get(column);
+      if (statement === undefined) {
+        // created_at is the run-start's time as the journal writes it (toISOString), so the bounds,
+        // in the same form, compare as text; the range reads the runs_created index.
+        // BINARY collation: groups tie-break in UTF-8 byte order, as PostgreSQL's COLLATE "C".
+        statement = this.#database.prepare(
+          `SELECT ${column} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
+             sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
+           FROM runs WHERE created_at >= ? AND created_at < ?
+           GROUP BY ${column} ORDER BY total_cost_micros DESC, ${column} COLLATE BINARY`,
+        );
+        this.#spendStatements.set(column, statement);
+      }
+      return statement.all(since, until).map((row) => ({
+        group: text(row.spend_group),
+        runs: Number(row.run_count),
+        costMicros: Number(row.total_cost_micros),
+        inputTokens: Number(row.total_input_tokens),
+        outputTokens: Number(row.total_output_tokens),
+      }));
+    });
   }
 
   claimRuns(request: ClaimRequestV1): Promise<RunRecordV1[]> {
