@@ -14,7 +14,7 @@ const leafComponents = new Set(['spec', 'errors']);
  * load the one part of a component they use without the rest its index.ts re-exports: openStore
  * without the PostgreSQL store, reading and checking a journal without its writer, opening sealed
  * fields without redaction and retention (and the audit component they load), checking the audit
- * log without proving runs; `keel keys list` a key's spend (and the budget account it is kept in)
+ * log without proving runs; `keel spend` its report without the gateway; `keel keys list` a key's spend (and the budget account it is kept in)
  * without the gateway and the ledger; and `keel serve` its metrics without the span exporter, and
  * createKeel without the agent loop (agents' output contracts, context assembly, memory).
  */
@@ -31,6 +31,7 @@ const narrowEntries = new Set([
   'src/telemetry/metrics-entry.ts',
   'src/agent/create-keel.ts',
   'src/gateway/key-usage.ts',
+  'src/gateway/admin/spend-report.ts',
   'src/cost/key-budget-scope.ts',
 ]);
 

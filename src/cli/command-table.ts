@@ -42,6 +42,8 @@ export const optionNames = [
   'html',
   'task',
   'since',
+  'until',
+  'by',
   'where',
   'kind',
   'format',
@@ -116,6 +118,12 @@ export const commandTable: Record<string, CommandEntry> = {
     positionals: [],
     options: ['json', 'status', 'limit'],
     load: async () => (await import('./commands/runs.ts')).runsCommand,
+  },
+  spend: {
+    usage: 'keel spend [--since T] [--until T] [--by tenant|principal|task]',
+    positionals: [],
+    options: ['json', 'since', 'until', 'by'],
+    load: async () => (await import('./commands/spend.ts')).spendCommand,
   },
   show: {
     usage: 'keel show RUN',

@@ -46,6 +46,8 @@ export interface CommandContext {
     html: string | undefined;
     task: string | undefined;
     since: string | undefined;
+    until: string | undefined;
+    by: string | undefined;
     where: string | undefined;
     kind: string | undefined;
     format: string | undefined;

@@ -337,6 +337,29 @@ describe('the admin API against its OpenAPI document', () => {
     await call('listRuns', 'GET', '/admin/runs?limit=1', { expect: 200 });
   });
 
+  test('spend: what runs created this month spent, by task, principal or tenant, as the run index says; a bad grouping or period is a 400', async () => {
+    const report = await call('getSpend', 'GET', '/admin/spend?by=task', { expect: 200 });
+    const runs = await store.listRuns({ limit: 10_000 });
+    const since = Date.parse(report.since as string);
+    const until = Date.parse(report.until as string);
+    const expected = new Map<string, { runs: number; costMicros: number }>();
+    for (const run of runs.filter((candidate) => Date.parse(candidate.createdAt) >= since && Date.parse(candidate.createdAt) < until)) {
+      const group = expected.get(run.task) ?? { runs: 0, costMicros: 0 };
+      group.runs += 1;
+      group.costMicros += run.costMicros;
+      expected.set(run.task, group);
+    }
+    const rows = report.rows as { group: string; runs: number; costMicros: number }[];
+    assert.ok(rows.length > 0, 'this file made runs this month');
+    assert.deepEqual(new Map(rows.map((row) => [row.group, { runs: row.runs, costMicros: row.costMicros }])), expected);
+    assert.deepEqual(rows.map((row) => row.costMicros), rows.map((row) => row.costMicros).toSorted((left, right) => right - left), 'most costly first');
+    assert.equal((report.total as { runs: number }).runs, [...expected.values()].reduce((sum, group) => sum + group.runs, 0));
+    const byTenant = await call('getSpend', 'GET', `/admin/spend?by=tenant&since=${encodeURIComponent(report.since as string)}&until=${encodeURIComponent(report.until as string)}`, { expect: 200 });
+    assert.equal((byTenant.total as { costMicros: number }).costMicros, (report.total as { costMicros: number }).costMicros, 'the same period, grouped otherwise, spent the same');
+    await call('getSpend', 'GET', '/admin/spend?by=key', { expect: 400 });
+    await call('getSpend', 'GET', '/admin/spend?since=last-tuesday', { expect: 400 });
+  });
+
   test('an admin path it does not serve is a 404 in the same error shape', async () => {
     const response = await fetch(`${server.url}/admin/nothing`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 404);

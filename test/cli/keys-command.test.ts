@@ -176,7 +176,7 @@ describe('keel serve with keys', () => {
     }
     assert.equal(await served.exited, 0, served.stderr());
     const runs = keel(['runs', '--json', '--db', database]);
-    const listed = (JSON.parse(runs.stdout) as { runs: { tenant: string; principal: string; costMicros: number }[] }).runs;
+    const listed = (JSON.parse(runs.stdout) as { runs: { tenant: string; principal: string; costMicros: number; tokens?: { input: number; output: number } }[] }).runs;
     assert.deepEqual(listed.map((run) => [run.tenant, run.principal]), [[key.tenant, key.principal]]);
     const cost = listed[0]?.costMicros ?? 0;
     assert.ok(cost > 0, 'the call was billed');
@@ -184,6 +184,16 @@ describe('keel serve with keys', () => {
     const usage = (JSON.parse(keel(['keys', 'list', '--json', '--db', database]).stdout) as { keys: { usage: { period: string } & Record<string, unknown> }[] }).keys[0]?.usage;
     assert.match(usage?.period ?? '', /^\d{4}-\d{2}$/);
     assert.deepEqual({ ...usage, period: 'this month' }, { window: 'month', period: 'this month', limitMicros: 1_000_000, spentMicros: cost, reservedMicros: 0, remainingMicros: 1_000_000 - cost });
+    // keel spend: the month's runs by principal, from the run index.
+    const spent = keel(['spend', '--by', 'principal', '--json', '--db', database]);
+    assert.equal(spent.status, 0, spent.stderr);
+    assert.deepEqual((JSON.parse(spent.stdout) as { rows: unknown[] }).rows, [{ group: 'svc-support', runs: 1, costMicros: cost, inputTokens: listed[0]?.tokens?.input ?? -1, outputTokens: listed[0]?.tokens?.output ?? -1 }]);
+    const spentTable = keel(['spend', '--db', database]);
+    assert.match(spentTable.stdout, /TENANT\s+RUNS\s+COST/);
+    assert.match(spentTable.stdout, new RegExp(`acme\\s+1\\s+\\$0\\.0*${cost}\\b`));
+    const badGrouping = keel(['spend', '--by', 'key', '--db', database]);
+    assert.equal(badGrouping.status, 2, badGrouping.stderr);
+    assert.match(badGrouping.stderr, /--by must be one of tenant, principal, task; got "key"/);
     const table = keel(['keys', 'list', '--db', database]);
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /SPENT/);
