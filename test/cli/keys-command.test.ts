@@ -184,11 +184,13 @@ describe('keel serve with keys', () => {
     const usage = (JSON.parse(keel(['keys', 'list', '--json', '--db', database]).stdout) as { keys: { usage: { period: string } & Record<string, unknown> }[] }).keys[0]?.usage;
     assert.match(usage?.period ?? '', /^\d{4}-\d{2}$/);
     assert.deepEqual({ ...usage, period: 'this month' }, { window: 'month', period: 'this month', limitMicros: 1_000_000, spentMicros: cost, reservedMicros: 0, remainingMicros: 1_000_000 - cost });
-    // keel spend: the month's runs by principal, from the run index.
-    const spent = keel(['spend', '--by', 'principal', '--json', '--db', database]);
+    // keel spend: the runs of a period around now by principal, from the run index (an explicit period:
+    // this month's default would miss the run if the month turned between the call and the report).
+    const period = ['--since', new Date(Date.now() - 3_600_000).toISOString(), '--until', new Date(Date.now() + 3_600_000).toISOString()];
+    const spent = keel(['spend', '--by', 'principal', '--json', ...period, '--db', database]);
     assert.equal(spent.status, 0, spent.stderr);
     assert.deepEqual((JSON.parse(spent.stdout) as { rows: unknown[] }).rows, [{ group: 'svc-support', runs: 1, costMicros: cost, inputTokens: listed[0]?.tokens?.input ?? -1, outputTokens: listed[0]?.tokens?.output ?? -1 }]);
-    const spentTable = keel(['spend', '--db', database]);
+    const spentTable = keel(['spend', ...period, '--db', database]);
     assert.match(spentTable.stdout, /TENANT\s+RUNS\s+COST/);
     assert.match(spentTable.stdout, new RegExp(`acme\\s+1\\s+\\$0\\.0*${cost}\\b`));
     const badGrouping = keel(['spend', '--by', 'key', '--db', database]);
