@@ -1,6 +1,6 @@
 // The narrow entry: `keel keys list` reads usage without loading the ledger.
 import { keyBudgetScope } from '../cost/key-budget-scope.ts';
-import type { ApiKeyRecordV1, BudgetStoreV1 } from '../spec/index.ts';
+import type { ApiKeyRecordV1, BudgetStoreV1, KeyStoreV1 } from '../spec/index.ts';
 
 /** What a key with a daily or monthly budget has spent of it in the current window, in integer micro-USD. */
 export interface KeyUsage {
@@ -36,4 +36,10 @@ export async function readKeyUsage(budgets: BudgetStoreV1 | undefined, key: ApiK
     reservedMicros,
     remainingMicros: Math.max(0, budget.micros - spentMicros - reservedMicros),
   };
+}
+
+/** Every key, as `listKeys` gives them, each with its usage now (null where the book keeps none): what `keel keys list` and `GET /admin/keys` show. */
+export async function listKeysWithUsage(keys: KeyStoreV1, budgets: BudgetStoreV1 | undefined, now: Date = new Date()): Promise<(ApiKeyRecordV1 & { usage: KeyUsage | null })[]> {
+  const listed = await keys.listKeys();
+  return Promise.all(listed.map(async (key) => ({ ...key, usage: (await readKeyUsage(budgets, key, now)) ?? null })));
 }

@@ -60,11 +60,6 @@ export class ResponseCache {
     this.#log = settings.log;
   }
 
-  /** The models whose answers are cached, as configured. */
-  get models(): readonly string[] {
-    return [...this.#models];
-  }
-
   /** The cache key of a request to a cached model; undefined for a model whose answers are not cached. */
   keyOf(request: CacheableRequest): string | undefined {
     if (!this.#models.has(request.model)) return undefined;

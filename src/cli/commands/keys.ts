@@ -36,10 +36,8 @@ export const keysCreateCommand: Command = async (context) => {
 /** `keel keys list`: every key, revoked ones included; never a secret. */
 export const keysListCommand: Command = async (context) =>
   withKeys(context, 'read', async (keys, store) => {
-    const list = await keys.listKeys();
-    const { readKeyUsage } = await import('../../gateway/key-usage.ts');
-    const now = new Date();
-    const listed = await Promise.all(list.map(async (key) => ({ ...key, usage: (await readKeyUsage(store.budgets, key, now)) ?? null })));
+    const { listKeysWithUsage } = await import('../../gateway/key-usage.ts');
+    const listed = await listKeysWithUsage(keys, store.budgets);
     if (context.options.json) {
       printJson(context, { database: store.location, keys: listed });
       return 0;

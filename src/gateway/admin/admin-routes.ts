@@ -7,7 +7,7 @@ import { verifyChain } from '../../journal/index.ts';
 import { openSealedFieldsIn } from '../../redaction/index.ts';
 import type { JournalRecordV1, JsonValue, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { jsonResponse } from '../json-response.ts';
-import { readKeyUsage } from '../key-usage.ts';
+import { listKeysWithUsage } from '../key-usage.ts';
 import { createVirtualKey, rotateVirtualKey } from '../virtual-keys.ts';
 import { adminFailure } from './admin-error.ts';
 import { deciderName, optionalCount, optionalText, readAdminBody, requiredText } from './admin-request.ts';
@@ -146,12 +146,7 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
   });
 
   // Each key with what it has spent of a daily or monthly budget now (null without one: key-usage.ts).
-  admin.get('/keys', async () => {
-    const keys = await keyStore(keel).listKeys();
-    const now = new Date();
-    const listed = await Promise.all(keys.map(async (key) => ({ ...key, usage: (await readKeyUsage(keel.store.budgets, key, now)) ?? null })));
-    return jsonResponse({ keys: listed }, 200);
-  });
+  admin.get('/keys', async () => jsonResponse({ keys: await listKeysWithUsage(keyStore(keel), keel.store.budgets) }, 200));
 
   admin.post('/keys', async (c) => {
     const body = await readAdminBody(c.req.raw, ['tenant', 'principal', 'models', 'budget', 'rpm', 'tpm', 'expiresAt']);
