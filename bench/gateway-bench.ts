@@ -141,8 +141,9 @@ function fdatasyncMillis(folder: string): number {
   return round(percentile(times, 0.5), 3);
 }
 
-export async function benchGateway(options: { requests?: number } = {}): Promise<Measure[]> {
+export async function benchGateway(options: { requests?: number; only?: readonly string[] } = {}): Promise<Measure[]> {
   const requests = options.requests ?? 1_500;
+  const only = options.only;
   const folder = mkdtempSync(join(tmpdir(), 'keel-bench-gateway-'));
   const children: ChildProcess[] = [];
   try {
@@ -204,11 +205,21 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     children.push(lean.child);
     const leanTarget: Target = { ...keelTarget, name: 'keel-lean', port: Number(lean.match[1]), ...(lean.child.pid === undefined ? {} : { pid: lean.child.pid }) };
 
+    // The floor under any Node gateway (bench/floor-proxy.ts): a bare proxy, and one that syncs a
+    // record to SQLite before the call and after it, as durability full must.
+    const floorTargets: Target[] = [];
+    for (const mode of ['bare', 'journal'] as const) {
+      const floor = await start(pinned(1, [process.execPath, join(root, 'bench', 'floor-proxy.ts'), mode, String(upstreamPort), join(folder, 'floor.db')]), /^(\d+)\n/m, process.env);
+      children.push(floor.child);
+      floorTargets.push({ name: `floor-${mode}`, port: Number(floor.match[1]), headers: {}, body, ...(floor.child.pid === undefined ? {} : { pid: floor.child.pid }) });
+    }
+
+    const targets = [direct, ...floorTargets, portkeyTarget, keelTarget, compactTarget, leanTarget].filter((target) => only === undefined || target.name === 'direct' || only.includes(target.name));
     // Warm every path (JIT, connections, SQLite pages) before measuring.
-    for (const target of [direct, portkeyTarget, keelTarget, compactTarget, leanTarget]) await load(target, 4, 100);
+    for (const target of targets) await load(target, 4, 100);
 
     const results = new Map<string, { c1: number[]; c16: number[]; perSecond: number; rss: number; cpuPerRequest: number }>();
-    for (const target of [direct, portkeyTarget, keelTarget, compactTarget, leanTarget]) {
+    for (const target of targets) {
       const single = await load(target, 1, requests);
       const cpuBefore = cpuMillis(target.pid);
       const sixteen = await load(target, 16, Math.ceil(requests / 8));
@@ -219,7 +230,7 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
     if (base === undefined) throw new Error('no direct measurement');
     const measures: Measure[] = [];
     const lines: string[] = [];
-    for (const name of ['portkey', 'keel', 'keel-compact', 'keel-lean']) {
+    for (const name of ['floor-bare', 'floor-journal', 'portkey', 'keel', 'keel-compact', 'keel-lean']) {
       const measured = results.get(name);
       if (measured === undefined) continue;
       const added = (latencies: number[], baseline: number[], share: number) => round(percentile(latencies, share) - percentile(baseline, share), 3);
@@ -234,6 +245,8 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
         'keel-compact': 'keel serve as keel, with its heap kept compact (KEEL_SERVE_HEAP=compact)',
         'keel-lean': `keel serve as keel, with NODE_OPTIONS=${leanHeapOptions}`,
         portkey: "Portkey's open-source gateway",
+        'floor-bare': 'floor: a bare node:http proxy, no governance (bench/floor-proxy.ts)',
+        'floor-journal': 'floor: the bare proxy syncing a SQLite record before and after the call',
       };
       const label = labels[name] ?? name;
       measures.push({ name: `gateway: ${label}, added latency p50 at c=1`, value: figures.c1p50, unit: 'ms', detail: `p99 +${figures.c1p99} ms; c=16 p50 +${figures.c16p50} ms, p99 +${figures.c16p99} ms; over direct (p50 ${round(percentile(base.c1, 0.5), 3)} ms)` });
@@ -262,4 +275,5 @@ export async function benchGateway(options: { requests?: number } = {}): Promise
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await benchGateway();
+// Run alone, GATEWAY_BENCH_ONLY=floor-bare,keel measures just those beside direct.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await benchGateway(process.env.GATEWAY_BENCH_ONLY === undefined ? {} : { only: process.env.GATEWAY_BENCH_ONLY.split(',') });
