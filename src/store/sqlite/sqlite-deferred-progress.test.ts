@@ -98,6 +98,63 @@ test('a deferred total never overwrites one another connection wrote for a later
   }
 });
 
+test('a due group whose only append to a run is refused still writes the totals deferred before it, never over later ones', async () => {
+  const { path, dispose } = folder();
+  // The writer's clock moves only when the test moves it: a group is due once it reads an hour later.
+  let clock = 0;
+  const writer = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour, now: () => clock });
+  const other = SqliteStore.open({ path, durability: 'normal', progressLagMs: 0 });
+  const lease = { owner: 'worker-a', leaseMs: 60_000 };
+  const totals = async (store: SqliteStore, runId: string) => {
+    const run = await store.getRun(runId);
+    return [run?.stepCount, run?.costMicros, run?.lastSeq];
+  };
+  try {
+    // run_retry's next append repeats a seq; run_lost's lease is broken by another process;
+    // run_taken is moved on by another process, which writes later totals at once.
+    const retry = [start('run_retry')];
+    const lost = [start('run_lost')];
+    const taken = [start('run_taken')];
+    await writer.createRun({ run: newRun('run_retry'), first: retry[0] as JournalRecordV1 });
+    await writer.createRun({ run: newRun('run_lost'), first: lost[0] as JournalRecordV1, lease });
+    await writer.createRun({ run: newRun('run_taken'), first: taken[0] as JournalRecordV1 });
+    for (const records of [retry, lost, taken]) records.push(next(records.at(-1) as JournalRecordV1));
+    await Promise.all([
+      writer.append({ runId: 'run_retry', records: [retry[1] as JournalRecordV1], summary: { stepCount: 1, costMicros: 100 } }),
+      writer.append({ runId: 'run_lost', records: [lost[1] as JournalRecordV1], summary: { stepCount: 2, costMicros: 200 }, fence: { leaseOwner: 'worker-a' } }),
+      writer.append({ runId: 'run_taken', records: [taken[1] as JournalRecordV1], summary: { stepCount: 3, costMicros: 300 } }),
+    ]);
+    assert.deepEqual(await totals(other, 'run_retry'), [0, 0, 2], 'the totals were deferred');
+    assert.equal(await other.breakLease('run_lost', 'worker-a'), true);
+    taken.push(next(taken[1] as JournalRecordV1));
+    await other.append({ runId: 'run_taken', records: [taken[2] as JournalRecordV1], summary: { stepCount: 4, costMicros: 900 } });
+    assert.deepEqual(await totals(writer, 'run_taken'), [4, 900, 3], 'the writer shows no deferred totals over later ones');
+
+    clock = hour;
+    const before = writer.stats.transactions;
+    const refused = await Promise.allSettled([
+      writer.append({ runId: 'run_retry', records: [retry[1] as JournalRecordV1], summary: { stepCount: 1, costMicros: 100 } }),
+      writer.append({ runId: 'run_lost', records: [next(lost[1] as JournalRecordV1)], summary: { stepCount: 5 }, fence: { leaseOwner: 'worker-a' } }),
+      writer.append({ runId: 'run_taken', records: [taken[2] as JournalRecordV1], summary: { stepCount: 4 } }),
+    ]);
+    assert.equal(writer.stats.transactions - before, 1, 'one group, due');
+    assert.deepEqual(
+      refused.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : outcome.status)),
+      ['journal-conflict', 'lease-lost', 'journal-conflict'],
+    );
+    // Read before close(), which would write anything still deferred.
+    assert.deepEqual(await totals(other, 'run_retry'), [1, 100, 2]);
+    assert.deepEqual(await totals(other, 'run_lost'), [2, 200, 2]);
+    assert.deepEqual(await totals(other, 'run_taken'), [4, 900, 3]);
+    assert.deepEqual(await totals(writer, 'run_retry'), [1, 100, 2]);
+    assert.deepEqual(await totals(writer, 'run_taken'), [4, 900, 3]);
+  } finally {
+    await writer.close();
+    await other.close();
+    dispose();
+  }
+});
+
 test('the lag is checked: a negative or fractional one is config-invalid', () => {
   const { path, dispose } = folder();
   try {

@@ -62,6 +62,8 @@ export interface SqliteStoreOptions {
    * Default 50.
    */
   progressLagMs?: number;
+  /** The clock, in ms, the progress lag is measured on: performance.now() unless a test drives it. */
+  now?: () => number;
   /**
    * After how many group commits this store moves WAL checkpoints off the event loop, onto a
    * thread of its own (wal-checkpointer.ts); default 1,000, 0 at the first commit. A store opened
@@ -193,6 +195,7 @@ export class SqliteStore implements StoreV1 {
    */
   readonly #progress = new Map<number, DeferredProgress>();
   readonly #progressLagMs: number;
+  readonly #now: () => number;
   readonly #checkpointAfterCommits: number | undefined;
   #checkpointer: WalCheckpointer | undefined;
   #progressWrittenAt: number;
@@ -200,13 +203,14 @@ export class SqliteStore implements StoreV1 {
   /** summarizeSpend's statement for each group column, prepared at its first use: most stores never run one. */
   readonly #spendStatements = new Map<CheckedSpendQuery['column'], StatementSync>();
 
-  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, checkpointAfterCommits: number | undefined, readOnly: boolean) {
+  private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, now: () => number, checkpointAfterCommits: number | undefined, readOnly: boolean) {
     this.#database = database;
     this.#checkpointAfterCommits = checkpointAfterCommits;
     this.#progressLagMs = progressLagMs;
+    this.#now = now;
     // A read-only store commits nothing, so has no progress to time; the global `performance` loads
     // perf_hooks (~1 ms) at first touch, which read commands need not pay.
-    this.#progressWrittenAt = readOnly ? 0 : performance.now();
+    this.#progressWrittenAt = readOnly ? 0 : now();
     this.location = location;
     this.#walSync = walSync;
     this.#statements = prepareStatements(database);
@@ -242,7 +246,7 @@ export class SqliteStore implements StoreV1 {
       throw new KeelError('config-invalid', `checkpointAfterCommits must be a whole number, 0 or more, got ${checkpointAfterCommits}`);
     }
     const checkpoints = readOnly || options.path === ':memory:' ? undefined : checkpointAfterCommits;
-    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs, checkpoints, readOnly);
+    return new SqliteStore(database, options.path, durable ? new WalSync(`${options.path}-wal`) : undefined, progressLagMs, options.now ?? (() => performance.now()), checkpoints, readOnly);
   }
 
   /** WAL checkpoints the checkpoint thread made that copied pages (0 until it starts). */
@@ -361,7 +365,7 @@ export class SqliteStore implements StoreV1 {
       }
       // A duplicate (run, seq) fails here, so the whole group, and #flush retries it write by write.
       insertRecords.run();
-      now = performance.now();
+      now = this.#now();
       due = now - this.#progressWrittenAt >= this.#progressLagMs;
       for (let index = 0; index < touched.length; index += 1) {
         const cursor = touched[index] as RunCursor;
@@ -369,7 +373,10 @@ export class SqliteStore implements StoreV1 {
       }
       if (due) {
         for (const progress of this.#progress.values()) {
-          if (this.#heads.get(progress.runId)?.group !== groupNumber) this.#writeProgress(progress);
+          // A run this group appended to had them written with its append (#saveCursor); one whose
+          // every append here was refused has none to carry them, and all are forgotten at commit.
+          const head = this.#heads.get(progress.runId);
+          if (head?.group !== groupNumber || head.last === undefined) this.#writeProgress(progress);
         }
       }
       this.#statements.commit.run();
@@ -616,7 +623,7 @@ export class SqliteStore implements StoreV1 {
         throw error;
       }
       this.#progress.clear();
-      this.#progressWrittenAt = performance.now();
+      this.#progressWrittenAt = this.#now();
     } catch {
       // Busy or failing: the next group or timer tries again.
       this.#scheduleProgress();
@@ -636,7 +643,8 @@ export class SqliteStore implements StoreV1 {
       record.lastHash = text(last.hash);
     }
     const progress = this.#progress.get(key);
-    if (progress !== undefined) {
+    // Not over a row another process wrote for a later event (as updateDeferredProgress).
+    if (progress !== undefined && progress.seq > Number(row.last_seq)) {
       const deferred = progress.summary;
       record.updatedAt = progress.time;
       record.stepCount = deferred.stepCount ?? record.stepCount;
