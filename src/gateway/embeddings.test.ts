@@ -83,6 +83,48 @@ describe('POST /v1/embeddings with the official openai client', () => {
   });
 });
 
+test('a model or route that makes no embeddings is a 400 before a run is opened or a budget reserved; a route with one that does reserves for that one only', async () => {
+  const config = {
+    version: 1 as const,
+    routes: [
+      { name: 'chat-only', models: ['anthropic:claude-haiku-4-5', 'anthropic:claude-sonnet-4-5'] },
+      // Its first model makes no embeddings: an embeddings call must not be planned on it at all.
+      { name: 'mixed', models: ['anthropic:claude-haiku-4-5', 'sim:default'] },
+    ],
+    budgets: [{ scope: 'tenant' as const, micros: 1_000_000_000 }],
+  };
+  const served = await startTestGateway({ config, environment: { ANTHROPIC_API_KEY: 'not-used' } });
+  const store = served.gateway.keel.store;
+  const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } });
+  try {
+    for (const [model, message] of [
+      ['anthropic:claude-haiku-4-5', /^400 anthropic:claude-haiku-4-5 makes no embeddings$/],
+      ['chat-only', /route chat-only: none of its models \(anthropic:claude-haiku-4-5, anthropic:claude-sonnet-4-5\) makes embeddings/],
+    ] as const) {
+      const refused = await client.embeddings.create({ model, input: 'hello' }).withResponse().catch((error: unknown) => error);
+      assert.ok(refused instanceof OpenAI.BadRequestError, String(refused));
+      assert.match(refused.message, message);
+      assert.equal(refused.code, 'model_unsupported');
+      assert.equal(refused.param, 'model');
+      assert.equal(refused.headers.get('keel-run-id'), null, `${model}: no run is opened`);
+    }
+    assert.deepEqual(await store.listRuns({ limit: 100 }), [], 'no run, so no reservation journaled');
+    assert.deepEqual(await store.budgets?.readBudget('tenant:acme'), { spent: { micros: 0, tokens: 0 }, reserved: { micros: 0, tokens: 0 } }, 'the ledger is untouched');
+
+    const { response } = await client.embeddings.create({ model: 'mixed', input: 'hello' }).withResponse();
+    const runId = response.headers.get('keel-run-id') ?? '';
+    assert.equal((await served.run(runId)).status, 'ok');
+    const { events } = await loadRun(store, runId);
+    const decided = events.flatMap((event) => (event.type === 'budget-decision' ? [`${event.data.outcome} ${event.data.provider}:${event.data.modelId}`] : []));
+    assert.deepEqual(decided, ['reserved sim:default'], 'reserved once, for the model that embeds');
+    const routed = events.find((event) => event.type === 'route-decision');
+    assert.deepEqual(routed?.type === 'route-decision' ? [routed.data.provider, routed.data.modelId] : [], ['sim', 'default']);
+    assert.equal(events.filter((event) => event.type === 'model-fallback' || event.type === 'model-attempt-end').length, 1, 'one attempt, no fallback');
+  } finally {
+    await served.close();
+  }
+});
+
 test('an OpenAI embeddings model is called on its wire: floats asked for, vectors put back in input order', async () => {
   const wire = await OpenAIWireServer.start();
   const served = await startTestGateway({ environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: wire.baseURL } });

@@ -296,6 +296,9 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
     const request = parseEmbeddingsRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
+    // A model that cannot answer is a bad request, known before a run is opened or a budget reserved.
+    const refusal = target.model.embeddingsRefusal();
+    if (refusal !== undefined) throw new GatewayRequestError({ kind: 'invalid-request', message: refusal, param: 'model', code: 'model-unsupported' });
     return serveCall(runs, embeddingsWire(request.model, request.encoding), { target, options: { messages: [] }, embed: request.embed, identity, stream: false }, streaming, c.env.connection);
   });
 

@@ -117,12 +117,26 @@ export class GovernedModel implements LanguageModelV1 {
   }
 
   /**
+   * Why this route cannot make embeddings (none of its models does), or undefined when one of its
+   * models can: a gateway asks before it opens a run, so such a request reserves nothing.
+   */
+  embeddingsRefusal(): string | undefined {
+    if (this.#route.models.some((name) => this.#models.get(name)?.doEmbed !== undefined)) return undefined;
+    const [only] = this.#route.models;
+    if (this.#route.models.length === 1 && only === this.#route.name) return `${only} makes no embeddings`;
+    return `route ${this.#route.name}: none of its models (${this.#route.models.join(', ')}) makes embeddings`;
+  }
+
+  /**
    * Embeddings through the same stack as an answer: the route's rate limit, routing, the budget
-   * reserved for the values' tokens (an embedding has no output), fallback to the route's next
-   * model (one that makes no embeddings fails its attempt `model-unsupported`), retries, bulkhead,
-   * breaker and timeout; settled from the input tokens the provider reports.
+   * reserved for the values' tokens (an embedding has no output), fallback, retries, bulkhead,
+   * breaker and timeout; settled from the input tokens the provider reports. Only the route's
+   * models that make embeddings are candidates, so none is reserved for that cannot take the call;
+   * a route with none fails `model-unsupported` before anything (rate limit, routing, budget).
    */
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
+    const refusal = this.embeddingsRefusal();
+    if (refusal !== undefined) throw new KeelError('model-unsupported', refusal);
     const { values, dimensions, headers } = options;
     // What the budget and routing see: the values as a prompt, and nothing to generate.
     const planned: GenerateOptionsV1 = {
@@ -142,7 +156,7 @@ export class GovernedModel implements LanguageModelV1 {
       },
       ended: (result) => Promise.resolve({ ok: true, usage: { inputTokens: result.usage.inputTokens, outputTokens: 0 }, responseId: result.response.id, response: result.response }),
     };
-    const call = await this.#call(planned, embedShape);
+    const call = await this.#call(planned, embedShape, makesEmbeddings);
     const settlement = await call.settlement;
     return { ...call.value, cost: settlement.cost };
   }
@@ -159,8 +173,8 @@ export class GovernedModel implements LanguageModelV1 {
     return { stream: readOpenedStream(call.value), settlement: call.settlement };
   }
 
-  /** The governance stack, written once for every call shape. */
-  async #call<Opened>(options: GenerateOptionsV1, shape: AttemptShape<Opened>): Promise<{ value: Opened; settlement: Promise<CallSettlement> }> {
+  /** The governance stack, written once for every call shape; `takes` narrows the route's models to those that can take the call. */
+  async #call<Opened>(options: GenerateOptionsV1, shape: AttemptShape<Opened>, takes?: (model: LanguageModelV1) => boolean): Promise<{ value: Opened; settlement: Promise<CallSettlement> }> {
     const step = currentStep();
     if (this.#governance.ledger !== undefined && step === undefined) {
       throw new KeelError(
@@ -172,7 +186,7 @@ export class GovernedModel implements LanguageModelV1 {
     const request = options.maxOutputTokens !== undefined ? options : { ...options, maxOutputTokens: this.#route.maxOutputTokens ?? 1024 };
     // Without a limit there is nothing to wait for: no await, so no turn of the event loop's microtasks.
     if (this.#route.rateLimit !== undefined) await this.#awaitRateLimit(request.abortSignal);
-    const order = this.#plan(request);
+    const order = this.#plan(request, takes);
     const attempts: ErrorData[] = [];
     let refusal: { scope: string; reason: string } | undefined;
     let refusedAtMicros = Number.POSITIVE_INFINITY;
@@ -241,11 +255,12 @@ export class GovernedModel implements LanguageModelV1 {
 
   #lastRefusal: { scope: string; reason: string } | undefined;
 
-  #plan(request: GenerateOptionsV1): Candidate[] {
+  #plan(request: GenerateOptionsV1, takes: ((model: LanguageModelV1) => boolean) | undefined): Candidate[] {
     // Models counted by the same tokenizer (a route's models are often one family) share a count.
     let lastCounter: TextTokenCounter | undefined;
     let lastCount: TokenCount | undefined;
-    const candidates = this.#route.models.map((name) => {
+    const names = takes === undefined ? this.#route.models : this.#route.models.filter((name) => takes(this.#models.get(name) as LanguageModelV1));
+    const candidates = names.map((name) => {
       const model = this.#models.get(name) as LanguageModelV1;
       const counter = textTokenCounter(model.provider, model.modelId);
       const count = counter === lastCounter && lastCount !== undefined ? lastCount : countPromptTokensWith(counter, request);
@@ -271,8 +286,10 @@ export class GovernedModel implements LanguageModelV1 {
     let primary = first;
     let reason = 'first model of the route';
     const rule = this.#route.rules?.find((candidate) => conditionHolds(candidate.when, traits));
-    if (rule !== undefined) {
-      primary = candidates.find((candidate) => candidate.name === rule.use) ?? first;
+    // A rule whose model cannot take this call (it makes no embeddings) routes nothing.
+    const ruled = rule === undefined ? undefined : candidates.find((candidate) => candidate.name === rule.use);
+    if (rule !== undefined && ruled !== undefined) {
+      primary = ruled;
       reason = rule.reason ?? `rule: ${describeCondition(rule.when)}`;
     } else if (this.#route.strategy === 'cheapest') {
       primary = candidates.reduce((cheapest, candidate) => (candidate.worst.micros < cheapest.worst.micros ? candidate : cheapest));
@@ -381,6 +398,10 @@ function resolvePinned(route: RouteConfig, name: string, governance: Governance)
   const separator = name.indexOf(':');
   const listed = governance.resolveModel(name);
   return pinnedModel(governance.resolveModel(`${name.slice(0, separator)}:${pin}`), { provider: listed.provider, modelId: listed.modelId });
+}
+
+function makesEmbeddings(model: LanguageModelV1): boolean {
+  return model.doEmbed !== undefined;
 }
 
 /** Whether the call's signal was aborted because a person stopped its run (execute-run.ts gives that reason). */
