@@ -125,9 +125,10 @@ test('a model or route that makes no embeddings is a 400 before a run is opened 
   }
 });
 
-test('an OpenAI embeddings model is called on its wire: floats asked for, vectors put back in input order', async () => {
+test('an OpenAI embeddings model is called on its wire: floats asked for, vectors put back in input order; a route pinning it asks for the pinned version', async () => {
   const wire = await OpenAIWireServer.start();
-  const served = await startTestGateway({ environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: wire.baseURL } });
+  const config = { version: 1 as const, routes: [{ name: 'vectors', models: ['openai:text-embedding-3-small'], pin: { 'openai:text-embedding-3-small': 'text-embedding-3-small-2025-01-01' } }] };
+  const served = await startTestGateway({ config, environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: wire.baseURL } });
   try {
     wire.reply({ fixture: 'embeddings.json' });
     const answer = await new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } }).embeddings.create({
@@ -146,6 +147,11 @@ test('an OpenAI embeddings model is called on its wire: floats asked for, vector
     const sent = wire.requests.at(-1);
     assert.equal(sent?.path, '/v1/embeddings');
     assert.deepEqual(sent?.body, { model: 'text-embedding-3-small', input: ['first', 'second'], encoding_format: 'float', dimensions: 3 });
+
+    wire.reply({ fixture: 'embeddings.json' });
+    const pinned = await new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'keel-tenant': 'acme' } }).embeddings.create({ model: 'vectors', input: ['first', 'second'] });
+    assert.equal(pinned.data.length, 2);
+    assert.equal((wire.requests.at(-1)?.body as { model?: string } | undefined)?.model, 'text-embedding-3-small-2025-01-01');
   } finally {
     await served.close();
     await wire.close();

@@ -32,11 +32,15 @@ export function reportedVersion(response: Pick<ResponseInfoV1, 'modelId' | 'syst
  * pinning the route to the version it answered with before.
  */
 export function pinnedModel(pinned: LanguageModelV1, identity: { provider: string; modelId: string }): LanguageModelV1 {
-  return {
+  const model: LanguageModelV1 = {
     specificationVersion: 'v1',
     provider: identity.provider,
     modelId: identity.modelId,
     doGenerate: (options) => pinned.doGenerate(options),
     doStream: (options) => pinned.doStream(options),
   };
+  // Present only when the pinned model has it: whether a model makes embeddings is read from it.
+  const embed = pinned.doEmbed?.bind(pinned);
+  if (embed !== undefined) model.doEmbed = embed;
+  return model;
 }
