@@ -19,19 +19,36 @@ import { streamPartsOf } from './response-cache.ts';
 /** The wire format a request came in: also the name of its model step. */
 export type GatewayApi = 'openai.chat.completions' | 'anthropic.messages' | 'openai.responses' | 'openai.embeddings';
 
-export interface GatewayCall {
+/** What every call of a gateway run has, whatever it asks for. */
+interface CallOfRun {
   /** The run's id, from `newRunId()`: known before the run starts, so a stream can be named by it. */
   runId: string;
   api: GatewayApi;
   target: CatalogModel;
-  options: GenerateOptionsV1;
   identity: RequestIdentity;
+}
+
+/** A call for a generated answer (chat completions, responses, messages), whole or streamed. */
+export interface GenerateCall extends CallOfRun {
+  kind: 'generate';
+  options: GenerateOptionsV1;
   /** Streams the answer to the client as it arrives (a promise returned holds the upstream); absent for a whole answer. */
   onPart?: (part: StreamPartV1) => void | Promise<void>;
   /** Why a streamed answer did not reach its client (it stalled and was cut off), once the call is done; undefined when it did. */
   undelivered?: () => string | undefined;
-  /** An embeddings request: these values are embedded, and `options` is not used. */
-  embed?: EmbedOptionsV1;
+}
+
+/** An embeddings request: its values are embedded, answered whole (never streamed). */
+export interface EmbedCall extends CallOfRun {
+  kind: 'embed';
+  embed: EmbedOptionsV1;
+}
+
+export type GatewayCall = GenerateCall | EmbedCall;
+
+/** Whether the call's answer is streamed to its client. */
+function streams(call: GatewayCall): boolean {
+  return call.kind === 'generate' && call.onPart !== undefined;
 }
 
 /** What a call is answered with: a generated answer, or an embeddings request's vectors. */
@@ -144,7 +161,7 @@ export class GatewayRuns {
     const first = new Turn(call);
     this.#first.set(runId, first);
     if (open) this.#open.set(runId, new OpenRun(call.identity.tenant, call.target.name));
-    const input = { api: call.api, model: call.target.name, stream: call.onPart !== undefined, ...(open ? { open: true } : {}) };
+    const input = { api: call.api, model: call.target.name, stream: streams(call), ...(open ? { open: true } : {}) };
     const done = this.#engine
       .start(call.target.task, input, { principal: call.identity.principal, tenant: call.identity.tenant, runId })
       .then(
@@ -274,7 +291,7 @@ export class GatewayRuns {
     context.record('request-receive', {
       api: call.api,
       model: call.target.name,
-      stream: call.onPart !== undefined,
+      stream: streams(call),
       principal: identity.principal,
       ...(identity.key === undefined ? {} : { key: identity.key.keyId }),
       ...(identity.traceparent === undefined ? {} : { traceparent: identity.traceparent }),
@@ -282,9 +299,8 @@ export class GatewayRuns {
     if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
     if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);
     const budgets = keyBudgets(identity);
-    if (call.embed !== undefined) {
-      const embed = call.embed;
-      const embedded = () => context.embed(call.api, call.target.model, embed);
+    if (call.kind === 'embed') {
+      const embedded = () => context.embed(call.api, call.target.model, call.embed);
       return { result: await (budgets === undefined ? embedded() : withCallBudgets(budgets, embedded)) };
     }
     const cache = this.#cache;

@@ -281,14 +281,14 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
     const request = parseChatRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, chatWire(request.model, request.includeUsage), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
+    return serveCall(runs, chatWire(request.model, request.includeUsage), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   app.post('/v1/responses', async (c) => {
     const request = parseResponsesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, responsesWire(request.model, request.echo), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
+    return serveCall(runs, responsesWire(request.model, request.echo), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   // Embeddings go through the same governed path: a run, the key's and the policy's checks, the budget reserved for the inputs' tokens.
@@ -299,14 +299,14 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
     // A model that cannot answer is a bad request, known before a run is opened or a budget reserved.
     const refusal = target.model.embeddingsRefusal();
     if (refusal !== undefined) throw new GatewayRequestError({ kind: 'invalid-request', message: refusal, param: 'model', code: 'model-unsupported' });
-    return serveCall(runs, embeddingsWire(request.model, request.encoding), { target, options: { messages: [] }, embed: request.embed, identity, stream: false }, streaming, c.env.connection);
+    return serveCall(runs, embeddingsWire(request.model, request.encoding), { kind: 'embed', target, embed: request.embed, identity }, streaming, c.env.connection);
   });
 
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
     const identity = requestIdentity(c.req.raw.headers);
     const target = catalog.resolve(request.model);
-    return serveCall(runs, messagesWire(request.model), { target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
+    return serveCall(runs, messagesWire(request.model), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   // Counting makes no model call and spends nothing, so it is answered without a run.

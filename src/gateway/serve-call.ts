@@ -1,6 +1,6 @@
 import type { EmbedOptionsV1, GenerateOptionsV1, StreamPartV1 } from '../spec/index.ts';
 import type { GatewayFailure } from './gateway-failure.ts';
-import type { CallAnswer, CallOutcome, GatewayApi, GatewayCall, GatewayRuns } from './gateway-runs.ts';
+import type { CallAnswer, CallOutcome, GatewayApi, GatewayCall, GatewayRuns, GenerateCall } from './gateway-runs.ts';
 import { newRunId } from './gateway-runs.ts';
 import { jsonResponse } from './json-response.ts';
 import type { CatalogModel } from './model-catalog.ts';
@@ -28,14 +28,10 @@ export interface WireFormat {
   events(runId: string): StreamEncoder;
 }
 
-export interface NativeCall {
-  target: CatalogModel;
-  options: GenerateOptionsV1;
-  identity: RequestIdentity;
-  stream: boolean;
-  /** An embeddings request (never streamed). */
-  embed?: EmbedOptionsV1;
-}
+/** A request as Keel's native call: for a generated answer, whole or streamed, or for embeddings (never streamed). */
+export type NativeCall =
+  | { kind: 'generate'; target: CatalogModel; identity: RequestIdentity; options: GenerateOptionsV1; stream: boolean }
+  | { kind: 'embed'; target: CatalogModel; identity: RequestIdentity; embed: EmbedOptionsV1 };
 
 /** How streamed answers are relayed. */
 export interface StreamSettings {
@@ -67,12 +63,15 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
   const joining = requested !== undefined && requested !== 'new';
   const runId = joining ? requested : newRunId();
   const begin = (gatewayCall: GatewayCall) => (joining ? runs.join(gatewayCall) : runs.start(gatewayCall, requested === 'new'));
-  const base = { runId, api: wire.api, target: call.target, options: call.options, identity: call.identity, ...(call.embed === undefined ? {} : { embed: call.embed }) };
-  if (!call.stream) {
-    const outcome = await begin(base);
+  const whole = async (gatewayCall: GatewayCall): Promise<Response> => {
+    const outcome = await begin(gatewayCall);
     if ('failure' in outcome) return wire.error(outcome.failure, outcome.runId);
     return jsonResponse(wire.answer(outcome.result, outcome.runId), 200, { [runIdHeader]: outcome.runId });
-  }
+  };
+  const { target, identity } = call;
+  if (call.kind === 'embed') return whole({ kind: 'embed', runId, api: wire.api, target, identity, embed: call.embed });
+  const generate: GenerateCall = { kind: 'generate', runId, api: wire.api, target, identity, options: call.options };
+  if (!call.stream) return whole(generate);
   const relay = new SseRelay({ drainMs: streaming.drainMs, stallMs: streaming.stallMs, cut: connection === undefined ? undefined : () => connection.cut() });
   streaming.onStream?.(relay);
   const encoder = wire.events(runId);
@@ -81,7 +80,7 @@ export async function serveCall(runs: GatewayRuns, wire: WireFormat, call: Nativ
     opened = () => resolve('streaming');
   });
   const done = begin({
-    ...base,
+    ...generate,
     onPart: (part) => {
       relay.check();
       const held = relay.write(encoder.part(part));
