@@ -83,6 +83,64 @@ describe('POST /v1/embeddings with the official openai client', () => {
   });
 });
 
+describe('embeddings from a simulated model whose fault plan fails them', () => {
+  // One attempt, so each test's fault decides the outcome; the timeout is the route's own, per attempt.
+  const config = { version: 1 as const, routes: [{ name: 'vectors', models: ['sim:default'], resilience: { maxAttempts: 1, attemptTimeoutMs: 100 } }] };
+  const send = (served: TestGateway) =>
+    fetch(`${served.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', 'keel-tenant': 'acme' }, body: JSON.stringify({ model: 'vectors', input: ['Where is A-1001?'] }) });
+
+  /** The failed run a response names, with its journaled fault and attempt. */
+  async function failedRun(served: TestGateway, response: Response) {
+    await served.gateway.settled();
+    const runId = response.headers.get('keel-run-id');
+    const run = await served.run(runId);
+    const { events } = await loadRun(served.gateway.keel.store, run.id);
+    const injected = events.find((event) => event.type === 'fault-injection');
+    const attempt = events.find((event) => event.type === 'model-attempt-end');
+    return { run, injected: injected?.type === 'fault-injection' ? injected.data.fault : undefined, attempt: attempt?.type === 'model-attempt-end' ? attempt.data.error?.code : undefined };
+  }
+
+  test('a hang is cut by the route\'s attempt timeout: a 504 in OpenAI\'s shape, and the run ends failed saying so', async () => {
+    const served = await startTestGateway({ config, simulator: { faults: [{ on: { afterCall: 0 }, fault: { type: 'timeout' } }] } });
+    try {
+      const response = await send(served);
+      assert.equal(response.status, 504);
+      const body = (await response.json()) as { error: { type: string; message: string } };
+      assert.equal(body.error.type, 'server_error');
+      assert.match(body.error.message, /sim:default: no answer within the 100 ms attempt timeout/);
+      const { run, injected, attempt } = await failedRun(served, response);
+      assert.equal(run.status, 'failed');
+      assert.match(run.reason ?? '', /route vectors: every model failed; last: sim:default: no answer within the 100 ms attempt timeout/);
+      assert.deepEqual(injected, { type: 'timeout' }, 'the fault is journaled');
+      assert.equal(attempt, 'model-timeout');
+    } finally {
+      await served.close();
+    }
+  });
+
+  test('an error status is the provider error\'s shape: a 502 for a server error, a 429 for a rate limit; the run ends failed with the reason', async () => {
+    for (const [fault, status, type, reason] of [
+      [{ type: 'server-error', status: 500 }, 502, 'server_error', /sim:default answered HTTP 500 \(injected fault\)/],
+      [{ type: 'rate-limit', retryAfterMs: 2_000 }, 429, 'rate_limit_error', /sim:default answered HTTP 429, retry after 2000 ms \(injected fault\)/],
+    ] as const) {
+      const served = await startTestGateway({ config, simulator: { faults: [{ on: { afterCall: 0 }, fault }] } });
+      try {
+        const response = await send(served);
+        assert.equal(response.status, status, fault.type);
+        const body = (await response.json()) as { error: { type: string; message: string } };
+        assert.equal(body.error.type, type);
+        assert.match(body.error.message, reason);
+        const { run, injected } = await failedRun(served, response);
+        assert.equal(run.status, 'failed');
+        assert.match(run.reason ?? '', reason);
+        assert.deepEqual(injected, fault, 'the fault is journaled');
+      } finally {
+        await served.close();
+      }
+    }
+  });
+});
+
 test('a model or route that makes no embeddings is a 400 before a run is opened or a budget reserved; a route with one that does reserves for that one only', async () => {
   const config = {
     version: 1 as const,

@@ -127,6 +127,38 @@ describe('each fault does what it declares', () => {
   });
 });
 
+test('embeddings carry the fault plan, by the same call index as answers: a hang until the caller gives up, error statuses at once, a slow answer; faults that shape an answer are neither injected nor reported', async () => {
+  const values = ['Where is A-1001?', 'Refund my order'];
+  const hung = faulty({ type: 'timeout' });
+  const caller = new AbortController();
+  const pending = hung.model.doEmbed({ values, abortSignal: caller.signal });
+  // The default profile answers at once: only a hang is still pending when the caller gives up.
+  caller.abort(new Error('the caller gave up'));
+  await assert.rejects(pending, { name: 'ModelCallError', code: 'model-timeout', message: /did not answer before the caller gave up \(injected timeout\)/ });
+  assert.deepEqual(hung.reported, [[{ type: 'timeout' }, 1]]);
+
+  await assert.rejects(faulty({ type: 'server-error', status: 502 }).model.doEmbed({ values }), { code: 'model-server-error', status: 502, isRetryable: true, requestId: 'req-sim-embed-1' });
+  await assert.rejects(faulty({ type: 'rate-limit', retryAfterMs: 1_500 }).model.doEmbed({ values }), { code: 'model-rate-limited', status: 429, retryAfterMs: 1_500 });
+  await assert.rejects(faulty({ type: 'overloaded' }).model.doEmbed({ values }), { code: 'model-overloaded', status: 529 });
+
+  const slow = faulty({ type: 'slow-first-token', delayMs: 40 });
+  const began = performance.now();
+  const vectors = await slow.model.doEmbed({ values, dimensions: 4 });
+  assert.ok(performance.now() - began >= 35, 'the vectors wait for the delay');
+  assert.deepEqual(vectors.embeddings, (await new SimulatorModel({ seed: 5 }).doEmbed({ values, dimensions: 4 })).embeddings, 'and are the same vectors');
+  assert.deepEqual(slow.reported, [[{ type: 'slow-first-token', delayMs: 40 }, 1]]);
+
+  const refusing = faulty({ type: 'refusal', message: 'no' });
+  assert.equal((await refusing.model.doEmbed({ values })).embeddings.length, 2);
+  assert.deepEqual(refusing.reported, [], 'a refusal shapes an answer; an embedding has none to shape');
+
+  // One call index for both kinds of call: the plan's second call is an embedding here.
+  const model = new SimulatorModel({ faults: [{ on: { calls: [2] }, fault: { type: 'server-error' } }] });
+  await model.doGenerate(question);
+  await assert.rejects(model.doEmbed({ values }), { code: 'model-server-error' });
+  assert.equal((await model.doEmbed({ values })).embeddings.length, 2);
+});
+
 test('schema-drift after call N: conforming JSON until then, renamed and dropped fields after', async () => {
   const reported: number[] = [];
   const model = new SimulatorModel({

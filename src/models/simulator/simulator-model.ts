@@ -115,7 +115,12 @@ export class SimulatorModel implements LanguageModelV1 {
   /**
    * Embeddings: for each value a unit vector seeded by the model's seed and the value alone, so the
    * same text always gets the same vector (64 dimensions unless fewer or more are asked for), and
-   * its tokens counted as a prompt's are. Latency is the profile's time to a first token.
+   * its tokens counted as a prompt's are. Latency is the profile's time to a first token. The fault
+   * plan applies as to an answer, by the same call index: a `timeout` hangs until the caller gives
+   * up, an error status (`server-error`, `rate-limit`, `overloaded`) fails at once, and
+   * `slow-first-token` delays the vectors. Faults that shape a generated answer (malformed JSON,
+   * schema drift, a truncated stream, a refusal, a tool loop) have nothing to act on here: they
+   * are neither injected nor reported.
    */
   async doEmbed(options: EmbedOptionsV1): Promise<EmbedResultV1> {
     const dimensions = options.dimensions ?? simulatedDimensions;
@@ -123,6 +128,14 @@ export class SimulatorModel implements LanguageModelV1 {
       throw new ModelCallError('model-request-invalid', `sim:${this.modelId}: dimensions must be a whole number from 1 to 4096, got ${dimensions}`, { provider: 'sim', modelId: this.modelId, status: 400 });
     }
     this.#calls += 1;
+    const index = this.#calls;
+    const seed = seedFrom(`${this.#seed}:${options.values.join('\u0000')}`);
+    const identity = { provider: 'sim', modelId: this.modelId, requestId: `req-sim-embed-${index}` };
+    const planned = faultForCall(this.#faults, index, `${seed}:faults:${index}`);
+    const fault = planned !== undefined && (isFailureBeforeAnswer(planned) || planned.type === 'slow-first-token') ? planned : undefined;
+    if (fault !== undefined) this.#onFault?.(fault, index);
+    if (fault?.type === 'timeout') return hang(options.abortSignal, fault.hangMs, identity);
+    if (fault !== undefined && isFailureBeforeAnswer(fault)) throw faultError(fault, identity);
     const embeddings = options.values.map((value) => {
       const random = seededRandom(seedFrom(`${this.#seed}:${value}`));
       const vector = Array.from({ length: dimensions }, () => random() * 2 - 1);
@@ -130,9 +143,8 @@ export class SimulatorModel implements LanguageModelV1 {
       return vector.map((component) => component / norm);
     });
     const inputTokens = options.values.reduce((sum, value) => sum + estimateTokens(value), 0);
-    const identity = { provider: 'sim', modelId: this.modelId, requestId: `req-sim-embed-${this.#calls}` };
-    await wait(this.#latency.firstTokenMs, options.abortSignal, identity);
-    return { embeddings, usage: { inputTokens }, response: { id: `emb-sim-${seedFrom(`${this.#seed}:${options.values.join('\u0000')}`).toString(16)}`, modelId: `sim-${this.modelId}` } };
+    await wait(this.#latency.firstTokenMs + (fault?.type === 'slow-first-token' ? fault.delayMs : 0), options.abortSignal, identity);
+    return { embeddings, usage: { inputTokens }, response: { id: `emb-sim-${seed.toString(16)}`, modelId: `sim-${this.modelId}` } };
   }
 
   /** The answer, or the failure the fault stands for: an error status at once, or a hang. */
