@@ -91,6 +91,18 @@ interface Served {
 /** The journaled outcome of a cache lookup: on replay the same answer comes back from the journal. */
 type CacheLookup = { hit: false } | { hit: true; fromRun: string; ageMs: number; answer: JsonValue };
 
+/**
+ * A kept answer as the kind of answer the call asks for. The two kinds are keyed apart (an
+ * embeddings key is made under `embed`), so a mismatch is a bug, not a miss.
+ */
+function keptAnswer(kept: Extract<CacheLookup, { hit: true }>, kind: 'embed'): EmbedResultV1;
+function keptAnswer(kept: Extract<CacheLookup, { hit: true }>, kind: 'generate'): GenerateResultV1;
+function keptAnswer(kept: Extract<CacheLookup, { hit: true }>, kind: GatewayCall['kind']): CallAnswer {
+  const answer = kept.answer as unknown as CallAnswer;
+  if (('embeddings' in answer) !== (kind === 'embed')) throw new KeelError('internal', `the response cache answered a ${kind} call with another kind of answer, kept by run ${kept.fromRun}`);
+  return answer;
+}
+
 /** Answers that may be kept: complete ones, not a provider's error, filter or refusal. */
 const cacheableFinish = new Set(['stop', 'tool-calls', 'length']);
 
@@ -257,8 +269,11 @@ export class GatewayRuns {
     if (open === undefined) {
       const { result, cachedFrom } = await this.#serve(context, first.call);
       first.result = result;
-      if ('embeddings' in result) return { embeddings: result.embeddings.length, usage: { inputTokens: result.usage.inputTokens, outputTokens: 0 } };
       // A cached answer used no tokens in this run: its output says whose answer it was instead.
+      if ('embeddings' in result) {
+        if (cachedFrom !== undefined) return { embeddings: result.embeddings.length, usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom };
+        return { embeddings: result.embeddings.length, usage: { inputTokens: result.usage.inputTokens, outputTokens: 0 } };
+      }
       if (cachedFrom !== undefined) return { finishReason: result.finishReason, usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom };
       return { finishReason: result.finishReason, usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens } };
     }
@@ -299,29 +314,24 @@ export class GatewayRuns {
     if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
     if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);
     const budgets = keyBudgets(identity);
-    if (call.kind === 'embed') {
-      const embedded = () => context.embed(call.api, call.target.model, call.embed);
-      return { result: await (budgets === undefined ? embedded() : withCallBudgets(budgets, embedded)) };
-    }
     const cache = this.#cache;
-    const cacheKey = cache?.keyOf({ tenant: identity.tenant, principal: identity.principal, model: call.target.name, options: call.options });
-    if (cache !== undefined && cacheKey !== undefined) {
-      // A step, so a replay meets the same answer (or the same miss) the run met, whatever the cache holds then.
-      const lookup = await context.step<CacheLookup>(
-        responseCacheStep,
-        async () => {
-          const kept = await cache.get(cacheKey);
-          return kept === undefined ? { hit: false } : { hit: true, fromRun: kept.runId, ageMs: Math.max(0, Date.now() - kept.storedAt), answer: kept.result as unknown as JsonValue };
-        },
-        { idempotent: true, input: { key: cacheKey } },
-      );
-      if (lookup.hit) {
-        const result = lookup.answer as unknown as GenerateResultV1;
-        if (call.onPart !== undefined) for (const part of streamPartsOf(result)) await call.onPart(part);
-        const undelivered = call.undelivered?.();
-        if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
-        return { result, cachedFrom: lookup.fromRun };
-      }
+    const asker = { tenant: identity.tenant, principal: identity.principal, model: call.target.name };
+    const cacheKey = cache?.keyOf(call.kind === 'embed' ? { ...asker, embed: call.embed } : { ...asker, options: call.options });
+    const kept = cache !== undefined && cacheKey !== undefined ? await this.#lookUp(context, cache, cacheKey) : undefined;
+    if (call.kind === 'embed') {
+      if (kept?.hit === true) return { result: keptAnswer(kept, 'embed'), cachedFrom: kept.fromRun };
+      const embedded = () => context.embed(call.api, call.target.model, call.embed);
+      const result = await (budgets === undefined ? embedded() : withCallBudgets(budgets, embedded));
+      // Every answer of an embeddings model is whole: there is no finish to judge it by.
+      if (cache !== undefined && cacheKey !== undefined) await cache.put(cacheKey, result, context.runId);
+      return { result };
+    }
+    if (kept?.hit === true) {
+      const result = keptAnswer(kept, 'generate');
+      if (call.onPart !== undefined) for (const part of streamPartsOf(result)) await call.onPart(part);
+      const undelivered = call.undelivered?.();
+      if (undelivered !== undefined) throw new KeelError('model-aborted', undelivered);
+      return { result, cachedFrom: kept.fromRun };
     }
     const streaming = call.onPart === undefined ? undefined : { onPart: call.onPart };
     const model = () => context.model(call.api, call.target.model, call.options, streaming);
@@ -332,6 +342,18 @@ export class GatewayRuns {
     // Kept before the run ends, so the client that hears the answer finds it on its next request.
     if (cache !== undefined && cacheKey !== undefined && cacheableFinish.has(result.finishReason)) await cache.put(cacheKey, result, context.runId);
     return { result };
+  }
+
+  /** The cache lookup, as a step: a replay meets the same answer (or the same miss) the run met, whatever the cache holds then. */
+  async #lookUp(context: RunContext, cache: ResponseCache, key: string): Promise<CacheLookup> {
+    return context.step<CacheLookup>(
+      responseCacheStep,
+      async () => {
+        const kept = await cache.get(key);
+        return kept === undefined ? { hit: false } : { hit: true, fromRun: kept.runId, ageMs: Math.max(0, Date.now() - kept.storedAt), answer: kept.result as unknown as JsonValue };
+      },
+      { idempotent: true, input: { key } },
+    );
   }
 
   /** `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */

@@ -11,6 +11,7 @@ import { dropSchema, openTestPostgres, uniqueSchemaName } from '../store/testing
 import { openStore } from '../store/index.ts';
 import type { Gateway } from './index.ts';
 import { createGateway } from './index.ts';
+import type { CacheableAnswer } from './response-cache.ts';
 import { MemoryResponseCache, ResponseCache } from './response-cache.ts';
 import type { TestGateway } from './testing/index.ts';
 import { startTestGateway } from './testing/index.ts';
@@ -42,6 +43,28 @@ describe('the response cache itself', () => {
     assert.equal(cache.keyOf({ ...asked, model: 'sim:default' }), undefined, 'a model the cache is not on for has no key');
   });
 
+  test('an embeddings key covers tenant, principal, model, the values in order and the dimensions, and is never a conversation\'s', () => {
+    const cache = new ResponseCache({ models: ['support'], ttlMs: 1_000 });
+    const embedding = { tenant: 'acme', principal: 'user:ana', model: 'support', embed: { values: ['Where is A-1001?', 'Refund my order'], dimensions: 8 } };
+    const key = cache.keyOf(embedding);
+    assert.match(key ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(cache.keyOf({ ...embedding, embed: { ...embedding.embed, abortSignal: new AbortController().signal, headers: { 'x-trace': '1' } } }), key, 'a signal and headers do not change the vectors');
+    const others = [
+      { ...embedding, tenant: 'globex' },
+      { ...embedding, principal: 'user:bo' },
+      { ...embedding, embed: { values: embedding.embed.values } },
+      { ...embedding, embed: { ...embedding.embed, dimensions: 16 } },
+      { ...embedding, embed: { ...embedding.embed, values: ['Refund my order', 'Where is A-1001?'] } },
+      { ...embedding, embed: { ...embedding.embed, values: ['Where is A-1001?'] } },
+    ];
+    const keys = new Set(others.map((other) => cache.keyOf(other)));
+    assert.equal(keys.size, others.length);
+    assert.ok(!keys.has(key));
+    const conversation = { messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Where is A-1001?' }] }] };
+    assert.notEqual(cache.keyOf({ ...asked, options: conversation }), cache.keyOf({ tenant: asked.tenant, principal: asked.principal, model: asked.model, embed: { values: ['Where is A-1001?'] } }));
+    assert.equal(cache.keyOf({ ...embedding, model: 'sim:default' }), undefined, 'a model the cache is not on for has no key');
+  });
+
   test('an answer is kept for ttlMs, handed out as a fresh copy without its cost, then forgotten', async () => {
     let now = 10_000;
     const memory = new MemoryResponseCache({ maxBytes: 1_000_000 });
@@ -50,8 +73,8 @@ describe('the response cache itself', () => {
     now += 999;
     const hit = await cache.get('k');
     assert.deepEqual(hit, { result: withoutCost(answer('In transit.')), runId: 'run_1', storedAt: 10_000 });
-    (hit?.result.content[0] as { text: string }).text = 'changed by a caller';
-    assert.equal(((await cache.get('k'))?.result.content[0] as { text: string }).text, 'In transit.', 'no caller changes what another reads');
+    (textOf(hit?.result) as { text: string }).text = 'changed by a caller';
+    assert.equal((textOf((await cache.get('k'))?.result) as { text: string }).text, 'In transit.', 'no caller changes what another reads');
     now += 1;
     assert.equal(await cache.get('k'), undefined, 'expired at ttlMs');
     assert.equal(memory.size, 0);
@@ -106,6 +129,11 @@ describe('the response cache itself', () => {
     assert.deepEqual(lines.slice(1), ['keel gateway: the response cache works again']);
   });
 });
+
+/** A kept answer's first content part; undefined for embeddings. */
+function textOf(result: CacheableAnswer | undefined): unknown {
+  return result === undefined || 'embeddings' in result ? undefined : result.content[0];
+}
 
 function withoutCost(result: GenerateResultV1): GenerateResultV1 {
   const { cost: _cost, ...rest } = result;
@@ -187,12 +215,71 @@ describe('the gateway with its cache on', () => {
     assert.equal(lookups(events)[0]?.hit, true);
   });
 
+  /** Embeddings of `input` as `as` asks for them, with the run that answered and its journal. */
+  async function embed(as: OpenAI, input: string[], more: { model?: string; dimensions?: number; encoding_format?: 'float' | 'base64' } = {}): Promise<{ vectors: number[][]; runId: string; events: JournalEvent[] }> {
+    const { data, response } = await as.embeddings.create({ model: 'support', input, ...more }).withResponse();
+    const runId = response.headers.get('keel-run-id') ?? '';
+    await served.gateway.settled();
+    const { events } = await loadRun(served.gateway.keel.store, runId);
+    return { vectors: data.data.map((item) => item.embedding), runId, events };
+  }
+
+  test('the same embeddings request of the same tenant and principal is answered from the cache: the same vectors, no model call, no reservation, no cost, its run names the answer it reused', async () => {
+    const ana = client('acme', 'user:ana');
+    const input = ['Where is parcel P-77?', 'Cancel order A-2002'];
+    const first = await embed(ana, input, { encoding_format: 'float' });
+    assert.equal(modelCalls(first.events), 1);
+    assert.deepEqual(lookups(first.events), [{ hit: false }]);
+    assert.ok((await served.run(first.runId)).costMicros > 0);
+
+    const second = await embed(ana, input, { encoding_format: 'float' });
+    assert.deepEqual(second.vectors, first.vectors);
+    assert.equal(modelCalls(second.events), 0, 'no model call');
+    assert.equal(second.events.filter((event) => event.type === 'budget-decision').length, 0, 'nothing reserved');
+    assert.deepEqual(
+      lookups(second.events).map((lookup) => ({ hit: lookup.hit, fromRun: lookup.fromRun })),
+      [{ hit: true, fromRun: first.runId }],
+    );
+    const run = await served.run(second.runId);
+    assert.equal(run.status, 'ok');
+    assert.equal(run.costMicros, 0);
+    assert.equal(run.inputTokens, 0);
+    const ended = second.events.find((event) => event.type === 'run-end');
+    assert.deepEqual((ended?.data as { output?: unknown }).output, { embeddings: 2, usage: { inputTokens: 0, outputTokens: 0 }, cachedFrom: first.runId });
+
+    // The kept vectors are numbers; base64 (the openai client's default) is how they travel, not another answer.
+    const encoded = await embed(ana, input);
+    assert.equal(modelCalls(encoded.events), 0);
+    assert.deepEqual(encoded.vectors, first.vectors.map((vector) => vector.map((value) => Math.fround(value))), 'the same vectors, at float32 as base64 carries them');
+  });
+
+  test('embeddings of another tenant or principal, or of other dimensions or values, are misses', async () => {
+    const input = ['Is A-3003 refundable?'];
+    const kept = await embed(client('acme', 'user:ana'), input, { dimensions: 16 });
+    assert.equal(modelCalls(kept.events), 1);
+    for (const [as, more, what] of [
+      [client('globex', 'user:ana'), { dimensions: 16 }, 'another tenant'],
+      [client('acme', 'user:bo'), { dimensions: 16 }, 'another principal'],
+      [client('acme', 'user:ana'), { dimensions: 8 }, 'other dimensions'],
+      [client('acme', 'user:ana'), {}, 'no dimensions'],
+    ] as const) {
+      const other = await embed(as, input, more);
+      assert.equal(modelCalls(other.events), 1, `${what}: its own call`);
+      assert.deepEqual(lookups(other.events), [{ hit: false }], what);
+    }
+    const more = await embed(client('acme', 'user:ana'), [...input, 'and A-3004?'], { dimensions: 16 });
+    assert.equal(modelCalls(more.events), 1, 'other values: its own call');
+  });
+
   test('a model the cache is not on for calls its model every time, with no lookup', async () => {
     const ana = client('acme', 'user:ana');
     for (let index = 0; index < 2; index += 1) {
       const direct = await ask(ana, 'sim:default');
       assert.equal(modelCalls(direct.events), 1);
       assert.deepEqual(lookups(direct.events), []);
+      const embedded = await embed(ana, ['Where is A-1001?'], { model: 'sim:default' });
+      assert.equal(modelCalls(embedded.events), 1);
+      assert.deepEqual(lookups(embedded.events), []);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { KeelError } from '../errors/index.ts';
 import { canonicalJson, sha256 } from '../journal/index.ts';
-import type { CachedResponseV1, GenerateOptionsV1, GenerateResultV1, ResponseCacheStoreV1, StreamPartV1 } from '../spec/index.ts';
+import type { CachedResponseV1, EmbedOptionsV1, EmbedResultV1, GenerateOptionsV1, GenerateResultV1, ResponseCacheStoreV1, StreamPartV1 } from '../spec/index.ts';
 
 export interface ResponseCacheSettings {
   /** Model names as clients send them (`support`, `openai:gpt-4o-mini`). */
@@ -13,16 +13,18 @@ export interface ResponseCacheSettings {
 }
 
 /** Whose answer it is and what was asked: everything that makes two requests the same request. */
-export interface CacheableRequest {
+export type CacheableRequest = {
   tenant: string;
   principal: string;
   /** The model as the client named it, resolved (a route's or a concrete model's name). */
   model: string;
-  options: GenerateOptionsV1;
-}
+} & ({ options: GenerateOptionsV1; embed?: never } | { embed: EmbedOptionsV1; options?: never });
+
+/** What is kept: a generated answer, or an embeddings request's vectors. */
+export type CacheableAnswer = GenerateResultV1 | EmbedResultV1;
 
 export interface CachedAnswer {
-  result: GenerateResultV1;
+  result: CacheableAnswer;
   /** The run whose model call produced it. */
   runId: string;
   storedAt: number;
@@ -34,8 +36,10 @@ const defaultMaxEntryBytes = 1024 * 1024;
 /**
  * The gateway's response cache: off unless the config's `gateway.cache` names models. An answer is
  * kept under the SHA-256 of its tenant, principal, model and every option that shapes the answer
- * (messages, tools, tool choice, response format, token limit, sampling, stop sequences, seed), so
- * one tenant or principal never reads another's, and a request differing in any of them is a miss.
+ * (messages, tools, tool choice, response format, token limit, sampling, stop sequences, seed; for
+ * embeddings, the values and dimensions), so one tenant or principal never reads another's, and a
+ * request differing in any of them is a miss. Embeddings are kept as vectors of numbers: how the
+ * client asked to receive them (`encoding_format`) is applied to what is kept, on every answer.
  * Entries live where `store` keeps them: this process's memory (MemoryResponseCache, the default)
  * or the store every gateway on it shares (`gateway.cache.shared`). Each is the answer's JSON text,
  * parsed afresh on every hit, so no caller can change another's. A cache that fails to read is a
@@ -63,11 +67,17 @@ export class ResponseCache {
   /** The cache key of a request to a cached model; undefined for a model whose answers are not cached. */
   keyOf(request: CacheableRequest): string | undefined {
     if (!this.#models.has(request.model)) return undefined;
+    const asker = { tenant: request.tenant, principal: request.principal, model: request.model };
+    if (request.embed !== undefined) {
+      const { values, dimensions } = request.embed;
+      // Under `embed`, so no conversation's key can be an embeddings request's.
+      return sha256(canonicalJson({ ...asker, embed: dimensions === undefined ? { values } : { values, dimensions } }));
+    }
     const { messages, tools, toolChoice, responseFormat, maxOutputTokens, temperature, topP, stopSequences, seed } = request.options;
     const shaping = { messages, tools, toolChoice, responseFormat, maxOutputTokens, temperature, topP, stopSequences, seed };
     // Options left out are left out of the key, not written as null: the two are the same request.
     const given = Object.fromEntries(Object.entries(shaping).filter(([, value]) => value !== undefined));
-    return sha256(canonicalJson({ tenant: request.tenant, principal: request.principal, model: request.model, ...given }));
+    return sha256(canonicalJson({ ...asker, ...given }));
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
@@ -79,11 +89,11 @@ export class ResponseCache {
       return undefined;
     }
     this.#recovered();
-    return entry === undefined ? undefined : { result: JSON.parse(entry.text) as GenerateResultV1, runId: entry.runId, storedAt: entry.storedMs };
+    return entry === undefined ? undefined : { result: JSON.parse(entry.text) as CacheableAnswer, runId: entry.runId, storedAt: entry.storedMs };
   }
 
   /** Keeps an answer; one larger than `maxEntryBytes`, or one the store could not take, is not kept. Returns whether it was. */
-  async put(key: string, result: GenerateResultV1, runId: string): Promise<boolean> {
+  async put(key: string, result: CacheableAnswer, runId: string): Promise<boolean> {
     // What the call cost is its run's; a hit costs nothing.
     const { cost: _cost, ...answer } = result;
     const text = JSON.stringify(answer);
