@@ -27,7 +27,7 @@ export interface GatewayFailure {
   param?: string;
   /** A stable code: Keel's error code, or the name of the request problem. */
   code?: string;
-  /** When a retry can succeed, for a rate limit: sent as `retry-after` (seconds) and `retry-after-ms`. */
+  /** When a retry can succeed (a rate limit, or an overload the provider said when to retry): sent as `retry-after` (seconds) and `retry-after-ms`. */
   retryAfterMs?: number;
 }
 
@@ -60,7 +60,11 @@ export function failureOfRun(error: ErrorData | undefined, reason: string | unde
   if (error === undefined) return { kind: 'internal', message: reason ?? 'the run ended without an answer', code: 'internal' };
   const message = oneLine(error.message);
   const kind = kindOf(error.code === 'route-exhausted' ? lastAttemptCode(error) ?? error.code : error.code);
-  return { kind, message: kind === 'internal' ? `the gateway could not complete the request (${error.code}): ${message}` : message, code: error.code };
+  const failure: GatewayFailure = { kind, message: kind === 'internal' ? `the gateway could not complete the request (${error.code}): ${message}` : message, code: error.code };
+  // The provider's own wait, so the client backs off as long as the provider asked; none is invented.
+  const retryAfterMs = kind === 'rate-limited' || kind === 'overloaded' ? providerWait(error) : undefined;
+  if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
+  return failure;
 }
 
 function kindOf(code: string): FailureKind {
@@ -81,6 +85,24 @@ function lastAttemptCode(error: ErrorData): string | undefined {
   if (!Array.isArray(attempts)) return undefined;
   const last: unknown = attempts.at(-1);
   return typeof last === 'object' && last !== null && 'code' in last && typeof last.code === 'string' ? last.code : undefined;
+}
+
+/**
+ * The `retry-after` the provider sent with the failure that decided the outcome: a model's error
+ * keeps it in its details (ModelCallError's `retryAfterMs`); a route's or a model's attempts error,
+ * in its last attempt's. An earlier attempt's wait is not the one that ended the call.
+ */
+function providerWait(error: ErrorData): number | undefined {
+  const own = error.details?.retryAfterMs;
+  if (typeof own === 'number' && Number.isFinite(own) && own >= 0) return own;
+  const attempts = error.details?.attempts;
+  if (!Array.isArray(attempts)) return undefined;
+  const last: unknown = attempts.at(-1);
+  return isErrorData(last) ? providerWait(last) : undefined;
+}
+
+function isErrorData(value: unknown): value is ErrorData {
+  return typeof value === 'object' && value !== null && 'code' in value && typeof value.code === 'string';
 }
 
 function oneLine(text: string): string {
