@@ -10,7 +10,7 @@ import type { BudgetRule } from '../cost/index.ts';
 import { buildGovernance, configHash } from '../config/index.ts';
 import type { KeelConfig } from '../config/index.ts';
 import { GovernedModel, resolveModel, SharedGuards } from '../models/index.ts';
-import type { Governance, RouteConfig } from '../models/index.ts';
+import type { Governance, ResolveModelOptions, RouteConfig } from '../models/index.ts';
 import { KeelError } from '../errors/index.ts';
 import type { LanguageModelV1, StoreV1 } from '../spec/index.ts';
 import type { AgentSimulatorOptions } from './agent-declaration.ts';
@@ -77,6 +77,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   if (ledger !== undefined) governance.ledger = ledger;
   if (built?.latency !== undefined) governance.latency = built.latency;
   const routes = new Map((config.routes ?? []).map((route) => [route.name, route as RouteConfig]));
+  // The config's own providers: a concrete `vllm:…` an agent or a gateway client names resolves as a route's does.
+  const resolveOptions: ResolveModelOptions = { environment: options.environment, ...(config.providers === undefined ? {} : { providers: config.providers }) };
   const models = new Map<string, GovernedModel>();
   return {
     store: options.store,
@@ -90,7 +92,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       const route: RouteConfig = routes.get(name) ?? { name, models: [name] };
       const model = new GovernedModel(route, {
         ...governance,
-        resolveModel: (modelName) => resolveModel(modelName, { environment: options.environment, ...(simulator === undefined ? {} : { simulator }) }),
+        resolveModel: (modelName) => resolveModel(modelName, { ...resolveOptions, ...(simulator === undefined ? {} : { simulator }) }),
       });
       models.set(key, model);
       return model;
@@ -99,7 +101,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       const route: RouteConfig = routes.get(name) ?? { name, models: [name] };
       const foreign = [...supplied.keys()].filter((model) => !route.models.includes(model));
       if (foreign.length > 0) throw new KeelError('config-invalid', `route ${name} does not list ${foreign.join(', ')} (its models: ${route.models.join(', ')})`);
-      return new GovernedModel(route, { ...governance, resolveModel: (modelName) => supplied.get(modelName) ?? resolveModel(modelName, { environment: options.environment }) });
+      return new GovernedModel(route, { ...governance, resolveModel: (modelName) => supplied.get(modelName) ?? resolveModel(modelName, resolveOptions) });
     },
   };
 }

@@ -52,6 +52,7 @@ export function buildGovernance(config: KeelConfig, options: BuildGovernanceOpti
   const latency = config.latencySlas === undefined || config.latencySlas.length === 0 ? undefined : new LatencyTracker(config.latencySlas);
   const resolveOptions: ResolveModelOptions = { environment: options.environment };
   if (options.simulator !== undefined) resolveOptions.simulator = options.simulator;
+  if (config.providers !== undefined) resolveOptions.providers = config.providers;
   const governance: Governance = { resolveModel: (name) => resolveModel(name, resolveOptions), prices, guards, alertHooks, rateLimiter };
   if (ledger !== undefined) governance.ledger = ledger;
   if (latency !== undefined) governance.latency = latency;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { defaultResiliencePolicy } from '../models/index.ts';
+import { builtInProviders, credentialHeaders, defaultResiliencePolicy, providerApis } from '../models/index.ts';
 import { integerSetting } from './integer-setting.ts';
 import { mcpProxySchema } from './mcp-proxy-schema.ts';
 import { describeValue } from './issue-wording.ts';
-import { freeModelSchema, modelNameSchema, pricedModelSchema } from './model-name-schema.ts';
+import { freeModelSchema, modelNameSchema, pricedModelSchema, unknownProvider } from './model-name-schema.ts';
 
 // Every object is strict: a misspelt setting (`maxOuputTokens`) is an error, not a silent default.
 
@@ -184,10 +184,54 @@ const drillScheduleSchema = z.strictObject({
   runs: integerSetting('runs', 1).exactOptional(),
 });
 
+// An upstream the deployment names itself (`vllm:llama-3.1-8b`): one of Keel's adapters at its own endpoint and key.
+const providerSchema = z.strictObject({
+  api: z.enum(providerApis),
+  baseURL: z
+    .url({ protocol: /^https?$/, error: (issue) => (issue.input === undefined ? undefined : `must be an http(s) URL, got ${describeValue(issue.input)}`) })
+    .refine((url) => URL.canParse(url) && new URL(url).username === '' && new URL(url).password === '', {
+      // Not echoed: the point is that it holds a secret.
+      error: 'must not carry credentials (user:password@); name the variable holding the key in apiKeyEnv',
+    }),
+  /** The NAME of the environment variable that holds the key: secrets never sit in the file, which is hashed, copied and reviewed. */
+  apiKeyEnv: z
+    .string()
+    // Not echoed either: a value that is no variable name may be the key itself.
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits and _), not the key itself' })
+    .exactOptional(),
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: (issue) => `must be an HTTP header name, got ${describeValue(issue.input)}` }),
+      z.string().regex(/^[^\r\n]*$/, { error: 'must be one line' }),
+    )
+    .superRefine((headers, context) => {
+      for (const name of Object.keys(headers)) {
+        if (credentialHeaders.includes(name.toLowerCase())) context.addIssue({ code: 'custom', path: [name], message: 'carries a credential; name the variable holding the key in apiKeyEnv instead' });
+      }
+    })
+    .exactOptional(),
+});
+
+const providersSchema = z.record(z.string(), providerSchema).superRefine((providers, context) => {
+  for (const name of Object.keys(providers)) {
+    if (!/^[a-z0-9-]+$/.test(name)) {
+      context.addIssue({ code: 'custom', path: [name], message: `a provider's name must be lowercase letters, digits and '-' (it is the NAME of NAME:model), got ${describeValue(name)}` });
+    } else if (builtInProviders.includes(name)) {
+      context.addIssue({ code: 'custom', path: [name], message: `'${name}' is a built-in provider (${builtInProviders.join(', ')}); give this one another name` });
+    }
+  }
+});
+
 /** The Keel configuration file, version 1. */
 export const configSchema = z
   .strictObject({
     version: z.literal(1, { error: (issue) => (issue.input === undefined ? 'is required' : `unsupported config version ${describeValue(issue.input)} (this Keel reads version 1)`) }),
+    /**
+     * Upstreams beside the built-in providers, by the name models are written with: `"vllm": { "api":
+     * "openai-chat", "baseURL": "http://10.0.0.5:8000/v1", "apiKeyEnv": "VLLM_API_KEY" }` makes
+     * `vllm:llama-3.1-8b` a model routes, prices and budgets may name.
+     */
+    providers: providersSchema.exactOptional(),
     /** Extends and overrides the built-in price table. */
     prices: pricesSchema.exactOptional(),
     routes: z.array(routeSchema),
@@ -264,6 +308,15 @@ export const configSchema = z
     mcpProxy: mcpProxySchema.exactOptional(),
   })
   .superRefine((config, context) => {
+    // Model names name a provider built in or configured in this file: checked here, where both are known.
+    const configured = Object.keys(config.providers ?? {});
+    const check = (name: string, use: 'model' | 'price', path: (string | number)[]) => {
+      const message = unknownProvider(name, use, configured);
+      if (message !== undefined) context.addIssue({ code: 'custom', path, message });
+    };
+    config.routes.forEach((route, index) => route.models.forEach((model, position) => check(model, 'model', ['routes', index, 'models', position])));
+    for (const name of Object.keys(config.prices?.models ?? {})) check(name, 'price', ['prices', 'models', name]);
+    config.prices?.free?.forEach((name, index) => check(name, 'price', ['prices', 'free', index]));
     const routeNames = config.routes.map((route) => route.name);
     routeNames.forEach((name, index) => {
       const first = routeNames.indexOf(name);

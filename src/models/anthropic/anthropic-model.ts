@@ -23,6 +23,8 @@ export interface AnthropicModelOptions {
   baseURL?: string;
   /** Headers sent on every call, beneath any the caller passes per call. */
   headers?: Record<string, string>;
+  /** The provider the model reports (prices, breakers, the journal); default `anthropic`. */
+  provider?: string;
 }
 
 /** What the SDK takes per request: the caller's cancellation and extra headers. */
@@ -38,12 +40,13 @@ interface PerCallOptions {
  */
 export class AnthropicModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
-  readonly provider = 'anthropic';
+  readonly provider: string;
   readonly modelId: string;
   readonly #options: AnthropicModelOptions;
   #client: Anthropic | undefined;
 
   constructor(modelId: string, options: AnthropicModelOptions) {
+    this.provider = options.provider ?? 'anthropic';
     this.modelId = modelId;
     this.#options = options;
   }

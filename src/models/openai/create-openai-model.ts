@@ -43,7 +43,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** `localhost:8000` parses as a URL with scheme `localhost:`; only http and https reach a server. */
-function isHttpURL(value: string): boolean {
+export function isHttpURL(value: string): boolean {
   try {
     const protocol = new URL(value).protocol;
     return protocol === 'http:' || protocol === 'https:';

@@ -16,13 +16,13 @@ import { toModelCallError } from './openai-errors.ts';
  */
 export class OpenAIChatModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
-  readonly provider: 'openai' | 'openai-compatible';
+  readonly provider: string;
   readonly modelId: string;
   readonly #client: OpenAI;
 
   constructor(modelId: string, settings: OpenAIModelSettings) {
     this.modelId = modelId;
-    this.provider = providerFor(settings.baseURL);
+    this.provider = settings.provider ?? providerFor(settings.baseURL);
     this.#client = createOpenAIClient(settings);
   }
 

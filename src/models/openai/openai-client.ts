@@ -10,6 +10,10 @@ export interface OpenAIModelSettings {
   baseURL?: string;
   organization?: string;
   project?: string;
+  /** The provider the model reports (prices, breakers, the journal); default from the base URL (`providerFor`). */
+  provider?: string;
+  /** Sent on every call, beneath any the caller passes per call. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -29,6 +33,7 @@ export function createOpenAIClient(settings: OpenAIModelSettings): OpenAI {
     webhookSecret: null,
     maxRetries: 0,
     fetch: providerFetch,
+    ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
     // The SDK insists on a timer; this is the largest setTimeout accepts (~24.8 days). Zero would fire at once.
     timeout: 2_147_483_647,
   });

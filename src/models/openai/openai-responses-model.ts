@@ -13,13 +13,13 @@ import { responsesStreamParts } from './openai-responses-stream.ts';
 /** OpenAI's Responses API (`POST /responses`) as a LanguageModelV1, used statelessly. */
 export class OpenAIResponsesModel implements LanguageModelV1 {
   readonly specificationVersion = 'v1';
-  readonly provider: 'openai' | 'openai-compatible';
+  readonly provider: string;
   readonly modelId: string;
   readonly #client: OpenAI;
 
   constructor(modelId: string, settings: OpenAIModelSettings) {
     this.modelId = modelId;
-    this.provider = providerFor(settings.baseURL);
+    this.provider = settings.provider ?? providerFor(settings.baseURL);
     this.#client = createOpenAIClient(settings);
   }
 
