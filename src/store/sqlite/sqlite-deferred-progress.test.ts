@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
 import type { JournalRecordV1 } from '../../spec/index.ts';
@@ -150,6 +151,105 @@ test('a due group whose only append to a run is refused still writes the totals 
     assert.deepEqual(await totals(writer, 'run_taken'), [4, 900, 3]);
   } finally {
     await writer.close();
+    await other.close();
+    dispose();
+  }
+});
+
+/** The integer key each run's row holds: SQLite's rowid, which a new row may take again once the highest is deleted. */
+function rowKeys(path: string): Map<string, number> {
+  const database = new DatabaseSync(path, { readOnly: true });
+  try {
+    return new Map(database.prepare('SELECT id, key FROM runs').all().map((row) => [String(row.id), Number(row.key)]));
+  } finally {
+    database.close();
+  }
+}
+
+/**
+ * Run A (the highest key) has totals deferred in `slow`; `other` ends it, deletes it (retention)
+ * and creates run B, which takes A's key. Returns B's first record.
+ */
+async function reuseKey(path: string, slow: SqliteStore, other: SqliteStore): Promise<JournalRecordV1> {
+  const older = start('run_older');
+  await slow.createRun({ run: newRun('run_older'), first: older });
+  let last = start('run_a');
+  await slow.createRun({ run: newRun('run_a'), first: last });
+  for (let step = 1; step <= 3; step += 1) {
+    last = next(last);
+    await slow.append({ runId: 'run_a', records: [last], summary: { stepCount: step, inputTokens: step * 40, outputTokens: step * 7, costMicros: step * 100 } });
+  }
+  last = next(last);
+  await other.append({ runId: 'run_a', records: [last], summary: { status: 'ok', reason: null } });
+  assert.deepEqual(await other.retention.deleteEndedRuns([{ runId: 'run_a', lastSeq: last.seq }]), ['run_a']);
+  const first = start('run_b');
+  await other.createRun({ run: newRun('run_b'), first });
+  const keys = rowKeys(path);
+  assert.ok(keys.get('run_b') !== undefined && keys.get('run_b') === Math.max(...keys.values()), 'B is the highest key');
+  assert.equal(keys.get('run_b'), 2, "B took A's key (run_older holds 1)");
+  return first;
+}
+
+test("a deleted run's deferred totals never land on a new run that took its key", async () => {
+  const { path, dispose } = folder();
+  const slow = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const other = SqliteStore.open({ path, durability: 'normal', progressLagMs: 0 });
+  try {
+    const first = await reuseKey(path, slow, other);
+    const own = await slow.getRun('run_b');
+    assert.deepEqual([own?.stepCount, own?.costMicros, own?.updatedAt], [0, 0, first.time], "the deferring process shows none of A's totals on B");
+    // close() writes what `slow` still defers: A's totals, for a run that is gone.
+    await slow.close();
+    const seen = await other.getRun('run_b');
+    assert.deepEqual([seen?.stepCount, seen?.inputTokens, seen?.outputTokens, seen?.costMicros, seen?.lastSeq, seen?.lastHash, seen?.updatedAt], [0, 0, 0, 0, 1, first.hash, first.time]);
+    const database = new DatabaseSync(path, { readOnly: true });
+    try {
+      const row = database.prepare('SELECT last_seq, last_hash FROM runs WHERE id = ?').get('run_b');
+      assert.deepEqual([row?.last_seq, row?.last_hash], [1, first.hash], "B's row keeps its own head, so its own deferred totals are not held back");
+    } finally {
+      database.close();
+    }
+  } finally {
+    await slow.close();
+    await other.close();
+    dispose();
+  }
+});
+
+test("a process that deferred a deleted run's totals appends to the new run on its key with that run's totals only", async () => {
+  const { path, dispose } = folder();
+  const slow = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const other = SqliteStore.open({ path, durability: 'normal', progressLagMs: 0 });
+  try {
+    const first = await reuseKey(path, slow, other);
+    const second = next(first);
+    await slow.append({ runId: 'run_b', records: [second], summary: { stepCount: 1 } });
+    const own = await slow.getRun('run_b');
+    assert.deepEqual([own?.stepCount, own?.inputTokens, own?.costMicros, own?.lastSeq], [1, 0, 0, 2]);
+    await slow.close();
+    const seen = await other.getRun('run_b');
+    assert.deepEqual([seen?.stepCount, seen?.inputTokens, seen?.outputTokens, seen?.costMicros, seen?.lastSeq, seen?.updatedAt], [1, 0, 0, 0, 2, second.time]);
+  } finally {
+    await slow.close();
+    await other.close();
+    dispose();
+  }
+});
+
+test("a remembered head of a deleted run never appends to the new run that took its key", async () => {
+  const { path, dispose } = folder();
+  const slow = SqliteStore.open({ path, durability: 'normal', progressLagMs: hour });
+  const other = SqliteStore.open({ path, durability: 'normal', progressLagMs: 0 });
+  try {
+    const first = await reuseKey(path, slow, other);
+    // `slow` last appended to A as seq 4 and remembers its head: a fifth record would follow it.
+    const journal = await other.readJournal('run_a');
+    assert.deepEqual(journal, []);
+    const stray = toRecord(sealEvent({ runId: 'run_a', seq: 5, prevHash: genesisHash }, 'run-resume', { worker: 'w', attempt: 1, found: 'new' }));
+    await assert.rejects(slow.append({ runId: 'run_a', records: [stray], summary: { stepCount: 9 } }), { code: 'run-not-found' });
+    assert.deepEqual((await other.readJournal('run_b')).map((record) => record.hash), [first.hash]);
+  } finally {
+    await slow.close();
     await other.close();
     dispose();
   }

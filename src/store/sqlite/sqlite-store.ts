@@ -551,7 +551,7 @@ export class SqliteStore implements StoreV1 {
     const { last } = cursor;
     if (last === undefined) return;
     // Totals an earlier, deferred append of this run carried are written with this one.
-    const earlier = this.#progress.get(cursor.key);
+    const earlier = this.#deferredOf(cursor.key, cursor.runId);
     const summary = earlier === undefined ? cursor.summary : mergeSummary({ ...earlier.summary }, cursor.summary);
     // Positional parameters, in progressColumns' order: binding by name costs a lookup per column.
     const reasonSet = summary.reason === undefined ? 0 : 1;
@@ -569,7 +569,7 @@ export class SqliteStore implements StoreV1 {
     if (cursor.endLease) this.#statements.endLease.run(cursor.key);
   }
 
-  /** A deferred run's progress, written only if no later write of the run (another process's) got there first. */
+  /** A deferred run's progress, written only to that run's row (its key and id) and only if no later write of the run (another process's) got there first. */
   #writeProgress(progress: DeferredProgress): void {
     const { summary } = progress;
     this.#statements.updateDeferredProgress.run(
@@ -581,13 +581,25 @@ export class SqliteStore implements StoreV1 {
       summary.outputTokens ?? null,
       summary.costMicros ?? null,
       progress.key,
+      progress.runId,
       progress.seq,
     );
   }
 
+  /**
+   * The run's deferred progress, if the entry on its key is its own. Keys are rowids: once retention
+   * deletes the run holding the highest, the next run created takes its key, and what this process
+   * still defers for the deleted run must not be read as, merged into or written over the new one's.
+   */
+  #deferredOf(key: number, runId: string): DeferredProgress | undefined {
+    const progress = this.#progress.get(key);
+    return progress?.runId === runId ? progress : undefined;
+  }
+
   #deferProgress(cursor: RunCursor): void {
     const last = cursor.last as JournalRecordV1;
-    const earlier = this.#progress.get(cursor.key);
+    const earlier = this.#deferredOf(cursor.key, cursor.runId);
+    // A deleted run's entry on the same key is replaced: its row is gone.
     if (earlier === undefined) {
       this.#progress.set(cursor.key, { runId: last.runId, key: cursor.key, seq: last.seq, hash: last.hash, time: last.time, summary: mergeSummary({}, cursor.summary) });
       return;
@@ -642,7 +654,7 @@ export class SqliteStore implements StoreV1 {
       record.lastSeq = Number(last.seq);
       record.lastHash = text(last.hash);
     }
-    const progress = this.#progress.get(key);
+    const progress = this.#deferredOf(key, record.id);
     // Not over a row another process wrote for a later event (as updateDeferredProgress).
     if (progress !== undefined && progress.seq > Number(row.last_seq)) {
       const deferred = progress.summary;
@@ -984,7 +996,7 @@ function prepareStatements(database: DatabaseSync) {
     updateProgressAndStatus: prepare(`UPDATE runs SET status = ?, ${progressColumns} WHERE key = ?`),
     updateDeferredProgress: prepare(
       `UPDATE runs SET last_seq = ?, last_hash = ?, updated_at = ?, step_count = COALESCE(?, step_count), input_tokens = COALESCE(?, input_tokens),
-       output_tokens = COALESCE(?, output_tokens), cost_micros = COALESCE(?, cost_micros) WHERE key = ? AND last_seq < ?`,
+       output_tokens = COALESCE(?, output_tokens), cost_micros = COALESCE(?, cost_micros) WHERE key = ? AND id = ? AND last_seq < ?`,
     ),
     // Changes when another connection commits to the file: the remembered run heads may be stale.
     dataVersion: prepare('PRAGMA data_version'),
