@@ -59,7 +59,7 @@ export type { ErrorCode, ErrorData } from './errors/index.ts';
 
 // Models: the simulator, provider resolution, the governed route.
 export { GovernedModel, resolveModel, SimulatorModel } from './models/index.ts';
-export type { FaultPlan, Governance, ResolveModelOptions, ScriptInput, SimulatedTurn, SimulatorOptions, SimulatorScript } from './models/index.ts';
+export type { FaultPlan, Governance, ProviderSetting, ResolveModelOptions, ScriptInput, SimulatedTurn, SimulatorOptions, SimulatorScript } from './models/index.ts';
 export type { GenerateOptionsV1, GenerateResultV1, LanguageModelV1, MessageV1, UsageV1 } from './spec/index.ts';
 
 // Configuration: routes, prices, budgets, SLAs.

@@ -32,6 +32,8 @@ export interface AgentRuntime {
    * A supplied model the route does not list is a wiring mistake and throws `config-invalid`.
    */
   governedRoute(name: string, supplied: ReadonlyMap<string, LanguageModelV1>): GovernedModel;
+  /** A concrete `provider:model` as this deployment resolves it (the config's providers, its environment), without governance: a replay's candidate. */
+  resolveModel(name: string, simulator?: AgentSimulatorOptions): LanguageModelV1;
 }
 
 export interface AgentRuntimeOptions {
@@ -102,6 +104,9 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       const foreign = [...supplied.keys()].filter((model) => !route.models.includes(model));
       if (foreign.length > 0) throw new KeelError('config-invalid', `route ${name} does not list ${foreign.join(', ')} (its models: ${route.models.join(', ')})`);
       return new GovernedModel(route, { ...governance, resolveModel: (modelName) => supplied.get(modelName) ?? resolveModel(modelName, resolveOptions) });
+    },
+    resolveModel(name, simulator) {
+      return resolveModel(name, { ...resolveOptions, ...(simulator === undefined ? {} : { simulator }) });
     },
   };
 }

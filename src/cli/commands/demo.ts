@@ -20,7 +20,7 @@ export const demoCommand: Command = async (context) => {
   const demo = await openDemoAgent(context, config);
   const model = context.options.model ?? 'sim:default';
   try {
-    if (demo.route === undefined) resolveModel(demo.model, { environment });
+    if (demo.route === undefined) resolveModel(demo.model, { environment, ...(config?.providers === undefined ? {} : { providers: config.providers }) });
     const store = await openStore({ database: context.options.db, create: true, environment });
     try {
       const keel = await createKeel({ store, environment, agents: [demo.agent], ...(config === undefined ? {} : { config }) });

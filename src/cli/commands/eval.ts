@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadConfig } from '../../config/index.ts';
 import { isErrorCode, KeelError } from '../../errors/index.ts';
 import { defaultRubric, dollars, evaluationTask, evaluationTaskName, judgeScorerVersion, parseScorers, readDataset, renderHtmlReport } from '../../evaluation/index.ts';
 import type { EvaluationInput, EvaluationReport, EvaluationServices, VerdictReport } from '../../evaluation/index.ts';
@@ -35,15 +36,19 @@ export const evalRunCommand: Command = async (context) => {
   const effectOfInterest = share('effect-size', context.options.effectSize, 0.1);
   if (context.options.effectSize !== undefined && effectOfInterest === 0) throw new KeelError('usage-invalid', '--effect-size must be above 0');
   const seed = context.options.seed === undefined ? 7 : Number(context.options.seed);
-  // Bad model names stop here, before the database is opened; a name without a provider is a route of the config.
-  for (const name of [candidate, context.options.baselineModel, judgeModel]) if (name?.includes(':') === true) resolveModel(name, { environment: context.environment });
+  // Bad model names stop here, before the database is opened; a name without a provider is a route of the config,
+  // and a provider the config names is one a model may be of.
+  const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
+  const providers = configPath === undefined ? undefined : loadConfig(configPath).providers;
+  for (const name of [candidate, context.options.baselineModel, judgeModel]) {
+    if (name?.includes(':') === true) resolveModel(name, { environment: context.environment, ...(providers === undefined ? {} : { providers }) });
+  }
   // The recorded agent is served as it was recorded; --model is the candidate here, not the agent's model.
   const served: CommandContext = { ...context, options: { ...context.options, model: undefined } };
   const deployment = await openDeployment(served, { create: false });
   try {
     const { store } = deployment.keel;
     const { record } = await readDataset(store, dataset);
-    const configPath = context.options.config ?? context.environment.KEEL_CONFIG;
     const { createKeel } = await import('../../agent/index.ts');
     const progress = !context.options.json && process.stderr.isTTY === true;
     const services = {

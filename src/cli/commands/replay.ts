@@ -2,7 +2,6 @@ import { replayRun, replayWithCandidate } from '../../engine/index.ts';
 import type { CandidateReport } from '../../engine/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { canonicalJson } from '../../journal/index.ts';
-import { resolveModel } from '../../models/index.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { openDeployment } from '../open-deployment.ts';
@@ -38,8 +37,9 @@ export const replayCommand: Command = async (context) => {
       return report.matched ? 0 : 1;
     }
     // The demo's simulated models answer from the demo's script; a tasks module's from the default one.
-    const simulator = deployment.demoScript === undefined ? {} : { simulator: { script: deployment.demoScript } };
-    const candidate = resolveModel(candidateName, { environment: context.environment, ...simulator });
+    const simulator = deployment.demoScript === undefined ? undefined : { script: deployment.demoScript };
+    // Resolved as the deployment resolves models: a provider its config names is a candidate too.
+    const candidate = deployment.keel.runtime.resolveModel(candidateName, simulator);
     const report = await replayWithCandidate(store, runId, engine.tasks, { name: candidateName, model: candidate });
     const differences = outcomeDifferences(report);
     if (context.options.json) printJson(context, { ...report, matches: differences.length === 0, differences });
