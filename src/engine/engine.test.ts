@@ -63,6 +63,25 @@ test('a run journals its steps, ends ok, and its chain verifies', async () => {
   assert.equal(run?.leaseOwner, null, 'the lease is released at the end');
 });
 
+test("a run's tags are in its run-start and its index, for start and enqueue alike; a run without has neither", async () => {
+  const task = defineTask({ name: 'tagged', version: '1', run: () => Promise.resolve('done') });
+  const engine = engineWith(task);
+  const tags = { project: 'search', team: 'core' };
+  const started = await engine.start('tagged', null, { ...who, tags });
+  const queued = await engine.enqueue('tagged', null, { ...who, tags: { project: 'ads' } });
+  const plain = await engine.start('tagged', null, who);
+  const startOf = async (runId: string) => (await loadRun(store, runId)).events[0];
+  const first = await startOf(started.runId);
+  assert.deepEqual(first?.type === 'run-start' ? first.data.tags : 'not a run-start', tags);
+  assert.deepEqual((await store.getRun(started.runId))?.tags, tags);
+  assert.deepEqual((await store.getRun(queued))?.tags, { project: 'ads' });
+  const plainStart = await startOf(plain.runId);
+  assert.equal(plainStart?.type === 'run-start' && 'tags' in plainStart.data, false, 'no tags field: its hash is as before');
+  assert.equal((await store.getRun(plain.runId))?.tags, undefined);
+  // Refused by the store: the run is not created.
+  await assert.rejects(engine.enqueue('tagged', null, { ...who, tags: { 'bad name': 'x' } }), { code: 'usage-invalid', message: /tag name "bad name"/ });
+});
+
 test('resume replays completed steps and re-runs only the interrupted idempotent one', async () => {
   const executed: string[] = [];
   let release!: () => void;

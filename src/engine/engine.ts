@@ -42,6 +42,8 @@ export interface RunRequest {
   principal: string;
   tenant: string;
   runId?: string;
+  /** Tags the run carries for its life (RunRecordV1.tags: project, feature, team); the store refuses bad ones. */
+  tags?: Record<string, string>;
 }
 
 export interface WorkOptions {
@@ -356,6 +358,8 @@ export class Engine {
     const task = this.tasks.current(taskName);
     const runId = request.runId ?? `run_${randomUUID()}`;
     const config = taskConfiguration(task);
+    // A copy: the journal and the index keep what the run was created with.
+    const tags = request.tags === undefined || Object.keys(request.tags).length === 0 ? undefined : { ...request.tags };
     const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', {
       task: task.name,
       taskVersion: task.version,
@@ -364,12 +368,13 @@ export class Engine {
       tenant: request.tenant,
       configHash: configurationHash(config),
       config,
+      ...(tags === undefined ? {} : { tags }),
     });
     const record = toRecord(first);
     const stored = this.store.createRun({
       // A run this process executes at once is running from its creation: created queued, its
       // run-resume would rewrite the run's row and its status index entry in the next transaction.
-      run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: leased ? 'running' : 'queued' },
+      run: { id: runId, task: task.name, taskVersion: task.version, principal: request.principal, tenant: request.tenant, status: leased ? 'running' : 'queued', ...(tags === undefined ? {} : { tags }) },
       first: record,
       // A run executed here reports nothing before its end, so its creation need not wait for a
       // sync of its own: the first write that waits (a reservation, a side effect's start, the end) covers it.

@@ -51,6 +51,8 @@ export interface EventData {
     /** sha256 of the canonical task configuration this run executes under. */
     configHash: string;
     config: JsonValue;
+    /** What the run was tagged with (RunRecordV1.tags), kept in its index too; absent when none. */
+    tags?: Record<string, string>;
   };
   /** A worker began (or took over) executing the run. */
   'run-resume': {

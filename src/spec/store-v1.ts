@@ -60,7 +60,16 @@ export interface RunRecordV1 {
   leaseExpiresAt: string | null;
   /** A person asked for the run to stop; the worker holding it ends it at the next safe point. */
   stopRequested: StopRequestV1 | null;
+  /**
+   * What the run was tagged with when it was created (a project, a feature, a team: for spend
+   * attribution), fixed for its life; absent when it has none. At most 16, each name
+   * [A-Za-z0-9_.-]{1,64}, each value 1 to 256 characters with no control characters.
+   */
+  tags?: RunTagsV1;
 }
+
+/** A run's tags: name to value. */
+export type RunTagsV1 = Readonly<Record<string, string>>;
 
 export interface StopRequestV1 {
   by: string;
@@ -89,13 +98,16 @@ export interface SpendQueryV1 {
   since: string;
   /** …and before this one. */
   until: string;
-  by: 'tenant' | 'principal' | 'task';
+  /** A run column, or `tag`: the value of the run's tag named `tag`. */
+  by: 'tenant' | 'principal' | 'task' | 'tag';
+  /** The tag's name, with `by: 'tag'` only. */
+  tag?: string;
 }
 
 /** One group's runs and what they spent, from the run index's totals. */
 export interface SpendRowV1 {
-  /** The tenant, principal or task. */
-  group: string;
+  /** The tenant, principal, task or tag value; null for the runs without the tag (by tag only). */
+  group: string | null;
   runs: number;
   costMicros: number;
   inputTokens: number;
@@ -118,7 +130,8 @@ export interface AppendBatchV1 {
 }
 
 export interface NewRunV1 {
-  run: Pick<RunRecordV1, 'id' | 'task' | 'taskVersion' | 'principal' | 'tenant' | 'status'>;
+  /** A run whose tags break the rules (RunRecordV1.tags) is refused with `usage-invalid`. */
+  run: Pick<RunRecordV1, 'id' | 'task' | 'taskVersion' | 'principal' | 'tenant' | 'status' | 'tags'>;
   /** The run-start record, seq 1. */
   first: JournalRecordV1;
   /** Create the run already leased to this owner (the creator executes it right away). */
@@ -182,9 +195,10 @@ export interface StoreV1 extends MemoryStoreV1 {
   /** Answers the gateway's cache keeps for every process on this store (response-cache-store-v1.ts). Optional, as budgets. */
   readonly responseCache?: ResponseCacheStoreV1;
   /**
-   * What runs created in a period spent, grouped by tenant, principal or task, most costly first
-   * (ties by group). Read from the run index, whose totals a running run updates within about a
-   * second (progressLagMs on SQLite) and an ended run has in full. Optional, added to version 1 later.
+   * What runs created in a period spent, grouped by tenant, principal, task or a tag's value, most
+   * costly first (ties by group, the runs without the tag last). Read from the run index, whose
+   * totals a running run updates within about a second (progressLagMs on SQLite) and an ended run
+   * has in full. Optional, added to version 1 later; grouping by tag later still.
    */
   summarizeSpend?(query: SpendQueryV1): Promise<SpendRowV1[]>;
   /** Per-subject keys that seal labelled payload fields, and their redactions (subject-key-store-v1.ts). Optional, as budgets. */

@@ -4,20 +4,30 @@
  */
 import { KeelError } from '../errors/index.ts';
 import type { SpendQueryV1 } from '../spec/index.ts';
+import { runTagNamePattern } from './run-tags.ts';
 
 /** A spend query as a store runs it: the runs column to group by, and the bounds in the journal's time form. */
-export interface CheckedSpendQuery {
-  /** The runs table's column for `by`: from the fixed lookup below, never from the caller's text. */
-  column: 'tenant' | 'principal' | 'task';
+export type CheckedSpendQuery = {
   /** ISO-8601 UTC with milliseconds, as Date.toISOString writes it and as every run's created_at is kept. */
   since: string;
   until: string;
-}
+} & (
+  | {
+      /** The runs table's column for `by`: from the fixed lookup below, never from the caller's text. */
+      column: 'tenant' | 'principal' | 'task';
+    }
+  | {
+      column: 'tag';
+      /** The tag's name, checked against the tag name rule; bound as a parameter all the same. */
+      tag: string;
+    }
+);
 
 const groupColumns: ReadonlyMap<string, CheckedSpendQuery['column']> = new Map([
   ['tenant', 'tenant'],
   ['principal', 'principal'],
   ['task', 'task'],
+  ['tag', 'tag'],
 ]);
 
 // A date and a time with its zone (Z or an offset); seconds and their fraction optional.
@@ -27,11 +37,17 @@ const isoDateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 export function checkSpendQuery(query: SpendQueryV1): CheckedSpendQuery {
   const by: unknown = query.by;
   const column = typeof by === 'string' ? groupColumns.get(by) : undefined;
-  if (column === undefined) throw new KeelError('usage-invalid', `spend query: by must be tenant, principal or task, got ${describe(by)}`);
+  if (column === undefined) throw new KeelError('usage-invalid', `spend query: by must be tenant, principal, task or tag, got ${describe(by)}`);
+  const tag: unknown = query.tag;
+  if (column === 'tag' && (typeof tag !== 'string' || !runTagNamePattern.test(tag))) {
+    throw new KeelError('usage-invalid', `spend query: by tag needs the tag's name, 1 to 64 letters, digits, '_', '.' or '-', got ${describe(tag)}`);
+  }
+  if (column !== 'tag' && tag !== undefined) throw new KeelError('usage-invalid', `spend query: tag ${describe(tag)} is for by tag only, not by ${column}`);
   const since = instant(query.since, 'since');
   const until = instant(query.until, 'until');
   if (since > until) throw new KeelError('usage-invalid', `spend query: since ${query.since} is after until ${query.until}`);
-  return { column, since: new Date(since).toISOString(), until: new Date(until).toISOString() };
+  const bounds = { since: new Date(since).toISOString(), until: new Date(until).toISOString() };
+  return column === 'tag' ? { column, tag: tag as string, ...bounds } : { column, ...bounds };
 }
 
 /**

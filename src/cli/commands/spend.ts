@@ -27,7 +27,7 @@ export const spendCommand: Command = async (context) => {
     }
     const { paint } = context;
     const rows = [[by.toUpperCase(), 'RUNS', 'COST', 'TOKENS IN', 'TOKENS OUT'].map((heading) => paint('dim', heading))];
-    for (const row of report.rows) rows.push([row.group, String(row.runs), micros(row.costMicros), count(row.inputTokens), count(row.outputTokens)]);
+    for (const row of report.rows) rows.push([row.group ?? '(none)', String(row.runs), micros(row.costMicros), count(row.inputTokens), count(row.outputTokens)]);
     rows.push(['total', String(report.total.runs), micros(report.total.costMicros), count(report.total.inputTokens), count(report.total.outputTokens)].map((cell) => paint('dim', cell)));
     context.output.stdout(`Runs created from ${report.since} to ${report.until}, by ${by}:\n${table(rows)}\n`);
     return 0;

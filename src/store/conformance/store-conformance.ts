@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { JournalWriter, genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
-import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, SpendQueryV1, SpendRowV1, StoreV1 } from '../../spec/index.ts';
+import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, RunRecordV1, SpendQueryV1, SpendRowV1, StoreV1 } from '../../spec/index.ts';
 
 export interface StoreUnderTest {
   store: StoreV1;
@@ -76,6 +76,7 @@ interface SpendRun {
   principal: string;
   task: string;
   createdAt: string;
+  tags?: Record<string, string>;
   /** What its model calls spent; absent: the run is still running and has appended nothing. */
   spent?: { costMicros: number; inputTokens: number; outputTokens: number };
 }
@@ -87,9 +88,10 @@ interface SpendRun {
  */
 async function createSpendRun(store: StoreV1, run: SpendRun): Promise<void> {
   const runId = `run-${randomUUID()}`;
-  const start = { task: run.task, taskVersion: '1', input: null, principal: run.principal, tenant: run.tenant, configHash: 'c', config: null };
+  const tags = run.tags === undefined ? {} : { tags: run.tags };
+  const start = { task: run.task, taskVersion: '1', input: null, principal: run.principal, tenant: run.tenant, configHash: 'c', config: null, ...tags };
   const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', start, new Date(run.createdAt));
-  await store.createRun({ run: { id: runId, task: run.task, taskVersion: '1', principal: run.principal, tenant: run.tenant, status: 'running' }, first: toRecord(first) });
+  await store.createRun({ run: { id: runId, task: run.task, taskVersion: '1', principal: run.principal, tenant: run.tenant, status: 'running', ...tags }, first: toRecord(first) });
   if (run.spent === undefined) return;
   const { costMicros, inputTokens, outputTokens } = run.spent;
   const writer = new JournalWriter({ store, runId, lastSeq: 1, lastHash: first.hash });
@@ -474,8 +476,8 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
         [{ since, until: '2001-02-30T00:00:00.000Z', by: 'tenant' }, /until/],
         [{ since, until: '', by: 'tenant' }, /until/],
         [{ since: until, until: since, by: 'tenant' }, /since .* after until/],
-        [{ since, until, by: 'status' as SpendQueryV1['by'] }, /by must be tenant, principal or task/],
-        [{ since, until, by: 'tenant, status' as SpendQueryV1['by'] }, /by must be tenant, principal or task/],
+        [{ since, until, by: 'status' as SpendQueryV1['by'] }, /by must be tenant, principal, task or tag/],
+        [{ since, until, by: 'tenant, status' as SpendQueryV1['by'] }, /by must be tenant, principal, task or tag/],
       ];
       for (const [query, problem] of refused) {
         await assert.rejects(summarize(query), (error: unknown) => {
@@ -484,6 +486,140 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
           return true;
         });
       }
+    });
+
+    test('a run keeps the tags it was created with, on every read; a run created without tags has none', async () => {
+      const task = `tags-${randomUUID()}`;
+      // The most a run may carry: 16 tags, names of 64, values of 256 characters (astral ones too).
+      const tags: Record<string, string> = { project: 'search', 'cost.center': 'R-12', team_name: 'héllo ✓', long: '𝄞'.repeat(256), ['n'.repeat(64)]: 'x' };
+      for (let index = 0; Object.keys(tags).length < 16; index += 1) tags[`extra-${index}`] = `value ${index}`;
+      const tagged = newRun({ task, status: 'queued', tags });
+      const plain = newRun({ task, status: 'queued' });
+      const emptied = newRun({ task, status: 'queued', tags: {} });
+      for (const created of [tagged, plain, emptied]) await store.createRun(created);
+      const byId = (runs: RunRecordV1[]) => new Map(runs.filter((run) => run.task === task).map((run) => [run.id, run.tags]));
+      const expected = new Map([
+        [tagged.run.id, tags],
+        [plain.run.id, undefined],
+        [emptied.run.id, undefined],
+      ]);
+      for (const created of [tagged, plain, emptied]) assert.deepEqual((await store.getRun(created.run.id))?.tags, expected.get(created.run.id));
+      assert.equal('tags' in ((await store.getRun(plain.run.id)) ?? {}), false, 'a run without tags has no tags field');
+      assert.deepEqual(byId(await store.listRuns({ task })), expected);
+      assert.deepEqual((await store.requestStop(tagged.run.id, { by: 'user:ops', reason: 'tags' }))?.tags, tags);
+      assert.deepEqual((await store.claimRun(tagged.run.id, { owner: 'worker-a', leaseMs: 60_000, statuses: ['queued'] }))?.tags, tags);
+      await store.releaseLease(tagged.run.id, 'worker-a');
+      assert.deepEqual(byId(await store.claimRuns({ owner: 'worker-b', leaseMs: 60_000, limit: 10, tasks: [task] })), expected);
+      // Appends change none of them.
+      await store.append({ runId: tagged.run.id, records: [record(tagged.run.id, 2, 'run-end')], summary: { status: 'ok' } });
+      assert.deepEqual((await store.getRun(tagged.run.id))?.tags, tags);
+    });
+
+    test('refuses a run whose tags break the rules with usage-invalid naming the problem, and creates nothing', async () => {
+      const seventeen = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`tag${index}`, 'v']));
+      const refused: [unknown, RegExp][] = [
+        [seventeen, /at most 16 tags/],
+        [{ 'bad name': 'v' }, /tag name "bad name"/],
+        [{ ['n'.repeat(65)]: 'v' }, /tag name "n+…?"/],
+        [{ '': 'v' }, /tag name ""/],
+        [{ project: '' }, /tag project is empty/],
+        [{ project: 'x'.repeat(257) }, /tag project is longer than 256 characters/],
+        [{ project: '𝄞'.repeat(257) }, /tag project is longer than 256 characters/],
+        [{ project: 'line\nbreak' }, /tag project holds a control character/],
+        [{ project: 'nul\u0000' }, /tag project holds a control character/],
+        [{ project: 'half \ud800' }, /tag project is not well-formed/],
+        [{ project: 42 }, /tag project must be a string, got number/],
+        [['search'], /tags must be an object/],
+      ];
+      for (const [tags, problem] of refused) {
+        const created = newRun({ tags: tags as Record<string, string> });
+        await assert.rejects(store.createRun(created), (error: unknown) => {
+          assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(tags));
+          assert.match((error as Error).message, problem);
+          return true;
+        });
+        assert.equal(await store.getRun(created.run.id), undefined);
+      }
+      // Refused alone: a good run created at the same moment is created with its tags.
+      const good = newRun({ tags: { project: 'ads' } });
+      const bad = newRun({ tags: { project: '' } });
+      const settled = await Promise.allSettled([store.createRun(bad), store.createRun(good)]);
+      assert.deepEqual(settled.map((result) => result.status), ['rejected', 'fulfilled']);
+      assert.deepEqual((await store.getRun(good.run.id))?.tags, { project: 'ads' });
+      assert.equal(await store.getRun(bad.run.id), undefined);
+    });
+
+    test('summarizeSpend by tag: one group per value of the tag, and the runs without it as one group, null, after the others of its cost', async (context) => {
+      const summarize = store.summarizeSpend?.bind(store);
+      if (summarize === undefined) {
+        context.skip('this store has no summarizeSpend (optional)');
+        return;
+      }
+      // A period of its own, as the test above.
+      const since = '2001-06-01T00:00:00.000Z';
+      const until = '2001-07-01T00:00:00.000Z';
+      const spent = (costMicros: number, inputTokens: number, outputTokens: number) => ({ costMicros, inputTokens, outputTokens });
+      const runs: SpendRun[] = [
+        { tenant: 'acme', principal: 'user:ada', task: 'answer', createdAt: since, tags: { project: 'search', team: 'core' }, spent: spent(500, 50, 5) },
+        { tenant: 'globex', principal: 'user:bob', task: 'answer', createdAt: '2001-06-02T00:00:00.000Z', tags: { project: 'search' }, spent: spent(300, 30, 3) },
+        { tenant: 'acme', principal: 'user:ada', task: 'rank', createdAt: '2001-06-03T00:00:00.000Z', tags: { project: 'ads' }, spent: spent(800, 80, 8) },
+        // Another case is another value.
+        { tenant: 'acme', principal: 'user:cy', task: 'rank', createdAt: '2001-06-04T00:00:00.000Z', tags: { project: 'Search' }, spent: spent(100, 10, 1) },
+        // Without the project tag: a run with only another tag, one with none, one still running.
+        { tenant: 'acme', principal: 'user:cy', task: 'answer', createdAt: '2001-06-05T00:00:00.000Z', tags: { team: 'core' }, spent: spent(200, 20, 2) },
+        { tenant: 'initech', principal: 'user:dee', task: 'answer', createdAt: '2001-06-06T00:00:00.000Z', spent: spent(600, 60, 6) },
+        { tenant: 'initech', principal: 'user:dee', task: 'answer', createdAt: '2001-06-30T23:59:59.999Z' },
+        // Outside the period.
+        { tenant: 'acme', principal: 'user:ada', task: 'answer', createdAt: until, tags: { project: 'search' }, spent: spent(10_000, 1_000, 100) },
+        { tenant: 'acme', principal: 'user:ada', task: 'answer', createdAt: '2001-05-31T23:59:59.999Z', tags: { project: 'ads' }, spent: spent(20_000, 2_000, 200) },
+      ];
+      await Promise.all(runs.map((run) => createSpendRun(store, run)));
+      const row = (group: string | null, runCount: number, costMicros: number, inputTokens: number, outputTokens: number): SpendRowV1 => ({ group, runs: runCount, costMicros, inputTokens, outputTokens });
+
+      // Three groups cost 800: 'ads' before 'search' (code point order), the runs without the tag last.
+      assert.deepEqual(await summarize({ since, until, by: 'tag', tag: 'project' }), [
+        row('ads', 1, 800, 80, 8),
+        row('search', 2, 800, 80, 8),
+        row(null, 3, 800, 80, 8),
+        row('Search', 1, 100, 10, 1),
+      ]);
+      assert.deepEqual(await summarize({ since, until, by: 'tag', tag: 'team' }), [row(null, 5, 1_800, 180, 18), row('core', 2, 700, 70, 7)]);
+      // A tag no run has: every run of the period, once.
+      assert.deepEqual(await summarize({ since, until, by: 'tag', tag: 'nobody.has-this_tag' }), [row(null, 7, 2_500, 250, 25)]);
+      assert.deepEqual(await summarize({ since: '2001-06-02T00:00:00.000Z', until: '2001-06-04T00:00:00.000Z', by: 'tag', tag: 'project' }), [row('ads', 1, 800, 80, 8), row('search', 1, 300, 30, 3)]);
+
+      const refused: [SpendQueryV1, RegExp][] = [
+        [{ since, until, by: 'tag' }, /by tag needs the tag's name/],
+        [{ since, until, by: 'tag', tag: 'bad name' }, /by tag needs the tag's name.*"bad name"/],
+        [{ since, until, by: 'tag', tag: 'x'.repeat(65) }, /by tag needs the tag's name/],
+        [{ since, until, by: 'tenant', tag: 'project' }, /tag "project" is for by tag only/],
+      ];
+      for (const [query, problem] of refused) {
+        await assert.rejects(summarize(query), (error: unknown) => {
+          assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(query));
+          assert.match((error as Error).message, problem);
+          return true;
+        });
+      }
+    });
+
+    test("retention deletes a run's tags with it: a run created after with its id (on SQLite, its key too) has none of them", async (context) => {
+      const retention = store.retention;
+      if (retention === undefined) {
+        context.skip('this store has no retention (optional)');
+        return;
+      }
+      const created = newRun({ status: 'running', tags: { project: 'gone' } });
+      const id = created.run.id;
+      await store.createRun(created);
+      await store.append({ runId: id, records: [record(id, 2, 'run-end')], summary: { status: 'ok' } });
+      assert.deepEqual(await retention.deleteEndedRuns([{ runId: id, lastSeq: 2 }]), [id]);
+      assert.equal(await store.getRun(id), undefined);
+      // The run just deleted was the newest: on SQLite this run takes its key (a rowid) as well as its id.
+      await store.createRun(newRun({ id, status: 'queued' }));
+      const again = await store.getRun(id);
+      assert.equal(again?.status, 'queued');
+      assert.equal(again?.tags, undefined);
     });
 
     test('memory: appends get increasing seqs per scope and read back in order, with afterSeq and limit', async () => {

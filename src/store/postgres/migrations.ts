@@ -406,6 +406,22 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX response_cache_expiry ON ${schema}.response_cache (expires_ms);
     `,
   },
+  {
+    version: 15,
+    name: 'run-tags',
+    sql: (schema) => `
+      -- What each run was tagged with at its creation (project, feature, team), for spend by tag.
+      -- No foreign key, as the journal: the group write statement inserts them with their run.
+      -- Deleted with the run (retention). By name and value: the runs carrying a tag.
+      CREATE TABLE ${schema}.run_tags (
+        run_id text NOT NULL,
+        name text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (run_id, name)
+      );
+      CREATE INDEX run_tags_value ON ${schema}.run_tags (name, value, run_id);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

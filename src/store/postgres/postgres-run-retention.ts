@@ -1,6 +1,6 @@
 /**
  * Deleting ended runs past their retention period from PostgreSQL
- * (src/spec/run-retention-store-v1.ts): the journal rows and the index row of each run that still
+ * (src/spec/run-retention-store-v1.ts): the journal rows, tags and index row of each run that still
  * ends where the retention record says, in one transaction. The space is reclaimed by autovacuum.
  */
 import type { Pool } from 'pg';
@@ -34,6 +34,7 @@ export class PostgresRunRetention implements RunRetentionStoreV1 {
       );
       const ids = deleted.rows.map((row) => row.id);
       await client.query(`DELETE FROM ${this.#schema}.journal WHERE run_id = ANY($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${this.#schema}.run_tags WHERE run_id = ANY($1::text[])`, [ids]);
       await client.query('COMMIT');
       return ids;
     } catch (error) {

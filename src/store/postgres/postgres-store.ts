@@ -38,7 +38,7 @@ import { PostgresSubjectKeys } from './postgres-subject-keys.ts';
 import { PostgresRunRetention } from './postgres-run-retention.ts';
 import { checkReadable, migrate } from './migrations.ts';
 import { describeError, isCertificateError, isServerError, isUniqueViolation, toStoreError } from './postgres-errors.ts';
-import { journalColumns, runColumns, toJournalRecord, toRunRecord } from './row-mapping.ts';
+import { journalColumns, runColumnsOf, toJournalRecord, toRunRecord } from './row-mapping.ts';
 import type { JournalRow, RunRow } from './row-mapping.ts';
 import { checkSchemaName, quoteIdentifier } from './sql-identifiers.ts';
 import { applyRoundParameters, applyRoundSql, checkWrite, coalesceAppends, roundOutcomes, splitIntoRounds } from './write-group.ts';
@@ -86,7 +86,7 @@ interface MemoryRow {
 }
 
 interface SpendRow {
-  spend_group: string;
+  spend_group: string | null;
   run_count: string;
   total_cost_micros: string;
   total_input_tokens: string;
@@ -315,7 +315,7 @@ export class PostgresStore implements StoreV1 {
     }
     values.push(query.limit ?? 100);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const text = `SELECT ${runColumns} FROM ${this.#sql.runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
+    const text = `SELECT ${this.#sql.runColumns} FROM ${this.#sql.runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
     return (await this.#query<RunRow>(undefined, text, values)).map(toRunRecord);
   }
 
@@ -325,8 +325,10 @@ export class PostgresStore implements StoreV1 {
   }
 
   async summarizeSpend(query: SpendQueryV1): Promise<SpendRowV1[]> {
-    const { column, since, until } = checkSpendQuery(query);
-    const rows = await this.#query<SpendRow>(`keel-summarize-spend-by-${column}`, this.#sql.summarizeSpend(column), [since, until]);
+    const checked = checkSpendQuery(query);
+    const { column, since, until } = checked;
+    const values = checked.column === 'tag' ? [since, until, checked.tag] : [since, until];
+    const rows = await this.#query<SpendRow>(`keel-summarize-spend-by-${column}`, this.#sql.summarizeSpend(column), values);
     // count and sum of bigint come back as text (bigint and numeric).
     return rows.map((row) => ({
       group: row.spend_group,
@@ -447,20 +449,27 @@ export class PostgresStore implements StoreV1 {
 // Lease arithmetic uses clock_timestamp(): the database's clock, read at the moment of the check.
 function statements(schema: string) {
   const runs = `${schema}.runs`;
+  const runColumns = runColumnsOf(schema);
   const leaseExpiry = (parameter: string): string => `clock_timestamp() + ${parameter}::double precision * interval '1 millisecond'`;
   return {
     runs,
+    runColumns,
     applyRound: applyRoundSql(schema),
     readJournal: `SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
     getRun: `SELECT ${runColumns} FROM ${runs} WHERE id = $1`,
     listRunIds: `SELECT id FROM ${runs} ORDER BY created_at, id`,
     // The column comes from checkSpendQuery's fixed lookup. COLLATE "C": groups tie-break in byte
-    // order, as on SQLite, whatever the database's collation.
-    summarizeSpend: (column: CheckedSpendQuery['column']) => `
-      SELECT ${column} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
+    // order, as on SQLite, whatever the database's collation. By tag ($3, its name), each run finds
+    // its value by the tags' primary key; a run without it is the NULL group, after the others of its cost.
+    summarizeSpend: (column: CheckedSpendQuery['column']) => {
+      const [group, from] =
+        column === 'tag' ? ['run_tags.value', `${runs} LEFT JOIN ${schema}.run_tags ON run_tags.run_id = runs.id AND run_tags.name = $3`] : [`runs.${column}`, runs];
+      return `
+      SELECT ${group} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
         sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
-      FROM ${runs} WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
-      GROUP BY ${column} ORDER BY total_cost_micros DESC, ${column} COLLATE "C"`,
+      FROM ${from} WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+      GROUP BY ${group} ORDER BY total_cost_micros DESC, ${group} COLLATE "C" NULLS LAST`;
+    },
     // SKIP LOCKED lets concurrent claimers pass over each other's candidates instead of queueing.
     claimRuns: `
       WITH claimed AS (

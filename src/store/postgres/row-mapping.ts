@@ -21,6 +21,8 @@ export interface RunRow {
   lease_owner: string | null;
   lease_expires_at: Date | null;
   stop_requested: string | null;
+  /** The run's tags as one JSON object (json, which pg parses), null when it has none. */
+  tags: Record<string, string> | null;
 }
 
 export interface JournalRow {
@@ -34,13 +36,19 @@ export interface JournalRow {
   data: string;
 }
 
-export const runColumns =
-  'id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, cost_micros, lease_owner, lease_expires_at, stop_requested';
+/**
+ * A run's columns and its tags, for a statement whose runs table is reachable as `runs` (not
+ * aliased): each row finds its tags by their primary key.
+ */
+export function runColumnsOf(schema: string): string {
+  const tags = `(SELECT json_object_agg(tag.name, tag.value ORDER BY tag.name COLLATE "C") FROM ${schema}.run_tags AS tag WHERE tag.run_id = runs.id) AS tags`;
+  return `id, task, task_version, principal, tenant, status, reason, created_at, updated_at, last_seq, last_hash, step_count, input_tokens, output_tokens, cost_micros, lease_owner, lease_expires_at, stop_requested, ${tags}`;
+}
 
 export const journalColumns = 'run_id, seq, time, type, schema_version, prev_hash, hash, data';
 
 export function toRunRecord(row: RunRow): RunRecordV1 {
-  return {
+  const record: RunRecordV1 = {
     id: row.id,
     task: row.task,
     taskVersion: row.task_version,
@@ -61,6 +69,8 @@ export function toRunRecord(row: RunRow): RunRecordV1 {
     leaseExpiresAt: row.lease_expires_at === null ? null : row.lease_expires_at.toISOString(),
     stopRequested: row.stop_requested === null ? null : (JSON.parse(row.stop_requested) as RunRecordV1['stopRequested']),
   };
+  if (row.tags !== null) record.tags = row.tags;
+  return record;
 }
 
 export function toJournalRecord(row: JournalRow): JournalRecordV1 {

@@ -10,6 +10,7 @@
 import { KeelError } from '../../errors/index.ts';
 import type { AppendBatchV1, JournalRecordV1, NewRunV1 } from '../../spec/index.ts';
 import { appendEndsLease } from '../lease-handback.ts';
+import { runTagsProblem } from '../run-tags.ts';
 
 export type PendingWrite =
   | { kind: 'create'; newRun: NewRunV1; resolve: () => void; reject: (error: unknown) => void }
@@ -34,6 +35,8 @@ export function checkWrite(write: PendingWrite): KeelError | undefined {
   if (write.kind === 'create' && (write.newRun.first.seq !== 1 || write.newRun.first.runId !== runId)) {
     return new KeelError('journal-invalid', `run ${runId}: the first record must belong to it and have seq 1`);
   }
+  const tagsProblem = write.kind === 'create' && write.newRun.run.tags !== undefined ? runTagsProblem(write.newRun.run.tags) : undefined;
+  if (tagsProblem !== undefined) return new KeelError('usage-invalid', `run tags: ${tagsProblem}`);
   let expected = records[0]?.seq ?? 0;
   for (const record of records) {
     if (record.runId !== runId || record.seq !== expected) {
@@ -160,9 +163,9 @@ export function applyRoundSql(schema: string): string {
     creations AS MATERIALIZED (
       SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
                            $21::double precision[], $22::timestamptz[], $23::text[], $24::text[], $25::integer[],
-                           $26::text[], $27::text[])
+                           $26::text[], $27::text[], $30::text[])
         AS creation(run_id, task, task_version, principal, tenant, status, lease_owner, lease_ms,
-                    time, hash, type, schema_version, prev_hash, data)
+                    time, hash, type, schema_version, prev_hash, data, tags)
       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.runs WHERE runs.id = creation.run_id)
     ),
     created AS (
@@ -172,6 +175,10 @@ export function applyRoundSql(schema: string): string {
         CASE WHEN lease_owner IS NULL THEN NULL ELSE clock_timestamp() + lease_ms * interval '1 millisecond' END
       FROM creations
       RETURNING id
+    ),
+    tagged AS (
+      INSERT INTO ${schema}.run_tags (run_id, name, value)
+      SELECT creation.run_id, tag.key, tag.value FROM creations AS creation CROSS JOIN LATERAL json_each_text(creation.tags::json) AS tag
     ),
     journaled AS (
       INSERT INTO ${schema}.journal (run_id, seq, time, type, schema_version, prev_hash, hash, data)
@@ -187,8 +194,9 @@ export function applyRoundSql(schema: string): string {
 }
 
 /**
- * The round's 29 parameters: 13 parallel arrays for appends, 14 for creations, then the appends'
- * costs and whether each append hands its run back (lease-handback.ts).
+ * The round's 30 parameters: 13 parallel arrays for appends, 14 for creations, then the appends'
+ * costs and whether each append hands its run back (lease-handback.ts), then the creations' tags
+ * (a JSON object each, or null).
  */
 export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][] {
   const appends: AppendBatchV1[] = [];
@@ -227,6 +235,7 @@ export function applyRoundParameters(round: readonly PendingWrite[]): unknown[][
     creations.map((newRun) => JSON.stringify(newRun.first.data)),
     appends.map((batch) => batch.summary.costMicros ?? null),
     appends.map((batch) => appendEndsLease(batch.summary.status)),
+    creations.map((newRun) => (newRun.run.tags === undefined || Object.keys(newRun.run.tags).length === 0 ? null : JSON.stringify(newRun.run.tags))),
   ];
 }
 

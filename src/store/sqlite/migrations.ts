@@ -287,6 +287,22 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX response_cache_expiry ON response_cache (expires_ms);
     `,
   },
+  {
+    version: 15,
+    name: 'run-tags',
+    sql: `
+      -- What each run was tagged with at its creation (project, feature, team), for spend by tag.
+      -- Keyed by the run's key, as the journal; deleted with the run (retention), since a deleted
+      -- run's key goes to the next run created. By name and value: the runs carrying a tag.
+      CREATE TABLE run_tags (
+        run_key INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_key, name)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX run_tags_value ON run_tags (name, value, run_key);
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

@@ -1,6 +1,6 @@
 /**
  * Deleting ended runs past their retention period from the SQLite file
- * (src/spec/run-retention-store-v1.ts), with secure_delete on: the deleted journal rows' bytes are
+ * (src/spec/run-retention-store-v1.ts): journal, tags and index row, with secure_delete on: the deleted journal rows' bytes are
  * overwritten in their pages rather than left as free space.
  */
 import type { DatabaseSync } from 'node:sqlite';
@@ -26,6 +26,8 @@ export class SqliteRunRetention implements RunRetentionStoreV1 {
     return this.#access.write(() => {
       const find = this.#database.prepare(`SELECT key FROM runs WHERE id = ? AND (SELECT max(seq) FROM journal WHERE run_key = runs.key) = ? AND status IN ('ok', 'degraded', 'escalated', 'failed')`);
       const journal = this.#database.prepare('DELETE FROM journal WHERE run_key = ?');
+      // Before the key goes to the next run created (a rowid), or that run would carry these tags.
+      const tags = this.#database.prepare('DELETE FROM run_tags WHERE run_key = ?');
       const index = this.#database.prepare('DELETE FROM runs WHERE key = ?');
       this.#database.exec('PRAGMA secure_delete = ON');
       try {
@@ -33,6 +35,7 @@ export class SqliteRunRetention implements RunRetentionStoreV1 {
           const row = find.get(run.runId, run.lastSeq);
           if (row === undefined) return [];
           journal.run(Number(row.key));
+          tags.run(Number(row.key));
           index.run(Number(row.key));
           return [run.runId];
         });

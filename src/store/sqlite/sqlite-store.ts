@@ -23,6 +23,7 @@ import type {
   StoreV1,
 } from '../../spec/index.ts';
 import { appendEndsLease } from '../lease-handback.ts';
+import { checkRunTags } from '../run-tags.ts';
 import { checkSpendQuery } from '../spend-query.ts';
 import type { CheckedSpendQuery } from '../spend-query.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
@@ -202,6 +203,8 @@ export class SqliteStore implements StoreV1 {
   #progressTimer: NodeJS.Timeout | undefined;
   /** summarizeSpend's statement for each group column, prepared at its first use: most stores never run one. */
   readonly #spendStatements = new Map<CheckedSpendQuery['column'], StatementSync>();
+  /** Inserts a run's tag; prepared with the first run created with tags. */
+  #insertTag: StatementSync | undefined;
 
   private constructor(database: DatabaseSync, location: string, walSync: WalSync | undefined, progressLagMs: number, now: () => number, checkpointAfterCommits: number | undefined, readOnly: boolean) {
     this.#database = database;
@@ -429,6 +432,12 @@ export class SqliteStore implements StoreV1 {
 
   #applyCreate(newRun: NewRunV1): KeelError | undefined {
     const { run, first, lease } = newRun;
+    let tags: [string, string][];
+    try {
+      tags = checkRunTags(run.tags);
+    } catch (error) {
+      return error as KeelError;
+    }
     if (this.#statements.runHead.get(run.id) !== undefined) return new KeelError('run-exists', `run ${run.id} already exists`);
     const leaseExpiresMs = lease === undefined ? null : Date.now() + lease.leaseMs;
     const { lastInsertRowid: runKey } = this.#statements.insertRun.run({
@@ -445,6 +454,10 @@ export class SqliteStore implements StoreV1 {
       lease_expires_ms: leaseExpiresMs,
     });
     pushRecord(this.#statements.insertRecords, runKey, first);
+    if (tags.length > 0) {
+      const insertTag = (this.#insertTag ??= this.#database.prepare('INSERT INTO run_tags (run_key, name, value) VALUES (?, ?, ?)'));
+      for (const [name, value] of tags) insertTag.run(runKey, name, value);
+    }
     // A run created leased is appended to next by its creator, often in this same group (its
     // run-resume, see Engine.start): its head is remembered, so that append reads no row. Read in
     // this group, the row would miss the run-start still waiting in insertRecords. A queued run's
@@ -649,6 +662,8 @@ export class SqliteStore implements StoreV1 {
   #runRecord(row: Row): RunRecordV1 {
     const record = toRunRecord(row);
     const key = Number(row.key);
+    const tags = this.#statements.runTags.all(key) as unknown as [SQLInputValue, SQLInputValue][];
+    if (tags.length > 0) record.tags = Object.fromEntries(tags.map(([name, value]) => [text(name), text(value)]));
     const last = this.#statements.lastEvent.get(key);
     if (last !== undefined) {
       record.lastSeq = Number(last.seq);
@@ -743,22 +758,28 @@ export class SqliteStore implements StoreV1 {
    */
   summarizeSpend(query: SpendQueryV1): Promise<SpendRowV1[]> {
     return this.#read(() => {
-      const { column, since, until } = checkSpendQuery(query);
+      const checked = checkSpendQuery(query);
+      const { column, since, until } = checked;
       let statement = this.#spendStatements.get(column);
       if (statement === undefined) {
         // created_at is the run-start's time as the journal writes it (toISOString), so the bounds,
         // in the same form, compare as text; the range reads the runs_created index.
         // BINARY collation: groups tie-break in UTF-8 byte order, as PostgreSQL's COLLATE "C".
+        // By tag, each run finds its value by the tags' primary key; a run without it is the NULL
+        // group, after the others of its cost, as on PostgreSQL.
+        const [group, from] =
+          column === 'tag' ? ['run_tags.value', 'runs LEFT JOIN run_tags ON run_tags.run_key = runs.key AND run_tags.name = ?'] : [`runs.${column}`, 'runs'];
         statement = this.#database.prepare(
-          `SELECT ${column} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
+          `SELECT ${group} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
              sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
-           FROM runs WHERE created_at >= ? AND created_at < ?
-           GROUP BY ${column} ORDER BY total_cost_micros DESC, ${column} COLLATE BINARY`,
+           FROM ${from} WHERE created_at >= ? AND created_at < ?
+           GROUP BY ${group} ORDER BY total_cost_micros DESC, ${group} COLLATE BINARY NULLS LAST`,
         );
         this.#spendStatements.set(column, statement);
       }
-      return statement.all(since, until).map((row) => ({
-        group: text(row.spend_group),
+      const rows = checked.column === 'tag' ? statement.all(checked.tag, since, until) : statement.all(since, until);
+      return rows.map((row) => ({
+        group: nullableText(row.spend_group),
         runs: Number(row.run_count),
         costMicros: Number(row.total_cost_micros),
         inputTokens: Number(row.total_input_tokens),
@@ -988,6 +1009,7 @@ function prepareStatements(database: DatabaseSync) {
     runHead: prepare(`SELECT key, status, (SELECT max(seq) FROM journal WHERE run_key = runs.key) AS last_seq, lease_owner, lease_expires_ms FROM runs WHERE id = ?`),
     lastEvent: prepare(`SELECT seq, hash, time FROM journal WHERE run_key = ? ORDER BY seq DESC LIMIT 1`),
     getRun: prepare(`SELECT * FROM runs WHERE id = ?`),
+    runTags: rowsAsArrays(prepare(`SELECT name, value FROM run_tags WHERE run_key = ? ORDER BY name`)),
     insertRun: prepare(
       `INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash, lease_owner, lease_expires_ms)
        VALUES (:id, :task, :task_version, :principal, :tenant, :status, :created_at, :created_at, :last_seq, :last_hash, :lease_owner, :lease_expires_ms)`,

@@ -1,0 +1,55 @@
+/**
+ * The rules a run's tags follow (RunRecordV1.tags), checked by every store before it creates a run
+ * and by the gateway before it opens one, so both refuse the same tags with the same words.
+ */
+import { KeelError } from '../errors/index.ts';
+import type { RunTagsV1 } from '../spec/index.ts';
+
+export const maxRunTags = 16;
+export const maxRunTagValueLength = 256;
+/** A tag's name: also what `keel spend --by tag:NAME` names, so nothing that needs quoting. */
+export const runTagNamePattern = /^[A-Za-z0-9_.-]{1,64}$/;
+
+// C0 controls and DEL: a value is shown in tables and reports, one line each. NUL would not even
+// reach PostgreSQL, whose text cannot hold it.
+// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's purpose
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/** What is wrong with these tags, in a sentence naming the tag, or undefined when they are good. */
+export function runTagsProblem(tags: unknown): string | undefined {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return `tags must be an object of strings, got ${describe(tags)}`;
+  const names = Object.keys(tags);
+  if (names.length > maxRunTags) return `at most ${maxRunTags} tags are allowed, got ${names.length}`;
+  for (const name of names) {
+    if (!runTagNamePattern.test(name)) return `tag name ${describe(name)} must be 1 to 64 letters, digits, '_', '.' or '-'`;
+    const value: unknown = (tags as Record<string, unknown>)[name];
+    if (typeof value !== 'string') return `tag ${name} must be a string, got ${describe(value)}`;
+    if (value.length === 0) return `tag ${name} is empty`;
+    if (longerThan(value, maxRunTagValueLength)) return `tag ${name} is longer than ${maxRunTagValueLength} characters`;
+    if (controlCharacter.test(value)) return `tag ${name} holds a control character`;
+    if (!value.isWellFormed()) return `tag ${name} is not well-formed text (a lone surrogate)`;
+  }
+  return undefined;
+}
+
+/** The tags, checked: refused with usage-invalid naming the problem. Empty tags are no tags. */
+export function checkRunTags(tags: RunTagsV1 | undefined): [name: string, value: string][] {
+  if (tags === undefined) return [];
+  const problem = runTagsProblem(tags);
+  if (problem !== undefined) throw new KeelError('usage-invalid', `run tags: ${problem}`);
+  return Object.entries(tags);
+}
+
+/** Whether the text has more than `limit` characters as people count them (code points), counting only when it must. */
+function longerThan(value: string, limit: number): boolean {
+  // A code point is one or two UTF-16 units.
+  if (value.length <= limit) return false;
+  if (value.length > 2 * limit) return true;
+  return [...value].length > limit;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value;
+}
