@@ -113,6 +113,16 @@ export class CedarPolicyEngine implements PolicyEngine {
     return [...this.#policies.keys()].sort();
   }
 
+  /**
+   * Why the schema refuses `request` (an undeclared action, entities or a context of another
+   * shape), or undefined when it accepts it. A caller that always sends one shape of request checks
+   * it once, at load, instead of learning from every decision that the request cannot be evaluated.
+   */
+  requestProblem(request: PolicyRequest): string | undefined {
+    const evaluation = this.#evaluate(request, this.#enforcingSetName);
+    return evaluation.kind === 'rejected' ? errorText(evaluation.errors) : undefined;
+  }
+
   decide(request: PolicyRequest): PolicyDecision {
     const key = JSON.stringify(request);
     const known = this.#decided.get(key);

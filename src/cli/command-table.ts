@@ -102,9 +102,9 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/worker.ts')).workerCommand,
   },
   serve: {
-    usage: 'keel serve [--port 8787] [--host 127.0.0.1] [--config PATH] [--require-keys] [--allow-anonymous] [--access-log]',
+    usage: 'keel serve [--port 8787] [--host 127.0.0.1] [--config PATH] [--policies DIR] [--require-keys] [--allow-anonymous] [--access-log]',
     positionals: [],
-    options: ['config', 'port', 'host', 'require-keys', 'allow-anonymous', 'access-log'],
+    options: ['config', 'policies', 'port', 'host', 'require-keys', 'allow-anonymous', 'access-log'],
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   'mcp-proxy': {

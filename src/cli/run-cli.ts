@@ -19,6 +19,7 @@ commands:
   serve                    the OpenAI- and Anthropic-compatible gateway; every request a journaled run   [--port 8787] [--host 127.0.0.1]
                            keys required once any exists, or [--require-keys]; [--allow-anonymous] off loopback
                            [--access-log] a JSON line per request on stdout as its response ends
+                           [--policies DIR] Cedar (keel.cedarschema, *.cedar) decides call-model on every request
   mcp-proxy --config PATH  an MCP server fronting the config's upstream MCP servers over stdio; every call
                        decided by policy, rate-limited, approval-gated and journaled, a run per session
                        [--http [--port 8788] [--host 127.0.0.1]] serves Streamable HTTP at /mcp instead

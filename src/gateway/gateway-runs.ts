@@ -359,7 +359,7 @@ export class GatewayRuns {
   /** `call-model` on `Model::"<name>"` is decided, and journaled, before the call. */
   #authorize(context: RunContext, call: GatewayCall, policies: PolicyEngineV1, keyed: boolean): void {
     const { identity } = call;
-    const request = modelCallRequest(identity, call.target, context.task, keyed);
+    const request = modelCallRequest(identity, call.target, context.task);
     const decision = policies.decide(request);
     context.record('policy-decision', {
       principal: identity.principal,

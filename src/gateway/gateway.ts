@@ -51,7 +51,10 @@ export interface GatewayOptions {
   environment?: Record<string, string | undefined>;
   /** For `sim:` models: seed, latency, faults; the script defaults to `gatewaySimulatorScript`. */
   simulator?: AgentSimulatorOptions;
-  /** Decides `call-model` on `Model::"<name>"` before each call; a refusal is a 403. */
+  /**
+   * Decides `call-model` on `Model::"<name>"` before each call (the request policies/keel.cedarschema
+   * declares; key-policy.ts), after a keyed request's own model list allowed it; a refusal is a 403.
+   */
   policies?: PolicyEngineV1;
   /** Largest request body accepted, in bytes; default the config's `gateway.maxBodyBytes`, else 8 MiB. Larger is a 413. */
   maxBodyBytes?: number;

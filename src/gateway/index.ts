@@ -18,6 +18,7 @@ export type { VirtualKeyRequest } from './virtual-keys.ts';
 export { readKeyUsage } from './key-usage.ts';
 export type { KeyUsage } from './key-usage.ts';
 export { checkExposure } from './exposure.ts';
+export { loadGatewayPolicies } from './gateway-policies.ts';
 export { adminTokenFromEnvironment } from './admin/admin-token.ts';
 export { gatewayTaskPrefix, OrphanedRuns } from './orphaned-runs.ts';
 export type { OrphanedRunsOptions } from './orphaned-runs.ts';

@@ -28,18 +28,21 @@ export function keyModelPolicies(): PolicyEngineV1 {
   return CedarPolicyEngine.fromSources({ schema: { path: 'gateway-keys.cedarschema', text: schema }, policies: [{ path: 'gateway-keys.cedar', text: keyModelsPolicy }] });
 }
 
-/** `call-model` on `Model::"<name>"`: the key's model list rides in the context, as `context.key`. */
-export function modelCallRequest(identity: RequestIdentity, target: Pick<CatalogModel, 'name' | 'route'>, task: string, withKey: boolean): PolicyRequestV1 {
+/**
+ * `call-model` on `Model::"<name>"`, as policies/keel.cedarschema declares it: the model's name and
+ * whether it is a route, the run's task and tenant, and the key's model list as `context.key` when
+ * the request came with a key. The key's policy set and the deployment's are asked the same request.
+ */
+export function modelCallRequest(identity: RequestIdentity, target: Pick<CatalogModel, 'name' | 'route'>, task: string): PolicyRequestV1 {
   const key = identity.key;
   return {
     principal: { type: 'User', id: identity.principal, attributes: { tenant: identity.tenant } },
     action: 'call-model',
-    // The deployment's own policy set keeps the attributes it was written for; the key's set also reads the name.
-    resource: { type: 'Model', id: target.name, attributes: withKey ? { name: target.name, route: target.route } : { route: target.route } },
+    resource: { type: 'Model', id: target.name, attributes: { name: target.name, route: target.route } },
     context: {
       task,
       tenant: identity.tenant,
-      ...(withKey && key !== undefined ? { key: { id: key.keyId, models: key.settings.models, allModels: key.settings.models.length === 0 } } : {}),
+      ...(key === undefined ? {} : { key: { id: key.keyId, models: key.settings.models, allModels: key.settings.models.length === 0 } }),
     },
   };
 }

@@ -17,6 +17,7 @@ import { createGateway } from './gateway.ts';
 import { listenGateway } from './listen-gateway.ts';
 import { createVirtualKey } from './virtual-keys.ts';
 import { keyModelPolicies, modelCallRequest } from './key-policy.ts';
+import { loadGatewayPolicies } from './gateway-policies.ts';
 
 // Virtual keys with the official clients against a real gateway on a loopback port. Once the store
 // holds a key, every request needs one.
@@ -140,11 +141,20 @@ describe('virtual keys', () => {
     const target = { name: 'support', route: true };
     for (const models of [['support'], ['other'], []]) {
       const { key } = await newKey({ models });
-      const request = modelCallRequest({ principal: 'svc-support', tenant: 'acme', key }, target, 'gateway:support', true);
+      const request = modelCallRequest({ principal: 'svc-support', tenant: 'acme', key }, target, 'gateway:support');
       const expected = repository.decide(request);
       const decided = builtIn.decide(request);
       assert.deepEqual([decided.effect, decided.policyIds], [expected.effect, expected.policyIds], `models ${models.join(',')}`);
     }
+  });
+
+  test('the repository\'s policies/ load as a deployment\'s set for the gateway: its schema takes the call-model request with a key and without', async () => {
+    const repository = await loadGatewayPolicies(fileURLToPath(new URL('../../policies/', import.meta.url)));
+    const target = { name: 'support', route: true };
+    const { key } = await newKey({ models: ['support'] });
+    assert.deepEqual(repository.decide(modelCallRequest({ principal: 'svc-support', tenant: 'acme', key }, target, 'gateway:support')).policyIds, ['key-models']);
+    // No permit there applies without a key: Cedar's default, a deny the gateway answers 403.
+    assert.equal(repository.decide(modelCallRequest({ principal: 'svc-support', tenant: 'acme' }, target, 'gateway:support')).effect, 'not-applicable');
   });
 
   test('a key\'s daily budget stops calls with a 429 (OpenAI) or 402 (Anthropic), and the ledger equals the journals', async () => {

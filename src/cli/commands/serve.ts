@@ -2,6 +2,7 @@ import { KeelError } from '../../errors/index.ts';
 // The narrow entry: the PostgreSQL store loads only for a postgres:// database.
 import { openStore } from '../../store/open-store.ts';
 import type { AccessLogEntry } from '../../gateway/index.ts';
+import type { PolicyEngineV1 } from '../../spec/index.ts';
 import type { Command } from '../command.ts';
 import type { WorkerOversight } from '../worker-oversight.ts';
 import { tuneHeap } from './serve-heap.ts';
@@ -20,6 +21,8 @@ const graceMs = 30_000;
  * stdout as its response ends (access-log.ts). With KEEL_ADMIN_TOKEN (or KEEL_ADMIN_TOKEN_FILE) it
  * also serves the admin API at /admin and the dashboard at /dashboard/. With KEEL_SERVE_HEAP=compact
  * V8's heap is kept near what the gateway holds, unless Node was given heap flags (serve-heap.ts).
+ * `--policies DIR` (keel.cedarschema and *.cedar) decides `call-model` on every request, after a
+ * keyed request's own model list; a denial is a 403.
  */
 export const serveCommand: Command = async (context) => {
   // First, so a compact heap's young generation does not grow while the gateway loads (serve-heap.ts).
@@ -31,7 +34,9 @@ export const serveCommand: Command = async (context) => {
   // Checked before the store is opened: a bad config creates no database.
   const config = configPath === undefined ? undefined : (await import('../../config/index.ts')).loadConfig(configPath);
   // Loaded on demand, like the model SDKs behind it: other commands do not pay for the server.
-  const { createGateway, listenGateway, checkExposure, adminTokenFromEnvironment } = await import('../../gateway/index.ts');
+  const { createGateway, listenGateway, checkExposure, adminTokenFromEnvironment, loadGatewayPolicies } = await import('../../gateway/index.ts');
+  // So is the policy set: a bad one is a usage error (exit 2) naming the file, and creates no database.
+  const policies = context.options.policies === undefined ? undefined : await loadPolicies(context.options.policies, loadGatewayPolicies);
   const adminToken = adminTokenFromEnvironment(environment);
   const store = await openStore({ database: context.options.db, create: true, environment });
   try {
@@ -54,6 +59,7 @@ export const serveCommand: Command = async (context) => {
       onRunEnd: (outcome) => monitoring?.settled(outcome),
       ...(config === undefined ? {} : { config }),
       ...(adminToken === undefined ? {} : { adminToken }),
+      ...(policies === undefined ? {} : { policies }),
     });
     if ((config?.monitors ?? []).length > 0 && config !== undefined) {
       const { webhookAlertHook } = await import('../../config/index.ts');
@@ -108,3 +114,13 @@ export const serveCommand: Command = async (context) => {
     await store.close();
   }
 };
+
+/** The deployment's Cedar policy set; what is wrong with it is a usage error of `--policies`, in one line. */
+async function loadPolicies(directory: string, load: (directory: string) => Promise<PolicyEngineV1>): Promise<PolicyEngineV1> {
+  try {
+    return await load(directory);
+  } catch (error) {
+    if (error instanceof KeelError && error.code === 'policy-invalid') throw new KeelError('usage-invalid', `--policies ${directory}: ${error.message}`, { cause: error, ...(error.details === undefined ? {} : { details: error.details }) });
+    throw error;
+  }
+}
