@@ -15,12 +15,14 @@ const leafComponents = new Set(['spec', 'errors']);
  * without the PostgreSQL store, reading and checking a journal without its writer, opening sealed
  * fields without redaction and retention (and the audit component they load), checking the audit
  * log without proving runs; `keel spend` its report without the gateway; `keel keys list` a key's spend (and the budget account it is kept in)
- * without the gateway and the ledger; and `keel serve` its metrics without the span exporter, and
- * createKeel without the agent loop (agents' output contracts, context assembly, memory).
+ * without the gateway and the ledger; and `keel serve` its metrics without the span exporter,
+ * createKeel without the agent loop (agents' output contracts, context assembly, memory), and the
+ * run tags' rules (request metadata) without the PostgreSQL store.
  */
 const narrowEntries = new Set([
   'src/store/open-store.ts',
   'src/store/sqlite/index.ts',
+  'src/store/run-tags.ts',
   'src/journal/hash.ts',
   'src/journal/verify.ts',
   'src/journal/parse.ts',

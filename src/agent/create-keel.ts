@@ -39,6 +39,8 @@ export interface RunRequestOptions {
   /** Whose data it may touch. Default `default`. */
   tenant?: string;
   runId?: string;
+  /** What the run is tagged with for its life (project, feature, team), for `keel spend --by tag:NAME`: at most 16, names [A-Za-z0-9_.-]{1,64}, values 1-256 characters. */
+  tags?: Record<string, string>;
 }
 
 /** One deployment of Keel in this process: its store, its governed models, the agents and tasks it serves. */
@@ -110,7 +112,12 @@ export async function createKeel(options: KeelOptions = {}): Promise<Keel> {
       ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
-    const request = (values: RunRequestOptions = {}) => ({ principal: values.principal ?? 'anonymous', tenant: values.tenant ?? 'default', ...(values.runId === undefined ? {} : { runId: values.runId }) });
+    const request = (values: RunRequestOptions = {}) => ({
+      principal: values.principal ?? 'anonymous',
+      tenant: values.tenant ?? 'default',
+      ...(values.runId === undefined ? {} : { runId: values.runId }),
+      ...(values.tags === undefined ? {} : { tags: values.tags }),
+    });
     return {
       engine,
       store,

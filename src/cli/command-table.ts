@@ -120,7 +120,7 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/runs.ts')).runsCommand,
   },
   spend: {
-    usage: 'keel spend [--since T] [--until T] [--by tenant|principal|task]',
+    usage: 'keel spend [--since T] [--until T] [--by tenant|principal|task|tag:NAME]',
     positionals: [],
     options: ['json', 'since', 'until', 'by'],
     load: async () => (await import('./commands/spend.ts')).spendCommand,

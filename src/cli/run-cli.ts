@@ -48,7 +48,7 @@ commands:
                        judge it, alert, journal the report as run drill:TASK   [--runs N] [--html PATH] [--json]
   keys list | keys revoke KEY   the gateway's keys (never their secrets); refuse one from now on
   keys rotate KEY      a new secret for a live key, printed once; the old one is refused from now on
-  spend                what runs spent, most costly first   [--since T] [--until T] [--by tenant|principal|task]
+  spend                what runs spent, most costly first   [--since T] [--until T] [--by tenant|principal|task|tag:NAME]
   dataset create NAME --task T   pin recorded runs (or their model/tool decisions) under a content hash
                        [--kind run|model-call|tool-call] [--status S,…] [--since 30d] [--where label=good] [--limit N]
   dataset list | show NAME | export NAME --format jsonl|openai-chat --out FILE

@@ -175,7 +175,8 @@ export class GatewayRuns {
     if (open) this.#open.set(runId, new OpenRun(call.identity.tenant, call.target.name));
     const input = { api: call.api, model: call.target.name, stream: streams(call), ...(open ? { open: true } : {}) };
     const done = this.#engine
-      .start(call.target.task, input, { principal: call.identity.principal, tenant: call.identity.tenant, runId })
+      // The request that opens the run tags it (its metadata); calls joining it later do not retag it.
+      .start(call.target.task, input, { principal: call.identity.principal, tenant: call.identity.tenant, runId, ...(call.identity.metadata === undefined ? {} : { tags: call.identity.metadata }) })
       .then(
         (outcome) => {
           this.#onRunEnd?.(outcome);
@@ -310,6 +311,7 @@ export class GatewayRuns {
       principal: identity.principal,
       ...(identity.key === undefined ? {} : { key: identity.key.keyId }),
       ...(identity.traceparent === undefined ? {} : { traceparent: identity.traceparent }),
+      ...(identity.metadata === undefined ? {} : { metadata: identity.metadata }),
     });
     if (identity.key !== undefined) this.#authorize(context, call, this.#keyPolicies, true);
     if (this.#policies !== undefined) this.#authorize(context, call, this.#policies, false);

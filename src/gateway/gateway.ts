@@ -282,14 +282,14 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
 
   app.post('/v1/chat/completions', async (c) => {
     const request = parseChatRequest(await readJsonBody(c.req.raw));
-    const identity = requestIdentity(c.req.raw.headers);
+    const identity = requestIdentity(c.req.raw.headers, request.metadata);
     const target = catalog.resolve(request.model);
     return serveCall(runs, chatWire(request.model, request.includeUsage), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
 
   app.post('/v1/responses', async (c) => {
     const request = parseResponsesRequest(await readJsonBody(c.req.raw));
-    const identity = requestIdentity(c.req.raw.headers);
+    const identity = requestIdentity(c.req.raw.headers, request.metadata);
     const target = catalog.resolve(request.model);
     return serveCall(runs, responsesWire(request.model, request.echo), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });
@@ -307,7 +307,7 @@ function gatewayApp({ catalog, runs, keys, admin, readiness, isClosing, maxBodyB
 
   app.post('/v1/messages', async (c) => {
     const request = parseMessagesRequest(await readJsonBody(c.req.raw));
-    const identity = requestIdentity(c.req.raw.headers);
+    const identity = requestIdentity(c.req.raw.headers, request.metadata);
     const target = catalog.resolve(request.model);
     return serveCall(runs, messagesWire(request.model), { kind: 'generate', target, options: request.options, identity, stream: request.stream }, streaming, c.env.connection);
   });

@@ -1,5 +1,6 @@
 import type { ApiKeyRecordV1 } from '../spec/index.ts';
 import { invalidRequest } from './gateway-failure.ts';
+import { requestMetadata } from './request-metadata.ts';
 
 /** Who a request acts for (the run's principal and tenant, the key that vouched for them) and which run it belongs to. */
 export interface RequestIdentity {
@@ -11,6 +12,12 @@ export interface RequestIdentity {
   run?: string;
   /** The W3C `traceparent` the client sent, when well formed. */
   traceparent?: string;
+  /**
+   * What the request says about itself for attribution (project, feature, team): the body's
+   * metadata with the `keel-metadata` header's entries over it (request-metadata.ts). Journaled on
+   * its request-receive; the tags of the run it opens.
+   */
+  metadata?: Record<string, string>;
 }
 
 export const runHeader = 'keel-run-id';
@@ -32,18 +39,21 @@ export function setAuthenticatedIdentity(headers: Headers, identity: RequestIden
 
 /**
  * The key's identity when the request was authenticated with one; otherwise the identity in the
- * request's headers, with the same defaults as `keel run` (anonymous, default).
+ * request's headers, with the same defaults as `keel run` (anonymous, default). `bodyMetadata`: the
+ * body's metadata, already checked by the request's parser.
  */
-export function requestIdentity(headers: Headers): RequestIdentity {
+export function requestIdentity(headers: Headers, bodyMetadata?: Record<string, string>): RequestIdentity {
   const identity = authenticated.get(headers) ?? { principal: read(headers, principalHeader, 'anonymous'), tenant: read(headers, tenantHeader, 'default') };
   const run = headers.get(runHeader);
   if (run !== null && !runPattern.test(run)) throw invalidRequest(`header ${runHeader} must be new or a run's id (letters, digits, . _ : -); got ${JSON.stringify(run.slice(0, 40))}`, runHeader, 'invalid_header');
   const traceparent = headers.get('traceparent');
+  const metadata = requestMetadata(headers, bodyMetadata);
   return {
     ...identity,
     ...(run === null ? {} : { run }),
     // A malformed traceparent is dropped, as W3C Trace Context asks, rather than refused.
     ...(traceparent !== null && traceparentPattern.test(traceparent) ? { traceparent } : {}),
+    ...(metadata === undefined ? {} : { metadata }),
   };
 }
 

@@ -230,6 +230,8 @@ export interface EventData {
     key?: string;
     /** The W3C `traceparent` header the client sent, kept as sent. */
     traceparent?: string;
+    /** The request's metadata (body `metadata`, Anthropic's `user_id`, header `keel-metadata`): the tags of the run it opened. */
+    metadata?: Record<string, string>;
   };
   /** A failure contract decided what happens after a failure at one integration point. */
   'failure-decision': {

@@ -5,5 +5,4 @@ export type { SqliteDurability, SqliteStoreOptions } from './sqlite/index.ts';
 export { PostgresStore } from './postgres/index.ts';
 export type { PostgresStoreOptions } from './postgres/index.ts';
 export { quoteIdentifier } from './postgres/sql-identifiers.ts';
-export { maxRunTags, maxRunTagValueLength, runTagNamePattern, runTagsProblem } from './run-tags.ts';
 // Tests and benchmarks of every component find their PostgreSQL here (a schema each).

@@ -15,19 +15,36 @@ export const runTagNamePattern = /^[A-Za-z0-9_.-]{1,64}$/;
 // eslint-disable-next-line no-control-regex -- finding control characters is this pattern's purpose
 const controlCharacter = /[\u0000-\u001f\u007f]/;
 
+/** How a problem names the entries: a run's tags, or the metadata a gateway request carries them in. */
+export interface RunTagWords {
+  /** The whole map: `tags`. */
+  whole: string;
+  /** Several entries: `tags`. */
+  entries: string;
+  /** An entry's name: `tag name`. */
+  name: string;
+  /** One entry, before its name: `tag`. */
+  entry: string;
+}
+
+const tagWords: RunTagWords = { whole: 'tags', entries: 'tags', name: 'tag name', entry: 'tag' };
+
 /** What is wrong with these tags, in a sentence naming the tag, or undefined when they are good. */
-export function runTagsProblem(tags: unknown): string | undefined {
-  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return `tags must be an object of strings, got ${describe(tags)}`;
+export function runTagsProblem(tags: unknown, words: RunTagWords = tagWords): string | undefined {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return `${words.whole} must be an object of strings, got ${describe(tags)}`;
   const names = Object.keys(tags);
-  if (names.length > maxRunTags) return `at most ${maxRunTags} tags are allowed, got ${names.length}`;
+  if (names.length > maxRunTags) return `at most ${maxRunTags} ${words.entries} are allowed, got ${names.length}`;
   for (const name of names) {
-    if (!runTagNamePattern.test(name)) return `tag name ${describe(name)} must be 1 to 64 letters, digits, '_', '.' or '-'`;
+    if (!runTagNamePattern.test(name)) return `${words.name} ${describe(name)} must be 1 to 64 letters, digits, '_', '.' or '-'`;
+    // Set on a plain object, it would replace the object's prototype instead of adding an entry.
+    if (name === '__proto__') return `${words.name} "__proto__" is reserved`;
     const value: unknown = (tags as Record<string, unknown>)[name];
-    if (typeof value !== 'string') return `tag ${name} must be a string, got ${describe(value)}`;
-    if (value.length === 0) return `tag ${name} is empty`;
-    if (longerThan(value, maxRunTagValueLength)) return `tag ${name} is longer than ${maxRunTagValueLength} characters`;
-    if (controlCharacter.test(value)) return `tag ${name} holds a control character`;
-    if (!value.isWellFormed()) return `tag ${name} is not well-formed text (a lone surrogate)`;
+    const entry = `${words.entry} ${name}`;
+    if (typeof value !== 'string') return `${entry} must be a string, got ${describe(value)}`;
+    if (value.length === 0) return `${entry} is empty`;
+    if (longerThan(value, maxRunTagValueLength)) return `${entry} is longer than ${maxRunTagValueLength} characters`;
+    if (controlCharacter.test(value)) return `${entry} holds a control character`;
+    if (!value.isWellFormed()) return `${entry} is not well-formed text (a lone surrogate)`;
   }
   return undefined;
 }

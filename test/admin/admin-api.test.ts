@@ -360,6 +360,37 @@ describe('the admin API against its OpenAPI document', () => {
     await call('getSpend', 'GET', '/admin/spend?since=last-tuesday', { expect: 400 });
   });
 
+  test('spend by tag:NAME: a group per value of the tag, the runs without it as group null, as the run index says; a bad tag name is a 400', async () => {
+    const tagged = [];
+    for (const project of ['search', 'ads', 'search']) tagged.push(await demo.run(supportRefundTask, { message: 'Where is my order A-1001?' }, { principal: 'user:ada', tenant: 'acme-shop', tags: { project } }));
+    const report = await call('getSpend', 'GET', '/admin/spend?by=tag:project', { expect: 200 });
+    assert.equal(report.by, 'tag');
+    assert.equal(report.tag, 'project');
+    const since = Date.parse(report.since as string);
+    const until = Date.parse(report.until as string);
+    const expected = new Map<string | null, { runs: number; costMicros: number }>();
+    for (const run of (await store.listRuns({ limit: 10_000 })).filter((candidate) => Date.parse(candidate.createdAt) >= since && Date.parse(candidate.createdAt) < until)) {
+      const value = run.tags?.project ?? null;
+      const group = expected.get(value) ?? { runs: 0, costMicros: 0 };
+      group.runs += 1;
+      group.costMicros += run.costMicros;
+      expected.set(value, group);
+    }
+    const rows = report.rows as { group: string | null; runs: number; costMicros: number }[];
+    assert.deepEqual(new Map(rows.map((row) => [row.group, { runs: row.runs, costMicros: row.costMicros }])), expected);
+    assert.deepEqual([...expected.keys()].toSorted(), ['ads', 'search', null].toSorted(), 'both projects and the runs without one');
+    assert.equal(expected.get('search')?.runs, 2);
+    assert.deepEqual(
+      tagged.map((outcome) => outcome.runId).toSorted(),
+      (await store.listRuns({ limit: 10_000 })).filter((run) => run.tags?.project !== undefined).map((run) => run.id).toSorted(),
+    );
+    const byTask = await call('getSpend', 'GET', `/admin/spend?by=task&since=${encodeURIComponent(report.since as string)}&until=${encodeURIComponent(report.until as string)}`, { expect: 200 });
+    assert.deepEqual(report.total, byTask.total, 'every run of the period counted once');
+    const refused = await call('getSpend', 'GET', `/admin/spend?by=${encodeURIComponent('tag:bad name')}`, { expect: 400 });
+    assert.match((refused.error as { message: string }).message, /by tag needs the tag's name/);
+    await call('getSpend', 'GET', '/admin/spend?by=tag:', { expect: 400 });
+  });
+
   test('an admin path it does not serve is a 404 in the same error shape', async () => {
     const response = await fetch(`${server.url}/admin/nothing`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 404);

@@ -195,7 +195,7 @@ describe('keel serve with keys', () => {
     assert.match(spentTable.stdout, new RegExp(`acme\\s+1\\s+\\$0\\.0*${cost}\\b`));
     const badGrouping = keel(['spend', '--by', 'key', '--db', database]);
     assert.equal(badGrouping.status, 2, badGrouping.stderr);
-    assert.match(badGrouping.stderr, /--by must be one of tenant, principal, task; got "key"/);
+    assert.match(badGrouping.stderr, /--by must be tenant, principal, task or tag:NAME; got "key"/);
     const table = keel(['keys', 'list', '--db', database]);
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /SPENT/);

@@ -22,6 +22,7 @@ export function runSummary(run: RunRecordV1) {
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
     durationMs: Date.parse(run.updatedAt) - Date.parse(run.createdAt),
+    ...(run.tags === undefined ? {} : { tags: run.tags }),
   };
 }
 

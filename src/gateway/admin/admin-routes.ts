@@ -13,7 +13,7 @@ import { adminFailure } from './admin-error.ts';
 import { deciderName, optionalCount, optionalText, readAdminBody, requiredText } from './admin-request.ts';
 import { presentsAdminToken } from './admin-token.ts';
 import { decodeCursor, encodeCursor, runView } from './run-view.ts';
-import { defaultSpendPeriod, spendReport } from './spend-report.ts';
+import { defaultSpendPeriod, parseSpendGrouping, spendReport } from './spend-report.ts';
 
 export interface AdminOptions {
   keel: Keel;
@@ -95,12 +95,11 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     return jsonResponse({ runId: run.id, chain: verifyChain(records), events: await openSealedFieldsIn(store, records) }, 200);
   });
 
-  // Chargeback: what runs created in a period spent, by tenant, principal or task (default: this UTC month, by tenant).
+  // Chargeback: what runs created in a period spent, by tenant, principal, task or tag:NAME (default: this UTC month, by tenant).
   admin.get('/spend', async (c) => {
     const period = defaultSpendPeriod();
-    const by = c.req.query('by') ?? 'tenant';
-    if (by !== 'tenant' && by !== 'principal' && by !== 'task') throw new KeelError('usage-invalid', `by must be tenant, principal or task, got ${JSON.stringify(by.slice(0, 40))}`);
-    return jsonResponse(await spendReport(keel.store, { since: c.req.query('since') ?? period.since, until: c.req.query('until') ?? period.until, by }), 200);
+    const grouping = parseSpendGrouping(c.req.query('by') ?? 'tenant', 'by');
+    return jsonResponse(await spendReport(keel.store, { since: c.req.query('since') ?? period.since, until: c.req.query('until') ?? period.until, ...grouping }), 200);
   });
 
   admin.get('/escalations', async () => {

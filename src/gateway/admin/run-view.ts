@@ -17,6 +17,7 @@ export function runView(run: RunRecordV1) {
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
     stopRequested: run.stopRequested,
+    ...(run.tags === undefined ? {} : { tags: run.tags }),
   };
 }
 

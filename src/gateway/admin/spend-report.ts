@@ -5,6 +5,9 @@ export interface SpendReport {
   since: string;
   until: string;
   by: SpendQueryV1['by'];
+  /** The tag's name, when grouped by tag. */
+  tag?: string;
+  /** By tag, the runs without it are the group null. */
   rows: SpendRowV1[];
   total: Omit<SpendRowV1, 'group'>;
 }
@@ -14,7 +17,15 @@ export function defaultSpendPeriod(now: Date = new Date()): { since: string; unt
   return { since: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString(), until: now.toISOString() };
 }
 
-/** What runs created in a period spent, by tenant, principal or task, with the period's total. */
+/** A grouping as `keel spend --by` and GET /admin/spend?by= take it: tenant, principal, task or tag:NAME. */
+export function parseSpendGrouping(text: string, option: string): Pick<SpendQueryV1, 'by' | 'tag'> {
+  if (text === 'tenant' || text === 'principal' || text === 'task') return { by: text };
+  // The name is checked by the store, against the tags' rule.
+  if (text.startsWith('tag:') && text.length > 'tag:'.length) return { by: 'tag', tag: text.slice('tag:'.length) };
+  throw new KeelError('usage-invalid', `${option} must be tenant, principal, task or tag:NAME; got ${JSON.stringify(text.slice(0, 40))}`);
+}
+
+/** What runs created in a period spent, by tenant, principal, task or a tag's value, with the period's total. */
 export async function spendReport(store: StoreV1, query: SpendQueryV1): Promise<SpendReport> {
   if (store.summarizeSpend === undefined) throw new KeelError('runtime-unsupported', `the store at ${store.location} cannot summarize spend`);
   const rows = await store.summarizeSpend(query);
@@ -25,5 +36,5 @@ export async function spendReport(store: StoreV1, query: SpendQueryV1): Promise<
     total.inputTokens += row.inputTokens;
     total.outputTokens += row.outputTokens;
   }
-  return { since: query.since, until: query.until, by: query.by, rows, total };
+  return { since: query.since, until: query.until, by: query.by, ...(query.tag === undefined ? {} : { tag: query.tag }), rows, total };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GenerateOptionsV1, JsonValue, MessageV1, TextPartV1, ToolCallPartV1, ToolChoiceV1, ToolResultPartV1 } from '../../spec/index.ts';
 import { invalidRequest } from '../gateway-failure.ts';
 import { requestIssue } from '../request-issue.ts';
+import { bodyMetadata } from '../request-metadata.ts';
 
 /** A Messages request, as Keel's native call. */
 export interface MessagesRequest {
@@ -9,6 +10,8 @@ export interface MessagesRequest {
   model: string;
   options: GenerateOptionsV1;
   stream: boolean;
+  /** `metadata.user_id` as the request's metadata entry `user_id` (request-metadata.ts); never sent upstream. */
+  metadata?: Record<string, string>;
 }
 
 const jsonObject = z.record(z.string(), z.json());
@@ -81,7 +84,9 @@ export function parseMessagesRequest(body: Record<string, unknown>): MessagesReq
   if (request.temperature !== undefined) options.temperature = request.temperature;
   if (request.top_p !== undefined) options.topP = request.top_p;
   if (request.stop_sequences !== undefined && request.stop_sequences.length > 0) options.stopSequences = request.stop_sequences;
-  return { model: request.model, options, stream: request.stream === true };
+  const userId = request.metadata?.user_id;
+  const metadata = bodyMetadata(userId === undefined || userId === null ? undefined : { user_id: userId }, 'anthropic');
+  return { model: request.model, options, stream: request.stream === true, ...(metadata === undefined ? {} : { metadata }) };
 }
 
 /** A count_tokens body: the conversation of a Messages request, without generation settings. */

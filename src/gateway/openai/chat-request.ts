@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GenerateOptionsV1, MessageV1, ResponseFormatV1, TextPartV1, ToolCallPartV1, ToolChoiceV1, ToolResultPartV1 } from '../../spec/index.ts';
 import { invalidRequest } from '../gateway-failure.ts';
 import { requestIssue } from '../request-issue.ts';
+import { bodyMetadata } from '../request-metadata.ts';
 import { parseToolArguments } from '../../models/index.ts';
 
 /** A Chat Completions request, as Keel's native call. */
@@ -12,6 +13,8 @@ export interface ChatRequest {
   stream: boolean;
   /** `stream_options.include_usage`: end the stream with a chunk that carries the usage. */
   includeUsage: boolean;
+  /** The body's `metadata`, checked (request-metadata.ts); never sent upstream. */
+  metadata?: Record<string, string>;
 }
 
 const textOnly = 'the Keel gateway accepts text content parts only';
@@ -76,7 +79,8 @@ const chatRequestSchema = z.strictObject({
   logprobs: z.literal(false, { error: 'the Keel gateway does not return log probabilities' }).nullish(),
   frequency_penalty: z.literal(0, { error: 'the Keel gateway does not apply frequency penalties' }).nullish(),
   presence_penalty: z.literal(0, { error: 'the Keel gateway does not apply presence penalties' }).nullish(),
-  // Bookkeeping that does not change the answer.
+  // Bookkeeping that does not change the answer. Metadata tags the run (request-metadata.ts); it is
+  // not forwarded: OpenAI takes it only with `store`, which keeps the conversation at OpenAI.
   user: z.string().optional(),
   metadata: z.record(z.string(), z.string()).nullish(),
   store: z.boolean().nullish(),
@@ -115,7 +119,8 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   if (!stream && request.stream_options !== undefined && request.stream_options !== null) {
     throw invalidRequest("Invalid value for 'stream_options': stream_options is only allowed when 'stream' is true.", 'stream_options');
   }
-  return { model: request.model, options, stream, includeUsage: stream && request.stream_options?.include_usage === true };
+  const metadata = bodyMetadata(request.metadata, 'openai');
+  return { model: request.model, options, stream, includeUsage: stream && request.stream_options?.include_usage === true, ...(metadata === undefined ? {} : { metadata }) };
 }
 
 function toMessages(messages: ParsedChatRequest['messages']): MessageV1[] {

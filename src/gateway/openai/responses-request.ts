@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GenerateOptionsV1, MessageV1, ResponseFormatV1, ToolChoiceV1, ToolResultPartV1 } from '../../spec/index.ts';
 import { invalidRequest } from '../gateway-failure.ts';
 import { requestIssue } from '../request-issue.ts';
+import { bodyMetadata } from '../request-metadata.ts';
 import { parseToolArguments } from '../../models/index.ts';
 
 /** A Responses request, as Keel's native call, with what the response echoes back. */
@@ -11,6 +12,8 @@ export interface ResponsesRequest {
   options: GenerateOptionsV1;
   stream: boolean;
   echo: ResponseEcho;
+  /** The body's `metadata`, checked (request-metadata.ts): echoed in the response, never sent upstream. */
+  metadata?: Record<string, string>;
 }
 
 /** The request settings a `response` object repeats, as OpenAI's does. */
@@ -154,7 +157,8 @@ export function parseResponsesRequest(body: Record<string, unknown>): ResponsesR
     metadata: request.metadata ?? {},
     ...(request.user === undefined ? {} : { user: request.user }),
   };
-  return { model: request.model, options, stream, echo };
+  const metadata = bodyMetadata(request.metadata, 'openai');
+  return { model: request.model, options, stream, echo, ...(metadata === undefined ? {} : { metadata }) };
 }
 
 /**

@@ -530,6 +530,7 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
         [{ project: 'half \ud800' }, /tag project is not well-formed/],
         [{ project: 42 }, /tag project must be a string, got number/],
         [['search'], /tags must be an object/],
+        [JSON.parse('{"__proto__":"x"}'), /tag name "__proto__" is reserved/],
       ];
       for (const [tags, problem] of refused) {
         const created = newRun({ tags: tags as Record<string, string> });
