@@ -459,16 +459,18 @@ function statements(schema: string) {
     getRun: `SELECT ${runColumns} FROM ${runs} WHERE id = $1`,
     listRunIds: `SELECT id FROM ${runs} ORDER BY created_at, id`,
     // The column comes from checkSpendQuery's fixed lookup. COLLATE "C": groups tie-break in byte
-    // order, as on SQLite, whatever the database's collation. By tag ($3, its name), each run finds
-    // its value by the tags' primary key; a run without it is the NULL group, after the others of its cost.
+    // order, as on SQLite, whatever the database's collation. By tag ($3, its name), each run of the
+    // period looks its value up by the tags' primary key: a subquery, not a join, because with the
+    // generic plan a join hashed every tag of that name, whatever the period (the work grows with
+    // the whole history, not the month). A run without the tag is the NULL group, after the others of its cost.
     summarizeSpend: (column: CheckedSpendQuery['column']) => {
-      const [group, from] =
-        column === 'tag' ? ['run_tags.value', `${runs} LEFT JOIN ${schema}.run_tags ON run_tags.run_id = runs.id AND run_tags.name = $3`] : [`runs.${column}`, runs];
+      const group = column === 'tag' ? `(SELECT tag.value FROM ${schema}.run_tags AS tag WHERE tag.run_id = runs.id AND tag.name = $3)` : `runs.${column}`;
       return `
-      SELECT ${group} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
+      SELECT spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
         sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
-      FROM ${from} WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
-      GROUP BY ${group} ORDER BY total_cost_micros DESC, ${group} COLLATE "C" NULLS LAST`;
+      FROM (SELECT ${group} AS spend_group, cost_micros, input_tokens, output_tokens FROM ${runs}
+        WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz) AS period
+      GROUP BY spend_group ORDER BY total_cost_micros DESC, spend_group COLLATE "C" NULLS LAST`;
     },
     // SKIP LOCKED lets concurrent claimers pass over each other's candidates instead of queueing.
     claimRuns: `
