@@ -8,76 +8,25 @@
  * Every wait is on the page's state or a process's output, never on the clock.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { parseEvent } from '../../src/journal/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import type { Service } from './dashboard-harness.ts';
+import { chromiumLaunchOptions, keel, service } from './dashboard-harness.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const launcher = join(root, 'bin', 'keel.js');
 const screenshots = join(root, 'test-output', 'dashboard');
 const folder = mkdtempSync(join(tmpdir(), 'keel-dashboard-'));
 const database = join(folder, 'keel.db');
+const place = { database, folder };
 const token = 'dashboard-test-token-4f9a1c27e3b8';
 /** What a client sends the gateway: markup that would run if the page ever parsed journal text as HTML. */
 const hostileMessage = '<script>window.keelXss = 1</script><img src=x onerror="window.keelXss = 2"> is my order refundable?';
-
-/** The child's environment: nothing of ours leaks in (no KEEL_DB, KEEL_TASKS or KEEL_CONFIG from outside). */
-function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { KEEL_DB: _database, KEEL_TASKS: _tasks, KEEL_CONFIG: _config, KEEL_ADMIN_TOKEN: _token, ...rest } = process.env;
-  return { ...rest, NO_COLOR: '1', ...extra };
-}
-
-async function keel(args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [launcher, ...args, '--db', database], { cwd: folder, env: environment() });
-  return stdout;
-}
-
-interface Service {
-  process: ChildProcessWithoutNullStreams;
-  output: () => string;
-  /** Resolves with the first match of `pattern` on stdout; rejects if the process exits first. */
-  line: (pattern: RegExp) => Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
-}
-
-function service(args: string[], extra: Record<string, string> = {}): Service {
-  const child = spawn(process.execPath, [launcher, ...args, '--db', database], { cwd: folder, env: environment(extra) });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void; reject: (error: Error) => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    for (const waiter of [...waiters]) {
-      const match = stdout.match(waiter.pattern);
-      if (match === null) continue;
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(match);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  void exited.then(() => {
-    for (const waiter of waiters.splice(0)) waiter.reject(new Error(`keel ${args[0]} exited before printing ${waiter.pattern}: ${stdout}${stderr}`));
-  });
-  return {
-    process: child,
-    output: () => stdout + stderr,
-    line: (pattern) => {
-      const match = stdout.match(pattern);
-      if (match !== null) return Promise.resolve(match);
-      return new Promise((resolve, reject) => waiters.push({ pattern, resolve, reject }));
-    },
-    exited,
-  };
-}
 
 interface DemoRunLine {
   id: string;
@@ -98,11 +47,11 @@ const dialogs: string[] = [];
 before(async () => {
   mkdirSync(screenshots, { recursive: true });
   // The browser starts while the processes do.
-  launched = chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-background-networking'] });
-  demoRuns = (JSON.parse(await keel(['demo', '--json'])) as { runs: DemoRunLine[] }).runs;
+  launched = chromium.launch(chromiumLaunchOptions);
+  demoRuns = (JSON.parse(await keel(place, ['demo', '--json'])) as { runs: DemoRunLine[] }).runs;
   assert.deepEqual(demoRuns.map((run) => run.status), ['ok', 'ok', 'waiting', 'degraded', 'failed']);
-  serve = service(['serve', '--port', '0'], { KEEL_ADMIN_TOKEN: token });
-  worker = service(['worker']);
+  serve = service(place, ['serve', '--port', '0'], { KEEL_ADMIN_TOKEN: token });
+  worker = service(place, ['worker']);
   const [listening, opened] = await Promise.all([serve.line(/dashboard at (http:\/\/\S+)\/dashboard\//), launched, worker.line(/serving tasks support-refund/)]);
   browser = opened;
   url = listening[1] ?? '';

@@ -1,4 +1,4 @@
-// The dashboard's router: one page per hash path (#/runs, #/runs/RUN, #/escalations, #/keys, #/login).
+// The dashboard's router: one page per hash path (#/runs, #/runs/RUN, #/escalations, #/spend, #/keys, #/login).
 import { api, session } from './api.js';
 import { replace } from './dom.js';
 import { renderEscalations } from './views/escalations.js';
@@ -6,12 +6,14 @@ import { renderKeys } from './views/keys.js';
 import { renderLogin } from './views/login.js';
 import { renderRun } from './views/run-detail.js';
 import { renderRuns } from './views/runs.js';
+import { renderSpend } from './views/spend.js';
 
 const routes = [
   { pattern: /^\/login$/, page: 'login', render: renderLogin },
   { pattern: /^\/runs$/, page: 'runs', render: renderRuns },
   { pattern: /^\/runs\/([^/]+)$/, page: 'runs', render: renderRun },
   { pattern: /^\/escalations$/, page: 'escalations', render: renderEscalations },
+  { pattern: /^\/spend$/, page: 'spend', render: renderSpend },
   { pattern: /^\/keys$/, page: 'keys', render: renderKeys },
 ];
 

@@ -47,3 +47,19 @@ export function statusBadge(status) {
 export function notice(kind, ...children) {
   return h('p', { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
 }
+
+/**
+ * A run's tags (its request metadata) as chips reading name=value, as text. With `limit`, that
+ * many at most and then how many more; null when the run has none.
+ */
+export function tagChips(tags, limit = Infinity) {
+  const entries = Object.entries(tags ?? {});
+  if (entries.length === 0) return null;
+  const shown = entries.slice(0, limit);
+  return h(
+    'ul',
+    { class: 'tags', 'aria-label': 'Tags' },
+    shown.map(([name, value]) => h('li', { class: 'tag', title: `${name}=${value}` }, h('span', { class: 'tag-name' }, name), '=', h('span', { class: 'tag-value' }, value))),
+    entries.length > shown.length ? h('li', { class: 'tag tag-more' }, `+${entries.length - shown.length} more`) : null,
+  );
+}

@@ -1,5 +1,5 @@
 import { api, session } from '../api.js';
-import { h, notice, replace, statusBadge } from '../dom.js';
+import { h, notice, replace, statusBadge, tagChips } from '../dom.js';
 import { count, isEnded, json, money, time } from '../format.js';
 import { chainStatus, timeline } from '../timeline.js';
 import { failure, poll } from './common.js';
@@ -37,6 +37,8 @@ export function renderRun(main, { params }) {
         h('dd', {}, `${run.task} v${run.taskVersion}`),
         h('dt', {}, 'For'),
         h('dd', {}, `${run.principal} (tenant ${run.tenant})`),
+        h('dt', {}, 'Tags'),
+        h('dd', { class: 'run-tags' }, tagChips(run.tags) ?? h('span', { class: 'hint' }, 'none')),
         h('dt', {}, 'Steps'),
         h('dd', {}, String(run.steps)),
         h('dt', {}, 'Tokens'),

@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { h, notice, replace, runLink, statusBadge } from '../dom.js';
+import { h, notice, replace, runLink, statusBadge, tagChips } from '../dom.js';
 import { count, money, time } from '../format.js';
 import { failure } from './common.js';
 
@@ -42,7 +42,7 @@ export function renderRuns(main, { query }) {
     try {
       const page = await api(`/runs?${parameters}`);
       for (const run of page.runs) {
-        rows.append(h('tr', { 'data-run-id': run.id }, h('td', {}, runLink(run.id)), h('td', {}, run.task), h('td', {}, statusBadge(run.status)), h('td', {}, run.principal), h('td', {}, run.tenant), h('td', { class: 'number' }, String(run.steps)), h('td', { class: 'number' }, count(run.tokens.total)), h('td', { class: 'number' }, money(run.costMicros)), h('td', {}, time(run.createdAt))));
+        rows.append(h('tr', { 'data-run-id': run.id }, h('td', {}, runLink(run.id)), h('td', {}, run.task, tagChips(run.tags, 3)), h('td', {}, statusBadge(run.status)), h('td', {}, run.principal), h('td', {}, run.tenant), h('td', { class: 'number' }, String(run.steps)), h('td', { class: 'number' }, count(run.tokens.total)), h('td', { class: 'number' }, money(run.costMicros)), h('td', {}, time(run.createdAt))));
       }
       if (rows.children.length === 0) replace(more, notice('ok', status === '' ? 'No runs yet.' : `No ${status} runs.`));
       else if (page.next === null) replace(more);
