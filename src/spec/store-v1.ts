@@ -148,6 +148,12 @@ export interface NewRunV1 {
 export interface RunQueryV1 {
   statuses?: RunStatusV1[];
   task?: string;
+  /**
+   * Only runs carrying every one of these tags with exactly this value (`{ project: 'search',
+   * team: 'core' }`: both). Names and values follow the tags' rules (RunRecordV1.tags); a filter
+   * that breaks them is refused with `usage-invalid`. Empty: no filter. Added to version 1 later.
+   */
+  tags?: RunTagsV1;
   /** Newest first; default 100. */
   limit?: number;
   /**

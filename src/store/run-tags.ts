@@ -57,6 +57,40 @@ export function checkRunTags(tags: RunTagsV1 | undefined): [name: string, value:
   return Object.entries(tags);
 }
 
+/**
+ * A run query's tag filter (RunQueryV1.tags), checked by both stores before they query: refused
+ * with usage-invalid naming the problem, by the rules a run's tags follow (no run could match a
+ * tag that breaks them). Empty is no filter.
+ */
+export function checkRunTagFilter(tags: RunTagsV1 | undefined): [name: string, value: string][] {
+  if (tags === undefined) return [];
+  const problem = runTagsProblem(tags);
+  if (problem !== undefined) throw new KeelError('usage-invalid', `run query: tags: ${problem}`);
+  return Object.entries(tags);
+}
+
+/**
+ * `NAME=VALUE` texts (`keel runs --tag`, the admin API's `tag` parameter, each repeatable) as a
+ * tag filter, split at the first `=`. Refused with usage-invalid, the message starting with
+ * `what`: a text without `=`, a name given twice (a run has one value per tag, so two values
+ * could match nothing), or a tag that breaks the rules.
+ */
+export function parseRunTagFilter(texts: readonly string[], what: string): RunTagsV1 {
+  const entries: [string, string][] = [];
+  for (const text of texts) {
+    const equals = text.indexOf('=');
+    if (equals < 0) throw new KeelError('usage-invalid', `${what} must be NAME=VALUE, such as project=search; got ${describe(text)}`);
+    const entry: [string, string] = [text.slice(0, equals), text.slice(equals + 1)];
+    // One entry at a time: an own property even for __proto__, which the rules then refuse.
+    const problem = runTagsProblem(Object.fromEntries([entry]));
+    if (problem !== undefined) throw new KeelError('usage-invalid', `${what} ${describe(text)}: ${problem}`);
+    if (entries.some(([name]) => name === entry[0])) throw new KeelError('usage-invalid', `${what} names tag ${entry[0]} twice; a run has one value per tag`);
+    entries.push(entry);
+  }
+  if (entries.length > maxRunTags) throw new KeelError('usage-invalid', `${what}: at most ${maxRunTags} tags, as a run carries, got ${entries.length}`);
+  return Object.fromEntries(entries);
+}
+
 /** Whether the text has more than `limit` characters as people count them (code points), counting only when it must. */
 function longerThan(value: string, limit: number): boolean {
   // A code point is one or two UTF-16 units.

@@ -420,6 +420,103 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       assert.deepEqual([...paged].sort(), created.map((run) => run.run.id).sort());
     });
 
+    test('lists the runs carrying every tag asked for (one, two, none has them), with the status and task filters and page by page', async () => {
+      // Values of this test's own: the runs of other tests carry none of them.
+      const unique = randomUUID();
+      const task = `tagged-${unique}`;
+      const project = `search-${unique}`;
+      const core = `core-${unique}`;
+      const specs: { tags?: Record<string, string>; status: NewRunV1['run']['status'] }[] = [
+        { tags: { project, team: core }, status: 'ok' },
+        { tags: { project, team: core }, status: 'failed' },
+        { tags: { project }, status: 'failed' },
+        { tags: { project, team: core }, status: 'failed' },
+        { tags: { project, team: `ads-${unique}` }, status: 'failed' },
+        { tags: { project: `${project}-other`, team: core }, status: 'failed' },
+        { tags: { team: core }, status: 'failed' },
+        { status: 'failed' },
+        { tags: { project, team: core, env: 'prod' }, status: 'failed' },
+        { tags: { project, team: core }, status: 'waiting' },
+      ];
+      const created: NewRunV1[] = [];
+      for (const [index, spec] of specs.entries()) {
+        const run = newRun({ task, status: spec.status, ...(spec.tags === undefined ? {} : { tags: spec.tags }) });
+        // Three runs share one creation time, so a page can end between runs with equal times.
+        if (index >= 2 && index <= 3 && created[1] !== undefined) run.first = { ...run.first, time: created[1].first.time };
+        created.push(run);
+        await store.createRun(run);
+      }
+      // The listing without tags, in the store's own order; each tag filter must be its subset.
+      const whole = await store.listRuns({ task });
+      assert.equal(whole.length, specs.length);
+      const carrying = (tags: Record<string, string>, runs: RunRecordV1[] = whole) => runs.filter((run) => Object.entries(tags).every(([name, value]) => run.tags?.[name] === value));
+      const ids = (runs: RunRecordV1[]) => runs.map((run) => run.id);
+
+      const byProject = await store.listRuns({ tags: { project } });
+      assert.deepEqual(ids(byProject), ids(carrying({ project })));
+      assert.equal(byProject.length, 7);
+      assert.deepEqual(byProject, carrying({ project }), 'the same records as listed without the filter, tags included');
+      const both = await store.listRuns({ tags: { project, team: core } });
+      assert.deepEqual(ids(both), ids(carrying({ project, team: core })));
+      assert.equal(both.length, 5, 'all must match: not the runs with only one of the two');
+      assert.deepEqual(ids(await store.listRuns({ tags: { team: core, project } })), ids(both), 'in any order');
+      assert.deepEqual(ids(await store.listRuns({ tags: { project, team: core, env: 'prod' } })), [created[8]?.run.id]);
+      assert.deepEqual(await store.listRuns({ tags: { project, team: `nobody-${unique}` } }), []);
+      assert.deepEqual(await store.listRuns({ tags: { project: `${project}-missing` } }), []);
+      assert.deepEqual(await store.listRuns({ tags: { [`nobody-has-${unique}`]: project } }), []);
+      assert.deepEqual(ids(await store.listRuns({ task, tags: {} })), ids(whole), 'no tags: no filter');
+
+      // With the other filters.
+      const failed = await store.listRuns({ tags: { project, team: core }, statuses: ['failed'] });
+      assert.deepEqual(ids(failed), ids(carrying({ project, team: core }).filter((run) => run.status === 'failed')));
+      assert.equal(failed.length, 3);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, statuses: ['ok', 'waiting'], task })), ids(carrying({ project }).filter((run) => run.status === 'ok' || run.status === 'waiting')));
+      assert.deepEqual(await store.listRuns({ tags: { project }, task: `other-${unique}` }), []);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, limit: 2 })), ids(carrying({ project }).slice(0, 2)));
+
+      // Page by page, two at a time: every failed run of the project once, in order, across the equal times.
+      const expected = ids(carrying({ project }).filter((run) => run.status === 'failed'));
+      assert.equal(expected.length, 5);
+      const paged: string[] = [];
+      let after: { createdAt: string; id: string } | undefined;
+      // Bounded, so an adapter that ignores `after` fails here instead of looping.
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.listRuns({ tags: { project }, statuses: ['failed'], limit: 2, ...(after === undefined ? {} : { after }) });
+        paged.push(...ids(page));
+        const last = page.at(-1);
+        if (page.length < 2 || last === undefined) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      assert.deepEqual(paged, expected);
+      // A cursor is a place in the listing, whichever run it names: here one without the tag.
+      const untagged = whole.find((run) => run.tags === undefined);
+      assert.ok(untagged !== undefined);
+      const position = whole.indexOf(untagged);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, after: { createdAt: untagged.createdAt, id: untagged.id } })), ids(carrying({ project }, whole.slice(position + 1))));
+    });
+
+    test('refuses a tag filter that breaks the tags\' rules with usage-invalid naming the problem', async () => {
+      const seventeen = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`tag${index}`, 'v']));
+      const refused: [unknown, RegExp][] = [
+        [{ 'bad name': 'v' }, /tag name "bad name"/],
+        [{ '': 'v' }, /tag name ""/],
+        [{ project: '' }, /tag project is empty/],
+        [{ project: 'x'.repeat(257) }, /tag project is longer than 256 characters/],
+        [{ project: 'line\nbreak' }, /tag project holds a control character/],
+        [{ project: 42 }, /tag project must be a string, got number/],
+        [seventeen, /at most 16 tags/],
+        [['search'], /tags must be an object/],
+        [JSON.parse('{"__proto__":"x"}'), /tag name "__proto__" is reserved/],
+      ];
+      for (const [tags, problem] of refused) {
+        await assert.rejects(store.listRuns({ tags: tags as Record<string, string> }), (error: unknown) => {
+          assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(tags));
+          assert.match((error as Error).message, problem);
+          return true;
+        });
+      }
+    });
+
     test('summarizeSpend: what runs created in a period spent, grouped by tenant, principal or task, most costly first', async (context) => {
       const summarize = store.summarizeSpend?.bind(store);
       if (summarize === undefined) {

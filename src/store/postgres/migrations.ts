@@ -422,6 +422,22 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX run_tags_value ON ${schema}.run_tags (name, value, run_id);
     `,
   },
+  {
+    version: 16,
+    name: 'run-tags-by-creation',
+    sql: (schema) => `
+      -- Listing the runs that carry a tag (listRuns({ tags })) newest first, a page at a time: each
+      -- tag keeps its run's creation time (fixed for the run's life), so the index hands the runs
+      -- in listing order (created_at, then run id, as the runs are listed) and a page reads its own
+      -- runs, not every run carrying the value. A tag whose run is gone goes with it.
+      ALTER TABLE ${schema}.run_tags ADD COLUMN created_at timestamptz;
+      UPDATE ${schema}.run_tags AS tag SET created_at = runs.created_at FROM ${schema}.runs WHERE runs.id = tag.run_id;
+      DELETE FROM ${schema}.run_tags WHERE created_at IS NULL;
+      ALTER TABLE ${schema}.run_tags ALTER COLUMN created_at SET NOT NULL;
+      DROP INDEX ${schema}.run_tags_value;
+      CREATE INDEX run_tags_listing ON ${schema}.run_tags (name, value, created_at, run_id);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -43,10 +43,54 @@ test('a schema at version 14 opens at the latest with the run_tags table: its ru
     }
     const found = await withClient(url, async (client) => ({
       version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
-      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'run_tags' AND indexdef LIKE '%(name, value, run_id)%'`, [schema])).rowCount,
+      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'run_tags' AND indexdef LIKE '%(name, value, created_at, run_id)%'`, [schema])).rowCount,
     }));
     assert.deepEqual(found, { version: String(latestPostgresSchemaVersion), indexes: 1 });
-    assert.equal(latestPostgresSchemaVersion, 15);
+    assert.equal(latestPostgresSchemaVersion, 16);
+  } finally {
+    await dropSchema(url, schema);
+  }
+});
+
+test("a schema at version 15 opens at the latest: its runs keep their tags, each with its run's creation time, and are listed by tag", { skip: 'skipReason' in database ? database.skipReason : false }, async () => {
+  const schema = uniqueSchemaName('keel_run_tags_v15');
+  const quoted = `"${schema}"`;
+  try {
+    // The schema as Keel left it at version 15: two tagged runs, and an untagged one between them.
+    await withClient(url, async (client) => {
+      await client.query(`CREATE SCHEMA ${quoted}`);
+      await client.query(`CREATE TABLE ${quoted}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      for (const migration of postgresMigrations.filter((candidate) => candidate.version <= 15)) await client.query(migration.sql(quoted));
+      await client.query(`INSERT INTO ${quoted}.keel_meta (key, value) VALUES ('schema_version', '15')`);
+      await client.query(
+        `INSERT INTO ${quoted}.runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash)
+         VALUES ('older', 't', '1', 'user:ada', 'acme', 'ok', '2030-01-02T00:00:00.000Z', '2030-01-02T00:00:00.000Z', 1, 'h'),
+                ('untagged', 't', '1', 'user:ada', 'acme', 'ok', '2030-01-03T00:00:00.000Z', '2030-01-03T00:00:00.000Z', 1, 'h'),
+                ('newer', 't', '1', 'user:ada', 'acme', 'ok', '2030-01-04T00:00:00.000Z', '2030-01-04T00:00:00.000Z', 1, 'h')`,
+      );
+      await client.query(`INSERT INTO ${quoted}.run_tags (run_id, name, value) VALUES ('older', 'project', 'search'), ('older', 'team', 'core'), ('newer', 'project', 'search')`);
+    });
+    const store = await PostgresStore.open({ url, schema, create: false });
+    try {
+      assert.deepEqual((await store.getRun('older'))?.tags, { project: 'search', team: 'core' });
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search' } })).map((run) => run.id), ['newer', 'older']);
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search', team: 'core' } })).map((run) => run.id), ['older']);
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search' }, after: { createdAt: '2030-01-03T00:00:00.000Z', id: 'untagged' } })).map((run) => run.id), ['older']);
+    } finally {
+      await store.close();
+    }
+    const found = await withClient(url, async (client) => ({
+      version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
+      tags: (await client.query(`SELECT run_id, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS created FROM ${quoted}.run_tags ORDER BY run_id, name`)).rows,
+    }));
+    assert.deepEqual(found, {
+      version: String(latestPostgresSchemaVersion),
+      tags: [
+        { run_id: 'newer', name: 'project', created: '2030-01-04' },
+        { run_id: 'older', name: 'project', created: '2030-01-02' },
+        { run_id: 'older', name: 'team', created: '2030-01-02' },
+      ],
+    });
   } finally {
     await dropSchema(url, schema);
   }

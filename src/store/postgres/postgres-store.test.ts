@@ -270,7 +270,7 @@ void describe('PostgresStore', { skip }, () => {
     assert.deepEqual(await store.readMemory(scope), [entry]);
     const version = await withClient(url, (client) => client.query<{ value: string }>(`SELECT value FROM "${schema}".keel_meta WHERE key = 'schema_version'`));
     assert.equal(version.rows[0]?.value, String(latestPostgresSchemaVersion));
-    assert.equal(latestPostgresSchemaVersion, 15);
+    assert.equal(latestPostgresSchemaVersion, 16);
   });
 
   void test('payloads round-trip exactly: numbers, unicode, escapes, key order', async () => {

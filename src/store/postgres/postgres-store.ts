@@ -20,6 +20,7 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { checkRunTagFilter } from '../run-tags.ts';
 import { checkSpendQuery } from '../spend-query.ts';
 import type { CheckedSpendQuery } from '../spend-query.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
@@ -299,23 +300,37 @@ export class PostgresStore implements StoreV1 {
   }
 
   async listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
+    const [first, ...others] = checkRunTagFilter(query.tags);
     const conditions: string[] = [];
     const values: unknown[] = [];
-    if (query.statuses !== undefined) {
-      values.push(query.statuses);
-      conditions.push(`status = ANY ($${values.length}::text[])`);
+    const parameter = (value: unknown): string => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    if (query.statuses !== undefined) conditions.push(`runs.status = ANY (${parameter(query.statuses)}::text[])`);
+    if (query.task !== undefined) conditions.push(`runs.task = ${parameter(query.task)}`);
+    const { runs, runColumns, runTags } = this.#sql;
+    if (first === undefined) {
+      if (query.after !== undefined) conditions.push(`(runs.created_at, runs.id) < (${parameter(query.after.createdAt)}::timestamptz, ${parameter(query.after.id)})`);
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+      const text = `SELECT ${runColumns} FROM ${runs} ${where} ORDER BY created_at DESC, id DESC LIMIT ${parameter(query.limit ?? 100)}`;
+      return (await this.#query<RunRow>(undefined, text, values)).map(toRunRecord);
     }
-    if (query.task !== undefined) {
-      values.push(query.task);
-      conditions.push(`task = $${values.length}`);
+    // By tag: the first tag's index (name, value, created_at, run_id) is in the listing's order, so
+    // a page walks it backwards from the cursor, checks each run's row by id and its other tags by
+    // their primary key, and stops at `limit`. Those are subqueries, not joins, as in
+    // summarizeSpend: the plan is generic, and a join could hash every tag of that name.
+    conditions.push(`listed.name = ${parameter(first[0])}`, `listed.value = ${parameter(first[1])}`);
+    for (const [name, value] of others) {
+      conditions.push(`(SELECT also.value FROM ${runTags} AS also WHERE also.run_id = listed.run_id AND also.name = ${parameter(name)}) = ${parameter(value)}`);
     }
-    if (query.after !== undefined) {
-      values.push(query.after.createdAt, query.after.id);
-      conditions.push(`(created_at, id) < ($${values.length - 1}::timestamptz, $${values.length})`);
-    }
-    values.push(query.limit ?? 100);
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const text = `SELECT ${this.#sql.runColumns} FROM ${this.#sql.runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
+    if (query.after !== undefined) conditions.push(`(listed.created_at, listed.run_id) < (${parameter(query.after.createdAt)}::timestamptz, ${parameter(query.after.id)})`);
+    const text = `
+      WITH page AS (
+        SELECT listed.run_id AS page_run_id FROM ${runTags} AS listed JOIN ${runs} ON runs.id = listed.run_id
+        WHERE ${conditions.join(' AND ')}
+        ORDER BY listed.created_at DESC, listed.run_id DESC LIMIT ${parameter(query.limit ?? 100)})
+      SELECT ${runColumns} FROM page JOIN ${runs} ON runs.id = page.page_run_id ORDER BY created_at DESC, id DESC`;
     return (await this.#query<RunRow>(undefined, text, values)).map(toRunRecord);
   }
 
@@ -453,6 +468,7 @@ function statements(schema: string) {
   const leaseExpiry = (parameter: string): string => `clock_timestamp() + ${parameter}::double precision * interval '1 millisecond'`;
   return {
     runs,
+    runTags: `${schema}.run_tags`,
     runColumns,
     applyRound: applyRoundSql(schema),
     readJournal: `SELECT ${journalColumns} FROM ${schema}.journal WHERE run_id = $1 AND seq > $2 ORDER BY seq`,

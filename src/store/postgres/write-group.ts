@@ -177,8 +177,8 @@ export function applyRoundSql(schema: string): string {
       RETURNING id
     ),
     tagged AS (
-      INSERT INTO ${schema}.run_tags (run_id, name, value)
-      SELECT creation.run_id, tag.key, tag.value FROM creations AS creation CROSS JOIN LATERAL json_each_text(creation.tags::json) AS tag
+      INSERT INTO ${schema}.run_tags (run_id, name, value, created_at)
+      SELECT creation.run_id, tag.key, tag.value, creation.time FROM creations AS creation CROSS JOIN LATERAL json_each_text(creation.tags::json) AS tag
     ),
     journaled AS (
       INSERT INTO ${schema}.journal (run_id, seq, time, type, schema_version, prev_hash, hash, data)

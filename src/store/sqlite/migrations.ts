@@ -303,6 +303,27 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX run_tags_value ON run_tags (name, value, run_key);
     `,
   },
+  {
+    version: 16,
+    name: 'run-tags-by-creation',
+    sql: `
+      -- Listing the runs that carry a tag (listRuns({ tags })) newest first, a page at a time: each
+      -- tag keeps its run's creation time (fixed for the run's life), so the index hands the runs
+      -- in listing order and a page reads its own runs, not every run carrying the value.
+      CREATE TABLE run_tags_listed (
+        run_key INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_key, name)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO run_tags_listed (run_key, name, value, created_at)
+        SELECT run_tags.run_key, run_tags.name, run_tags.value, runs.created_at FROM run_tags JOIN runs ON runs.key = run_tags.run_key;
+      DROP TABLE run_tags;
+      ALTER TABLE run_tags_listed RENAME TO run_tags;
+      CREATE INDEX run_tags_listing ON run_tags (name, value, created_at, run_key);
+    `,
+  },
 ];
 
 export const latestSqliteSchemaVersion = sqliteMigrations.at(-1)?.version ?? 0;

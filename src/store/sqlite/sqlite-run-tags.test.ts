@@ -41,8 +41,53 @@ test('a database at schema version 14 opens at the latest with the run_tags tabl
     }
     const check = new DatabaseSync(path);
     assert.equal(check.prepare(`SELECT value FROM keel_meta WHERE key = 'schema_version'`).get()?.value, String(latestSqliteSchemaVersion));
-    assert.equal(latestSqliteSchemaVersion, 15);
-    assert.equal(check.prepare(`SELECT count(*) AS indexes FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'run_tags' AND sql LIKE '%(name, value, run_key)%'`).get()?.indexes, 1);
+    assert.equal(latestSqliteSchemaVersion, 16);
+    assert.equal(check.prepare(`SELECT count(*) AS indexes FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'run_tags' AND sql LIKE '%(name, value, created_at, run_key)%'`).get()?.indexes, 1);
+    check.close();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test("a database at schema version 15 opens at the latest: its runs keep their tags, each with its run's creation time, and are listed by tag", async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'keel-sqlite-run-tags-v15-'));
+  const path = join(folder, 'keel.db');
+  try {
+    // The file as Keel left it at version 15: two tagged runs, and an untagged one between them.
+    const raw = new DatabaseSync(path);
+    raw.exec(`CREATE TABLE keel_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`);
+    raw.exec(`INSERT INTO keel_meta (key, value) VALUES ('format', 'keel'), ('schema_version', '15')`);
+    for (const migration of sqliteMigrations.filter((candidate) => candidate.version <= 15)) raw.exec(migration.sql);
+    const insertRun = raw.prepare(`INSERT INTO runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash)
+                                   VALUES (?, 't', '1', 'user:ada', 'acme', 'ok', ?, ?, 1, 'h')`);
+    const older = insertRun.run('older', '2030-01-02T00:00:00.000Z', '2030-01-02T00:00:00.000Z').lastInsertRowid;
+    insertRun.run('untagged', '2030-01-03T00:00:00.000Z', '2030-01-03T00:00:00.000Z');
+    const newer = insertRun.run('newer', '2030-01-04T00:00:00.000Z', '2030-01-04T00:00:00.000Z').lastInsertRowid;
+    const insertTag = raw.prepare(`INSERT INTO run_tags (run_key, name, value) VALUES (?, ?, ?)`);
+    insertTag.run(older, 'project', 'search');
+    insertTag.run(older, 'team', 'core');
+    insertTag.run(newer, 'project', 'search');
+    raw.close();
+
+    const store = SqliteStore.open({ path, create: false });
+    try {
+      assert.deepEqual((await store.getRun('older'))?.tags, { project: 'search', team: 'core' });
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search' } })).map((run) => run.id), ['newer', 'older']);
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search', team: 'core' } })).map((run) => run.id), ['older']);
+      assert.deepEqual((await store.listRuns({ tags: { project: 'search' }, after: { createdAt: '2030-01-03T00:00:00.000Z', id: 'untagged' } })).map((run) => run.id), ['older']);
+    } finally {
+      await store.close();
+    }
+    const check = new DatabaseSync(path);
+    assert.equal(check.prepare(`SELECT value FROM keel_meta WHERE key = 'schema_version'`).get()?.value, String(latestSqliteSchemaVersion));
+    assert.deepEqual(
+      check.prepare(`SELECT runs.id, run_tags.name, run_tags.created_at FROM run_tags JOIN runs ON runs.key = run_tags.run_key ORDER BY runs.id, run_tags.name`).all().map((row) => ({ ...row })),
+      [
+        { id: 'newer', name: 'project', created_at: '2030-01-04T00:00:00.000Z' },
+        { id: 'older', name: 'project', created_at: '2030-01-02T00:00:00.000Z' },
+        { id: 'older', name: 'team', created_at: '2030-01-02T00:00:00.000Z' },
+      ],
+    );
     check.close();
   } finally {
     rmSync(folder, { recursive: true, force: true });

@@ -186,6 +186,6 @@ test('a database migrated to schema version 1 upgrades in place to the latest an
   const check = new DatabaseSync(path);
   assert.equal(check.prepare(`SELECT value FROM keel_meta WHERE key = 'schema_version'`).get()?.value, String(latestSqliteSchemaVersion));
   check.close();
-  assert.equal(latestSqliteSchemaVersion, 15);
+  assert.equal(latestSqliteSchemaVersion, 16);
   rmSync(folder, { recursive: true });
 });

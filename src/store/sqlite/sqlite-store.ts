@@ -23,7 +23,7 @@ import type {
   StoreV1,
 } from '../../spec/index.ts';
 import { appendEndsLease } from '../lease-handback.ts';
-import { checkRunTags } from '../run-tags.ts';
+import { checkRunTagFilter, checkRunTags } from '../run-tags.ts';
 import { checkSpendQuery } from '../spend-query.ts';
 import type { CheckedSpendQuery } from '../spend-query.ts';
 import { checkNewEntry, memoryKey, readLimit, sameKey, toMemoryEntry } from '../memory-scope.ts';
@@ -455,8 +455,8 @@ export class SqliteStore implements StoreV1 {
     });
     pushRecord(this.#statements.insertRecords, runKey, first);
     if (tags.length > 0) {
-      const insertTag = (this.#insertTag ??= this.#database.prepare('INSERT INTO run_tags (run_key, name, value) VALUES (?, ?, ?)'));
-      for (const [name, value] of tags) insertTag.run(runKey, name, value);
+      const insertTag = (this.#insertTag ??= this.#database.prepare('INSERT INTO run_tags (run_key, name, value, created_at) VALUES (?, ?, ?, ?)'));
+      for (const [name, value] of tags) insertTag.run(runKey, name, value, first.time);
     }
     // A run created leased is appended to next by its creator, often in this same group (its
     // run-resume, see Engine.start): its head is remembered, so that append reads no row. Read in
@@ -725,24 +725,51 @@ export class SqliteStore implements StoreV1 {
 
   listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
     return this.#read(() => {
+      const [first, ...others] = checkRunTagFilter(query.tags);
+      const tables: string[] = [];
       const conditions: string[] = [];
       const parameters: SQLInputValue[] = [];
+      // By tag: the first tag's index (name, value, created_at, run_key) hands its runs newest
+      // first from the cursor on, each other tag is a probe of that run's primary key (run_key,
+      // name), and the run's row is read by its key; a page stops once it has `limit` runs.
+      // CROSS JOIN keeps SQLite to that order: without statistics it may rather walk every run by
+      // runs_created and probe the tag for each, reading the whole table for a rare value.
+      let order = 'runs.created_at DESC, runs.id DESC';
+      if (first !== undefined) {
+        tables.push('run_tags AS listed');
+        conditions.push('listed.name = ?', 'listed.value = ?');
+        parameters.push(...first);
+        for (const [index, tag] of others.entries()) {
+          tables.push(`run_tags AS also${index}`);
+          conditions.push(`also${index}.run_key = listed.run_key`, `also${index}.name = ?`, `also${index}.value = ?`);
+          parameters.push(...tag);
+        }
+        conditions.push('runs.key = listed.run_key');
+        // A run's tags carry its created_at: the index's order is the listing's but for runs
+        // created in the same millisecond, which are put in id order as they come.
+        order = 'listed.created_at DESC, runs.id DESC';
+        if (query.after !== undefined) {
+          conditions.push('listed.created_at <= ?');
+          parameters.push(query.after.createdAt);
+        }
+      }
+      tables.push('runs');
       if (query.statuses !== undefined) {
-        conditions.push(`status IN (${query.statuses.map(() => '?').join(', ') || 'NULL'})`);
+        conditions.push(`runs.status IN (${query.statuses.map(() => '?').join(', ') || 'NULL'})`);
         parameters.push(...query.statuses);
       }
       if (query.task !== undefined) {
-        conditions.push('task = ?');
+        conditions.push('runs.task = ?');
         parameters.push(query.task);
       }
       if (query.after !== undefined) {
-        conditions.push('(created_at, id) < (?, ?)');
+        conditions.push('(runs.created_at, runs.id) < (?, ?)');
         parameters.push(query.after.createdAt, query.after.id);
       }
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
       parameters.push(query.limit ?? 100);
       return this.#database
-        .prepare(`SELECT * FROM runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+        .prepare(`SELECT runs.* FROM ${tables.join(' CROSS JOIN ')} ${where} ORDER BY ${order} LIMIT ?`)
         .all(...parameters)
         .map((row) => this.#runRecord(row));
     });
@@ -772,7 +799,7 @@ export class SqliteStore implements StoreV1 {
         statement = this.#database.prepare(
           `SELECT ${group} AS spend_group, count(*) AS run_count, sum(cost_micros) AS total_cost_micros,
              sum(input_tokens) AS total_input_tokens, sum(output_tokens) AS total_output_tokens
-           FROM ${from} WHERE created_at >= ? AND created_at < ?
+           FROM ${from} WHERE runs.created_at >= ? AND runs.created_at < ?
            GROUP BY ${group} ORDER BY total_cost_micros DESC, ${group} COLLATE BINARY NULLS LAST`,
         );
         this.#spendStatements.set(column, statement);
