@@ -62,6 +62,7 @@ export const optionNames = [
   'policies',
   'subject',
   'dry-run',
+  'tag',
 ] as const;
 export type OptionName = (typeof optionNames)[number];
 
@@ -114,9 +115,9 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/mcp-proxy.ts')).mcpProxyCommand,
   },
   runs: {
-    usage: 'keel runs [--status S] [--limit N]',
+    usage: 'keel runs [--status S] [--limit N] [--tag NAME=VALUE]…',
     positionals: [],
-    options: ['json', 'status', 'limit'],
+    options: ['json', 'status', 'limit', 'tag'],
     load: async () => (await import('./commands/runs.ts')).runsCommand,
   },
   spend: {
@@ -296,7 +297,7 @@ const countRange = { min: 1, max: 100_000 };
  * Refuses, in one line, whatever a command would otherwise ignore: arguments it does not take,
  * options it does not use, and numbers it could not use. Runs before anything is loaded or opened.
  */
-export function checkArguments(name: string, entry: CommandEntry, positionals: string[], values: Partial<Record<OptionName, string | boolean>>): void {
+export function checkArguments(name: string, entry: CommandEntry, positionals: string[], values: Partial<Record<OptionName, string | boolean | string[]>>): void {
   // `keel stop` takes RUN or --all; stop.ts says so when it gets neither or both.
   const required = name === 'stop' ? 0 : entry.positionals.length;
   if (positionals.length > entry.positionals.length) {

@@ -66,6 +66,8 @@ export interface CommandContext {
     policies: string | undefined;
     subject: string | undefined;
     dryRun: boolean;
+    /** Every --tag given (repeatable), in order; empty when none. */
+    tag: string[];
   };
   output: CliOutput;
   paint: Painter;

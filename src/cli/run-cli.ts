@@ -26,6 +26,7 @@ commands:
   demo                 run the support-agent demo end to end (creates the database if needed)
                        [--count N]: N varied, seeded support requests instead of the five
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
+                       [--tag NAME=VALUE]… only the runs carrying every tag given (project=search)
   show RUN             print a run's journal as a timeline, and check its hash chain
                        [--html PATH: a drill's or an evaluation's report as a page]
   resume               resume every run of a served task that is not in an end state
@@ -176,6 +177,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
         policies: values.policies,
         subject: values.subject,
         dryRun: values['dry-run'] === true,
+        tag: values.tag ?? [],
       },
       output,
       paint: painter(options.colour ?? (process.stdout.isTTY && environment.NO_COLOR === undefined)),
@@ -260,6 +262,7 @@ function parseCommandLine(argv: string[]) {
         policies: { type: 'string' },
         subject: { type: 'string' },
         'dry-run': { type: 'boolean' },
+        tag: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -5,6 +5,7 @@
  * serving the demo's task continues what the API approves or denies.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -389,6 +390,62 @@ describe('the admin API against its OpenAPI document', () => {
     const refused = await call('getSpend', 'GET', `/admin/spend?by=${encodeURIComponent('tag:bad name')}`, { expect: 400 });
     assert.match((refused.error as { message: string }).message, /by tag needs the tag's name/);
     await call('getSpend', 'GET', '/admin/spend?by=tag:', { expect: 400 });
+  });
+
+  test('runs by tag: tag=NAME=VALUE, repeatable, lists the runs carrying every tag given, with the other filters and page by page; a bad tag is a 400', async () => {
+    // Values of this test's own, so the runs of the other tests carry none of them.
+    const project = `search-${randomUUID()}`;
+    const core = `core-${randomUUID()}`;
+    const created: string[] = [];
+    for (const tags of [{ project, team: core }, { project }, { project, team: core }, { project: `${project}-other`, team: core }]) {
+      created.push((await demo.run(supportRefundTask, { message: 'Where is my order A-1001?' }, { principal: 'user:ada', tenant: 'acme-shop', tags })).runId);
+    }
+    // What the run index holds, in its order: the API must list exactly these.
+    const everyRun = await store.listRuns({ limit: 10_000 });
+    const carrying = (tags: Record<string, string>) => everyRun.filter((run) => Object.entries(tags).every(([name, value]) => run.tags?.[name] === value)).map((run) => run.id);
+    const ids = (page: Record<string, unknown>) => (page.runs as { id: string }[]).map((run) => run.id);
+    const tag = (name: string, value: string) => `tag=${encodeURIComponent(`${name}=${value}`)}`;
+
+    const byProject = await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}`, { expect: 200 });
+    assert.deepEqual(ids(byProject), carrying({ project }));
+    assert.deepEqual(new Set(ids(byProject)), new Set(created.slice(0, 3)));
+    assert.deepEqual((byProject.runs as { tags?: Record<string, string> }[]).map((run) => run.tags?.project), [project, project, project]);
+    assert.equal(byProject.next, null);
+    // The = inside the value need not be encoded.
+    assert.deepEqual(ids(await call('listRuns', 'GET', `/admin/runs?tag=project=${project}`, { expect: 200 })), ids(byProject));
+    const both = await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}&${tag('team', core)}`, { expect: 200 });
+    assert.deepEqual(ids(both), carrying({ project, team: core }));
+    assert.deepEqual(new Set(ids(both)), new Set([created[0], created[2]]));
+    assert.deepEqual(await call('listRuns', 'GET', `/admin/runs?${tag('project', `${project}-missing`)}`, { expect: 200 }), { runs: [], next: null });
+
+    // With the other filters: the demo's runs of this request end ok.
+    const statuses = new Set(everyRun.filter((run) => created.includes(run.id)).map((run) => run.status));
+    assert.deepEqual(statuses, new Set(['ok']));
+    assert.deepEqual(ids(await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}&status=ok&task=support-refund&tenant=acme-shop`, { expect: 200 })), ids(byProject));
+    assert.deepEqual(ids(await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}&status=waiting,failed`, { expect: 200 })), []);
+    assert.deepEqual(ids(await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}&tenant=nobody`, { expect: 200 })), []);
+    // One at a time, the cursor walks the project's runs once, in the same order as one page.
+    const walked: string[] = [];
+    let next: string | null = null;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const page: Record<string, unknown> = await call('listRuns', 'GET', `/admin/runs?${tag('project', project)}&limit=1${next === null ? '' : `&after=${next}`}`, { expect: 200 });
+      walked.push(...ids(page));
+      next = page.next as string | null;
+      if (next === null) break;
+    }
+    assert.deepEqual(walked, ids(byProject));
+
+    const refused: [string, RegExp][] = [
+      ['tag=project', /tag must be NAME=VALUE, such as project=search; got "project"/],
+      [tag('bad name', 'x'), /tag "bad name=x": tag name "bad name" must be 1 to 64 letters/],
+      [tag('project', ''), /tag "project=": tag project is empty/],
+      [`${tag('project', 'a')}&${tag('project', 'b')}`, /tag names tag project twice/],
+    ];
+    for (const [query, message] of refused) {
+      const body = await call('listRuns', 'GET', `/admin/runs?${query}`, { expect: 400 });
+      assert.equal((body.error as { code: string }).code, 'usage-invalid');
+      assert.match((body.error as { message: string }).message, message);
+    }
   });
 
   test('an admin path it does not serve is a 404 in the same error shape', async () => {

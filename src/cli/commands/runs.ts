@@ -1,6 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 import type { RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { openStore } from '../../store/open-store.ts';
+import { parseRunTagFilter } from '../../store/run-tags.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { count, duration, micros, paintStatus, table } from '../format/text.ts';
@@ -33,15 +34,19 @@ export const runsCommand: Command = async (context) => {
   }
   // Its range was checked with the other arguments (command-table.ts), before anything was opened.
   const limit = context.options.limit === undefined ? 50 : Number(context.options.limit);
+  // Before the store is opened: a malformed --tag opens nothing.
+  const tags = parseRunTagFilter(context.options.tag, '--tag');
+  const tagged = Object.keys(tags).length > 0;
   const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
-    const runs = await store.listRuns(status === undefined ? { limit } : { limit, statuses: [status as RunStatusV1] });
+    const runs = await store.listRuns({ limit, ...(status === undefined ? {} : { statuses: [status as RunStatusV1] }), ...(tagged ? { tags } : {}) });
     if (context.options.json) {
       printJson(context, { database: store.location, runs: runs.map(runSummary) });
       return 0;
     }
     if (runs.length === 0) {
-      context.output.stdout(`No runs in ${store.location}.\n`);
+      const filters = [...(status === undefined ? [] : [`status ${status}`]), ...Object.entries(tags).map(([name, value]) => `tag ${name}=${value}`)];
+      context.output.stdout(`No runs${filters.length === 0 ? '' : ` with ${filters.join(', ')}`} in ${store.location}.\n`);
       return 0;
     }
     const { paint } = context;

@@ -36,6 +36,7 @@ export const showCommand: Command = async (context) => {
       `${paint('bold', run.id)} · ${run.task} v${run.taskVersion} · ${paintStatus(paint, run.status)} · ${run.principal} · tenant ${run.tenant} · ${run.stepCount} steps · ${count(run.inputTokens + run.outputTokens)} tokens · ${micros(run.costMicros)}\n`,
     );
     if (run.reason !== null) context.output.stdout(`reason: ${run.reason}\n`);
+    if (run.tags !== undefined) context.output.stdout(`tags: ${Object.entries(run.tags).map(([name, value]) => `${name}=${value}`).join(', ')}\n`);
     context.output.stdout('\n');
     const rows = events.map((event) => [paint('dim', `#${event.seq}`), paint('dim', `+${Date.parse(event.time) - start}ms`), paint('cyan', event.type), describeEvent(event)]);
     context.output.stdout(`${table(rows)}\n\n`);
