@@ -154,6 +154,16 @@ export interface RunQueryV1 {
    * that breaks them is refused with `usage-invalid`. Empty: no filter. Added to version 1 later.
    */
   tags?: RunTagsV1;
+  /**
+   * Only runs created at or after this instant (ISO-8601 with its zone, as SpendQueryV1.since)…
+   * Added to version 1 later, with `until`.
+   */
+  since?: string;
+  /**
+   * …and before this one. An instant that is not ISO-8601 with its zone, or since after until, is
+   * refused with `usage-invalid`; since equal to until is an empty period.
+   */
+  until?: string;
   /** Newest first; default 100. */
   limit?: number;
   /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { JournalWriter, genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
-import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, RunRecordV1, SpendQueryV1, SpendRowV1, StoreV1 } from '../../spec/index.ts';
+import type { JournalRecordV1, JsonValue, MemoryScopeV1, NewMemoryEntryV1, NewRunV1, RunQueryV1, RunRecordV1, SpendQueryV1, SpendRowV1, StoreV1 } from '../../spec/index.ts';
 
 export interface StoreUnderTest {
   store: StoreV1;
@@ -511,6 +511,121 @@ export function runStoreConformance(label: string, factory: StoreFactory | { ski
       for (const [tags, problem] of refused) {
         await assert.rejects(store.listRuns({ tags: tags as Record<string, string> }), (error: unknown) => {
           assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(tags));
+          assert.match((error as Error).message, problem);
+          return true;
+        });
+      }
+    });
+
+    test('lists the runs created in [since, until): each bound exact at a run\'s creation, with the status and tag filters and page by page', async () => {
+      // A task and tag values of this test's own, and times no other test creates runs at.
+      const unique = randomUUID();
+      const task = `period-${unique}`;
+      const project = `search-${unique}`;
+      const at = (hours: number, milliseconds = 0) => new Date(Date.parse('2002-02-04T00:00:00.000Z') + hours * 3_600_000 + milliseconds).toISOString();
+      const specs: { hours: number; status: NewRunV1['run']['status']; tags?: Record<string, string> }[] = [
+        { hours: 1, status: 'failed', tags: { project } },
+        { hours: 2, status: 'ok', tags: { project } },
+        // Three runs created in one millisecond, so a page can end between runs with equal times.
+        { hours: 3, status: 'failed', tags: { project, team: 'core' } },
+        { hours: 3, status: 'failed', tags: { project } },
+        { hours: 3, status: 'failed' },
+        { hours: 4, status: 'failed', tags: { project, team: 'core' } },
+        { hours: 5, status: 'waiting', tags: { project } },
+        { hours: 6, status: 'failed', tags: { project, team: 'core' } },
+        { hours: 7, status: 'failed', tags: { project } },
+        { hours: 8, status: 'ok' },
+      ];
+      for (const spec of specs) {
+        const run = newRun({ task, status: spec.status, ...(spec.tags === undefined ? {} : { tags: spec.tags }) });
+        run.first = { ...run.first, time: at(spec.hours) };
+        await store.createRun(run);
+      }
+      const whole = await store.listRuns({ task });
+      assert.equal(whole.length, specs.length);
+      const ids = (runs: RunRecordV1[]) => runs.map((run) => run.id);
+      // What a period must list: the listing without it, filtered by the run's own created_at.
+      const within = (since: string | undefined, until: string | undefined, runs: RunRecordV1[] = whole) =>
+        runs.filter((run) => (since === undefined || Date.parse(run.createdAt) >= Date.parse(since)) && (until === undefined || Date.parse(run.createdAt) < Date.parse(until)));
+      const carrying = (tags: Record<string, string>, runs: RunRecordV1[]) => runs.filter((run) => Object.entries(tags).every(([name, value]) => run.tags?.[name] === value));
+
+      // since is included and until is not, exactly at a run's created_at; a millisecond either way moves the run.
+      const exact = await store.listRuns({ task, since: at(3), until: at(6) });
+      assert.deepEqual(ids(exact), ids(within(at(3), at(6))));
+      assert.deepEqual(exact.map((run) => run.createdAt), [at(5), at(4), at(3), at(3), at(3)]);
+      assert.deepEqual(exact, within(at(3), at(6)), 'the same records as listed without the period');
+      assert.deepEqual(ids(await store.listRuns({ task, since: at(3, 1), until: at(6, 1) })), ids(within(at(4), at(7))));
+      assert.deepEqual((await store.listRuns({ task, since: at(3, -1), until: at(6, -1) })).map((run) => run.createdAt), [at(5), at(4), at(3), at(3), at(3)]);
+      // An offset names the same instant; a fraction finer than a millisecond after a run's creation is after it.
+      assert.deepEqual(ids(await store.listRuns({ task, since: '2002-02-04T04:00:00+01:00', until: '2002-02-04T01:00-05:00' })), ids(exact));
+      assert.deepEqual(ids(await store.listRuns({ task, since: '2002-02-04T03:00:00.0000001Z', until: '2002-02-04T06:00:00.0000001Z' })), ids(within(at(4), at(7))));
+      // One bound alone; equal bounds are an empty period.
+      assert.deepEqual(ids(await store.listRuns({ task, since: at(7) })), ids(within(at(7), undefined)));
+      assert.equal((await store.listRuns({ task, since: at(7) })).length, 2);
+      assert.deepEqual(ids(await store.listRuns({ task, until: at(2) })), ids(within(undefined, at(2))));
+      assert.equal((await store.listRuns({ task, until: at(2) })).length, 1);
+      assert.deepEqual(await store.listRuns({ task, since: at(3), until: at(3) }), []);
+      assert.deepEqual(await store.listRuns({ task, since: at(9) }), []);
+
+      // With the status filter, the tag filter (the tag index's path), both, and a limit.
+      const failed = within(at(3), at(7)).filter((run) => run.status === 'failed');
+      assert.deepEqual(ids(await store.listRuns({ task, statuses: ['failed'], since: at(3), until: at(7) })), ids(failed));
+      assert.equal(failed.length, 5);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, since: at(2), until: at(7) })), ids(carrying({ project }, within(at(2), at(7)))));
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, since: at(3), until: at(6) })), ids(carrying({ project }, exact)));
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, since: at(3, 1), until: at(6, 1) })), ids(carrying({ project }, within(at(4), at(7)))));
+      assert.deepEqual(ids(await store.listRuns({ tags: { project, team: 'core' }, since: at(4) })), ids(carrying({ project, team: 'core' }, within(at(4), undefined))));
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, until: at(3) })), ids(carrying({ project }, within(undefined, at(3)))));
+      const failedTagged = carrying({ project }, failed);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, statuses: ['failed'], since: at(3), until: at(7) })), ids(failedTagged));
+      assert.equal(failedTagged.length, 4);
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, statuses: ['failed'], since: at(3), until: at(7), limit: 2 })), ids(failedTagged.slice(0, 2)));
+      assert.deepEqual(await store.listRuns({ tags: { project }, statuses: ['ok'], since: at(3), until: at(7) }), []);
+
+      // Page by page, two at a time, across the runs created in one millisecond: without tags and by tag.
+      const walk = async (query: RunQueryV1) => {
+        const paged: string[] = [];
+        let after: { createdAt: string; id: string } | undefined;
+        // Bounded, so an adapter that ignores `after` fails here instead of looping.
+        for (let pages = 0; pages < 10; pages += 1) {
+          const page = await store.listRuns({ ...query, limit: 2, ...(after === undefined ? {} : { after }) });
+          paged.push(...ids(page));
+          const last = page.at(-1);
+          if (page.length < 2 || last === undefined) break;
+          after = { createdAt: last.createdAt, id: last.id };
+        }
+        return paged;
+      };
+      assert.deepEqual(await walk({ task, statuses: ['failed'], since: at(3), until: at(7) }), ids(failed));
+      assert.deepEqual(await walk({ tags: { project }, statuses: ['failed'], since: at(3), until: at(7) }), ids(failedTagged));
+      assert.deepEqual(await walk({ task, since: at(2), until: at(8) }), ids(within(at(2), at(8))));
+      // A cursor and a period both hold: a cursor past until lists from until down, one before since nothing.
+      const newest = whole[0];
+      const oldest = whole.at(-1);
+      assert.ok(newest !== undefined && oldest !== undefined);
+      assert.deepEqual(ids(await store.listRuns({ task, since: at(3), until: at(6), after: { createdAt: newest.createdAt, id: newest.id } })), ids(exact));
+      assert.deepEqual(ids(await store.listRuns({ tags: { project }, since: at(3), until: at(6), after: { createdAt: newest.createdAt, id: newest.id } })), ids(carrying({ project }, exact)));
+      assert.deepEqual(await store.listRuns({ task, since: at(3), after: { createdAt: oldest.createdAt, id: oldest.id } }), []);
+      assert.deepEqual(await store.listRuns({ tags: { project }, since: at(3), after: { createdAt: oldest.createdAt, id: oldest.id } }), []);
+    });
+
+    test('refuses a period that is not two ISO-8601 instants, or whose since is after its until, with usage-invalid naming the bound', async () => {
+      const since = '2002-02-04T00:00:00.000Z';
+      const until = '2002-02-11T00:00:00.000Z';
+      const refused: [RunQueryV1, RegExp][] = [
+        [{ since: until, until: since }, /^run query: since 2002-02-11T00:00:00\.000Z is after until 2002-02-04T00:00:00\.000Z$/],
+        [{ since: '2002-02-04T00:00:00.001Z', until: '2002-02-04T00:00:00.000Z', tags: { project: 'search' } }, /since .* is after until/],
+        [{ since: '2002-02-04' }, /^run query: since must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00\.000Z, got "2002-02-04"$/],
+        [{ since: 'monday' }, /since must be an ISO-8601 time .*"monday"/],
+        [{ until: '2002-02-04T00:00:00' }, /until must be an ISO-8601 time .*"2002-02-04T00:00:00"/],
+        [{ until: '2002-02-30T00:00:00.000Z' }, /until must be an ISO-8601 time/],
+        [{ since: '' }, /since must be an ISO-8601 time .*""/],
+        [{ since: 20020204 as unknown as string }, /since must be an ISO-8601 time .*got 20020204/],
+        [{ since: '0000-01-01T00:00:00+00:01' }, /since "0000-01-01T00:00:00\+00:01" is outside the years 0000 to 9999 in UTC/],
+      ];
+      for (const [query, problem] of refused) {
+        await assert.rejects(store.listRuns(query), (error: unknown) => {
+          assert.equal((error as { code?: unknown }).code, 'usage-invalid', JSON.stringify(query));
           assert.match((error as Error).message, problem);
           return true;
         });

@@ -20,6 +20,7 @@ import type {
   StopRequestV1,
   StoreV1,
 } from '../../spec/index.ts';
+import { checkRunQueryPeriod } from '../period.ts';
 import { checkRunTagFilter } from '../run-tags.ts';
 import { checkSpendQuery } from '../spend-query.ts';
 import type { CheckedSpendQuery } from '../spend-query.ts';
@@ -301,6 +302,7 @@ export class PostgresStore implements StoreV1 {
 
   async listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
     const [first, ...others] = checkRunTagFilter(query.tags);
+    const { since, until } = checkRunQueryPeriod(query);
     const conditions: string[] = [];
     const values: unknown[] = [];
     const parameter = (value: unknown): string => {
@@ -310,6 +312,10 @@ export class PostgresStore implements StoreV1 {
     if (query.statuses !== undefined) conditions.push(`runs.status = ANY (${parameter(query.statuses)}::text[])`);
     if (query.task !== undefined) conditions.push(`runs.task = ${parameter(query.task)}`);
     const { runs, runColumns, runTags } = this.#sql;
+    // The period bounds the index the page walks: runs_created, or the first tag's.
+    const created = first === undefined ? 'runs.created_at' : 'listed.created_at';
+    if (since !== undefined) conditions.push(`${created} >= ${parameter(since)}::timestamptz`);
+    if (until !== undefined) conditions.push(`${created} < ${parameter(until)}::timestamptz`);
     if (first === undefined) {
       if (query.after !== undefined) conditions.push(`(runs.created_at, runs.id) < (${parameter(query.after.createdAt)}::timestamptz, ${parameter(query.after.id)})`);
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';

@@ -23,6 +23,7 @@ import type {
   StoreV1,
 } from '../../spec/index.ts';
 import { appendEndsLease } from '../lease-handback.ts';
+import { checkRunQueryPeriod } from '../period.ts';
 import { checkRunTagFilter, checkRunTags } from '../run-tags.ts';
 import { checkSpendQuery } from '../spend-query.ts';
 import type { CheckedSpendQuery } from '../spend-query.ts';
@@ -726,6 +727,7 @@ export class SqliteStore implements StoreV1 {
   listRuns(query: RunQueryV1 = {}): Promise<RunRecordV1[]> {
     return this.#read(() => {
       const [first, ...others] = checkRunTagFilter(query.tags);
+      const { since, until } = checkRunQueryPeriod(query);
       const tables: string[] = [];
       const conditions: string[] = [];
       const parameters: SQLInputValue[] = [];
@@ -752,6 +754,17 @@ export class SqliteStore implements StoreV1 {
           conditions.push('listed.created_at <= ?');
           parameters.push(query.after.createdAt);
         }
+      }
+      // The period bounds the index the page walks: the first tag's, or runs_created (runs_claim
+      // for one status). Times in toISOString's form compare as text as they do as times.
+      const created = first === undefined ? 'runs.created_at' : 'listed.created_at';
+      if (since !== undefined) {
+        conditions.push(`${created} >= ?`);
+        parameters.push(since);
+      }
+      if (until !== undefined) {
+        conditions.push(`${created} < ?`);
+        parameters.push(until);
       }
       tables.push('runs');
       if (query.statuses !== undefined) {
