@@ -16,13 +16,15 @@ const leafComponents = new Set(['spec', 'errors']);
  * fields without redaction and retention (and the audit component they load), checking the audit
  * log without proving runs; `keel spend` its report without the gateway; `keel keys list` a key's spend (and the budget account it is kept in)
  * without the gateway and the ledger; and `keel serve` its metrics without the span exporter,
- * createKeel without the agent loop (agents' output contracts, context assembly, memory), and the
- * run tags' rules (request metadata) without the PostgreSQL store.
+ * createKeel without the agent loop (agents' output contracts, context assembly, memory), the
+ * run tags' rules (request metadata) without the PostgreSQL store, and the creation-time period
+ * `keel runs` and `keel spend` check their --since and --until by before they open a store.
  */
 const narrowEntries = new Set([
   'src/store/open-store.ts',
   'src/store/sqlite/index.ts',
   'src/store/run-tags.ts',
+  'src/store/period.ts',
   'src/journal/hash.ts',
   'src/journal/verify.ts',
   'src/journal/parse.ts',

@@ -115,9 +115,9 @@ export const commandTable: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/mcp-proxy.ts')).mcpProxyCommand,
   },
   runs: {
-    usage: 'keel runs [--status S] [--limit N] [--tag NAME=VALUE]…',
+    usage: 'keel runs [--status S] [--limit N] [--tag NAME=VALUE]… [--since T] [--until T]',
     positionals: [],
-    options: ['json', 'status', 'limit', 'tag'],
+    options: ['json', 'status', 'limit', 'tag', 'since', 'until'],
     load: async () => (await import('./commands/runs.ts')).runsCommand,
   },
   spend: {

@@ -27,6 +27,8 @@ commands:
                        [--count N]: N varied, seeded support requests instead of the five
   runs                 list runs: id, task, status, steps, tokens, time   [--status S] [--limit N]
                        [--tag NAME=VALUE]… only the runs carrying every tag given (project=search)
+                       [--since T] [--until T] only the runs created from T (included) to T (excluded),
+                       ISO-8601 with its zone (2026-11-30T00:00Z, 2026-11-30T09:00+01:00), as keel spend
   show RUN             print a run's journal as a timeline, and check its hash chain
                        [--html PATH: a drill's or an evaluation's report as a page]
   resume               resume every run of a served task that is not in an end state

@@ -1,6 +1,7 @@
 import { KeelError } from '../../errors/index.ts';
 import type { RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { openStore } from '../../store/open-store.ts';
+import { checkPeriod } from '../../store/period.ts';
 import { parseRunTagFilter } from '../../store/run-tags.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
@@ -34,19 +35,24 @@ export const runsCommand: Command = async (context) => {
   }
   // Its range was checked with the other arguments (command-table.ts), before anything was opened.
   const limit = context.options.limit === undefined ? 50 : Number(context.options.limit);
-  // Before the store is opened: a malformed --tag opens nothing.
+  // Before the store is opened: a malformed --tag, --since or --until opens nothing.
   const tags = parseRunTagFilter(context.options.tag, '--tag');
   const tagged = Object.keys(tags).length > 0;
+  // The forms and words of keel spend's period: created at or after --since, before --until.
+  const period = checkPeriod(context.options, { since: '--since', until: '--until' });
   const store = await openStore({ database: context.options.db, create: false, readOnly: true, environment: context.environment });
   try {
-    const runs = await store.listRuns({ limit, ...(status === undefined ? {} : { statuses: [status as RunStatusV1] }), ...(tagged ? { tags } : {}) });
+    const runs = await store.listRuns({ limit, ...(status === undefined ? {} : { statuses: [status as RunStatusV1] }), ...(tagged ? { tags } : {}), ...period });
     if (context.options.json) {
       printJson(context, { database: store.location, runs: runs.map(runSummary) });
       return 0;
     }
     if (runs.length === 0) {
       const filters = [...(status === undefined ? [] : [`status ${status}`]), ...Object.entries(tags).map(([name, value]) => `tag ${name}=${value}`)];
-      context.output.stdout(`No runs${filters.length === 0 ? '' : ` with ${filters.join(', ')}`} in ${store.location}.\n`);
+      const bounds = [...(period.since === undefined ? [] : [`since ${period.since}`]), ...(period.until === undefined ? [] : [`before ${period.until}`])];
+      const created = bounds.length === 0 ? [] : [`created ${bounds.join(' and ')}`];
+      const described = [...(filters.length === 0 ? [] : [`with ${filters.join(', ')}`]), ...created].join(', ');
+      context.output.stdout(`No runs${described === '' ? '' : ` ${described}`} in ${store.location}.\n`);
       return 0;
     }
     const { paint } = context;

@@ -1,6 +1,7 @@
 // The narrow entry: a read command does not load the gateway for the report it shares with the admin API.
 import { defaultSpendPeriod, parseSpendGrouping, spendReport } from '../../gateway/admin/spend-report.ts';
 import { openStore } from '../../store/open-store.ts';
+import { checkPeriod } from '../../store/period.ts';
 import type { Command } from '../command.ts';
 import { printJson } from '../command.ts';
 import { count, micros, table } from '../format/text.ts';
@@ -13,6 +14,8 @@ import { count, micros, table } from '../format/text.ts';
 export const spendCommand: Command = async (context) => {
   const by = context.options.by ?? 'tenant';
   const grouping = parseSpendGrouping(by, '--by');
+  // Before the store is opened, in the words keel runs uses for the same options: a bad one opens nothing.
+  checkPeriod(context.options, { since: '--since', until: '--until' });
   const period = defaultSpendPeriod();
   const since = context.options.since ?? period.since;
   const until = context.options.until ?? period.until;
