@@ -17,6 +17,7 @@ import type { Keel } from '../../src/agent/index.ts';
 import { createKeel } from '../../src/agent/index.ts';
 import type { Gateway, ListeningGateway } from '../../src/gateway/index.ts';
 import { createGateway, listenGateway } from '../../src/gateway/index.ts';
+import { genesisHash, sealEvent, toRecord } from '../../src/journal/index.ts';
 import type { StoreV1 } from '../../src/spec/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 
@@ -445,6 +446,83 @@ describe('the admin API against its OpenAPI document', () => {
       const body = await call('listRuns', 'GET', `/admin/runs?${query}`, { expect: 400 });
       assert.equal((body.error as { code: string }).code, 'usage-invalid');
       assert.match((body.error as { message: string }).message, message);
+    }
+  });
+
+  test('runs by creation time: since and until list the runs created in [since, until), with the other filters and page by page; a bad period is a 400', async () => {
+    // Runs of this test's own, created at known times (their run-start's time becomes created_at),
+    // in a week no other test creates runs in; each ended, so no worker claims it.
+    const unique = randomUUID();
+    const task = `period-${unique}`;
+    const project = `search-${unique}`;
+    const at = (hours: number, milliseconds = 0) => new Date(Date.parse('2003-03-03T00:00:00.000Z') + hours * 3_600_000 + milliseconds).toISOString();
+    const specs: { hours: number; milliseconds?: number; status: 'ok' | 'failed'; tenant: string; tags?: Record<string, string> }[] = [
+      { hours: 0, milliseconds: -1, status: 'failed', tenant: 'acme', tags: { project } },
+      { hours: 0, status: 'failed', tenant: 'acme', tags: { project } },
+      { hours: 10, status: 'ok', tenant: 'acme', tags: { project } },
+      { hours: 20, status: 'failed', tenant: 'globex', tags: { project } },
+      { hours: 30, status: 'failed', tenant: 'acme' },
+      { hours: 40, status: 'failed', tenant: 'acme', tags: { project } },
+      { hours: 168, status: 'failed', tenant: 'acme', tags: { project } },
+    ];
+    const created: string[] = [];
+    for (const spec of specs) {
+      const runId = `run-period-${randomUUID()}`;
+      const tags = spec.tags === undefined ? {} : { tags: spec.tags };
+      const start = { task, taskVersion: '1', input: null, principal: 'user:ada', tenant: spec.tenant, configHash: 'c', config: null, ...tags };
+      const first = sealEvent({ runId, seq: 1, prevHash: genesisHash }, 'run-start', start, new Date(at(spec.hours, spec.milliseconds)));
+      await store.createRun({ run: { id: runId, task, taskVersion: '1', principal: 'user:ada', tenant: spec.tenant, status: spec.status, ...tags }, first: toRecord(first) });
+      created.push(runId);
+    }
+    const [sundayLast, mondayStart, mondayOk, globex, untagged, tuesday, nextMonday] = created;
+    const ids = (page: Record<string, unknown>) => (page.runs as { id: string }[]).map((run) => run.id);
+    const list = async (query: string) => ids(await call('listRuns', 'GET', `/admin/runs?task=${task}&${query}`, { expect: 200 }));
+
+    // The week from Monday: its first millisecond is in, Sunday's last and next Monday's first are not.
+    const week = [tuesday, untagged, globex, mondayOk, mondayStart];
+    assert.deepEqual(await list(`since=${at(0)}&until=${at(168)}`), week);
+    assert.deepEqual(await list(`since=${at(0, 1)}&until=${at(168, 1)}`), [nextMonday, tuesday, untagged, globex, mondayOk]);
+    assert.deepEqual(await list(`since=${at(0, -1)}&until=${at(0, 1)}`), [mondayStart, sundayLast]);
+    // An offset names the same instant (its + encoded, as any + in a query); seconds may be left out.
+    assert.deepEqual(await list(`since=${encodeURIComponent('2003-03-03T01:00+01:00')}&until=2003-03-09T19:00-05:00`), week);
+    assert.deepEqual(await list(`since=${at(40)}`), [nextMonday, tuesday]);
+    assert.deepEqual(await list(`until=${at(0)}`), [sundayLast]);
+    assert.deepEqual(await list(`since=${at(10)}&until=${at(10)}`), []);
+    // "The failed runs of project=search since Monday", with the status, tag and tenant filters.
+    const tag = `tag=${encodeURIComponent(`project=${project}`)}`;
+    assert.deepEqual(await list(`status=failed&${tag}&since=${at(0)}`), [nextMonday, tuesday, globex, mondayStart]);
+    assert.deepEqual(await list(`status=failed&${tag}&since=${at(0)}&until=${at(168)}`), [tuesday, globex, mondayStart]);
+    assert.deepEqual(await list(`status=failed&${tag}&since=${at(0)}&until=${at(168)}&tenant=acme`), [tuesday, mondayStart]);
+    assert.deepEqual(await list(`status=ok&${tag}&since=${at(11)}`), []);
+    // What the store lists for the same filters: the route passes the period through as it is.
+    assert.deepEqual(await list(`${tag}&since=${at(0)}&until=${at(168)}`), (await store.listRuns({ task, tags: { project }, since: at(0), until: at(168) })).map((run) => run.id));
+    // One at a time, the cursor walks the period's runs once, by tag and without, in the same order as one page.
+    for (const filter of [`since=${at(0)}&until=${at(168)}`, `${tag}&status=failed&since=${at(0)}&until=${at(168)}`, `${tag}&tenant=acme&since=${at(0)}&until=${at(168)}`]) {
+      const whole = await list(filter);
+      const walked: string[] = [];
+      let next: string | null = null;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page: Record<string, unknown> = await call('listRuns', 'GET', `/admin/runs?task=${task}&${filter}&limit=1${next === null ? '' : `&after=${next}`}`, { expect: 200 });
+        walked.push(...ids(page));
+        next = page.next as string | null;
+        if (next === null) break;
+      }
+      assert.deepEqual(walked, whole, filter);
+      assert.ok(whole.length >= 2, filter);
+    }
+
+    const refused: [string, string][] = [
+      ['since=2003-03-03', 'since must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00.000Z, got "2003-03-03"'],
+      ['until=monday', 'until must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00.000Z, got "monday"'],
+      ['since=2003-02-30T00:00Z', 'since must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00.000Z, got "2003-02-30T00:00Z"'],
+      ['since=', 'since must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00.000Z, got ""'],
+      // A + left unencoded is a space, and the time then has no zone.
+      ['since=2003-03-03T01:00+01:00', 'since must be an ISO-8601 time with its zone, such as 2026-11-01T00:00:00.000Z, got "2003-03-03T01:00 01:00"'],
+      [`since=${at(168)}&until=${at(0)}`, `since ${at(168)} is after until ${at(0)}`],
+    ];
+    for (const [query, message] of refused) {
+      const body = await call('listRuns', 'GET', `/admin/runs?${query}`, { expect: 400 });
+      assert.deepEqual(body.error, { code: 'usage-invalid', message });
     }
   });
 

@@ -5,6 +5,7 @@ import type { Keel } from '../../agent/index.ts';
 import { KeelError } from '../../errors/index.ts';
 import { verifyChain } from '../../journal/index.ts';
 import { openSealedFieldsIn } from '../../redaction/index.ts';
+import { checkPeriod } from '../../store/period.ts';
 import { parseRunTagFilter } from '../../store/run-tags.ts';
 import type { JournalRecordV1, JsonValue, KeyBudgetPeriodV1, KeySettingsV1, KeyStoreV1, RunRecordV1, RunStatusV1 } from '../../spec/index.ts';
 import { jsonResponse } from '../json-response.ts';
@@ -52,11 +53,13 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
 
   admin.get('/runs', async (c) => {
     const query = c.req.query();
-    const unknown = Object.keys(query).filter((name) => !['status', 'task', 'tenant', 'tag', 'limit', 'after'].includes(name));
-    if (unknown.length > 0) throw new KeelError('usage-invalid', `unknown query parameter ${JSON.stringify(unknown[0])}; GET /admin/runs takes status, task, tenant, tag, limit and after`);
+    const unknown = Object.keys(query).filter((name) => !['status', 'task', 'tenant', 'tag', 'since', 'until', 'limit', 'after'].includes(name));
+    if (unknown.length > 0) throw new KeelError('usage-invalid', `unknown query parameter ${JSON.stringify(unknown[0])}; GET /admin/runs takes status, task, tenant, tag, since, until, limit and after`);
     const statuses = query.status === undefined ? undefined : parseStatuses(query.status);
     // Repeatable (tag=project=search&tag=team=core): the runs carrying every one; the store selects them.
     const tags = parseRunTagFilter(c.req.queries('tag') ?? [], 'tag');
+    // Created at or after since, before until: the forms and words of GET /admin/spend's period, naming the parameter.
+    const period = checkPeriod(query, { since: 'since', until: 'until' });
     const limit = query.limit === undefined ? defaultPageSize : parseLimit(query.limit);
     const { task, tenant } = query;
     let after = query.after === undefined ? undefined : decodeCursor(query.after);
@@ -65,7 +68,7 @@ export function adminRoutes({ keel, token, log }: AdminOptions): Hono {
     let more = true;
     while (runs.length < limit && scanned < maxRunsScanned) {
       const asked = tenant === undefined ? limit - runs.length : maxPageSize;
-      const page = await store.listRuns({ limit: asked, tags, ...(statuses === undefined ? {} : { statuses }), ...(task === undefined ? {} : { task }), ...(after === undefined ? {} : { after }) });
+      const page = await store.listRuns({ limit: asked, tags, ...period, ...(statuses === undefined ? {} : { statuses }), ...(task === undefined ? {} : { task }), ...(after === undefined ? {} : { after }) });
       let read = 0;
       for (const run of page) {
         read += 1;
