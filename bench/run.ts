@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints it, and writes bench/results/. Name sections to run
  * only those (`npm run bench -- cli verify`); the results files are written only by a full run.
- * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, mcp-proxy, cli, verify, monitor, eval, appends, sqlite, postgres.
+ * Sections: seal, model-call, context, governed-call, ai-sdk, langchain, openai-agents, gateway, mcp-proxy, cli, verify, monitor, eval, appends, sqlite, postgres, postgres-listing.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { benchMonitorCalibration } from './monitor-calibration-bench.ts';
 import { benchEvalCalibration } from './eval-calibration-bench.ts';
 import { benchSharedLimits } from './shared-limits-bench.ts';
 import { benchSharedBulkhead } from './shared-bulkhead-bench.ts';
+import { benchPostgresListing } from './postgres-listing-bench.ts';
 import { benchRedaction } from './redaction-bench.ts';
 
 const sections: Record<string, () => Promise<Measure[]>> = {
@@ -85,6 +86,7 @@ const sections: Record<string, () => Promise<Measure[]>> = {
       await dropSchema(postgres.url, schema);
     }
   },
+  'postgres-listing': () => benchPostgresListing(notes),
 };
 
 const notes: string[] = [];

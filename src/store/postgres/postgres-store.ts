@@ -187,9 +187,13 @@ export class PostgresStore implements StoreV1 {
       // Generic plans: PostgreSQL otherwise re-plans the group write statement on every call (its
       // custom plan for a one-write group always looks cheaper), which doubles a lone append's cost.
       // All of Keel's statements are key lookups whose best plan does not depend on the values.
+      // No JIT: a generic plan expects `LIMIT $n` to read a tenth of the table (each row with its
+      // tags subquery), so a page of listRuns on 100,000 runs was costed past jit_above_cost and
+      // compiled by LLVM on every call: 100-150 ms without statistics (inlined and optimised), 10-15
+      // ms with them, for 1-2 ms of execution. Spend summaries and listRunIds ran no faster with it.
       // Set at connection start-up, so no query races the pool's first use of the connection.
       // A reader's sessions refuse every write at the server, whatever a statement would do.
-      options: `-c plan_cache_mode=force_generic_plan${readOnly ? ' -c default_transaction_read_only=on' : ''}`,
+      options: `-c plan_cache_mode=force_generic_plan -c jit=off${readOnly ? ' -c default_transaction_read_only=on' : ''}`,
     });
     // An idle connection dropped by the server emits here; without a listener it would crash the
     // process. The next query on the pool reports the problem instead.
