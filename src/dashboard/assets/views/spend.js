@@ -66,6 +66,17 @@ function cells(row) {
   ];
 }
 
+/**
+ * The run list of a row's runs: the report's period with the row's tenant, task or tag value, as
+ * the admin API selects them. None for a principal, which the run list cannot select by, nor for
+ * the runs without the tag.
+ */
+function runsPath(report, row) {
+  if (row.group === null || report.by === 'principal') return undefined;
+  const filter = report.by === 'tag' ? ['tag', `${report.tag}=${row.group}`] : [report.by, row.group];
+  return `/runs?${new URLSearchParams([['since', report.since], ['until', report.until], filter])}`;
+}
+
 /** The report as a table: one row per group (the runs without the tag are "(none)"), most costly first, and the total. */
 function reportTable(report) {
   const grouping = report.by === 'tag' ? `tag ${report.tag}` : report.by;
@@ -82,7 +93,7 @@ function reportTable(report) {
         h(
           'tr',
           { class: row.group === null ? 'no-group' : null },
-          h('th', { scope: 'row' }, row.group === null ? h('span', { class: 'none', title: `runs without the tag ${report.tag}` }, '(none)') : row.group),
+          h('th', { scope: 'row' }, row.group === null ? h('span', { class: 'none', title: `runs without the tag ${report.tag}` }, '(none)') : runsPath(report, row) === undefined ? row.group : pageLink(runsPath(report, row), row.group)),
           cells(row),
         ),
       ),
