@@ -438,6 +438,17 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX run_tags_listing ON ${schema}.run_tags (name, value, created_at, run_id);
     `,
   },
+  {
+    version: 17,
+    name: 'runs-by-status',
+    sql: (schema) => `
+      -- Listing the runs in one status (listRuns({ statuses: [one] }): keel escalations, the
+      -- dashboard) newest first, a page at a time. Under the generic plan runs_created was walked
+      -- backwards past every run in another status (all 100,000 for a status few runs have);
+      -- runs_claim does not help, lease_expires_at sits between status and created_at.
+      CREATE INDEX runs_status_created ON ${schema}.runs (status, created_at, id);
+    `,
+  },
 ];
 
 export const latestPostgresSchemaVersion = postgresMigrations.at(-1)?.version ?? 0;

@@ -46,7 +46,7 @@ test('a schema at version 14 opens at the latest with the run_tags table: its ru
       indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'run_tags' AND indexdef LIKE '%(name, value, created_at, run_id)%'`, [schema])).rowCount,
     }));
     assert.deepEqual(found, { version: String(latestPostgresSchemaVersion), indexes: 1 });
-    assert.equal(latestPostgresSchemaVersion, 16);
+    assert.equal(latestPostgresSchemaVersion, 17);
   } finally {
     await dropSchema(url, schema);
   }

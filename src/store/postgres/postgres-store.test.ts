@@ -270,7 +270,39 @@ void describe('PostgresStore', { skip }, () => {
     assert.deepEqual(await store.readMemory(scope), [entry]);
     const version = await withClient(url, (client) => client.query<{ value: string }>(`SELECT value FROM "${schema}".keel_meta WHERE key = 'schema_version'`));
     assert.equal(version.rows[0]?.value, String(latestPostgresSchemaVersion));
-    assert.equal(latestPostgresSchemaVersion, 16);
+    assert.equal(latestPostgresSchemaVersion, 17);
+  });
+
+  void test('a schema at version 16 opens at 17 with runs_status_created and pages one status newest first', async () => {
+    const schema = newSchema('keel_upgrade_v16');
+    const quoted = `"${schema}"`;
+    await withClient(url, async (client) => {
+      await client.query(`CREATE SCHEMA ${quoted}`);
+      await client.query(`CREATE TABLE ${quoted}.keel_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      for (const migration of postgresMigrations.filter((candidate) => candidate.version <= 16)) await client.query(migration.sql(quoted));
+      await client.query(`INSERT INTO ${quoted}.keel_meta (key, value) VALUES ('schema_version', '16')`);
+      await client.query(
+        `INSERT INTO ${quoted}.runs (id, task, task_version, principal, tenant, status, created_at, updated_at, last_seq, last_hash)
+         VALUES ('w1', 't', '1', 'user:ada', 'acme', 'waiting', '2030-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z', 1, 'h'),
+                ('o1', 't', '1', 'user:ada', 'acme', 'ok', '2030-01-02T00:00:00.000Z', '2030-01-02T00:00:00.000Z', 1, 'h'),
+                ('w2', 't', '1', 'user:ada', 'acme', 'waiting', '2030-01-03T00:00:00.000Z', '2030-01-03T00:00:00.000Z', 1, 'h'),
+                ('w3', 't', '1', 'user:ada', 'acme', 'waiting', '2030-01-03T00:00:00.000Z', '2030-01-03T00:00:00.000Z', 1, 'h'),
+                ('o2', 't', '1', 'user:ada', 'acme', 'ok', '2030-01-04T00:00:00.000Z', '2030-01-04T00:00:00.000Z', 1, 'h')`,
+      );
+    });
+    const store = await openStore(schema);
+    const first = await store.listRuns({ statuses: ['waiting'], limit: 2 });
+    assert.deepEqual(first.map((run) => run.id), ['w3', 'w2']);
+    const last = first.at(-1);
+    assert.ok(last);
+    const next = await store.listRuns({ statuses: ['waiting'], limit: 2, after: { createdAt: last.createdAt, id: last.id } });
+    assert.deepEqual(next.map((run) => run.id), ['w1']);
+    assert.deepEqual((await store.listRuns({ statuses: ['ok', 'waiting'], after: { createdAt: last.createdAt, id: last.id } })).map((run) => run.id), ['o1', 'w1']);
+    const found = await withClient(url, async (client) => ({
+      version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
+      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'runs' AND indexdef LIKE '%(status, created_at, id)%'`, [schema])).rowCount,
+    }));
+    assert.deepEqual(found, { version: '17', indexes: 1 });
   });
 
   void test('payloads round-trip exactly: numbers, unicode, escapes, key order', async () => {
