@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { runResponseCacheConformance } from '../conformance/index.ts';
 import { PostgresStore } from './index.ts';
 import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
-import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
+import { countIndexes, dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
 
 const database = await openTestPostgres();
 const url = 'url' in database ? database.url : '';
@@ -55,7 +55,7 @@ test('a schema at version 13 opens at the latest with an empty response cache, a
     }
     const found = await withClient(url, async (client) => ({
       version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
-      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'response_cache' AND indexdef LIKE '%(expires_ms)%'`, [schema])).rowCount,
+      indexes: await countIndexes(client, schema, 'response_cache', '(expires_ms)'),
     }));
     assert.deepEqual(found, { version: String(latestPostgresSchemaVersion), indexes: 1 });
   } finally {

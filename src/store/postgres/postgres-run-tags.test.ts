@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { genesisHash, sealEvent, toRecord } from '../../journal/index.ts';
 import { PostgresStore } from './index.ts';
 import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
-import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
+import { countIndexes, dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
 
 const database = await openTestPostgres();
 const url = 'url' in database ? database.url : '';
@@ -43,7 +43,7 @@ test('a schema at version 14 opens at the latest with the run_tags table: its ru
     }
     const found = await withClient(url, async (client) => ({
       version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
-      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'run_tags' AND indexdef LIKE '%(name, value, created_at, run_id)%'`, [schema])).rowCount,
+      indexes: await countIndexes(client, schema, 'run_tags', '(name, value, created_at, run_id)'),
     }));
     assert.deepEqual(found, { version: String(latestPostgresSchemaVersion), indexes: 1 });
     assert.equal(latestPostgresSchemaVersion, 17);

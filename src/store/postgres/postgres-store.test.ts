@@ -14,7 +14,7 @@ import { runOpeningConformance, runStoreConformance } from '../conformance/index
 import { parseConnectionUrl } from './connection-url.ts';
 import { PostgresStore } from './index.ts';
 import { latestPostgresSchemaVersion, postgresMigrations } from './migrations.ts';
-import { dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
+import { countIndexes, dropSchema, openTestPostgres, uniqueSchemaName, withClient } from './test-database.ts';
 
 const database = await openTestPostgres();
 const skip = 'skipReason' in database ? database.skipReason : false;
@@ -300,7 +300,7 @@ void describe('PostgresStore', { skip }, () => {
     assert.deepEqual((await store.listRuns({ statuses: ['ok', 'waiting'], after: { createdAt: last.createdAt, id: last.id } })).map((run) => run.id), ['o1', 'w1']);
     const found = await withClient(url, async (client) => ({
       version: (await client.query<{ value: string }>(`SELECT value FROM ${quoted}.keel_meta WHERE key = 'schema_version'`)).rows[0]?.value,
-      indexes: (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'runs' AND indexdef LIKE '%(status, created_at, id)%'`, [schema])).rowCount,
+      indexes: await countIndexes(client, schema, 'runs', '(status, created_at, id)'),
     }));
     assert.deepEqual(found, { version: '17', indexes: 1 });
   });

@@ -47,6 +47,17 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
   }
 }
 
+/**
+ * How many of a table's indexes have a definition containing `columns` (e.g. "(status, created_at, id)").
+ * The definitions are filtered here, not by a LIKE on pg_indexes.indexdef: PostgreSQL may evaluate
+ * that condition, and so pg_get_indexdef, on every index of the database before the schema's, and it
+ * fails ("could not open relation with OID") on an index another test file drops meanwhile.
+ */
+export async function countIndexes(client: Client, schema: string, table: string, columns: string): Promise<number> {
+  const result = await client.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [schema, table]);
+  return result.rows.filter((row) => row.indexdef.includes(columns)).length;
+}
+
 async function probe(url: string): Promise<string | undefined> {
   try {
     await withClient(url, (client) => client.query('SELECT 1'));
