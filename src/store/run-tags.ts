@@ -51,10 +51,7 @@ export function runTagsProblem(tags: unknown, words: RunTagWords = tagWords): st
 
 /** The tags, checked: refused with usage-invalid naming the problem. Empty tags are no tags. */
 export function checkRunTags(tags: RunTagsV1 | undefined): [name: string, value: string][] {
-  if (tags === undefined) return [];
-  const problem = runTagsProblem(tags);
-  if (problem !== undefined) throw new KeelError('usage-invalid', `run tags: ${problem}`);
-  return Object.entries(tags);
+  return checkedEntries(tags, 'run tags');
 }
 
 /**
@@ -63,9 +60,13 @@ export function checkRunTags(tags: RunTagsV1 | undefined): [name: string, value:
  * tag that breaks them). Empty is no filter.
  */
 export function checkRunTagFilter(tags: RunTagsV1 | undefined): [name: string, value: string][] {
+  return checkedEntries(tags, 'run query: tags');
+}
+
+function checkedEntries(tags: RunTagsV1 | undefined, subject: string): [name: string, value: string][] {
   if (tags === undefined) return [];
   const problem = runTagsProblem(tags);
-  if (problem !== undefined) throw new KeelError('usage-invalid', `run query: tags: ${problem}`);
+  if (problem !== undefined) throw new KeelError('usage-invalid', `${subject}: ${problem}`);
   return Object.entries(tags);
 }
 
